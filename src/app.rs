@@ -1,0 +1,172 @@
+//! Composition root: picks the backends from settings, rebuilds in-process state, spawns the
+//! server and the background loops, and exposes the bound address. `main` and the tests both
+//! start the service through [`App::start`].
+
+use crate::auth::{self, JwtKeys};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::dispatch::Dispatcher;
+use crate::dispatch::feed::{self, Feed};
+use crate::domain::location::resolution;
+use crate::http::{self, auth::LoginGuard, state::AppState};
+use crate::matcher::index::PositionIndex;
+use crate::push::Hub;
+use crate::store::memory::{MemoryBus, MemoryStore};
+use crate::store::redis::{RedisBus, RedisConfig, RedisStore};
+use crate::store::{Bus, Store};
+use crate::telemetry;
+use crate::timers::TimerRunner;
+use anyhow::Context;
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// A running service.
+pub struct App {
+    addr: SocketAddr,
+    dispatcher: Dispatcher,
+    keys: JwtKeys,
+    generated_key: bool,
+    shutdown: CancellationToken,
+    draining: Arc<AtomicBool>,
+    tasks: JoinSet<&'static str>,
+}
+
+impl App {
+    /// Start everything described by `settings`.
+    ///
+    /// # Errors
+    /// Bad settings, an unreachable Redis, or a port that cannot be bound.
+    pub async fn start(settings: Settings) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let settings = Arc::new(settings);
+        let shutdown = CancellationToken::new();
+        let (store, bus): (Arc<dyn Store>, Arc<dyn Bus>) = if settings.uses_memory_store() {
+            tracing::warn!(
+                "running on the embedded in-memory store: NOT durable and not shared between instances; \
+                 set GD_REDIS__URL=redis://host:6379 for production"
+            );
+            (Arc::new(MemoryStore::new()), Arc::new(MemoryBus::new(settings.push.bus_capacity)))
+        } else {
+            let cfg = RedisConfig {
+                url: settings.redis.url.clone(),
+                prefix: settings.redis.prefix.clone(),
+                command_timeout: settings.redis.command_timeout,
+            };
+            let store = RedisStore::connect(&cfg).await.context("connecting to Redis (redis.url)")?;
+            let bus = RedisBus::start(&cfg, shutdown.child_token()).await.context("subscribing to Redis pub/sub")?;
+            tracing::info!(prefix = %cfg.prefix, "running on Redis");
+            (Arc::new(store), Arc::new(bus))
+        };
+        let (keys, generated_key) = match &settings.auth.jwt_secret {
+            Some(secret) => (JwtKeys::hmac(secret, &settings.auth.issuer, &settings.auth.audience), false),
+            None => {
+                tracing::warn!(
+                    "no GD_AUTH__JWT_SECRET configured: generated a random signing key for this run only; \
+                     tokens stop working when the process exits"
+                );
+                let secret = SecretString::from(auth::random_token());
+                (JwtKeys::hmac(&secret, &settings.auth.issuer, &settings.auth.audience), true)
+            }
+        };
+        let index_resolution = resolution(settings.dispatch.index_resolution).map_err(anyhow::Error::msg)?;
+        let index = PositionIndex::new(index_resolution);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let dispatcher = Dispatcher::new(store, bus.clone(), index, clock, settings.clone());
+        let hub = Hub::new(settings.push.socket_queue);
+
+        // Subscribe before reading the store, so no change falls between the two.
+        let rx = bus.subscribe();
+        Feed::resync(&dispatcher).await.context("loading mediator positions from the store")?;
+
+        let listener = tokio::net::TcpListener::bind(settings.http.addr)
+            .await
+            .with_context(|| format!("binding http.addr {}", settings.http.addr))?;
+        let addr = listener.local_addr()?;
+        let draining = Arc::new(AtomicBool::new(false));
+        let state = AppState {
+            dispatcher: dispatcher.clone(),
+            keys: keys.clone(),
+            hub: hub.clone(),
+            settings: settings.clone(),
+            metrics: telemetry::metrics_handle(),
+            draining: draining.clone(),
+            logins: LoginGuard::default(),
+            shutdown: shutdown.clone(),
+        };
+        let router = http::router(state);
+
+        let mut tasks = JoinSet::new();
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(token.cancelled_owned()).await {
+                tracing::error!(error = %e, "http server failed");
+            }
+            "http server"
+        });
+        let token = shutdown.clone();
+        let feed = Feed::new(dispatcher.clone(), hub.clone(), rx);
+        tasks.spawn(async move {
+            feed.run(token).await;
+            "bus feed"
+        });
+        let token = shutdown.clone();
+        let (batch_hub, every) = (hub.clone(), settings.push.live_batch_interval);
+        tasks.spawn(async move {
+            feed::run_position_batches(batch_hub, every, token).await;
+            "position batches"
+        });
+        let token = shutdown.clone();
+        let runner = TimerRunner::new(dispatcher.clone());
+        tasks.spawn(async move {
+            runner.run(token).await;
+            "timer runner"
+        });
+        tracing::info!(%addr, "grid-dispatch listening");
+        Ok(Self { addr, dispatcher, keys, generated_key, shutdown, draining, tasks })
+    }
+
+    /// The bound address (useful with port 0).
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The use cases (tests and the demo drive them directly).
+    #[must_use]
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    /// The token keys (to mint tokens for this run).
+    #[must_use]
+    pub fn keys(&self) -> &JwtKeys {
+        &self.keys
+    }
+
+    /// True when no signing key was configured and one was generated for this run.
+    #[must_use]
+    pub fn generated_key(&self) -> bool {
+        self.generated_key
+    }
+
+    /// Wait until any task exits (it should not before shutdown) and say which.
+    pub async fn wait_for_exit(&mut self) -> Option<&'static str> {
+        self.tasks.join_next().await.map(|r| r.unwrap_or("a task that panicked"))
+    }
+
+    /// Stop gracefully: readiness turns 503, sockets close with 1001, loops and the server end.
+    pub async fn stop(mut self) {
+        self.draining.store(true, Ordering::Relaxed);
+        self.shutdown.cancel();
+        while let Some(done) = self.tasks.join_next().await {
+            if let Ok(name) = done {
+                tracing::debug!(task = name, "stopped");
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The bus listener: keeps this instance's position index and sockets in step with what every
+//! instance publishes. `step` handles one message; `run` loops until shutdown.
+
+use super::Dispatcher;
+use crate::push::{Hub, Payload};
+use crate::store::{BusMessage, BusReceiver};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedStep {
+    /// A message was handled.
+    Handled,
+    /// The index was rebuilt from the store.
+    Resynced,
+    /// The bus is closed.
+    Closed,
+}
+
+/// Consumes the bus for one instance.
+pub struct Feed {
+    dispatcher: Dispatcher,
+    hub: Hub,
+    rx: BusReceiver,
+}
+
+impl Feed {
+    /// A feed reading `rx` (subscribe before loading the index, so nothing falls in between).
+    #[must_use]
+    pub fn new(dispatcher: Dispatcher, hub: Hub, rx: BusReceiver) -> Self {
+        Self { dispatcher, hub, rx }
+    }
+
+    /// Rebuild the position index from the store.
+    ///
+    /// # Errors
+    /// The store's error; the caller retries.
+    pub async fn resync(dispatcher: &Dispatcher) -> Result<(), crate::store::StoreError> {
+        let all = dispatcher.store().all_presence().await?;
+        dispatcher.index().replace_all(&all);
+        tracing::info!(mediators = all.len(), "position index rebuilt from the store");
+        Ok(())
+    }
+
+    /// Handle the next message.
+    pub async fn step(&mut self) -> FeedStep {
+        let Some(message) = self.rx.recv().await else { return FeedStep::Closed };
+        let index = self.dispatcher.index();
+        match message {
+            BusMessage::Fix { mediator_id, fix } => {
+                index.apply_fix(&mediator_id, fix);
+                if index.get(&mediator_id).is_some_and(|(on, _)| on) {
+                    self.hub.queue_position(&mediator_id, fix);
+                }
+            }
+            BusMessage::Duty { mediator_id, on } => {
+                index.apply_duty(&mediator_id, on);
+                match (on, index.get(&mediator_id).and_then(|(_, f)| f)) {
+                    (true, Some(fix)) => self.hub.queue_position(&mediator_id, fix),
+                    (true, None) => {}
+                    (false, _) => self.hub.queue_off_duty(&mediator_id),
+                }
+            }
+            BusMessage::ToMediators { mediator_ids, payload } => {
+                self.hub.send_mediators(&mediator_ids, &Payload::from(payload));
+            }
+            BusMessage::ToOperators { payload } => self.hub.send_operators(&Payload::from(payload)),
+            BusMessage::IncidentChanged { .. } => {}
+            BusMessage::Resync => {
+                let mut backoff = Duration::from_millis(100);
+                while let Err(e) = Self::resync(&self.dispatcher).await {
+                    tracing::warn!(error = %e, "resync failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                return FeedStep::Resynced;
+            }
+        }
+        FeedStep::Handled
+    }
+
+    /// Loop until `cancel`.
+    pub async fn run(mut self, cancel: CancellationToken) {
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                step = self.step() => if step == FeedStep::Closed { return },
+            }
+        }
+    }
+}
+
+/// Flush batched position changes to operator sockets every `interval` until `cancel`.
+pub async fn run_position_batches(hub: Hub, interval: Duration, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = tick.tick() => hub.flush_positions(),
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Use cases: the one layer that combines the domain, the store, the position index, timers
+//! and the bus. HTTP handlers and background loops call these; they never touch a store.
+//!
+//! Every incident change is: read → `domain::incident::decide` → one atomic store write guarded
+//! by the version read (retried on conflict) → notifications derived from the events. So the
+//! rules live in the pure state machine and atomicity lives in the store.
+
+mod effects;
+pub mod feed;
+mod queries;
+mod report;
+
+pub use queries::{MediatorDetail, Suggestion, TrackingView};
+pub use report::{NewReport, ReportReceipt};
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::domain::account::{Account, Fix, Role};
+use crate::domain::ids::{AccountId, IncidentId};
+use crate::domain::incident::{self, Command, Incident, TransitionError};
+use crate::domain::timeline::{ActorRole, TimelineEntry};
+use crate::matcher::index::PositionIndex;
+use crate::store::{Bus, BusMessage, Expect, IncidentWrite, Store, StoreError, WriteOutcome};
+use std::sync::Arc;
+use tracing::instrument;
+
+/// How many times a command is retried when another writer changed the incident first.
+const MAX_CONFLICT_RETRIES: usize = 16;
+
+/// Why a use case failed, in terms the HTTP edge maps to statuses.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    /// No such object, or the caller may not see it.
+    #[error("not found")]
+    NotFound,
+    /// The state machine refused the command.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The mediator already holds as many incidents as they may.
+    #[error("the mediator is at capacity")]
+    AtCapacity,
+    /// A field is unusable.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// Field name.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An Idempotency-Key was reused for a different request.
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyMismatch,
+    /// Too many concurrent writers; try again.
+    #[error("the incident is changing too fast; retry")]
+    Contended,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Who is acting, for the timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// As what.
+    pub role: ActorRole,
+    /// Account id, if any.
+    pub id: Option<String>,
+}
+
+impl Actor {
+    /// The service itself.
+    #[must_use]
+    pub fn system() -> Self {
+        Self { role: ActorRole::System, id: None }
+    }
+
+    /// A staff account.
+    #[must_use]
+    pub fn account(role: Role, id: &AccountId) -> Self {
+        let role = match role {
+            Role::Mediator => ActorRole::Mediator,
+            Role::Operator => ActorRole::Operator,
+            Role::Admin => ActorRole::Admin,
+        };
+        Self { role, id: Some(id.to_string()) }
+    }
+
+    /// The resident who reported.
+    #[must_use]
+    pub fn resident() -> Self {
+        Self { role: ActorRole::Resident, id: None }
+    }
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    index: PositionIndex,
+    clock: Arc<dyn Clock>,
+    settings: Arc<Settings>,
+    /// Wakes this instance's timer loop when a deadline is due sooner than its next poll.
+    timer_wake: Arc<tokio::sync::Notify>,
+}
+
+/// The dispatch service. Cheap to clone.
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+impl Dispatcher {
+    /// Assemble the service from its ports.
+    #[must_use]
+    pub fn new(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        index: PositionIndex,
+        clock: Arc<dyn Clock>,
+        settings: Arc<Settings>,
+    ) -> Self {
+        let timer_wake = Arc::new(tokio::sync::Notify::new());
+        Self { inner: Arc::new(Inner { store, bus, index, clock, settings, timer_wake }) }
+    }
+
+    /// The store port (for health checks and admin use cases).
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The position index.
+    #[must_use]
+    pub fn index(&self) -> &PositionIndex {
+        &self.inner.index
+    }
+
+    /// The settings.
+    #[must_use]
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// Woken when a deadline may be due before the timer loop's next poll.
+    #[must_use]
+    pub fn timer_wake(&self) -> &Arc<tokio::sync::Notify> {
+        &self.inner.timer_wake
+    }
+
+    fn wake_timers(&self) {
+        self.inner.timer_wake.notify_one();
+    }
+
+    /// The clock.
+    #[must_use]
+    pub fn now(&self) -> jiff::Timestamp {
+        self.inner.clock.now()
+    }
+
+    async fn publish(&self, message: BusMessage) {
+        // A lost notification is healed by polling and snapshots; the state change is already
+        // durable, so a bus failure must not fail the request.
+        if let Err(e) = self.inner.bus.publish(&message).await {
+            tracing::warn!(error = %e, "bus publish failed; clients will catch up on their next poll");
+        }
+    }
+
+    /// Load an account that must be an enabled mediator.
+    async fn mediator(&self, id: &AccountId) -> Result<Account, DispatchError> {
+        match self.inner.store.get_account(id).await? {
+            Some(a) if a.role == Role::Mediator && a.enabled => Ok(a),
+            _ => Err(DispatchError::NotFound),
+        }
+    }
+
+    /// Apply `command` to an incident atomically, retrying on concurrent changes.
+    ///
+    /// Returns the incident after the command and whether anything changed.
+    async fn execute(&self, id: &IncidentId, actor: &Actor, command: Command) -> Result<(Incident, bool), DispatchError> {
+        let capacity = match &command {
+            Command::Accept { mediator } | Command::Assign { mediator, .. } => Some(self.mediator(mediator).await?.capacity),
+            _ => None,
+        };
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let current = self.inner.store.get_incident(id).await?.ok_or(DispatchError::NotFound)?;
+            let now = self.now();
+            let transition = incident::decide(&current, &command, now)?;
+            if transition.is_noop() {
+                return Ok((current, false));
+            }
+            let mut write = IncidentWrite::new(transition.incident.clone(), Expect::Version(current.version));
+            write.append = transition
+                .events
+                .iter()
+                .map(|e| TimelineEntry { at: now, actor_role: actor.role, actor_id: actor.id.clone(), event: e.clone() })
+                .collect();
+            effects::apply(&current, &transition, capacity, &mut write);
+            match self.inner.store.write_incident(&write).await? {
+                WriteOutcome::Written => {
+                    tracing::info!(incident_id = %id, status = ?transition.incident.status, "incident changed");
+                    self.notify(&current, &transition).await;
+                    return Ok((transition.incident, true));
+                }
+                WriteOutcome::Conflict => {}
+                WriteOutcome::AtCapacity => return Err(DispatchError::AtCapacity),
+                WriteOutcome::Replayed { .. } => return Err(DispatchError::Contended),
+            }
+        }
+        Err(DispatchError::Contended)
+    }
+
+    /// A mediator grabs an offer. Exactly one concurrent accept wins.
+    ///
+    /// # Errors
+    /// `Transition(AlreadyClaimed)` when someone else holds it; `NotFound`, `AtCapacity`, `Store`.
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn accept(&self, mediator: &AccountId, id: &IncidentId) -> Result<Incident, DispatchError> {
+        let actor = Actor::account(Role::Mediator, mediator);
+        Ok(self.execute(id, &actor, Command::Accept { mediator: mediator.clone() }).await?.0)
+    }
+
+    /// A mediator turns an offer down.
+    ///
+    /// # Errors
+    /// As [`Self::accept`].
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn decline(&self, mediator: &AccountId, id: &IncidentId) -> Result<Incident, DispatchError> {
+        let actor = Actor::account(Role::Mediator, mediator);
+        Ok(self.execute(id, &actor, Command::Decline { mediator: mediator.clone() }).await?.0)
+    }
+
+    /// The holding mediator arrived.
+    ///
+    /// # Errors
+    /// As [`Self::accept`].
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn arrive(&self, mediator: &AccountId, id: &IncidentId) -> Result<Incident, DispatchError> {
+        let actor = Actor::account(Role::Mediator, mediator);
+        Ok(self.execute(id, &actor, Command::Arrive { mediator: mediator.clone() }).await?.0)
+    }
+
+    /// The holding mediator closes the incident.
+    ///
+    /// # Errors
+    /// As [`Self::accept`].
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn resolve(
+        &self,
+        mediator: &AccountId,
+        id: &IncidentId,
+        outcome: incident::Outcome,
+        note: Option<String>,
+    ) -> Result<Incident, DispatchError> {
+        let actor = Actor::account(Role::Mediator, mediator);
+        let command = Command::Resolve { mediator: mediator.clone(), outcome, note };
+        Ok(self.execute(id, &actor, command).await?.0)
+    }
+
+    /// An operator sends a mediator.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown incident or mediator; `Transition(AlreadyClaimed)`; `AtCapacity`.
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn assign(&self, operator: &AccountId, id: &IncidentId, mediator: &AccountId) -> Result<Incident, DispatchError> {
+        let actor = Actor::account(Role::Operator, operator);
+        let command = Command::Assign { operator: operator.clone(), mediator: mediator.clone() };
+        Ok(self.execute(id, &actor, command).await?.0)
+    }
+
+    /// The escalation deadline passed (called by the timer loop; idempotent).
+    ///
+    /// Returns true when this call escalated it, false when it was already handled.
+    ///
+    /// # Errors
+    /// `Store` when the store failed (the timer lease makes it retry).
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn escalate(&self, id: &IncidentId) -> Result<bool, DispatchError> {
+        match self.execute(id, &Actor::system(), Command::Escalate).await {
+            Ok((_, changed)) => Ok(changed),
+            Err(DispatchError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The resident withdraws their report.
+    ///
+    /// # Errors
+    /// `Transition(WrongState)` once claimed.
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn cancel(&self, id: &IncidentId) -> Result<Incident, DispatchError> {
+        Ok(self.execute(id, &Actor::resident(), Command::Cancel).await?.0)
+    }
+
+    /// A mediator goes on or off duty.
+    ///
+    /// # Errors
+    /// `NotFound` for a disabled or unknown mediator; `Store`.
+    pub async fn set_duty(&self, mediator: &AccountId, on: bool) -> Result<(), DispatchError> {
+        self.mediator(mediator).await?;
+        self.inner.store.set_duty(mediator, on).await?;
+        self.inner.index.apply_duty(mediator, on);
+        self.publish(BusMessage::Duty { mediator_id: mediator.clone(), on }).await;
+        tracing::info!(mediator_id = %mediator, on, "duty changed");
+        Ok(())
+    }
+
+    /// A mediator's phone reports where it is. The time is clamped to the server's clock, and
+    /// a fix older than the one held is ignored (out-of-order delivery).
+    ///
+    /// # Errors
+    /// `Store` on backend failure.
+    pub async fn record_position(&self, mediator: &AccountId, mut fix: Fix) -> Result<(), DispatchError> {
+        let now = self.now();
+        let max_age = jiff::SignedDuration::from_secs(3600);
+        if fix.at > now || now.duration_since(fix.at) > max_age {
+            fix.at = now;
+        }
+        if let Some((_, Some(held))) = self.inner.index.get(mediator) {
+            if held.at > fix.at {
+                return Ok(());
+            }
+        }
+        self.inner.store.set_fix(mediator, &fix).await?;
+        self.inner.index.apply_fix(mediator, fix);
+        metrics::counter!("gd_positions_total").increment(1);
+        self.publish(BusMessage::Fix { mediator_id: mediator.clone(), fix }).await;
+        Ok(())
+    }
+}

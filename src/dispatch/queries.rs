@@ -1,0 +1,208 @@
+//! Reads: what the resident's tracking page, the mediator's phone and the command center see.
+
+use super::{DispatchError, Dispatcher};
+use crate::auth;
+use crate::domain::account::{Account, Role};
+use crate::domain::ids::{AccountId, IncidentId};
+use crate::domain::incident::{Incident, Status};
+use crate::domain::timeline::TimelineEntry;
+use crate::matcher::index::fresh_after;
+use crate::push::wire::{IncidentView, LatLng, MediatorPosition};
+use jiff::Timestamp;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Assumed travel speed for ETAs (e-bike or taxi in town): 15 km/h.
+const ETA_SPEED_M_PER_MIN: f64 = 250.0;
+
+/// The holding mediator as the resident sees them.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct MediatorDetail {
+    /// Name.
+    pub name: String,
+    /// Full phone: the resident may call them.
+    pub phone: String,
+    /// Live position while they are on the way or on site (hidden once resolved).
+    pub position: Option<LatLng>,
+    /// When that position was reported.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub position_at: Option<Timestamp>,
+    /// Distance to the incident, metres.
+    pub distance_m: Option<f64>,
+    /// Rough minutes until arrival.
+    pub eta_min: Option<u32>,
+}
+
+/// The resident's tracking view.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TrackingView {
+    /// Incident id.
+    pub id: String,
+    /// State.
+    pub status: Status,
+    /// Category label.
+    pub category_label: String,
+    /// Their words.
+    pub description: String,
+    /// Reported at.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// Who is coming, once claimed.
+    pub mediator: Option<MediatorDetail>,
+    /// What happened, oldest first.
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// A mediator an operator could send.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Suggestion {
+    /// Mediator id.
+    pub mediator_id: String,
+    /// Name.
+    pub name: String,
+    /// Distance to the incident, metres.
+    pub distance_m: f64,
+    /// Specialist in this category.
+    pub specialist: bool,
+    /// Incidents they hold now.
+    pub holds: u32,
+    /// How many they may hold.
+    pub capacity: u32,
+}
+
+impl Dispatcher {
+    /// The incident behind a tracking token.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown token.
+    pub async fn tracked_incident(&self, token: &str) -> Result<Incident, DispatchError> {
+        if token.len() < 32 || token.len() > 64 {
+            return Err(DispatchError::NotFound);
+        }
+        let id = self.store().incident_by_tracking(&auth::sha256_hex(token)).await?.ok_or(DispatchError::NotFound)?;
+        self.store().get_incident(&id).await?.ok_or(DispatchError::NotFound)
+    }
+
+    /// What the resident holding `token` sees.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown token; `Store`.
+    pub async fn tracking(&self, token: &str) -> Result<TrackingView, DispatchError> {
+        let incident = self.tracked_incident(token).await?;
+        let timeline = self.store().timeline(&incident.id).await?;
+        let mediator = match &incident.claimed_by {
+            Some(m) => self.store().get_account(m).await?.map(|a| self.mediator_detail(&incident, &a)),
+            None => None,
+        };
+        Ok(TrackingView {
+            id: incident.id.to_string(),
+            status: incident.status,
+            category_label: incident.category.label_zh().to_owned(),
+            description: incident.description.clone(),
+            created_at: incident.created_at,
+            mediator,
+            timeline,
+        })
+    }
+
+    fn mediator_detail(&self, incident: &Incident, account: &Account) -> MediatorDetail {
+        // The position is shown only between claim and resolution.
+        let fix = if incident.status.is_active_claim() { self.index().get(&account.id).and_then(|(_, f)| f) } else { None };
+        let distance_m = fix.map(|f| f.point.distance_m(incident.location).round());
+        MediatorDetail {
+            name: account.name.clone(),
+            phone: account.phone.full().to_owned(),
+            position: fix.map(|f| f.point.into()),
+            position_at: fix.map(|f| f.at),
+            distance_m,
+            eta_min: match (incident.status, distance_m) {
+                (Status::Claimed, Some(d)) => Some((d / ETA_SPEED_M_PER_MIN).ceil() as u32),
+                _ => None,
+            },
+        }
+    }
+
+    /// One incident with its timeline and, while unclaimed, the nearest available mediators.
+    ///
+    /// # Errors
+    /// `NotFound`; `Store`.
+    pub async fn incident_detail(&self, id: &IncidentId) -> Result<(Incident, Vec<TimelineEntry>, Vec<Suggestion>), DispatchError> {
+        let incident = self.store().get_incident(id).await?.ok_or(DispatchError::NotFound)?;
+        let timeline = self.store().timeline(id).await?;
+        let mut suggestions = vec![];
+        if incident.status.is_unclaimed() {
+            let n = self.settings().dispatch.suggest_count;
+            let ranked = self.candidates(incident.location, incident.category, n).await?;
+            let ids: Vec<_> = ranked.iter().map(|c| c.mediator_id.clone()).collect();
+            let accounts = self.store().get_accounts(&ids).await?;
+            suggestions = ranked
+                .into_iter()
+                .zip(accounts)
+                .map(|(c, a)| Suggestion {
+                    mediator_id: c.mediator_id.to_string(),
+                    name: a.map(|a| a.name).unwrap_or_default(),
+                    distance_m: c.distance_m.round(),
+                    specialist: c.specialist,
+                    holds: c.holds,
+                    capacity: c.capacity,
+                })
+                .collect();
+        }
+        Ok((incident, timeline, suggestions))
+    }
+
+    /// Offers still open for a mediator, newest first.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn open_offers(&self, mediator: &AccountId) -> Result<Vec<IncidentView>, DispatchError> {
+        let ids = self.store().offered_to(mediator).await?;
+        let mut incidents = self.store().get_incidents(&ids).await?;
+        incidents.retain(|i| i.status.is_unclaimed() && i.open_offer(mediator).is_some());
+        incidents.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Ok(incidents.iter().map(|i| IncidentView::for_offer(i, mediator)).collect())
+    }
+
+    /// Incidents a mediator holds, newest first, with the residents' phones.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn held_incidents(&self, mediator: &AccountId) -> Result<Vec<IncidentView>, DispatchError> {
+        let ids = self.store().held_by(mediator).await?;
+        let mut incidents = self.store().get_incidents(&ids).await?;
+        incidents.retain(|i| i.claimed_by.as_ref() == Some(mediator));
+        incidents.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Ok(incidents.iter().map(IncidentView::for_holder).collect())
+    }
+
+    /// On-duty mediators with a fresh position inside a box (min lng, min lat, max lng, max lat).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn mediators_in(&self, bbox: Option<[f64; 4]>) -> Result<Vec<(MediatorPosition, Option<Account>)>, DispatchError> {
+        let fresh = fresh_after(self.now(), self.settings().dispatch.stale_after);
+        let mut on_duty = self.index().on_duty(fresh);
+        if let Some([min_lng, min_lat, max_lng, max_lat]) = bbox {
+            on_duty.retain(|(_, f)| {
+                (min_lng..=max_lng).contains(&f.point.lng()) && (min_lat..=max_lat).contains(&f.point.lat())
+            });
+        }
+        on_duty.sort_by(|a, b| a.0.cmp(&b.0));
+        let ids: Vec<_> = on_duty.iter().map(|(id, _)| id.clone()).collect();
+        let accounts = self.store().get_accounts(&ids).await?;
+        Ok(on_duty
+            .iter()
+            .zip(accounts)
+            .filter(|(_, a)| a.as_ref().is_none_or(|a| a.role == Role::Mediator))
+            .map(|((id, fix), a)| (MediatorPosition::new(id, fix), a))
+            .collect())
+    }
+
+    /// Incidents created in `[from, to)`, newest first.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn incidents_between(&self, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<Incident>, DispatchError> {
+        Ok(self.store().list_incidents(from, to, limit).await?)
+    }
+}

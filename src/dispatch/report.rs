@@ -1,0 +1,191 @@
+//! Filing a report: locate it, find the nearest available mediators, store it with its
+//! escalation deadline and offers in one atomic write, then push the offers.
+
+use super::{DispatchError, Dispatcher};
+use crate::auth;
+use crate::domain::account::{Phone, Role};
+use crate::domain::category::{Category, Risk};
+use crate::domain::ids::{IncidentId, SceneId};
+use crate::domain::incident::{Event, Incident, Offer, Status};
+use crate::domain::location::GeoPoint;
+use crate::domain::timeline::{ActorRole, TimelineEntry};
+use crate::matcher::{self, Candidate, index::fresh_after};
+use crate::push::wire::{self, IncidentView, MediatorMessage, OperatorMessage};
+use crate::store::{BusMessage, Creation, Expect, IdempotencyClaim, IncidentWrite, TimerOp, WriteOutcome};
+use jiff::{SignedDuration, Timestamp};
+use tracing::instrument;
+
+/// A resident's report, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewReport {
+    /// The QR scene scanned, if any.
+    pub scene: Option<SceneId>,
+    /// Where, if given (wins over the scene's place).
+    pub location: Option<GeoPoint>,
+    /// Kind.
+    pub category: Category,
+    /// Words.
+    pub description: String,
+    /// Phone to call back on.
+    pub phone: Option<Phone>,
+    /// Colour chosen by the resident.
+    pub risk: Option<Risk>,
+}
+
+/// What the resident gets back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportReceipt {
+    /// The stored incident.
+    pub incident: Incident,
+    /// The secret that reads it (never stored in clear).
+    pub tracking_token: String,
+    /// True when this was a retry answered from the first request.
+    pub replayed: bool,
+}
+
+fn after(t: Timestamp, d: std::time::Duration) -> Timestamp {
+    t.saturating_add(SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX)).unwrap_or(Timestamp::MAX)
+}
+
+impl Dispatcher {
+    /// The best `n` available mediators for a point and category.
+    ///
+    /// # Errors
+    /// `Store` on backend failure.
+    pub async fn candidates(&self, point: GeoPoint, category: Category, n: usize) -> Result<Vec<Candidate>, DispatchError> {
+        const ATTEMPTS: usize = 4;
+        let s = &self.settings().dispatch;
+        let fresh = fresh_after(self.now(), s.stale_after);
+        let mut want = n;
+        // Capacity and account state live in the store: widen the search while they exclude
+        // candidates, a bounded number of times.
+        for attempt in 1..=ATTEMPTS {
+            let nearby = self.index().nearest(point, s.search_radius_m, want, s.specialty_bonus_m, fresh);
+            let ids: Vec<_> = nearby.iter().map(|c| c.mediator_id.clone()).collect();
+            let accounts = self.store().get_accounts(&ids).await?;
+            let holds = self.store().hold_counts(&ids).await?;
+            let pool: Vec<Candidate> = nearby
+                .iter()
+                .zip(accounts)
+                .zip(holds)
+                .filter_map(|((near, account), holds)| {
+                    let a = account.filter(|a| a.enabled && a.role == Role::Mediator)?;
+                    Some(Candidate {
+                        mediator_id: near.mediator_id.clone(),
+                        distance_m: near.distance_m,
+                        specialist: a.specialties.contains(&category),
+                        holds,
+                        capacity: a.capacity,
+                    })
+                })
+                .collect();
+            let available = pool.iter().filter(|c| c.holds < c.capacity).count();
+            let ranked = matcher::rank(pool, n, s.specialty_bonus_m);
+            if ranked.len() >= n || nearby.len() < want || attempt == ATTEMPTS {
+                return Ok(ranked);
+            }
+            want += nearby.len() - available;
+        }
+        Ok(vec![])
+    }
+
+    /// File a resident's report.
+    ///
+    /// `idempotency` is the caller-scoped key and a fingerprint of the request body.
+    ///
+    /// # Errors
+    /// `Invalid` for an unknown scene or a report with no place; `IdempotencyMismatch`; `Store`.
+    #[instrument(skip_all)]
+    pub async fn report(&self, new: NewReport, idempotency: Option<(String, String)>) -> Result<ReportReceipt, DispatchError> {
+        let place = match (&new.location, &new.scene) {
+            (Some(p), _) => *p,
+            (None, Some(scene)) => {
+                self.store()
+                    .get_scene(scene)
+                    .await?
+                    .ok_or(DispatchError::Invalid { field: "scene", reason: "unknown scene".into() })?
+                    .location
+            }
+            (None, None) => {
+                return Err(DispatchError::Invalid { field: "location", reason: "a scene or a location is required".into() });
+            }
+        };
+        if let Some(scene) = &new.scene {
+            if new.location.is_some() && self.store().get_scene(scene).await?.is_none() {
+                return Err(DispatchError::Invalid { field: "scene", reason: "unknown scene".into() });
+            }
+        }
+        let s = &self.settings().dispatch;
+        let now = self.now();
+        let chosen = self.candidates(place, new.category, s.offer_count).await?;
+        let cell = place.cell(self.index().resolution());
+        let incident = Incident {
+            id: IncidentId::generate(),
+            status: Status::Dispatching,
+            category: new.category,
+            risk: new.risk.unwrap_or_default(),
+            description: new.description,
+            location: place,
+            cell: cell.to_string(),
+            scene_id: new.scene,
+            resident_phone: new.phone,
+            created_at: now,
+            // Nobody near: the command center must act now, through the same durable timer.
+            escalate_at: if chosen.is_empty() { now } else { after(now, s.escalate_after) },
+            offers: chosen
+                .iter()
+                .map(|c| Offer { mediator_id: c.mediator_id.clone(), distance_m: c.distance_m, offered_at: now, declined_at: None })
+                .collect(),
+            claimed_by: None,
+            claimed_at: None,
+            assigned_by: None,
+            escalated_at: None,
+            arrived_at: None,
+            resolved_at: None,
+            outcome: None,
+            resolution_note: None,
+            cancelled_at: None,
+            version: 1,
+        };
+        let tracking_token = auth::random_token();
+        let mut write = IncidentWrite::new(incident.clone(), Expect::Absent);
+        let entry = |event| TimelineEntry { at: now, actor_role: ActorRole::Resident, actor_id: None, event };
+        write.append.push(entry(Event::Reported));
+        if !chosen.is_empty() {
+            let mediator_ids = chosen.iter().map(|c| c.mediator_id.clone()).collect();
+            write.append.push(TimelineEntry { actor_role: ActorRole::System, ..entry(Event::Offered { mediator_ids }) });
+        }
+        write.timers.push(TimerOp::Schedule(super::effects::escalation_key(&incident), incident.escalate_at));
+        write.offers_open = chosen.iter().map(|c| c.mediator_id.clone()).collect();
+        write.creation = Some(Creation {
+            tracking_hash: auth::sha256_hex(&tracking_token),
+            idempotency: idempotency.map(|(key, fingerprint)| IdempotencyClaim {
+                key_hash: auth::sha256_hex(&key),
+                fingerprint,
+                ttl: s.idempotency_ttl,
+                receipt: tracking_token.clone(),
+            }),
+        });
+        match self.store().write_incident(&write).await? {
+            WriteOutcome::Written => {}
+            WriteOutcome::Replayed { incident_id, same_request: true, receipt } => {
+                let incident = self.store().get_incident(&incident_id).await?.ok_or(DispatchError::NotFound)?;
+                return Ok(ReportReceipt { incident, tracking_token: receipt, replayed: true });
+            }
+            WriteOutcome::Replayed { same_request: false, .. } => return Err(DispatchError::IdempotencyMismatch),
+            WriteOutcome::Conflict | WriteOutcome::AtCapacity => return Err(DispatchError::Contended),
+        }
+        metrics::counter!("gd_reports_total").increment(1);
+        tracing::info!(incident_id = %incident.id, cell = %incident.cell, offers = chosen.len(), "report filed");
+        for c in &chosen {
+            let msg = MediatorMessage::Offer { incident: IncidentView::for_offer(&incident, &c.mediator_id) };
+            self.to_mediators(vec![c.mediator_id.clone()], &msg).await;
+        }
+        let msg = OperatorMessage::Incident { event: Event::Reported, incident: IncidentView::masked(&incident) };
+        self.publish(BusMessage::ToOperators { payload: wire::to_json(&msg) }).await;
+        if chosen.is_empty() {
+            self.wake_timers();
+        }
+        Ok(ReportReceipt { incident, tracking_token, replayed: false })
+    }
+}

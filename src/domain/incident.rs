@@ -1,0 +1,505 @@
+//! The incident state machine: a pure function (incident, command, now) → new incident + events.
+//!
+//! ```text
+//!  dispatching ──accept/assign──▶ claimed ──arrive──▶ on_site ──resolve──▶ resolved
+//!       │  ▲                         │                                 ▲
+//!   escalate│                        └─────────────resolve─────────────┘
+//!       ▼  │ (offers stay open: a nearby mediator may still grab it)
+//!   escalated ──accept/assign──▶ claimed
+//!  dispatching | escalated ──cancel──▶ cancelled
+//! ```
+//! Stores only persist what this module decides, guarded by the incident's version, so
+//! "exactly one accept wins" and "accept vs escalation" are decided here and made atomic there.
+
+use super::account::Phone;
+use super::category::{Category, Risk};
+use super::ids::{AccountId, IncidentId, SceneId};
+use super::location::GeoPoint;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Where an incident is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Offered to nearby mediators; nobody has accepted yet.
+    Dispatching,
+    /// Nobody accepted in time (or nobody was near): the command center must act.
+    Escalated,
+    /// A mediator accepted or was assigned and is on the way.
+    Claimed,
+    /// The mediator is there.
+    OnSite,
+    /// Closed by the mediator with an outcome.
+    Resolved,
+    /// Withdrawn by the resident before anyone claimed it.
+    Cancelled,
+}
+
+impl Status {
+    /// Still waiting for a mediator.
+    #[must_use]
+    pub fn is_unclaimed(self) -> bool {
+        matches!(self, Self::Dispatching | Self::Escalated)
+    }
+
+    /// A mediator holds it and it is not closed.
+    #[must_use]
+    pub fn is_active_claim(self) -> bool {
+        matches!(self, Self::Claimed | Self::OnSite)
+    }
+}
+
+/// How a mediator closed an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// 调解成功.
+    Mediated,
+    /// 调解未成功.
+    NotMediated,
+    /// 转交 another body (court, labour bureau, police).
+    Referred,
+}
+
+/// One mediator an incident was offered to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Offer {
+    /// The mediator.
+    pub mediator_id: AccountId,
+    /// Great-circle distance from the mediator to the incident when offered.
+    pub distance_m: f64,
+    /// When the offer went out.
+    pub offered_at: Timestamp,
+    /// Set when the mediator said no.
+    #[serde(default)]
+    pub declined_at: Option<Timestamp>,
+}
+
+/// A resident's report and everything that happened to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// Opaque id.
+    pub id: IncidentId,
+    /// Lifecycle state.
+    pub status: Status,
+    /// What it is about.
+    pub category: Category,
+    /// How urgent.
+    pub risk: Risk,
+    /// The resident's words.
+    pub description: String,
+    /// Where it happened (WGS-84).
+    pub location: GeoPoint,
+    /// H3 cell of `location` at the index resolution.
+    pub cell: String,
+    /// The QR scene it was reported from, if any.
+    #[serde(default)]
+    pub scene_id: Option<SceneId>,
+    /// The resident's phone, if they gave one.
+    #[serde(default)]
+    pub resident_phone: Option<Phone>,
+    /// When it was reported.
+    pub created_at: Timestamp,
+    /// When it escalates to the command center if still unclaimed.
+    pub escalate_at: Timestamp,
+    /// Mediators it was offered to.
+    #[serde(default)]
+    pub offers: Vec<Offer>,
+    /// The mediator who holds it.
+    #[serde(default)]
+    pub claimed_by: Option<AccountId>,
+    /// When it was claimed or assigned.
+    #[serde(default)]
+    pub claimed_at: Option<Timestamp>,
+    /// The operator who assigned it, when it was not grabbed.
+    #[serde(default)]
+    pub assigned_by: Option<AccountId>,
+    /// When it escalated.
+    #[serde(default)]
+    pub escalated_at: Option<Timestamp>,
+    /// When the mediator arrived.
+    #[serde(default)]
+    pub arrived_at: Option<Timestamp>,
+    /// When it was closed.
+    #[serde(default)]
+    pub resolved_at: Option<Timestamp>,
+    /// How it was closed.
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    /// The mediator's closing note.
+    #[serde(default)]
+    pub resolution_note: Option<String>,
+    /// When the resident withdrew it.
+    #[serde(default)]
+    pub cancelled_at: Option<Timestamp>,
+    /// Optimistic-concurrency version: every stored change bumps it by one.
+    pub version: u64,
+}
+
+impl Incident {
+    /// The live (not declined) offer made to `mediator`, if any.
+    #[must_use]
+    pub fn open_offer(&self, mediator: &AccountId) -> Option<&Offer> {
+        self.offers.iter().find(|o| &o.mediator_id == mediator && o.declined_at.is_none())
+    }
+
+    /// Mediators whose offers are still open.
+    pub fn open_offer_ids(&self) -> impl Iterator<Item = &AccountId> {
+        self.offers.iter().filter(|o| o.declined_at.is_none()).map(|o| &o.mediator_id)
+    }
+}
+
+/// Something asked of an incident.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// A mediator grabs an offered incident.
+    Accept {
+        /// Who.
+        mediator: AccountId,
+    },
+    /// A mediator turns an offer down.
+    Decline {
+        /// Who.
+        mediator: AccountId,
+    },
+    /// The escalation deadline passed.
+    Escalate,
+    /// An operator sends a mediator.
+    Assign {
+        /// The operator.
+        operator: AccountId,
+        /// The mediator sent.
+        mediator: AccountId,
+    },
+    /// The holding mediator is there.
+    Arrive {
+        /// Who.
+        mediator: AccountId,
+    },
+    /// The holding mediator closes it.
+    Resolve {
+        /// Who.
+        mediator: AccountId,
+        /// How it ended.
+        outcome: Outcome,
+        /// Optional note.
+        note: Option<String>,
+    },
+    /// The resident withdraws it.
+    Cancel,
+}
+
+/// What happened, recorded in the timeline and pushed to whoever watches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The resident filed it.
+    Reported,
+    /// Offers went out.
+    Offered {
+        /// To whom.
+        #[schema(value_type = Vec<String>)]
+        mediator_ids: Vec<AccountId>,
+    },
+    /// A mediator grabbed it.
+    Claimed {
+        /// Who.
+        #[schema(value_type = String)]
+        mediator_id: AccountId,
+    },
+    /// A mediator turned the offer down.
+    Declined {
+        /// Who.
+        #[schema(value_type = String)]
+        mediator_id: AccountId,
+    },
+    /// Nobody grabbed it in time.
+    Escalated,
+    /// An operator sent a mediator.
+    Assigned {
+        /// The operator.
+        #[schema(value_type = String)]
+        operator_id: AccountId,
+        /// The mediator.
+        #[schema(value_type = String)]
+        mediator_id: AccountId,
+    },
+    /// The mediator arrived.
+    Arrived,
+    /// Closed.
+    Resolved {
+        /// How.
+        outcome: Outcome,
+    },
+    /// Withdrawn by the resident.
+    Cancelled,
+}
+
+/// Why a command does not apply.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TransitionError {
+    /// Somebody else holds it.
+    #[error("another mediator already claimed this incident")]
+    AlreadyClaimed,
+    /// The mediator has no open offer for it (never offered, or declined).
+    #[error("this incident was not offered to you")]
+    NotOffered,
+    /// The mediator does not hold it.
+    #[error("this incident is not assigned to you")]
+    NotYours,
+    /// The command makes no sense in the current state.
+    #[error("not possible while the incident is {0:?}")]
+    WrongState(Status),
+}
+
+/// The result of a command: the next incident (version bumped when it changed) and its events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// The incident after the command.
+    pub incident: Incident,
+    /// What happened; empty when the command was a repeat with nothing to do.
+    pub events: Vec<Event>,
+}
+
+impl Transition {
+    /// True when the command changed nothing (an idempotent repeat or a stale timer).
+    #[must_use]
+    pub fn is_noop(&self) -> bool {
+        self.events.is_empty()
+    }
+}
+
+/// Decide what `command` does to `incident` at `now`.
+///
+/// # Errors
+/// [`TransitionError`] when the command does not apply.
+pub fn decide(incident: &Incident, command: &Command, now: Timestamp) -> Result<Transition, TransitionError> {
+    let mut next = incident.clone();
+    let unchanged = || Ok(Transition { incident: incident.clone(), events: vec![] });
+    let events = match command {
+        Command::Accept { mediator } => {
+            if incident.claimed_by.as_ref() == Some(mediator) {
+                return unchanged(); // the winner retrying gets the same answer
+            }
+            if incident.status == Status::Cancelled || incident.status == Status::Resolved && incident.claimed_by.is_none() {
+                return Err(TransitionError::WrongState(incident.status));
+            }
+            let was_offered = incident.offers.iter().any(|o| &o.mediator_id == mediator);
+            if incident.claimed_by.is_some() {
+                return Err(if was_offered { TransitionError::AlreadyClaimed } else { TransitionError::NotOffered });
+            }
+            if incident.open_offer(mediator).is_none() {
+                return Err(TransitionError::NotOffered);
+            }
+            claim(&mut next, mediator, now);
+            vec![Event::Claimed { mediator_id: mediator.clone() }]
+        }
+        Command::Assign { operator, mediator } => {
+            if !incident.status.is_unclaimed() {
+                return Err(match incident.claimed_by {
+                    Some(_) => TransitionError::AlreadyClaimed,
+                    None => TransitionError::WrongState(incident.status),
+                });
+            }
+            claim(&mut next, mediator, now);
+            next.assigned_by = Some(operator.clone());
+            vec![Event::Assigned { operator_id: operator.clone(), mediator_id: mediator.clone() }]
+        }
+        Command::Decline { mediator } => {
+            if !incident.status.is_unclaimed() {
+                return Err(TransitionError::WrongState(incident.status));
+            }
+            let Some(offer) = next.offers.iter_mut().find(|o| &o.mediator_id == mediator && o.declined_at.is_none()) else {
+                return Err(TransitionError::NotOffered);
+            };
+            offer.declined_at = Some(now);
+            vec![Event::Declined { mediator_id: mediator.clone() }]
+        }
+        Command::Escalate => {
+            if incident.status != Status::Dispatching {
+                return unchanged(); // claimed, cancelled or already escalated: the timer is stale
+            }
+            next.status = Status::Escalated;
+            next.escalated_at = Some(now);
+            vec![Event::Escalated]
+        }
+        Command::Arrive { mediator } => {
+            holder_check(incident, mediator)?;
+            match incident.status {
+                Status::OnSite => return unchanged(),
+                Status::Claimed => {}
+                other => return Err(TransitionError::WrongState(other)),
+            }
+            next.status = Status::OnSite;
+            next.arrived_at = Some(now);
+            vec![Event::Arrived]
+        }
+        Command::Resolve { mediator, outcome, note } => {
+            holder_check(incident, mediator)?;
+            if !incident.status.is_active_claim() {
+                return Err(TransitionError::WrongState(incident.status));
+            }
+            next.status = Status::Resolved;
+            next.resolved_at = Some(now);
+            next.outcome = Some(*outcome);
+            next.resolution_note.clone_from(note);
+            vec![Event::Resolved { outcome: *outcome }]
+        }
+        Command::Cancel => {
+            if incident.status == Status::Cancelled {
+                return unchanged();
+            }
+            if !incident.status.is_unclaimed() {
+                return Err(TransitionError::WrongState(incident.status));
+            }
+            next.status = Status::Cancelled;
+            next.cancelled_at = Some(now);
+            vec![Event::Cancelled]
+        }
+    };
+    next.version = incident.version + 1;
+    Ok(Transition { incident: next, events })
+}
+
+fn claim(next: &mut Incident, mediator: &AccountId, now: Timestamp) {
+    next.status = Status::Claimed;
+    next.claimed_by = Some(mediator.clone());
+    next.claimed_at = Some(now);
+}
+
+fn holder_check(incident: &Incident, mediator: &AccountId) -> Result<(), TransitionError> {
+    if incident.claimed_by.as_ref() == Some(mediator) { Ok(()) } else { Err(TransitionError::NotYours) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn incident(offered: &[&AccountId]) -> Incident {
+        let now = Timestamp::UNIX_EPOCH;
+        Incident {
+            id: IncidentId::generate(),
+            status: Status::Dispatching,
+            category: Category::Neighbor,
+            risk: Risk::Blue,
+            description: "noise".into(),
+            location: GeoPoint::new(36.6, 101.7).unwrap(),
+            cell: "8830e1d8a1fffff".into(),
+            scene_id: None,
+            resident_phone: None,
+            created_at: now,
+            escalate_at: now,
+            offers: offered
+                .iter()
+                .map(|m| Offer { mediator_id: (*m).clone(), distance_m: 10.0, offered_at: now, declined_at: None })
+                .collect(),
+            claimed_by: None,
+            claimed_at: None,
+            assigned_by: None,
+            escalated_at: None,
+            arrived_at: None,
+            resolved_at: None,
+            outcome: None,
+            resolution_note: None,
+            cancelled_at: None,
+            version: 1,
+        }
+    }
+
+    fn now() -> Timestamp {
+        Timestamp::from_second(1_800_000_000).unwrap()
+    }
+
+    #[test]
+    fn the_first_accept_claims_and_later_ones_are_refused() {
+        let (a, b, c) = (AccountId::generate(), AccountId::generate(), AccountId::generate());
+        let inc = incident(&[&a, &b]);
+        let t = decide(&inc, &Command::Accept { mediator: a.clone() }, now()).unwrap();
+        assert_eq!(t.incident.status, Status::Claimed);
+        assert_eq!(t.incident.version, 2);
+        assert_eq!(decide(&t.incident, &Command::Accept { mediator: b }, now()), Err(TransitionError::AlreadyClaimed));
+        assert_eq!(decide(&t.incident, &Command::Accept { mediator: c }, now()), Err(TransitionError::NotOffered));
+        assert!(decide(&t.incident, &Command::Accept { mediator: a }, now()).unwrap().is_noop());
+    }
+
+    #[test]
+    fn escalation_is_a_noop_once_claimed_and_accept_still_works_after_escalation() {
+        let a = AccountId::generate();
+        let inc = incident(&[&a]);
+        let claimed = decide(&inc, &Command::Accept { mediator: a.clone() }, now()).unwrap().incident;
+        assert!(decide(&claimed, &Command::Escalate, now()).unwrap().is_noop());
+
+        let escalated = decide(&inc, &Command::Escalate, now()).unwrap().incident;
+        assert_eq!(escalated.status, Status::Escalated);
+        assert!(decide(&escalated, &Command::Escalate, now()).unwrap().is_noop());
+        let t = decide(&escalated, &Command::Accept { mediator: a }, now()).unwrap();
+        assert_eq!(t.incident.status, Status::Claimed);
+    }
+
+    #[test]
+    fn a_declined_offer_cannot_be_accepted() {
+        let a = AccountId::generate();
+        let inc = incident(&[&a]);
+        let declined = decide(&inc, &Command::Decline { mediator: a.clone() }, now()).unwrap().incident;
+        assert_eq!(decide(&declined, &Command::Accept { mediator: a }, now()), Err(TransitionError::NotOffered));
+    }
+
+    #[test]
+    fn only_the_holder_arrives_and_resolves() {
+        let (a, b) = (AccountId::generate(), AccountId::generate());
+        let claimed = decide(&incident(&[&a, &b]), &Command::Accept { mediator: a.clone() }, now()).unwrap().incident;
+        assert_eq!(decide(&claimed, &Command::Arrive { mediator: b.clone() }, now()), Err(TransitionError::NotYours));
+        let on_site = decide(&claimed, &Command::Arrive { mediator: a.clone() }, now()).unwrap().incident;
+        assert_eq!(on_site.status, Status::OnSite);
+        let resolve = Command::Resolve { mediator: a, outcome: Outcome::Mediated, note: None };
+        let done = decide(&on_site, &resolve, now()).unwrap().incident;
+        assert_eq!(done.status, Status::Resolved);
+        assert_eq!(decide(&done, &Command::Cancel, now()), Err(TransitionError::WrongState(Status::Resolved)));
+    }
+
+    #[test]
+    fn an_operator_assigns_an_escalated_incident_once() {
+        let (op, m, other) = (AccountId::generate(), AccountId::generate(), AccountId::generate());
+        let escalated = decide(&incident(&[]), &Command::Escalate, now()).unwrap().incident;
+        let assigned = decide(&escalated, &Command::Assign { operator: op.clone(), mediator: m.clone() }, now()).unwrap();
+        assert_eq!(assigned.incident.claimed_by, Some(m));
+        assert_eq!(
+            decide(&assigned.incident, &Command::Assign { operator: op, mediator: other }, now()),
+            Err(TransitionError::AlreadyClaimed)
+        );
+    }
+
+    proptest! {
+        /// Whatever sequence of commands arrives, at most one mediator ever holds the incident,
+        /// and once held it is never held by someone else.
+        #[test]
+        fn at_most_one_mediator_ever_holds_an_incident(script in proptest::collection::vec((0usize..7, 0usize..3), 1..40)) {
+            let ms: Vec<AccountId> = (0..3).map(|_| AccountId::generate()).collect();
+            let op = AccountId::generate();
+            let mut inc = incident(&ms.iter().collect::<Vec<_>>());
+            let mut holder: Option<AccountId> = None;
+            for (kind, who) in script {
+                let m = ms[who].clone();
+                let cmd = match kind {
+                    0 => Command::Accept { mediator: m },
+                    1 => Command::Decline { mediator: m },
+                    2 => Command::Escalate,
+                    3 => Command::Assign { operator: op.clone(), mediator: m },
+                    4 => Command::Arrive { mediator: m },
+                    5 => Command::Resolve { mediator: m, outcome: Outcome::Mediated, note: None },
+                    _ => Command::Cancel,
+                };
+                if let Ok(t) = decide(&inc, &cmd, now()) {
+                    prop_assert!(t.incident.version >= inc.version);
+                    inc = t.incident;
+                }
+                if let Some(h) = &holder {
+                    prop_assert_eq!(inc.claimed_by.as_ref(), Some(h));
+                }
+                holder.clone_from(&inc.claimed_by);
+            }
+        }
+    }
+}

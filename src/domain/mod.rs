@@ -1,0 +1,10 @@
+//! The pure core: ids, places, accounts, the incident state machine and its timeline.
+//! Nothing here depends on tokio, redis, axum or any other module of this crate.
+
+pub mod account;
+pub mod category;
+pub mod ids;
+pub mod incident;
+pub mod location;
+pub mod scene;
+pub mod timeline;

@@ -1,0 +1,422 @@
+//! Administration: staff accounts (mediators, operators), QR scenes, and login.
+
+use super::auth::AdminAuth;
+use super::error::{ApiError, ApiJson, ApiPath, ErrorBody, check_len};
+use super::resident::LocationInput;
+use super::state::AppState;
+use crate::auth;
+use crate::domain::account::{Account, Phone, Role};
+use crate::domain::category::Category;
+use crate::domain::ids::{AccountId, SceneId};
+use crate::domain::location::CoordSystem;
+use crate::domain::scene::Scene;
+use crate::push::wire::LatLng;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Shortest password accepted.
+const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest password accepted (argon2 cost is per byte; keep it bounded).
+const MAX_PASSWORD_CHARS: usize = 128;
+/// Largest capacity an admin may set.
+const MAX_CAPACITY: u32 = 50;
+
+/// A new staff account.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccountRequest {
+    /// Display name.
+    pub name: String,
+    /// Mainland mobile; the login name; unique.
+    pub phone: String,
+    /// 8..=128 characters.
+    pub password: String,
+    /// Mediators: dispute kinds they are good at.
+    #[serde(default)]
+    pub specialties: Vec<Category>,
+    /// Mediators: incidents held at once (default 3).
+    #[serde(default)]
+    pub capacity: Option<u32>,
+    /// Home grid / community (mediators) or area (operators).
+    #[serde(default)]
+    pub area: Option<String>,
+}
+
+/// A change to a staff account (absent fields stay as they are; the phone cannot change).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAccountRequest {
+    /// Display name.
+    pub name: Option<String>,
+    /// New password.
+    pub password: Option<String>,
+    /// Specialties.
+    pub specialties: Option<Vec<Category>>,
+    /// Capacity.
+    pub capacity: Option<u32>,
+    /// Area.
+    pub area: Option<String>,
+    /// Disabled accounts cannot log in and their tokens stop working at once.
+    pub enabled: Option<bool>,
+}
+
+/// A staff account as admins see it (no password hash).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountView {
+    /// Id (the JWT `sub`).
+    pub id: String,
+    /// Role.
+    pub role: Role,
+    /// Name.
+    pub name: String,
+    /// Phone (admins see it in full).
+    pub phone: String,
+    /// Enabled.
+    pub enabled: bool,
+    /// Specialties.
+    pub specialties: Vec<Category>,
+    /// Capacity.
+    pub capacity: u32,
+    /// Area.
+    pub area: Option<String>,
+    /// Created at.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl From<&Account> for AccountView {
+    fn from(a: &Account) -> Self {
+        Self {
+            id: a.id.to_string(),
+            role: a.role,
+            name: a.name.clone(),
+            phone: a.phone.full().to_owned(),
+            enabled: a.enabled,
+            specialties: a.specialties.clone(),
+            capacity: a.capacity,
+            area: a.area.clone(),
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// A new QR scene.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSceneRequest {
+    /// Where it hangs, in words residents recognise.
+    pub name: String,
+    /// The place (WGS-84 unless `coord` says `gcj02`).
+    pub location: LocationInput,
+    /// Grid code, if known.
+    #[serde(default)]
+    pub grid: Option<String>,
+}
+
+/// A QR scene.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SceneView {
+    /// Id: the `scene` of reports and of `/r/{scene}`.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Place (WGS-84).
+    pub location: LatLng,
+    /// Grid code.
+    pub grid: Option<String>,
+    /// The H5 report form for this scene (what its QR code encodes).
+    pub report_url: String,
+}
+
+/// Login.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Mobile number.
+    pub phone: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A session token.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LoginResponse {
+    /// Bearer JWT.
+    pub access_token: String,
+    /// When it expires.
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+    /// The account's role.
+    pub role: Role,
+    /// The account id.
+    pub account_id: String,
+}
+
+/// Admin and login routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_mediator, list_mediators))
+        .routes(routes!(update_mediator))
+        .routes(routes!(create_operator, list_operators))
+        .routes(routes!(update_operator))
+        .routes(routes!(create_scene, list_scenes))
+        .routes(routes!(get_scene))
+        .routes(routes!(login))
+}
+
+fn check_password(password: &str) -> Result<(), ApiError> {
+    let n = password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n) {
+        return Err(ApiError::invalid("password", format!("{MIN_PASSWORD_CHARS}..={MAX_PASSWORD_CHARS} characters")));
+    }
+    Ok(())
+}
+
+fn check_name(state: &AppState, field: &str, name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    check_len(field, name, state.settings.limits.name_max_chars)?;
+    Ok(name.to_owned())
+}
+
+fn check_capacity(capacity: u32) -> Result<u32, ApiError> {
+    if (1..=MAX_CAPACITY).contains(&capacity) { Ok(capacity) } else { Err(ApiError::invalid("capacity", format!("1..={MAX_CAPACITY}"))) }
+}
+
+async fn hash(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "could not hash the password"))
+}
+
+async fn create_account(state: &AppState, role: Role, body: CreateAccountRequest) -> Result<(StatusCode, Json<AccountView>), ApiError> {
+    let name = check_name(state, "name", &body.name)?;
+    let phone = Phone::parse(&body.phone).map_err(|e| ApiError::invalid("phone", e))?;
+    check_password(&body.password)?;
+    if let Some(area) = &body.area {
+        check_len("area", area, state.settings.limits.name_max_chars)?;
+    }
+    let account = Account {
+        id: AccountId::generate(),
+        role,
+        name,
+        phone,
+        password_hash: hash(body.password).await?,
+        enabled: true,
+        specialties: if role == Role::Mediator { dedup(body.specialties) } else { vec![] },
+        capacity: check_capacity(body.capacity.unwrap_or(3))?,
+        area: body.area,
+        created_at: state.dispatcher.now(),
+        version: 1,
+    };
+    if !state.dispatcher.store().insert_account(&account).await? {
+        return Err(ApiError::new(StatusCode::CONFLICT, "phone_taken", "an account with this phone already exists"));
+    }
+    tracing::info!(account_id = %account.id, role = role.as_str(), "account created");
+    Ok((StatusCode::CREATED, Json(AccountView::from(&account))))
+}
+
+fn dedup(mut categories: Vec<Category>) -> Vec<Category> {
+    let mut seen = vec![];
+    categories.retain(|c| if seen.contains(c) { false } else { seen.push(*c); true });
+    categories
+}
+
+async fn update_account(state: &AppState, role: Role, id: &str, body: UpdateAccountRequest) -> Result<Json<AccountView>, ApiError> {
+    let id = AccountId::parse(id).map_err(|_| ApiError::not_found())?;
+    let password_hash = match body.password {
+        Some(p) => {
+            check_password(&p)?;
+            Some(hash(p).await?)
+        }
+        None => None,
+    };
+    let name = body.name.as_deref().map(|n| check_name(state, "name", n)).transpose()?;
+    let capacity = body.capacity.map(check_capacity).transpose()?;
+    for _ in 0..8 {
+        let current = state.dispatcher.store().get_account(&id).await?.filter(|a| a.role == role).ok_or_else(ApiError::not_found)?;
+        let mut next = current.clone();
+        if let Some(n) = &name {
+            n.clone_into(&mut next.name);
+        }
+        if let Some(h) = &password_hash {
+            h.clone_into(&mut next.password_hash);
+        }
+        if let Some(s) = &body.specialties {
+            next.specialties = dedup(s.clone());
+        }
+        if let Some(c) = capacity {
+            next.capacity = c;
+        }
+        if let Some(a) = &body.area {
+            next.area = Some(a.clone()).filter(|a| !a.is_empty());
+        }
+        if let Some(e) = body.enabled {
+            next.enabled = e;
+        }
+        next.version = current.version + 1;
+        if state.dispatcher.store().update_account(&next, current.version).await? {
+            tracing::info!(account_id = %id, enabled = next.enabled, "account updated");
+            return Ok(Json(AccountView::from(&next)));
+        }
+    }
+    Err(ApiError::unavailable("contended", "the account is changing fast; retry", 1))
+}
+
+async fn list_accounts(state: &AppState, role: Role) -> Result<Json<Vec<AccountView>>, ApiError> {
+    Ok(Json(state.dispatcher.store().list_accounts(role).await?.iter().map(AccountView::from).collect()))
+}
+
+/// Create a mediator.
+#[utoipa::path(post, path = "/api/v1/admin/mediators", tag = "admin", security(("admin" = [])),
+    request_body = CreateAccountRequest,
+    responses((status = 201, body = AccountView), (status = 409, body = ErrorBody, description = "phone_taken"), (status = 422, body = ErrorBody)))]
+async fn create_mediator(State(state): State<AppState>, _admin: AdminAuth, ApiJson(body): ApiJson<CreateAccountRequest>) -> Result<(StatusCode, Json<AccountView>), ApiError> {
+    create_account(&state, Role::Mediator, body).await
+}
+
+/// List mediators.
+#[utoipa::path(get, path = "/api/v1/admin/mediators", tag = "admin", security(("admin" = [])),
+    responses((status = 200, body = Vec<AccountView>)))]
+async fn list_mediators(State(state): State<AppState>, _admin: AdminAuth) -> Result<Json<Vec<AccountView>>, ApiError> {
+    list_accounts(&state, Role::Mediator).await
+}
+
+/// Change a mediator (disable with `{"enabled": false}`).
+#[utoipa::path(patch, path = "/api/v1/admin/mediators/{id}", tag = "admin", security(("admin" = [])),
+    params(("id" = String, Path, description = "account id")), request_body = UpdateAccountRequest,
+    responses((status = 200, body = AccountView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_mediator(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<UpdateAccountRequest>,
+) -> Result<Json<AccountView>, ApiError> {
+    update_account(&state, Role::Mediator, &id, body).await
+}
+
+/// Create a command-center operator.
+#[utoipa::path(post, path = "/api/v1/admin/operators", tag = "admin", security(("admin" = [])),
+    request_body = CreateAccountRequest,
+    responses((status = 201, body = AccountView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_operator(State(state): State<AppState>, _admin: AdminAuth, ApiJson(body): ApiJson<CreateAccountRequest>) -> Result<(StatusCode, Json<AccountView>), ApiError> {
+    create_account(&state, Role::Operator, body).await
+}
+
+/// List operators.
+#[utoipa::path(get, path = "/api/v1/admin/operators", tag = "admin", security(("admin" = [])),
+    responses((status = 200, body = Vec<AccountView>)))]
+async fn list_operators(State(state): State<AppState>, _admin: AdminAuth) -> Result<Json<Vec<AccountView>>, ApiError> {
+    list_accounts(&state, Role::Operator).await
+}
+
+/// Change an operator.
+#[utoipa::path(patch, path = "/api/v1/admin/operators/{id}", tag = "admin", security(("admin" = [])),
+    params(("id" = String, Path, description = "account id")), request_body = UpdateAccountRequest,
+    responses((status = 200, body = AccountView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_operator(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<UpdateAccountRequest>,
+) -> Result<Json<AccountView>, ApiError> {
+    update_account(&state, Role::Operator, &id, body).await
+}
+
+fn scene_view(state: &AppState, s: &Scene) -> SceneView {
+    let base = state.settings.http.public_base_url.trim_end_matches('/');
+    SceneView {
+        id: s.id.to_string(),
+        name: s.name.clone(),
+        location: s.location.into(),
+        grid: s.grid.clone(),
+        report_url: format!("{base}/r/{}", s.id),
+    }
+}
+
+/// Create a QR scene (a place residents scan to report from).
+#[utoipa::path(post, path = "/api/v1/admin/scenes", tag = "admin", security(("admin" = [])),
+    request_body = CreateSceneRequest,
+    responses((status = 201, body = SceneView), (status = 422, body = ErrorBody)))]
+async fn create_scene(State(state): State<AppState>, _admin: AdminAuth, ApiJson(body): ApiJson<CreateSceneRequest>) -> Result<(StatusCode, Json<SceneView>), ApiError> {
+    let name = check_name(&state, "name", &body.name)?;
+    if let Some(g) = &body.grid {
+        check_len("grid", g, state.settings.limits.name_max_chars)?;
+    }
+    let scene = Scene {
+        id: SceneId::generate(),
+        name,
+        location: body.location.to_point("location", CoordSystem::Wgs84)?,
+        grid: body.grid,
+        created_at: state.dispatcher.now(),
+    };
+    state.dispatcher.store().insert_scene(&scene).await?;
+    Ok((StatusCode::CREATED, Json(scene_view(&state, &scene))))
+}
+
+/// List QR scenes.
+#[utoipa::path(get, path = "/api/v1/admin/scenes", tag = "admin", security(("admin" = [])),
+    responses((status = 200, body = Vec<SceneView>)))]
+async fn list_scenes(State(state): State<AppState>, _admin: AdminAuth) -> Result<Json<Vec<SceneView>>, ApiError> {
+    let scenes = state.dispatcher.store().list_scenes().await?;
+    Ok(Json(scenes.iter().map(|s| scene_view(&state, s)).collect()))
+}
+
+/// One QR scene.
+#[utoipa::path(get, path = "/api/v1/admin/scenes/{id}", tag = "admin", security(("admin" = [])),
+    params(("id" = String, Path, description = "scene id")),
+    responses((status = 200, body = SceneView), (status = 404, body = ErrorBody)))]
+async fn get_scene(State(state): State<AppState>, _admin: AdminAuth, ApiPath(id): ApiPath<String>) -> Result<Json<SceneView>, ApiError> {
+    let id = SceneId::parse(&id).map_err(|_| ApiError::not_found())?;
+    let scene = state.dispatcher.store().get_scene(&id).await?.ok_or_else(ApiError::not_found)?;
+    Ok(Json(scene_view(&state, &scene)))
+}
+
+/// Log in as a mediator or operator. After `auth.login_max_failures` failures a phone is
+/// locked out for `auth.login_lockout` (429).
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginRequest>) -> Result<Json<LoginResponse>, ApiError> {
+    let denied = || ApiError::unauthorized("wrong phone or password");
+    let phone = Phone::parse(&body.phone).map_err(|_| denied())?;
+    if body.password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(denied());
+    }
+    let cfg = &state.settings.auth;
+    let now = state.dispatcher.now();
+    if let Some(wait_s) = state.logins.locked_for(&phone, cfg.login_max_failures, cfg.login_lockout, now) {
+        return Err(ApiError::rate_limited("too many failed logins; try again later", u32::try_from(wait_s).unwrap_or(u32::MAX)));
+    }
+    let account = state.dispatcher.store().account_by_phone(&phone).await?;
+    // Verify against a fixed hash when the phone is unknown, so timing does not reveal it.
+    let phc = account.as_ref().map_or_else(|| DUMMY_HASH.to_owned(), |a| a.password_hash.clone());
+    let password = body.password;
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc)).await.unwrap_or(false);
+    match account {
+        Some(a) if ok && a.enabled && a.role != Role::Admin => {
+            state.logins.succeeded(&phone);
+            let (access_token, expires_at) = state.keys.issue(&a.id.to_string(), a.role, cfg.token_ttl, now).map_err(|_| denied())?;
+            tracing::info!(account_id = %a.id, role = a.role.as_str(), "login");
+            Ok(Json(LoginResponse { access_token, expires_at, role: a.role, account_id: a.id.to_string() }))
+        }
+        _ => {
+            state.logins.failed(&phone, cfg.login_lockout, now);
+            tracing::info!(phone = %phone.masked(), "login failed");
+            Err(denied())
+        }
+    }
+}
+
+/// argon2id of a random string nobody knows: the cost of a real check for unknown phones.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";

@@ -1,0 +1,140 @@
+//! Per-role extractors. A handler that takes [`MediatorAuth`] only runs for a valid token of an
+//! enabled mediator account; [`OperatorAuth`] for an operator (or admin); [`AdminAuth`] for an
+//! admin. Tokens come from `Authorization: Bearer`, or `?access_token=` on WebSocket and
+//! event-stream routes (browsers cannot set headers there).
+
+use super::error::ApiError;
+use super::state::AppState;
+use crate::auth::{JwtKeys, Principal};
+use crate::domain::account::{Phone, Role};
+use crate::domain::ids::AccountId;
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts};
+use jiff::Timestamp;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn bearer(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned());
+    }
+    let streaming = parts.uri.path().ends_with("/ws") || parts.uri.path().ends_with("/live") || parts.uri.path().ends_with("/events");
+    if streaming {
+        return parts.uri.query().and_then(|q| {
+            q.split('&').find_map(|kv| kv.strip_prefix("access_token=").map(str::to_owned))
+        });
+    }
+    None
+}
+
+async fn principal(parts: &Parts, state: &AppState) -> Result<(Principal, Option<AccountId>), ApiError> {
+    let token = bearer(parts).ok_or_else(|| ApiError::unauthorized("a bearer token is required"))?;
+    let keys: &JwtKeys = &state.keys;
+    let principal = keys.verify(&token).map_err(|_| ApiError::unauthorized("invalid or expired token"))?;
+    // Staff tokens name an account: it must still exist, be enabled and have that role, so
+    // disabling an account cuts its tokens off at once. Admin tokens minted by the CLI for
+    // operations name no account and are trusted by signature alone.
+    let account_id = AccountId::parse(&principal.sub).ok();
+    let account = match &account_id {
+        Some(id) => state.dispatcher.store().get_account(id).await?,
+        None => None,
+    };
+    match (principal.role, &account) {
+        (_, Some(a)) if a.enabled && a.role == principal.role => Ok((principal, account_id)),
+        (Role::Admin, None) => Ok((principal, None)),
+        _ => Err(ApiError::unauthorized("the account behind this token is unknown or disabled")),
+    }
+}
+
+/// A verified, enabled mediator.
+#[derive(Debug, Clone)]
+pub struct MediatorAuth(pub AccountId);
+
+impl FromRequestParts<AppState> for MediatorAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match principal(parts, state).await? {
+            (Principal { role: Role::Mediator, .. }, Some(id)) => Ok(Self(id)),
+            _ => Err(ApiError::forbidden("mediators only")),
+        }
+    }
+}
+
+/// A verified operator (or admin) for the command center.
+#[derive(Debug, Clone)]
+pub struct OperatorAuth {
+    /// The operator's account (None for an operations admin token).
+    pub account: Option<AccountId>,
+    /// The `sub`, for the audit timeline.
+    pub sub: String,
+}
+
+impl FromRequestParts<AppState> for OperatorAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match principal(parts, state).await? {
+            (p, account) if matches!(p.role, Role::Operator | Role::Admin) => Ok(Self { account, sub: p.sub }),
+            _ => Err(ApiError::forbidden("command-center operators only")),
+        }
+    }
+}
+
+/// A verified admin.
+#[derive(Debug, Clone)]
+pub struct AdminAuth(pub String);
+
+impl FromRequestParts<AppState> for AdminAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match principal(parts, state).await? {
+            (Principal { role: Role::Admin, sub }, _) => Ok(Self(sub)),
+            _ => Err(ApiError::forbidden("admins only")),
+        }
+    }
+}
+
+/// Counts failed logins per phone and locks a phone out after too many.
+///
+/// Per instance: with N instances an attacker gets at most N × the limit per lockout window.
+#[derive(Clone, Default)]
+pub struct LoginGuard {
+    /// std Mutex: short critical sections, never held across an await.
+    failures: Arc<Mutex<HashMap<String, (u32, Timestamp)>>>,
+}
+
+impl LoginGuard {
+    /// Seconds left in a lockout for this phone, if locked.
+    #[must_use]
+    pub fn locked_for(&self, phone: &Phone, max_failures: u32, lockout: Duration, now: Timestamp) -> Option<u64> {
+        let g = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (count, last) = g.get(phone.full())?;
+        let elapsed = now.duration_since(*last).as_secs().max(0).unsigned_abs();
+        (*count >= max_failures && elapsed < lockout.as_secs()).then(|| lockout.as_secs() - elapsed)
+    }
+
+    /// Record a failure.
+    pub fn failed(&self, phone: &Phone, lockout: Duration, now: Timestamp) {
+        let mut g = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Forget stale entries so the map stays bounded by recent attackers.
+        if g.len() > 100_000 {
+            g.retain(|_, (_, last)| now.duration_since(*last).as_secs().unsigned_abs() < lockout.as_secs());
+        }
+        let entry = g.entry(phone.full().to_owned()).or_insert((0, now));
+        if now.duration_since(entry.1).as_secs().unsigned_abs() >= lockout.as_secs() {
+            entry.0 = 0;
+        }
+        entry.0 += 1;
+        entry.1 = now;
+    }
+
+    /// Clear after a success.
+    pub fn succeeded(&self, phone: &Phone) {
+        self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(phone.full());
+    }
+}

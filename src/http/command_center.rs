@@ -1,0 +1,216 @@
+//! The command center: the live feed for the big screen, incident lists and detail, and
+//! assigning a mediator to an incident nobody grabbed.
+
+use super::auth::OperatorAuth;
+use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use super::state::AppState;
+use super::ws::{self, Inbound};
+use crate::dispatch::Suggestion;
+use crate::domain::category::{Category, Risk};
+use crate::domain::ids::{AccountId, IncidentId};
+use crate::domain::incident::Status;
+use crate::domain::timeline::TimelineEntry;
+use crate::matcher::index::fresh_after;
+use crate::push::wire::{self, IncidentView, MediatorPosition, OperatorMessage};
+use axum::Json;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Most incidents a list returns.
+const LIST_LIMIT: usize = 1000;
+
+/// Command-center routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(live_feed))
+        .routes(routes!(list_mediators))
+        .routes(routes!(list_incidents))
+        .routes(routes!(get_incident))
+        .routes(routes!(assign_incident))
+}
+
+/// The big screen's socket (token in `?access_token=`): a `snapshot` of on-duty mediators and
+/// open incidents on connect, then `positions` batches and an `incident` message for every
+/// state change (see the schema `OperatorMessage`). Reconnect and you get a fresh snapshot.
+#[utoipa::path(get, path = "/api/v1/command/live", tag = "command", security(("operator" = []), ("admin" = [])),
+    params(("access_token" = Option<String>, Query, description = "JWT, for browsers that cannot set headers")),
+    responses((status = 101, description = "switching protocols"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn live_feed(
+    State(state): State<AppState>,
+    _operator: OperatorAuth,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    ws::check_origin(&headers, &state.settings)?;
+    let subscription = state.hub.register_operator();
+    let snapshot = snapshot(&state).await?;
+    let (ping_every, shutdown) = (state.settings.push.ping_interval, state.shutdown.clone());
+    Ok(ws::limits(upgrade)
+        .on_upgrade(move |socket| async move {
+            // Operators only listen; anything they send is ignored.
+            ws::pump(socket, subscription, vec![snapshot], ping_every, shutdown, |_| async { Inbound::Quiet }).await;
+        })
+        .into_response())
+}
+
+async fn snapshot(state: &AppState) -> Result<String, ApiError> {
+    let d = &state.dispatcher;
+    let fresh = fresh_after(d.now(), state.settings.dispatch.stale_after);
+    let mut mediators: Vec<_> = d.index().on_duty(fresh).iter().map(|(id, fix)| MediatorPosition::new(id, fix)).collect();
+    mediators.sort_by(|a, b| a.id.cmp(&b.id));
+    let since = d.now().checked_sub(SignedDuration::from_hours(24 * 30)).unwrap_or(Timestamp::MIN);
+    let open = d.incidents_between(since, Timestamp::MAX, LIST_LIMIT).await?;
+    let incidents = open
+        .iter()
+        .filter(|i| !matches!(i.status, Status::Resolved | Status::Cancelled))
+        .map(IncidentView::masked)
+        .collect();
+    Ok(wire::to_json(&OperatorMessage::Snapshot { mediators, incidents }))
+}
+
+/// `?bbox=minLng,minLat,maxLng,maxLat`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MediatorsQuery {
+    /// Bounding box, WGS-84: minLng,minLat,maxLng,maxLat.
+    pub bbox: Option<String>,
+}
+
+/// An on-duty mediator on the map.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MediatorOnMap {
+    /// Position.
+    #[serde(flatten)]
+    pub position: MediatorPosition,
+    /// Name.
+    pub name: Option<String>,
+}
+
+fn parse_bbox(raw: &str) -> Result<[f64; 4], ApiError> {
+    let parts: Vec<f64> = raw.split(',').map(|p| p.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| {
+        ApiError::invalid("bbox", "four numbers: minLng,minLat,maxLng,maxLat")
+    })?;
+    let [a, b, c, d] = parts[..] else { return Err(ApiError::invalid("bbox", "four numbers: minLng,minLat,maxLng,maxLat")) };
+    let valid = [a, b, c, d].iter().all(|v| v.is_finite())
+        && (-180.0..=180.0).contains(&a)
+        && (-180.0..=180.0).contains(&c)
+        && (-90.0..=90.0).contains(&b)
+        && (-90.0..=90.0).contains(&d)
+        && a <= c
+        && b <= d;
+    if valid { Ok([a, b, c, d]) } else { Err(ApiError::invalid("bbox", "out of range or min > max")) }
+}
+
+/// On-duty mediators with a fresh position, optionally inside a box.
+#[utoipa::path(get, path = "/api/v1/command/mediators", tag = "command", security(("operator" = []), ("admin" = [])),
+    params(MediatorsQuery),
+    responses((status = 200, body = Vec<MediatorOnMap>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list_mediators(
+    State(state): State<AppState>,
+    _operator: OperatorAuth,
+    ApiQuery(q): ApiQuery<MediatorsQuery>,
+) -> Result<Json<Vec<MediatorOnMap>>, ApiError> {
+    let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
+    let found = state.dispatcher.mediators_in(bbox).await?;
+    Ok(Json(found.into_iter().map(|(position, a)| MediatorOnMap { position, name: a.map(|a| a.name) }).collect()))
+}
+
+/// Filters for the incident list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct IncidentsQuery {
+    /// Only this status.
+    pub status: Option<Status>,
+    /// Only this risk colour.
+    pub risk: Option<Risk>,
+    /// Only this category.
+    pub category: Option<Category>,
+    /// Created at or after (RFC 3339). Default: 7 days ago.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub from: Option<Timestamp>,
+    /// Created before (RFC 3339). Default: now.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub to: Option<Timestamp>,
+}
+
+/// Incidents, newest first (at most 1000), red first within the same minute is left to clients.
+#[utoipa::path(get, path = "/api/v1/command/incidents", tag = "command", security(("operator" = []), ("admin" = [])),
+    params(IncidentsQuery),
+    responses((status = 200, body = Vec<IncidentView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list_incidents(
+    State(state): State<AppState>,
+    _operator: OperatorAuth,
+    ApiQuery(q): ApiQuery<IncidentsQuery>,
+) -> Result<Json<Vec<IncidentView>>, ApiError> {
+    let now = state.dispatcher.now();
+    let to = q.to.unwrap_or_else(|| now.saturating_add(SignedDuration::from_secs(1)).unwrap_or(now));
+    let from = q.from.unwrap_or_else(|| now.checked_sub(SignedDuration::from_hours(24 * 7)).unwrap_or(Timestamp::MIN));
+    if from > to {
+        return Err(ApiError::invalid("from", "must not be after `to`"));
+    }
+    let incidents = state.dispatcher.incidents_between(from, to, LIST_LIMIT).await?;
+    Ok(Json(
+        incidents
+            .iter()
+            .filter(|i| q.status.is_none_or(|s| i.status == s))
+            .filter(|i| q.risk.is_none_or(|r| i.risk == r))
+            .filter(|i| q.category.is_none_or(|c| i.category == c))
+            .map(IncidentView::masked)
+            .collect(),
+    ))
+}
+
+/// An incident in full for the command center.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentDetail {
+    /// The incident (resident phone masked).
+    pub incident: IncidentView,
+    /// Its audit timeline, oldest first.
+    pub timeline: Vec<TimelineEntry>,
+    /// While unclaimed: the nearest available mediators, best first.
+    pub nearest_mediators: Vec<Suggestion>,
+}
+
+/// One incident with its timeline and the nearest available mediators.
+#[utoipa::path(get, path = "/api/v1/command/incidents/{id}", tag = "command", security(("operator" = []), ("admin" = [])),
+    params(("id" = String, Path, description = "incident id")),
+    responses((status = 200, body = IncidentDetail), (status = 404, body = ErrorBody)))]
+async fn get_incident(
+    State(state): State<AppState>,
+    _operator: OperatorAuth,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    let id = IncidentId::parse(&id).map_err(|_| ApiError::not_found())?;
+    let (incident, timeline, nearest_mediators) = state.dispatcher.incident_detail(&id).await?;
+    Ok(Json(IncidentDetail { incident: IncidentView::masked(&incident), timeline, nearest_mediators }))
+}
+
+/// Whom to send.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// The mediator's id.
+    pub mediator_id: String,
+}
+
+/// Send a mediator to an unclaimed incident; they get an `assigned` message.
+#[utoipa::path(post, path = "/api/v1/command/incidents/{id}/assign", tag = "command", security(("operator" = []), ("admin" = [])),
+    params(("id" = String, Path, description = "incident id")), request_body = AssignRequest,
+    responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn assign_incident(
+    State(state): State<AppState>,
+    operator: OperatorAuth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<AssignRequest>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let id = IncidentId::parse(&id).map_err(|_| ApiError::not_found())?;
+    let mediator = AccountId::parse(&body.mediator_id).map_err(|_| ApiError::invalid("mediator_id", "unknown mediator"))?;
+    let actor = operator.account.unwrap_or_else(AccountId::operations);
+    let incident = state.dispatcher.assign(&actor, &id, &mediator).await?;
+    Ok(Json(IncidentView::masked(&incident)))
+}

@@ -1,0 +1,44 @@
+//! Operations: liveness, readiness, Prometheus metrics.
+
+use super::error::ErrorBody;
+use super::state::AppState;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use std::sync::atomic::Ordering;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Operations routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(metrics_text))
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "ok")))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready for traffic: the store answers and the instance is not shutting down.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, description = "ready"), (status = 503, body = ErrorBody)))]
+async fn readyz(State(state): State<AppState>) -> axum::response::Response {
+    if state.draining.load(Ordering::Relaxed) {
+        return super::error::ApiError::unavailable("draining", "shutting down", 1).into_response();
+    }
+    match state.dispatcher.store().ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => super::error::ApiError::from(e).into_response(),
+    }
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format")))]
+async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    let (mediator_sockets, operator_sockets) = state.hub.socket_counts();
+    metrics::gauge!("gd_ws_connections", "audience" => "mediator").set(mediator_sockets as f64);
+    metrics::gauge!("gd_ws_connections", "audience" => "operator").set(operator_sockets as f64);
+    metrics::gauge!("gd_mediators_on_duty").set(state.dispatcher.index().on_duty_count() as f64);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}

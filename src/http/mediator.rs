@@ -1,0 +1,263 @@
+//! Mediators' phones: the socket (offers in; positions and duty out), the same over plain HTTP
+//! for phones that cannot hold a socket, and the accept → arrive → resolve actions.
+
+use super::error::{ApiError, ApiJson, ApiPath, ErrorBody, check_len, parse_json};
+use super::resident::LocationInput;
+use super::state::AppState;
+use super::ws::{self, Inbound};
+use super::auth::MediatorAuth;
+use crate::dispatch::Dispatcher;
+use crate::domain::account::Fix;
+use crate::domain::ids::{AccountId, IncidentId};
+use crate::domain::incident::Outcome;
+use crate::domain::location::CoordSystem;
+use crate::push::wire::{self, IncidentView, MediatorMessage};
+use axum::Json;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// A position report.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PositionRequest {
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lng: f64,
+    /// `gcj02` (default: phone map SDKs and WeChat) or `wgs84` (browser geolocation, GPS).
+    #[serde(default)]
+    pub coord: Option<CoordSystem>,
+    /// Accuracy radius, metres.
+    #[serde(default)]
+    pub accuracy_m: Option<f32>,
+    /// When the phone was there (defaults to now; clamped to the server clock).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub at: Option<Timestamp>,
+}
+
+impl PositionRequest {
+    fn to_fix(&self, now: Timestamp) -> Result<Fix, ApiError> {
+        let point = LocationInput { lat: self.lat, lng: self.lng, coord: self.coord }.to_point("position", CoordSystem::Gcj02)?;
+        let accuracy_m = match self.accuracy_m {
+            Some(a) if !a.is_finite() || a < 0.0 => return Err(ApiError::invalid("accuracy_m", "must be a positive number")),
+            other => other,
+        };
+        Ok(Fix { point, at: self.at.unwrap_or(now), accuracy_m })
+    }
+}
+
+/// Going on or off duty.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DutyRequest {
+    /// On duty: willing to receive offers.
+    pub on: bool,
+}
+
+/// Closing an incident.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// What was agreed, or where it was referred.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Client → server socket messages.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MediatorClientMessage {
+    /// Where I am.
+    Position(PositionRequest),
+    /// On or off duty.
+    Duty(DutyRequest),
+}
+
+/// Mediator routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(mediator_socket))
+        .routes(routes!(post_position))
+        .routes(routes!(post_duty))
+        .routes(routes!(list_offers))
+        .routes(routes!(list_incidents))
+        .routes(routes!(accept_offer))
+        .routes(routes!(decline_offer))
+        .routes(routes!(report_arrival))
+        .routes(routes!(resolve_incident))
+}
+
+fn incident_id(raw: &str) -> Result<IncidentId, ApiError> {
+    IncidentId::parse(raw).map_err(|_| ApiError::not_found())
+}
+
+async fn handle_client_text(dispatcher: &Dispatcher, me: &AccountId, text: &str) -> Result<Option<MediatorMessage>, ApiError> {
+    match parse_json::<MediatorClientMessage>(text.as_bytes())? {
+        MediatorClientMessage::Position(p) => {
+            dispatcher.record_position(me, p.to_fix(dispatcher.now())?).await?;
+            Ok(None)
+        }
+        MediatorClientMessage::Duty(d) => {
+            dispatcher.set_duty(me, d.on).await?;
+            Ok(Some(MediatorMessage::Duty { on: d.on }))
+        }
+    }
+}
+
+/// The mediator's socket (token in `?access_token=`). Server → client: `offer`, `offer_closed`,
+/// `assigned`, `duty`, `error`; client → server: `position`, `duty` (see the schemas
+/// `MediatorMessage` and `MediatorClientMessage`). Open offers are sent on connect.
+#[utoipa::path(get, path = "/api/v1/mediator/ws", tag = "mediator",
+    security(("mediator" = [])),
+    params(("access_token" = Option<String>, Query, description = "JWT, for browsers that cannot set headers")),
+    responses((status = 101, description = "switching protocols"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn mediator_socket(
+    State(state): State<AppState>,
+    MediatorAuth(me): MediatorAuth,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    ws::check_origin(&headers, &state.settings)?;
+    let subscription = state.hub.register_mediator(&me);
+    // Registered before the snapshot is read, so nothing falls in between (a duplicate offer
+    // is possible; clients key offers by incident id).
+    let on_duty = state.dispatcher.index().get(&me).is_some_and(|(on, _)| on);
+    let mut first = vec![wire::to_json(&MediatorMessage::Duty { on: on_duty })];
+    for incident in state.dispatcher.open_offers(&me).await? {
+        first.push(wire::to_json(&MediatorMessage::Offer { incident }));
+    }
+    let ping_every = state.settings.push.ping_interval;
+    let shutdown = state.shutdown.clone();
+    Ok(ws::limits(upgrade)
+        .on_upgrade(move |socket| async move {
+            let dispatcher = state.dispatcher.clone();
+            ws::pump(socket, subscription, first, ping_every, shutdown, |text| {
+                let (dispatcher, me) = (dispatcher.clone(), me.clone());
+                async move {
+                    match handle_client_text(&dispatcher, &me, &text).await {
+                        Ok(None) => Inbound::Quiet,
+                        Ok(Some(reply)) => Inbound::Reply(wire::to_json(&reply)),
+                        Err(e) => Inbound::Reply(wire::to_json(&MediatorMessage::Error {
+                            code: e.code().to_owned(),
+                            message: e.message().to_owned(),
+                        })),
+                    }
+                }
+            })
+            .await;
+        })
+        .into_response())
+}
+
+/// Report a position over HTTP (when a socket cannot be held).
+#[utoipa::path(post, path = "/api/v1/mediator/position", tag = "mediator", security(("mediator" = [])),
+    request_body = PositionRequest,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn post_position(
+    State(dispatcher): State<Dispatcher>,
+    MediatorAuth(me): MediatorAuth,
+    ApiJson(body): ApiJson<PositionRequest>,
+) -> Result<StatusCode, ApiError> {
+    dispatcher.record_position(&me, body.to_fix(dispatcher.now())?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Go on or off duty over HTTP.
+#[utoipa::path(post, path = "/api/v1/mediator/duty", tag = "mediator", security(("mediator" = [])),
+    request_body = DutyRequest,
+    responses((status = 200, body = DutyRequest), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn post_duty(
+    State(dispatcher): State<Dispatcher>,
+    MediatorAuth(me): MediatorAuth,
+    ApiJson(body): ApiJson<DutyRequest>,
+) -> Result<Json<DutyRequest>, ApiError> {
+    dispatcher.set_duty(&me, body.on).await?;
+    Ok(Json(body))
+}
+
+/// Offers still open for me (polling fallback), newest first.
+#[utoipa::path(get, path = "/api/v1/mediator/offers", tag = "mediator", security(("mediator" = [])),
+    responses((status = 200, body = Vec<IncidentView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_offers(State(dispatcher): State<Dispatcher>, MediatorAuth(me): MediatorAuth) -> Result<Json<Vec<IncidentView>>, ApiError> {
+    Ok(Json(dispatcher.open_offers(&me).await?))
+}
+
+/// Incidents I hold, with the residents' phones.
+#[utoipa::path(get, path = "/api/v1/mediator/incidents", tag = "mediator", security(("mediator" = [])),
+    responses((status = 200, body = Vec<IncidentView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_incidents(State(dispatcher): State<Dispatcher>, MediatorAuth(me): MediatorAuth) -> Result<Json<Vec<IncidentView>>, ApiError> {
+    Ok(Json(dispatcher.held_incidents(&me).await?))
+}
+
+/// Grab an offer. Exactly one mediator gets 200; every other gets 409 `already_claimed`.
+/// Repeating a successful accept returns 200 again.
+#[utoipa::path(post, path = "/api/v1/mediator/incidents/{id}/accept", tag = "mediator", security(("mediator" = [])),
+    params(("id" = String, Path, description = "incident id")),
+    responses((status = 200, body = IncidentView, description = "yours: includes the resident's phone"),
+        (status = 404, body = ErrorBody, description = "unknown or not offered to you"),
+        (status = 409, body = ErrorBody, description = "already_claimed, at_capacity or wrong_state"),
+        (status = 503, body = ErrorBody)))]
+async fn accept_offer(
+    State(dispatcher): State<Dispatcher>,
+    MediatorAuth(me): MediatorAuth,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let incident = dispatcher.accept(&me, &incident_id(&id)?).await?;
+    Ok(Json(IncidentView::for_holder(&incident)))
+}
+
+/// Turn an offer down.
+#[utoipa::path(post, path = "/api/v1/mediator/incidents/{id}/decline", tag = "mediator", security(("mediator" = [])),
+    params(("id" = String, Path, description = "incident id")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn decline_offer(
+    State(dispatcher): State<Dispatcher>,
+    MediatorAuth(me): MediatorAuth,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    dispatcher.decline(&me, &incident_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// I am there.
+#[utoipa::path(post, path = "/api/v1/mediator/incidents/{id}/arrive", tag = "mediator", security(("mediator" = [])),
+    params(("id" = String, Path, description = "incident id")),
+    responses((status = 200, body = IncidentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn report_arrival(
+    State(dispatcher): State<Dispatcher>,
+    MediatorAuth(me): MediatorAuth,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let incident = dispatcher.arrive(&me, &incident_id(&id)?).await?;
+    Ok(Json(IncidentView::for_holder(&incident)))
+}
+
+/// Close the incident with an outcome.
+#[utoipa::path(post, path = "/api/v1/mediator/incidents/{id}/resolve", tag = "mediator", security(("mediator" = [])),
+    params(("id" = String, Path, description = "incident id")), request_body = ResolveRequest,
+    responses((status = 200, body = IncidentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn resolve_incident(
+    State(state): State<AppState>,
+    MediatorAuth(me): MediatorAuth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ResolveRequest>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let note = body.note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if let Some(n) = &note {
+        check_len("note", n, state.settings.limits.note_max_chars)?;
+    }
+    let incident = state.dispatcher.resolve(&me, &incident_id(&id)?, body.outcome, note).await?;
+    Ok(Json(IncidentView::for_holder(&incident)))
+}

@@ -1,0 +1,119 @@
+//! The HTTP edge: one router per audience, merged here with the shared layers (request ids,
+//! request spans with the *matched* route only, panics → 500, body limit, deadline, in-flight
+//! limit with 503 + Retry-After) and the OpenAPI document built from the same routes.
+
+pub mod admin;
+pub mod auth;
+pub mod command_center;
+pub mod error;
+pub mod health;
+pub mod mediator;
+pub mod resident;
+pub mod state;
+pub mod ws;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use error::ApiError;
+use state::AppState;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Semaphore;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Build the router and the OpenAPI document.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::new()
+        .merge(resident::router())
+        .merge(mediator::router())
+        .merge(command_center::router())
+        .merge(admin::router())
+        .merge(health::router())
+        .split_for_parts();
+    let openapi = Arc::new(document(openapi));
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let in_flight = Arc::new(Semaphore::new(state.settings.http.max_in_flight));
+    let body_limit = state.settings.http.body_limit_bytes;
+    api.route("/openapi.json", axum::routing::get(move || async move { axum::Json(openapi.as_ref().clone()) }))
+        .fallback(|| async { ApiError::not_found() })
+        .layer(middleware::from_fn_with_state(state.clone(), deadline))
+        .layer(middleware::from_fn(record_metrics))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error").into_response()
+        }))
+        .layer(middleware::from_fn_with_state(in_flight, shed_load))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                // The matched route, never the raw URI: paths carry tracking tokens and
+                // queries carry access tokens.
+                let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                tracing::info_span!("request", method = %req.method(), route, request_id = id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(SetSensitiveRequestHeadersLayer::new([axum::http::header::AUTHORIZATION, axum::http::header::COOKIE]))
+        .with_state(state)
+}
+
+/// The OpenAPI document: info, and one bearer scheme per role (an operation's `security`
+/// names the roles that may call it; none means public).
+fn document(mut openapi: OpenApi) -> OpenApi {
+    openapi.info.title = "grid-dispatch".into();
+    openapi.info.version = env!("CARGO_PKG_VERSION").into();
+    openapi.info.description = Some(
+        "Neighbourhood dispute dispatch. Errors: {\"error\":{\"code\",\"message\"}}. Security scheme names are \
+         the roles allowed (all are JWT bearer tokens; sockets may pass ?access_token=)."
+            .into(),
+    );
+    let components = openapi.components.get_or_insert_with(Default::default);
+    for role in ["mediator", "operator", "admin"] {
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".into());
+        scheme.description = Some(format!("a JWT with role `{role}`"));
+        components.add_security_scheme(role, SecurityScheme::Http(scheme));
+    }
+    openapi
+}
+
+/// Answer 503 + Retry-After at once when too many requests are in flight, instead of queueing.
+async fn shed_load(State(permits): State<Arc<Semaphore>>, req: Request, next: Next) -> Response {
+    match permits.try_acquire() {
+        Ok(_permit) => next.run(req).await,
+        Err(_) => {
+            metrics::counter!("gd_http_shed_total").increment(1);
+            ApiError::unavailable("overloaded", "the server is busy; retry shortly", 1).into_response()
+        }
+    }
+}
+
+/// Bound every request in time (streams return their response at once and are not cut).
+async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.settings.http.request_timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::unavailable("timeout", "the request took too long; retry", 1).into_response(),
+    }
+}
+
+async fn record_metrics(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("gd_http_requests_total", "route" => route.clone(), "method" => method, "status" => status).increment(1);
+    metrics::histogram!("gd_http_request_seconds", "route" => route).record(started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,171 @@
+//! Residents (H5 form and tracking link): no account; a report returns a tracking token that
+//! reads that one report.
+
+use super::error::{ApiBytes, ApiError, ApiPath, ErrorBody, check_len, parse_json};
+use super::state::AppState;
+use crate::auth::sha256_hex;
+use crate::dispatch::{Dispatcher, NewReport, TrackingView};
+use crate::domain::account::Phone;
+use crate::domain::category::{Category, Risk};
+use crate::domain::ids::SceneId;
+use crate::domain::incident::Status;
+use crate::domain::location::{CoordSystem, GeoPoint};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// A coordinate as clients send it.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocationInput {
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lng: f64,
+    /// `wgs84` or `gcj02`. Phones and WeChat send GCJ-02, so that is the default here.
+    #[serde(default)]
+    pub coord: Option<CoordSystem>,
+}
+
+impl LocationInput {
+    /// Validate and convert to WGS-84, with `default` when `coord` is absent.
+    ///
+    /// # Errors
+    /// 422 naming `field`.
+    pub fn to_point(self, field: &str, default: CoordSystem) -> Result<GeoPoint, ApiError> {
+        GeoPoint::from_system(self.lat, self.lng, self.coord.unwrap_or(default)).map_err(|e| ApiError::invalid(field, e))
+    }
+}
+
+/// A resident's report.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateReportRequest {
+    /// The QR scene scanned (its place is used when `location` is absent).
+    pub scene: Option<String>,
+    /// Where it is happening (GCJ-02 unless `coord` says otherwise).
+    pub location: Option<LocationInput>,
+    /// What kind of dispute.
+    pub category: Category,
+    /// What is happening, in the resident's words (1..=2000 characters).
+    pub description: String,
+    /// A mainland mobile number to call back on.
+    pub phone: Option<String>,
+    /// Risk colour, if the resident chose one.
+    pub risk: Option<Risk>,
+}
+
+/// What a filed report returns.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReportResponse {
+    /// Incident id.
+    pub id: String,
+    /// Secret that reads this report (keep it: it is the only way back).
+    pub tracking_token: String,
+    /// The tracking page.
+    pub tracking_url: String,
+    /// State now.
+    pub status: Status,
+}
+
+/// Resident routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_report))
+        .routes(routes!(get_tracking))
+        .routes(routes!(cancel_report))
+}
+
+fn private(mut response: Response) -> Response {
+    // Capability URLs: never cached, never leaked through Referer.
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// File a report (the H5 form). Either `scene` or `location` is required. Send an
+/// `Idempotency-Key` header to make retries safe: a repeat with the same key and body returns
+/// the first report; the same key with another body is a 422.
+#[utoipa::path(post, path = "/api/v1/reports", tag = "resident",
+    request_body = CreateReportRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "client-chosen key, ≤ 128 chars")),
+    responses(
+        (status = 201, body = ReportResponse, description = "filed (or replayed)"),
+        (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody),
+    ))]
+async fn create_report(State(state): State<AppState>, headers: HeaderMap, ApiBytes(body): ApiBytes) -> Result<Response, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send JSON"));
+    }
+    let request: CreateReportRequest = parse_json(&body)?;
+    let limits = &state.settings.limits;
+    let description = request.description.trim().to_owned();
+    if description.is_empty() {
+        return Err(ApiError::invalid("description", "must not be empty"));
+    }
+    check_len("description", &description, limits.description_max_chars)?;
+    let scene = match request.scene.as_deref() {
+        Some(s) => Some(SceneId::parse(s).map_err(|_| ApiError::invalid("scene", "unknown scene"))?),
+        None => None,
+    };
+    let location = request.location.map(|l| l.to_point("location", CoordSystem::Gcj02)).transpose()?;
+    let phone = match request.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Some(Phone::parse(p).map_err(|e| ApiError::invalid("phone", e))?),
+        None => None,
+    };
+    let idempotency = match headers.get("idempotency-key") {
+        Some(v) => {
+            let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 128);
+            let key = key.ok_or_else(|| ApiError::invalid("Idempotency-Key", "1..=128 visible ASCII characters"))?;
+            Some((format!("report:{key}"), sha256_hex(&String::from_utf8_lossy(&body))))
+        }
+        None => None,
+    };
+    let new = NewReport { scene, location, category: request.category, description, phone, risk: request.risk };
+    let dispatcher: &Dispatcher = &state.dispatcher;
+    let receipt = dispatcher.report(new, idempotency).await?;
+    let base = state.settings.http.public_base_url.trim_end_matches('/');
+    let body = ReportResponse {
+        id: receipt.incident.id.to_string(),
+        tracking_url: format!("{base}/t/{}", receipt.tracking_token),
+        tracking_token: receipt.tracking_token,
+        status: receipt.incident.status,
+    };
+    let mut response = private((StatusCode::CREATED, Json(body)).into_response());
+    if receipt.replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// What the resident sees: status, timeline, and once claimed the mediator's name, phone,
+/// live position, distance and ETA (the position is hidden again once resolved).
+#[utoipa::path(get, path = "/api/v1/track/{tracking_token}", tag = "resident",
+    params(("tracking_token" = String, Path, description = "from the report response")),
+    responses((status = 200, body = TrackingView), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn get_tracking(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Response, ApiError> {
+    let view = state.dispatcher.tracking(&token).await?;
+    Ok(private(Json(view).into_response()))
+}
+
+/// The resident withdraws the report (only before a mediator has taken it).
+#[utoipa::path(post, path = "/api/v1/track/{tracking_token}/cancel", tag = "resident",
+    params(("tracking_token" = String, Path, description = "from the report response")),
+    responses((status = 200, body = TrackingView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn cancel_report(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Response, ApiError> {
+    let incident = state.dispatcher.tracked_incident(&token).await?;
+    state.dispatcher.cancel(&incident.id).await?;
+    let view = state.dispatcher.tracking(&token).await?;
+    Ok(private(Json(view).into_response()))
+}

@@ -1,0 +1,120 @@
+//! WebSocket plumbing shared by the mediator and operator sockets: size limits, Origin check,
+//! server pings, and the pump between a hub subscription and the socket.
+
+use super::error::ApiError;
+use crate::config::Settings;
+use crate::push::Subscription;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, header};
+use futures_util::{SinkExt, StreamExt};
+use std::future::Future;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Largest client message accepted on a socket.
+pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// Close codes (RFC 6455 §7.4.1).
+mod close {
+    pub const GOING_AWAY: u16 = 1001;
+    pub const POLICY: u16 = 1008;
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+}
+
+/// Apply our limits to an upgrade.
+#[must_use]
+pub fn limits(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade
+        .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
+        .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
+        .write_buffer_size(0)
+        .max_write_buffer_size(4 * 1024 * 1024)
+}
+
+/// Refuse cross-site upgrades: a browser's `Origin` must be this server's own (by `Host` or the
+/// public URL) or listed in `http.allowed_origins`. Clients without `Origin` (apps) pass.
+///
+/// # Errors
+/// 403 for a foreign origin.
+pub fn check_origin(headers: &HeaderMap, settings: &Settings) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
+    let origin = origin.trim_end_matches('/');
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let same_host = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host);
+    let public = settings.http.public_base_url.trim_end_matches('/') == origin;
+    let listed = settings.http.allowed_origins.iter().any(|o| o.trim_end_matches('/') == origin);
+    if same_host || public || listed { Ok(()) } else { Err(ApiError::forbidden("this origin may not open a socket")) }
+}
+
+/// What a client message did.
+pub enum Inbound {
+    /// Nothing to send back.
+    Quiet,
+    /// Send this reply.
+    Reply(String),
+}
+
+/// Run a socket until it closes, the hub drops it, or the server shuts down.
+///
+/// `first` is sent right after registration (a snapshot), `on_text` handles client text.
+pub async fn pump<F, Fut>(
+    socket: WebSocket,
+    mut subscription: Subscription,
+    first: Vec<String>,
+    ping_every: Duration,
+    shutdown: CancellationToken,
+    mut on_text: F,
+) where
+    F: FnMut(Utf8Bytes) -> Fut,
+    Fut: Future<Output = Inbound>,
+{
+    let (mut tx, mut rx) = socket.split();
+    for text in first {
+        if tx.send(Message::Text(text.into())).await.is_err() {
+            return;
+        }
+    }
+    let mut ping = tokio::time::interval(ping_every);
+    ping.tick().await;
+    let closing = |code: u16, reason: &'static str| Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => {
+                let _ = tx.send(closing(close::GOING_AWAY, "server restarting")).await;
+                return;
+            }
+            outbound = subscription.rx.recv() => match outbound {
+                Some(payload) => {
+                    if tx.send(Message::Text(payload.as_ref().into())).await.is_err() {
+                        return;
+                    }
+                }
+                None => {
+                    // The hub dropped us: our queue was full (a stalled reader).
+                    let _ = tx.send(closing(close::TRY_AGAIN_LATER, "too slow; reconnect")).await;
+                    return;
+                }
+            },
+            inbound = rx.next() => match inbound {
+                Some(Ok(Message::Text(text))) => {
+                    if let Inbound::Reply(reply) = on_text(text).await {
+                        if tx.send(Message::Text(reply.into())).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    let _ = tx.send(closing(close::POLICY, "text frames only")).await;
+                    return;
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+            },
+            _ = ping.tick() => {
+                if tx.send(Message::Ping(bytes::Bytes::new())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}

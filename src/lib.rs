@@ -1,0 +1,25 @@
+//! grid-dispatch: neighbourhood disputes from residents to the nearest people's mediators.
+//!
+//! Code map, in reading order:
+//! - [`domain`]: pure types and the incident state machine (no I/O).
+//! - [`matcher`]: ranking candidates, and the in-process H3 position index.
+//! - [`store`]: the storage and bus ports, with the memory and Redis backends.
+//! - [`timers`]: the durable-deadline runner (escalation).
+//! - [`push`]: the in-process WebSocket hub and the wire messages.
+//! - [`dispatch`]: use cases combining all of the above; the bus feed.
+//! - [`auth`]: JWTs, passwords, tracking tokens.
+//! - [`http`]: the router per audience, error mapping, extractors, sockets.
+//! - [`config`], [`telemetry`], [`clock`], [`app`]: settings, logs/metrics, time, composition.
+
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod dispatch;
+pub mod domain;
+pub mod http;
+pub mod matcher;
+pub mod push;
+pub mod store;
+pub mod telemetry;
+pub mod timers;

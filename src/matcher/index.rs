@@ -1,0 +1,291 @@
+//! The in-process position index: on-duty mediators by H3 cell, so "who is near this report"
+//! costs no store round trip per candidate.
+//!
+//! Every instance keeps its own copy, fed by the bus (position and duty messages from all
+//! instances) and rebuilt from the store on start and after a bus `Resync`. The store stays the
+//! source of truth; capacity and account state are re-checked in the store before an offer.
+
+use crate::domain::account::{Fix, Presence};
+use crate::domain::ids::AccountId;
+use crate::domain::location::{GeoPoint, ring_spacing_m};
+use h3o::{CellIndex, Resolution};
+use jiff::Timestamp;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// One mediator near a point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nearby {
+    /// Who.
+    pub mediator_id: AccountId,
+    /// Their last fix.
+    pub fix: Fix,
+    /// Great-circle distance to the point, metres.
+    pub distance_m: f64,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Everyone we know of: duty flag and last fix.
+    mediators: HashMap<AccountId, (bool, Option<Fix>, Option<CellIndex>)>,
+    /// On-duty mediators with a fix, by cell.
+    cells: HashMap<CellIndex, Vec<AccountId>>,
+}
+
+impl Inner {
+    fn unindex(&mut self, id: &AccountId, cell: Option<CellIndex>) {
+        if let Some(cell) = cell {
+            if let Some(ids) = self.cells.get_mut(&cell) {
+                ids.retain(|x| x != id);
+                if ids.is_empty() {
+                    self.cells.remove(&cell);
+                }
+            }
+        }
+    }
+
+    fn upsert(&mut self, id: &AccountId, on_duty: Option<bool>, fix: Option<Fix>, res: Resolution) {
+        let (old_duty, old_fix, old_cell) = self.mediators.get(id).copied().unwrap_or((false, None, None));
+        let duty = on_duty.unwrap_or(old_duty);
+        // A fix older than the one we hold (out-of-order delivery) never moves anyone back.
+        let fix = match (fix, old_fix) {
+            (Some(new), Some(old)) if new.at < old.at => Some(old),
+            (Some(new), _) => Some(new),
+            (None, old) => old,
+        };
+        let cell = if duty { fix.map(|f| f.point.cell(res)) } else { None };
+        if cell != old_cell {
+            self.unindex(id, old_cell);
+            if let Some(c) = cell {
+                self.cells.entry(c).or_default().push(id.clone());
+            }
+        }
+        self.mediators.insert(id.clone(), (duty, fix, cell));
+    }
+}
+
+/// Shared handle to the index. Cheap to clone.
+#[derive(Clone)]
+pub struct PositionIndex {
+    resolution: Resolution,
+    /// std Mutex: every critical section is short and none crosses an `.await`.
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl PositionIndex {
+    /// An empty index at `resolution`.
+    #[must_use]
+    pub fn new(resolution: Resolution) -> Self {
+        Self { resolution, inner: Arc::default() }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The resolution cells are kept at.
+    #[must_use]
+    pub fn resolution(&self) -> Resolution {
+        self.resolution
+    }
+
+    /// Replace everything with `all` (rebuild from the store).
+    pub fn replace_all(&self, all: &[Presence]) {
+        let mut fresh = Inner::default();
+        for p in all {
+            fresh.upsert(&p.mediator_id, Some(p.on_duty), p.fix, self.resolution);
+        }
+        *self.lock() = fresh;
+    }
+
+    /// A mediator moved.
+    pub fn apply_fix(&self, id: &AccountId, fix: Fix) {
+        self.lock().upsert(id, None, Some(fix), self.resolution);
+    }
+
+    /// A mediator went on or off duty.
+    pub fn apply_duty(&self, id: &AccountId, on: bool) {
+        self.lock().upsert(id, Some(on), None, self.resolution);
+    }
+
+    /// Duty and last fix of one mediator.
+    #[must_use]
+    pub fn get(&self, id: &AccountId) -> Option<(bool, Option<Fix>)> {
+        self.lock().mediators.get(id).map(|(d, f, _)| (*d, *f))
+    }
+
+    /// Every on-duty mediator with a fix no older than `fresh_after`.
+    #[must_use]
+    pub fn on_duty(&self, fresh_after: Timestamp) -> Vec<(AccountId, Fix)> {
+        let g = self.lock();
+        g.mediators
+            .iter()
+            .filter_map(|(id, (duty, fix, _))| match fix {
+                Some(f) if *duty && f.at >= fresh_after => Some((id.clone(), *f)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// How many mediators are on duty with a position (fresh or not).
+    #[must_use]
+    pub fn on_duty_count(&self) -> usize {
+        self.lock().cells.values().map(Vec::len).sum()
+    }
+
+    /// On-duty mediators with a fresh fix around `point`, nearest first.
+    ///
+    /// Searches H3 rings outward from the point's cell and stops as soon as no unseen cell can
+    /// hold a mediator within `reach_m` of the `want`-th nearest found so far (or within
+    /// `radius_m`, whichever is smaller). Returns everyone within that reach, so a caller
+    /// ranking by distance minus a bonus of at most `reach_m` misses nobody.
+    #[must_use]
+    pub fn nearest(
+        &self,
+        point: GeoPoint,
+        radius_m: f64,
+        want: usize,
+        reach_m: f64,
+        fresh_after: Timestamp,
+    ) -> Vec<Nearby> {
+        let origin = point.cell(self.resolution);
+        let edge_m = self.resolution.edge_length_m();
+        let spacing_m = ring_spacing_m(self.resolution);
+        let g = self.lock();
+        let mut found: Vec<Nearby> = Vec::new();
+        let mut k: u32 = 0;
+        loop {
+            for cell in ring(origin, k) {
+                let Some(ids) = g.cells.get(&cell) else { continue };
+                for id in ids {
+                    let Some((true, Some(fix), _)) = g.mediators.get(id) else { continue };
+                    if fix.at < fresh_after {
+                        continue;
+                    }
+                    let distance_m = point.distance_m(fix.point);
+                    if distance_m <= radius_m {
+                        found.push(Nearby { mediator_id: id.clone(), fix: *fix, distance_m });
+                    }
+                }
+            }
+            // No point in ring k+1 is closer than this: centres of cells k+1 apart are at
+            // least (k+1)·spacing·√3/2 apart, and each point is within one edge of its centre.
+            let next_ring_min_m = f64::from(k + 1).mul_add(spacing_m * 0.866, -2.0 * edge_m);
+            if next_ring_min_m > radius_m {
+                break;
+            }
+            if found.len() >= want {
+                found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+                if next_ring_min_m > found[want - 1].distance_m + reach_m {
+                    break;
+                }
+            }
+            k += 1;
+        }
+        found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then_with(|| a.mediator_id.cmp(&b.mediator_id)));
+        if let Some(nth) = found.get(want.saturating_sub(1)).map(|n| n.distance_m) {
+            let limit = (nth + reach_m).min(radius_m);
+            found.retain(|n| n.distance_m <= limit);
+        }
+        found
+    }
+
+    /// Drop fixes older than `cutoff` (phones gone silent), returning how many were dropped.
+    pub fn forget_older_than(&self, cutoff: Timestamp) -> usize {
+        let mut g = self.lock();
+        let stale: Vec<(AccountId, Option<CellIndex>)> = g
+            .mediators
+            .iter()
+            .filter(|(_, (_, fix, _))| fix.is_some_and(|f| f.at < cutoff))
+            .map(|(id, (_, _, cell))| (id.clone(), *cell))
+            .collect();
+        for (id, cell) in &stale {
+            g.unindex(id, *cell);
+            if let Some(entry) = g.mediators.get_mut(id) {
+                *entry = (entry.0, None, None);
+            }
+        }
+        stale.len()
+    }
+}
+
+/// The cells exactly `k` steps from `origin` (a disk difference near pentagons).
+fn ring(origin: CellIndex, k: u32) -> Vec<CellIndex> {
+    if k == 0 {
+        return vec![origin];
+    }
+    let fast: Option<Vec<CellIndex>> = origin.grid_ring_fast(k).collect();
+    fast.unwrap_or_else(|| {
+        origin.grid_disk_distances::<Vec<_>>(k).into_iter().filter(|(_, d)| *d == k).map(|(c, _)| c).collect()
+    })
+}
+
+/// Convert a freshness window to the oldest acceptable fix time.
+#[must_use]
+pub fn fresh_after(now: Timestamp, stale_after: Duration) -> Timestamp {
+    let window = jiff::SignedDuration::try_from(stale_after).unwrap_or(jiff::SignedDuration::MAX);
+    now.checked_sub(window).unwrap_or(Timestamp::MIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fix(lat: f64, lng: f64, at: i64) -> Fix {
+        Fix { point: GeoPoint::new(lat, lng).unwrap(), at: Timestamp::from_second(at).unwrap(), accuracy_m: None }
+    }
+
+    fn brute_force(all: &[(AccountId, Fix)], p: GeoPoint, radius: f64) -> Vec<AccountId> {
+        let mut v: Vec<_> = all
+            .iter()
+            .map(|(id, f)| (id.clone(), p.distance_m(f.point)))
+            .filter(|(_, d)| *d <= radius)
+            .collect();
+        v.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        v.into_iter().map(|(id, _)| id).collect()
+    }
+
+    #[test]
+    fn nearest_matches_a_brute_force_scan() {
+        let index = PositionIndex::new(Resolution::Eight);
+        let mut all = vec![];
+        // A deterministic scatter over ~20 km around Xining.
+        let mut seed: u64 = 7;
+        for _ in 0..2000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let a = (seed >> 33) as f64 / f64::from(u32::MAX >> 1);
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let b = (seed >> 33) as f64 / f64::from(u32::MAX >> 1);
+            let id = AccountId::generate();
+            let f = fix(36.5 + a * 0.2, 101.65 + b * 0.25, 100);
+            index.apply_duty(&id, true);
+            index.apply_fix(&id, f);
+            all.push((id, f));
+        }
+        let p = GeoPoint::new(36.6, 101.77).unwrap();
+        let got: Vec<_> = index.nearest(p, 5000.0, 10, 0.0, Timestamp::from_second(0).unwrap());
+        let want = brute_force(&all, p, 5000.0);
+        assert_eq!(got.iter().take(10).map(|n| n.mediator_id.clone()).collect::<Vec<_>>(), want[..10].to_vec());
+    }
+
+    #[test]
+    fn off_duty_stale_and_far_mediators_are_not_found() {
+        let index = PositionIndex::new(Resolution::Eight);
+        let p = GeoPoint::new(36.6, 101.77).unwrap();
+        let (near, off, stale, far) = (AccountId::generate(), AccountId::generate(), AccountId::generate(), AccountId::generate());
+        for id in [&near, &off, &stale, &far] {
+            index.apply_duty(id, true);
+        }
+        index.apply_fix(&near, fix(36.601, 101.77, 1000));
+        index.apply_fix(&off, fix(36.601, 101.771, 1000));
+        index.apply_duty(&off, false);
+        index.apply_fix(&stale, fix(36.601, 101.772, 10));
+        index.apply_fix(&far, fix(36.8, 101.77, 1000)); // ~22 km north
+        let got = index.nearest(p, 5000.0, 5, 0.0, Timestamp::from_second(500).unwrap());
+        assert_eq!(got.into_iter().map(|n| n.mediator_id).collect::<Vec<_>>(), vec![near.clone()]);
+        // An older fix arriving late does not move the mediator back.
+        index.apply_fix(&near, fix(36.7, 101.77, 900));
+        assert_eq!(index.get(&near).unwrap().1.unwrap().at, Timestamp::from_second(1000).unwrap());
+    }
+}

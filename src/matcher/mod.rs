@@ -1,0 +1,71 @@
+//! Who gets offered an incident: pure ranking, plus the in-process position index it reads.
+//!
+//! The rule (documented in README): among on-duty mediators with a fresh position within the
+//! search radius and free capacity, rank by great-circle distance, counting a specialist in
+//! the incident's category as `specialty_bonus_m` metres nearer; ties go to the mediator
+//! holding fewer incidents, then to the lower id (deterministic).
+
+pub mod index;
+
+use crate::domain::ids::AccountId;
+
+/// A mediator who could be offered an incident, with what ranking needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// Who.
+    pub mediator_id: AccountId,
+    /// Great-circle distance to the incident, metres.
+    pub distance_m: f64,
+    /// Their specialties include the incident's category.
+    pub specialist: bool,
+    /// Incidents they hold now.
+    pub holds: u32,
+    /// Incidents they may hold at once.
+    pub capacity: u32,
+}
+
+impl Candidate {
+    fn score(&self, specialty_bonus_m: f64) -> f64 {
+        if self.specialist { self.distance_m - specialty_bonus_m } else { self.distance_m }
+    }
+}
+
+/// The best `n` candidates with free capacity, best first.
+#[must_use]
+pub fn rank(mut candidates: Vec<Candidate>, n: usize, specialty_bonus_m: f64) -> Vec<Candidate> {
+    candidates.retain(|c| c.holds < c.capacity);
+    candidates.sort_by(|a, b| {
+        a.score(specialty_bonus_m)
+            .total_cmp(&b.score(specialty_bonus_m))
+            .then(a.holds.cmp(&b.holds))
+            .then_with(|| a.mediator_id.cmp(&b.mediator_id))
+    });
+    candidates.truncate(n);
+    candidates
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(distance_m: f64, specialist: bool, holds: u32) -> Candidate {
+        Candidate { mediator_id: AccountId::generate(), distance_m, specialist, holds, capacity: 3 }
+    }
+
+    #[test]
+    fn nearest_first_specialists_count_nearer_and_full_mediators_are_skipped() {
+        let near = c(100.0, false, 0);
+        let specialist = c(450.0, true, 0); // scores -50 with a 500 m bonus
+        let far_specialist = c(2000.0, true, 0);
+        let full = Candidate { capacity: 1, ..c(10.0, true, 1) };
+        let ranked = rank(vec![far_specialist.clone(), near.clone(), full, specialist.clone()], 5, 500.0);
+        assert_eq!(ranked, vec![specialist, near, far_specialist]);
+    }
+
+    #[test]
+    fn ties_go_to_the_less_busy_mediator() {
+        let busy = c(300.0, false, 2);
+        let idle = c(300.0, false, 0);
+        assert_eq!(rank(vec![busy.clone(), idle.clone()], 1, 500.0), vec![idle]);
+    }
+}

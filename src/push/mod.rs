@@ -1,0 +1,193 @@
+//! The in-process WebSocket hub: fan-out of messages to this instance's mediator and operator
+//! sockets. Every socket has a bounded queue; a socket whose queue is full is dropped (its
+//! channel closes and its task closes the WebSocket) so one stalled phone never slows others.
+//!
+//! Cross-instance delivery is the bus's job (`store::Bus`); the hub only knows local sockets.
+
+pub mod wire;
+
+use crate::domain::account::Fix;
+use crate::domain::ids::AccountId;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::mpsc;
+
+/// A message ready to send, shared by all recipients.
+pub type Payload = Arc<str>;
+
+#[derive(Default)]
+struct Inner {
+    next_id: u64,
+    mediators: HashMap<AccountId, Vec<(u64, mpsc::Sender<Payload>)>>,
+    operators: Vec<(u64, mpsc::Sender<Payload>)>,
+    moved: HashMap<AccountId, Fix>,
+    off_duty: HashSet<AccountId>,
+}
+
+/// Deliver to one sender; false if the socket must be dropped (full or gone).
+fn offer(tx: &mpsc::Sender<Payload>, payload: &Payload) -> bool {
+    match tx.try_send(payload.clone()) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            metrics::counter!("gd_ws_slow_consumer_dropped_total").increment(1);
+            false
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+    }
+}
+
+/// Shared handle to the hub. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    queue_len: usize,
+    /// std Mutex: sends are `try_send`, nothing awaits while it is held.
+    inner: Arc<Mutex<Inner>>,
+}
+
+/// Which audience a subscription belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Audience {
+    Mediator(AccountId),
+    Operator,
+}
+
+/// One socket's registration; unregisters on drop.
+pub struct Subscription {
+    id: u64,
+    audience: Audience,
+    hub: Hub,
+    /// Messages for this socket; `None` from `recv` means the hub dropped it (too slow).
+    pub rx: mpsc::Receiver<Payload>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut g = self.hub.lock();
+        match &self.audience {
+            Audience::Mediator(m) => {
+                if let Some(list) = g.mediators.get_mut(m) {
+                    list.retain(|(id, _)| *id != self.id);
+                    if list.is_empty() {
+                        g.mediators.remove(m);
+                    }
+                }
+            }
+            Audience::Operator => g.operators.retain(|(id, _)| *id != self.id),
+        }
+    }
+}
+
+impl Hub {
+    /// A hub whose sockets queue at most `queue_len` messages.
+    #[must_use]
+    pub fn new(queue_len: usize) -> Self {
+        Self { queue_len: queue_len.max(1), inner: Arc::default() }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn register(&self, audience: Audience) -> Subscription {
+        let (tx, rx) = mpsc::channel(self.queue_len);
+        let mut g = self.lock();
+        g.next_id += 1;
+        let id = g.next_id;
+        match &audience {
+            Audience::Mediator(m) => g.mediators.entry(m.clone()).or_default().push((id, tx)),
+            Audience::Operator => g.operators.push((id, tx)),
+        }
+        drop(g);
+        Subscription { id, audience, hub: self.clone(), rx }
+    }
+
+    /// Register a mediator's socket (a mediator may have several: phone and tablet).
+    #[must_use]
+    pub fn register_mediator(&self, mediator: &AccountId) -> Subscription {
+        self.register(Audience::Mediator(mediator.clone()))
+    }
+
+    /// Register an operator's socket.
+    #[must_use]
+    pub fn register_operator(&self) -> Subscription {
+        self.register(Audience::Operator)
+    }
+
+    /// Send to every local socket of these mediators.
+    pub fn send_mediators(&self, mediators: &[AccountId], payload: &Payload) {
+        let mut g = self.lock();
+        for m in mediators {
+            if let Some(list) = g.mediators.get_mut(m) {
+                list.retain(|(_, tx)| offer(tx, payload));
+            }
+        }
+    }
+
+    /// Send to every local operator socket.
+    pub fn send_operators(&self, payload: &Payload) {
+        self.lock().operators.retain(|(_, tx)| offer(tx, payload));
+    }
+
+    /// Remember a move for the next operator batch (latest wins).
+    pub fn queue_position(&self, mediator: &AccountId, fix: Fix) {
+        let mut g = self.lock();
+        if g.operators.is_empty() {
+            return;
+        }
+        g.off_duty.remove(mediator);
+        g.moved.insert(mediator.clone(), fix);
+    }
+
+    /// Remember a duty-off for the next operator batch.
+    pub fn queue_off_duty(&self, mediator: &AccountId) {
+        let mut g = self.lock();
+        if g.operators.is_empty() {
+            return;
+        }
+        g.moved.remove(mediator);
+        g.off_duty.insert(mediator.clone());
+    }
+
+    /// Send the pending batch of position changes to operators, if any.
+    pub fn flush_positions(&self) {
+        let mut g = self.lock();
+        if g.moved.is_empty() && g.off_duty.is_empty() {
+            return;
+        }
+        let updates = g.moved.drain().map(|(id, fix)| wire::MediatorPosition::new(&id, &fix)).collect();
+        let off_duty = g.off_duty.drain().map(|id| id.to_string()).collect();
+        let payload: Payload = wire::to_json(&wire::OperatorMessage::Positions { updates, off_duty }).into();
+        g.operators.retain(|(_, tx)| offer(tx, &payload));
+    }
+
+    /// Local sockets, for metrics: (mediator sockets, operator sockets).
+    #[must_use]
+    pub fn socket_counts(&self) -> (usize, usize) {
+        let g = self.lock();
+        (g.mediators.values().map(Vec::len).sum(), g.operators.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stalled_socket_is_dropped_without_blocking_the_others() {
+        let hub = Hub::new(2);
+        let m = AccountId::generate();
+        let mut stalled = hub.register_mediator(&m);
+        let mut healthy = hub.register_operator();
+        for i in 0..5 {
+            let p: Payload = format!("{{\"n\":{i}}}").into();
+            hub.send_mediators(std::slice::from_ref(&m), &p);
+            hub.send_operators(&p);
+            assert_eq!(&*healthy.rx.recv().await.unwrap(), &*p);
+        }
+        // The stalled socket got its two queued messages, then its channel closed.
+        assert!(stalled.rx.recv().await.is_some());
+        assert!(stalled.rx.recv().await.is_some());
+        assert!(stalled.rx.recv().await.is_none());
+        assert_eq!(hub.socket_counts(), (0, 1));
+    }
+}

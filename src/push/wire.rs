@@ -1,0 +1,263 @@
+//! What each audience is shown of an incident, and the messages sockets carry.
+//!
+//! Privacy lives here: the resident's phone is full only in [`IncidentView::for_holder`];
+//! operators and offered mediators see it masked; exact positions go only to those who need them.
+
+use crate::domain::account::{Account, Fix};
+use crate::domain::category::{Category, Risk};
+use crate::domain::ids::AccountId;
+use crate::domain::incident::{Event, Incident, Outcome, Status};
+use crate::domain::location::GeoPoint;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A WGS-84 point on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LatLng {
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lng: f64,
+}
+
+impl From<GeoPoint> for LatLng {
+    fn from(p: GeoPoint) -> Self {
+        Self { lat: p.lat(), lng: p.lng() }
+    }
+}
+
+/// An incident as staff see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IncidentView {
+    /// Id.
+    pub id: String,
+    /// State.
+    pub status: Status,
+    /// Kind of dispute.
+    pub category: Category,
+    /// Chinese label of the category.
+    pub category_label: String,
+    /// Risk colour.
+    pub risk: Risk,
+    /// The resident's words.
+    pub description: String,
+    /// Where (WGS-84).
+    pub location: LatLng,
+    /// H3 cell.
+    pub cell: String,
+    /// QR scene, if reported from one.
+    pub scene_id: Option<String>,
+    /// The resident's phone: full for the holding mediator, masked for everyone else.
+    pub resident_phone: Option<String>,
+    /// Reported at.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// Escalates at (if still unclaimed).
+    #[schema(value_type = String, format = DateTime)]
+    pub escalate_at: Timestamp,
+    /// Escalated at.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub escalated_at: Option<Timestamp>,
+    /// Held by.
+    pub claimed_by: Option<String>,
+    /// Claimed at.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub claimed_at: Option<Timestamp>,
+    /// Assigned by (operator), if not grabbed.
+    pub assigned_by: Option<String>,
+    /// Arrived at.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub arrived_at: Option<Timestamp>,
+    /// Resolved at.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub resolved_at: Option<Timestamp>,
+    /// Outcome.
+    pub outcome: Option<Outcome>,
+    /// Mediators offered to (ids).
+    pub offered_to: Vec<String>,
+    /// Distance from the viewing mediator, metres (offers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_m: Option<f64>,
+}
+
+impl IncidentView {
+    fn build(incident: &Incident, full_phone: bool) -> Self {
+        Self {
+            id: incident.id.to_string(),
+            status: incident.status,
+            category: incident.category,
+            category_label: incident.category.label_zh().to_owned(),
+            risk: incident.risk,
+            description: incident.description.clone(),
+            location: incident.location.into(),
+            cell: incident.cell.clone(),
+            scene_id: incident.scene_id.as_ref().map(ToString::to_string),
+            resident_phone: incident
+                .resident_phone
+                .as_ref()
+                .map(|p| if full_phone { p.full().to_owned() } else { p.masked() }),
+            created_at: incident.created_at,
+            escalate_at: incident.escalate_at,
+            escalated_at: incident.escalated_at,
+            claimed_by: incident.claimed_by.as_ref().map(ToString::to_string),
+            claimed_at: incident.claimed_at,
+            assigned_by: incident.assigned_by.as_ref().map(ToString::to_string),
+            arrived_at: incident.arrived_at,
+            resolved_at: incident.resolved_at,
+            outcome: incident.outcome,
+            offered_to: incident.offers.iter().map(|o| o.mediator_id.to_string()).collect(),
+            distance_m: None,
+        }
+    }
+
+    /// For operators and anyone not holding it: phone masked.
+    #[must_use]
+    pub fn masked(incident: &Incident) -> Self {
+        Self::build(incident, false)
+    }
+
+    /// For the mediator holding it (while it is open): the full phone, so they can call.
+    #[must_use]
+    pub fn for_holder(incident: &Incident) -> Self {
+        let open = incident.status.is_active_claim();
+        Self::build(incident, open)
+    }
+
+    /// For a mediator looking at an offer: masked, with their distance.
+    #[must_use]
+    pub fn for_offer(incident: &Incident, mediator: &AccountId) -> Self {
+        let mut v = Self::build(incident, false);
+        v.distance_m = incident.offers.iter().find(|o| &o.mediator_id == mediator).map(|o| o.distance_m.round());
+        v
+    }
+}
+
+/// A mediator's live position on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MediatorPosition {
+    /// Mediator id.
+    pub id: String,
+    /// Where.
+    pub lat: f64,
+    /// Where.
+    pub lng: f64,
+    /// When the phone was there.
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+}
+
+impl MediatorPosition {
+    /// From an index entry.
+    #[must_use]
+    pub fn new(id: &AccountId, fix: &Fix) -> Self {
+        Self { id: id.to_string(), lat: fix.point.lat(), lng: fix.point.lng(), at: fix.at }
+    }
+}
+
+/// A mediator as operators see them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MediatorSummary {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Phone, masked.
+    pub phone: String,
+    /// Specialties.
+    pub specialties: Vec<Category>,
+    /// Capacity.
+    pub capacity: u32,
+}
+
+impl From<&Account> for MediatorSummary {
+    fn from(a: &Account) -> Self {
+        Self {
+            id: a.id.to_string(),
+            name: a.name.clone(),
+            phone: a.phone.masked(),
+            specialties: a.specialties.clone(),
+            capacity: a.capacity,
+        }
+    }
+}
+
+/// Why an offer is no longer open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferClosedReason {
+    /// Another mediator accepted it.
+    Claimed,
+    /// An operator sent someone.
+    Assigned,
+    /// The resident withdrew it.
+    Cancelled,
+}
+
+/// Server → mediator socket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MediatorMessage {
+    /// Come and grab this.
+    Offer {
+        /// The incident, with `distance_m`.
+        incident: IncidentView,
+    },
+    /// That offer is gone.
+    OfferClosed {
+        /// Which.
+        incident_id: String,
+        /// Why.
+        reason: OfferClosedReason,
+    },
+    /// An operator sent you (full resident phone included).
+    Assigned {
+        /// The incident.
+        incident: IncidentView,
+    },
+    /// Your duty state as the server has it (answer to a duty message, and on connect).
+    Duty {
+        /// On duty.
+        on: bool,
+    },
+    /// A client message was not understood (the socket stays open).
+    Error {
+        /// Stable code.
+        code: String,
+        /// Human message.
+        message: String,
+    },
+}
+
+/// Server → operator socket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OperatorMessage {
+    /// Sent on connect (and after a resync): everyone on duty and every open incident.
+    Snapshot {
+        /// On-duty mediators with fresh positions.
+        mediators: Vec<MediatorPosition>,
+        /// Incidents not yet closed.
+        incidents: Vec<IncidentView>,
+    },
+    /// Batched position changes since the last batch.
+    Positions {
+        /// Moved or came on duty.
+        updates: Vec<MediatorPosition>,
+        /// Went off duty.
+        off_duty: Vec<String>,
+    },
+    /// An incident changed.
+    Incident {
+        /// What happened.
+        event: Event,
+        /// The incident now.
+        incident: IncidentView,
+    },
+}
+
+/// Serialise a wire message (infallible for these types).
+#[must_use]
+pub fn to_json<T: Serialize>(message: &T) -> String {
+    serde_json::to_string(message).unwrap_or_else(|_| String::from("{}"))
+}

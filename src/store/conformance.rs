@@ -1,0 +1,360 @@
+//! Behaviour every [`Store`] backend must have. Each function takes a fresh, empty store and
+//! panics on a violation; `tests/store_conformance.rs` runs the whole list against memory and
+//! against a real `redis-server`.
+
+use super::{
+    ClaimedTimer, Creation, Expect, Hold, IdempotencyClaim, IncidentWrite, Store, TimerKey, TimerKind, TimerOp,
+    WriteOutcome,
+};
+use crate::domain::account::{Account, Fix, Phone, Role};
+use crate::domain::category::{Category, Risk};
+use crate::domain::ids::{AccountId, IncidentId, SceneId};
+use crate::domain::incident::{Event, Incident, Status};
+use crate::domain::location::GeoPoint;
+use crate::domain::scene::Scene;
+use crate::domain::timeline;
+use jiff::Timestamp;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A named behaviour check.
+pub type Check = (&'static str, fn(Arc<dyn Store>) -> futures_util::future::BoxFuture<'static, ()>);
+
+macro_rules! checks {
+    ($($name:ident),* $(,)?) => {
+        /// Every check, by name.
+        #[must_use]
+        pub fn all() -> Vec<Check> {
+            vec![$((stringify!($name), |s| Box::pin($name(s)))),*]
+        }
+    };
+}
+
+checks!(
+    accounts_are_unique_by_phone_and_updated_by_version,
+    presence_keeps_duty_and_position_apart,
+    scenes_round_trip,
+    creating_an_incident_writes_everything_at_once,
+    a_stale_version_writes_nothing,
+    exactly_one_of_many_concurrent_claims_wins,
+    capacity_guard_refuses_a_full_mediator,
+    idempotency_key_replays_the_first_incident,
+    due_timers_are_leased_not_deleted,
+    a_finished_timer_stays_if_rescheduled,
+    incidents_list_newest_first_within_range,
+);
+
+fn t(secs: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + secs).expect("valid test time")
+}
+
+fn account(role: Role, phone: &str) -> Account {
+    Account {
+        id: AccountId::generate(),
+        role,
+        name: "张三".into(),
+        phone: Phone::parse(phone).expect("test phone"),
+        password_hash: "$argon2id$test".into(),
+        enabled: true,
+        specialties: vec![Category::Neighbor],
+        capacity: 2,
+        area: None,
+        created_at: t(0),
+        version: 1,
+    }
+}
+
+/// A fresh incident, offered to `offered`.
+#[must_use]
+pub fn incident(offered: &[AccountId]) -> Incident {
+    let loc = GeoPoint::new(36.6171, 101.7782).expect("valid");
+    Incident {
+        id: IncidentId::generate(),
+        status: Status::Dispatching,
+        category: Category::Neighbor,
+        risk: Risk::Blue,
+        description: "楼上漏水".into(),
+        location: loc,
+        cell: loc.cell(h3o::Resolution::Eight).to_string(),
+        scene_id: None,
+        resident_phone: Some(Phone::parse("13800135678").expect("valid")),
+        created_at: t(0),
+        escalate_at: t(300),
+        offers: offered
+            .iter()
+            .map(|m| crate::domain::incident::Offer {
+                mediator_id: m.clone(),
+                distance_m: 100.0,
+                offered_at: t(0),
+                declined_at: None,
+            })
+            .collect(),
+        claimed_by: None,
+        claimed_at: None,
+        assigned_by: None,
+        escalated_at: None,
+        arrived_at: None,
+        resolved_at: None,
+        outcome: None,
+        resolution_note: None,
+        cancelled_at: None,
+        version: 1,
+    }
+}
+
+fn escalate_key(id: &IncidentId) -> TimerKey {
+    TimerKey { kind: TimerKind::Escalate, incident_id: id.clone() }
+}
+
+/// The write that creates `incident` with its escalation timer and offers.
+#[must_use]
+pub fn creation(incident: &Incident, tracking_hash: &str) -> IncidentWrite {
+    let mut w = IncidentWrite::new(incident.clone(), Expect::Absent);
+    w.append.push(timeline::system(incident.created_at, Event::Reported));
+    w.timers.push(TimerOp::Schedule(escalate_key(&incident.id), incident.escalate_at));
+    w.offers_open = incident.open_offer_ids().cloned().collect();
+    w.creation = Some(Creation { tracking_hash: tracking_hash.into(), idempotency: None });
+    w
+}
+
+fn claim(incident: &Incident, mediator: &AccountId, capacity: u32) -> IncidentWrite {
+    let mut next = incident.clone();
+    next.status = Status::Claimed;
+    next.claimed_by = Some(mediator.clone());
+    next.version += 1;
+    let mut w = IncidentWrite::new(next, Expect::Version(incident.version));
+    w.append.push(timeline::system(t(10), Event::Claimed { mediator_id: mediator.clone() }));
+    w.timers.push(TimerOp::Cancel(escalate_key(&incident.id)));
+    w.offers_close = incident.open_offer_ids().cloned().collect();
+    w.hold = Some(Hold { mediator_id: mediator.clone(), capacity });
+    w
+}
+
+async fn accounts_are_unique_by_phone_and_updated_by_version(store: Arc<dyn Store>) {
+    let a = account(Role::Mediator, "13800000001");
+    assert!(store.insert_account(&a).await.unwrap());
+    let mut dup = account(Role::Operator, "13800000001");
+    dup.name = "李四".into();
+    assert!(!store.insert_account(&dup).await.unwrap(), "a phone logs in one account only");
+    let by_phone = store.account_by_phone(&a.phone).await.unwrap().expect("found by phone");
+    assert_eq!(by_phone, a);
+
+    let mut changed = a.clone();
+    changed.capacity = 5;
+    changed.version = 2;
+    assert!(store.update_account(&changed, 1).await.unwrap());
+    assert!(!store.update_account(&changed, 1).await.unwrap(), "stale version refused");
+    assert_eq!(store.get_account(&a.id).await.unwrap().unwrap().capacity, 5);
+
+    let b = account(Role::Mediator, "13800000002");
+    store.insert_account(&b).await.unwrap();
+    let listed: Vec<_> = store.list_accounts(Role::Mediator).await.unwrap().into_iter().map(|x| x.id).collect();
+    assert_eq!(listed, vec![a.id.clone(), b.id.clone()]);
+    assert!(store.list_accounts(Role::Operator).await.unwrap().is_empty());
+    let got = store.get_accounts(&[b.id.clone(), AccountId::generate(), a.id.clone()]).await.unwrap();
+    assert_eq!(got.iter().map(|x| x.as_ref().map(|a| a.id.clone())).collect::<Vec<_>>(), vec![
+        Some(b.id),
+        None,
+        Some(a.id)
+    ]);
+}
+
+async fn presence_keeps_duty_and_position_apart(store: Arc<dyn Store>) {
+    let m = AccountId::generate();
+    store.set_duty(&m, true).await.unwrap();
+    let fix = Fix { point: GeoPoint::new(36.6, 101.7).unwrap(), at: t(5), accuracy_m: Some(12.5) };
+    store.set_fix(&m, &fix).await.unwrap();
+    let other = AccountId::generate();
+    store.set_fix(&other, &fix).await.unwrap();
+    let mut all = store.all_presence().await.unwrap();
+    all.sort_by(|a, b| a.mediator_id.cmp(&b.mediator_id));
+    let mine = all.iter().find(|p| p.mediator_id == m).expect("present");
+    assert!(mine.on_duty);
+    assert_eq!(mine.fix, Some(fix));
+    let theirs = all.iter().find(|p| p.mediator_id == other).expect("present");
+    assert!(!theirs.on_duty, "no duty record means off duty");
+    store.set_duty(&m, false).await.unwrap();
+    let all = store.all_presence().await.unwrap();
+    let mine = all.iter().find(|p| p.mediator_id == m).unwrap();
+    assert!(!mine.on_duty);
+    assert_eq!(mine.fix, Some(fix), "going off duty keeps the last fix");
+}
+
+async fn scenes_round_trip(store: Arc<dyn Store>) {
+    let s = Scene {
+        id: SceneId::generate(),
+        name: "幸福小区3号楼".into(),
+        location: GeoPoint::new(36.6, 101.7).unwrap(),
+        grid: Some("G-01".into()),
+        created_at: t(0),
+    };
+    store.insert_scene(&s).await.unwrap();
+    assert_eq!(store.get_scene(&s.id).await.unwrap(), Some(s.clone()));
+    assert_eq!(store.list_scenes().await.unwrap(), vec![s]);
+    assert_eq!(store.get_scene(&SceneId::generate()).await.unwrap(), None);
+}
+
+async fn creating_an_incident_writes_everything_at_once(store: Arc<dyn Store>) {
+    let (m1, m2) = (AccountId::generate(), AccountId::generate());
+    let inc = incident(&[m1.clone(), m2.clone()]);
+    assert_eq!(store.write_incident(&creation(&inc, "aa11")).await.unwrap(), WriteOutcome::Written);
+    assert_eq!(store.get_incident(&inc.id).await.unwrap(), Some(inc.clone()));
+    assert_eq!(store.incident_by_tracking("aa11").await.unwrap(), Some(inc.id.clone()));
+    assert_eq!(store.incident_by_tracking("bb22").await.unwrap(), None);
+    assert_eq!(store.offered_to(&m1).await.unwrap(), vec![inc.id.clone()]);
+    assert_eq!(store.offered_to(&m2).await.unwrap(), vec![inc.id.clone()]);
+    assert_eq!(store.timer_due(&escalate_key(&inc.id)).await.unwrap(), Some(t(300)));
+    assert_eq!(store.next_timer_due().await.unwrap(), Some(t(300)));
+    let tl = store.timeline(&inc.id).await.unwrap();
+    assert_eq!(tl.len(), 1);
+    assert_eq!(tl[0].event, Event::Reported);
+    assert_eq!(store.write_incident(&creation(&inc, "cc33")).await.unwrap(), WriteOutcome::Conflict);
+    assert_eq!(store.incident_by_tracking("cc33").await.unwrap(), None, "a refused write leaves nothing");
+    assert_eq!(store.get_incidents(&[IncidentId::generate(), inc.id.clone()]).await.unwrap(), vec![inc]);
+}
+
+async fn a_stale_version_writes_nothing(store: Arc<dyn Store>) {
+    let m = AccountId::generate();
+    let inc = incident(std::slice::from_ref(&m));
+    store.write_incident(&creation(&inc, "t1")).await.unwrap();
+    let mut stale = claim(&inc, &m, 3);
+    stale.expect = Expect::Version(7);
+    assert_eq!(store.write_incident(&stale).await.unwrap(), WriteOutcome::Conflict);
+    assert_eq!(store.get_incident(&inc.id).await.unwrap().unwrap().status, Status::Dispatching);
+    assert_eq!(store.timeline(&inc.id).await.unwrap().len(), 1);
+    assert_eq!(store.offered_to(&m).await.unwrap(), vec![inc.id.clone()]);
+    assert!(store.held_by(&m).await.unwrap().is_empty());
+    assert!(store.timer_due(&escalate_key(&inc.id)).await.unwrap().is_some());
+}
+
+async fn exactly_one_of_many_concurrent_claims_wins(store: Arc<dyn Store>) {
+    let ms: Vec<AccountId> = (0..20).map(|_| AccountId::generate()).collect();
+    let inc = incident(&ms);
+    store.write_incident(&creation(&inc, "race")).await.unwrap();
+    let tasks: Vec<_> = ms
+        .iter()
+        .map(|m| {
+            let (store, w) = (store.clone(), claim(&inc, m, 3));
+            tokio::spawn(async move { store.write_incident(&w).await.unwrap() })
+        })
+        .collect();
+    let mut wins = 0;
+    for task in tasks {
+        if task.await.unwrap() == WriteOutcome::Written {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1);
+    let stored = store.get_incident(&inc.id).await.unwrap().unwrap();
+    let winner = stored.claimed_by.expect("claimed");
+    assert_eq!(store.held_by(&winner).await.unwrap(), vec![inc.id.clone()]);
+    let counts = store.hold_counts(&ms).await.unwrap();
+    assert_eq!(counts.iter().sum::<u32>(), 1);
+    for m in &ms {
+        assert!(store.offered_to(m).await.unwrap().is_empty(), "offers closed for everyone");
+    }
+    assert_eq!(store.timer_due(&escalate_key(&inc.id)).await.unwrap(), None, "escalation cancelled");
+    assert_eq!(store.timeline(&inc.id).await.unwrap().len(), 2);
+}
+
+async fn capacity_guard_refuses_a_full_mediator(store: Arc<dyn Store>) {
+    let m = AccountId::generate();
+    let first = incident(std::slice::from_ref(&m));
+    let second = incident(std::slice::from_ref(&m));
+    store.write_incident(&creation(&first, "c1")).await.unwrap();
+    store.write_incident(&creation(&second, "c2")).await.unwrap();
+    assert_eq!(store.write_incident(&claim(&first, &m, 1)).await.unwrap(), WriteOutcome::Written);
+    assert_eq!(store.write_incident(&claim(&second, &m, 1)).await.unwrap(), WriteOutcome::AtCapacity);
+    assert_eq!(store.get_incident(&second.id).await.unwrap().unwrap().status, Status::Dispatching);
+    assert_eq!(store.hold_counts(std::slice::from_ref(&m)).await.unwrap(), vec![1]);
+
+    let mut release = IncidentWrite::new(
+        Incident { version: 3, status: Status::Resolved, ..store.get_incident(&first.id).await.unwrap().unwrap() },
+        Expect::Version(2),
+    );
+    release.release = Some(m.clone());
+    assert_eq!(store.write_incident(&release).await.unwrap(), WriteOutcome::Written);
+    assert_eq!(store.hold_counts(std::slice::from_ref(&m)).await.unwrap(), vec![0]);
+    assert_eq!(store.write_incident(&claim(&second, &m, 1)).await.unwrap(), WriteOutcome::Written);
+}
+
+async fn idempotency_key_replays_the_first_incident(store: Arc<dyn Store>) {
+    let key = |fp: &str| IdempotencyClaim {
+        key_hash: "k1".into(),
+        fingerprint: fp.into(),
+        ttl: Duration::from_secs(60),
+        receipt: format!("receipt-{fp}"),
+    };
+    let first = incident(&[]);
+    let mut w = creation(&first, "i1");
+    w.creation.as_mut().unwrap().idempotency = Some(key("f1"));
+    assert_eq!(store.write_incident(&w).await.unwrap(), WriteOutcome::Written);
+
+    let second = incident(&[]);
+    let mut again = creation(&second, "i2");
+    again.creation.as_mut().unwrap().idempotency = Some(key("f1"));
+    assert_eq!(
+        store.write_incident(&again).await.unwrap(),
+        WriteOutcome::Replayed { incident_id: first.id.clone(), same_request: true, receipt: "receipt-f1".into() }
+    );
+    again.creation.as_mut().unwrap().idempotency = Some(key("other"));
+    assert_eq!(
+        store.write_incident(&again).await.unwrap(),
+        WriteOutcome::Replayed { incident_id: first.id.clone(), same_request: false, receipt: "receipt-f1".into() }
+    );
+    assert_eq!(store.get_incident(&second.id).await.unwrap(), None);
+    assert_eq!(store.incident_by_tracking("i2").await.unwrap(), None);
+}
+
+async fn due_timers_are_leased_not_deleted(store: Arc<dyn Store>) {
+    let a = incident(&[]);
+    let mut b = incident(&[]);
+    b.escalate_at = t(400);
+    store.write_incident(&creation(&a, "ta")).await.unwrap();
+    store.write_incident(&creation(&b, "tb")).await.unwrap();
+
+    assert!(store.claim_due_timers(t(299), Duration::from_secs(30), 10).await.unwrap().is_empty());
+    let claimed = store.claim_due_timers(t(300), Duration::from_secs(30), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].key, escalate_key(&a.id));
+    // Leased: not due again until the lease ends, then claimable by someone else.
+    assert!(store.claim_due_timers(t(301), Duration::from_secs(30), 10).await.unwrap().is_empty());
+    let reclaimed = store.claim_due_timers(t(331), Duration::from_secs(30), 10).await.unwrap();
+    assert_eq!(reclaimed.iter().map(|c| c.key.clone()).collect::<Vec<_>>(), vec![escalate_key(&a.id)]);
+    // The first claimer's lease is fenced off: finishing it removes nothing.
+    store.finish_timer(&claimed[0]).await.unwrap();
+    assert!(store.timer_due(&escalate_key(&a.id)).await.unwrap().is_some());
+    store.finish_timer(&reclaimed[0]).await.unwrap();
+    assert_eq!(store.timer_due(&escalate_key(&a.id)).await.unwrap(), None);
+    assert_eq!(store.next_timer_due().await.unwrap(), Some(t(400)));
+    let max_one = store.claim_due_timers(t(1000), Duration::from_secs(1), 1).await.unwrap();
+    assert_eq!(max_one.len(), 1);
+}
+
+async fn a_finished_timer_stays_if_rescheduled(store: Arc<dyn Store>) {
+    let inc = incident(&[]);
+    store.write_incident(&creation(&inc, "tr")).await.unwrap();
+    let claimed: Vec<ClaimedTimer> = store.claim_due_timers(t(300), Duration::from_secs(30), 10).await.unwrap();
+    let mut next = inc.clone();
+    next.version = 2;
+    let mut w = IncidentWrite::new(next, Expect::Version(1));
+    w.timers.push(TimerOp::Schedule(escalate_key(&inc.id), t(900)));
+    store.write_incident(&w).await.unwrap();
+    store.finish_timer(&claimed[0]).await.unwrap();
+    assert_eq!(store.timer_due(&escalate_key(&inc.id)).await.unwrap(), Some(t(900)));
+}
+
+async fn incidents_list_newest_first_within_range(store: Arc<dyn Store>) {
+    let mut ids = vec![];
+    for i in 0..5 {
+        let mut inc = incident(&[]);
+        inc.created_at = t(i * 60);
+        store.write_incident(&creation(&inc, &format!("l{i}"))).await.unwrap();
+        ids.push(inc.id);
+    }
+    let listed: Vec<_> = store.list_incidents(t(60), t(240), 10).await.unwrap().into_iter().map(|i| i.id).collect();
+    assert_eq!(listed, vec![ids[3].clone(), ids[2].clone(), ids[1].clone()]);
+    let limited = store.list_incidents(t(0), t(10_000), 2).await.unwrap();
+    assert_eq!(limited.len(), 2);
+    assert_eq!(limited[0].id, ids[4]);
+}

@@ -1,0 +1,341 @@
+//! The embedded in-memory backend: for a first try, development and tests. Not durable, and
+//! not shared between processes: production runs on Redis.
+//!
+//! All state sits behind one std `Mutex` (no lock is held across an `.await`), so each method
+//! is one critical section and `write_incident` is atomic exactly as the Redis script is.
+
+use super::{
+    Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, Store, StoreError, TimerKey, TimerOp,
+    WriteOutcome,
+};
+use crate::domain::account::{Account, Fix, Phone, Presence, Role};
+use crate::domain::ids::{AccountId, IncidentId, SceneId};
+use crate::domain::incident::Incident;
+use crate::domain::scene::Scene;
+use crate::domain::timeline::TimelineEntry;
+use async_trait::async_trait;
+use jiff::Timestamp;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+#[derive(Default)]
+struct Inner {
+    accounts: BTreeMap<AccountId, Account>,
+    phones: HashMap<String, AccountId>,
+    duty: HashMap<AccountId, bool>,
+    fixes: HashMap<AccountId, Fix>,
+    scenes: BTreeMap<SceneId, Scene>,
+    incidents: HashMap<IncidentId, Incident>,
+    by_created: BTreeSet<(i64, IncidentId)>,
+    timelines: HashMap<IncidentId, Vec<TimelineEntry>>,
+    tracking: HashMap<String, IncidentId>,
+    idempotency: HashMap<String, (IncidentId, String, String, Timestamp)>,
+    offers: HashMap<AccountId, HashSet<IncidentId>>,
+    holds: HashMap<AccountId, HashSet<IncidentId>>,
+    /// Timer deadlines by key, mirrored in `timer_order` for due scans.
+    timers: HashMap<TimerKey, i64>,
+    timer_order: BTreeSet<(i64, TimerKey)>,
+}
+
+impl Inner {
+    fn set_timer(&mut self, key: TimerKey, due_ms: i64) {
+        if let Some(old) = self.timers.insert(key.clone(), due_ms) {
+            self.timer_order.remove(&(old, key.clone()));
+        }
+        self.timer_order.insert((due_ms, key));
+    }
+
+    fn remove_timer(&mut self, key: &TimerKey) {
+        if let Some(old) = self.timers.remove(key) {
+            self.timer_order.remove(&(old, key.clone()));
+        }
+    }
+}
+
+/// The in-memory store. Cheap to clone; clones share state.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied write (every method checks
+        // before it mutates), so a poisoned lock is safe to keep using.
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn insert_account(&self, account: &Account) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        if g.phones.contains_key(account.phone.full()) || g.accounts.contains_key(&account.id) {
+            return Ok(false);
+        }
+        g.phones.insert(account.phone.full().to_owned(), account.id.clone());
+        g.accounts.insert(account.id.clone(), account.clone());
+        Ok(true)
+    }
+
+    async fn update_account(&self, account: &Account, expected_version: u64) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        match g.accounts.get(&account.id) {
+            Some(cur) if cur.version == expected_version && cur.phone == account.phone => {
+                g.accounts.insert(account.id.clone(), account.clone());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        Ok(self.lock().accounts.get(id).cloned())
+    }
+
+    async fn get_accounts(&self, ids: &[AccountId]) -> Result<Vec<Option<Account>>, StoreError> {
+        let g = self.lock();
+        Ok(ids.iter().map(|id| g.accounts.get(id).cloned()).collect())
+    }
+
+    async fn account_by_phone(&self, phone: &Phone) -> Result<Option<Account>, StoreError> {
+        let g = self.lock();
+        Ok(g.phones.get(phone.full()).and_then(|id| g.accounts.get(id)).cloned())
+    }
+
+    async fn list_accounts(&self, role: Role) -> Result<Vec<Account>, StoreError> {
+        // Ids are UUIDv7, so map order is creation order.
+        Ok(self.lock().accounts.values().filter(|a| a.role == role).cloned().collect())
+    }
+
+    async fn set_duty(&self, mediator: &AccountId, on: bool) -> Result<(), StoreError> {
+        self.lock().duty.insert(mediator.clone(), on);
+        Ok(())
+    }
+
+    async fn set_fix(&self, mediator: &AccountId, fix: &Fix) -> Result<(), StoreError> {
+        self.lock().fixes.insert(mediator.clone(), *fix);
+        Ok(())
+    }
+
+    async fn all_presence(&self) -> Result<Vec<Presence>, StoreError> {
+        let g = self.lock();
+        let ids: BTreeSet<&AccountId> = g.duty.keys().chain(g.fixes.keys()).collect();
+        Ok(ids
+            .into_iter()
+            .map(|id| Presence {
+                mediator_id: id.clone(),
+                on_duty: g.duty.get(id).copied().unwrap_or(false),
+                fix: g.fixes.get(id).copied(),
+            })
+            .collect())
+    }
+
+    async fn insert_scene(&self, scene: &Scene) -> Result<(), StoreError> {
+        self.lock().scenes.insert(scene.id.clone(), scene.clone());
+        Ok(())
+    }
+
+    async fn get_scene(&self, id: &SceneId) -> Result<Option<Scene>, StoreError> {
+        Ok(self.lock().scenes.get(id).cloned())
+    }
+
+    async fn list_scenes(&self) -> Result<Vec<Scene>, StoreError> {
+        Ok(self.lock().scenes.values().cloned().collect())
+    }
+
+    async fn write_incident(&self, w: &IncidentWrite) -> Result<WriteOutcome, StoreError> {
+        let mut g = self.lock();
+        let id = &w.incident.id;
+        // Every precondition first; nothing is mutated until all hold.
+        if let Some(claim) = w.creation.as_ref().and_then(|c| c.idempotency.as_ref()) {
+            if let Some((existing, fp, receipt, expires)) = g.idempotency.get(&claim.key_hash) {
+                if *expires > Timestamp::now() {
+                    return Ok(WriteOutcome::Replayed {
+                        incident_id: existing.clone(),
+                        same_request: *fp == claim.fingerprint,
+                        receipt: receipt.clone(),
+                    });
+                }
+            }
+        }
+        let current = g.incidents.get(id).map(|i| i.version);
+        let precondition = match w.expect {
+            Expect::Absent => current.is_none(),
+            Expect::Version(v) => current == Some(v),
+        };
+        if !precondition {
+            return Ok(WriteOutcome::Conflict);
+        }
+        if let Some(hold) = &w.hold {
+            let held = g.holds.get(&hold.mediator_id).map_or(0, |s| s.len());
+            let already = g.holds.get(&hold.mediator_id).is_some_and(|s| s.contains(id));
+            if !already && held >= hold.capacity as usize {
+                return Ok(WriteOutcome::AtCapacity);
+            }
+        }
+
+        if let Some(creation) = &w.creation {
+            g.tracking.insert(creation.tracking_hash.clone(), id.clone());
+            if let Some(claim) = &creation.idempotency {
+                let ttl = jiff::SignedDuration::try_from(claim.ttl).unwrap_or(jiff::SignedDuration::ZERO);
+                let expires = Timestamp::now().saturating_add(ttl).unwrap_or(Timestamp::MAX);
+                g.idempotency.insert(
+                    claim.key_hash.clone(),
+                    (id.clone(), claim.fingerprint.clone(), claim.receipt.clone(), expires),
+                );
+            }
+            g.by_created.insert((ms(w.incident.created_at), id.clone()));
+        }
+        g.incidents.insert(id.clone(), w.incident.clone());
+        g.timelines.entry(id.clone()).or_default().extend(w.append.iter().cloned());
+        for op in &w.timers {
+            match op {
+                TimerOp::Schedule(key, due) => g.set_timer(key.clone(), ms(*due)),
+                TimerOp::Cancel(key) => g.remove_timer(key),
+            }
+        }
+        for m in &w.offers_open {
+            g.offers.entry(m.clone()).or_default().insert(id.clone());
+        }
+        for m in &w.offers_close {
+            if let Some(set) = g.offers.get_mut(m) {
+                set.remove(id);
+            }
+        }
+        if let Some(hold) = &w.hold {
+            g.holds.entry(hold.mediator_id.clone()).or_default().insert(id.clone());
+        }
+        if let Some(m) = &w.release {
+            if let Some(set) = g.holds.get_mut(m) {
+                set.remove(id);
+            }
+        }
+        Ok(WriteOutcome::Written)
+    }
+
+    async fn get_incident(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError> {
+        Ok(self.lock().incidents.get(id).cloned())
+    }
+
+    async fn get_incidents(&self, ids: &[IncidentId]) -> Result<Vec<Incident>, StoreError> {
+        let g = self.lock();
+        Ok(ids.iter().filter_map(|id| g.incidents.get(id).cloned()).collect())
+    }
+
+    async fn list_incidents(&self, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<Incident>, StoreError> {
+        let g = self.lock();
+        let (lo, hi) = (ms(from), ms(to));
+        Ok(g.by_created
+            .iter()
+            .rev()
+            .filter(|(t, _)| *t >= lo && *t < hi)
+            .take(limit)
+            .filter_map(|(_, id)| g.incidents.get(id).cloned())
+            .collect())
+    }
+
+    async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEntry>, StoreError> {
+        Ok(self.lock().timelines.get(id).cloned().unwrap_or_default())
+    }
+
+    async fn incident_by_tracking(&self, tracking_hash: &str) -> Result<Option<IncidentId>, StoreError> {
+        Ok(self.lock().tracking.get(tracking_hash).cloned())
+    }
+
+    async fn offered_to(&self, mediator: &AccountId) -> Result<Vec<IncidentId>, StoreError> {
+        let mut ids: Vec<_> = self.lock().offers.get(mediator).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn held_by(&self, mediator: &AccountId) -> Result<Vec<IncidentId>, StoreError> {
+        let mut ids: Vec<_> = self.lock().holds.get(mediator).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn hold_counts(&self, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError> {
+        let g = self.lock();
+        Ok(mediators
+            .iter()
+            .map(|m| g.holds.get(m).map_or(0, |s| u32::try_from(s.len()).unwrap_or(u32::MAX)))
+            .collect())
+    }
+
+    async fn claim_due_timers(&self, now: Timestamp, lease: Duration, max: usize) -> Result<Vec<ClaimedTimer>, StoreError> {
+        let mut g = self.lock();
+        let now_ms = ms(now);
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let due: Vec<TimerKey> =
+            g.timer_order.iter().take_while(|(t, _)| *t <= now_ms).take(max).map(|(_, k)| k.clone()).collect();
+        let token = now_ms.saturating_add(lease_ms);
+        Ok(due
+            .into_iter()
+            .map(|key| {
+                g.set_timer(key.clone(), token);
+                ClaimedTimer { key, lease_token: token }
+            })
+            .collect())
+    }
+
+    async fn finish_timer(&self, timer: &ClaimedTimer) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        if g.timers.get(&timer.key) == Some(&timer.lease_token) {
+            g.remove_timer(&timer.key);
+        }
+        Ok(())
+    }
+
+    async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        let g = self.lock();
+        Ok(g.timer_order.first().and_then(|(t, _)| Timestamp::from_millisecond(*t).ok()))
+    }
+
+    async fn timer_due(&self, key: &TimerKey) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.lock().timers.get(key).and_then(|t| Timestamp::from_millisecond(*t).ok()))
+    }
+}
+
+/// The in-process bus: one broadcast channel.
+#[derive(Clone)]
+pub struct MemoryBus {
+    tx: broadcast::Sender<BusMessage>,
+}
+
+impl MemoryBus {
+    /// A bus whose slow receivers lag (and resync) after `capacity` messages.
+    #[must_use]
+    pub fn new(capacity: usize) -> Self {
+        Self { tx: broadcast::channel(capacity.max(16)).0 }
+    }
+}
+
+#[async_trait]
+impl Bus for MemoryBus {
+    async fn publish(&self, message: &BusMessage) -> Result<(), StoreError> {
+        // No receivers is fine: nobody is listening on this instance yet.
+        let _ = self.tx.send(message.clone());
+        Ok(())
+    }
+
+    fn subscribe(&self) -> BusReceiver {
+        BusReceiver::new(self.tx.subscribe())
+    }
+}

@@ -1,0 +1,450 @@
+//! The storage port: what the dispatch layer needs from a backend, and the two backends.
+//!
+//! Every write that must be exactly-once (create, claim, escalate) goes through
+//! [`Store::write_incident`]: one atomic compare-and-set on the incident's version that also
+//! applies every side effect (timeline, timers, offer and hold sets, capacity guard). On Redis
+//! that is one Lua script over keys in one hash slot; in memory it is one critical section.
+//! Nothing here knows HTTP; nothing here decides business rules (that is `domain`).
+
+pub mod memory;
+pub mod redis;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+
+use crate::domain::account::{Account, Fix, Phone, Presence, Role};
+use crate::domain::ids::{AccountId, IncidentId, SceneId};
+use crate::domain::incident::Incident;
+use crate::domain::scene::Scene;
+use crate::domain::timeline::TimelineEntry;
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// A backend failure. Handlers answer 503 for `Unavailable`, 500 for `Corrupt`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend could not be reached or did not answer in time.
+    #[error("store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Stored data could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// What the incident must look like before a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// It must not exist yet (creation).
+    Absent,
+    /// Its stored version must be exactly this.
+    Version(u64),
+}
+
+/// Kinds of durable deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerKind {
+    /// Escalate to the command center if still unclaimed.
+    Escalate,
+}
+
+impl TimerKind {
+    /// Stable wire name, used inside stored timer members.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Escalate => "escalate",
+        }
+    }
+
+    /// Parse a stored name.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "escalate" => Some(Self::Escalate),
+            _ => None,
+        }
+    }
+}
+
+/// One durable deadline: at most one per (kind, incident).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TimerKey {
+    /// What fires.
+    pub kind: TimerKind,
+    /// For which incident.
+    pub incident_id: IncidentId,
+}
+
+impl TimerKey {
+    /// The stored member string, `kind:incident-id`.
+    #[must_use]
+    pub fn member(&self) -> String {
+        format!("{}:{}", self.kind.as_str(), self.incident_id)
+    }
+
+    /// Parse a stored member string.
+    #[must_use]
+    pub fn parse_member(s: &str) -> Option<Self> {
+        let (kind, id) = s.split_once(':')?;
+        Some(Self { kind: TimerKind::parse(kind)?, incident_id: IncidentId::parse(id).ok()? })
+    }
+}
+
+/// A change to the timer set, applied atomically with an incident write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimerOp {
+    /// Set (or move) the deadline.
+    Schedule(TimerKey, Timestamp),
+    /// Remove it.
+    Cancel(TimerKey),
+}
+
+/// A mediator taking an incident: allowed only while they hold fewer than `capacity`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hold {
+    /// The mediator.
+    pub mediator_id: AccountId,
+    /// Their capacity (from their account).
+    pub capacity: u32,
+}
+
+/// Extras written only when an incident is created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Creation {
+    /// SHA-256 (hex) of the resident's tracking token; the token itself is never stored.
+    pub tracking_hash: String,
+    /// Client idempotency key (hashed, scoped by the caller) and a fingerprint of the request.
+    pub idempotency: Option<IdempotencyClaim>,
+}
+
+/// "This request, under this key": a repeat with the same key returns the first result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdempotencyClaim {
+    /// SHA-256 (hex) of the scoped key.
+    pub key_hash: String,
+    /// SHA-256 (hex) of the request body, to tell a retry from a misuse of the key.
+    pub fingerprint: String,
+    /// How long the key is remembered.
+    pub ttl: Duration,
+    /// What the first request answered that is not derivable from the incident (the tracking
+    /// token): stored with the key, for its TTL only, and handed back on a replay.
+    pub receipt: String,
+}
+
+/// One atomic change to an incident and everything that must change with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentWrite {
+    /// The incident as it must be stored (its `version` already bumped).
+    pub incident: Incident,
+    /// Precondition.
+    pub expect: Expect,
+    /// Timeline entries to append.
+    pub append: Vec<TimelineEntry>,
+    /// Deadline changes.
+    pub timers: Vec<TimerOp>,
+    /// Mediators who now have an open offer for it.
+    pub offers_open: Vec<AccountId>,
+    /// Mediators whose offer for it is closed.
+    pub offers_close: Vec<AccountId>,
+    /// A mediator takes it (guarded by capacity).
+    pub hold: Option<Hold>,
+    /// A mediator no longer holds it.
+    pub release: Option<AccountId>,
+    /// Present only on creation.
+    pub creation: Option<Creation>,
+}
+
+impl IncidentWrite {
+    /// A write of `incident` under `expect` with no side effects yet.
+    #[must_use]
+    pub fn new(incident: Incident, expect: Expect) -> Self {
+        Self {
+            incident,
+            expect,
+            append: vec![],
+            timers: vec![],
+            offers_open: vec![],
+            offers_close: vec![],
+            hold: None,
+            release: None,
+            creation: None,
+        }
+    }
+}
+
+/// How an [`IncidentWrite`] ended. Nothing was written unless it is `Written`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Applied.
+    Written,
+    /// The precondition failed (someone else changed it first, or it already exists).
+    Conflict,
+    /// The mediator in `hold` is at capacity.
+    AtCapacity,
+    /// The idempotency key was used before, for this incident.
+    Replayed {
+        /// The incident the first request created.
+        incident_id: IncidentId,
+        /// Whether the earlier request had the same fingerprint.
+        same_request: bool,
+        /// The first request's receipt (see [`IdempotencyClaim::receipt`]).
+        receipt: String,
+    },
+}
+
+/// A deadline claimed by one instance for a lease; finish it, or it comes back when the lease ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedTimer {
+    /// Which deadline.
+    pub key: TimerKey,
+    /// Fencing token: the lease expiry (ms) this claim set. Finishing checks it is unchanged.
+    pub lease_token: i64,
+}
+
+/// A message every instance receives: how sockets on other instances learn what happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum BusMessage {
+    /// A mediator moved.
+    Fix {
+        /// Who.
+        mediator_id: AccountId,
+        /// Where.
+        fix: Fix,
+    },
+    /// A mediator went on or off duty.
+    Duty {
+        /// Who.
+        mediator_id: AccountId,
+        /// On duty now.
+        on: bool,
+    },
+    /// A message for mediators' sockets (only the named ones).
+    ToMediators {
+        /// Recipients.
+        mediator_ids: Vec<AccountId>,
+        /// The wire message, already serialised.
+        payload: String,
+    },
+    /// A message for every command-center socket.
+    ToOperators {
+        /// The wire message, already serialised.
+        payload: String,
+    },
+    /// An incident changed: resident trackers re-read it.
+    IncidentChanged {
+        /// Which.
+        incident_id: IncidentId,
+    },
+    /// Local only: this instance may have missed messages (bus reconnected) and must resync.
+    Resync,
+}
+
+/// The backend's storage port.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Is the backend reachable?
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when it is not.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    // --- accounts ---------------------------------------------------------------------------
+
+    /// Create an account. Returns false (and writes nothing) when the phone is taken.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn insert_account(&self, account: &Account) -> Result<bool, StoreError>;
+
+    /// Replace an account if its stored version is `expected_version` (phone must not change).
+    /// Returns false on a version conflict or when the account does not exist.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn update_account(&self, account: &Account, expected_version: u64) -> Result<bool, StoreError>;
+
+    /// One account.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
+
+    /// Many accounts, in the order asked (None for unknown ids).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn get_accounts(&self, ids: &[AccountId]) -> Result<Vec<Option<Account>>, StoreError>;
+
+    /// The account that logs in with `phone`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn account_by_phone(&self, phone: &Phone) -> Result<Option<Account>, StoreError>;
+
+    /// Every account with `role`, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn list_accounts(&self, role: Role) -> Result<Vec<Account>, StoreError>;
+
+    // --- presence ---------------------------------------------------------------------------
+
+    /// Record a mediator's duty state.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn set_duty(&self, mediator: &AccountId, on: bool) -> Result<(), StoreError>;
+
+    /// Record a mediator's latest position.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn set_fix(&self, mediator: &AccountId, fix: &Fix) -> Result<(), StoreError>;
+
+    /// Every mediator with a duty state or a position (to rebuild in-process indexes).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn all_presence(&self) -> Result<Vec<Presence>, StoreError>;
+
+    // --- scenes -----------------------------------------------------------------------------
+
+    /// Create a scene.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn insert_scene(&self, scene: &Scene) -> Result<(), StoreError>;
+
+    /// One scene.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn get_scene(&self, id: &SceneId) -> Result<Option<Scene>, StoreError>;
+
+    /// Every scene, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn list_scenes(&self) -> Result<Vec<Scene>, StoreError>;
+
+    // --- incidents --------------------------------------------------------------------------
+
+    /// Apply one atomic incident change (see the module docs).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure; then nothing was written.
+    async fn write_incident(&self, write: &IncidentWrite) -> Result<WriteOutcome, StoreError>;
+
+    /// One incident.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn get_incident(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError>;
+
+    /// Many incidents, in the order asked; unknown ids are skipped.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn get_incidents(&self, ids: &[IncidentId]) -> Result<Vec<Incident>, StoreError>;
+
+    /// Incidents created in `[from, to)`, newest first, at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn list_incidents(&self, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<Incident>, StoreError>;
+
+    /// The incident's timeline, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEntry>, StoreError>;
+
+    /// The incident a tracking token (by its SHA-256 hex) belongs to.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn incident_by_tracking(&self, tracking_hash: &str) -> Result<Option<IncidentId>, StoreError>;
+
+    /// Incidents with an open offer to `mediator`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn offered_to(&self, mediator: &AccountId) -> Result<Vec<IncidentId>, StoreError>;
+
+    /// Incidents `mediator` holds (claimed or on site).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn held_by(&self, mediator: &AccountId) -> Result<Vec<IncidentId>, StoreError>;
+
+    /// How many incidents each mediator holds, in the order asked.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn hold_counts(&self, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError>;
+
+    // --- durable timers ---------------------------------------------------------------------
+
+    /// Claim up to `max` deadlines due at `now` for `lease`: they are moved to `now + lease`
+    /// (not deleted), so a crashed claimer's work comes back.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn claim_due_timers(&self, now: Timestamp, lease: Duration, max: usize) -> Result<Vec<ClaimedTimer>, StoreError>;
+
+    /// Remove a claimed deadline, unless it was rescheduled or reclaimed since (fencing).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn finish_timer(&self, timer: &ClaimedTimer) -> Result<(), StoreError>;
+
+    /// When the earliest deadline is due.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError>;
+
+    /// The deadline set for `key`, if any (for operators and tests).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn timer_due(&self, key: &TimerKey) -> Result<Option<Timestamp>, StoreError>;
+}
+
+/// The cross-instance message bus port.
+#[async_trait]
+pub trait Bus: Send + Sync + 'static {
+    /// Send to every instance (including this one).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn publish(&self, message: &BusMessage) -> Result<(), StoreError>;
+
+    /// Receive what every instance publishes. Lagging receivers get [`BusMessage::Resync`].
+    fn subscribe(&self) -> BusReceiver;
+}
+
+/// A subscription to the bus.
+pub struct BusReceiver(tokio::sync::broadcast::Receiver<BusMessage>);
+
+impl BusReceiver {
+    /// Wrap a broadcast receiver.
+    #[must_use]
+    pub fn new(rx: tokio::sync::broadcast::Receiver<BusMessage>) -> Self {
+        Self(rx)
+    }
+
+    /// The next message; `None` when the bus is gone. A lag becomes `Resync`.
+    pub async fn recv(&mut self) -> Option<BusMessage> {
+        use tokio::sync::broadcast::error::RecvError;
+        match self.0.recv().await {
+            Ok(m) => Some(m),
+            Err(RecvError::Lagged(_)) => Some(BusMessage::Resync),
+            Err(RecvError::Closed) => None,
+        }
+    }
+}

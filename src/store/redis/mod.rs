@@ -1,0 +1,744 @@
+//! The Redis backend: [`RedisStore`] (the [`Store`] port) and [`RedisBus`] (the [`Bus`] port).
+//! See `keys.rs` for the key layout and `scripts.rs` for the atomic scripts.
+//!
+//! Semantics match `memory.rs` exactly; `store/conformance.rs` checks both.
+//!
+//! Failure model:
+//! - Every command is bounded by `command_timeout` (client response timeout plus an outer
+//!   `tokio` timeout that also covers waiting for a reconnect), so callers never hang.
+//! - Connection, I/O and timeout failures become [`StoreError::Unavailable`] (HTTP 503); data
+//!   that does not decode, or has the wrong Redis type, becomes [`StoreError::Corrupt`].
+//! - Commands go through a [`ConnectionManager`]: after an outage the first commands fail, it
+//!   reconnects in the background, and later commands succeed without recreating the store.
+//! - A timed-out write is ambiguous: the script may or may not have run. Callers re-read the
+//!   incident (its version tells) before retrying.
+//!
+//! Requires Redis ≥ 6.2 (`ZRANGE … BYSCORE REV`). Nothing here depends on HTTP or dispatch.
+
+pub mod keys;
+mod scripts;
+
+use self::keys::Keys;
+use self::scripts::write_code;
+use super::{
+    Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, Store, StoreError, TimerKey, TimerOp,
+    WriteOutcome,
+};
+use crate::domain::account::{Account, Fix, Phone, Presence, Role};
+use crate::domain::ids::{AccountId, IncidentId, SceneId};
+use crate::domain::incident::Incident;
+use crate::domain::scene::Scene;
+use crate::domain::timeline::TimelineEntry;
+use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, RedisFuture, ServerErrorKind, Value};
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use jiff::Timestamp;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+/// Longest wait for one connection attempt (and for the whole of `connect`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Reconnect backoff bounds, for commands and for the bus subscriber.
+const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(50);
+const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(2);
+/// Attempts per background reconnect cycle; a later command starts a new cycle.
+const RECONNECT_ATTEMPTS: usize = 6;
+/// How many bus messages a slow subscriber may fall behind before it gets `Resync`.
+const BUS_CAPACITY: usize = 1024;
+/// How often the bus subscriber pings, to notice a silently dead connection.
+const BUS_PING_INTERVAL: Duration = Duration::from_secs(5);
+/// Longest idempotency TTL passed to `PEXPIRE` (a longer one would overflow Redis's clock).
+const MAX_IDEMPOTENCY_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
+
+/// How to reach Redis.
+#[derive(Clone)]
+pub struct RedisConfig {
+    /// `redis://[:password@]host:port[/db]`, `rediss://…`, or `redis+unix:///path/to.sock`.
+    pub url: String,
+    /// Key prefix; becomes the hash tag `{prefix}` of every key (see `keys.rs`).
+    pub prefix: String,
+    /// Upper bound on every command, including the wait for a reconnect.
+    pub command_timeout: Duration,
+}
+
+impl fmt::Debug for RedisConfig {
+    // The URL may carry a password: show everything but the user info.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = match (self.url.find("://"), self.url.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => {
+                format!("{}://***{}", &self.url[..scheme_end], &self.url[at..])
+            }
+            _ => self.url.clone(),
+        };
+        f.debug_struct("RedisConfig")
+            .field("url", &url)
+            .field("prefix", &self.prefix)
+            .field("command_timeout", &self.command_timeout)
+            .finish()
+    }
+}
+
+/// The command connection. An enum so that a Redis Cluster connection
+/// (`::redis::cluster_async::ClusterConnection`) can be added as a variant without touching
+/// any store method: they only see [`ConnectionLike`].
+#[derive(Clone)]
+enum Connection {
+    /// One server (or a proxy), multiplexed, reconnecting by itself.
+    Single(ConnectionManager),
+}
+
+impl Connection {
+    /// Connect, bounded by [`CONNECT_TIMEOUT`].
+    async fn open(settings: &RedisConfig) -> Result<Self, StoreError> {
+        let client = ::redis::Client::open(settings.url.as_str()).map_err(unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(settings.command_timeout))
+            .set_connection_timeout(Some(CONNECT_TIMEOUT.min(settings.command_timeout.max(RECONNECT_MIN_DELAY))))
+            .set_min_delay(RECONNECT_MIN_DELAY)
+            .set_max_delay(RECONNECT_MAX_DELAY)
+            .set_number_of_retries(RECONNECT_ATTEMPTS);
+        match tokio::time::timeout(CONNECT_TIMEOUT, ConnectionManager::new_with_config(client, config)).await {
+            Ok(Ok(manager)) => Ok(Self::Single(manager)),
+            Ok(Err(e)) => Err(unavailable(e)),
+            Err(_) => Err(StoreError::Unavailable(Box::new(TimedOut("connect")))),
+        }
+    }
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+        }
+    }
+}
+
+/// A command that did not finish within the configured time.
+#[derive(Debug, thiserror::Error)]
+#[error("redis {0} timed out")]
+struct TimedOut(&'static str);
+
+fn unavailable<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
+    StoreError::Unavailable(Box::new(e))
+}
+
+/// Sort a Redis error into the two things a caller can act on.
+fn classify(e: RedisError) -> StoreError {
+    let script_failure = e.kind() == ErrorKind::Server(ServerErrorKind::ResponseError)
+        && e.detail().is_some_and(|d| d.contains("script"));
+    // Errors inside a pipeline carry no top-level code, hence the text check as well.
+    let text = e.to_string();
+    let corrupt = matches!(e.kind(), ErrorKind::Parse | ErrorKind::UnexpectedReturnType)
+        || matches!(e.code(), Some("WRONGTYPE" | "CORRUPT"))
+        || text.contains("WRONGTYPE")
+        || text.contains("CORRUPT")
+        || script_failure;
+    if corrupt { StoreError::Corrupt(e.to_string()) } else { StoreError::Unavailable(Box::new(e)) }
+}
+
+fn corrupt(what: &str, e: impl fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn decode<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, StoreError> {
+    serde_json::from_str(json).map_err(|e| corrupt(what, e))
+}
+
+fn encode<T: Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| corrupt(what, e))
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+/// A zset score (ms since epoch) back to a timestamp.
+fn score_to_timestamp(score: f64) -> Result<Timestamp, StoreError> {
+    // Scores are whole milliseconds written by us; anything else is not our data.
+    #[expect(clippy::cast_possible_truncation, reason = "range and integrality are checked first")]
+    let millis = (score.is_finite() && score.fract() == 0.0 && score.abs() < 9.0e15).then_some(score as i64);
+    millis
+        .and_then(|m| Timestamp::from_millisecond(m).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("timer score {score} is not a timestamp")))
+}
+
+fn parse_incident_id(s: &str) -> Result<IncidentId, StoreError> {
+    IncidentId::parse(s).map_err(|e| corrupt("incident id", e))
+}
+
+fn parse_account_id(s: &str) -> Result<AccountId, StoreError> {
+    AccountId::parse(s).map_err(|e| corrupt("account id", e))
+}
+
+/// The Redis store. Cheap to clone; clones share one multiplexed connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: Connection,
+    keys: Keys,
+    command_timeout: Duration,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore").field("tag", &self.keys.tag()).finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connect to the Redis at `settings.url`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when Redis cannot be reached within the connect timeout, or
+    /// when the URL or prefix is invalid (the source error says which).
+    pub async fn connect(settings: &RedisConfig) -> Result<Self, StoreError> {
+        let keys = Keys::new(&settings.prefix).map_err(unavailable)?;
+        let conn = Connection::open(settings).await?;
+        Ok(Self { conn, keys, command_timeout: settings.command_timeout })
+    }
+
+    /// The key builder this store uses (for operators' tools and tests).
+    #[must_use]
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Run one Redis round trip, bounded in time, with errors classified.
+    async fn bounded<T>(
+        &self,
+        what: &'static str,
+        fut: impl Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.command_timeout, fut).await {
+            Ok(result) => result.map_err(classify),
+            Err(_) => Err(StoreError::Unavailable(Box::new(TimedOut(what)))),
+        }
+    }
+
+    /// Run an idempotent round trip; if the connection turns out to be dead, try once more on
+    /// the reconnected one, all within one `command_timeout`. (The first command after an
+    /// outage is the one that finds the dropped connection; retrying it spares the caller a
+    /// spurious 503. Only idempotent commands may be retried like this.)
+    async fn idempotent<T, F, Fut>(&self, what: &'static str, mut attempt: F) -> Result<T, StoreError>
+    where
+        F: FnMut(Connection) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        self.bounded(what, async move {
+            match attempt(self.conn.clone()).await {
+                Err(e) if e.is_io_error() => attempt(self.conn.clone()).await,
+                other => other,
+            }
+        })
+        .await
+    }
+
+    /// One idempotent command (every plain command this store sends is idempotent).
+    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        self.idempotent("command", |mut conn| async move { cmd.query_async(&mut conn).await }).await
+    }
+
+    /// One idempotent pipeline (not a transaction).
+    async fn query_pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, StoreError> {
+        self.idempotent("pipeline", |mut conn| async move { pipe.query_async(&mut conn).await }).await
+    }
+
+    /// One script call. Never retried here: a failed call may have run.
+    async fn invoke<T: FromRedisValue>(&self, invocation: &::redis::ScriptInvocation<'_>) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        self.bounded("script", async move { invocation.invoke_async(&mut conn).await }).await
+    }
+
+    async fn set_members(&self, key: String) -> Result<Vec<IncidentId>, StoreError> {
+        let raw: Vec<String> = self.query(::redis::cmd("SMEMBERS").arg(key)).await?;
+        let mut ids = raw.iter().map(|s| parse_incident_id(s)).collect::<Result<Vec<_>, _>>()?;
+        ids.sort();
+        Ok(ids)
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        let _: String = self.query(&::redis::cmd("PING")).await?;
+        Ok(())
+    }
+
+    async fn insert_account(&self, account: &Account) -> Result<bool, StoreError> {
+        let json = encode("account", account)?;
+        let mut inv = scripts::INSERT_ACCOUNT.prepare_invoke();
+        inv.key(self.keys.accounts())
+            .key(self.keys.phones())
+            .arg(account.id.to_string())
+            .arg(account.phone.full())
+            .arg(json);
+        let created: i64 = self.invoke(&inv).await?;
+        Ok(created == 1)
+    }
+
+    async fn update_account(&self, account: &Account, expected_version: u64) -> Result<bool, StoreError> {
+        let json = encode("account", account)?;
+        let mut inv = scripts::UPDATE_ACCOUNT.prepare_invoke();
+        inv.key(self.keys.accounts())
+            .arg(account.id.to_string())
+            .arg(expected_version)
+            .arg(account.phone.full())
+            .arg(json);
+        let replaced: i64 = self.invoke(&inv).await?;
+        Ok(replaced == 1)
+    }
+
+    async fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        let raw: Option<String> = self.query(::redis::cmd("HGET").arg(self.keys.accounts()).arg(id.to_string())).await?;
+        raw.map(|json| decode("account", &json)).transpose()
+    }
+
+    async fn get_accounts(&self, ids: &[AccountId]) -> Result<Vec<Option<Account>>, StoreError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let fields: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let raw: Vec<Option<String>> = self.query(::redis::cmd("HMGET").arg(self.keys.accounts()).arg(fields)).await?;
+        raw.into_iter().map(|json| json.map(|j| decode("account", &j)).transpose()).collect()
+    }
+
+    async fn account_by_phone(&self, phone: &Phone) -> Result<Option<Account>, StoreError> {
+        // Two reads are enough: an account is created atomically with its phone entry, and
+        // neither is ever removed or re-pointed.
+        let id: Option<String> = self.query(::redis::cmd("HGET").arg(self.keys.phones()).arg(phone.full())).await?;
+        let Some(id) = id else { return Ok(None) };
+        self.get_account(&parse_account_id(&id)?).await
+    }
+
+    async fn list_accounts(&self, role: Role) -> Result<Vec<Account>, StoreError> {
+        let raw: Vec<String> = self.query(::redis::cmd("HVALS").arg(self.keys.accounts())).await?;
+        let mut accounts = Vec::new();
+        for json in raw {
+            let account: Account = decode("account", &json)?;
+            if account.role == role {
+                accounts.push(account);
+            }
+        }
+        // Ids are UUIDv7: id order is creation order, as in the memory store.
+        accounts.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(accounts)
+    }
+
+    async fn set_duty(&self, mediator: &AccountId, on: bool) -> Result<(), StoreError> {
+        let flag = if on { "1" } else { "0" };
+        self.query::<()>(::redis::cmd("HSET").arg(self.keys.duty()).arg(mediator.to_string()).arg(flag)).await
+    }
+
+    async fn set_fix(&self, mediator: &AccountId, fix: &Fix) -> Result<(), StoreError> {
+        let json = encode("fix", fix)?;
+        self.query::<()>(::redis::cmd("HSET").arg(self.keys.fixes()).arg(mediator.to_string()).arg(json)).await
+    }
+
+    async fn all_presence(&self) -> Result<Vec<Presence>, StoreError> {
+        let mut pipe = ::redis::pipe();
+        pipe.cmd("HGETALL").arg(self.keys.duty()).cmd("HGETALL").arg(self.keys.fixes());
+        let (duty, fixes): (HashMap<String, String>, HashMap<String, String>) = self.query_pipe(&pipe).await?;
+        let mut all: BTreeMap<AccountId, Presence> = BTreeMap::new();
+        let blank = |id: &AccountId| Presence { mediator_id: id.clone(), on_duty: false, fix: None };
+        for (id, flag) in duty {
+            let id = parse_account_id(&id)?;
+            let on_duty = match flag.as_str() {
+                "1" => true,
+                "0" => false,
+                other => return Err(StoreError::Corrupt(format!("duty flag {other:?}"))),
+            };
+            all.entry(id.clone()).or_insert_with(|| blank(&id)).on_duty = on_duty;
+        }
+        for (id, json) in fixes {
+            let id = parse_account_id(&id)?;
+            let fix: Fix = decode("fix", &json)?;
+            all.entry(id.clone()).or_insert_with(|| blank(&id)).fix = Some(fix);
+        }
+        Ok(all.into_values().collect())
+    }
+
+    async fn insert_scene(&self, scene: &Scene) -> Result<(), StoreError> {
+        let json = encode("scene", scene)?;
+        self.query::<()>(::redis::cmd("HSET").arg(self.keys.scenes()).arg(scene.id.to_string()).arg(json)).await
+    }
+
+    async fn get_scene(&self, id: &SceneId) -> Result<Option<Scene>, StoreError> {
+        let raw: Option<String> = self.query(::redis::cmd("HGET").arg(self.keys.scenes()).arg(id.to_string())).await?;
+        raw.map(|json| decode("scene", &json)).transpose()
+    }
+
+    async fn list_scenes(&self) -> Result<Vec<Scene>, StoreError> {
+        let raw: Vec<String> = self.query(::redis::cmd("HVALS").arg(self.keys.scenes())).await?;
+        let mut scenes = raw.iter().map(|json| decode::<Scene>("scene", json)).collect::<Result<Vec<_>, _>>()?;
+        scenes.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(scenes)
+    }
+
+    async fn write_incident(&self, w: &IncidentWrite) -> Result<WriteOutcome, StoreError> {
+        let id = &w.incident.id;
+        let idempotency = w.creation.as_ref().and_then(|c| c.idempotency.as_ref());
+        let timeline =
+            w.append.iter().map(|entry| encode("timeline entry", entry)).collect::<Result<Vec<_>, _>>()?;
+        let flag = |b: bool| if b { "1" } else { "0" };
+
+        // The KEYS/ARGV order is the contract documented on `scripts::WRITE_INCIDENT`.
+        let mut inv = scripts::WRITE_INCIDENT.prepare_invoke();
+        inv.key(self.keys.incident(id))
+            .key(self.keys.timeline(id))
+            .key(self.keys.timers())
+            .key(self.keys.incidents_by_created());
+        if let Some(creation) = &w.creation {
+            inv.key(self.keys.tracking(&creation.tracking_hash));
+            if let Some(claim) = idempotency {
+                inv.key(self.keys.idempotency(&claim.key_hash));
+            }
+        }
+        for m in &w.offers_open {
+            inv.key(self.keys.offers(m));
+        }
+        for m in &w.offers_close {
+            inv.key(self.keys.offers(m));
+        }
+        if let Some(hold) = &w.hold {
+            inv.key(self.keys.holds(&hold.mediator_id));
+        }
+        if let Some(m) = &w.release {
+            inv.key(self.keys.holds(m));
+        }
+
+        let expect = match w.expect {
+            Expect::Absent => "absent".to_owned(),
+            Expect::Version(v) => v.to_string(),
+        };
+        // A sub-millisecond TTL still remembers the key for a moment, as memory does.
+        let idem_ttl_ms = idempotency.map_or(0, |c| {
+            u64::try_from(c.ttl.as_millis())
+                .unwrap_or(u64::MAX)
+                .clamp(u64::from(!c.ttl.is_zero()), MAX_IDEMPOTENCY_TTL_MS)
+        });
+        inv.arg(expect)
+            .arg(w.incident.version)
+            .arg(encode("incident", &w.incident)?)
+            .arg(id.to_string())
+            .arg(ms(w.incident.created_at))
+            .arg(flag(w.creation.is_some()))
+            .arg(flag(idempotency.is_some()))
+            .arg(idempotency.map_or("", |c| c.fingerprint.as_str()))
+            .arg(idem_ttl_ms)
+            .arg(w.hold.as_ref().map_or(0, |h| h.capacity))
+            .arg(w.append.len())
+            .arg(w.timers.len())
+            .arg(w.offers_open.len())
+            .arg(w.offers_close.len())
+            .arg(flag(w.hold.is_some()))
+            .arg(flag(w.release.is_some()))
+            .arg(idempotency.map_or("", |c| c.receipt.as_str()));
+        for entry in timeline {
+            inv.arg(entry);
+        }
+        for op in &w.timers {
+            match op {
+                TimerOp::Schedule(key, due) => inv.arg("s").arg(key.member()).arg(ms(*due)),
+                TimerOp::Cancel(key) => inv.arg("c").arg(key.member()).arg(0),
+            };
+        }
+
+        let (code, first_id, same, receipt): (i64, String, i64, String) = self.invoke(&inv).await?;
+        match code {
+            write_code::WRITTEN => Ok(WriteOutcome::Written),
+            write_code::CONFLICT => Ok(WriteOutcome::Conflict),
+            write_code::AT_CAPACITY => Ok(WriteOutcome::AtCapacity),
+            write_code::REPLAYED => {
+                Ok(WriteOutcome::Replayed { incident_id: parse_incident_id(&first_id)?, same_request: same == 1, receipt })
+            }
+            other => Err(StoreError::Corrupt(format!("write_incident script returned code {other}"))),
+        }
+    }
+
+    async fn get_incident(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError> {
+        let raw: Option<String> = self.query(::redis::cmd("HGET").arg(self.keys.incident(id)).arg("doc")).await?;
+        raw.map(|json| decode("incident", &json)).transpose()
+    }
+
+    async fn get_incidents(&self, ids: &[IncidentId]) -> Result<Vec<Incident>, StoreError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut pipe = ::redis::pipe();
+        for id in ids {
+            pipe.cmd("HGET").arg(self.keys.incident(id)).arg("doc");
+        }
+        let raw: Vec<Option<String>> = self.query_pipe(&pipe).await?;
+        raw.into_iter().flatten().map(|json| decode("incident", &json)).collect()
+    }
+
+    async fn list_incidents(&self, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<Incident>, StoreError> {
+        if limit == 0 {
+            return Ok(vec![]);
+        }
+        // Newest first over [from, to); equal scores come in reverse id order, as in memory.
+        let ids: Vec<String> = self
+            .query(
+                ::redis::cmd("ZRANGE")
+                    .arg(self.keys.incidents_by_created())
+                    .arg(format!("({}", ms(to)))
+                    .arg(ms(from))
+                    .arg("BYSCORE")
+                    .arg("REV")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(limit),
+            )
+            .await?;
+        let ids = ids.iter().map(|s| parse_incident_id(s)).collect::<Result<Vec<_>, _>>()?;
+        self.get_incidents(&ids).await
+    }
+
+    async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEntry>, StoreError> {
+        let raw: Vec<String> = self.query(::redis::cmd("LRANGE").arg(self.keys.timeline(id)).arg(0).arg(-1)).await?;
+        raw.iter().map(|json| decode("timeline entry", json)).collect()
+    }
+
+    async fn incident_by_tracking(&self, tracking_hash: &str) -> Result<Option<IncidentId>, StoreError> {
+        let raw: Option<String> = self.query(::redis::cmd("GET").arg(self.keys.tracking(tracking_hash))).await?;
+        raw.map(|s| parse_incident_id(&s)).transpose()
+    }
+
+    async fn offered_to(&self, mediator: &AccountId) -> Result<Vec<IncidentId>, StoreError> {
+        self.set_members(self.keys.offers(mediator)).await
+    }
+
+    async fn held_by(&self, mediator: &AccountId) -> Result<Vec<IncidentId>, StoreError> {
+        self.set_members(self.keys.holds(mediator)).await
+    }
+
+    async fn hold_counts(&self, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError> {
+        if mediators.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut pipe = ::redis::pipe();
+        for m in mediators {
+            pipe.cmd("SCARD").arg(self.keys.holds(m));
+        }
+        let counts: Vec<u64> = self.query_pipe(&pipe).await?;
+        Ok(counts.into_iter().map(|n| u32::try_from(n).unwrap_or(u32::MAX)).collect())
+    }
+
+    async fn claim_due_timers(&self, now: Timestamp, lease: Duration, max: usize) -> Result<Vec<ClaimedTimer>, StoreError> {
+        if max == 0 {
+            return Ok(vec![]);
+        }
+        let now_ms = ms(now);
+        let token = now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let mut inv = scripts::CLAIM_DUE_TIMERS.prepare_invoke();
+        inv.key(self.keys.timers()).arg(now_ms).arg(token).arg(max);
+        let members: Vec<String> = self.invoke(&inv).await?;
+        let mut claimed = Vec::with_capacity(members.len());
+        for member in members {
+            match TimerKey::parse_member(&member) {
+                Some(key) => claimed.push(ClaimedTimer { key, lease_token: token }),
+                // Skipping (rather than failing the batch) keeps one bad member from
+                // blocking every good deadline leased with it.
+                None => tracing::error!(member = %member, "unparseable timer member skipped"),
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn finish_timer(&self, timer: &ClaimedTimer) -> Result<(), StoreError> {
+        let mut inv = scripts::FINISH_TIMER.prepare_invoke();
+        inv.key(self.keys.timers()).arg(timer.key.member()).arg(timer.lease_token);
+        let _removed: i64 = self.invoke(&inv).await?;
+        Ok(())
+    }
+
+    async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        let first: Vec<(String, f64)> =
+            self.query(::redis::cmd("ZRANGE").arg(self.keys.timers()).arg(0).arg(0).arg("WITHSCORES")).await?;
+        first.first().map(|(_, score)| score_to_timestamp(*score)).transpose()
+    }
+
+    async fn timer_due(&self, key: &TimerKey) -> Result<Option<Timestamp>, StoreError> {
+        let score: Option<f64> = self.query(::redis::cmd("ZSCORE").arg(self.keys.timers()).arg(key.member())).await?;
+        score.map(score_to_timestamp).transpose()
+    }
+}
+
+/// The cross-instance bus on Redis pub/sub.
+///
+/// Publishing uses the command connection; a background task holds a dedicated subscriber
+/// connection and fans messages out to local subscribers. Pub/sub is fire-and-forget, so after
+/// any reconnect the task sends a local [`BusMessage::Resync`] (never published to Redis) and
+/// subscribers rebuild their state from the store. The task stops when the `cancel` token
+/// given to [`RedisBus::start`] is cancelled or the bus is dropped.
+pub struct RedisBus {
+    conn: Connection,
+    channel: String,
+    command_timeout: Duration,
+    tx: broadcast::Sender<BusMessage>,
+    /// Stops the subscriber task when the bus is dropped.
+    _stop: DropGuard,
+}
+
+impl fmt::Debug for RedisBus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisBus").field("channel", &self.channel).finish_non_exhaustive()
+    }
+}
+
+impl RedisBus {
+    /// Connect, subscribe, and start the subscriber task. Messages published after this
+    /// returns reach this bus's subscribers.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when Redis cannot be reached within the connect timeout, or
+    /// when the URL or prefix is invalid.
+    pub async fn start(settings: &RedisConfig, cancel: CancellationToken) -> Result<Self, StoreError> {
+        let keys = Keys::new(&settings.prefix).map_err(unavailable)?;
+        let client = ::redis::Client::open(settings.url.as_str()).map_err(unavailable)?;
+        let conn = Connection::open(settings).await?;
+        let channel = keys.bus_channel();
+        let subscriber = subscribe(&client, &channel).await?;
+        let (tx, _) = broadcast::channel(BUS_CAPACITY);
+        let stop = cancel.child_token();
+        let listener = Listener {
+            client,
+            channel: channel.clone(),
+            tx: tx.clone(),
+            stop: stop.clone(),
+            ping_timeout: settings.command_timeout,
+        };
+        tokio::spawn(listener.run(subscriber));
+        Ok(Self { conn, channel, command_timeout: settings.command_timeout, tx, _stop: stop.drop_guard() })
+    }
+}
+
+#[async_trait]
+impl Bus for RedisBus {
+    async fn publish(&self, message: &BusMessage) -> Result<(), StoreError> {
+        if matches!(message, BusMessage::Resync) {
+            // Resync is local by definition: other instances decide for themselves.
+            let _ = self.tx.send(BusMessage::Resync);
+            return Ok(());
+        }
+        let payload = encode("bus message", message)?;
+        let mut conn = self.conn.clone();
+        let cmd = ::redis::cmd("PUBLISH").arg(&self.channel).arg(payload).to_owned();
+        match tokio::time::timeout(self.command_timeout, cmd.query_async::<i64>(&mut conn)).await {
+            Ok(result) => result.map(drop).map_err(classify),
+            Err(_) => Err(StoreError::Unavailable(Box::new(TimedOut("publish")))),
+        }
+    }
+
+    fn subscribe(&self) -> BusReceiver {
+        BusReceiver::new(self.tx.subscribe())
+    }
+}
+
+/// Open a dedicated pub/sub connection subscribed to `channel`, bounded by [`CONNECT_TIMEOUT`].
+async fn subscribe(client: &::redis::Client, channel: &str) -> Result<::redis::aio::PubSub, StoreError> {
+    let attempt = async {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(channel).await?;
+        Ok::<_, RedisError>(pubsub)
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+        Ok(result) => result.map_err(classify),
+        Err(_) => Err(StoreError::Unavailable(Box::new(TimedOut("subscribe")))),
+    }
+}
+
+/// The subscriber task's state.
+struct Listener {
+    client: ::redis::Client,
+    channel: String,
+    tx: broadcast::Sender<BusMessage>,
+    stop: CancellationToken,
+    ping_timeout: Duration,
+}
+
+impl Listener {
+    async fn run(self, mut subscriber: ::redis::aio::PubSub) {
+        loop {
+            self.pump(subscriber).await;
+            if self.stop.is_cancelled() {
+                return;
+            }
+            tracing::warn!(channel = %self.channel, "bus subscriber disconnected; reconnecting");
+            let Some(fresh) = self.reconnect().await else { return };
+            subscriber = fresh;
+            tracing::info!(channel = %self.channel, "bus subscriber reconnected; asking for resync");
+            // No receivers is fine: nobody on this instance is listening yet.
+            let _ = self.tx.send(BusMessage::Resync);
+        }
+    }
+
+    /// Forward messages until the connection dies or the bus stops.
+    async fn pump(&self, subscriber: ::redis::aio::PubSub) {
+        let (mut sink, mut stream) = subscriber.split();
+        let mut ping = tokio::time::interval(BUS_PING_INTERVAL);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ping.tick().await; // the first tick is immediate
+        loop {
+            tokio::select! {
+                () = self.stop.cancelled() => return,
+                msg = stream.next() => {
+                    let Some(msg) = msg else { return };
+                    match serde_json::from_slice::<BusMessage>(msg.get_payload_bytes()) {
+                        Ok(message) => {
+                            let _ = self.tx.send(message);
+                        }
+                        Err(e) => tracing::warn!(error = %e, "undecodable bus message dropped"),
+                    }
+                }
+                _ = ping.tick() => {
+                    let alive = tokio::time::timeout(self.ping_timeout, sink.ping::<Value>()).await;
+                    if !matches!(alive, Ok(Ok(_))) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Resubscribe with capped exponential backoff; `None` when the bus stopped meanwhile.
+    async fn reconnect(&self) -> Option<::redis::aio::PubSub> {
+        let mut delay = RECONNECT_MIN_DELAY;
+        loop {
+            tokio::select! {
+                () = self.stop.cancelled() => return None,
+                () = tokio::time::sleep(delay) => {}
+            }
+            match subscribe(&self.client, &self.channel).await {
+                Ok(subscriber) => return Some(subscriber),
+                Err(e) => {
+                    tracing::debug!(error = %e, "bus resubscribe failed");
+                    delay = (delay * 2).min(RECONNECT_MAX_DELAY);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The Lua scripts that make multi-key changes atomic, and the exact KEYS/ARGV contract of each.
+//!
+//! Rules every script here follows:
+//! - Every key is passed in `KEYS` (built by `keys.rs`); no script builds a key name, so all
+//!   keys are declared to the server and share the one `{prefix}` slot (Redis Cluster rule).
+//! - Every precondition (and the type of every key written) is checked before the first write,
+//!   so a refused or failed call writes nothing: Redis does not roll back a half-run script.
+//! - Time is an argument (`now`, due times in ms); no script calls `TIME`, so the caller's
+//!   injected clock is the only clock.
+//! - Scripts are [`::redis::Script`]s: `EVALSHA`, and on `NOSCRIPT` a `SCRIPT LOAD` and one
+//!   retry, so a restarted, failed-over or flushed server (the script cache is volatile) is
+//!   handled. A `NOSCRIPT` reply means the script did not run, so the retry is safe.
+
+use std::sync::LazyLock;
+
+/// Outcome codes returned by [`WRITE_INCIDENT`], as the first element of `{code, id, same}`.
+pub(super) mod write_code {
+    /// Applied.
+    pub(crate) const WRITTEN: i64 = 0;
+    /// `Expect` precondition failed.
+    pub(crate) const CONFLICT: i64 = 1;
+    /// The mediator in `hold` is full.
+    pub(crate) const AT_CAPACITY: i64 = 2;
+    /// The idempotency key is known: `id` is the first incident, `same` is 1 when fingerprints
+    /// match, `receipt` is what the first request stored.
+    pub(crate) const REPLAYED: i64 = 3;
+}
+
+/// One atomic `IncidentWrite`.
+///
+/// `KEYS`, in order (a cursor walks them; the counts come from `ARGV`):
+/// - always: `inc:<id>`, `tl:<id>`, `timers`, `incidents`;
+/// - `track:<hash>` if creating, then `idem:<hash>` if an idempotency key is given;
+/// - one `offers:<m>` per opened offer, then one per closed offer;
+/// - `holds:<m>` of the hold if any, then `holds:<m>` of the release if any.
+///
+/// `ARGV`, in order:
+/// - 1: expect, `"absent"` or the expected version (decimal);
+/// - 2–5: new version, incident JSON, incident id, creation time ms;
+/// - 6–9: creating `0/1`, idempotency `0/1`, fingerprint, idempotency TTL ms;
+/// - 10: hold capacity (`0` without a hold);
+/// - 11–14: counts of timeline entries, timer ops, offers opened, offers closed;
+/// - 15–17: hold `0/1`, release `0/1`, idempotency receipt;
+/// - then the timeline entries (JSON), then 3 per timer op: `s`/`c`, member, due ms.
+///
+/// Returns `{code, incident id or "", same 0/1, receipt or ""}` (see [`write_code`]).
+pub(super) static WRITE_INCIDENT: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+local inc, tl, timers, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local expect, version, doc, id, created = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local creating, has_idem, fp, idem_ttl = ARGV[6] == '1', ARGV[7] == '1', ARGV[8], tonumber(ARGV[9])
+local capacity = tonumber(ARGV[10])
+local n_append, n_timers = tonumber(ARGV[11]), tonumber(ARGV[12])
+local n_open, n_close = tonumber(ARGV[13]), tonumber(ARGV[14])
+local has_hold, has_release = ARGV[15] == '1', ARGV[16] == '1'
+local receipt = ARGV[17]
+
+local k = 4
+local function next_key()
+  k = k + 1
+  return KEYS[k]
+end
+local track = creating and next_key() or nil
+local idem = (creating and has_idem) and next_key() or nil
+local open_keys, close_keys = {}, {}
+for i = 1, n_open do open_keys[i] = next_key() end
+for i = 1, n_close do close_keys[i] = next_key() end
+local hold = has_hold and next_key() or nil
+local release = has_release and next_key() or nil
+
+-- Preconditions, in the reference order: replay, version, capacity. Nothing written yet.
+if idem then
+  local prior = redis.call('HMGET', idem, 'id', 'fp', 'r')
+  if prior[1] then
+    return {3, prior[1], prior[2] == fp and 1 or 0, prior[3] or ''}
+  end
+end
+if expect == 'absent' then
+  if redis.call('EXISTS', inc) == 1 then return {1, '', 0, ''} end
+else
+  if redis.call('HGET', inc, 'v') ~= expect then return {1, '', 0, ''} end
+end
+if hold then
+  if redis.call('SISMEMBER', hold, id) == 0 and redis.call('SCARD', hold) >= capacity then
+    return {2, '', 0, ''}
+  end
+end
+
+-- A wrong-typed key would make a write below fail halfway (scripts do not roll back), so
+-- refuse before the first write instead.
+local expected_types = {[inc] = 'hash', [tl] = 'list', [timers] = 'zset', [index] = 'zset'}
+if track then expected_types[track] = 'string' end
+if idem then expected_types[idem] = 'hash' end
+for i = 1, n_open do expected_types[open_keys[i]] = 'set' end
+for i = 1, n_close do expected_types[close_keys[i]] = 'set' end
+if hold then expected_types[hold] = 'set' end
+if release then expected_types[release] = 'set' end
+for key, wanted in pairs(expected_types) do
+  local actual = redis.call('TYPE', key)['ok']
+  if actual ~= 'none' and actual ~= wanted then
+    return redis.error_reply('CORRUPT ' .. key .. ' is a ' .. actual .. ', not a ' .. wanted)
+  end
+end
+
+-- Effects.
+if creating then
+  redis.call('SET', track, id)
+  if idem then
+    redis.call('HSET', idem, 'id', id, 'fp', fp, 'r', receipt)
+    if idem_ttl > 0 then
+      redis.call('PEXPIRE', idem, idem_ttl)
+    else
+      redis.call('DEL', idem)
+    end
+  end
+  redis.call('ZADD', index, created, id)
+end
+redis.call('HSET', inc, 'v', version, 'doc', doc)
+local a = 17
+for i = 1, n_append do
+  redis.call('RPUSH', tl, ARGV[a + i])
+end
+a = a + n_append
+for i = 0, n_timers - 1 do
+  local op, member, due = ARGV[a + 3 * i + 1], ARGV[a + 3 * i + 2], ARGV[a + 3 * i + 3]
+  if op == 's' then
+    redis.call('ZADD', timers, due, member)
+  else
+    redis.call('ZREM', timers, member)
+  end
+end
+for i = 1, n_open do redis.call('SADD', open_keys[i], id) end
+for i = 1, n_close do redis.call('SREM', close_keys[i], id) end
+if hold then redis.call('SADD', hold, id) end
+if release then redis.call('SREM', release, id) end
+return {0, '', 0, ''}
+",
+    )
+});
+
+/// Lease due deadlines: members with score ≤ now, at most `max`, are re-scored to the lease
+/// expiry (the fencing token), not deleted.
+///
+/// `KEYS[1]` = `timers`; `ARGV` = now ms, lease token ms (now + lease, saturated by the caller),
+/// max. Returns the claimed members, earliest first.
+pub(super) static CLAIM_DUE_TIMERS: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, member in ipairs(due) do
+  redis.call('ZADD', KEYS[1], ARGV[2], member)
+end
+return due
+",
+    )
+});
+
+/// Remove a leased deadline only if its score is still the lease token (nobody rescheduled or
+/// reclaimed it since).
+///
+/// `KEYS[1]` = `timers`; `ARGV` = member, lease token ms. Returns 1 if removed, else 0.
+pub(super) static FINISH_TIMER: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) == tonumber(ARGV[2]) then
+  return redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 0
+",
+    )
+});
+
+/// Create an account unless its phone or id is taken.
+///
+/// `KEYS` = `accounts`, `phones`; `ARGV` = id, phone, account JSON. Returns 1 if created, else 0.
+pub(super) static INSERT_ACCOUNT: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+if redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+",
+    )
+});
+
+/// Replace an account if the stored one has the expected version and the same phone.
+///
+/// The version and phone are read from the stored JSON (`cjson`; versions stay far below 2^53,
+/// where doubles are exact). `KEYS` = `accounts`; `ARGV` = id, expected version, phone, new
+/// JSON. Returns 1 if replaced, 0 on conflict or when the account does not exist.
+pub(super) static UPDATE_ACCOUNT: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return 0 end
+local ok, stored = pcall(cjson.decode, cur)
+if not ok or type(stored) ~= 'table' then
+  return redis.error_reply('CORRUPT stored account is not JSON')
+end
+local v = stored['version']
+if type(v) ~= 'number' then v = 0 end
+if v ~= tonumber(ARGV[2]) or stored['phone'] ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+return 1
+",
+    )
+});

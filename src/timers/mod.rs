@@ -1,0 +1,103 @@
+//! The durable-deadline runner. Deadlines live in the store (a Redis sorted set scored by due
+//! time, or its in-memory twin), so they survive restarts and are shared by every instance.
+//! Each instance polls: due deadlines are claimed with a lease (moved forward, not deleted),
+//! acted on idempotently through the state machine, then removed with a fencing check. An
+//! instance that dies mid-way leaves its claims to come back when the lease ends: at least once
+//! delivery, exactly-once effect. Key-expiry notifications are never used.
+
+use crate::dispatch::Dispatcher;
+use crate::store::{ClaimedTimer, TimerKind};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// What one poll did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimerStep {
+    /// Deadlines claimed.
+    pub claimed: usize,
+    /// Of those, how many changed an incident (the rest were stale: already claimed etc.).
+    pub fired: usize,
+    /// Deadlines whose action failed (left to come back after the lease).
+    pub failed: usize,
+}
+
+/// Polls and fires due deadlines.
+pub struct TimerRunner {
+    dispatcher: Dispatcher,
+}
+
+impl TimerRunner {
+    /// A runner for `dispatcher`'s store.
+    #[must_use]
+    pub fn new(dispatcher: Dispatcher) -> Self {
+        Self { dispatcher }
+    }
+
+    /// Claim and fire what is due now.
+    ///
+    /// # Errors
+    /// The store's error when claiming failed (nothing was claimed).
+    pub async fn step(&self) -> Result<TimerStep, crate::store::StoreError> {
+        let settings = &self.dispatcher.settings().timers;
+        let now = self.dispatcher.now();
+        let claimed = self.dispatcher.store().claim_due_timers(now, settings.lease, settings.batch).await?;
+        let mut step = TimerStep { claimed: claimed.len(), ..TimerStep::default() };
+        for timer in claimed {
+            match self.fire(&timer).await {
+                Ok(fired) => {
+                    step.fired += usize::from(fired);
+                    if let Err(e) = self.dispatcher.store().finish_timer(&timer).await {
+                        // The lease will bring it back; firing again is a no-op.
+                        tracing::warn!(error = %e, timer = %timer.key.member(), "could not finish a fired timer");
+                    }
+                }
+                Err(e) => {
+                    step.failed += 1;
+                    tracing::warn!(error = %e, timer = %timer.key.member(), "timer action failed; it returns after its lease");
+                }
+            }
+        }
+        Ok(step)
+    }
+
+    async fn fire(&self, timer: &ClaimedTimer) -> Result<bool, crate::dispatch::DispatchError> {
+        match timer.key.kind {
+            TimerKind::Escalate => {
+                let fired = self.dispatcher.escalate(&timer.key.incident_id).await?;
+                if fired {
+                    metrics::counter!("gd_escalations_total").increment(1);
+                    let due = self.dispatcher.now();
+                    tracing::info!(incident_id = %timer.key.incident_id, at = %due, "escalated to the command center");
+                }
+                Ok(fired)
+            }
+        }
+    }
+
+    /// Poll until `cancel`: every `poll_interval`, sooner when woken or when a claimed batch
+    /// was full (more may be due).
+    pub async fn run(self, cancel: CancellationToken) {
+        let settings = self.dispatcher.settings().timers.clone();
+        let wake = self.dispatcher.timer_wake().clone();
+        let mut backoff = settings.poll_interval;
+        loop {
+            let pause = match self.step().await {
+                Ok(step) if step.claimed >= settings.batch => Duration::ZERO,
+                Ok(_) => {
+                    backoff = settings.poll_interval;
+                    settings.poll_interval
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "timer poll failed; store unavailable?");
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    backoff
+                }
+            };
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = wake.notified() => {}
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+}

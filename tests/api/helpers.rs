@@ -1,0 +1,284 @@
+//! The black-box harness: start the real service in-process on 127.0.0.1:0 over the memory
+//! store or a real `redis-server`, and talk to it with real HTTP and WebSocket clients.
+
+use crate::redis_server::{RedisServer, unique_prefix};
+use futures_util::{SinkExt, StreamExt};
+use grid_dispatch::app::App;
+use grid_dispatch::config::Settings;
+use grid_dispatch::domain::account::Role;
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The signing key every test app uses, so tests can mint tokens.
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret!";
+/// How long a test waits for something that should happen "at once".
+pub const PROMPTLY: Duration = Duration::from_secs(5);
+
+/// Which store the app runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded memory store.
+    Memory,
+    /// A real redis-server started for this test.
+    Redis,
+}
+
+/// A running service and the clients to talk to it.
+pub struct TestApp {
+    app: Option<App>,
+    /// `http://127.0.0.1:port`.
+    pub base: String,
+    /// The settings it started with.
+    pub settings: Settings,
+    /// The Redis server, when on Redis (kept alive with the app).
+    pub redis: Option<RedisServer>,
+    http: reqwest::Client,
+}
+
+/// Test defaults: port 0, fixed key, fast timers, quiet logs unless `TEST_LOG` is set.
+pub fn test_settings() -> Settings {
+    let mut s = Settings::defaults();
+    s.http.addr = "127.0.0.1:0".parse().expect("valid addr");
+    s.auth.jwt_secret = Some(SecretString::from(TEST_SECRET));
+    s.timers.poll_interval = Duration::from_millis(50);
+    s.push.live_batch_interval = Duration::from_millis(50);
+    s.log.format = "pretty".into();
+    if std::env::var_os("TEST_LOG").is_some() {
+        grid_dispatch::telemetry::init_tracing(&s.log);
+    }
+    s
+}
+
+/// Start an app on `backend` with test settings changed by `tweak`.
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings();
+    let redis = match backend {
+        Backend::Memory => None,
+        Backend::Redis => {
+            let server = RedisServer::start();
+            settings.redis.url = server.url();
+            settings.redis.prefix = unique_prefix();
+            Some(server)
+        }
+    };
+    tweak(&mut settings);
+    start(settings, redis).await
+}
+
+/// Start an app with these exact settings (keeping `redis` alive alongside).
+pub async fn start(settings: Settings, redis: Option<RedisServer>) -> TestApp {
+    let app = App::start(settings.clone()).await.expect("the app starts");
+    let base = format!("http://{}", app.addr());
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+    TestApp { app: Some(app), base, settings, redis, http }
+}
+
+/// Start an app on `backend` with test settings.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// A unique mainland mobile number.
+pub fn phone() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!("139{:08}", (u64::from(std::process::id()) * 1000 + N.fetch_add(1, Ordering::Relaxed)) % 100_000_000)
+}
+
+/// A staff member the tests act as.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    /// Account id.
+    pub id: String,
+    /// Bearer token.
+    pub token: String,
+    /// Phone.
+    pub phone: String,
+}
+
+impl TestApp {
+    /// The running app.
+    pub fn app(&self) -> &App {
+        self.app.as_ref().expect("running")
+    }
+
+    /// Stop gracefully (the Redis server, if any, keeps running).
+    pub async fn stop(mut self) -> (Settings, Option<RedisServer>) {
+        if let Some(app) = self.app.take() {
+            app.stop().await;
+        }
+        (self.settings.clone(), self.redis.take())
+    }
+
+    /// An operations admin token.
+    pub fn admin_token(&self) -> String {
+        self.app().keys().issue("ops-admin", Role::Admin, Duration::from_secs(600), jiff::Timestamp::now()).expect("token").0
+    }
+
+    /// Send a request; `token` as a bearer, `body` as JSON.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let text = resp.text().await.expect("body read");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    /// POST JSON.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    /// The raw client, for requests the helpers above cannot express.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Create a mediator through the admin API and log them in.
+    pub async fn mediator(&self, name: &str, specialties: &[&str]) -> Staff {
+        self.staff("mediators", name, json!({ "specialties": specialties, "capacity": 3 })).await
+    }
+
+    /// Create an operator through the admin API and log them in.
+    pub async fn operator(&self, name: &str) -> Staff {
+        self.staff("operators", name, json!({})).await
+    }
+
+    async fn staff(&self, kind: &str, name: &str, extra: Value) -> Staff {
+        let phone = phone();
+        let mut body = json!({ "name": name, "phone": phone, "password": "s3cret-pass" });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        let (status, created) = self.post(&format!("/api/v1/admin/{kind}"), Some(&self.admin_token()), body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let (status, login) = self.post("/api/v1/auth/login", None, json!({ "phone": phone, "password": "s3cret-pass" })).await;
+        assert_eq!(status, StatusCode::OK, "{login}");
+        Staff {
+            id: created["id"].as_str().expect("id").to_owned(),
+            token: login["access_token"].as_str().expect("token").to_owned(),
+            phone,
+        }
+    }
+
+    /// Put a mediator on duty at a WGS-84 point over HTTP.
+    pub async fn on_duty_at(&self, mediator: &Staff, lat: f64, lng: f64) {
+        let (s, b) = self.post("/api/v1/mediator/duty", Some(&mediator.token), json!({ "on": true })).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        self.move_to(mediator, lat, lng).await;
+    }
+
+    /// Report a mediator's position (WGS-84) over HTTP.
+    pub async fn move_to(&self, mediator: &Staff, lat: f64, lng: f64) {
+        let (s, b) = self.post("/api/v1/mediator/position", Some(&mediator.token), json!({ "lat": lat, "lng": lng, "coord": "wgs84" })).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    }
+
+    /// File a report at a WGS-84 point; returns the response body.
+    pub async fn report_at(&self, lat: f64, lng: f64) -> Value {
+        let body = json!({
+            "location": { "lat": lat, "lng": lng, "coord": "wgs84" },
+            "category": "neighbor",
+            "description": "楼上装修噪音，沟通无果",
+            "phone": "13812345678",
+        });
+        let (status, created) = self.post("/api/v1/reports", None, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created
+    }
+
+    /// Open a socket at `path` with `?access_token=`.
+    pub async fn socket(&self, path: &str, token: &str) -> Socket {
+        let url = format!("{}{path}?access_token={token}", self.base.replacen("http", "ws", 1));
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("socket opens");
+        Socket { ws }
+    }
+}
+
+/// A client WebSocket that reads JSON messages.
+pub struct Socket {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Socket {
+    /// The next JSON text message within `limit`, or None (pings are skipped).
+    pub async fn next_json_within(&mut self, limit: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.ws.next()).await.ok()??.ok()?;
+            match msg {
+                Message::Text(t) => return Some(serde_json::from_str(&t).expect("JSON message")),
+                Message::Close(_) => return None,
+                _ => {}
+            }
+        }
+    }
+
+    /// Wait for the first message of `kind` matching `pred`, skipping others.
+    pub async fn wait_for(&mut self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + PROMPTLY;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let msg = self.next_json_within(left).await.unwrap_or_else(|| panic!("no `{kind}` message in time"));
+            if msg["type"] == kind && pred(&msg) {
+                return msg;
+            }
+        }
+    }
+
+    /// Send a JSON text message.
+    pub async fn send_json(&mut self, v: &Value) {
+        self.ws.send(Message::Text(v.to_string().into())).await.expect("sent");
+    }
+}
+
+/// Poll `check` until it returns Some or `PROMPTLY` passes (for state visible only by asking).
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + PROMPTLY;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Define `memory` and `redis` variants of behaviour tests taking a `Backend`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn memory() {
+                    super::$name($crate::helpers::Backend::Memory).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn redis() {
+                    super::$name($crate::helpers::Backend::Redis).await;
+                }
+            }
+        )*
+    };
+}

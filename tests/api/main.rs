@@ -1,0 +1,13 @@
+//! Black-box tests: the real server on 127.0.0.1:0, real HTTP and WebSocket clients, on the
+//! memory store and on a real redis-server (each behaviour test runs on both).
+
+#[path = "../support/redis_server.rs"]
+mod redis_server;
+
+mod helpers;
+
+mod accounts;
+mod bad_input;
+mod dispatch_loop;
+mod escalation;
+mod ops;

@@ -1,0 +1,79 @@
+//! Operations endpoints and the OpenAPI document.
+
+use crate::helpers::{Backend, spawn_app};
+use crate::on_both_stores;
+use reqwest::StatusCode;
+
+on_both_stores!(health_metrics_and_openapi_answer);
+
+async fn health_metrics_and_openapi_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (s, _) = app.get("/healthz", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app.get("/readyz", None).await;
+    assert_eq!(s, StatusCode::OK);
+    app.report_at(36.6, 101.7).await;
+    let resp = app.http().get(format!("{}/metrics", app.base)).send().await.unwrap();
+    assert!(resp.headers().get("x-request-id").is_some(), "every response carries a request id");
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("gd_reports_total"), "{text}");
+    assert!(text.contains("gd_http_requests_total"));
+
+    let (s, doc) = app.get("/openapi.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/reports",
+        "/api/v1/track/{tracking_token}",
+        "/api/v1/mediator/ws",
+        "/api/v1/mediator/position",
+        "/api/v1/mediator/duty",
+        "/api/v1/mediator/offers",
+        "/api/v1/mediator/incidents",
+        "/api/v1/mediator/incidents/{id}/accept",
+        "/api/v1/mediator/incidents/{id}/decline",
+        "/api/v1/mediator/incidents/{id}/arrive",
+        "/api/v1/mediator/incidents/{id}/resolve",
+        "/api/v1/command/live",
+        "/api/v1/command/mediators",
+        "/api/v1/command/incidents",
+        "/api/v1/command/incidents/{id}",
+        "/api/v1/command/incidents/{id}/assign",
+        "/api/v1/admin/mediators",
+        "/api/v1/admin/operators",
+        "/api/v1/admin/scenes",
+        "/api/v1/auth/login",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(paths.contains_key(p), "openapi.json lacks {p}");
+    }
+    let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+    assert!(schemes.contains_key("mediator") && schemes.contains_key("operator") && schemes.contains_key("admin"));
+}
+
+/// Readiness follows Redis: 503 while it is down, 200 again when it is back, no restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_redis_and_writes_fail_with_503_while_it_is_down() {
+    let mut app = crate::helpers::spawn_app(Backend::Redis).await;
+    let (s, _) = app.get("/readyz", None).await;
+    assert_eq!(s, StatusCode::OK);
+    app.redis.as_mut().unwrap().kill9();
+    let (s, err) = app.get("/readyz", None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{err}");
+    let resp = app
+        .http()
+        .post(format!("{}/api/v1/reports", app.base))
+        .json(&serde_json::json!({ "location": { "lat": 36.6, "lng": 101.7 }, "category": "other", "description": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE, "never a false success");
+    assert!(resp.headers().get("retry-after").is_some());
+    app.redis.as_mut().unwrap().restart();
+    crate::helpers::eventually("readiness after Redis returns", || async {
+        (app.get("/readyz", None).await.0 == StatusCode::OK).then_some(())
+    })
+    .await;
+}

@@ -1,0 +1,300 @@
+//! Every `store::conformance` check against the memory store and against a real `redis-server`,
+//! one test per check per backend so a failure names both; then Redis-only behaviour: script
+//! cache loss, kill -9 with AOF, fail-fast during an outage, and the pub/sub bus.
+//!
+//! Needs `--features conformance` and `redis-server` on PATH (see README).
+
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
+use grid_dispatch::domain::ids::{AccountId, IncidentId};
+use grid_dispatch::store::conformance;
+use grid_dispatch::store::memory::MemoryStore;
+use grid_dispatch::store::redis::{RedisBus, RedisConfig, RedisStore};
+use grid_dispatch::store::{Bus, BusMessage, BusReceiver, Store, StoreError, WriteOutcome};
+use redis_server::{RedisServer, unique_prefix};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
+
+fn config(server: &RedisServer) -> RedisConfig {
+    RedisConfig { url: server.url(), prefix: unique_prefix(), command_timeout: COMMAND_TIMEOUT }
+}
+
+fn check(name: &str) -> conformance::Check {
+    conformance::all()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("no conformance check named {name}"))
+}
+
+async fn run_on_memory(name: &str) {
+    let (_, run) = check(name);
+    run(Arc::new(MemoryStore::new())).await;
+}
+
+async fn run_on_redis(name: &str) {
+    let (_, run) = check(name);
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&config(&server)).await.expect("connect to the test redis");
+    run(Arc::new(store)).await;
+    assert_every_key_is_under_one_tag(&server).await;
+}
+
+/// The cluster rule: whatever a check wrote, every key carries the one `{prefix}` hash tag.
+async fn assert_every_key_is_under_one_tag(server: &RedisServer) {
+    let mut raw = raw_connection(server).await;
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut raw).await.expect("KEYS");
+    let tags: std::collections::BTreeSet<&str> =
+        keys.iter().map(|k| k.split_once("}:").map_or(k.as_str(), |(tag, _)| tag)).collect();
+    assert!(tags.len() <= 1 && tags.iter().all(|t| t.starts_with('{')), "keys outside one hash tag: {keys:?}");
+}
+
+async fn raw_connection(server: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(server.url())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw connection to the test redis")
+}
+
+macro_rules! conformance_tests {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    super::run_on_memory(stringify!($name)).await;
+                }
+            )*
+        }
+
+        mod redis_backend {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    super::run_on_redis(stringify!($name)).await;
+                }
+            )*
+        }
+
+        /// A check added to `conformance.rs` but not listed here must not go unrun.
+        #[test]
+        fn every_conformance_check_is_listed_here() {
+            let listed = [$(stringify!($name)),*];
+            let all: Vec<&str> = conformance::all().into_iter().map(|(name, _)| name).collect();
+            let missing: Vec<&&str> = all.iter().filter(|n| !listed.contains(n)).collect();
+            assert!(missing.is_empty(), "add these to conformance_tests! in tests/store_conformance.rs: {missing:?}");
+        }
+    };
+}
+
+conformance_tests!(
+    accounts_are_unique_by_phone_and_updated_by_version,
+    presence_keeps_duty_and_position_apart,
+    scenes_round_trip,
+    creating_an_incident_writes_everything_at_once,
+    a_stale_version_writes_nothing,
+    exactly_one_of_many_concurrent_claims_wins,
+    capacity_guard_refuses_a_full_mediator,
+    idempotency_key_replays_the_first_incident,
+    due_timers_are_leased_not_deleted,
+    a_finished_timer_stays_if_rescheduled,
+    incidents_list_newest_first_within_range,
+);
+
+// --- Redis only -------------------------------------------------------------------------------
+
+fn is_unavailable<T: std::fmt::Debug>(result: &Result<T, StoreError>) -> bool {
+    matches!(result, Err(StoreError::Unavailable(_)))
+}
+
+/// Retry `f` until it succeeds or `within` passes.
+async fn eventually<T, F, Fut>(within: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        match f().await {
+            Ok(v) => return v,
+            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => panic!("still failing after {within:?}: {e:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scripts_survive_a_script_cache_flush() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&config(&server)).await.unwrap();
+    let mut raw = raw_connection(&server).await;
+
+    let first = conformance::incident(&[]);
+    assert_eq!(store.write_incident(&conformance::creation(&first, "f1")).await.unwrap(), WriteOutcome::Written);
+    let () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut raw).await.unwrap();
+
+    let second = conformance::incident(&[]);
+    assert_eq!(store.write_incident(&conformance::creation(&second, "f2")).await.unwrap(), WriteOutcome::Written);
+    let () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut raw).await.unwrap();
+    let claimed = store.claim_due_timers(second.escalate_at, Duration::from_secs(30), 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    let () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut raw).await.unwrap();
+    for timer in &claimed {
+        store.finish_timer(timer).await.unwrap();
+    }
+    assert_eq!(store.next_timer_due().await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connecting_to_an_absent_redis_fails_as_unavailable() {
+    let server = RedisServer::start();
+    let mut settings = config(&server);
+    drop(server); // socket gone
+    let started = Instant::now();
+    let result = RedisStore::connect(&settings).await;
+    assert!(is_unavailable(&result), "{:?}", result.err());
+    assert!(started.elapsed() < Duration::from_secs(5), "connect took {:?}", started.elapsed());
+    let bus = RedisBus::start(&settings, CancellationToken::new()).await;
+    assert!(is_unavailable(&bus), "{:?}", bus.err());
+    settings.prefix = "bad}prefix".into();
+    assert!(is_unavailable(&RedisStore::connect(&settings).await));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn data_survives_kill_9_with_aof_and_the_store_recovers_by_itself() {
+    let mut server = RedisServer::start_durable();
+    let store = RedisStore::connect(&config(&server)).await.unwrap();
+    let inc = conformance::incident(&[]);
+    assert_eq!(store.write_incident(&conformance::creation(&inc, "k9")).await.unwrap(), WriteOutcome::Written);
+
+    server.kill9();
+    // During the outage every call fails fast with Unavailable; none hangs.
+    for _ in 0..3 {
+        let started = Instant::now();
+        let read = store.get_incident(&inc.id).await;
+        assert!(is_unavailable(&read), "read during outage: {read:?}");
+        let write = store.write_incident(&conformance::creation(&conformance::incident(&[]), "x")).await;
+        assert!(is_unavailable(&write), "write during outage: {write:?}");
+        assert!(started.elapsed() < COMMAND_TIMEOUT * 3, "calls took {:?}", started.elapsed());
+    }
+    assert!(is_unavailable(&store.ping().await));
+
+    server.restart();
+    // The same store object reconnects by itself.
+    let back = eventually(Duration::from_secs(10), || store.get_incident(&inc.id)).await;
+    assert_eq!(back, Some(inc.clone()), "AOF kept the incident");
+    assert_eq!(store.incident_by_tracking("k9").await.unwrap(), Some(inc.id.clone()));
+    let next = conformance::incident(&[]);
+    assert_eq!(store.write_incident(&conformance::creation(&next, "k10")).await.unwrap(), WriteOutcome::Written);
+    store.ping().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn undecodable_data_is_reported_as_corrupt() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&config(&server)).await.unwrap();
+    let mut raw = raw_connection(&server).await;
+    let id = IncidentId::generate();
+    let () = redis::cmd("HSET").arg(store.keys().incident(&id)).arg("doc").arg("{not json").query_async(&mut raw).await.unwrap();
+    assert!(matches!(store.get_incident(&id).await, Err(StoreError::Corrupt(_))));
+    let () = redis::cmd("SET").arg(store.keys().timeline(&id)).arg("a string, not a list").query_async(&mut raw).await.unwrap();
+    assert!(matches!(store.timeline(&id).await, Err(StoreError::Corrupt(_))));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_typed_key_refuses_the_whole_write_and_leaks_no_replies() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&config(&server)).await.unwrap();
+    let mut raw = raw_connection(&server).await;
+    let (good, bad) = (AccountId::generate(), AccountId::generate());
+    let () = redis::cmd("SET").arg(store.keys().offers(&bad)).arg("not a set").query_async(&mut raw).await.unwrap();
+
+    // The script checks key types before its first write: nothing of this incident is stored.
+    let inc = conformance::incident(&[good.clone(), bad.clone()]);
+    let refused = store.write_incident(&conformance::creation(&inc, "wt")).await;
+    assert!(matches!(refused, Err(StoreError::Corrupt(_))), "{refused:?}");
+    assert_eq!(store.get_incident(&inc.id).await.unwrap(), None);
+    assert_eq!(store.incident_by_tracking("wt").await.unwrap(), None);
+    assert!(store.offered_to(&good).await.unwrap().is_empty());
+    assert_eq!(store.next_timer_due().await.unwrap(), None);
+
+    // redis-rs #698: an error reply inside a pipeline must not shift later replies to other
+    // callers. Interleave failing pipelines with good calls from many tasks.
+    let () = redis::cmd("SET").arg(store.keys().holds(&bad)).arg("not a set").query_async(&mut raw).await.unwrap();
+    let ok = conformance::incident(&[good.clone()]);
+    assert_eq!(store.write_incident(&conformance::creation(&ok, "ok")).await.unwrap(), WriteOutcome::Written);
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let (store, good, bad, ok) = (store.clone(), good.clone(), bad.clone(), ok.clone());
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    let counts = store.hold_counts(&[good, bad]).await;
+                    assert!(matches!(counts, Err(StoreError::Corrupt(_))), "{counts:?}");
+                } else {
+                    assert_eq!(store.offered_to(&good).await.unwrap(), vec![ok.id.clone()]);
+                    assert_eq!(store.get_incident(&ok.id).await.unwrap(), Some(ok));
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+async fn recv_within(rx: &mut BusReceiver, within: Duration) -> BusMessage {
+    tokio::time::timeout(within, rx.recv()).await.expect("a bus message in time").expect("bus open")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bus_delivers_to_every_instance_on_one_redis() {
+    let server = RedisServer::start();
+    let settings = config(&server);
+    let cancel = CancellationToken::new();
+    let a = RedisBus::start(&settings, cancel.clone()).await.unwrap();
+    let b = RedisBus::start(&settings, cancel.clone()).await.unwrap();
+    let (mut on_a, mut on_b) = (a.subscribe(), b.subscribe());
+
+    let message = BusMessage::IncidentChanged { incident_id: IncidentId::generate() };
+    a.publish(&message).await.unwrap();
+    assert_eq!(recv_within(&mut on_b, Duration::from_secs(5)).await, message);
+    assert_eq!(recv_within(&mut on_a, Duration::from_secs(5)).await, message, "the publisher hears itself too");
+
+    // Another prefix is another deployment: it hears nothing.
+    let other = RedisBus::start(&config(&server), cancel.clone()).await.unwrap();
+    let mut on_other = other.subscribe();
+    b.publish(&BusMessage::ToOperators { payload: "{}".into() }).await.unwrap();
+    assert!(matches!(recv_within(&mut on_a, Duration::from_secs(5)).await, BusMessage::ToOperators { .. }));
+    assert!(tokio::time::timeout(Duration::from_millis(200), on_other.recv()).await.is_err());
+
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bus_asks_for_resync_after_redis_restarts() {
+    let mut server = RedisServer::start();
+    let settings = config(&server);
+    let cancel = CancellationToken::new();
+    let bus = RedisBus::start(&settings, cancel.clone()).await.unwrap();
+    let mut rx = bus.subscribe();
+
+    server.kill9();
+    let during = bus.publish(&BusMessage::ToOperators { payload: "lost".into() }).await;
+    assert!(is_unavailable(&during), "{during:?}");
+    server.restart();
+
+    assert_eq!(recv_within(&mut rx, Duration::from_secs(10)).await, BusMessage::Resync);
+    // Subscribed again: new messages flow (the publish connection recovers by itself too).
+    let message = BusMessage::Duty { mediator_id: AccountId::generate(), on: true };
+    eventually(Duration::from_secs(10), || bus.publish(&message)).await;
+    assert_eq!(recv_within(&mut rx, Duration::from_secs(5)).await, message);
+
+    // Cancelling stops the subscriber task: receivers see the bus close once it is dropped.
+    cancel.cancel();
+    drop(bus);
+    assert_eq!(tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("closes in time"), None);
+}
