@@ -218,10 +218,10 @@ impl Settings {
     /// [`ConfigError::Invalid`] naming the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key, reason: &str| Err(ConfigError::Invalid { key, reason: reason.into() });
-        if let Some(secret) = &self.auth.jwt_secret {
-            if secret.expose_secret().len() < 32 {
-                return bad("auth.jwt_secret (GD_AUTH__JWT_SECRET)", "must be at least 32 bytes");
-            }
+        if let Some(secret) = &self.auth.jwt_secret
+            && secret.expose_secret().len() < 32
+        {
+            return bad("auth.jwt_secret (GD_AUTH__JWT_SECRET)", "must be at least 32 bytes");
         }
         if crate::domain::location::resolution(self.dispatch.index_resolution).is_err() {
             return bad("dispatch.index_resolution", "must be 0..=15");

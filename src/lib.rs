@@ -10,11 +10,13 @@
 //! - [`auth`]: JWTs, passwords, tracking tokens.
 //! - [`http`]: the router per audience, error mapping, extractors, sockets.
 //! - [`config`], [`telemetry`], [`clock`], [`app`]: settings, logs/metrics, time, composition.
+//! - [`demo`]: the simulated city behind `grid-dispatch demo`.
 
 pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod dispatch;
 pub mod domain;
 pub mod http;

@@ -32,6 +32,12 @@ enum Command {
         #[arg(long, default_value = "8h", value_parser = humantime::parse_duration)]
         ttl: Duration,
     },
+    /// Run the service on the embedded store with a simulated district (demo mode).
+    Demo {
+        /// Simulated mediators.
+        #[arg(long, default_value_t = 300)]
+        mediators: usize,
+    },
     /// Exit 0 if the service at http.addr answers /healthz (for container health checks).
     Healthcheck,
 }
@@ -44,14 +50,16 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => serve(settings).await,
         Command::Token { role, sub, ttl } => {
             let role = Role::parse(&role).context("--role must be mediator, operator or admin")?;
-            let secret = settings.auth.jwt_secret.as_ref().context(
-                "GD_AUTH__JWT_SECRET is not set: tokens can only be minted with the key the server uses",
-            )?;
+            let secret =
+                settings.auth.jwt_secret.as_ref().context(
+                    "GD_AUTH__JWT_SECRET is not set: tokens can only be minted with the key the server uses",
+                )?;
             let keys = JwtKeys::hmac(secret, &settings.auth.issuer, &settings.auth.audience);
             let (token, _) = keys.issue(&sub, role, ttl, jiff::Timestamp::now())?;
             println!("{token}");
             Ok(())
         }
+        Command::Demo { mediators } => demo(settings, mediators).await,
         Command::Healthcheck => healthcheck(&settings).await,
     }
 }
@@ -60,7 +68,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     telemetry::init_tracing(&settings.log);
     let mut app = App::start(settings).await?;
     if app.generated_key() {
-        let (token, _) = app.keys().issue("admin", Role::Admin, Duration::from_secs(12 * 3600), jiff::Timestamp::now())?;
+        let (token, _) =
+            app.keys().issue("admin", Role::Admin, Duration::from_secs(12 * 3600), jiff::Timestamp::now())?;
         let base = format!("http://{}", app.addr());
         eprintln!(
             "\n  grid-dispatch is up at {base}\n  No signing key configured: this run uses a random one.\n  \
@@ -73,6 +82,40 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             tracing::error!(task = exited.unwrap_or("unknown"), "a service task exited unexpectedly; stopping");
         }
     }
+    app.stop().await;
+    Ok(())
+}
+
+/// Demo escalation time: short enough that escalations show within a minute.
+const DEMO_ESCALATE_AFTER: Duration = Duration::from_secs(45);
+
+async fn demo(mut settings: Settings, mediators: usize) -> anyhow::Result<()> {
+    settings.redis.url.clear();
+    settings.dispatch.escalate_after = DEMO_ESCALATE_AFTER;
+    telemetry::init_tracing(&settings.log);
+    tracing::warn!(escalate_after = "45s", "DEMO MODE: simulated district, escalation after 45 s instead of 5 min");
+    let mut app = App::start(settings).await?;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let options = grid_dispatch::demo::DemoOptions { mediators, ..Default::default() };
+    let accounts = grid_dispatch::demo::start(app.dispatcher().clone(), options, cancel.clone()).await?;
+    let ttl = Duration::from_secs(12 * 3600);
+    let now = jiff::Timestamp::now();
+    let (operator, _) = app.keys().issue(&accounts.operator.to_string(), Role::Operator, ttl, now)?;
+    let (mediator, _) = app.keys().issue(&accounts.mediator.to_string(), Role::Mediator, ttl, now)?;
+    let (admin, _) = app.keys().issue("admin", Role::Admin, ttl, now)?;
+    let base = format!("http://{}", app.addr());
+    eprintln!(
+        "\n  grid-dispatch DEMO at {base}  (simulated 西宁市城中区; escalation after 45 s, not 5 min)\n\n  \
+         operator token (command center, {base}/ ):\n  {operator}\n\n  \
+         mediator token (phone page, {base}/m ; login {} / {}):\n  {mediator}\n\n  \
+         admin token:\n  {admin}\n",
+        accounts.mediator_login.0, accounts.mediator_login.1
+    );
+    tokio::select! {
+        () = shutdown_signal() => tracing::info!("shutdown signal received; draining"),
+        exited = app.wait_for_exit() => tracing::error!(task = exited.unwrap_or("unknown"), "a service task exited"),
+    }
+    cancel.cancel();
     app.stop().await;
     Ok(())
 }

@@ -199,9 +199,20 @@ async fn undecodable_data_is_reported_as_corrupt() {
     let store = RedisStore::connect(&config(&server)).await.unwrap();
     let mut raw = raw_connection(&server).await;
     let id = IncidentId::generate();
-    let () = redis::cmd("HSET").arg(store.keys().incident(&id)).arg("doc").arg("{not json").query_async(&mut raw).await.unwrap();
+    let () = redis::cmd("HSET")
+        .arg(store.keys().incident(&id))
+        .arg("doc")
+        .arg("{not json")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
     assert!(matches!(store.get_incident(&id).await, Err(StoreError::Corrupt(_))));
-    let () = redis::cmd("SET").arg(store.keys().timeline(&id)).arg("a string, not a list").query_async(&mut raw).await.unwrap();
+    let () = redis::cmd("SET")
+        .arg(store.keys().timeline(&id))
+        .arg("a string, not a list")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
     assert!(matches!(store.timeline(&id).await, Err(StoreError::Corrupt(_))));
 }
 
@@ -225,7 +236,7 @@ async fn a_wrong_typed_key_refuses_the_whole_write_and_leaks_no_replies() {
     // redis-rs #698: an error reply inside a pipeline must not shift later replies to other
     // callers. Interleave failing pipelines with good calls from many tasks.
     let () = redis::cmd("SET").arg(store.keys().holds(&bad)).arg("not a set").query_async(&mut raw).await.unwrap();
-    let ok = conformance::incident(&[good.clone()]);
+    let ok = conformance::incident(std::slice::from_ref(&good));
     assert_eq!(store.write_incident(&conformance::creation(&ok, "ok")).await.unwrap(), WriteOutcome::Written);
     let tasks: Vec<_> = (0..50)
         .map(|i| {

@@ -61,7 +61,10 @@ pub struct JwtKeys {
 
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtKeys").field("issuer", &self.issuer).field("audience", &self.audience).finish_non_exhaustive()
+        f.debug_struct("JwtKeys")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
     }
 }
 
@@ -101,7 +104,13 @@ impl JwtKeys {
     ///
     /// # Errors
     /// Only if signing itself fails (it does not for HMAC).
-    pub fn issue(&self, sub: &str, role: Role, ttl: Duration, now: Timestamp) -> Result<(String, Timestamp), AuthError> {
+    pub fn issue(
+        &self,
+        sub: &str,
+        role: Role,
+        ttl: Duration,
+        now: Timestamp,
+    ) -> Result<(String, Timestamp), AuthError> {
         let ttl_s = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
         let exp = now.as_second().saturating_add(ttl_s);
         let claims = Claims {
@@ -112,7 +121,8 @@ impl JwtKeys {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AuthError::Invalid)?;
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(AuthError::Invalid)?;
         Ok((token, Timestamp::from_second(exp).unwrap_or(Timestamp::MAX)))
     }
 
@@ -121,7 +131,8 @@ impl JwtKeys {
     /// # Errors
     /// [`AuthError`] for anything but a valid, unexpired HS256 token with our claims.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(AuthError::Invalid)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(AuthError::Invalid)?;
         let role = Role::parse(&data.claims.role).ok_or(AuthError::UnknownRole)?;
         Ok(Principal { sub: data.claims.sub, role })
     }
@@ -178,20 +189,24 @@ mod tests {
         let (token, _) = k.issue("op-1", Role::Operator, Duration::from_secs(60), Timestamp::now()).unwrap();
         assert_eq!(k.verify(&token).unwrap(), Principal { sub: "op-1".into(), role: Role::Operator });
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-        parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(br#"{"sub":"op-1","role":"admin","iat":1,"exp":9999999999,"iss":"grid-dispatch","aud":"grid-dispatch"}"#);
+        parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+            br#"{"sub":"op-1","role":"admin","iat":1,"exp":9999999999,"iss":"grid-dispatch","aud":"grid-dispatch"}"#,
+        );
         assert!(k.verify(&parts.join(".")).is_err());
     }
 
     #[test]
     fn expired_and_foreign_tokens_are_refused() {
         let k = keys();
-        let (old, _) = k.issue("m", Role::Mediator, Duration::from_secs(1), Timestamp::from_second(1_000_000).unwrap()).unwrap();
+        let (old, _) =
+            k.issue("m", Role::Mediator, Duration::from_secs(1), Timestamp::from_second(1_000_000).unwrap()).unwrap();
         assert!(k.verify(&old).is_err());
-        let other = JwtKeys::hmac(&SecretString::from("another-secret-another-secret-xx"), "grid-dispatch", "grid-dispatch");
+        let other =
+            JwtKeys::hmac(&SecretString::from("another-secret-another-secret-xx"), "grid-dispatch", "grid-dispatch");
         let (foreign, _) = other.issue("m", Role::Mediator, Duration::from_secs(60), Timestamp::now()).unwrap();
         assert!(k.verify(&foreign).is_err());
-        let wrong_aud = JwtKeys::hmac(&SecretString::from("0123456789abcdef0123456789abcdef"), "grid-dispatch", "other");
+        let wrong_aud =
+            JwtKeys::hmac(&SecretString::from("0123456789abcdef0123456789abcdef"), "grid-dispatch", "other");
         let (t, _) = wrong_aud.issue("m", Role::Mediator, Duration::from_secs(60), Timestamp::now()).unwrap();
         assert!(k.verify(&t).is_err());
     }

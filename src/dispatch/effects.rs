@@ -57,7 +57,8 @@ impl Dispatcher {
                 let msg = MediatorMessage::OfferClosed { incident_id: after.id.to_string(), reason };
                 self.to_mediators(others, &msg).await;
             }
-            let msg = OperatorMessage::Incident { event: event.clone(), incident: IncidentView::masked(after) };
+            let msg =
+                OperatorMessage::Incident { event: event.clone(), incident: Box::new(IncidentView::masked(after)) };
             self.publish(BusMessage::ToOperators { payload: wire::to_json(&msg) }).await;
         }
         self.publish(BusMessage::IncidentChanged { incident_id: after.id.clone() }).await;

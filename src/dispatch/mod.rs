@@ -175,9 +175,16 @@ impl Dispatcher {
     /// Apply `command` to an incident atomically, retrying on concurrent changes.
     ///
     /// Returns the incident after the command and whether anything changed.
-    async fn execute(&self, id: &IncidentId, actor: &Actor, command: Command) -> Result<(Incident, bool), DispatchError> {
+    async fn execute(
+        &self,
+        id: &IncidentId,
+        actor: &Actor,
+        command: Command,
+    ) -> Result<(Incident, bool), DispatchError> {
         let capacity = match &command {
-            Command::Accept { mediator } | Command::Assign { mediator, .. } => Some(self.mediator(mediator).await?.capacity),
+            Command::Accept { mediator } | Command::Assign { mediator, .. } => {
+                Some(self.mediator(mediator).await?.capacity)
+            }
             _ => None,
         };
         for _ in 0..MAX_CONFLICT_RETRIES {
@@ -191,7 +198,12 @@ impl Dispatcher {
             write.append = transition
                 .events
                 .iter()
-                .map(|e| TimelineEntry { at: now, actor_role: actor.role, actor_id: actor.id.clone(), event: e.clone() })
+                .map(|e| TimelineEntry {
+                    at: now,
+                    actor_role: actor.role,
+                    actor_id: actor.id.clone(),
+                    event: e.clone(),
+                })
                 .collect();
             effects::apply(&current, &transition, capacity, &mut write);
             match self.inner.store.write_incident(&write).await? {
@@ -260,7 +272,12 @@ impl Dispatcher {
     /// # Errors
     /// `NotFound` for an unknown incident or mediator; `Transition(AlreadyClaimed)`; `AtCapacity`.
     #[instrument(skip_all, fields(incident_id = %id))]
-    pub async fn assign(&self, operator: &AccountId, id: &IncidentId, mediator: &AccountId) -> Result<Incident, DispatchError> {
+    pub async fn assign(
+        &self,
+        operator: &AccountId,
+        id: &IncidentId,
+        mediator: &AccountId,
+    ) -> Result<Incident, DispatchError> {
         let actor = Actor::account(Role::Operator, operator);
         let command = Command::Assign { operator: operator.clone(), mediator: mediator.clone() };
         Ok(self.execute(id, &actor, command).await?.0)
@@ -314,10 +331,10 @@ impl Dispatcher {
         if fix.at > now || now.duration_since(fix.at) > max_age {
             fix.at = now;
         }
-        if let Some((_, Some(held))) = self.inner.index.get(mediator) {
-            if held.at > fix.at {
-                return Ok(());
-            }
+        if let Some((_, Some(held))) = self.inner.index.get(mediator)
+            && held.at > fix.at
+        {
+            return Ok(());
         }
         self.inner.store.set_fix(mediator, &fix).await?;
         self.inner.index.apply_fix(mediator, fix);

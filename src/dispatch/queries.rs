@@ -107,7 +107,8 @@ impl Dispatcher {
 
     fn mediator_detail(&self, incident: &Incident, account: &Account) -> MediatorDetail {
         // The position is shown only between claim and resolution.
-        let fix = if incident.status.is_active_claim() { self.index().get(&account.id).and_then(|(_, f)| f) } else { None };
+        let fix =
+            if incident.status.is_active_claim() { self.index().get(&account.id).and_then(|(_, f)| f) } else { None };
         let distance_m = fix.map(|f| f.point.distance_m(incident.location).round());
         MediatorDetail {
             name: account.name.clone(),
@@ -126,7 +127,10 @@ impl Dispatcher {
     ///
     /// # Errors
     /// `NotFound`; `Store`.
-    pub async fn incident_detail(&self, id: &IncidentId) -> Result<(Incident, Vec<TimelineEntry>, Vec<Suggestion>), DispatchError> {
+    pub async fn incident_detail(
+        &self,
+        id: &IncidentId,
+    ) -> Result<(Incident, Vec<TimelineEntry>, Vec<Suggestion>), DispatchError> {
         let incident = self.store().get_incident(id).await?.ok_or(DispatchError::NotFound)?;
         let timeline = self.store().timeline(id).await?;
         let mut suggestions = vec![];
@@ -159,7 +163,7 @@ impl Dispatcher {
         let ids = self.store().offered_to(mediator).await?;
         let mut incidents = self.store().get_incidents(&ids).await?;
         incidents.retain(|i| i.status.is_unclaimed() && i.open_offer(mediator).is_some());
-        incidents.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        incidents.sort_by_key(|i| std::cmp::Reverse(i.created_at));
         Ok(incidents.iter().map(|i| IncidentView::for_offer(i, mediator)).collect())
     }
 
@@ -171,7 +175,7 @@ impl Dispatcher {
         let ids = self.store().held_by(mediator).await?;
         let mut incidents = self.store().get_incidents(&ids).await?;
         incidents.retain(|i| i.claimed_by.as_ref() == Some(mediator));
-        incidents.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        incidents.sort_by_key(|i| std::cmp::Reverse(i.created_at));
         Ok(incidents.iter().map(IncidentView::for_holder).collect())
     }
 
@@ -179,7 +183,10 @@ impl Dispatcher {
     ///
     /// # Errors
     /// `Store`.
-    pub async fn mediators_in(&self, bbox: Option<[f64; 4]>) -> Result<Vec<(MediatorPosition, Option<Account>)>, DispatchError> {
+    pub async fn mediators_in(
+        &self,
+        bbox: Option<[f64; 4]>,
+    ) -> Result<Vec<(MediatorPosition, Option<Account>)>, DispatchError> {
         let fresh = fresh_after(self.now(), self.settings().dispatch.stale_after);
         let mut on_duty = self.index().on_duty(fresh);
         if let Some([min_lng, min_lat, max_lng, max_lat]) = bbox {
@@ -202,7 +209,12 @@ impl Dispatcher {
     ///
     /// # Errors
     /// `Store`.
-    pub async fn incidents_between(&self, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<Incident>, DispatchError> {
+    pub async fn incidents_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Incident>, DispatchError> {
         Ok(self.store().list_incidents(from, to, limit).await?)
     }
 }

@@ -52,7 +52,12 @@ impl Dispatcher {
     ///
     /// # Errors
     /// `Store` on backend failure.
-    pub async fn candidates(&self, point: GeoPoint, category: Category, n: usize) -> Result<Vec<Candidate>, DispatchError> {
+    pub async fn candidates(
+        &self,
+        point: GeoPoint,
+        category: Category,
+        n: usize,
+    ) -> Result<Vec<Candidate>, DispatchError> {
         const ATTEMPTS: usize = 4;
         let s = &self.settings().dispatch;
         let fresh = fresh_after(self.now(), s.stale_after);
@@ -96,7 +101,11 @@ impl Dispatcher {
     /// # Errors
     /// `Invalid` for an unknown scene or a report with no place; `IdempotencyMismatch`; `Store`.
     #[instrument(skip_all)]
-    pub async fn report(&self, new: NewReport, idempotency: Option<(String, String)>) -> Result<ReportReceipt, DispatchError> {
+    pub async fn report(
+        &self,
+        new: NewReport,
+        idempotency: Option<(String, String)>,
+    ) -> Result<ReportReceipt, DispatchError> {
         let place = match (&new.location, &new.scene) {
             (Some(p), _) => *p,
             (None, Some(scene)) => {
@@ -107,13 +116,17 @@ impl Dispatcher {
                     .location
             }
             (None, None) => {
-                return Err(DispatchError::Invalid { field: "location", reason: "a scene or a location is required".into() });
+                return Err(DispatchError::Invalid {
+                    field: "location",
+                    reason: "a scene or a location is required".into(),
+                });
             }
         };
-        if let Some(scene) = &new.scene {
-            if new.location.is_some() && self.store().get_scene(scene).await?.is_none() {
-                return Err(DispatchError::Invalid { field: "scene", reason: "unknown scene".into() });
-            }
+        if let Some(scene) = &new.scene
+            && new.location.is_some()
+            && self.store().get_scene(scene).await?.is_none()
+        {
+            return Err(DispatchError::Invalid { field: "scene", reason: "unknown scene".into() });
         }
         let s = &self.settings().dispatch;
         let now = self.now();
@@ -134,7 +147,12 @@ impl Dispatcher {
             escalate_at: if chosen.is_empty() { now } else { after(now, s.escalate_after) },
             offers: chosen
                 .iter()
-                .map(|c| Offer { mediator_id: c.mediator_id.clone(), distance_m: c.distance_m, offered_at: now, declined_at: None })
+                .map(|c| Offer {
+                    mediator_id: c.mediator_id.clone(),
+                    distance_m: c.distance_m,
+                    offered_at: now,
+                    declined_at: None,
+                })
                 .collect(),
             claimed_by: None,
             claimed_at: None,
@@ -153,7 +171,9 @@ impl Dispatcher {
         write.append.push(entry(Event::Reported));
         if !chosen.is_empty() {
             let mediator_ids = chosen.iter().map(|c| c.mediator_id.clone()).collect();
-            write.append.push(TimelineEntry { actor_role: ActorRole::System, ..entry(Event::Offered { mediator_ids }) });
+            write
+                .append
+                .push(TimelineEntry { actor_role: ActorRole::System, ..entry(Event::Offered { mediator_ids }) });
         }
         write.timers.push(TimerOp::Schedule(super::effects::escalation_key(&incident), incident.escalate_at));
         write.offers_open = chosen.iter().map(|c| c.mediator_id.clone()).collect();
@@ -181,7 +201,8 @@ impl Dispatcher {
             let msg = MediatorMessage::Offer { incident: IncidentView::for_offer(&incident, &c.mediator_id) };
             self.to_mediators(vec![c.mediator_id.clone()], &msg).await;
         }
-        let msg = OperatorMessage::Incident { event: Event::Reported, incident: IncidentView::masked(&incident) };
+        let msg =
+            OperatorMessage::Incident { event: Event::Reported, incident: Box::new(IncidentView::masked(&incident)) };
         self.publish(BusMessage::ToOperators { payload: wire::to_json(&msg) }).await;
         if chosen.is_empty() {
             self.wake_timers();

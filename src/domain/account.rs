@@ -98,9 +98,7 @@ impl Phone {
         let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         let digits = digits.strip_prefix("+86").or_else(|| digits.strip_prefix("0086")).unwrap_or(&digits);
         let digits = if digits.len() == 13 { digits.strip_prefix("86").unwrap_or(digits) } else { digits };
-        let valid = digits.len() == 11
-            && digits.starts_with('1')
-            && digits.bytes().all(|b| b.is_ascii_digit());
+        let valid = digits.len() == 11 && digits.starts_with('1') && digits.bytes().all(|b| b.is_ascii_digit());
         if valid { Ok(Self(digits.to_owned())) } else { Err(InvalidPhone) }
     }
 

@@ -282,7 +282,9 @@ pub fn decide(incident: &Incident, command: &Command, now: Timestamp) -> Result<
             if incident.claimed_by.as_ref() == Some(mediator) {
                 return unchanged(); // the winner retrying gets the same answer
             }
-            if incident.status == Status::Cancelled || incident.status == Status::Resolved && incident.claimed_by.is_none() {
+            if incident.status == Status::Cancelled
+                || incident.status == Status::Resolved && incident.claimed_by.is_none()
+            {
                 return Err(TransitionError::WrongState(incident.status));
             }
             let was_offered = incident.offers.iter().any(|o| &o.mediator_id == mediator);
@@ -310,7 +312,8 @@ pub fn decide(incident: &Incident, command: &Command, now: Timestamp) -> Result<
             if !incident.status.is_unclaimed() {
                 return Err(TransitionError::WrongState(incident.status));
             }
-            let Some(offer) = next.offers.iter_mut().find(|o| &o.mediator_id == mediator && o.declined_at.is_none()) else {
+            let Some(offer) = next.offers.iter_mut().find(|o| &o.mediator_id == mediator && o.declined_at.is_none())
+            else {
                 return Err(TransitionError::NotOffered);
             };
             offer.declined_at = Some(now);
@@ -463,7 +466,8 @@ mod tests {
     fn an_operator_assigns_an_escalated_incident_once() {
         let (op, m, other) = (AccountId::generate(), AccountId::generate(), AccountId::generate());
         let escalated = decide(&incident(&[]), &Command::Escalate, now()).unwrap().incident;
-        let assigned = decide(&escalated, &Command::Assign { operator: op.clone(), mediator: m.clone() }, now()).unwrap();
+        let assigned =
+            decide(&escalated, &Command::Assign { operator: op.clone(), mediator: m.clone() }, now()).unwrap();
         assert_eq!(assigned.incident.claimed_by, Some(m));
         assert_eq!(
             decide(&assigned.incident, &Command::Assign { operator: op, mediator: other }, now()),

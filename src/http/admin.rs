@@ -188,7 +188,11 @@ fn check_name(state: &AppState, field: &str, name: &str) -> Result<String, ApiEr
 }
 
 fn check_capacity(capacity: u32) -> Result<u32, ApiError> {
-    if (1..=MAX_CAPACITY).contains(&capacity) { Ok(capacity) } else { Err(ApiError::invalid("capacity", format!("1..={MAX_CAPACITY}"))) }
+    if (1..=MAX_CAPACITY).contains(&capacity) {
+        Ok(capacity)
+    } else {
+        Err(ApiError::invalid("capacity", format!("1..={MAX_CAPACITY}")))
+    }
 }
 
 async fn hash(password: String) -> Result<String, ApiError> {
@@ -199,7 +203,11 @@ async fn hash(password: String) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "could not hash the password"))
 }
 
-async fn create_account(state: &AppState, role: Role, body: CreateAccountRequest) -> Result<(StatusCode, Json<AccountView>), ApiError> {
+async fn create_account(
+    state: &AppState,
+    role: Role,
+    body: CreateAccountRequest,
+) -> Result<(StatusCode, Json<AccountView>), ApiError> {
     let name = check_name(state, "name", &body.name)?;
     let phone = Phone::parse(&body.phone).map_err(|e| ApiError::invalid("phone", e))?;
     check_password(&body.password)?;
@@ -228,11 +236,23 @@ async fn create_account(state: &AppState, role: Role, body: CreateAccountRequest
 
 fn dedup(mut categories: Vec<Category>) -> Vec<Category> {
     let mut seen = vec![];
-    categories.retain(|c| if seen.contains(c) { false } else { seen.push(*c); true });
+    categories.retain(|c| {
+        if seen.contains(c) {
+            false
+        } else {
+            seen.push(*c);
+            true
+        }
+    });
     categories
 }
 
-async fn update_account(state: &AppState, role: Role, id: &str, body: UpdateAccountRequest) -> Result<Json<AccountView>, ApiError> {
+async fn update_account(
+    state: &AppState,
+    role: Role,
+    id: &str,
+    body: UpdateAccountRequest,
+) -> Result<Json<AccountView>, ApiError> {
     let id = AccountId::parse(id).map_err(|_| ApiError::not_found())?;
     let password_hash = match body.password {
         Some(p) => {
@@ -244,7 +264,13 @@ async fn update_account(state: &AppState, role: Role, id: &str, body: UpdateAcco
     let name = body.name.as_deref().map(|n| check_name(state, "name", n)).transpose()?;
     let capacity = body.capacity.map(check_capacity).transpose()?;
     for _ in 0..8 {
-        let current = state.dispatcher.store().get_account(&id).await?.filter(|a| a.role == role).ok_or_else(ApiError::not_found)?;
+        let current = state
+            .dispatcher
+            .store()
+            .get_account(&id)
+            .await?
+            .filter(|a| a.role == role)
+            .ok_or_else(ApiError::not_found)?;
         let mut next = current.clone();
         if let Some(n) = &name {
             n.clone_into(&mut next.name);
@@ -281,7 +307,11 @@ async fn list_accounts(state: &AppState, role: Role) -> Result<Json<Vec<AccountV
 #[utoipa::path(post, path = "/api/v1/admin/mediators", tag = "admin", security(("admin" = [])),
     request_body = CreateAccountRequest,
     responses((status = 201, body = AccountView), (status = 409, body = ErrorBody, description = "phone_taken"), (status = 422, body = ErrorBody)))]
-async fn create_mediator(State(state): State<AppState>, _admin: AdminAuth, ApiJson(body): ApiJson<CreateAccountRequest>) -> Result<(StatusCode, Json<AccountView>), ApiError> {
+async fn create_mediator(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    ApiJson(body): ApiJson<CreateAccountRequest>,
+) -> Result<(StatusCode, Json<AccountView>), ApiError> {
     create_account(&state, Role::Mediator, body).await
 }
 
@@ -309,7 +339,11 @@ async fn update_mediator(
 #[utoipa::path(post, path = "/api/v1/admin/operators", tag = "admin", security(("admin" = [])),
     request_body = CreateAccountRequest,
     responses((status = 201, body = AccountView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_operator(State(state): State<AppState>, _admin: AdminAuth, ApiJson(body): ApiJson<CreateAccountRequest>) -> Result<(StatusCode, Json<AccountView>), ApiError> {
+async fn create_operator(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    ApiJson(body): ApiJson<CreateAccountRequest>,
+) -> Result<(StatusCode, Json<AccountView>), ApiError> {
     create_account(&state, Role::Operator, body).await
 }
 
@@ -348,7 +382,11 @@ fn scene_view(state: &AppState, s: &Scene) -> SceneView {
 #[utoipa::path(post, path = "/api/v1/admin/scenes", tag = "admin", security(("admin" = [])),
     request_body = CreateSceneRequest,
     responses((status = 201, body = SceneView), (status = 422, body = ErrorBody)))]
-async fn create_scene(State(state): State<AppState>, _admin: AdminAuth, ApiJson(body): ApiJson<CreateSceneRequest>) -> Result<(StatusCode, Json<SceneView>), ApiError> {
+async fn create_scene(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    ApiJson(body): ApiJson<CreateSceneRequest>,
+) -> Result<(StatusCode, Json<SceneView>), ApiError> {
     let name = check_name(&state, "name", &body.name)?;
     if let Some(g) = &body.grid {
         check_len("grid", g, state.settings.limits.name_max_chars)?;
@@ -376,7 +414,11 @@ async fn list_scenes(State(state): State<AppState>, _admin: AdminAuth) -> Result
 #[utoipa::path(get, path = "/api/v1/admin/scenes/{id}", tag = "admin", security(("admin" = [])),
     params(("id" = String, Path, description = "scene id")),
     responses((status = 200, body = SceneView), (status = 404, body = ErrorBody)))]
-async fn get_scene(State(state): State<AppState>, _admin: AdminAuth, ApiPath(id): ApiPath<String>) -> Result<Json<SceneView>, ApiError> {
+async fn get_scene(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<SceneView>, ApiError> {
     let id = SceneId::parse(&id).map_err(|_| ApiError::not_found())?;
     let scene = state.dispatcher.store().get_scene(&id).await?.ok_or_else(ApiError::not_found)?;
     Ok(Json(scene_view(&state, &scene)))
@@ -387,7 +429,10 @@ async fn get_scene(State(state): State<AppState>, _admin: AdminAuth, ApiPath(id)
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginRequest>) -> Result<Json<LoginResponse>, ApiError> {
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
     let denied = || ApiError::unauthorized("wrong phone or password");
     let phone = Phone::parse(&body.phone).map_err(|_| denied())?;
     if body.password.chars().count() > MAX_PASSWORD_CHARS {
@@ -396,7 +441,10 @@ async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginReques
     let cfg = &state.settings.auth;
     let now = state.dispatcher.now();
     if let Some(wait_s) = state.logins.locked_for(&phone, cfg.login_max_failures, cfg.login_lockout, now) {
-        return Err(ApiError::rate_limited("too many failed logins; try again later", u32::try_from(wait_s).unwrap_or(u32::MAX)));
+        return Err(ApiError::rate_limited(
+            "too many failed logins; try again later",
+            u32::try_from(wait_s).unwrap_or(u32::MAX),
+        ));
     }
     let account = state.dispatcher.store().account_by_phone(&phone).await?;
     // Verify against a fixed hash when the phone is unknown, so timing does not reveal it.
@@ -406,7 +454,8 @@ async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginReques
     match account {
         Some(a) if ok && a.enabled && a.role != Role::Admin => {
             state.logins.succeeded(&phone);
-            let (access_token, expires_at) = state.keys.issue(&a.id.to_string(), a.role, cfg.token_ttl, now).map_err(|_| denied())?;
+            let (access_token, expires_at) =
+                state.keys.issue(&a.id.to_string(), a.role, cfg.token_ttl, now).map_err(|_| denied())?;
             tracing::info!(account_id = %a.id, role = a.role.as_str(), "login");
             Ok(Json(LoginResponse { access_token, expires_at, role: a.role, account_id: a.id.to_string() }))
         }
@@ -419,4 +468,5 @@ async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginReques
 }
 
 /// argon2id of a random string nobody knows: the cost of a real check for unknown phones.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";

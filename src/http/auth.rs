@@ -21,11 +21,14 @@ fn bearer(parts: &Parts) -> Option<String> {
         let (scheme, token) = value.split_once(' ')?;
         return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned());
     }
-    let streaming = parts.uri.path().ends_with("/ws") || parts.uri.path().ends_with("/live") || parts.uri.path().ends_with("/events");
+    let streaming = parts.uri.path().ends_with("/ws")
+        || parts.uri.path().ends_with("/live")
+        || parts.uri.path().ends_with("/events");
     if streaming {
-        return parts.uri.query().and_then(|q| {
-            q.split('&').find_map(|kv| kv.strip_prefix("access_token=").map(str::to_owned))
-        });
+        return parts
+            .uri
+            .query()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("access_token=").map(str::to_owned)));
     }
     None
 }

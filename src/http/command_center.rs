@@ -63,7 +63,8 @@ async fn live_feed(
 async fn snapshot(state: &AppState) -> Result<String, ApiError> {
     let d = &state.dispatcher;
     let fresh = fresh_after(d.now(), state.settings.dispatch.stale_after);
-    let mut mediators: Vec<_> = d.index().on_duty(fresh).iter().map(|(id, fix)| MediatorPosition::new(id, fix)).collect();
+    let mut mediators: Vec<_> =
+        d.index().on_duty(fresh).iter().map(|(id, fix)| MediatorPosition::new(id, fix)).collect();
     mediators.sort_by(|a, b| a.id.cmp(&b.id));
     let since = d.now().checked_sub(SignedDuration::from_hours(24 * 30)).unwrap_or(Timestamp::MIN);
     let open = d.incidents_between(since, Timestamp::MAX, LIST_LIMIT).await?;
@@ -93,10 +94,14 @@ pub struct MediatorOnMap {
 }
 
 fn parse_bbox(raw: &str) -> Result<[f64; 4], ApiError> {
-    let parts: Vec<f64> = raw.split(',').map(|p| p.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| {
-        ApiError::invalid("bbox", "four numbers: minLng,minLat,maxLng,maxLat")
-    })?;
-    let [a, b, c, d] = parts[..] else { return Err(ApiError::invalid("bbox", "four numbers: minLng,minLat,maxLng,maxLat")) };
+    let parts: Vec<f64> = raw
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| ApiError::invalid("bbox", "four numbers: minLng,minLat,maxLng,maxLat"))?;
+    let [a, b, c, d] = parts[..] else {
+        return Err(ApiError::invalid("bbox", "four numbers: minLng,minLat,maxLng,maxLat"));
+    };
     let valid = [a, b, c, d].iter().all(|v| v.is_finite())
         && (-180.0..=180.0).contains(&a)
         && (-180.0..=180.0).contains(&c)
@@ -209,7 +214,8 @@ async fn assign_incident(
     ApiJson(body): ApiJson<AssignRequest>,
 ) -> Result<Json<IncidentView>, ApiError> {
     let id = IncidentId::parse(&id).map_err(|_| ApiError::not_found())?;
-    let mediator = AccountId::parse(&body.mediator_id).map_err(|_| ApiError::invalid("mediator_id", "unknown mediator"))?;
+    let mediator =
+        AccountId::parse(&body.mediator_id).map_err(|_| ApiError::invalid("mediator_id", "unknown mediator"))?;
     let actor = operator.account.unwrap_or_else(AccountId::operations);
     let incident = state.dispatcher.assign(&actor, &id, &mediator).await?;
     Ok(Json(IncidentView::masked(&incident)))

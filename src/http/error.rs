@@ -146,9 +146,11 @@ impl From<DispatchError> for ApiError {
                     Self::new(StatusCode::CONFLICT, "wrong_state", format!("not possible while the incident is {s:?}"))
                 }
             },
-            DispatchError::AtCapacity => {
-                Self::new(StatusCode::CONFLICT, "at_capacity", "the mediator already holds as many incidents as allowed")
-            }
+            DispatchError::AtCapacity => Self::new(
+                StatusCode::CONFLICT,
+                "at_capacity",
+                "the mediator already holds as many incidents as allowed",
+            ),
             DispatchError::Invalid { field, reason } => Self::invalid(field, reason),
             DispatchError::IdempotencyMismatch => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -171,11 +173,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        let is_json =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+                v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
         if !is_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

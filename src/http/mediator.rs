@@ -1,11 +1,11 @@
 //! Mediators' phones: the socket (offers in; positions and duty out), the same over plain HTTP
 //! for phones that cannot hold a socket, and the accept → arrive → resolve actions.
 
+use super::auth::MediatorAuth;
 use super::error::{ApiError, ApiJson, ApiPath, ErrorBody, check_len, parse_json};
 use super::resident::LocationInput;
 use super::state::AppState;
 use super::ws::{self, Inbound};
-use super::auth::MediatorAuth;
 use crate::dispatch::Dispatcher;
 use crate::domain::account::Fix;
 use crate::domain::ids::{AccountId, IncidentId};
@@ -45,9 +45,12 @@ pub struct PositionRequest {
 
 impl PositionRequest {
     fn to_fix(&self, now: Timestamp) -> Result<Fix, ApiError> {
-        let point = LocationInput { lat: self.lat, lng: self.lng, coord: self.coord }.to_point("position", CoordSystem::Gcj02)?;
+        let point = LocationInput { lat: self.lat, lng: self.lng, coord: self.coord }
+            .to_point("position", CoordSystem::Gcj02)?;
         let accuracy_m = match self.accuracy_m {
-            Some(a) if !a.is_finite() || a < 0.0 => return Err(ApiError::invalid("accuracy_m", "must be a positive number")),
+            Some(a) if !a.is_finite() || a < 0.0 => {
+                return Err(ApiError::invalid("accuracy_m", "must be a positive number"));
+            }
             other => other,
         };
         Ok(Fix { point, at: self.at.unwrap_or(now), accuracy_m })
@@ -101,7 +104,11 @@ fn incident_id(raw: &str) -> Result<IncidentId, ApiError> {
     IncidentId::parse(raw).map_err(|_| ApiError::not_found())
 }
 
-async fn handle_client_text(dispatcher: &Dispatcher, me: &AccountId, text: &str) -> Result<Option<MediatorMessage>, ApiError> {
+async fn handle_client_text(
+    dispatcher: &Dispatcher,
+    me: &AccountId,
+    text: &str,
+) -> Result<Option<MediatorMessage>, ApiError> {
     match parse_json::<MediatorClientMessage>(text.as_bytes())? {
         MediatorClientMessage::Position(p) => {
             dispatcher.record_position(me, p.to_fix(dispatcher.now())?).await?;
@@ -189,14 +196,20 @@ async fn post_duty(
 /// Offers still open for me (polling fallback), newest first.
 #[utoipa::path(get, path = "/api/v1/mediator/offers", tag = "mediator", security(("mediator" = [])),
     responses((status = 200, body = Vec<IncidentView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn list_offers(State(dispatcher): State<Dispatcher>, MediatorAuth(me): MediatorAuth) -> Result<Json<Vec<IncidentView>>, ApiError> {
+async fn list_offers(
+    State(dispatcher): State<Dispatcher>,
+    MediatorAuth(me): MediatorAuth,
+) -> Result<Json<Vec<IncidentView>>, ApiError> {
     Ok(Json(dispatcher.open_offers(&me).await?))
 }
 
 /// Incidents I hold, with the residents' phones.
 #[utoipa::path(get, path = "/api/v1/mediator/incidents", tag = "mediator", security(("mediator" = [])),
     responses((status = 200, body = Vec<IncidentView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn list_incidents(State(dispatcher): State<Dispatcher>, MediatorAuth(me): MediatorAuth) -> Result<Json<Vec<IncidentView>>, ApiError> {
+async fn list_incidents(
+    State(dispatcher): State<Dispatcher>,
+    MediatorAuth(me): MediatorAuth,
+) -> Result<Json<Vec<IncidentView>>, ApiError> {
     Ok(Json(dispatcher.held_incidents(&me).await?))
 }
 

@@ -10,10 +10,10 @@ use crate::domain::category::{Category, Risk};
 use crate::domain::ids::SceneId;
 use crate::domain::incident::Status;
 use crate::domain::location::{CoordSystem, GeoPoint};
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -38,7 +38,8 @@ impl LocationInput {
     /// # Errors
     /// 422 naming `field`.
     pub fn to_point(self, field: &str, default: CoordSystem) -> Result<GeoPoint, ApiError> {
-        GeoPoint::from_system(self.lat, self.lng, self.coord.unwrap_or(default)).map_err(|e| ApiError::invalid(field, e))
+        GeoPoint::from_system(self.lat, self.lng, self.coord.unwrap_or(default))
+            .map_err(|e| ApiError::invalid(field, e))
     }
 }
 
@@ -75,10 +76,7 @@ pub struct ReportResponse {
 
 /// Resident routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_report))
-        .routes(routes!(get_tracking))
-        .routes(routes!(cancel_report))
+    OpenApiRouter::new().routes(routes!(create_report)).routes(routes!(get_tracking)).routes(routes!(cancel_report))
 }
 
 fn private(mut response: Response) -> Response {
@@ -100,7 +98,11 @@ fn private(mut response: Response) -> Response {
         (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 503, body = ErrorBody),
     ))]
-async fn create_report(State(state): State<AppState>, headers: HeaderMap, ApiBytes(body): ApiBytes) -> Result<Response, ApiError> {
+async fn create_report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiBytes(body): ApiBytes,
+) -> Result<Response, ApiError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

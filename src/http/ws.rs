@@ -22,7 +22,6 @@ mod close {
 }
 
 /// Apply our limits to an upgrade.
-#[must_use]
 pub fn limits(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
     upgrade
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
@@ -97,11 +96,10 @@ pub async fn pump<F, Fut>(
             },
             inbound = rx.next() => match inbound {
                 Some(Ok(Message::Text(text))) => {
-                    if let Inbound::Reply(reply) = on_text(text).await {
-                        if tx.send(Message::Text(reply.into())).await.is_err() {
+                    if let Inbound::Reply(reply) = on_text(text).await
+                        && tx.send(Message::Text(reply.into())).await.is_err() {
                             return;
                         }
-                    }
                 }
                 Some(Ok(Message::Binary(_))) => {
                     let _ = tx.send(closing(close::POLICY, "text frames only")).await;

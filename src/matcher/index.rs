@@ -35,12 +35,12 @@ struct Inner {
 
 impl Inner {
     fn unindex(&mut self, id: &AccountId, cell: Option<CellIndex>) {
-        if let Some(cell) = cell {
-            if let Some(ids) = self.cells.get_mut(&cell) {
-                ids.retain(|x| x != id);
-                if ids.is_empty() {
-                    self.cells.remove(&cell);
-                }
+        if let Some(cell) = cell
+            && let Some(ids) = self.cells.get_mut(&cell)
+        {
+            ids.retain(|x| x != id);
+            if ids.is_empty() {
+                self.cells.remove(&cell);
             }
         }
     }
@@ -237,11 +237,8 @@ mod tests {
     }
 
     fn brute_force(all: &[(AccountId, Fix)], p: GeoPoint, radius: f64) -> Vec<AccountId> {
-        let mut v: Vec<_> = all
-            .iter()
-            .map(|(id, f)| (id.clone(), p.distance_m(f.point)))
-            .filter(|(_, d)| *d <= radius)
-            .collect();
+        let mut v: Vec<_> =
+            all.iter().map(|(id, f)| (id.clone(), p.distance_m(f.point))).filter(|(_, d)| *d <= radius).collect();
         v.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
         v.into_iter().map(|(id, _)| id).collect()
     }
@@ -273,7 +270,8 @@ mod tests {
     fn off_duty_stale_and_far_mediators_are_not_found() {
         let index = PositionIndex::new(Resolution::Eight);
         let p = GeoPoint::new(36.6, 101.77).unwrap();
-        let (near, off, stale, far) = (AccountId::generate(), AccountId::generate(), AccountId::generate(), AccountId::generate());
+        let (near, off, stale, far) =
+            (AccountId::generate(), AccountId::generate(), AccountId::generate(), AccountId::generate());
         for id in [&near, &off, &stale, &far] {
             index.apply_duty(id, true);
         }

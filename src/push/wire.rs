@@ -252,7 +252,7 @@ pub enum OperatorMessage {
         /// What happened.
         event: Event,
         /// The incident now.
-        incident: IncidentView,
+        incident: Box<IncidentView>,
     },
 }
 

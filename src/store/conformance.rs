@@ -152,11 +152,10 @@ async fn accounts_are_unique_by_phone_and_updated_by_version(store: Arc<dyn Stor
     assert_eq!(listed, vec![a.id.clone(), b.id.clone()]);
     assert!(store.list_accounts(Role::Operator).await.unwrap().is_empty());
     let got = store.get_accounts(&[b.id.clone(), AccountId::generate(), a.id.clone()]).await.unwrap();
-    assert_eq!(got.iter().map(|x| x.as_ref().map(|a| a.id.clone())).collect::<Vec<_>>(), vec![
-        Some(b.id),
-        None,
-        Some(a.id)
-    ]);
+    assert_eq!(
+        got.iter().map(|x| x.as_ref().map(|a| a.id.clone())).collect::<Vec<_>>(),
+        vec![Some(b.id), None, Some(a.id)]
+    );
 }
 
 async fn presence_keeps_duty_and_position_apart(store: Arc<dyn Store>) {

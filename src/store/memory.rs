@@ -164,16 +164,15 @@ impl Store for MemoryStore {
         let mut g = self.lock();
         let id = &w.incident.id;
         // Every precondition first; nothing is mutated until all hold.
-        if let Some(claim) = w.creation.as_ref().and_then(|c| c.idempotency.as_ref()) {
-            if let Some((existing, fp, receipt, expires)) = g.idempotency.get(&claim.key_hash) {
-                if *expires > Timestamp::now() {
-                    return Ok(WriteOutcome::Replayed {
-                        incident_id: existing.clone(),
-                        same_request: *fp == claim.fingerprint,
-                        receipt: receipt.clone(),
-                    });
-                }
-            }
+        if let Some(claim) = w.creation.as_ref().and_then(|c| c.idempotency.as_ref())
+            && let Some((existing, fp, receipt, expires)) = g.idempotency.get(&claim.key_hash)
+            && *expires > Timestamp::now()
+        {
+            return Ok(WriteOutcome::Replayed {
+                incident_id: existing.clone(),
+                same_request: *fp == claim.fingerprint,
+                receipt: receipt.clone(),
+            });
         }
         let current = g.incidents.get(id).map(|i| i.version);
         let precondition = match w.expect {
@@ -222,10 +221,10 @@ impl Store for MemoryStore {
         if let Some(hold) = &w.hold {
             g.holds.entry(hold.mediator_id.clone()).or_default().insert(id.clone());
         }
-        if let Some(m) = &w.release {
-            if let Some(set) = g.holds.get_mut(m) {
-                set.remove(id);
-            }
+        if let Some(m) = &w.release
+            && let Some(set) = g.holds.get_mut(m)
+        {
+            set.remove(id);
         }
         Ok(WriteOutcome::Written)
     }
@@ -273,13 +272,15 @@ impl Store for MemoryStore {
 
     async fn hold_counts(&self, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError> {
         let g = self.lock();
-        Ok(mediators
-            .iter()
-            .map(|m| g.holds.get(m).map_or(0, |s| u32::try_from(s.len()).unwrap_or(u32::MAX)))
-            .collect())
+        Ok(mediators.iter().map(|m| g.holds.get(m).map_or(0, |s| u32::try_from(s.len()).unwrap_or(u32::MAX))).collect())
     }
 
-    async fn claim_due_timers(&self, now: Timestamp, lease: Duration, max: usize) -> Result<Vec<ClaimedTimer>, StoreError> {
+    async fn claim_due_timers(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        max: usize,
+    ) -> Result<Vec<ClaimedTimer>, StoreError> {
         let mut g = self.lock();
         let now_ms = ms(now);
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);

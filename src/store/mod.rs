@@ -333,10 +333,11 @@ pub trait Store: Send + Sync + 'static {
 
     // --- incidents --------------------------------------------------------------------------
 
-    /// Apply one atomic incident change (see the module docs).
+    /// Apply one atomic incident change (see the module docs). The change is all or nothing.
     ///
     /// # Errors
-    /// [`StoreError`] on backend failure; then nothing was written.
+    /// [`StoreError`] on backend failure. A timeout is ambiguous (the write may or may not have
+    /// been applied, wholly): callers re-read the incident's version before retrying.
     async fn write_incident(&self, write: &IncidentWrite) -> Result<WriteOutcome, StoreError>;
 
     /// One incident.
@@ -394,7 +395,12 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError`] on backend failure.
-    async fn claim_due_timers(&self, now: Timestamp, lease: Duration, max: usize) -> Result<Vec<ClaimedTimer>, StoreError>;
+    async fn claim_due_timers(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        max: usize,
+    ) -> Result<Vec<ClaimedTimer>, StoreError>;
 
     /// Remove a claimed deadline, unless it was rescheduled or reclaimed since (fencing).
     ///

@@ -51,13 +51,15 @@ async fn a_disabled_mediator_is_locked_out_at_once(backend: Backend) {
     let (s, _) = app.get("/api/v1/mediator/offers", Some(&m.token)).await;
     assert_eq!(s, StatusCode::OK);
     let path = format!("/api/v1/admin/mediators/{}", m.id);
-    let (s, updated) = app.call(Method::PATCH, &path, Some(&app.admin_token()), Some(json!({ "enabled": false }))).await;
+    let (s, updated) =
+        app.call(Method::PATCH, &path, Some(&app.admin_token()), Some(json!({ "enabled": false }))).await;
     assert_eq!((s, updated["enabled"].clone()), (StatusCode::OK, json!(false)));
     let (s, _) = app.get("/api/v1/mediator/offers", Some(&m.token)).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the still-unexpired token stops working");
     let (s, _) = app.post("/api/v1/auth/login", None, json!({ "phone": m.phone, "password": "s3cret-pass" })).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (s, _) = app.call(Method::PATCH, "/api/v1/admin/mediators/not-an-id", Some(&app.admin_token()), Some(json!({}))).await;
+    let (s, _) =
+        app.call(Method::PATCH, "/api/v1/admin/mediators/not-an-id", Some(&app.admin_token()), Some(json!({}))).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
@@ -80,9 +82,18 @@ async fn roles_are_enforced_and_tokens_checked(backend: Backend) {
         assert!(body["error"]["code"].is_string(), "error body: {body}");
     }
     // A token signed with another key, and one without exp, are refused.
-    let other = grid_dispatch::auth::JwtKeys::hmac(&secrecy::SecretString::from("x".repeat(40)), "grid-dispatch", "grid-dispatch");
+    let other = grid_dispatch::auth::JwtKeys::hmac(
+        &secrecy::SecretString::from("x".repeat(40)),
+        "grid-dispatch",
+        "grid-dispatch",
+    );
     let (forged, _) = other
-        .issue(&m.id, grid_dispatch::domain::account::Role::Mediator, std::time::Duration::from_secs(60), jiff::Timestamp::now())
+        .issue(
+            &m.id,
+            grid_dispatch::domain::account::Role::Mediator,
+            std::time::Duration::from_secs(60),
+            jiff::Timestamp::now(),
+        )
         .unwrap();
     let (s, _) = app.get("/api/v1/mediator/offers", Some(&forged)).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -98,7 +109,12 @@ async fn roles_are_enforced_and_tokens_checked(backend: Backend) {
     let (confused, _) = app
         .app()
         .keys()
-        .issue(&op.id, grid_dispatch::domain::account::Role::Mediator, std::time::Duration::from_secs(60), jiff::Timestamp::now())
+        .issue(
+            &op.id,
+            grid_dispatch::domain::account::Role::Mediator,
+            std::time::Duration::from_secs(60),
+            jiff::Timestamp::now(),
+        )
         .unwrap();
     let (s, _) = app.get("/api/v1/mediator/offers", Some(&confused)).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -106,7 +122,11 @@ async fn roles_are_enforced_and_tokens_checked(backend: Backend) {
     let url = format!("{}/api/v1/mediator/ws", app.base.replacen("http", "ws", 1));
     let err = tokio_tungstenite::connect_async(url.clone()).await.unwrap_err();
     assert!(err.to_string().contains("401"), "{err}");
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("{url}?access_token={}", m.token)).unwrap();
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+        "{url}?access_token={}",
+        m.token
+    ))
+    .unwrap();
     req.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
     let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
     assert!(err.to_string().contains("403"), "{err}");
@@ -116,7 +136,8 @@ async fn repeated_failed_logins_lock_a_phone_out(backend: Backend) {
     let app = spawn_app(backend).await;
     let m = app.mediator("锁定", &[]).await;
     for _ in 0..5 {
-        let (s, _) = app.post("/api/v1/auth/login", None, json!({ "phone": m.phone, "password": "bad-password" })).await;
+        let (s, _) =
+            app.post("/api/v1/auth/login", None, json!({ "phone": m.phone, "password": "bad-password" })).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
     let resp = app

@@ -32,9 +32,21 @@ async fn each_class_of_bad_report_gets_its_error(backend: Backend) {
     let first = app.report_at(36.6, 101.7).await;
     let cases: Vec<(Value, StatusCode, &str)> = vec![
         (report(json!({ "category": "alien_abduction" })), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
-        (report(json!({ "location": { "lat": 91.0, "lng": 101.7 } })), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
-        (report(json!({ "location": { "lat": 36.6, "lng": -181.0 } })), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
-        (report(json!({ "location": { "lat": "north", "lng": 1.0 } })), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+        (
+            report(json!({ "location": { "lat": 91.0, "lng": 101.7 } })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
+        (
+            report(json!({ "location": { "lat": 36.6, "lng": -181.0 } })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
+        (
+            report(json!({ "location": { "lat": "north", "lng": 1.0 } })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
         (report(json!({ "location": null })), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
         (report(json!({ "description": "" })), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
         (report(json!({ "description": "长".repeat(2001) })), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
@@ -47,7 +59,8 @@ async fn each_class_of_bad_report_gets_its_error(backend: Backend) {
         assert_eq!((s, err["error"]["code"].as_str()), (status, Some(code)), "{body} → {err}");
     }
     let url = format!("{}/api/v1/reports", app.base);
-    let raw = |body: Vec<u8>, ct: &'static str| app.http().post(url.clone()).header("content-type", ct).body(body).send();
+    let raw =
+        |body: Vec<u8>, ct: &'static str| app.http().post(url.clone()).header("content-type", ct).body(body).send();
     let resp = raw(b"{\"category\": ".to_vec(), "application/json").await.unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(resp.json::<Value>().await.unwrap()["error"]["code"], "malformed_json");
@@ -117,12 +130,15 @@ async fn reports_from_a_scene_use_its_place(backend: Backend) {
     assert!(scene["report_url"].as_str().unwrap().ends_with(&format!("/r/{}", scene["id"].as_str().unwrap())));
     let (s, fetched) = app.get(&format!("/api/v1/admin/scenes/{}", scene["id"].as_str().unwrap()), Some(&admin)).await;
     assert_eq!((s, fetched["name"].clone()), (StatusCode::OK, json!("幸福小区3号楼")));
-    let (s, created) = app.post("/api/v1/reports", None, report(json!({ "location": null, "scene": scene["id"] }))).await;
+    let (s, created) =
+        app.post("/api/v1/reports", None, report(json!({ "location": null, "scene": scene["id"] }))).await;
     assert_eq!(s, StatusCode::CREATED, "{created}");
     let op = app.operator("核对").await;
-    let (_, detail) = app.get(&format!("/api/v1/command/incidents/{}", created["id"].as_str().unwrap()), Some(&op.token)).await;
+    let (_, detail) =
+        app.get(&format!("/api/v1/command/incidents/{}", created["id"].as_str().unwrap()), Some(&op.token)).await;
     assert_eq!(detail["incident"]["location"], json!({ "lat": 36.62, "lng": 101.78 }));
     assert_eq!(detail["incident"]["scene_id"], scene["id"]);
-    let (s, _) = app.post("/api/v1/admin/scenes", Some(&admin), json!({ "name": "", "location": { "lat": 1, "lng": 2 } })).await;
+    let (s, _) =
+        app.post("/api/v1/admin/scenes", Some(&admin), json!({ "name": "", "location": { "lat": 1, "lng": 2 } })).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }

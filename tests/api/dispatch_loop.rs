@@ -76,11 +76,20 @@ async fn the_nearest_mediators_get_offers_and_the_first_accept_wins(backend: Bac
 
     let (s, arrived) = app.post(&format!("/api/v1/mediator/incidents/{id}/arrive"), Some(&near.token), json!({})).await;
     assert_eq!((s, arrived["status"].clone()), (StatusCode::OK, json!("on_site")));
-    let (s, _) = app.post(&format!("/api/v1/mediator/incidents/{id}/resolve"), Some(&middle.token), json!({ "outcome": "mediated" })).await;
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/mediator/incidents/{id}/resolve"),
+            Some(&middle.token),
+            json!({ "outcome": "mediated" }),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "only the holder resolves");
     let body = json!({ "outcome": "mediated", "note": "双方达成协议" });
     let (s, done) = app.post(&format!("/api/v1/mediator/incidents/{id}/resolve"), Some(&near.token), body).await;
-    assert_eq!((s, done["status"].clone(), done["outcome"].clone()), (StatusCode::OK, json!("resolved"), json!("mediated")));
+    assert_eq!(
+        (s, done["status"].clone(), done["outcome"].clone()),
+        (StatusCode::OK, json!("resolved"), json!("mediated"))
+    );
     assert_eq!(done["resident_phone"], "138****5678", "closed: the phone is masked again");
 }
 
@@ -98,8 +107,12 @@ async fn fifty_concurrent_accepts_have_exactly_one_winner(backend: Backend) {
     let tasks: Vec<_> = mediators
         .iter()
         .map(|m| {
-            let (client, url, token, barrier) =
-                (app.http().clone(), format!("{}/api/v1/mediator/incidents/{id}/accept", app.base), m.token.clone(), barrier.clone());
+            let (client, url, token, barrier) = (
+                app.http().clone(),
+                format!("{}/api/v1/mediator/incidents/{id}/accept", app.base),
+                m.token.clone(),
+                barrier.clone(),
+            );
             tokio::spawn(async move {
                 barrier.wait().await;
                 let resp = client.post(url).bearer_auth(token).send().await.expect("sent");
@@ -156,7 +169,9 @@ async fn the_resident_tracks_the_claiming_mediator(backend: Backend) {
     let (_, moved) = app.get(&format!("/api/v1/track/{token}"), None).await;
     assert!(moved["mediator"]["distance_m"].as_f64().unwrap() < 150.0);
 
-    let (s, _) = app.post(&format!("/api/v1/mediator/incidents/{id}/resolve"), Some(&m.token), json!({ "outcome": "referred" })).await;
+    let (s, _) = app
+        .post(&format!("/api/v1/mediator/incidents/{id}/resolve"), Some(&m.token), json!({ "outcome": "referred" }))
+        .await;
     assert_eq!(s, StatusCode::OK);
     let (_, closed) = app.get(&format!("/api/v1/track/{token}"), None).await;
     assert_eq!(closed["status"], "resolved");
@@ -181,7 +196,12 @@ async fn specialists_count_nearer_and_busy_mediators_are_skipped(backend: Backen
     // Fill the specialist's capacity (3): the next reports go to the generalist.
     let admin = app.admin_token();
     let (s, _) = app
-        .call(reqwest::Method::PATCH, &format!("/api/v1/admin/mediators/{}", specialist.id), Some(&admin), Some(json!({ "capacity": 1 })))
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/admin/mediators/{}", specialist.id),
+            Some(&admin),
+            Some(json!({ "capacity": 1 })),
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
     let id = first["id"].as_str().unwrap();
@@ -199,7 +219,8 @@ async fn a_mediator_socket_receives_offers_and_streams_positions(backend: Backen
     ws.wait_for("duty", |d| d["on"] == false).await;
     ws.send_json(&json!({ "type": "duty", "on": true })).await;
     ws.wait_for("duty", |d| d["on"] == true).await;
-    ws.send_json(&json!({ "type": "position", "lat": LAT + 0.002, "lng": LNG, "coord": "wgs84", "accuracy_m": 8 })).await;
+    ws.send_json(&json!({ "type": "position", "lat": LAT + 0.002, "lng": LNG, "coord": "wgs84", "accuracy_m": 8 }))
+        .await;
     // Garbage gets an error reply and the socket stays usable.
     ws.send_json(&json!({ "type": "teleport" })).await;
     let err = ws.wait_for("error", |_| true).await;

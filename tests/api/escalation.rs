@@ -32,7 +32,8 @@ async fn an_unclaimed_report_escalates_once_and_an_operator_assigns_it(backend: 
     let report = app.report_at(LAT, LNG).await;
     let id = report["id"].as_str().unwrap().to_owned();
     live.wait_for("incident", |m| m["event"]["type"] == "reported" && m["incident"]["id"] == id.as_str()).await;
-    let escalated = live.wait_for("incident", |m| m["event"]["type"] == "escalated" && m["incident"]["id"] == id.as_str()).await;
+    let escalated =
+        live.wait_for("incident", |m| m["event"]["type"] == "escalated" && m["incident"]["id"] == id.as_str()).await;
     assert!(reported_at.elapsed() >= Duration::from_millis(600), "never early");
     assert_eq!(escalated["incident"]["status"], "escalated");
     assert_eq!(escalated["incident"]["resident_phone"], "138****5678", "operators see it masked");
@@ -46,15 +47,20 @@ async fn an_unclaimed_report_escalates_once_and_an_operator_assigns_it(backend: 
     let d0 = nearest[0]["distance_m"].as_f64().unwrap();
     let d1 = nearest[1]["distance_m"].as_f64().unwrap();
     assert!((200.0..250.0).contains(&d0) && (300.0..360.0).contains(&d1), "{d0} {d1}");
-    let escalations = detail["timeline"].as_array().unwrap().iter().filter(|e| e["event"]["type"] == "escalated").count();
+    let escalations =
+        detail["timeline"].as_array().unwrap().iter().filter(|e| e["event"]["type"] == "escalated").count();
     assert_eq!(escalations, 1);
 
-    let (s, assigned) = app.post(&format!("/api/v1/command/incidents/{id}/assign"), Some(&op.token), json!({ "mediator_id": spare.id })).await;
+    let (s, assigned) = app
+        .post(&format!("/api/v1/command/incidents/{id}/assign"), Some(&op.token), json!({ "mediator_id": spare.id }))
+        .await;
     assert_eq!(s, StatusCode::OK, "{assigned}");
     assert_eq!(assigned["claimed_by"], spare.id.as_str());
     let msg = spare_ws.wait_for("assigned", |m| m["incident"]["id"] == id.as_str()).await;
     assert_eq!(msg["incident"]["resident_phone"], "13812345678", "the assigned mediator can call");
-    let (s, err) = app.post(&format!("/api/v1/command/incidents/{id}/assign"), Some(&op.token), json!({ "mediator_id": busy.id })).await;
+    let (s, err) = app
+        .post(&format!("/api/v1/command/incidents/{id}/assign"), Some(&op.token), json!({ "mediator_id": busy.id }))
+        .await;
     assert_eq!((s, err["error"]["code"].clone()), (StatusCode::CONFLICT, json!("already_claimed")));
     let (_, after) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(&op.token)).await;
     let kinds: Vec<_> = after["timeline"].as_array().unwrap().iter().map(|e| e["event"]["type"].clone()).collect();
@@ -101,9 +107,8 @@ async fn the_live_feed_sends_a_snapshot_then_deltas(backend: Backend) {
     app.on_duty_at(&b, LAT + 0.01, LNG).await;
     live.wait_for("positions", |m| m["updates"].as_array().unwrap().iter().any(|u| u["id"] == b.id.as_str())).await;
     app.move_to(&a, LAT + 0.02, LNG).await;
-    let moved = live
-        .wait_for("positions", |m| m["updates"].as_array().unwrap().iter().any(|u| u["id"] == a.id.as_str()))
-        .await;
+    let moved =
+        live.wait_for("positions", |m| m["updates"].as_array().unwrap().iter().any(|u| u["id"] == a.id.as_str())).await;
     let update = moved["updates"].as_array().unwrap().iter().find(|u| u["id"] == a.id.as_str()).unwrap().clone();
     assert!((update["lat"].as_f64().unwrap() - (LAT + 0.02)).abs() < 1e-9);
     let (s, _) = app.post("/api/v1/mediator/duty", Some(&b.token), json!({ "on": false })).await;
@@ -134,13 +139,15 @@ async fn an_escalation_due_while_stopped_fires_promptly_after_restart() {
     let op = app.operator("早班").await;
     let mut live = app.socket("/api/v1/command/live", &op.token).await;
     let snapshot = live.wait_for("snapshot", |_| true).await;
-    let already = snapshot["incidents"].as_array().unwrap().iter().any(|i| i["id"] == id.as_str() && i["status"] == "escalated");
+    let already =
+        snapshot["incidents"].as_array().unwrap().iter().any(|i| i["id"] == id.as_str() && i["status"] == "escalated");
     if !already {
         live.wait_for("incident", |x| x["event"]["type"] == "escalated" && x["incident"]["id"] == id.as_str()).await;
     }
     assert!(restarted_at.elapsed() < Duration::from_secs(3), "fired promptly after the restart");
     let (_, detail) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(&op.token)).await;
-    let escalations = detail["timeline"].as_array().unwrap().iter().filter(|e| e["event"]["type"] == "escalated").count();
+    let escalations =
+        detail["timeline"].as_array().unwrap().iter().filter(|e| e["event"]["type"] == "escalated").count();
     assert_eq!(escalations, 1);
     assert_eq!(detail["incident"]["offered_to"][0], m.id.as_str(), "the incident and its offers survived");
 }

@@ -117,11 +117,21 @@ impl TestApp {
 
     /// An operations admin token.
     pub fn admin_token(&self) -> String {
-        self.app().keys().issue("ops-admin", Role::Admin, Duration::from_secs(600), jiff::Timestamp::now()).expect("token").0
+        self.app()
+            .keys()
+            .issue("ops-admin", Role::Admin, Duration::from_secs(600), jiff::Timestamp::now())
+            .expect("token")
+            .0
     }
 
     /// Send a request; `token` as a bearer, `body` as JSON.
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -168,7 +178,8 @@ impl TestApp {
         }
         let (status, created) = self.post(&format!("/api/v1/admin/{kind}"), Some(&self.admin_token()), body).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
-        let (status, login) = self.post("/api/v1/auth/login", None, json!({ "phone": phone, "password": "s3cret-pass" })).await;
+        let (status, login) =
+            self.post("/api/v1/auth/login", None, json!({ "phone": phone, "password": "s3cret-pass" })).await;
         assert_eq!(status, StatusCode::OK, "{login}");
         Staff {
             id: created["id"].as_str().expect("id").to_owned(),
@@ -186,7 +197,13 @@ impl TestApp {
 
     /// Report a mediator's position (WGS-84) over HTTP.
     pub async fn move_to(&self, mediator: &Staff, lat: f64, lng: f64) {
-        let (s, b) = self.post("/api/v1/mediator/position", Some(&mediator.token), json!({ "lat": lat, "lng": lng, "coord": "wgs84" })).await;
+        let (s, b) = self
+            .post(
+                "/api/v1/mediator/position",
+                Some(&mediator.token),
+                json!({ "lat": lat, "lng": lng, "coord": "wgs84" }),
+            )
+            .await;
         assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
     }
 

@@ -65,7 +65,9 @@ async fn readiness_follows_redis_and_writes_fail_with_503_while_it_is_down() {
     let resp = app
         .http()
         .post(format!("{}/api/v1/reports", app.base))
-        .json(&serde_json::json!({ "location": { "lat": 36.6, "lng": 101.7 }, "category": "other", "description": "x" }))
+        .json(
+            &serde_json::json!({ "location": { "lat": 36.6, "lng": 101.7 }, "category": "other", "description": "x" }),
+        )
         .send()
         .await
         .unwrap();

@@ -3,7 +3,7 @@
 //!
 //! Include it from a test crate with
 //! `#[path = "../support/redis_server.rs"] mod redis_server;` (adjust the path to the crate).
-//! Needs `redis-server` (≥ 6.2) on `PATH`; the README's test command installs it.
+//! Needs `redis-server` (≥ 6.2) on `PATH`; the README's test command (`./scripts/test.sh`) installs it.
 #![allow(dead_code, reason = "each test crate uses a different subset of the helper")]
 
 use std::collections::hash_map::RandomState;
@@ -76,8 +76,8 @@ impl RedisServer {
         let child = match cmd.spawn() {
             Ok(child) => child,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-                "`redis-server` is not on PATH. Run the test command from README.md, which installs it \
-                 (Debian/Ubuntu: `apt-get install -y redis-server`)."
+                "`redis-server` is not on PATH. Run the README test command, `./scripts/test.sh`, which \
+                 installs it (or `apt-get install -y redis-server`)."
             ),
             Err(e) => panic!("could not start redis-server: {e}"),
         };
@@ -97,7 +97,11 @@ impl RedisServer {
             {
                 panic!("redis-server exited at startup ({status}); log:\n{}", self.log());
             }
-            assert!(Instant::now() < deadline, "redis-server did not answer PING within {STARTUP_TIMEOUT:?}; log:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not answer PING within {STARTUP_TIMEOUT:?}; log:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }

@@ -312,7 +312,8 @@ impl Store for RedisStore {
     }
 
     async fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
-        let raw: Option<String> = self.query(::redis::cmd("HGET").arg(self.keys.accounts()).arg(id.to_string())).await?;
+        let raw: Option<String> =
+            self.query(::redis::cmd("HGET").arg(self.keys.accounts()).arg(id.to_string())).await?;
         raw.map(|json| decode("account", &json)).transpose()
     }
 
@@ -400,8 +401,7 @@ impl Store for RedisStore {
     async fn write_incident(&self, w: &IncidentWrite) -> Result<WriteOutcome, StoreError> {
         let id = &w.incident.id;
         let idempotency = w.creation.as_ref().and_then(|c| c.idempotency.as_ref());
-        let timeline =
-            w.append.iter().map(|entry| encode("timeline entry", entry)).collect::<Result<Vec<_>, _>>()?;
+        let timeline = w.append.iter().map(|entry| encode("timeline entry", entry)).collect::<Result<Vec<_>, _>>()?;
         let flag = |b: bool| if b { "1" } else { "0" };
 
         // The KEYS/ARGV order is the contract documented on `scripts::WRITE_INCIDENT`.
@@ -471,9 +471,11 @@ impl Store for RedisStore {
             write_code::WRITTEN => Ok(WriteOutcome::Written),
             write_code::CONFLICT => Ok(WriteOutcome::Conflict),
             write_code::AT_CAPACITY => Ok(WriteOutcome::AtCapacity),
-            write_code::REPLAYED => {
-                Ok(WriteOutcome::Replayed { incident_id: parse_incident_id(&first_id)?, same_request: same == 1, receipt })
-            }
+            write_code::REPLAYED => Ok(WriteOutcome::Replayed {
+                incident_id: parse_incident_id(&first_id)?,
+                same_request: same == 1,
+                receipt,
+            }),
             other => Err(StoreError::Corrupt(format!("write_incident script returned code {other}"))),
         }
     }
@@ -547,7 +549,12 @@ impl Store for RedisStore {
         Ok(counts.into_iter().map(|n| u32::try_from(n).unwrap_or(u32::MAX)).collect())
     }
 
-    async fn claim_due_timers(&self, now: Timestamp, lease: Duration, max: usize) -> Result<Vec<ClaimedTimer>, StoreError> {
+    async fn claim_due_timers(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        max: usize,
+    ) -> Result<Vec<ClaimedTimer>, StoreError> {
         if max == 0 {
             return Ok(vec![]);
         }
@@ -739,6 +746,31 @@ impl Listener {
                     delay = (delay * 2).min(RECONNECT_MAX_DELAY);
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_debug_hides_the_password() {
+        let config = RedisConfig {
+            url: "redis://:s3cret@redis.internal:6379/0".into(),
+            prefix: "gd".into(),
+            command_timeout: Duration::from_secs(1),
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("redis://***@redis.internal:6379/0"), "{shown}");
+    }
+
+    #[test]
+    fn timer_scores_must_be_whole_milliseconds() {
+        assert_eq!(score_to_timestamp(1_800_000_300_000.0).unwrap(), Timestamp::from_second(1_800_000_300).unwrap());
+        for bad in [f64::NAN, f64::INFINITY, 1.5, 1e300] {
+            assert!(matches!(score_to_timestamp(bad), Err(StoreError::Corrupt(_))), "{bad}");
         }
     }
 }

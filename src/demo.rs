@@ -1,0 +1,323 @@
+//! The demo city: a simulated district around Xining's Chengzhong district (城中区) on the
+//! embedded store. Hundreds of mediators move and report positions, residents file reports
+//! every few seconds, simulated mediators accept some, travel, arrive and resolve; others are
+//! left unclaimed so escalation shows. Drives the same use cases the API does.
+
+use crate::auth;
+use crate::dispatch::Dispatcher;
+use crate::dispatch::NewReport;
+use crate::domain::account::{Account, Fix, Phone, Role};
+use crate::domain::category::{Category, Risk};
+use crate::domain::ids::AccountId;
+use crate::domain::incident::Outcome;
+use crate::domain::location::GeoPoint;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Xining, Chengzhong district government (WGS-84, approximate).
+pub const CENTRE: (f64, f64) = (36.6209, 101.7795);
+/// Metres per degree of latitude.
+const M_PER_DEG_LAT: f64 = 111_320.0;
+
+/// How big and busy the simulated city is.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Simulated mediators.
+    pub mediators: usize,
+    /// A new report this often.
+    pub report_every: Duration,
+    /// Each mediator reports its position this often.
+    pub position_every: Duration,
+    /// Share of reports a simulated mediator accepts (the rest escalate).
+    pub accept_share: f64,
+    /// Radius of the district, metres.
+    pub radius_m: f64,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            mediators: 300,
+            report_every: Duration::from_secs(4),
+            position_every: Duration::from_secs(5),
+            accept_share: 0.65,
+            radius_m: 4_000.0,
+        }
+    }
+}
+
+/// The human-usable accounts the demo creates.
+#[derive(Debug, Clone)]
+pub struct DemoAccounts {
+    /// An operator for the big screen.
+    pub operator: AccountId,
+    /// A mediator to try the phone page with (not simulated).
+    pub mediator: AccountId,
+    /// The operator's phone and password.
+    pub operator_login: (String, String),
+    /// The mediator's phone and password.
+    pub mediator_login: (String, String),
+}
+
+/// A small deterministic PRNG (xorshift64*): the demo needs variety, not cryptography.
+struct Rng(u64);
+
+impl Rng {
+    fn next_f64(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[((self.next_f64() * items.len() as f64) as usize).min(items.len() - 1)]
+    }
+
+    fn point_within(&mut self, radius_m: f64) -> (f64, f64) {
+        let r = radius_m * self.next_f64().sqrt();
+        let a = self.next_f64() * std::f64::consts::TAU;
+        let lat = CENTRE.0 + r * a.sin() / M_PER_DEG_LAT;
+        let lng = CENTRE.1 + r * a.cos() / (M_PER_DEG_LAT * CENTRE.0.to_radians().cos());
+        (lat, lng)
+    }
+}
+
+const DESCRIPTIONS: [(&str, Category); 8] = [
+    ("楼上装修噪音太大，晚上十点还在施工", Category::Neighbor),
+    ("邻居在楼道堆放杂物，沟通多次无果", Category::Neighbor),
+    ("物业费纠纷，电梯长期坏了没人修", Category::Property),
+    ("工地拖欠三个月工资，十几个工人在门口", Category::Wages),
+    ("老人赡养问题，兄弟几个吵起来了", Category::Family),
+    ("两车剐蹭，双方对责任有争议", Category::Traffic),
+    ("宅基地边界有争议", Category::Land),
+    ("在店里买的东西有质量问题，商家不退", Category::Consumer),
+];
+
+const SURNAMES: [&str; 12] = ["王", "李", "张", "刘", "陈", "杨", "马", "韩", "赵", "周", "吴", "孙"];
+
+async fn create(
+    dispatcher: &Dispatcher,
+    role: Role,
+    name: String,
+    phone: &str,
+    password_hash: &str,
+    specialties: Vec<Category>,
+) -> anyhow::Result<AccountId> {
+    let account = Account {
+        id: AccountId::generate(),
+        role,
+        name,
+        phone: Phone::parse(phone).map_err(|e| anyhow::anyhow!("demo phone {phone}: {e}"))?,
+        password_hash: password_hash.to_owned(),
+        enabled: true,
+        specialties,
+        capacity: 3,
+        area: Some("城中区".into()),
+        created_at: dispatcher.now(),
+        version: 1,
+    };
+    anyhow::ensure!(dispatcher.store().insert_account(&account).await?, "demo phone {phone} already used");
+    Ok(account.id)
+}
+
+/// One simulated mediator walking towards a waypoint.
+struct Walker {
+    id: AccountId,
+    at: (f64, f64),
+    to: (f64, f64),
+    speed_m_s: f64,
+}
+
+impl Walker {
+    fn step(&mut self, rng: &mut Rng, seconds: f64, radius_m: f64) {
+        let d_lat = (self.to.0 - self.at.0) * M_PER_DEG_LAT;
+        let d_lng = (self.to.1 - self.at.1) * M_PER_DEG_LAT * CENTRE.0.to_radians().cos();
+        let dist = d_lat.hypot(d_lng);
+        let travel = self.speed_m_s * seconds;
+        if dist <= travel {
+            self.at = self.to;
+            self.to = rng.point_within(radius_m);
+        } else {
+            let f = travel / dist;
+            self.at = (self.at.0 + (self.to.0 - self.at.0) * f, self.at.1 + (self.to.1 - self.at.1) * f);
+        }
+    }
+}
+
+/// Create the accounts and start the simulation tasks; they stop with `cancel`.
+///
+/// # Errors
+/// If the demo accounts cannot be created (e.g. the store already holds them).
+pub async fn start(
+    dispatcher: Dispatcher,
+    options: DemoOptions,
+    cancel: CancellationToken,
+) -> anyhow::Result<DemoAccounts> {
+    let seed = u64::try_from(jiff::Timestamp::now().as_nanosecond().rem_euclid(i128::from(u64::MAX))).unwrap_or(7) | 1;
+    let mut rng = Rng(seed);
+    let hash = |p: &str| auth::hash_password(p).map_err(|e| anyhow::anyhow!("hashing a demo password: {e}"));
+    let (operator_hash, mediator_hash, walker_hash) =
+        (hash("demo-operator")?, hash("demo-mediator")?, hash("demo-walker-password")?);
+    let accounts = DemoAccounts {
+        operator: create(&dispatcher, Role::Operator, "演示指挥员".into(), "13900000000", &operator_hash, vec![])
+            .await?,
+        mediator: create(
+            &dispatcher,
+            Role::Mediator,
+            "演示调解员".into(),
+            "13900000001",
+            &mediator_hash,
+            vec![Category::Neighbor],
+        )
+        .await?,
+        operator_login: ("13900000000".into(), "demo-operator".into()),
+        mediator_login: ("13900000001".into(), "demo-mediator".into()),
+    };
+    let mut walkers = Vec::with_capacity(options.mediators);
+    for i in 0..options.mediators {
+        let name = format!("{}{}", rng.pick(&SURNAMES), ["调解员", "老师", "主任", "大姐", "师傅"][i % 5]);
+        let specialties = vec![rng.pick(&DESCRIPTIONS).1, rng.pick(&DESCRIPTIONS).1];
+        let phone = format!("137{:08}", i);
+        let id = create(&dispatcher, Role::Mediator, name, &phone, &walker_hash, specialties).await?;
+        dispatcher.set_duty(&id, true).await?;
+        let at = rng.point_within(options.radius_m);
+        walkers.push(Walker { id, at, to: rng.point_within(options.radius_m), speed_m_s: 1.2 + rng.next_f64() * 4.0 });
+    }
+    let simulated: Arc<HashSet<AccountId>> = Arc::new(walkers.iter().map(|w| w.id.clone()).collect());
+    tokio::spawn(move_walkers(dispatcher.clone(), walkers, options.clone(), seed ^ 0x9E37, cancel.clone()));
+    tokio::spawn(file_reports(dispatcher, simulated, options, seed ^ 0x7F4A, cancel));
+    Ok(accounts)
+}
+
+async fn move_walkers(
+    dispatcher: Dispatcher,
+    walkers: Vec<Walker>,
+    options: DemoOptions,
+    seed: u64,
+    cancel: CancellationToken,
+) {
+    let mut rng = Rng(seed | 1);
+    let walkers = Arc::new(Mutex::new(walkers));
+    let tick = Duration::from_secs(1);
+    let slices = options.position_every.as_secs().max(1) as usize;
+    let mut interval = tokio::time::interval(tick);
+    let mut n: usize = 0;
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        n += 1;
+        let batch: Vec<(AccountId, (f64, f64))> = {
+            let mut g = walkers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            g.iter_mut()
+                .enumerate()
+                .filter(|(i, _)| i % slices == n % slices)
+                .map(|(_, w)| {
+                    w.step(&mut rng, slices as f64, options.radius_m);
+                    (w.id.clone(), w.at)
+                })
+                .collect()
+        };
+        for (id, (lat, lng)) in batch {
+            let Ok(point) = GeoPoint::new(lat, lng) else { continue };
+            let fix = Fix { point, at: dispatcher.now(), accuracy_m: Some(10.0) };
+            if let Err(e) = dispatcher.record_position(&id, fix).await {
+                tracing::warn!(error = %e, "demo position failed");
+            }
+        }
+    }
+}
+
+async fn file_reports(
+    dispatcher: Dispatcher,
+    simulated: Arc<HashSet<AccountId>>,
+    options: DemoOptions,
+    seed: u64,
+    cancel: CancellationToken,
+) {
+    let mut rng = Rng(seed | 1);
+    let mut interval = tokio::time::interval(options.report_every);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        let (lat, lng) = rng.point_within(options.radius_m * 0.9);
+        let Ok(location) = GeoPoint::new(lat, lng) else { continue };
+        let (description, category) = *rng.pick(&DESCRIPTIONS);
+        let risk = if category == Category::Wages && rng.next_f64() < 0.5 {
+            Risk::Red
+        } else if rng.next_f64() < 0.3 {
+            Risk::Yellow
+        } else {
+            Risk::Blue
+        };
+        let phone = Phone::parse(&format!("138{:08}", (rng.next_f64() * 1e8) as u64)).ok();
+        let report = NewReport {
+            scene: None,
+            location: Some(location),
+            category,
+            description: description.into(),
+            phone,
+            risk: Some(risk),
+        };
+        let receipt = match dispatcher.report(report, None).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "demo report failed");
+                continue;
+            }
+        };
+        let taker = receipt.incident.open_offer_ids().find(|m| simulated.contains(*m)).cloned();
+        if let (Some(mediator), true) = (taker, rng.next_f64() < options.accept_share) {
+            let delays = [5.0 + rng.next_f64() * 30.0, 40.0 + rng.next_f64() * 80.0, 60.0 + rng.next_f64() * 120.0];
+            let outcome = *rng.pick(&[
+                Outcome::Mediated,
+                Outcome::Mediated,
+                Outcome::Mediated,
+                Outcome::NotMediated,
+                Outcome::Referred,
+            ]);
+            tokio::spawn(play_mediator(
+                dispatcher.clone(),
+                mediator,
+                receipt.incident.id.clone(),
+                delays,
+                outcome,
+                cancel.clone(),
+            ));
+        }
+    }
+}
+
+async fn play_mediator(
+    dispatcher: Dispatcher,
+    mediator: AccountId,
+    incident: crate::domain::ids::IncidentId,
+    delays_s: [f64; 3],
+    outcome: Outcome,
+    cancel: CancellationToken,
+) {
+    let wait = |s: f64| {
+        let cancel = cancel.clone();
+        async move {
+            tokio::select! {
+                () = cancel.cancelled() => false,
+                () = tokio::time::sleep(Duration::from_secs_f64(s)) => true,
+            }
+        }
+    };
+    if !wait(delays_s[0]).await || dispatcher.accept(&mediator, &incident).await.is_err() {
+        return;
+    }
+    if !wait(delays_s[1]).await || dispatcher.arrive(&mediator, &incident).await.is_err() {
+        return;
+    }
+    if wait(delays_s[2]).await {
+        let _ = dispatcher.resolve(&mediator, &incident, outcome, Some("演示：已现场调解".into())).await;
+    }
+}
