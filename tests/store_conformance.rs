@@ -103,6 +103,7 @@ conformance_tests!(
     due_timers_are_leased_not_deleted,
     a_finished_timer_stays_if_rescheduled,
     incidents_list_newest_first_within_range,
+    timeline_entries_append_after_the_state_ones,
 );
 
 // --- Redis only -------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ checks!(
     due_timers_are_leased_not_deleted,
     a_finished_timer_stays_if_rescheduled,
     incidents_list_newest_first_within_range,
+    timeline_entries_append_after_the_state_ones,
 );
 
 fn t(secs: i64) -> Timestamp {
@@ -356,4 +357,14 @@ async fn incidents_list_newest_first_within_range(store: Arc<dyn Store>) {
     let limited = store.list_incidents(t(0), t(10_000), 2).await.unwrap();
     assert_eq!(limited.len(), 2);
     assert_eq!(limited[0].id, ids[4]);
+}
+
+async fn timeline_entries_append_after_the_state_ones(store: Arc<dyn Store>) {
+    let inc = incident(&[]);
+    store.write_incident(&creation(&inc, "ap")).await.unwrap();
+    let extra = timeline::system(t(5), Event::Escalated);
+    store.append_timeline(&inc.id, &[extra.clone(), extra.clone()]).await.unwrap();
+    let tl = store.timeline(&inc.id).await.unwrap();
+    assert_eq!(tl.len(), 3);
+    assert_eq!(tl[1], extra);
 }

@@ -254,6 +254,11 @@ impl Store for MemoryStore {
         Ok(self.lock().timelines.get(id).cloned().unwrap_or_default())
     }
 
+    async fn append_timeline(&self, id: &IncidentId, entries: &[TimelineEntry]) -> Result<(), StoreError> {
+        self.lock().timelines.entry(id.clone()).or_default().extend(entries.iter().cloned());
+        Ok(())
+    }
+
     async fn incident_by_tracking(&self, tracking_hash: &str) -> Result<Option<IncidentId>, StoreError> {
         Ok(self.lock().tracking.get(tracking_hash).cloned())
     }

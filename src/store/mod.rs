@@ -364,6 +364,13 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] on backend failure.
     async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEntry>, StoreError>;
 
+    /// Append entries to an existing incident's timeline outside a state change (deliveries,
+    /// audited reads). At least once: a retry after a timeout may append twice.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn append_timeline(&self, id: &IncidentId, entries: &[TimelineEntry]) -> Result<(), StoreError>;
+
     /// The incident a tracking token (by its SHA-256 hex) belongs to.
     ///
     /// # Errors

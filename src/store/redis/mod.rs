@@ -524,6 +524,21 @@ impl Store for RedisStore {
         raw.iter().map(|json| decode("timeline entry", json)).collect()
     }
 
+    async fn append_timeline(&self, id: &IncidentId, entries: &[TimelineEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut cmd = ::redis::cmd("RPUSH");
+        cmd.arg(self.keys.timeline(id));
+        for entry in entries {
+            cmd.arg(encode("timeline entry", entry)?);
+        }
+        // Not idempotent: sent once, never retried.
+        let mut conn = self.conn.clone();
+        let _: i64 = self.bounded("append", async move { cmd.query_async(&mut conn).await }).await?;
+        Ok(())
+    }
+
     async fn incident_by_tracking(&self, tracking_hash: &str) -> Result<Option<IncidentId>, StoreError> {
         let raw: Option<String> = self.query(::redis::cmd("GET").arg(self.keys.tracking(tracking_hash))).await?;
         raw.map(|s| parse_incident_id(&s)).transpose()
