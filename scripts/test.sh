@@ -9,6 +9,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# Browser tests (tests/browser.rs): Debian's chromium driven by playwright-core, CJK fonts.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing ${missing[*]} (Debian packages)"
   as_root apt-get update -qq
@@ -21,6 +25,10 @@ if ! command -v hadolint >/dev/null 2>&1; then
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
 
+if [ ! -d tests/browser/node_modules ]; then
+  echo "== npm ci in tests/browser (playwright-core only; it never downloads a browser)"
+  npm ci --prefix tests/browser --no-audit --no-fund
+fi
 echo "== redis-server: $(redis-server --version | head -c 40)"
 echo "== hadolint Dockerfile"
 hadolint Dockerfile

@@ -44,6 +44,8 @@ impl App {
         settings.validate()?;
         let settings = Arc::new(settings);
         let shutdown = CancellationToken::new();
+        // Kept concretely as well: only Redis needs its stored positions pruned.
+        let mut redis_store: Option<RedisStore> = None;
         let (store, bus): (Arc<dyn Store>, Arc<dyn Bus>) = if settings.uses_memory_store() {
             tracing::warn!(
                 "running on the embedded in-memory store: NOT durable and not shared between instances; \
@@ -55,10 +57,12 @@ impl App {
                 url: settings.redis.url.clone(),
                 prefix: settings.redis.prefix.clone(),
                 command_timeout: settings.redis.command_timeout,
+                cluster_nodes: settings.redis.cluster_nodes.clone(),
             };
             let store = RedisStore::connect(&cfg).await.context("connecting to Redis (redis.url)")?;
             let bus = RedisBus::start(&cfg, shutdown.child_token()).await.context("subscribing to Redis pub/sub")?;
-            tracing::info!(prefix = %cfg.prefix, "running on Redis");
+            tracing::info!(prefix = %cfg.prefix, cluster = cfg.is_cluster(), "running on Redis");
+            redis_store = Some(store.clone());
             (Arc::new(store), Arc::new(bus))
         };
         let (keys, generated_key) = match &settings.auth.jwt_secret {
@@ -119,6 +123,23 @@ impl App {
         tasks.spawn(async move {
             feed::run_position_batches(batch_hub, every, token).await;
             "position batches"
+        });
+        let token = shutdown.clone();
+        let (sweep_dispatcher, every) = (dispatcher.clone(), settings.position_sweep_interval());
+        tasks.spawn(async move {
+            // Bounded per sweep so one sweep never holds Redis long; the rest go next time.
+            const PRUNE_BATCH: usize = 10_000;
+            feed::run_position_sweep(sweep_dispatcher, every, token, move |cutoff| {
+                let store = redis_store.clone();
+                async move {
+                    match store {
+                        Some(store) => store.prune_fixes_older_than(cutoff, PRUNE_BATCH).await,
+                        None => Ok(0),
+                    }
+                }
+            })
+            .await;
+            "position sweep"
         });
         let token = shutdown.clone();
         let runner = TimerRunner::new(dispatcher.clone());

@@ -43,8 +43,16 @@ pub struct Settings {
     pub push: PushSettings,
     /// `[limits]`.
     pub limits: LimitSettings,
+    /// `[lifecycle]`.
+    pub lifecycle: LifecycleSettings,
+    /// `[triage]`.
+    pub triage: TriageSettings,
     /// `[log]`.
     pub log: LogSettings,
+    /// `[wechat]` (issue #3).
+    pub wechat: WechatSettings,
+    /// `[report_limits]` (issue #3).
+    pub report_limits: ReportLimitSettings,
 }
 
 /// `[http]`.
@@ -77,6 +85,9 @@ pub struct RedisSettings {
     /// Per-command deadline.
     #[serde(with = "humantime_serde")]
     pub command_timeout: Duration,
+    /// Redis Cluster seed nodes; non-empty selects cluster mode (then `url` must be empty).
+    #[serde(default)]
+    pub cluster_nodes: Vec<String>,
 }
 
 /// `[auth]`.
@@ -123,6 +134,15 @@ pub struct DispatchSettings {
     pub idempotency_ttl: Duration,
     /// Suggestions in an incident's detail.
     pub suggest_count: usize,
+    /// Time between offer waves.
+    #[serde(with = "humantime_serde")]
+    pub wave_interval: Duration,
+    /// Unanswered offers lapse after this.
+    #[serde(with = "humantime_serde")]
+    pub offer_ttl: Duration,
+    /// A position older than this is forgotten (index and store): the phone went silent.
+    #[serde(with = "humantime_serde")]
+    pub forget_positions_after: Duration,
 }
 
 /// `[timers]`.
@@ -164,6 +184,70 @@ pub struct LimitSettings {
     pub note_max_chars: usize,
 }
 
+/// Deadlines for one risk colour.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct ColourDeadlines {
+    /// Arrive within this of the claim.
+    #[serde(with = "humantime_serde")]
+    pub arrive_within: Duration,
+    /// Resolve within this of the claim.
+    #[serde(with = "humantime_serde")]
+    pub resolve_within: Duration,
+}
+
+/// `[lifecycle]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LifecycleSettings {
+    /// Reminder lead time.
+    #[serde(with = "humantime_serde")]
+    pub remind_before: Duration,
+    /// Red deadlines.
+    pub red: ColourDeadlines,
+    /// Yellow deadlines.
+    pub yellow: ColourDeadlines,
+    /// Blue deadlines.
+    pub blue: ColourDeadlines,
+}
+
+impl LifecycleSettings {
+    /// The deadlines for `risk`.
+    #[must_use]
+    pub fn for_risk(&self, risk: crate::domain::category::Risk) -> ColourDeadlines {
+        use crate::domain::category::Risk;
+        match risk {
+            Risk::Red => self.red,
+            Risk::Yellow => self.yellow,
+            Risk::Blue => self.blue,
+        }
+    }
+}
+
+/// `[triage]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TriageSettings {
+    /// Red keywords.
+    #[serde(default)]
+    pub red_keywords: Vec<String>,
+    /// Yellow keywords.
+    #[serde(default)]
+    pub yellow_keywords: Vec<String>,
+    /// Lowest colour per category.
+    #[serde(default)]
+    pub category_floor: std::collections::HashMap<crate::domain::category::Category, crate::domain::category::Risk>,
+}
+
+impl TriageSettings {
+    /// As domain rules.
+    #[must_use]
+    pub fn rules(&self) -> crate::domain::triage::TriageRules {
+        crate::domain::triage::TriageRules {
+            red_keywords: self.red_keywords.clone(),
+            yellow_keywords: self.yellow_keywords.clone(),
+            category_floor: self.category_floor.clone(),
+        }
+    }
+}
+
 /// `[log]`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LogSettings {
@@ -189,12 +273,14 @@ impl Settings {
                     .separator("__")
                     .try_parsing(true)
                     .list_separator(",")
-                    .with_list_parse_key("http.allowed_origins"),
+                    .with_list_parse_key("http.allowed_origins")
+                    .with_list_parse_key("redis.cluster_nodes"),
             )
             .build()?;
         let mut settings: Self = built.try_deserialize()?;
         settings.auth.jwt_secret =
             std::env::var("GD_AUTH__JWT_SECRET").ok().filter(|s| !s.is_empty()).map(SecretString::from);
+        settings.wechat.load_secrets_from_env();
         settings.validate()?;
         Ok(settings)
     }
@@ -238,6 +324,30 @@ impl Settings {
         if self.dispatch.offer_count == 0 || self.dispatch.offer_count > 50 {
             return bad("dispatch.offer_count", "must be 1..=50");
         }
+        if self.dispatch.forget_positions_after < self.dispatch.stale_after {
+            return bad("dispatch.forget_positions_after", "must be at least dispatch.stale_after");
+        }
+        if !self.redis.cluster_nodes.is_empty() && !self.redis.url.trim().is_empty() {
+            return bad("redis.cluster_nodes", "set either redis.url or redis.cluster_nodes, not both");
+        }
+        if self.redis.cluster_nodes.iter().any(|n| !(n.starts_with("redis://") || n.starts_with("rediss://"))) {
+            return bad("redis.cluster_nodes", "every seed node must be a redis:// or rediss:// URL");
+        }
+        if self.dispatch.wave_interval.is_zero() {
+            return bad("dispatch.wave_interval", "must be more than zero");
+        }
+        if self.dispatch.offer_ttl < self.dispatch.wave_interval {
+            return bad("dispatch.offer_ttl", "must be at least dispatch.wave_interval");
+        }
+        for (key, d) in [
+            ("lifecycle.red", self.lifecycle.red),
+            ("lifecycle.yellow", self.lifecycle.yellow),
+            ("lifecycle.blue", self.lifecycle.blue),
+        ] {
+            if d.arrive_within.is_zero() || d.resolve_within < d.arrive_within {
+                return bad(key, "arrive_within > 0 and resolve_within ≥ arrive_within are required");
+            }
+        }
         if self.dispatch.escalate_after.is_zero() {
             return bad("dispatch.escalate_after", "must be more than zero");
         }
@@ -256,13 +366,20 @@ impl Settings {
         if !(self.http.public_base_url.starts_with("http://") || self.http.public_base_url.starts_with("https://")) {
             return bad("http.public_base_url", "must start with http:// or https://");
         }
+        self.validate_wechat()?;
         Ok(())
     }
 
     /// True when no Redis is configured (embedded, non-durable store).
     #[must_use]
     pub fn uses_memory_store(&self) -> bool {
-        self.redis.url.trim().is_empty()
+        self.redis.url.trim().is_empty() && self.redis.cluster_nodes.is_empty()
+    }
+
+    /// How often silent phones' positions are looked for (a tenth of the forget window).
+    #[must_use]
+    pub fn position_sweep_interval(&self) -> Duration {
+        (self.dispatch.forget_positions_after / 10).clamp(Duration::from_millis(100), Duration::from_secs(60))
     }
 }
 
@@ -279,10 +396,163 @@ mod tests {
     }
 
     #[test]
+    fn cluster_nodes_select_cluster_mode_and_are_checked() {
+        let mut s = Settings::defaults();
+        s.redis.cluster_nodes = vec!["redis://127.0.0.1:7000".into(), "redis://127.0.0.1:7001".into()];
+        s.validate().unwrap();
+        assert!(!s.uses_memory_store());
+        s.redis.url = "redis://127.0.0.1:6379".into();
+        assert!(s.validate().unwrap_err().to_string().contains("redis.cluster_nodes"));
+        s.redis.url.clear();
+        s.redis.cluster_nodes = vec!["127.0.0.1:7000".into()];
+        assert!(s.validate().unwrap_err().to_string().contains("redis.cluster_nodes"));
+    }
+
+    #[test]
     fn a_short_jwt_secret_is_refused_and_named() {
         let mut s = Settings::defaults();
         s.auth.jwt_secret = Some(SecretString::from("too-short"));
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("GD_AUTH__JWT_SECRET"), "{err}");
+    }
+}
+
+// --- WeChat and report rate limits (issue #3) -------------------------------------------------
+
+/// `[wechat]`: the Official Account webhook, the outbound API and notifications.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WechatSettings {
+    /// AppID (`wx…`): checked inside every safe-mode plaintext; used for the outbound API.
+    pub appid: String,
+    /// Original id (`gh_…`): every delivery's `ToUserName` must equal it.
+    pub original_id: String,
+    /// Base URL of WeChat's API (tests point it at a local fake).
+    pub api_base: String,
+    /// Fetch the access token from `cgi-bin/stable_token` (true) or `cgi-bin/token`.
+    pub use_stable_token: bool,
+    /// Refresh the cached access token this long before it expires.
+    #[serde(with = "humantime_serde")]
+    pub token_refresh_ahead: Duration,
+    /// Deadline of one outbound API call.
+    #[serde(with = "humantime_serde")]
+    pub api_timeout: Duration,
+    /// A text this soon after a scan (or a location) files a report at that place.
+    #[serde(with = "humantime_serde")]
+    pub text_window: Duration,
+    /// Deliveries whose `timestamp` is further than this from now are refused.
+    #[serde(with = "humantime_serde")]
+    pub timestamp_window: Duration,
+    /// How long a resident's scan binding is kept.
+    #[serde(with = "humantime_serde")]
+    pub session_ttl: Duration,
+    /// How long the answer to a delivery is remembered for WeChat's retries.
+    #[serde(with = "humantime_serde")]
+    pub dedupe_ttl: Duration,
+    /// Longest a delivery waits for a concurrent copy of itself before answering `success`.
+    #[serde(with = "humantime_serde")]
+    pub reply_budget: Duration,
+    /// The datum of `LOCATION` events (`wgs84` or `gcj02`); location messages are GCJ-02.
+    pub location_event_coord: crate::domain::location::CoordSystem,
+    /// `template` (template messages) or `subscribe` (subscription notices, `bizsend`).
+    pub message_api: String,
+    /// Template id of a mediator's new-offer message (empty: not sent).
+    pub template_offer: String,
+    /// Template id of "your report was taken" to the resident.
+    pub template_claimed: String,
+    /// Template id of "the mediator has arrived".
+    pub template_arrived: String,
+    /// Template id of "your report was resolved".
+    pub template_resolved: String,
+    /// Notifications waiting for delivery; beyond it new ones are dropped (logged), never waited on.
+    pub notify_queue: usize,
+    /// Attempts per notification.
+    pub notify_attempts: u32,
+    /// First retry delay; doubles per attempt.
+    #[serde(with = "humantime_serde")]
+    pub notify_backoff: Duration,
+    /// The webhook Token; from `GD_WECHAT__TOKEN` only. Unset: the webhook answers 404.
+    #[serde(skip)]
+    pub token: Option<SecretString>,
+    /// The 43-character EncodingAESKey; from `GD_WECHAT__AES_KEY` only (safe mode).
+    #[serde(skip)]
+    pub aes_key: Option<SecretString>,
+    /// The AppSecret; from `GD_WECHAT__APPSECRET` only. Unset: notifications are skipped.
+    #[serde(skip)]
+    pub appsecret: Option<SecretString>,
+}
+
+impl WechatSettings {
+    /// Read the three secrets from the environment (empty values count as unset).
+    pub fn load_secrets_from_env(&mut self) {
+        let var = |k: &str| std::env::var(k).ok().filter(|s| !s.is_empty()).map(SecretString::from);
+        self.token = var("GD_WECHAT__TOKEN");
+        self.aes_key = var("GD_WECHAT__AES_KEY");
+        self.appsecret = var("GD_WECHAT__APPSECRET");
+    }
+
+    /// The webhook is served when a Token is configured.
+    #[must_use]
+    pub fn webhook_enabled(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// The outbound API (notifications, WeChat QR codes) is usable.
+    #[must_use]
+    pub fn api_enabled(&self) -> bool {
+        !self.appid.is_empty() && self.appsecret.is_some()
+    }
+}
+
+/// `[report_limits]`: how many reports one sender may file per window.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReportLimitSettings {
+    /// Reports per WeChat user (openid) per window; 0 turns the limit off.
+    pub per_openid: u32,
+    /// Reports per client IP per window (H5 form); 0 turns the limit off.
+    pub per_ip: u32,
+    /// The fixed window.
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// Take the client IP from the first `X-Forwarded-For` entry (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+impl Settings {
+    fn validate_wechat(&self) -> Result<(), ConfigError> {
+        let bad = |key, reason: &str| Err(ConfigError::Invalid { key, reason: reason.into() });
+        let w = &self.wechat;
+        if let Some(key) = &w.aes_key {
+            if crate::wechat::crypto::aes_key(key.expose_secret()).is_err() {
+                return bad("wechat.aes_key (GD_WECHAT__AES_KEY)", "must be the 43-character EncodingAESKey");
+            }
+            if w.appid.is_empty() {
+                return bad("wechat.appid", "is required with an EncodingAESKey (safe mode checks it)");
+            }
+        }
+        if w.webhook_enabled() && !w.original_id.starts_with("gh_") {
+            return bad("wechat.original_id", "must be the account's original id gh_… when the webhook is on");
+        }
+        if !(w.api_base.starts_with("http://") || w.api_base.starts_with("https://")) {
+            return bad("wechat.api_base", "must start with http:// or https://");
+        }
+        if !matches!(w.message_api.as_str(), "template" | "subscribe") {
+            return bad("wechat.message_api", "must be \"template\" or \"subscribe\"");
+        }
+        if w.text_window.is_zero() || w.timestamp_window.is_zero() || w.session_ttl.is_zero() {
+            return bad("wechat", "text_window, timestamp_window and session_ttl must be more than zero");
+        }
+        if w.dedupe_ttl < Duration::from_secs(60) {
+            return bad("wechat.dedupe_ttl", "must be at least 1m (WeChat retries for ~15 s)");
+        }
+        if w.reply_budget.is_zero() || w.reply_budget > Duration::from_secs(4) {
+            return bad("wechat.reply_budget", "must be more than zero and at most 4s (WeChat waits 5 s)");
+        }
+        if w.notify_queue == 0 || !(1..=10).contains(&w.notify_attempts) {
+            return bad("wechat", "notify_queue ≥ 1 and notify_attempts 1..=10 are required");
+        }
+        if self.report_limits.window.is_zero() {
+            return bad("report_limits.window", "must be more than zero");
+        }
+        Ok(())
     }
 }

@@ -118,6 +118,7 @@ async fn create(
         area: Some("城中区".into()),
         created_at: dispatcher.now(),
         version: 1,
+        wechat_openid: None,
     };
     anyhow::ensure!(dispatcher.store().insert_account(&account).await?, "demo phone {phone} already used");
     Ok(account.id)

@@ -8,6 +8,7 @@
 //! - [`push`]: the in-process WebSocket hub and the wire messages.
 //! - [`dispatch`]: use cases combining all of the above; the bus feed.
 //! - [`auth`]: JWTs, passwords, tracking tokens.
+//! - [`wechat`]: the WeChat Official Account protocol: signatures, safe mode, XML, API client.
 //! - [`http`]: the router per audience, error mapping, extractors, sockets.
 //! - [`config`], [`telemetry`], [`clock`], [`app`]: settings, logs/metrics, time, composition.
 //! - [`demo`]: the simulated city behind `grid-dispatch demo`.
@@ -25,3 +26,4 @@ pub mod push;
 pub mod store;
 pub mod telemetry;
 pub mod timers;
+pub mod wechat;

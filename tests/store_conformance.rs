@@ -104,6 +104,13 @@ conformance_tests!(
     a_finished_timer_stays_if_rescheduled,
     incidents_list_newest_first_within_range,
     timeline_entries_append_after_the_state_ones,
+    // --- residents via WeChat (issue #3) ---
+    resident_sessions_round_trip_and_expire,
+    a_delivery_is_claimed_once_and_answered_the_same,
+    a_signed_url_remembers_its_first_body,
+    rate_windows_count_and_reset,
+    the_wechat_token_is_cached_locked_and_dropped_only_if_stale,
+    wechat_qr_codes_and_incident_openids_round_trip,
 );
 
 // --- Redis only -------------------------------------------------------------------------------

@@ -3,58 +3,143 @@
 
 use super::Dispatcher;
 use crate::domain::ids::AccountId;
-use crate::domain::incident::{Event, Incident, Transition};
+use crate::domain::incident::{Deadline, Event, Incident, Transition};
 use crate::push::wire::{self, IncidentView, MediatorMessage, OfferClosedReason, OperatorMessage};
 use crate::store::{BusMessage, Hold, IncidentWrite, TimerKey, TimerKind, TimerOp};
+use jiff::{SignedDuration, Timestamp};
+use std::time::Duration;
 
-/// The escalation deadline's key.
-pub(super) fn escalation_key(incident: &Incident) -> TimerKey {
-    TimerKey { kind: TimerKind::Escalate, incident_id: incident.id.clone() }
+/// The deadline key of `kind` for `incident`.
+pub(super) fn timer(kind: TimerKind, incident: &Incident) -> TimerKey {
+    TimerKey { kind, incident_id: incident.id.clone() }
 }
 
-/// Fill in the side effects of `transition` (from `before`) on `write`.
-pub(super) fn apply(before: &Incident, transition: &Transition, capacity: Option<u32>, write: &mut IncidentWrite) {
-    let close_all_offers = |write: &mut IncidentWrite| {
-        write.offers_close = before.open_offer_ids().cloned().collect();
+fn before(t: Timestamp, d: Duration) -> Timestamp {
+    t.checked_sub(SignedDuration::try_from(d).unwrap_or(SignedDuration::ZERO)).unwrap_or(t)
+}
+
+fn after(t: Timestamp, d: Duration) -> Timestamp {
+    t.saturating_add(SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX)).unwrap_or(Timestamp::MAX)
+}
+
+/// The timing rules effects need.
+pub(super) struct Timing {
+    /// Now.
+    pub now: Timestamp,
+    /// Reminder lead time.
+    pub remind_before: Duration,
+    /// Time between offer waves.
+    pub wave_interval: Duration,
+}
+
+/// Fill in the side effects of `transition` (from `prev`) on `write`.
+pub(super) fn apply(
+    prev: &Incident,
+    transition: &Transition,
+    capacity: Option<u32>,
+    timing: &Timing,
+    write: &mut IncidentWrite,
+) {
+    let next = &transition.incident;
+    let remind_before = timing.remind_before;
+    if next.wave > prev.wave && next.status == crate::domain::incident::Status::Dispatching {
+        write.timers.push(TimerOp::Schedule(timer(TimerKind::Wave, next), after(timing.now, timing.wave_interval)));
+    }
+    let cancel = |write: &mut IncidentWrite, kinds: &[TimerKind]| {
+        write.timers.extend(kinds.iter().map(|k| TimerOp::Cancel(timer(*k, prev))));
     };
+    let close_all_offers = |write: &mut IncidentWrite| write.offers_close = prev.open_offer_ids().cloned().collect();
     for event in &transition.events {
         match event {
             Event::Claimed { mediator_id } | Event::Assigned { mediator_id, .. } => {
                 write.hold = Some(Hold { mediator_id: mediator_id.clone(), capacity: capacity.unwrap_or(0) });
-                write.timers.push(TimerOp::Cancel(escalation_key(before)));
+                cancel(write, &[TimerKind::Escalate, TimerKind::Wave]);
                 close_all_offers(write);
+                if let (Some(arrive_by), Some(resolve_by)) = (next.arrive_by, next.resolve_by) {
+                    write.timers.extend([
+                        TimerOp::Schedule(timer(TimerKind::RemindArrive, next), before(arrive_by, remind_before)),
+                        TimerOp::Schedule(timer(TimerKind::ArriveDue, next), arrive_by),
+                        TimerOp::Schedule(timer(TimerKind::RemindResolve, next), before(resolve_by, remind_before)),
+                        TimerOp::Schedule(timer(TimerKind::ResolveDue, next), resolve_by),
+                    ]);
+                }
             }
             Event::Declined { mediator_id } => write.offers_close.push(mediator_id.clone()),
-            Event::Resolved { .. } => write.release.clone_from(&before.claimed_by),
+            Event::OffersExpired { mediator_ids } => write.offers_close.extend(mediator_ids.iter().cloned()),
+            Event::Offered { mediator_ids } => write.offers_open.extend(mediator_ids.iter().cloned()),
+            Event::Arrived => cancel(write, &[TimerKind::RemindArrive, TimerKind::ArriveDue]),
+            Event::Resolved { .. } => {
+                write.release.clone_from(&prev.claimed_by);
+                cancel(
+                    write,
+                    &[TimerKind::RemindArrive, TimerKind::ArriveDue, TimerKind::RemindResolve, TimerKind::ResolveDue],
+                );
+            }
             Event::Cancelled => {
-                write.timers.push(TimerOp::Cancel(escalation_key(before)));
+                cancel(write, &[TimerKind::Escalate, TimerKind::Wave]);
                 close_all_offers(write);
             }
-            Event::Reported | Event::Offered { .. } | Event::Escalated | Event::Arrived => {}
+            Event::Escalated => cancel(write, &[TimerKind::Wave]),
+            Event::Reported
+            | Event::Alerted
+            | Event::Reminded { .. }
+            | Event::Overdue { .. }
+            | Event::Supervised { .. }
+            | Event::RiskChanged { .. }
+            | Event::FeedbackGiven { .. }
+            | Event::Reopened
+            | Event::PhoneRevealed
+            | Event::Notified { .. } => {}
         }
     }
 }
 
 impl Dispatcher {
     /// Tell mediators, operators and trackers about a stored transition.
-    pub(super) async fn notify(&self, before: &Incident, transition: &Transition) {
+    pub(super) async fn notify(&self, prev: &Incident, transition: &Transition) {
         let after = &transition.incident;
+        let id = after.id.to_string();
+        let holder: Vec<AccountId> = after.claimed_by.iter().cloned().collect();
         for event in &transition.events {
             let closed_for = |winner: Option<&AccountId>| -> Vec<AccountId> {
-                before.open_offer_ids().filter(|m| Some(*m) != winner).cloned().collect()
+                prev.open_offer_ids().filter(|m| Some(*m) != winner).cloned().collect()
             };
-            let (reason, others) = match event {
-                Event::Claimed { mediator_id } => (OfferClosedReason::Claimed, closed_for(Some(mediator_id))),
+            let closed = match event {
+                Event::Claimed { mediator_id } => Some((OfferClosedReason::Claimed, closed_for(Some(mediator_id)))),
                 Event::Assigned { mediator_id, .. } => {
                     let msg = MediatorMessage::Assigned { incident: IncidentView::for_holder(after) };
                     self.to_mediators(vec![mediator_id.clone()], &msg).await;
-                    (OfferClosedReason::Assigned, closed_for(Some(mediator_id)))
+                    Some((OfferClosedReason::Assigned, closed_for(Some(mediator_id))))
                 }
-                Event::Cancelled => (OfferClosedReason::Cancelled, closed_for(None)),
-                _ => (OfferClosedReason::Claimed, vec![]),
+                Event::Cancelled => Some((OfferClosedReason::Cancelled, closed_for(None))),
+                Event::OffersExpired { mediator_ids } => Some((OfferClosedReason::Expired, mediator_ids.clone())),
+                Event::Offered { mediator_ids } => {
+                    for m in mediator_ids {
+                        let msg = MediatorMessage::Offer { incident: IncidentView::for_offer(after, m) };
+                        self.to_mediators(vec![m.clone()], &msg).await;
+                    }
+                    None
+                }
+                Event::Reminded { deadline } | Event::Overdue { deadline } => {
+                    let due_at = match deadline {
+                        Deadline::Arrive => after.arrive_by,
+                        Deadline::Resolve => after.resolve_by,
+                    };
+                    let overdue = matches!(event, Event::Overdue { .. });
+                    let msg =
+                        MediatorMessage::Reminder { incident_id: id.clone(), deadline: *deadline, due_at, overdue };
+                    self.to_mediators(holder.clone(), &msg).await;
+                    None
+                }
+                Event::Supervised { note } => {
+                    let msg = MediatorMessage::Supervised { incident_id: id.clone(), note: note.clone() };
+                    self.to_mediators(holder.clone(), &msg).await;
+                    None
+                }
+                _ => None,
             };
-            if !others.is_empty() {
-                let msg = MediatorMessage::OfferClosed { incident_id: after.id.to_string(), reason };
+            if let Some((reason, others)) = closed.filter(|(_, others)| !others.is_empty()) {
+                let msg = MediatorMessage::OfferClosed { incident_id: id.clone(), reason };
                 self.to_mediators(others, &msg).await;
             }
             let msg =
@@ -62,9 +147,13 @@ impl Dispatcher {
             self.publish(BusMessage::ToOperators { payload: wire::to_json(&msg) }).await;
         }
         self.publish(BusMessage::IncidentChanged { incident_id: after.id.clone() }).await;
+        self.wechat_notify(transition);
     }
 
     pub(super) async fn to_mediators(&self, mediator_ids: Vec<AccountId>, message: &MediatorMessage) {
+        if mediator_ids.is_empty() {
+            return;
+        }
         self.publish(BusMessage::ToMediators { mediator_ids, payload: wire::to_json(message) }).await;
     }
 }

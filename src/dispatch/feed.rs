@@ -1,9 +1,13 @@
 //! The bus listener: keeps this instance's position index and sockets in step with what every
-//! instance publishes. `step` handles one message; `run` loops until shutdown.
+//! instance publishes. `step` handles one message; `run` loops until shutdown. The position
+//! sweep forgets phones gone silent (`sweep_positions` once, `run_position_sweep` in a loop).
 
 use super::Dispatcher;
-use crate::push::{Hub, Payload};
-use crate::store::{BusMessage, BusReceiver};
+use crate::matcher::index::fresh_after;
+use crate::push::{Change, Hub, Payload};
+use crate::store::{BusMessage, BusReceiver, StoreError};
+use jiff::Timestamp;
+use std::future::Future;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -53,6 +57,7 @@ impl Feed {
                 if index.get(&mediator_id).is_some_and(|(on, _)| on) {
                     self.hub.queue_position(&mediator_id, fix);
                 }
+                self.hub.announce(Change::Mediator(mediator_id));
             }
             BusMessage::Duty { mediator_id, on } => {
                 index.apply_duty(&mediator_id, on);
@@ -66,7 +71,7 @@ impl Feed {
                 self.hub.send_mediators(&mediator_ids, &Payload::from(payload));
             }
             BusMessage::ToOperators { payload } => self.hub.send_operators(&Payload::from(payload)),
-            BusMessage::IncidentChanged { .. } => {}
+            BusMessage::IncidentChanged { incident_id } => self.hub.announce(Change::Incident(incident_id)),
             BusMessage::Resync => {
                 let mut backoff = Duration::from_millis(100);
                 while let Err(e) = Self::resync(&self.dispatcher).await {
@@ -99,6 +104,59 @@ pub async fn run_position_batches(hub: Hub, interval: Duration, cancel: Cancella
         tokio::select! {
             () = cancel.cancelled() => return,
             _ = tick.tick() => hub.flush_positions(),
+        }
+    }
+}
+
+/// What one position sweep removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SweepStep {
+    /// Positions dropped from this instance's index.
+    pub forgotten: usize,
+    /// Positions removed from the store (0 on stores that need no pruning).
+    pub pruned: usize,
+}
+
+/// Forget positions of phones silent for longer than `dispatch.forget_positions_after`: from
+/// this instance's index, and through `prune` from the store. Every instance sweeps its own
+/// index (each holds a copy); store pruning is idempotent, so every instance may run it too.
+///
+/// # Errors
+/// `prune`'s error (the index was swept anyway).
+pub async fn sweep_positions<F, Fut>(dispatcher: &Dispatcher, prune: &mut F) -> Result<SweepStep, StoreError>
+where
+    F: FnMut(Timestamp) -> Fut,
+    Fut: Future<Output = Result<usize, StoreError>>,
+{
+    let cutoff = fresh_after(dispatcher.now(), dispatcher.settings().dispatch.forget_positions_after);
+    let forgotten = dispatcher.index().forget_older_than(cutoff);
+    let pruned = prune(cutoff).await?;
+    if forgotten + pruned > 0 {
+        tracing::info!(forgotten, pruned, "positions of silent phones forgotten");
+    }
+    Ok(SweepStep { forgotten, pruned })
+}
+
+/// Run [`sweep_positions`] every `every` until `cancel`.
+pub async fn run_position_sweep<F, Fut>(
+    dispatcher: Dispatcher,
+    every: Duration,
+    cancel: CancellationToken,
+    mut prune: F,
+) where
+    F: FnMut(Timestamp) -> Fut,
+    Fut: Future<Output = Result<usize, StoreError>>,
+{
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = tick.tick() => {
+                if let Err(e) = sweep_positions(&dispatcher, &mut prune).await {
+                    tracing::warn!(error = %e, "pruning silent positions from the store failed; retrying next sweep");
+                }
+            }
         }
     }
 }

@@ -7,8 +7,12 @@
 
 mod effects;
 pub mod feed;
+mod notify;
 mod queries;
 mod report;
+pub mod resident_chat;
+pub mod stats;
+mod waves;
 
 pub use queries::{MediatorDetail, Suggestion, TrackingView};
 pub use report::{NewReport, ReportReceipt};
@@ -100,6 +104,8 @@ struct Inner {
     settings: Arc<Settings>,
     /// Wakes this instance's timer loop when a deadline is due sooner than its next poll.
     timer_wake: Arc<tokio::sync::Notify>,
+    /// WeChat notifications out (issue #3).
+    wechat: notify::Notifier,
 }
 
 /// The dispatch service. Cheap to clone.
@@ -119,7 +125,8 @@ impl Dispatcher {
         settings: Arc<Settings>,
     ) -> Self {
         let timer_wake = Arc::new(tokio::sync::Notify::new());
-        Self { inner: Arc::new(Inner { store, bus, index, clock, settings, timer_wake }) }
+        let wechat = notify::Notifier::new(store.clone(), settings.clone());
+        Self { inner: Arc::new(Inner { store, bus, index, clock, settings, timer_wake, wechat }) }
     }
 
     /// The store port (for health checks and admin use cases).
@@ -172,26 +179,38 @@ impl Dispatcher {
         }
     }
 
-    /// Apply `command` to an incident atomically, retrying on concurrent changes.
+    /// The deadlines a claim made now on `incident` gets, by its risk colour.
+    fn claim_deadlines(&self, incident: &Incident, now: jiff::Timestamp) -> incident::ClaimDeadlines {
+        let d = self.settings().lifecycle.for_risk(incident.risk);
+        let at = |within: std::time::Duration| {
+            now.saturating_add(jiff::SignedDuration::try_from(within).unwrap_or(jiff::SignedDuration::MAX))
+                .unwrap_or(jiff::Timestamp::MAX)
+        };
+        incident::ClaimDeadlines { arrive_by: at(d.arrive_within), resolve_by: at(d.resolve_within) }
+    }
+
+    /// Apply a command to an incident atomically, retrying on concurrent changes. The command
+    /// is built from the incident as read (claims take their deadlines from its colour).
     ///
     /// Returns the incident after the command and whether anything changed.
     async fn execute(
         &self,
         id: &IncidentId,
         actor: &Actor,
-        command: Command,
+        command: impl Fn(&Incident, jiff::Timestamp) -> Command,
     ) -> Result<(Incident, bool), DispatchError> {
-        let capacity = match &command {
-            Command::Accept { mediator } | Command::Assign { mediator, .. } => {
-                Some(self.mediator(mediator).await?.capacity)
-            }
-            _ => None,
-        };
+        let mut capacity = None;
         for _ in 0..MAX_CONFLICT_RETRIES {
             let current = self.inner.store.get_incident(id).await?.ok_or(DispatchError::NotFound)?;
             let now = self.now();
+            let command = command(&current, now);
+            if capacity.is_none() {
+                if let Command::Accept { mediator, .. } | Command::Assign { mediator, .. } = &command {
+                    capacity = Some(self.mediator(mediator).await?.capacity);
+                }
+            }
             let transition = incident::decide(&current, &command, now)?;
-            if transition.is_noop() {
+            if transition.incident == current {
                 return Ok((current, false));
             }
             let mut write = IncidentWrite::new(transition.incident.clone(), Expect::Version(current.version));
@@ -205,12 +224,18 @@ impl Dispatcher {
                     event: e.clone(),
                 })
                 .collect();
-            effects::apply(&current, &transition, capacity, &mut write);
+            let timing = effects::Timing {
+                now,
+                remind_before: self.settings().lifecycle.remind_before,
+                wave_interval: self.settings().dispatch.wave_interval,
+            };
+            effects::apply(&current, &transition, capacity, &timing, &mut write);
             match self.inner.store.write_incident(&write).await? {
                 WriteOutcome::Written => {
                     tracing::info!(incident_id = %id, status = ?transition.incident.status, "incident changed");
                     self.notify(&current, &transition).await;
-                    return Ok((transition.incident, true));
+                    let changed = !transition.is_noop();
+                    return Ok((transition.incident, changed));
                 }
                 WriteOutcome::Conflict => {}
                 WriteOutcome::AtCapacity => return Err(DispatchError::AtCapacity),
@@ -220,6 +245,11 @@ impl Dispatcher {
         Err(DispatchError::Contended)
     }
 
+    /// Run a command that needs no claim deadlines.
+    async fn run(&self, id: &IncidentId, actor: &Actor, command: Command) -> Result<(Incident, bool), DispatchError> {
+        self.execute(id, actor, move |_, _| command.clone()).await
+    }
+
     /// A mediator grabs an offer. Exactly one concurrent accept wins.
     ///
     /// # Errors
@@ -227,17 +257,24 @@ impl Dispatcher {
     #[instrument(skip_all, fields(incident_id = %id))]
     pub async fn accept(&self, mediator: &AccountId, id: &IncidentId) -> Result<Incident, DispatchError> {
         let actor = Actor::account(Role::Mediator, mediator);
-        Ok(self.execute(id, &actor, Command::Accept { mediator: mediator.clone() }).await?.0)
+        let command =
+            |i: &Incident, now| Command::Accept { mediator: mediator.clone(), deadlines: self.claim_deadlines(i, now) };
+        Ok(self.execute(id, &actor, command).await?.0)
     }
 
-    /// A mediator turns an offer down.
+    /// A mediator turns an offer down; the next candidate is offered at once.
     ///
     /// # Errors
     /// As [`Self::accept`].
     #[instrument(skip_all, fields(incident_id = %id))]
     pub async fn decline(&self, mediator: &AccountId, id: &IncidentId) -> Result<Incident, DispatchError> {
         let actor = Actor::account(Role::Mediator, mediator);
-        Ok(self.execute(id, &actor, Command::Decline { mediator: mediator.clone() }).await?.0)
+        let (incident, _) = self.run(id, &actor, Command::Decline { mediator: mediator.clone() }).await?;
+        if incident.status == incident::Status::Dispatching && incident.open_offer_ids().next().is_none() {
+            // Nobody left to answer: move on now rather than at the next wave.
+            self.next_wave(id).await?;
+        }
+        Ok(incident)
     }
 
     /// The holding mediator arrived.
@@ -247,7 +284,7 @@ impl Dispatcher {
     #[instrument(skip_all, fields(incident_id = %id))]
     pub async fn arrive(&self, mediator: &AccountId, id: &IncidentId) -> Result<Incident, DispatchError> {
         let actor = Actor::account(Role::Mediator, mediator);
-        Ok(self.execute(id, &actor, Command::Arrive { mediator: mediator.clone() }).await?.0)
+        Ok(self.run(id, &actor, Command::Arrive { mediator: mediator.clone() }).await?.0)
     }
 
     /// The holding mediator closes the incident.
@@ -264,7 +301,7 @@ impl Dispatcher {
     ) -> Result<Incident, DispatchError> {
         let actor = Actor::account(Role::Mediator, mediator);
         let command = Command::Resolve { mediator: mediator.clone(), outcome, note };
-        Ok(self.execute(id, &actor, command).await?.0)
+        Ok(self.run(id, &actor, command).await?.0)
     }
 
     /// An operator sends a mediator.
@@ -279,7 +316,11 @@ impl Dispatcher {
         mediator: &AccountId,
     ) -> Result<Incident, DispatchError> {
         let actor = Actor::account(Role::Operator, operator);
-        let command = Command::Assign { operator: operator.clone(), mediator: mediator.clone() };
+        let command = |i: &Incident, now| Command::Assign {
+            operator: operator.clone(),
+            mediator: mediator.clone(),
+            deadlines: self.claim_deadlines(i, now),
+        };
         Ok(self.execute(id, &actor, command).await?.0)
     }
 
@@ -291,9 +332,28 @@ impl Dispatcher {
     /// `Store` when the store failed (the timer lease makes it retry).
     #[instrument(skip_all, fields(incident_id = %id))]
     pub async fn escalate(&self, id: &IncidentId) -> Result<bool, DispatchError> {
-        match self.execute(id, &Actor::system(), Command::Escalate).await {
+        self.fire(id, Command::Escalate).await
+    }
+
+    /// A deadline reminder or a missed deadline (called by the timer loop; idempotent).
+    ///
+    /// # Errors
+    /// `Store` when the store failed.
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn deadline(
+        &self,
+        id: &IncidentId,
+        deadline: incident::Deadline,
+        passed: bool,
+    ) -> Result<bool, DispatchError> {
+        self.fire(id, if passed { Command::MarkOverdue(deadline) } else { Command::Remind(deadline) }).await
+    }
+
+    /// Run a timer's command as the system; a vanished incident is nothing to do.
+    async fn fire(&self, id: &IncidentId, command: Command) -> Result<bool, DispatchError> {
+        match self.run(id, &Actor::system(), command).await {
             Ok((_, changed)) => Ok(changed),
-            Err(DispatchError::NotFound) => Ok(false),
+            Err(DispatchError::NotFound | DispatchError::Transition(_)) => Ok(false),
             Err(e) => Err(e),
         }
     }
@@ -304,7 +364,71 @@ impl Dispatcher {
     /// `Transition(WrongState)` once claimed.
     #[instrument(skip_all, fields(incident_id = %id))]
     pub async fn cancel(&self, id: &IncidentId) -> Result<Incident, DispatchError> {
-        Ok(self.execute(id, &Actor::resident(), Command::Cancel).await?.0)
+        Ok(self.run(id, &Actor::resident(), Command::Cancel).await?.0)
+    }
+
+    /// An operator puts an incident under supervision (督办) with a note.
+    ///
+    /// # Errors
+    /// `NotFound`; `Transition(WrongState)` for a cancelled one.
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn supervise(
+        &self,
+        operator: &AccountId,
+        id: &IncidentId,
+        note: String,
+    ) -> Result<Incident, DispatchError> {
+        let actor = Actor::account(Role::Operator, operator);
+        Ok(self.run(id, &actor, Command::Supervise { operator: operator.clone(), note }).await?.0)
+    }
+
+    /// An operator sets the risk colour (red alerts the command center).
+    ///
+    /// # Errors
+    /// `NotFound`.
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn set_risk(
+        &self,
+        operator: &AccountId,
+        id: &IncidentId,
+        risk: crate::domain::category::Risk,
+    ) -> Result<Incident, DispatchError> {
+        let actor = Actor::account(Role::Operator, operator);
+        Ok(self.run(id, &actor, Command::SetRisk(risk)).await?.0)
+    }
+
+    /// The resident answers the follow-up visit; "not resolved" reopens it.
+    ///
+    /// # Errors
+    /// `Transition(WrongState)` before resolution; `Transition(AlreadyAnswered)`.
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn feedback(
+        &self,
+        id: &IncidentId,
+        rating: u8,
+        comment: Option<String>,
+        resolved: bool,
+    ) -> Result<Incident, DispatchError> {
+        Ok(self.run(id, &Actor::resident(), Command::GiveFeedback { rating, comment, resolved }).await?.0)
+    }
+
+    /// An operator reads the resident's full phone number; the read is audited.
+    ///
+    /// # Errors
+    /// `NotFound`; `Store`.
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn reveal_phone(&self, operator: &Actor, id: &IncidentId) -> Result<Option<String>, DispatchError> {
+        let incident = self.store().get_incident(id).await?.ok_or(DispatchError::NotFound)?;
+        let entry = TimelineEntry {
+            at: self.now(),
+            actor_role: operator.role,
+            actor_id: operator.id.clone(),
+            event: incident::Event::PhoneRevealed,
+        };
+        // Audit first: no record, no number.
+        self.store().append_timeline(id, &[entry]).await?;
+        tracing::info!(incident_id = %id, "resident phone revealed to an operator");
+        Ok(incident.resident_phone.map(|p| p.full().to_owned()))
     }
 
     /// A mediator goes on or off duty.

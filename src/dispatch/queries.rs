@@ -163,7 +163,7 @@ impl Dispatcher {
         let ids = self.store().offered_to(mediator).await?;
         let mut incidents = self.store().get_incidents(&ids).await?;
         incidents.retain(|i| i.status.is_unclaimed() && i.open_offer(mediator).is_some());
-        incidents.sort_by_key(|i| std::cmp::Reverse(i.created_at));
+        incidents.sort_by(super::stats::urgent_first);
         Ok(incidents.iter().map(|i| IncidentView::for_offer(i, mediator)).collect())
     }
 

@@ -1,17 +1,18 @@
 //! Filing a report: locate it, find the nearest available mediators, store it with its
 //! escalation deadline and offers in one atomic write, then push the offers.
 
+use super::effects::timer;
 use super::{DispatchError, Dispatcher};
 use crate::auth;
 use crate::domain::account::{Phone, Role};
 use crate::domain::category::{Category, Risk};
 use crate::domain::ids::{IncidentId, SceneId};
-use crate::domain::incident::{Event, Incident, Offer, Status};
+use crate::domain::incident::{Event, Incident, Offer, Report, Status};
 use crate::domain::location::GeoPoint;
 use crate::domain::timeline::{ActorRole, TimelineEntry};
 use crate::matcher::{self, Candidate, index::fresh_after};
 use crate::push::wire::{self, IncidentView, MediatorMessage, OperatorMessage};
-use crate::store::{BusMessage, Creation, Expect, IdempotencyClaim, IncidentWrite, TimerOp, WriteOutcome};
+use crate::store::{BusMessage, Creation, Expect, IdempotencyClaim, IncidentWrite, TimerKind, TimerOp, WriteOutcome};
 use jiff::{SignedDuration, Timestamp};
 use tracing::instrument;
 
@@ -58,14 +59,31 @@ impl Dispatcher {
         category: Category,
         n: usize,
     ) -> Result<Vec<Candidate>, DispatchError> {
+        self.candidates_within(point, category, n, self.settings().dispatch.search_radius_m, &[]).await
+    }
+
+    /// The best `n` available mediators within `radius_m`, leaving out `exclude`.
+    ///
+    /// # Errors
+    /// `Store` on backend failure.
+    pub async fn candidates_within(
+        &self,
+        point: GeoPoint,
+        category: Category,
+        n: usize,
+        radius_m: f64,
+        exclude: &[crate::domain::ids::AccountId],
+    ) -> Result<Vec<Candidate>, DispatchError> {
         const ATTEMPTS: usize = 4;
         let s = &self.settings().dispatch;
         let fresh = fresh_after(self.now(), s.stale_after);
-        let mut want = n;
+        let mut want = n + exclude.len();
         // Capacity and account state live in the store: widen the search while they exclude
         // candidates, a bounded number of times.
         for attempt in 1..=ATTEMPTS {
-            let nearby = self.index().nearest(point, s.search_radius_m, want, s.specialty_bonus_m, fresh);
+            let mut nearby = self.index().nearest(point, radius_m, want, s.specialty_bonus_m, fresh);
+            let found = nearby.len();
+            nearby.retain(|c| !exclude.contains(&c.mediator_id));
             let ids: Vec<_> = nearby.iter().map(|c| c.mediator_id.clone()).collect();
             let accounts = self.store().get_accounts(&ids).await?;
             let holds = self.store().hold_counts(&ids).await?;
@@ -86,7 +104,7 @@ impl Dispatcher {
                 .collect();
             let available = pool.iter().filter(|c| c.holds < c.capacity).count();
             let ranked = matcher::rank(pool, n, s.specialty_bonus_m);
-            if ranked.len() >= n || nearby.len() < want || attempt == ATTEMPTS {
+            if ranked.len() >= n || found < want || attempt == ATTEMPTS {
                 return Ok(ranked);
             }
             want += nearby.len() - available;
@@ -130,41 +148,39 @@ impl Dispatcher {
         }
         let s = &self.settings().dispatch;
         let now = self.now();
-        let chosen = self.candidates(place, new.category, s.offer_count).await?;
-        let cell = place.cell(self.index().resolution());
-        let incident = Incident {
+        let risk = self.settings().triage.rules().assess(new.category, &new.description, new.risk);
+        let (wave, chosen) = self.first_wave(place, new.category).await?;
+        let (duplicate_of, recurring) = self.look_back(place, now).await?;
+        let report = Report {
             id: IncidentId::generate(),
-            status: Status::Dispatching,
             category: new.category,
-            risk: new.risk.unwrap_or_default(),
+            risk,
             description: new.description,
             location: place,
-            cell: cell.to_string(),
+            cell: place.cell(self.index().resolution()).to_string(),
             scene_id: new.scene,
             resident_phone: new.phone,
             created_at: now,
             // Nobody near: the command center must act now, through the same durable timer.
             escalate_at: if chosen.is_empty() { now } else { after(now, s.escalate_after) },
-            offers: chosen
-                .iter()
-                .map(|c| Offer {
-                    mediator_id: c.mediator_id.clone(),
-                    distance_m: c.distance_m,
-                    offered_at: now,
-                    declined_at: None,
-                })
-                .collect(),
-            claimed_by: None,
-            claimed_at: None,
-            assigned_by: None,
-            escalated_at: None,
-            arrived_at: None,
-            resolved_at: None,
-            outcome: None,
-            resolution_note: None,
-            cancelled_at: None,
-            version: 1,
         };
+        let offers = chosen
+            .iter()
+            .map(|c| Offer {
+                mediator_id: c.mediator_id.clone(),
+                distance_m: c.distance_m,
+                offered_at: now,
+                declined_at: None,
+                expired_at: None,
+            })
+            .collect();
+        let mut incident = Incident::reported(report, offers);
+        incident.wave = wave;
+        incident.duplicate_of = duplicate_of;
+        incident.recurring = recurring;
+        if risk == Risk::Red {
+            incident.alerted_at = Some(now);
+        }
         let tracking_token = auth::random_token();
         let mut write = IncidentWrite::new(incident.clone(), Expect::Absent);
         let entry = |event| TimelineEntry { at: now, actor_role: ActorRole::Resident, actor_id: None, event };
@@ -175,7 +191,7 @@ impl Dispatcher {
                 .append
                 .push(TimelineEntry { actor_role: ActorRole::System, ..entry(Event::Offered { mediator_ids }) });
         }
-        write.timers.push(TimerOp::Schedule(super::effects::escalation_key(&incident), incident.escalate_at));
+        write.timers.push(TimerOp::Schedule(timer(TimerKind::Escalate, &incident), incident.escalate_at));
         write.offers_open = chosen.iter().map(|c| c.mediator_id.clone()).collect();
         write.creation = Some(Creation {
             tracking_hash: auth::sha256_hex(&tracking_token),
@@ -197,6 +213,7 @@ impl Dispatcher {
         }
         metrics::counter!("gd_reports_total").increment(1);
         tracing::info!(incident_id = %incident.id, cell = %incident.cell, offers = chosen.len(), "report filed");
+        self.wechat_offers(&incident.id, &incident.open_offer_ids().cloned().collect::<Vec<_>>());
         for c in &chosen {
             let msg = MediatorMessage::Offer { incident: IncidentView::for_offer(&incident, &c.mediator_id) };
             self.to_mediators(vec![c.mediator_id.clone()], &msg).await;
@@ -208,5 +225,53 @@ impl Dispatcher {
             self.wake_timers();
         }
         Ok(ReportReceipt { incident, tracking_token, replayed: false })
+    }
+}
+
+/// How far back hot spots look, and the duplicate window.
+const HOTSPOT_WINDOW: SignedDuration = SignedDuration::from_hours(24 * 30);
+const DUPLICATE_WINDOW: SignedDuration = SignedDuration::from_mins(30);
+const DUPLICATE_DISTANCE_M: f64 = 100.0;
+/// Reports considered when looking back (a district files far fewer in 30 days).
+const LOOK_BACK_LIMIT: usize = 20_000;
+
+impl Dispatcher {
+    /// For a new report at `place`: a possibly identical open report (within 100 m and 30
+    /// minutes; the nearest), and whether its area had two or more reports in 30 days.
+    async fn look_back(&self, place: GeoPoint, now: Timestamp) -> Result<(Option<IncidentId>, bool), DispatchError> {
+        let since = now.checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
+        let recent =
+            self.store().list_incidents(since, after(now, std::time::Duration::from_secs(1)), LOOK_BACK_LIMIT).await?;
+        let area = place.area();
+        let same_area = recent.iter().filter(|i| i.location.area() == area).count();
+        let dup_since = now.checked_sub(DUPLICATE_WINDOW).unwrap_or(Timestamp::MIN);
+        let duplicate = recent
+            .iter()
+            .filter(|i| i.created_at >= dup_since && !matches!(i.status, Status::Resolved | Status::Cancelled))
+            .map(|i| (i, i.location.distance_m(place)))
+            .filter(|(_, d)| *d <= DUPLICATE_DISTANCE_M)
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i.id.clone());
+        Ok((duplicate, same_area >= 2))
+    }
+}
+
+impl Dispatcher {
+    /// Areas (hot-spot cells) with three or more reports in the last 30 days, most first.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn hotspots(&self) -> Result<Vec<(h3o::CellIndex, usize)>, DispatchError> {
+        let now = self.now();
+        let since = now.checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
+        let recent =
+            self.store().list_incidents(since, after(now, std::time::Duration::from_secs(1)), LOOK_BACK_LIMIT).await?;
+        let mut counts: std::collections::HashMap<h3o::CellIndex, usize> = std::collections::HashMap::new();
+        for i in &recent {
+            *counts.entry(i.location.area()).or_default() += 1;
+        }
+        let mut areas: Vec<_> = counts.into_iter().filter(|(_, n)| *n >= 3).collect();
+        areas.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(areas)
     }
 }

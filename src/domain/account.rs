@@ -70,6 +70,9 @@ pub struct Account {
     /// Optimistic-concurrency version, bumped by every update.
     #[serde(default)]
     pub version: u64,
+    /// The WeChat openid offers are notified to (issue #3), bound by an admin.
+    #[serde(default)]
+    pub wechat_openid: Option<String>,
 }
 
 fn default_capacity() -> u32 {

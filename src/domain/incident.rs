@@ -74,6 +74,63 @@ pub struct Offer {
     /// Set when the mediator said no.
     #[serde(default)]
     pub declined_at: Option<Timestamp>,
+    /// Set when the offer lapsed unanswered (`dispatch.offer_ttl`).
+    #[serde(default)]
+    pub expired_at: Option<Timestamp>,
+}
+
+impl Offer {
+    /// Still open: neither declined nor lapsed.
+    #[must_use]
+    pub fn is_open(&self) -> bool {
+        self.declined_at.is_none() && self.expired_at.is_none()
+    }
+}
+
+/// A deadline that runs once a mediator holds an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Deadline {
+    /// Be there by `arrive_by`.
+    Arrive,
+    /// Close it by `resolve_by`.
+    Resolve,
+}
+
+/// When the holder must arrive and resolve, fixed at claim time from the risk colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimDeadlines {
+    /// Arrive by.
+    pub arrive_by: Timestamp,
+    /// Resolve by.
+    pub resolve_by: Timestamp,
+}
+
+/// An operator's supervision order (督办).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Supervision {
+    /// The operator.
+    #[schema(value_type = String)]
+    pub operator_id: AccountId,
+    /// What they asked for.
+    pub note: String,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+}
+
+/// The resident's follow-up answer (回访).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Feedback {
+    /// 1 (very unhappy) ..= 5 (very happy).
+    pub rating: u8,
+    /// Their words.
+    pub comment: Option<String>,
+    /// False: "not resolved", which reopens the incident to the command center.
+    pub resolved: bool,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
 }
 
 /// A resident's report and everything that happened to it.
@@ -133,20 +190,133 @@ pub struct Incident {
     /// When the resident withdrew it.
     #[serde(default)]
     pub cancelled_at: Option<Timestamp>,
+    /// When a red incident was alerted to the command center.
+    #[serde(default)]
+    pub alerted_at: Option<Timestamp>,
+    /// The holder must arrive by then.
+    #[serde(default)]
+    pub arrive_by: Option<Timestamp>,
+    /// The holder must resolve by then.
+    #[serde(default)]
+    pub resolve_by: Option<Timestamp>,
+    /// When the arrival deadline passed unmet.
+    #[serde(default)]
+    pub arrive_overdue_at: Option<Timestamp>,
+    /// When the resolution deadline passed unmet.
+    #[serde(default)]
+    pub resolve_overdue_at: Option<Timestamp>,
+    /// Under supervision (督办).
+    #[serde(default)]
+    pub supervision: Option<Supervision>,
+    /// The resident's follow-up answer.
+    #[serde(default)]
+    pub feedback: Option<Feedback>,
+    /// When "not resolved" feedback reopened it.
+    #[serde(default)]
+    pub reopened_at: Option<Timestamp>,
+    /// How many offer waves went out.
+    #[serde(default)]
+    pub wave: u32,
+    /// A possibly identical open report (within 100 m and 30 minutes).
+    #[serde(default)]
+    pub duplicate_of: Option<IncidentId>,
+    /// Reported from an area with two or more reports in the last 30 days.
+    #[serde(default)]
+    pub recurring: bool,
     /// Optimistic-concurrency version: every stored change bumps it by one.
     pub version: u64,
 }
 
+/// What a new report fixes about an incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// Id.
+    pub id: IncidentId,
+    /// Kind.
+    pub category: Category,
+    /// Colour (after triage).
+    pub risk: Risk,
+    /// Words.
+    pub description: String,
+    /// Where.
+    pub location: GeoPoint,
+    /// Its H3 cell.
+    pub cell: String,
+    /// QR scene.
+    pub scene_id: Option<SceneId>,
+    /// Phone.
+    pub resident_phone: Option<Phone>,
+    /// When.
+    pub created_at: Timestamp,
+    /// Escalation deadline.
+    pub escalate_at: Timestamp,
+}
+
 impl Incident {
+    /// A freshly reported incident offered to `offers` (version 1).
+    #[must_use]
+    pub fn reported(report: Report, offers: Vec<Offer>) -> Self {
+        Self {
+            id: report.id,
+            status: Status::Dispatching,
+            category: report.category,
+            risk: report.risk,
+            description: report.description,
+            location: report.location,
+            cell: report.cell,
+            scene_id: report.scene_id,
+            resident_phone: report.resident_phone,
+            created_at: report.created_at,
+            escalate_at: report.escalate_at,
+            offers,
+            claimed_by: None,
+            claimed_at: None,
+            assigned_by: None,
+            escalated_at: None,
+            arrived_at: None,
+            resolved_at: None,
+            outcome: None,
+            resolution_note: None,
+            cancelled_at: None,
+            alerted_at: None,
+            arrive_by: None,
+            resolve_by: None,
+            arrive_overdue_at: None,
+            resolve_overdue_at: None,
+            supervision: None,
+            feedback: None,
+            reopened_at: None,
+            wave: 1,
+            duplicate_of: None,
+            recurring: false,
+            version: 1,
+        }
+    }
+
     /// The live (not declined) offer made to `mediator`, if any.
     #[must_use]
     pub fn open_offer(&self, mediator: &AccountId) -> Option<&Offer> {
-        self.offers.iter().find(|o| &o.mediator_id == mediator && o.declined_at.is_none())
+        self.offers.iter().find(|o| &o.mediator_id == mediator && o.is_open())
     }
 
     /// Mediators whose offers are still open.
     pub fn open_offer_ids(&self) -> impl Iterator<Item = &AccountId> {
-        self.offers.iter().filter(|o| o.declined_at.is_none()).map(|o| &o.mediator_id)
+        self.offers.iter().filter(|o| o.is_open()).map(|o| &o.mediator_id)
+    }
+
+    /// Whether `deadline` still binds the holder (claimed, not yet met).
+    #[must_use]
+    pub fn deadline_pending(&self, deadline: Deadline) -> bool {
+        match deadline {
+            Deadline::Arrive => self.status == Status::Claimed && self.arrive_by.is_some(),
+            Deadline::Resolve => self.status.is_active_claim() && self.resolve_by.is_some(),
+        }
+    }
+
+    /// Overdue on any deadline and still open.
+    #[must_use]
+    pub fn is_overdue(&self) -> bool {
+        self.status.is_active_claim() && (self.arrive_overdue_at.is_some() || self.resolve_overdue_at.is_some())
     }
 }
 
@@ -157,6 +327,8 @@ pub enum Command {
     Accept {
         /// Who.
         mediator: AccountId,
+        /// Their deadlines, from the risk colour.
+        deadlines: ClaimDeadlines,
     },
     /// A mediator turns an offer down.
     Decline {
@@ -171,6 +343,37 @@ pub enum Command {
         operator: AccountId,
         /// The mediator sent.
         mediator: AccountId,
+        /// Their deadlines, from the risk colour.
+        deadlines: ClaimDeadlines,
+    },
+    /// Another wave of offers (and lapse of offers past their time).
+    Offer {
+        /// New offers.
+        offers: Vec<Offer>,
+        /// Open offers made before this time lapse.
+        expire_before: Option<Timestamp>,
+    },
+    /// A reminder before a deadline.
+    Remind(Deadline),
+    /// A deadline passed.
+    MarkOverdue(Deadline),
+    /// An operator puts it under supervision (督办).
+    Supervise {
+        /// The operator.
+        operator: AccountId,
+        /// The order.
+        note: String,
+    },
+    /// Set the risk colour (resident's choice, triage, or an operator).
+    SetRisk(Risk),
+    /// The resident's follow-up answer.
+    GiveFeedback {
+        /// 1..=5.
+        rating: u8,
+        /// Words.
+        comment: Option<String>,
+        /// False reopens it.
+        resolved: bool,
     },
     /// The holding mediator is there.
     Arrive {
@@ -216,6 +419,47 @@ pub enum Event {
     },
     /// Nobody grabbed it in time.
     Escalated,
+    /// Red: alerted to the command center at once.
+    Alerted,
+    /// Offers lapsed unanswered.
+    OffersExpired {
+        /// Whose.
+        #[schema(value_type = Vec<String>)]
+        mediator_ids: Vec<AccountId>,
+    },
+    /// The holder was reminded of a coming deadline.
+    Reminded {
+        /// Which.
+        deadline: Deadline,
+    },
+    /// A deadline passed unmet (催办).
+    Overdue {
+        /// Which.
+        deadline: Deadline,
+    },
+    /// Put under supervision (督办).
+    Supervised {
+        /// The order.
+        note: String,
+    },
+    /// The risk colour changed.
+    RiskChanged {
+        /// Before.
+        from: Risk,
+        /// After.
+        to: Risk,
+    },
+    /// The resident answered the follow-up visit.
+    FeedbackGiven {
+        /// 1..=5.
+        rating: u8,
+        /// Whether they consider it resolved.
+        resolved: bool,
+    },
+    /// "Not resolved": back to the command center.
+    Reopened,
+    /// An operator revealed the resident's full phone number (audit only).
+    PhoneRevealed,
     /// An operator sent a mediator.
     Assigned {
         /// The operator.
@@ -234,6 +478,19 @@ pub enum Event {
     },
     /// Withdrawn by the resident.
     Cancelled,
+    /// A notification went out (or was skipped or failed) through an external channel
+    /// (issue #3: WeChat). Appended outside state changes; one per delivery attempt.
+    Notified {
+        /// `wechat_template` or `wechat_subscribe`.
+        channel: String,
+        /// Which message: `offer`, `claimed`, `arrived`, `resolved`.
+        #[serde(default)]
+        notice: String,
+        /// The recipient, masked.
+        to: String,
+        /// `sent (attempt n)`, `failed (attempt n): <code>[; retrying]`, `skipped: <why>`.
+        outcome: String,
+    },
 }
 
 /// Why a command does not apply.
@@ -251,6 +508,9 @@ pub enum TransitionError {
     /// The command makes no sense in the current state.
     #[error("not possible while the incident is {0:?}")]
     WrongState(Status),
+    /// The follow-up was already answered.
+    #[error("feedback was already given")]
+    AlreadyAnswered,
 }
 
 /// The result of a command: the next incident (version bumped when it changed) and its events.
@@ -278,7 +538,7 @@ pub fn decide(incident: &Incident, command: &Command, now: Timestamp) -> Result<
     let mut next = incident.clone();
     let unchanged = || Ok(Transition { incident: incident.clone(), events: vec![] });
     let events = match command {
-        Command::Accept { mediator } => {
+        Command::Accept { mediator, deadlines } => {
             if incident.claimed_by.as_ref() == Some(mediator) {
                 return unchanged(); // the winner retrying gets the same answer
             }
@@ -294,17 +554,17 @@ pub fn decide(incident: &Incident, command: &Command, now: Timestamp) -> Result<
             if incident.open_offer(mediator).is_none() {
                 return Err(TransitionError::NotOffered);
             }
-            claim(&mut next, mediator, now);
+            claim(&mut next, mediator, *deadlines, now);
             vec![Event::Claimed { mediator_id: mediator.clone() }]
         }
-        Command::Assign { operator, mediator } => {
+        Command::Assign { operator, mediator, deadlines } => {
             if !incident.status.is_unclaimed() {
                 return Err(match incident.claimed_by {
                     Some(_) => TransitionError::AlreadyClaimed,
                     None => TransitionError::WrongState(incident.status),
                 });
             }
-            claim(&mut next, mediator, now);
+            claim(&mut next, mediator, *deadlines, now);
             next.assigned_by = Some(operator.clone());
             vec![Event::Assigned { operator_id: operator.clone(), mediator_id: mediator.clone() }]
         }
@@ -360,15 +620,119 @@ pub fn decide(incident: &Incident, command: &Command, now: Timestamp) -> Result<
             next.cancelled_at = Some(now);
             vec![Event::Cancelled]
         }
+        Command::Offer { offers, expire_before } => {
+            if !incident.status.is_unclaimed() {
+                return unchanged(); // a stale wave timer
+            }
+            let mut events = vec![];
+            if let Some(cutoff) = expire_before {
+                let mut lapsed = vec![];
+                for o in next.offers.iter_mut().filter(|o| o.is_open() && o.offered_at < *cutoff) {
+                    o.expired_at = Some(now);
+                    lapsed.push(o.mediator_id.clone());
+                }
+                if !lapsed.is_empty() {
+                    events.push(Event::OffersExpired { mediator_ids: lapsed });
+                }
+            }
+            let fresh: Vec<Offer> = offers
+                .iter()
+                .filter(|o| !incident.offers.iter().any(|x| x.mediator_id == o.mediator_id))
+                .cloned()
+                .collect();
+            if !fresh.is_empty() {
+                events.push(Event::Offered { mediator_ids: fresh.iter().map(|o| o.mediator_id.clone()).collect() });
+                next.offers.extend(fresh);
+            }
+            next.wave += 1;
+            if events.is_empty() {
+                // Still count the wave, so the next one widens; nothing to record otherwise.
+                next.version = incident.version + 1;
+                return Ok(Transition { incident: next, events });
+            }
+            events
+        }
+        Command::Remind(deadline) => {
+            if !incident.deadline_pending(*deadline) {
+                return unchanged();
+            }
+            vec![Event::Reminded { deadline: *deadline }]
+        }
+        Command::MarkOverdue(deadline) => {
+            let already = match deadline {
+                Deadline::Arrive => incident.arrive_overdue_at.is_some(),
+                Deadline::Resolve => incident.resolve_overdue_at.is_some(),
+            };
+            if already || !incident.deadline_pending(*deadline) {
+                return unchanged();
+            }
+            match deadline {
+                Deadline::Arrive => next.arrive_overdue_at = Some(now),
+                Deadline::Resolve => next.resolve_overdue_at = Some(now),
+            }
+            vec![Event::Overdue { deadline: *deadline }]
+        }
+        Command::Supervise { operator, note } => {
+            if matches!(incident.status, Status::Cancelled) {
+                return Err(TransitionError::WrongState(incident.status));
+            }
+            next.supervision = Some(Supervision { operator_id: operator.clone(), note: note.clone(), at: now });
+            vec![Event::Supervised { note: note.clone() }]
+        }
+        Command::SetRisk(risk) => {
+            if *risk == incident.risk {
+                return unchanged();
+            }
+            next.risk = *risk;
+            let mut events = vec![Event::RiskChanged { from: incident.risk, to: *risk }];
+            if *risk == Risk::Red
+                && incident.alerted_at.is_none()
+                && !matches!(incident.status, Status::Resolved | Status::Cancelled)
+            {
+                next.alerted_at = Some(now);
+                events.push(Event::Alerted);
+            }
+            events
+        }
+        Command::GiveFeedback { rating, comment, resolved } => {
+            if incident.status != Status::Resolved {
+                return Err(TransitionError::WrongState(incident.status));
+            }
+            if incident.feedback.is_some() {
+                return Err(TransitionError::AlreadyAnswered);
+            }
+            next.feedback = Some(Feedback { rating: *rating, comment: comment.clone(), resolved: *resolved, at: now });
+            let mut events = vec![Event::FeedbackGiven { rating: *rating, resolved: *resolved }];
+            if !resolved {
+                // Back to the command center: nobody holds it; operators assign anew.
+                next.status = Status::Escalated;
+                next.reopened_at = Some(now);
+                next.escalated_at = Some(now);
+                next.claimed_by = None;
+                next.claimed_at = None;
+                next.assigned_by = None;
+                next.arrived_at = None;
+                next.resolved_at = None;
+                next.outcome = None;
+                next.arrive_by = None;
+                next.resolve_by = None;
+                next.arrive_overdue_at = None;
+                next.resolve_overdue_at = None;
+                events.push(Event::Reopened);
+            }
+            events
+        }
     };
     next.version = incident.version + 1;
     Ok(Transition { incident: next, events })
 }
 
-fn claim(next: &mut Incident, mediator: &AccountId, now: Timestamp) {
+fn claim(next: &mut Incident, mediator: &AccountId, deadlines: ClaimDeadlines, now: Timestamp) {
     next.status = Status::Claimed;
     next.claimed_by = Some(mediator.clone());
     next.claimed_at = Some(now);
+    next.arrive_by = Some(deadlines.arrive_by);
+    next.resolve_by = Some(deadlines.resolve_by);
 }
 
 fn holder_check(incident: &Incident, mediator: &AccountId) -> Result<(), TransitionError> {
@@ -381,10 +745,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn incident(offered: &[&AccountId]) -> Incident {
-        let now = Timestamp::UNIX_EPOCH;
-        Incident {
+        let t0 = Timestamp::UNIX_EPOCH;
+        let report = Report {
             id: IncidentId::generate(),
-            status: Status::Dispatching,
             category: Category::Neighbor,
             risk: Risk::Blue,
             description: "noise".into(),
@@ -392,23 +755,35 @@ mod tests {
             cell: "8830e1d8a1fffff".into(),
             scene_id: None,
             resident_phone: None,
-            created_at: now,
-            escalate_at: now,
-            offers: offered
-                .iter()
-                .map(|m| Offer { mediator_id: (*m).clone(), distance_m: 10.0, offered_at: now, declined_at: None })
-                .collect(),
-            claimed_by: None,
-            claimed_at: None,
-            assigned_by: None,
-            escalated_at: None,
-            arrived_at: None,
-            resolved_at: None,
-            outcome: None,
-            resolution_note: None,
-            cancelled_at: None,
-            version: 1,
+            created_at: t0,
+            escalate_at: t0,
+        };
+        let offers = offered
+            .iter()
+            .map(|m| Offer {
+                mediator_id: (*m).clone(),
+                distance_m: 10.0,
+                offered_at: t0,
+                declined_at: None,
+                expired_at: None,
+            })
+            .collect();
+        Incident::reported(report, offers)
+    }
+
+    fn deadlines() -> ClaimDeadlines {
+        ClaimDeadlines {
+            arrive_by: Timestamp::from_second(1_800_000_900).unwrap(),
+            resolve_by: Timestamp::from_second(1_800_003_600).unwrap(),
         }
+    }
+
+    fn accept(m: &AccountId) -> Command {
+        Command::Accept { mediator: m.clone(), deadlines: deadlines() }
+    }
+
+    fn assign(op: &AccountId, m: &AccountId) -> Command {
+        Command::Assign { operator: op.clone(), mediator: m.clone(), deadlines: deadlines() }
     }
 
     fn now() -> Timestamp {
@@ -419,25 +794,25 @@ mod tests {
     fn the_first_accept_claims_and_later_ones_are_refused() {
         let (a, b, c) = (AccountId::generate(), AccountId::generate(), AccountId::generate());
         let inc = incident(&[&a, &b]);
-        let t = decide(&inc, &Command::Accept { mediator: a.clone() }, now()).unwrap();
+        let t = decide(&inc, &accept(&a), now()).unwrap();
         assert_eq!(t.incident.status, Status::Claimed);
         assert_eq!(t.incident.version, 2);
-        assert_eq!(decide(&t.incident, &Command::Accept { mediator: b }, now()), Err(TransitionError::AlreadyClaimed));
-        assert_eq!(decide(&t.incident, &Command::Accept { mediator: c }, now()), Err(TransitionError::NotOffered));
-        assert!(decide(&t.incident, &Command::Accept { mediator: a }, now()).unwrap().is_noop());
+        assert_eq!(decide(&t.incident, &accept(&b), now()), Err(TransitionError::AlreadyClaimed));
+        assert_eq!(decide(&t.incident, &accept(&c), now()), Err(TransitionError::NotOffered));
+        assert!(decide(&t.incident, &accept(&a), now()).unwrap().is_noop());
     }
 
     #[test]
     fn escalation_is_a_noop_once_claimed_and_accept_still_works_after_escalation() {
         let a = AccountId::generate();
         let inc = incident(&[&a]);
-        let claimed = decide(&inc, &Command::Accept { mediator: a.clone() }, now()).unwrap().incident;
+        let claimed = decide(&inc, &accept(&a), now()).unwrap().incident;
         assert!(decide(&claimed, &Command::Escalate, now()).unwrap().is_noop());
 
         let escalated = decide(&inc, &Command::Escalate, now()).unwrap().incident;
         assert_eq!(escalated.status, Status::Escalated);
         assert!(decide(&escalated, &Command::Escalate, now()).unwrap().is_noop());
-        let t = decide(&escalated, &Command::Accept { mediator: a }, now()).unwrap();
+        let t = decide(&escalated, &accept(&a), now()).unwrap();
         assert_eq!(t.incident.status, Status::Claimed);
     }
 
@@ -446,13 +821,13 @@ mod tests {
         let a = AccountId::generate();
         let inc = incident(&[&a]);
         let declined = decide(&inc, &Command::Decline { mediator: a.clone() }, now()).unwrap().incident;
-        assert_eq!(decide(&declined, &Command::Accept { mediator: a }, now()), Err(TransitionError::NotOffered));
+        assert_eq!(decide(&declined, &accept(&a), now()), Err(TransitionError::NotOffered));
     }
 
     #[test]
     fn only_the_holder_arrives_and_resolves() {
         let (a, b) = (AccountId::generate(), AccountId::generate());
-        let claimed = decide(&incident(&[&a, &b]), &Command::Accept { mediator: a.clone() }, now()).unwrap().incident;
+        let claimed = decide(&incident(&[&a, &b]), &accept(&a), now()).unwrap().incident;
         assert_eq!(decide(&claimed, &Command::Arrive { mediator: b.clone() }, now()), Err(TransitionError::NotYours));
         let on_site = decide(&claimed, &Command::Arrive { mediator: a.clone() }, now()).unwrap().incident;
         assert_eq!(on_site.status, Status::OnSite);
@@ -466,13 +841,9 @@ mod tests {
     fn an_operator_assigns_an_escalated_incident_once() {
         let (op, m, other) = (AccountId::generate(), AccountId::generate(), AccountId::generate());
         let escalated = decide(&incident(&[]), &Command::Escalate, now()).unwrap().incident;
-        let assigned =
-            decide(&escalated, &Command::Assign { operator: op.clone(), mediator: m.clone() }, now()).unwrap();
+        let assigned = decide(&escalated, &assign(&op, &m), now()).unwrap();
         assert_eq!(assigned.incident.claimed_by, Some(m));
-        assert_eq!(
-            decide(&assigned.incident, &Command::Assign { operator: op, mediator: other }, now()),
-            Err(TransitionError::AlreadyClaimed)
-        );
+        assert_eq!(decide(&assigned.incident, &assign(&op, &other), now()), Err(TransitionError::AlreadyClaimed));
     }
 
     proptest! {
@@ -487,10 +858,10 @@ mod tests {
             for (kind, who) in script {
                 let m = ms[who].clone();
                 let cmd = match kind {
-                    0 => Command::Accept { mediator: m },
+                    0 => accept(&m),
                     1 => Command::Decline { mediator: m },
                     2 => Command::Escalate,
-                    3 => Command::Assign { operator: op.clone(), mediator: m },
+                    3 => assign(&op, &m),
                     4 => Command::Arrive { mediator: m },
                     5 => Command::Resolve { mediator: m, outcome: Outcome::Mediated, note: None },
                     _ => Command::Cancel,

@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 /// search stays cheap even in the densest district while each cell holds few mediators.
 pub const DEFAULT_INDEX_RESOLUTION: u8 = 8;
 
+/// The resolution of "the same area" for hot spots: resolution 8 (~0.74 km², a compound).
+pub const HOTSPOT_RESOLUTION: Resolution = Resolution::Eight;
+
 /// Mean distance between the centres of neighbouring cells, per resolution, in metres.
 ///
 /// Used to turn a search radius into a ring count; the exact cut is by great-circle distance.
@@ -114,6 +117,12 @@ impl GeoPoint {
         LatLng::new(self.lat, self.lng)
             .unwrap_or_else(|_| LatLng::new(0.0, 0.0).expect("0,0 is a valid coordinate"))
             .to_cell(resolution)
+    }
+
+    /// The hot-spot area (H3 cell at [`HOTSPOT_RESOLUTION`]) this point lies in.
+    #[must_use]
+    pub fn area(self) -> CellIndex {
+        self.cell(HOTSPOT_RESOLUTION)
     }
 
     /// The point rounded to about 100 m, for places where exactness is not needed (privacy).

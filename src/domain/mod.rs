@@ -8,3 +8,4 @@ pub mod incident;
 pub mod location;
 pub mod scene;
 pub mod timeline;
+pub mod triage;

@@ -64,6 +64,8 @@ pub struct UpdateAccountRequest {
     pub area: Option<String>,
     /// Disabled accounts cannot log in and their tokens stop working at once.
     pub enabled: Option<bool>,
+    /// Mediators: the WeChat openid offers are notified to (empty string unbinds).
+    pub wechat_openid: Option<String>,
 }
 
 /// A staff account as admins see it (no password hash).
@@ -226,6 +228,7 @@ async fn create_account(
         area: body.area,
         created_at: state.dispatcher.now(),
         version: 1,
+        wechat_openid: None,
     };
     if !state.dispatcher.store().insert_account(&account).await? {
         return Err(ApiError::new(StatusCode::CONFLICT, "phone_taken", "an account with this phone already exists"));
@@ -289,6 +292,9 @@ async fn update_account(
         }
         if let Some(e) = body.enabled {
             next.enabled = e;
+        }
+        if let Some(o) = &body.wechat_openid {
+            next.wechat_openid = super::wechat_webhook::check_openid(o)?;
         }
         next.version = current.version + 1;
         if state.dispatcher.store().update_account(&next, current.version).await? {

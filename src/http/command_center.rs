@@ -11,7 +11,7 @@ use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Status;
 use crate::domain::timeline::TimelineEntry;
 use crate::matcher::index::fresh_after;
-use crate::push::wire::{self, IncidentView, MediatorPosition, OperatorMessage};
+use crate::push::wire::{self, IncidentView, LatLng, MediatorPosition, OperatorMessage};
 use axum::Json;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
@@ -34,6 +34,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_incidents))
         .routes(routes!(get_incident))
         .routes(routes!(assign_incident))
+        .routes(routes!(supervise_incident))
+        .routes(routes!(set_incident_risk))
+        .routes(routes!(reveal_phone))
+        .routes(routes!(get_stats))
+        .routes(routes!(get_stats_csv))
+        .routes(routes!(list_hotspots))
 }
 
 /// The big screen's socket (token in `?access_token=`): a `snapshot` of on-duty mediators and
@@ -67,7 +73,8 @@ async fn snapshot(state: &AppState) -> Result<String, ApiError> {
         d.index().on_duty(fresh).iter().map(|(id, fix)| MediatorPosition::new(id, fix)).collect();
     mediators.sort_by(|a, b| a.id.cmp(&b.id));
     let since = d.now().checked_sub(SignedDuration::from_hours(24 * 30)).unwrap_or(Timestamp::MIN);
-    let open = d.incidents_between(since, Timestamp::MAX, LIST_LIMIT).await?;
+    let mut open = d.incidents_between(since, Timestamp::MAX, LIST_LIMIT).await?;
+    open.sort_by(crate::dispatch::stats::urgent_first);
     let incidents = open
         .iter()
         .filter(|i| !matches!(i.status, Status::Resolved | Status::Cancelled))
@@ -158,7 +165,8 @@ async fn list_incidents(
     if from > to {
         return Err(ApiError::invalid("from", "must not be after `to`"));
     }
-    let incidents = state.dispatcher.incidents_between(from, to, LIST_LIMIT).await?;
+    let mut incidents = state.dispatcher.incidents_between(from, to, LIST_LIMIT).await?;
+    incidents.sort_by(crate::dispatch::stats::urgent_first);
     Ok(Json(
         incidents
             .iter()
@@ -219,4 +227,177 @@ async fn assign_incident(
     let actor = operator.account.unwrap_or_else(AccountId::operations);
     let incident = state.dispatcher.assign(&actor, &id, &mediator).await?;
     Ok(Json(IncidentView::masked(&incident)))
+}
+
+fn operator_actor(operator: &OperatorAuth) -> AccountId {
+    operator.account.clone().unwrap_or_else(AccountId::operations)
+}
+
+fn parse_incident(id: &str) -> Result<IncidentId, ApiError> {
+    IncidentId::parse(id).map_err(|_| ApiError::not_found())
+}
+
+/// A supervision order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuperviseRequest {
+    /// What the command center asks for (1..=1000 characters).
+    pub note: String,
+}
+
+/// Put an incident under supervision (督办): the holder is told, the timeline records it.
+#[utoipa::path(post, path = "/api/v1/command/incidents/{id}/supervise", tag = "command", security(("operator" = []), ("admin" = [])),
+    params(("id" = String, Path, description = "incident id")), request_body = SuperviseRequest,
+    responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn supervise_incident(
+    State(state): State<AppState>,
+    operator: OperatorAuth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<SuperviseRequest>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let note = body.note.trim().to_owned();
+    if note.is_empty() {
+        return Err(ApiError::invalid("note", "must not be empty"));
+    }
+    super::error::check_len("note", &note, state.settings.limits.note_max_chars)?;
+    let incident = state.dispatcher.supervise(&operator_actor(&operator), &parse_incident(&id)?, note).await?;
+    Ok(Json(IncidentView::masked(&incident)))
+}
+
+/// A new risk colour.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RiskRequest {
+    /// red, yellow or blue.
+    pub risk: Risk,
+}
+
+/// Change an incident's risk colour; red alerts the command center.
+#[utoipa::path(post, path = "/api/v1/command/incidents/{id}/risk", tag = "command", security(("operator" = []), ("admin" = [])),
+    params(("id" = String, Path, description = "incident id")), request_body = RiskRequest,
+    responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn set_incident_risk(
+    State(state): State<AppState>,
+    operator: OperatorAuth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<RiskRequest>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let incident = state.dispatcher.set_risk(&operator_actor(&operator), &parse_incident(&id)?, body.risk).await?;
+    Ok(Json(IncidentView::masked(&incident)))
+}
+
+/// The resident's full phone number.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevealedPhone {
+    /// Full number, or null when the resident gave none.
+    pub phone: Option<String>,
+}
+
+/// Reveal the resident's full phone number to this operator; every reveal is recorded in the
+/// incident's timeline (who, when).
+#[utoipa::path(post, path = "/api/v1/command/incidents/{id}/reveal-phone", tag = "command", security(("operator" = []), ("admin" = [])),
+    params(("id" = String, Path, description = "incident id")),
+    responses((status = 200, body = RevealedPhone), (status = 404, body = ErrorBody)))]
+async fn reveal_phone(
+    State(state): State<AppState>,
+    operator: OperatorAuth,
+    ApiPath(id): ApiPath<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let role = if operator.account.is_some() {
+        crate::domain::account::Role::Operator
+    } else {
+        crate::domain::account::Role::Admin
+    };
+    let actor = crate::dispatch::Actor::account(role, &operator_actor(&operator));
+    let phone = state.dispatcher.reveal_phone(&actor, &parse_incident(&id)?).await?;
+    let mut response = Json(RevealedPhone { phone }).into_response();
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// A date range in Asia/Shanghai days.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct StatsQuery {
+    /// First day, `YYYY-MM-DD` (default: the first of this month).
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<jiff::civil::Date>,
+    /// Last day, inclusive (default: today).
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<jiff::civil::Date>,
+}
+
+async fn stats_for(state: &AppState, q: &StatsQuery) -> Result<crate::dispatch::stats::Stats, ApiError> {
+    let today = crate::dispatch::stats::today(state.dispatcher.now());
+    let to = q.to.unwrap_or(today);
+    let from = q.from.unwrap_or_else(|| to.first_of_month());
+    if to.since(from).map_or(true, |span| span.get_days() > 366) {
+        return Err(ApiError::invalid("from", "the range must be 0..=366 days, from ≤ to"));
+    }
+    Ok(state.dispatcher.stats(from, to).await?)
+}
+
+/// Figures for the monthly report: counts by status, category, risk and scene; median and 90th
+/// percentile (nearest rank) time from report to claim, arrival and resolution; escalation
+/// rate; 化解率 (mediated / resolved); on-time rate; average rating; per-mediator workload.
+#[utoipa::path(get, path = "/api/v1/command/stats", tag = "command", security(("operator" = []), ("admin" = [])),
+    params(StatsQuery),
+    responses((status = 200, body = crate::dispatch::stats::Stats), (status = 422, body = ErrorBody)))]
+async fn get_stats(
+    State(state): State<AppState>,
+    _operator: OperatorAuth,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> Result<Json<crate::dispatch::stats::Stats>, ApiError> {
+    Ok(Json(stats_for(&state, &q).await?))
+}
+
+/// The same figures as CSV for Excel (UTF-8 with BOM).
+#[utoipa::path(get, path = "/api/v1/command/stats.csv", tag = "command", security(("operator" = []), ("admin" = [])),
+    params(StatsQuery),
+    responses((status = 200, content_type = "text/csv", description = "section,key,value rows"), (status = 422, body = ErrorBody)))]
+async fn get_stats_csv(
+    State(state): State<AppState>,
+    _operator: OperatorAuth,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    let stats = stats_for(&state, &q).await?;
+    let filename = format!("attachment; filename=\"grid-dispatch-{}-{}.csv\"", stats.from, stats.to);
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+        (axum::http::header::CONTENT_DISPOSITION, filename),
+    ];
+    Ok((headers, crate::dispatch::stats::to_csv(&stats)).into_response())
+}
+
+/// An area with repeated reports.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Hotspot {
+    /// H3 cell (resolution 8, ~0.74 km²).
+    pub cell: String,
+    /// Reports there in the last 30 days.
+    pub reports: usize,
+    /// The cell's centre (WGS-84).
+    pub center: LatLng,
+    /// The cell's outline (WGS-84), for drawing.
+    pub boundary: Vec<LatLng>,
+}
+
+/// Areas (H3 resolution 8) with three or more reports in the last 30 days, most first.
+#[utoipa::path(get, path = "/api/v1/command/hotspots", tag = "command", security(("operator" = []), ("admin" = [])),
+    responses((status = 200, body = Vec<Hotspot>)))]
+async fn list_hotspots(State(state): State<AppState>, _operator: OperatorAuth) -> Result<Json<Vec<Hotspot>>, ApiError> {
+    let areas = state.dispatcher.hotspots().await?;
+    Ok(Json(
+        areas
+            .into_iter()
+            .map(|(cell, reports)| {
+                let ll = h3o::LatLng::from(cell);
+                Hotspot {
+                    cell: cell.to_string(),
+                    reports,
+                    center: LatLng { lat: ll.lat(), lng: ll.lng() },
+                    boundary: cell.boundary().iter().map(|p| LatLng { lat: p.lat(), lng: p.lng() }).collect(),
+                }
+            })
+            .collect(),
+    ))
 }

@@ -142,6 +142,9 @@ impl From<DispatchError> for ApiError {
                 }
                 TransitionError::NotOffered => Self::not_found(),
                 TransitionError::NotYours => Self::forbidden("this incident is not assigned to you"),
+                TransitionError::AlreadyAnswered => {
+                    Self::new(StatusCode::CONFLICT, "already_answered", "the follow-up was already answered")
+                }
                 TransitionError::WrongState(s) => {
                     Self::new(StatusCode::CONFLICT, "wrong_state", format!("not possible while the incident is {s:?}"))
                 }

@@ -8,8 +8,11 @@ pub mod command_center;
 pub mod error;
 pub mod health;
 pub mod mediator;
+pub mod pages;
 pub mod resident;
+pub mod scene_qr;
 pub mod state;
+pub mod wechat_webhook;
 pub mod ws;
 
 use axum::Router;
@@ -38,12 +41,15 @@ pub fn router(state: AppState) -> Router {
         .merge(command_center::router())
         .merge(admin::router())
         .merge(health::router())
+        .merge(wechat_webhook::router())
+        .merge(scene_qr::router())
         .split_for_parts();
     let openapi = Arc::new(document(openapi));
     let x_request_id = HeaderName::from_static("x-request-id");
     let in_flight = Arc::new(Semaphore::new(state.settings.http.max_in_flight));
     let body_limit = state.settings.http.body_limit_bytes;
     api.route("/openapi.json", axum::routing::get(move || async move { axum::Json(openapi.as_ref().clone()) }))
+        .merge(pages::router())
         .fallback(|| async { ApiError::not_found() })
         .layer(middleware::from_fn_with_state(state.clone(), deadline))
         .layer(middleware::from_fn(record_metrics))

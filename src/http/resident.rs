@@ -76,7 +76,12 @@ pub struct ReportResponse {
 
 /// Resident routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_report)).routes(routes!(get_tracking)).routes(routes!(cancel_report))
+    OpenApiRouter::new()
+        .routes(routes!(create_report))
+        .routes(routes!(get_tracking))
+        .routes(routes!(cancel_report))
+        .routes(routes!(tracking_events))
+        .routes(routes!(give_feedback))
 }
 
 fn private(mut response: Response) -> Response {
@@ -96,13 +101,15 @@ fn private(mut response: Response) -> Response {
     responses(
         (status = 201, body = ReportResponse, description = "filed (or replayed)"),
         (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody),
     ))]
 async fn create_report(
     State(state): State<AppState>,
+    client_ip: super::wechat_webhook::ClientIp,
     headers: HeaderMap,
     ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
+    super::wechat_webhook::check_h5_report_rate(&state, client_ip).await?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -170,4 +177,118 @@ async fn cancel_report(State(state): State<AppState>, ApiPath(token): ApiPath<St
     state.dispatcher.cancel(&incident.id).await?;
     let view = state.dispatcher.tracking(&token).await?;
     Ok(private(Json(view).into_response()))
+}
+
+struct Stream {
+    dispatcher: Dispatcher,
+    token: String,
+    incident_id: crate::domain::ids::IncidentId,
+    mediator: Option<crate::domain::ids::AccountId>,
+    changes: tokio::sync::broadcast::Receiver<crate::push::Change>,
+    shutdown: tokio_util::sync::CancellationToken,
+    first: Option<TrackingView>,
+}
+
+impl Stream {
+    /// Wait for a change this tracker shows; false when the stream should end.
+    async fn changed(&mut self) -> bool {
+        use crate::push::Change;
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            let change = tokio::select! {
+                () = self.shutdown.cancelled() => return false,
+                c = self.changes.recv() => c,
+            };
+            match change {
+                Ok(Change::Incident(id)) if id == self.incident_id => return true,
+                Ok(Change::Mediator(m)) if self.mediator.as_ref() == Some(&m) => return true,
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => return true,
+                Err(RecvError::Closed) => return false,
+            }
+        }
+    }
+
+    async fn next_event(mut self) -> Option<(Result<axum::response::sse::Event, std::convert::Infallible>, Self)> {
+        let view = match self.first.take() {
+            Some(v) => v,
+            None => {
+                if !self.changed().await {
+                    return None;
+                }
+                // A store error ends the stream; EventSource reconnects by itself.
+                let incident = self.dispatcher.tracked_incident(&self.token).await.ok()?;
+                self.mediator = incident.claimed_by.filter(|_| incident.status.is_active_claim());
+                self.dispatcher.tracking(&self.token).await.ok()?
+            }
+        };
+        let event = axum::response::sse::Event::default().event("update").json_data(&view).ok()?;
+        Some((Ok(event), self))
+    }
+}
+
+/// The tracking view as Server-Sent Events: an `update` event with the same JSON as
+/// `GET /api/v1/track/{tracking_token}` at once, then after every change (state, or the
+/// mediator moving). EventSource reconnects by itself.
+#[utoipa::path(get, path = "/api/v1/track/{tracking_token}/events", tag = "resident",
+    params(("tracking_token" = String, Path, description = "from the report response")),
+    responses((status = 200, content_type = "text/event-stream", description = "`update` events carrying a TrackingView"),
+        (status = 404, body = ErrorBody)))]
+async fn tracking_events(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Response, ApiError> {
+    let changes = state.hub.watch_changes();
+    let incident = state.dispatcher.tracked_incident(&token).await?;
+    let first = state.dispatcher.tracking(&token).await?;
+    let stream = Stream {
+        dispatcher: state.dispatcher.clone(),
+        token,
+        incident_id: incident.id.clone(),
+        mediator: incident.claimed_by.filter(|_| incident.status.is_active_claim()),
+        changes,
+        shutdown: state.shutdown.clone(),
+        first: Some(first),
+    };
+    let events = futures_util::stream::unfold(stream, Stream::next_event);
+    let sse = axum::response::sse::Sse::new(events).keep_alive(axum::response::sse::KeepAlive::default());
+    Ok(private(sse.into_response()))
+}
+
+/// The follow-up visit (回访).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    /// 1 (very unhappy) ..= 5 (very happy).
+    pub rating: u8,
+    /// Optional words (≤ 1000 characters).
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// False: "not resolved", which reopens the incident to the command center.
+    #[serde(default = "yes")]
+    pub resolved: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// After resolution, the resident rates it (1–5) and may say it is not resolved, which
+/// reopens it to the command center. Once per report.
+#[utoipa::path(post, path = "/api/v1/track/{tracking_token}/feedback", tag = "resident",
+    params(("tracking_token" = String, Path, description = "from the report response")), request_body = FeedbackRequest,
+    responses((status = 200, body = TrackingView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "not resolved yet, or already answered"), (status = 422, body = ErrorBody)))]
+async fn give_feedback(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+    super::error::ApiJson(body): super::error::ApiJson<FeedbackRequest>,
+) -> Result<Response, ApiError> {
+    if !(1..=5).contains(&body.rating) {
+        return Err(ApiError::invalid("rating", "1..=5"));
+    }
+    let comment = body.comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+    if let Some(c) = &comment {
+        check_len("comment", c, state.settings.limits.note_max_chars)?;
+    }
+    let incident = state.dispatcher.tracked_incident(&token).await?;
+    state.dispatcher.feedback(&incident.id, body.rating, comment, body.resolved).await?;
+    Ok(private(Json(state.dispatcher.tracking(&token).await?).into_response()))
 }

@@ -7,7 +7,7 @@
 pub mod wire;
 
 use crate::domain::account::Fix;
-use crate::domain::ids::AccountId;
+use crate::domain::ids::{AccountId, IncidentId};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
@@ -36,10 +36,21 @@ fn offer(tx: &mpsc::Sender<Payload>, payload: &Payload) -> bool {
     }
 }
 
+/// Something changed that a resident's tracking stream may need to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// An incident changed state.
+    Incident(IncidentId),
+    /// A mediator moved.
+    Mediator(AccountId),
+}
+
 /// Shared handle to the hub. Cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
     queue_len: usize,
+    /// Changes for tracking streams; latest-wins (a lagging stream just re-reads).
+    changes: tokio::sync::broadcast::Sender<Change>,
     /// std Mutex: sends are `try_send`, nothing awaits while it is held.
     inner: Arc<Mutex<Inner>>,
 }
@@ -81,7 +92,8 @@ impl Hub {
     /// A hub whose sockets queue at most `queue_len` messages.
     #[must_use]
     pub fn new(queue_len: usize) -> Self {
-        Self { queue_len: queue_len.max(1), inner: Arc::default() }
+        let (changes, _) = tokio::sync::broadcast::channel(1024);
+        Self { queue_len: queue_len.max(1), changes, inner: Arc::default() }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -158,6 +170,18 @@ impl Hub {
         let off_duty = g.off_duty.drain().map(|id| id.to_string()).collect();
         let payload: Payload = wire::to_json(&wire::OperatorMessage::Positions { updates, off_duty }).into();
         g.operators.retain(|(_, tx)| offer(tx, &payload));
+    }
+
+    /// Announce a change to tracking streams on this instance.
+    pub fn announce(&self, change: Change) {
+        // Nobody watching is fine.
+        let _ = self.changes.send(change);
+    }
+
+    /// Watch changes (for one tracking stream).
+    #[must_use]
+    pub fn watch_changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.changes.subscribe()
     }
 
     /// Local sockets, for metrics: (mediator sockets, operator sockets).

@@ -79,6 +79,30 @@ pub struct IncidentView {
     /// Distance from the viewing mediator, metres (offers only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance_m: Option<f64>,
+    /// Red: when the command center was alerted.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub alerted_at: Option<Timestamp>,
+    /// Arrive by (once claimed).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub arrive_by: Option<Timestamp>,
+    /// Resolve by (once claimed).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub resolve_by: Option<Timestamp>,
+    /// Past a deadline and still open (催办).
+    pub overdue: bool,
+    /// Under supervision (督办).
+    pub supervision: Option<crate::domain::incident::Supervision>,
+    /// The resident's follow-up answer.
+    pub feedback: Option<crate::domain::incident::Feedback>,
+    /// Reopened by "not resolved" feedback.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub reopened_at: Option<Timestamp>,
+    /// Offer waves sent so far.
+    pub wave: u32,
+    /// A possibly identical open report.
+    pub duplicate_of: Option<String>,
+    /// From an area with repeated reports in 30 days.
+    pub recurring: bool,
 }
 
 impl IncidentView {
@@ -108,6 +132,16 @@ impl IncidentView {
             outcome: incident.outcome,
             offered_to: incident.offers.iter().map(|o| o.mediator_id.to_string()).collect(),
             distance_m: None,
+            alerted_at: incident.alerted_at,
+            arrive_by: incident.arrive_by,
+            resolve_by: incident.resolve_by,
+            overdue: incident.is_overdue(),
+            supervision: incident.supervision.clone(),
+            feedback: incident.feedback.clone(),
+            reopened_at: incident.reopened_at,
+            wave: incident.wave,
+            duplicate_of: incident.duplicate_of.as_ref().map(ToString::to_string),
+            recurring: incident.recurring,
         }
     }
 
@@ -192,6 +226,8 @@ pub enum OfferClosedReason {
     Assigned,
     /// The resident withdrew it.
     Cancelled,
+    /// Nobody answered in time; it moved on to others.
+    Expired,
 }
 
 /// Server → mediator socket.
@@ -214,6 +250,25 @@ pub enum MediatorMessage {
     Assigned {
         /// The incident.
         incident: IncidentView,
+    },
+    /// A deadline on an incident you hold is near, or passed (`overdue`).
+    Reminder {
+        /// Which incident.
+        incident_id: String,
+        /// Which deadline.
+        deadline: crate::domain::incident::Deadline,
+        /// When it is (was) due.
+        #[schema(value_type = Option<String>, format = DateTime)]
+        due_at: Option<Timestamp>,
+        /// True once it has passed.
+        overdue: bool,
+    },
+    /// The command center put an incident you hold under supervision (督办).
+    Supervised {
+        /// Which incident.
+        incident_id: String,
+        /// The order.
+        note: String,
     },
     /// Your duty state as the server has it (answer to a duty message, and on connect).
     Duty {

@@ -43,6 +43,13 @@ checks!(
     a_finished_timer_stays_if_rescheduled,
     incidents_list_newest_first_within_range,
     timeline_entries_append_after_the_state_ones,
+    // --- residents via WeChat (issue #3) ---
+    resident_sessions_round_trip_and_expire,
+    a_delivery_is_claimed_once_and_answered_the_same,
+    a_signed_url_remembers_its_first_body,
+    rate_windows_count_and_reset,
+    the_wechat_token_is_cached_locked_and_dropped_only_if_stale,
+    wechat_qr_codes_and_incident_openids_round_trip,
 );
 
 fn t(secs: i64) -> Timestamp {
@@ -62,6 +69,7 @@ fn account(role: Role, phone: &str) -> Account {
         area: None,
         created_at: t(0),
         version: 1,
+        wechat_openid: None,
     }
 }
 
@@ -69,9 +77,8 @@ fn account(role: Role, phone: &str) -> Account {
 #[must_use]
 pub fn incident(offered: &[AccountId]) -> Incident {
     let loc = GeoPoint::new(36.6171, 101.7782).expect("valid");
-    Incident {
+    let report = crate::domain::incident::Report {
         id: IncidentId::generate(),
-        status: Status::Dispatching,
         category: Category::Neighbor,
         risk: Risk::Blue,
         description: "楼上漏水".into(),
@@ -81,26 +88,18 @@ pub fn incident(offered: &[AccountId]) -> Incident {
         resident_phone: Some(Phone::parse("13800135678").expect("valid")),
         created_at: t(0),
         escalate_at: t(300),
-        offers: offered
-            .iter()
-            .map(|m| crate::domain::incident::Offer {
-                mediator_id: m.clone(),
-                distance_m: 100.0,
-                offered_at: t(0),
-                declined_at: None,
-            })
-            .collect(),
-        claimed_by: None,
-        claimed_at: None,
-        assigned_by: None,
-        escalated_at: None,
-        arrived_at: None,
-        resolved_at: None,
-        outcome: None,
-        resolution_note: None,
-        cancelled_at: None,
-        version: 1,
-    }
+    };
+    let offers = offered
+        .iter()
+        .map(|m| crate::domain::incident::Offer {
+            mediator_id: m.clone(),
+            distance_m: 100.0,
+            offered_at: t(0),
+            declined_at: None,
+            expired_at: None,
+        })
+        .collect();
+    Incident::reported(report, offers)
 }
 
 fn escalate_key(id: &IncidentId) -> TimerKey {
@@ -367,4 +366,139 @@ async fn timeline_entries_append_after_the_state_ones(store: Arc<dyn Store>) {
     let tl = store.timeline(&inc.id).await.unwrap();
     assert_eq!(tl.len(), 3);
     assert_eq!(tl[1], extra);
+}
+
+// --- residents via WeChat (issue #3) ---------------------------------------------------------
+
+/// Poll `f` until it is true or 5 s pass (TTLs are real time on both backends).
+async fn eventually_true<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !f().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn resident_sessions_round_trip_and_expire(store: Arc<dyn Store>) {
+    use super::wechat::ResidentSession;
+    let session = ResidentSession {
+        scene: Some(SceneId::generate()),
+        place: Some(GeoPoint::new(36.6171, 101.7782).expect("valid")),
+        bound_at: t(5),
+    };
+    assert_eq!(store.resident_session("aa").await.unwrap(), None);
+    store.put_resident_session("aa", &session, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(store.resident_session("aa").await.unwrap(), Some(session.clone()));
+    assert_eq!(store.resident_session("bb").await.unwrap(), None, "sessions are per openid");
+    let moved = ResidentSession { scene: None, ..session.clone() };
+    store.put_resident_session("aa", &moved, Duration::from_millis(100)).await.unwrap();
+    assert_eq!(store.resident_session("aa").await.unwrap(), Some(moved), "a put replaces");
+    eventually_true("the session to expire", || {
+        let store = store.clone();
+        async move { store.resident_session("aa").await.unwrap().is_none() }
+    })
+    .await;
+}
+
+async fn a_delivery_is_claimed_once_and_answered_the_same(store: Arc<dyn Store>) {
+    use super::wechat::DeliveryClaim;
+    let claims = futures_util::future::join_all((0..8).map(|_| {
+        let store = store.clone();
+        async move { store.claim_delivery("d1", Duration::from_secs(30)).await.unwrap() }
+    }))
+    .await;
+    assert_eq!(claims.iter().filter(|c| **c == DeliveryClaim::Claimed).count(), 1, "{claims:?}");
+    assert!(claims.iter().all(|c| matches!(c, DeliveryClaim::Claimed | DeliveryClaim::Pending)), "{claims:?}");
+    store.finish_delivery("d1", "t:好的", Duration::from_secs(60)).await.unwrap();
+    assert_eq!(
+        store.claim_delivery("d1", Duration::from_secs(30)).await.unwrap(),
+        DeliveryClaim::Answered("t:好的".into())
+    );
+    store.release_delivery("d1").await.unwrap();
+    assert_eq!(
+        store.claim_delivery("d1", Duration::from_secs(30)).await.unwrap(),
+        DeliveryClaim::Answered("t:好的".into()),
+        "an answer is never released"
+    );
+    // A released claim can be claimed again; a lapsed lease too.
+    assert_eq!(store.claim_delivery("d2", Duration::from_secs(30)).await.unwrap(), DeliveryClaim::Claimed);
+    store.release_delivery("d2").await.unwrap();
+    assert_eq!(store.claim_delivery("d2", Duration::from_millis(100)).await.unwrap(), DeliveryClaim::Claimed);
+    eventually_true("the lease to lapse", || {
+        let store = store.clone();
+        async move { store.claim_delivery("d2", Duration::from_secs(30)).await.unwrap() == DeliveryClaim::Claimed }
+    })
+    .await;
+}
+
+async fn a_signed_url_remembers_its_first_body(store: Arc<dyn Store>) {
+    let ttl = Duration::from_secs(60);
+    assert_eq!(store.remember_signed_url("u1", "b1", ttl).await.unwrap(), None);
+    assert_eq!(store.remember_signed_url("u1", "b1", ttl).await.unwrap(), Some("b1".into()));
+    assert_eq!(store.remember_signed_url("u1", "b2", ttl).await.unwrap(), Some("b1".into()), "the first body stays");
+    assert_eq!(store.remember_signed_url("u2", "b2", ttl).await.unwrap(), None);
+}
+
+async fn rate_windows_count_and_reset(store: Arc<dyn Store>) {
+    let window = Duration::from_secs(60);
+    for expected in 1..=3 {
+        let hit = store.hit_rate_window("r1", window).await.unwrap();
+        assert_eq!(hit.count, expected);
+        assert!(hit.resets_in <= window && hit.resets_in > Duration::from_secs(50), "{hit:?}");
+    }
+    assert_eq!(store.hit_rate_window("r2", window).await.unwrap().count, 1, "windows are per key");
+    assert_eq!(store.hit_rate_window("r3", Duration::from_millis(100)).await.unwrap().count, 1);
+    eventually_true("the window to reset", || {
+        let store = store.clone();
+        async move { store.hit_rate_window("r3", Duration::from_secs(60)).await.unwrap().count == 1 }
+    })
+    .await;
+}
+
+async fn the_wechat_token_is_cached_locked_and_dropped_only_if_stale(store: Arc<dyn Store>) {
+    use super::wechat::CachedToken;
+    assert_eq!(store.wechat_token().await.unwrap(), None);
+    let token = CachedToken {
+        token: "tok-1".into(),
+        expires_at: Timestamp::now().checked_add(jiff::SignedDuration::from_secs(7200)).expect("valid"),
+    };
+    store.put_wechat_token(&token).await.unwrap();
+    let back = store.wechat_token().await.unwrap().expect("cached");
+    assert_eq!(back.token, "tok-1");
+    assert!((back.expires_at.as_millisecond() - token.expires_at.as_millisecond()).abs() < 1000);
+    store.drop_wechat_token("someone-elses").await.unwrap();
+    assert!(store.wechat_token().await.unwrap().is_some(), "a newer token is not dropped");
+    store.drop_wechat_token("tok-1").await.unwrap();
+    assert_eq!(store.wechat_token().await.unwrap(), None);
+    let expired = CachedToken { token: "old".into(), expires_at: Timestamp::now() };
+    store.put_wechat_token(&expired).await.unwrap();
+    assert_eq!(store.wechat_token().await.unwrap(), None, "an expired token is never served");
+
+    assert!(store.lock_wechat_token_refresh("a", Duration::from_secs(30)).await.unwrap());
+    assert!(!store.lock_wechat_token_refresh("b", Duration::from_secs(30)).await.unwrap());
+    store.unlock_wechat_token_refresh("b").await.unwrap();
+    assert!(!store.lock_wechat_token_refresh("b", Duration::from_secs(30)).await.unwrap(), "only the holder unlocks");
+    store.unlock_wechat_token_refresh("a").await.unwrap();
+    assert!(store.lock_wechat_token_refresh("b", Duration::from_millis(100)).await.unwrap());
+    eventually_true("the lock lease to lapse", || {
+        let store = store.clone();
+        async move { store.lock_wechat_token_refresh("c", Duration::from_secs(30)).await.unwrap() }
+    })
+    .await;
+}
+
+async fn wechat_qr_codes_and_incident_openids_round_trip(store: Arc<dyn Store>) {
+    let scene = SceneId::generate();
+    assert_eq!(store.wechat_qr(&scene).await.unwrap(), None);
+    store.put_wechat_qr(&scene, "http://weixin.qq.com/q/abc").await.unwrap();
+    assert_eq!(store.wechat_qr(&scene).await.unwrap().as_deref(), Some("http://weixin.qq.com/q/abc"));
+    assert_eq!(store.wechat_qr(&SceneId::generate()).await.unwrap(), None);
+    let id = IncidentId::generate();
+    assert_eq!(store.incident_openid(&id).await.unwrap(), None);
+    store.set_incident_openid(&id, "oUser1", Duration::from_secs(60)).await.unwrap();
+    assert_eq!(store.incident_openid(&id).await.unwrap().as_deref(), Some("oUser1"));
 }

@@ -4,6 +4,7 @@
 //! All state sits behind one std `Mutex` (no lock is held across an `.await`), so each method
 //! is one critical section and `write_incident` is atomic exactly as the Redis script is.
 
+use super::wechat::{CachedToken, DeliveryClaim, RateCount, ResidentSession};
 use super::{
     Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, Store, StoreError, TimerKey, TimerOp,
     WriteOutcome,
@@ -37,6 +38,8 @@ struct Inner {
     /// Timer deadlines by key, mirrored in `timer_order` for due scans.
     timers: HashMap<TimerKey, i64>,
     timer_order: BTreeSet<(i64, TimerKey)>,
+    /// Issue #3: WeChat conversation state, dedupe, rate windows, token cache.
+    wechat: WechatState,
 }
 
 impl Inner {
@@ -317,6 +320,133 @@ impl Store for MemoryStore {
     async fn timer_due(&self, key: &TimerKey) -> Result<Option<Timestamp>, StoreError> {
         Ok(self.lock().timers.get(key).and_then(|t| Timestamp::from_millisecond(*t).ok()))
     }
+
+    // --- residents via WeChat (issue #3) ---------------------------------------------------
+
+    async fn put_resident_session(
+        &self,
+        openid_hash: &str,
+        session: &ResidentSession,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.lock().wechat.sessions.insert(openid_hash.to_owned(), Expiring::new(session.clone(), ttl));
+        Ok(())
+    }
+
+    async fn resident_session(&self, openid_hash: &str) -> Result<Option<ResidentSession>, StoreError> {
+        Ok(live(&mut self.lock().wechat.sessions, openid_hash).cloned())
+    }
+
+    async fn claim_delivery(&self, key_hash: &str, lease: Duration) -> Result<DeliveryClaim, StoreError> {
+        let mut g = self.lock();
+        Ok(match live(&mut g.wechat.deliveries, key_hash) {
+            Some(Some(reply)) => DeliveryClaim::Answered(reply.clone()),
+            Some(None) => DeliveryClaim::Pending,
+            None => {
+                g.wechat.deliveries.insert(key_hash.to_owned(), Expiring::new(None, lease));
+                DeliveryClaim::Claimed
+            }
+        })
+    }
+
+    async fn finish_delivery(&self, key_hash: &str, reply: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.lock().wechat.deliveries.insert(key_hash.to_owned(), Expiring::new(Some(reply.to_owned()), ttl));
+        Ok(())
+    }
+
+    async fn release_delivery(&self, key_hash: &str) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        if matches!(live(&mut g.wechat.deliveries, key_hash), Some(None)) {
+            g.wechat.deliveries.remove(key_hash);
+        }
+        Ok(())
+    }
+
+    async fn remember_signed_url(
+        &self,
+        url_hash: &str,
+        body_hash: &str,
+        ttl: Duration,
+    ) -> Result<Option<String>, StoreError> {
+        let mut g = self.lock();
+        if let Some(first) = live(&mut g.wechat.signed_urls, url_hash) {
+            return Ok(Some(first.clone()));
+        }
+        g.wechat.signed_urls.insert(url_hash.to_owned(), Expiring::new(body_hash.to_owned(), ttl));
+        Ok(None)
+    }
+
+    async fn hit_rate_window(&self, key_hash: &str, window: Duration) -> Result<RateCount, StoreError> {
+        let mut g = self.lock();
+        let now = std::time::Instant::now();
+        let entry = match live(&mut g.wechat.windows, key_hash) {
+            Some(n) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                g.wechat.windows.insert(key_hash.to_owned(), Expiring::new(1, window));
+                1
+            }
+        };
+        let resets_in = g.wechat.windows.get(key_hash).map_or(window, |e| e.until.saturating_duration_since(now));
+        Ok(RateCount { count: entry, resets_in })
+    }
+
+    async fn wechat_token(&self) -> Result<Option<CachedToken>, StoreError> {
+        let mut g = self.lock();
+        if g.wechat.token.as_ref().is_some_and(|t| t.expires_at <= Timestamp::now()) {
+            g.wechat.token = None;
+        }
+        Ok(g.wechat.token.clone())
+    }
+
+    async fn put_wechat_token(&self, token: &CachedToken) -> Result<(), StoreError> {
+        self.lock().wechat.token = Some(token.clone()).filter(|t| t.expires_at > Timestamp::now());
+        Ok(())
+    }
+
+    async fn drop_wechat_token(&self, stale: &str) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        if g.wechat.token.as_ref().is_some_and(|t| t.token == stale) {
+            g.wechat.token = None;
+        }
+        Ok(())
+    }
+
+    async fn lock_wechat_token_refresh(&self, holder: &str, lease: Duration) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        let mut slot = std::mem::take(&mut g.wechat.refresh_lock);
+        let free = live_slot(&mut slot).is_none();
+        g.wechat.refresh_lock = if free { Some(Expiring::new(holder.to_owned(), lease)) } else { slot };
+        Ok(free)
+    }
+
+    async fn unlock_wechat_token_refresh(&self, holder: &str) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        if g.wechat.refresh_lock.as_ref().is_some_and(|l| l.value == holder) {
+            g.wechat.refresh_lock = None;
+        }
+        Ok(())
+    }
+
+    async fn wechat_qr(&self, scene: &SceneId) -> Result<Option<String>, StoreError> {
+        Ok(self.lock().wechat.qr.get(scene).cloned())
+    }
+
+    async fn put_wechat_qr(&self, scene: &SceneId, url: &str) -> Result<(), StoreError> {
+        self.lock().wechat.qr.insert(scene.clone(), url.to_owned());
+        Ok(())
+    }
+
+    async fn set_incident_openid(&self, id: &IncidentId, openid: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.lock().wechat.incident_openids.insert(id.clone(), Expiring::new(openid.to_owned(), ttl));
+        Ok(())
+    }
+
+    async fn incident_openid(&self, id: &IncidentId) -> Result<Option<String>, StoreError> {
+        Ok(live(&mut self.lock().wechat.incident_openids, id).cloned())
+    }
 }
 
 /// The in-process bus: one broadcast channel.
@@ -344,4 +474,51 @@ impl Bus for MemoryBus {
     fn subscribe(&self) -> BusReceiver {
         BusReceiver::new(self.tx.subscribe())
     }
+}
+
+// --- residents via WeChat (issue #3) ---------------------------------------------------------
+
+/// A value that stops existing at `until` (checked on read, as Redis's PX is).
+struct Expiring<T> {
+    value: T,
+    until: std::time::Instant,
+}
+
+impl<T> Expiring<T> {
+    fn new(value: T, ttl: Duration) -> Self {
+        let now = std::time::Instant::now();
+        Self { value, until: now.checked_add(ttl).unwrap_or(now + Duration::from_secs(100 * 365 * 24 * 3600)) }
+    }
+}
+
+/// The live value under `key`, removing it if expired.
+fn live<'a, K, Q, T>(map: &'a mut HashMap<K, Expiring<T>>, key: &Q) -> Option<&'a mut T>
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    if map.get(key).is_some_and(|e| e.until <= std::time::Instant::now()) {
+        map.remove(key);
+    }
+    map.get_mut(key).map(|e| &mut e.value)
+}
+
+fn live_slot<T>(slot: &mut Option<Expiring<T>>) -> Option<&mut T> {
+    if slot.as_ref().is_some_and(|e| e.until <= std::time::Instant::now()) {
+        *slot = None;
+    }
+    slot.as_mut().map(|e| &mut e.value)
+}
+
+#[derive(Default)]
+struct WechatState {
+    sessions: HashMap<String, Expiring<ResidentSession>>,
+    /// `None` while claimed (pending), `Some(reply)` once answered.
+    deliveries: HashMap<String, Expiring<Option<String>>>,
+    signed_urls: HashMap<String, Expiring<String>>,
+    windows: HashMap<String, Expiring<u64>>,
+    token: Option<CachedToken>,
+    refresh_lock: Option<Expiring<String>>,
+    qr: HashMap<SceneId, String>,
+    incident_openids: HashMap<IncidentId, Expiring<String>>,
 }

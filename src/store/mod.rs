@@ -8,6 +8,7 @@
 
 pub mod memory;
 pub mod redis;
+pub mod wechat;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
@@ -48,24 +49,40 @@ pub enum Expect {
 pub enum TimerKind {
     /// Escalate to the command center if still unclaimed.
     Escalate,
+    /// Send the next wave of offers if still unclaimed.
+    Wave,
+    /// Remind the holder that the arrival deadline is near.
+    RemindArrive,
+    /// Remind the holder that the resolution deadline is near.
+    RemindResolve,
+    /// The arrival deadline.
+    ArriveDue,
+    /// The resolution deadline.
+    ResolveDue,
 }
 
 impl TimerKind {
+    /// Every kind.
+    pub const ALL: [Self; 6] =
+        [Self::Escalate, Self::Wave, Self::RemindArrive, Self::RemindResolve, Self::ArriveDue, Self::ResolveDue];
+
     /// Stable wire name, used inside stored timer members.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Escalate => "escalate",
+            Self::Wave => "wave",
+            Self::RemindArrive => "remind_arrive",
+            Self::RemindResolve => "remind_resolve",
+            Self::ArriveDue => "arrive_due",
+            Self::ResolveDue => "resolve_due",
         }
     }
 
     /// Parse a stored name.
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "escalate" => Some(Self::Escalate),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -426,6 +443,118 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] on backend failure.
     async fn timer_due(&self, key: &TimerKey) -> Result<Option<Timestamp>, StoreError>;
+
+    // --- residents via WeChat (issue #3) ---------------------------------------------------
+    // Keys are SHA-256 hex of the user-supplied identity (openid, dedupe key, signed URL, IP),
+    // so no user input reaches a key. TTLs are real time (WeChat's clock, not the injected one).
+
+    /// Bind a resident (by openid hash) to a conversation state, for `ttl`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn put_resident_session(
+        &self,
+        openid_hash: &str,
+        session: &wechat::ResidentSession,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
+
+    /// A resident's conversation state, if bound and not expired.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn resident_session(&self, openid_hash: &str) -> Result<Option<wechat::ResidentSession>, StoreError>;
+
+    /// Claim a delivery by its dedupe-key hash (SET NX with a `lease`): exactly one concurrent
+    /// caller gets `Claimed`; others see `Pending` until it finishes, then `Answered`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn claim_delivery(&self, key_hash: &str, lease: Duration) -> Result<wechat::DeliveryClaim, StoreError>;
+
+    /// Record the answer to a claimed delivery, kept for `ttl`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn finish_delivery(&self, key_hash: &str, reply: &str, ttl: Duration) -> Result<(), StoreError>;
+
+    /// Drop an unfinished claim (processing failed: WeChat's retry may try again).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn release_delivery(&self, key_hash: &str) -> Result<(), StoreError>;
+
+    /// Remember a signed URL's body hash for `ttl`; returns the body hash stored first when the
+    /// URL was seen before (None the first time).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn remember_signed_url(
+        &self,
+        url_hash: &str,
+        body_hash: &str,
+        ttl: Duration,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// Count one hit on a fixed window of length `window` (INCR, expiry set by the first hit).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn hit_rate_window(&self, key_hash: &str, window: Duration) -> Result<wechat::RateCount, StoreError>;
+
+    /// The cached WeChat access token, unless expired.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn wechat_token(&self) -> Result<Option<wechat::CachedToken>, StoreError>;
+
+    /// Cache the access token until its `expires_at`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn put_wechat_token(&self, token: &wechat::CachedToken) -> Result<(), StoreError>;
+
+    /// Forget the cached token only if it is still `stale` (someone may have refreshed it).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn drop_wechat_token(&self, stale: &str) -> Result<(), StoreError>;
+
+    /// Take the token-refresh lock for `lease` (true) unless another holder has it (false).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn lock_wechat_token_refresh(&self, holder: &str, lease: Duration) -> Result<bool, StoreError>;
+
+    /// Release the token-refresh lock if `holder` still has it.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn unlock_wechat_token_refresh(&self, holder: &str) -> Result<(), StoreError>;
+
+    /// The cached content of a scene's permanent WeChat QR code (from `qrcode/create`).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn wechat_qr(&self, scene: &SceneId) -> Result<Option<String>, StoreError>;
+
+    /// Cache a scene's permanent WeChat QR content (permanent codes never expire).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn put_wechat_qr(&self, scene: &SceneId, url: &str) -> Result<(), StoreError>;
+
+    /// Remember which WeChat user reported an incident (for their notifications), for `ttl`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn set_incident_openid(&self, id: &IncidentId, openid: &str, ttl: Duration) -> Result<(), StoreError>;
+
+    /// The WeChat user who reported an incident, if any.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn incident_openid(&self, id: &IncidentId) -> Result<Option<String>, StoreError>;
 }
 
 /// The cross-instance message bus port.

@@ -6,6 +6,7 @@
 //! delivery, exactly-once effect. Key-expiry notifications are never used.
 
 use crate::dispatch::Dispatcher;
+use crate::domain::incident::Deadline;
 use crate::store::{ClaimedTimer, TimerKind};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -61,17 +62,21 @@ impl TimerRunner {
     }
 
     async fn fire(&self, timer: &ClaimedTimer) -> Result<bool, crate::dispatch::DispatchError> {
-        match timer.key.kind {
-            TimerKind::Escalate => {
-                let fired = self.dispatcher.escalate(&timer.key.incident_id).await?;
-                if fired {
-                    metrics::counter!("gd_escalations_total").increment(1);
-                    let due = self.dispatcher.now();
-                    tracing::info!(incident_id = %timer.key.incident_id, at = %due, "escalated to the command center");
-                }
-                Ok(fired)
-            }
+        let d = &self.dispatcher;
+        let id = &timer.key.incident_id;
+        let fired = match timer.key.kind {
+            TimerKind::Escalate => d.escalate(id).await?,
+            TimerKind::Wave => d.next_wave(id).await?,
+            TimerKind::RemindArrive => d.deadline(id, Deadline::Arrive, false).await?,
+            TimerKind::RemindResolve => d.deadline(id, Deadline::Resolve, false).await?,
+            TimerKind::ArriveDue => d.deadline(id, Deadline::Arrive, true).await?,
+            TimerKind::ResolveDue => d.deadline(id, Deadline::Resolve, true).await?,
+        };
+        if fired {
+            metrics::counter!("gd_timers_fired_total", "kind" => timer.key.kind.as_str()).increment(1);
+            tracing::info!(incident_id = %id, kind = timer.key.kind.as_str(), "deadline fired");
         }
+        Ok(fired)
     }
 
     /// Poll until `cancel`: every `poll_interval`, sooner when woken or when a claimed batch

@@ -11,3 +11,4 @@ mod bad_input;
 mod dispatch_loop;
 mod escalation;
 mod ops;
+mod wechat;

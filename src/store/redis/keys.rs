@@ -12,9 +12,14 @@
 //! reports and staff), so one slot on one node is plenty, and atomicity is worth far more than
 //! spreading it.
 //!
-//! High-volume per-mediator position data (every few seconds per mediator on duty) may later
-//! move under a different tag so it spreads over the cluster (issue #6). Only single-key
-//! commands may then touch it, never the scripts in `scripts.rs`.
+//! Position data (`fix`, `fix_at`, `duty`) stays under the same tag too (issue #6 decided it).
+//! It is the highest-volume write (one `HSET` + `ZADD` per mediator every few seconds: 20,000
+//! mediators at 5 s is 4,000 writes/s, a few percent of one Redis core), but every position is
+//! also published on the bus, and with classic pub/sub every node handles every message: moving
+//! the hashes to their own slots would spread the smaller half of the load and add a fan-out
+//! read to every resync. If positions ever outgrow one node, they move together with the bus:
+//! per-area tags `{<prefix>:pos:<n>}` holding that area's `fix`/`fix_at` and a sharded
+//! channel, touched only by single-slot commands, never by the scripts in `scripts.rs`.
 //!
 //! Ids are validated UUIDs and hashes are hex before they reach this module, so no user input
 //! can forge another key or a different hash tag.
@@ -27,6 +32,7 @@
 //! | `{p}:phones`           | hash   | phone (11 digits) → account id                             |
 //! | `{p}:duty`             | hash   | mediator id → `"1"` (on duty) / `"0"`                      |
 //! | `{p}:fix`              | hash   | mediator id → `Fix` JSON                                   |
+//! | `{p}:fix_at`           | zset   | mediator id scored by its fix's time (ms), to prune silence |
 //! | `{p}:scenes`           | hash   | scene id → `Scene` JSON                                    |
 //! | `{p}:inc:<id>`         | hash   | `v` → version (decimal), `doc` → `Incident` JSON           |
 //! | `{p}:tl:<id>`          | list   | `TimelineEntry` JSON, oldest first                         |
@@ -105,6 +111,13 @@ impl Keys {
         self.key("fix", None)
     }
 
+    /// Zset: mediator id scored by the time (ms) of the fix in [`Self::fixes`], so positions
+    /// of phones gone silent can be pruned without reading every fix.
+    #[must_use]
+    pub fn fix_times(&self) -> String {
+        self.key("fix_at", None)
+    }
+
     /// Hash: scene id → scene JSON.
     #[must_use]
     pub fn scenes(&self) -> String {
@@ -179,6 +192,7 @@ mod tests {
             k.phones(),
             k.duty(),
             k.fixes(),
+            k.fix_times(),
             k.scenes(),
             k.incident(&i),
             k.timeline(&i),
@@ -203,5 +217,92 @@ mod tests {
             assert_eq!(Keys::new(bad), Err(InvalidPrefix), "{bad}");
         }
         assert!(Keys::new("gd-test_1.x").is_ok());
+    }
+}
+
+// --- residents via WeChat (issue #3) ---------------------------------------------------------
+//
+// | Key                    | Type   | Contents                                                   |
+// |------------------------|--------|------------------------------------------------------------|
+// | `{p}:wx:sess:<hash>`   | string | `ResidentSession` JSON of an openid (SHA-256 hex); TTL     |
+// | `{p}:wx:msg:<hash>`    | string | a delivery's answer: `p` (pending) or `a:<reply>`; TTL     |
+// | `{p}:wx:url:<hash>`    | string | body hash first seen with a signed URL; TTL                |
+// | `{p}:rl:<hash>`        | string | fixed-window hit counter; TTL = the window                 |
+// | `{p}:wx:token`         | string | `CachedToken` JSON; TTL = until it expires                 |
+// | `{p}:wx:token_lock`    | string | holder of the token-refresh lock; TTL = lease              |
+// | `{p}:wx:qr`            | hash   | scene id → permanent WeChat QR content                     |
+// | `{p}:wx:inc:<id>`      | string | openid of the WeChat user who reported the incident; TTL   |
+
+impl Keys {
+    /// String: a resident's conversation state, by openid hash (hex).
+    #[must_use]
+    pub fn wechat_session(&self, openid_hash: &str) -> String {
+        self.key("wx:sess", Some(&openid_hash))
+    }
+
+    /// String: a delivery's dedupe record, by dedupe-key hash (hex).
+    #[must_use]
+    pub fn wechat_delivery(&self, key_hash: &str) -> String {
+        self.key("wx:msg", Some(&key_hash))
+    }
+
+    /// String: the body hash first seen with a signed URL, by URL hash (hex).
+    #[must_use]
+    pub fn wechat_signed_url(&self, url_hash: &str) -> String {
+        self.key("wx:url", Some(&url_hash))
+    }
+
+    /// String: a fixed-window rate counter, by scoped key hash (hex).
+    #[must_use]
+    pub fn rate_window(&self, key_hash: &str) -> String {
+        self.key("rl", Some(&key_hash))
+    }
+
+    /// String: the shared WeChat access token.
+    #[must_use]
+    pub fn wechat_token(&self) -> String {
+        self.key("wx:token", None)
+    }
+
+    /// String: the token-refresh lock.
+    #[must_use]
+    pub fn wechat_token_lock(&self) -> String {
+        self.key("wx:token_lock", None)
+    }
+
+    /// Hash: scene id → permanent WeChat QR content.
+    #[must_use]
+    pub fn wechat_qr(&self) -> String {
+        self.key("wx:qr", None)
+    }
+
+    /// String: the reporting WeChat user of an incident.
+    #[must_use]
+    pub fn wechat_incident(&self, id: &IncidentId) -> String {
+        self.key("wx:inc", Some(id))
+    }
+}
+
+#[cfg(test)]
+mod wechat_key_tests {
+    use super::*;
+
+    #[test]
+    fn wechat_keys_share_the_one_hash_tag() {
+        let k = Keys::new("gd").expect("valid prefix");
+        let i = IncidentId::generate();
+        for key in [
+            k.wechat_session("ab"),
+            k.wechat_delivery("cd"),
+            k.wechat_signed_url("ef"),
+            k.rate_window("01"),
+            k.wechat_token(),
+            k.wechat_token_lock(),
+            k.wechat_qr(),
+            k.wechat_incident(&i),
+        ] {
+            assert!(key.starts_with("{gd}:"), "{key}");
+            assert_eq!(key.matches('{').count(), 1, "{key}");
+        }
     }
 }

@@ -14,12 +14,33 @@
 //!   incident (its version tells) before retrying.
 //!
 //! Requires Redis ≥ 6.2 (`ZRANGE … BYSCORE REV`). Nothing here depends on HTTP or dispatch.
+//!
+//! # Redis Cluster
+//!
+//! With [`RedisConfig::cluster_nodes`] set, commands go through a cluster connection
+//! (`::redis::cluster_async::ClusterConnection`) that follows `MOVED`/`ASK` and reconnects per
+//! node. Nothing else changes: every key carries the one `{prefix}` hash tag (`keys.rs`), so
+//! every script and pipeline is single-slot, and `EVALSHA` goes to the node owning that slot.
+//! On `NOSCRIPT`, redis-rs's [`::redis::ScriptInvocation`] sends `SCRIPT LOAD`, which the
+//! cluster connection fans out to every primary, then retries the `EVALSHA` once: a failed-over
+//! or restarted node (empty script cache) is handled like a standalone restart.
+//!
+//! The bus uses classic `PUBLISH`/`SUBSCRIBE`, not sharded pub/sub (`SPUBLISH`, Redis 7):
+//! - in a cluster a classic message reaches subscribers on every node, so the subscriber can
+//!   hold a plain connection to any one seed node and move to the next seed when it fails
+//!   (followed by a `Resync`), with no slot tracking;
+//! - it keeps the minimum server at 6.2 for both topologies;
+//! - its cost, each message forwarded over the cluster bus to every node, is one copy per node
+//!   per message; every instance needs every message anyway (positions feed every instance's
+//!   index), and one sharded channel would put the whole bus on one shard, no cheaper in total.
+//!   Spreading the bus itself (per-area channels, `SPUBLISH`) is the step after this one.
 
 pub mod keys;
 mod scripts;
 
 use self::keys::Keys;
 use self::scripts::write_code;
+use super::wechat::{CachedToken, DeliveryClaim, RateCount, ResidentSession};
 use super::{
     Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, Store, StoreError, TimerKey, TimerOp,
     WriteOutcome,
@@ -66,37 +87,56 @@ pub struct RedisConfig {
     pub prefix: String,
     /// Upper bound on every command, including the wait for a reconnect.
     pub command_timeout: Duration,
+    /// Redis Cluster seed nodes (`redis://host:port` each). Non-empty: cluster mode, and `url`
+    /// is not used.
+    pub cluster_nodes: Vec<String>,
+}
+
+impl RedisConfig {
+    /// True when this describes a Redis Cluster.
+    #[must_use]
+    pub fn is_cluster(&self) -> bool {
+        !self.cluster_nodes.is_empty()
+    }
+}
+
+/// A URL with any password replaced by `***`.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://***{}", &url[..scheme_end], &url[at..]),
+        _ => url.to_owned(),
+    }
 }
 
 impl fmt::Debug for RedisConfig {
     // The URL may carry a password: show everything but the user info.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = match (self.url.find("://"), self.url.rfind('@')) {
-            (Some(scheme_end), Some(at)) if at > scheme_end => {
-                format!("{}://***{}", &self.url[..scheme_end], &self.url[at..])
-            }
-            _ => self.url.clone(),
-        };
+        let nodes: Vec<String> = self.cluster_nodes.iter().map(|n| redact(n)).collect();
         f.debug_struct("RedisConfig")
-            .field("url", &url)
+            .field("url", &redact(&self.url))
             .field("prefix", &self.prefix)
             .field("command_timeout", &self.command_timeout)
+            .field("cluster_nodes", &nodes)
             .finish()
     }
 }
 
-/// The command connection. An enum so that a Redis Cluster connection
-/// (`::redis::cluster_async::ClusterConnection`) can be added as a variant without touching
-/// any store method: they only see [`ConnectionLike`].
+/// The command connection. An enum so that store methods only see [`ConnectionLike`],
+/// whatever the topology.
 #[derive(Clone)]
 enum Connection {
     /// One server (or a proxy), multiplexed, reconnecting by itself.
     Single(ConnectionManager),
+    /// A Redis Cluster: routes by slot, follows redirects, reconnects per node.
+    Cluster(::redis::cluster_async::ClusterConnection),
 }
 
 impl Connection {
     /// Connect, bounded by [`CONNECT_TIMEOUT`].
     async fn open(settings: &RedisConfig) -> Result<Self, StoreError> {
+        if settings.is_cluster() {
+            return Self::open_cluster(settings).await;
+        }
         let client = ::redis::Client::open(settings.url.as_str()).map_err(unavailable)?;
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(settings.command_timeout))
@@ -110,12 +150,31 @@ impl Connection {
             Err(_) => Err(StoreError::Unavailable(Box::new(TimedOut("connect")))),
         }
     }
+
+    /// Connect to a cluster through its seed nodes, bounded by [`CONNECT_TIMEOUT`].
+    async fn open_cluster(settings: &RedisConfig) -> Result<Self, StoreError> {
+        let to_ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let client = ::redis::cluster::ClusterClientBuilder::new(settings.cluster_nodes.iter().map(String::as_str))
+            .connection_timeout(CONNECT_TIMEOUT.min(settings.command_timeout.max(RECONNECT_MIN_DELAY)))
+            .response_timeout(settings.command_timeout)
+            .retries(u32::try_from(RECONNECT_ATTEMPTS).unwrap_or(u32::MAX))
+            .min_retry_wait(to_ms(RECONNECT_MIN_DELAY))
+            .max_retry_wait(to_ms(RECONNECT_MAX_DELAY))
+            .build()
+            .map_err(unavailable)?;
+        match tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_connection()).await {
+            Ok(Ok(conn)) => Ok(Self::Cluster(conn)),
+            Ok(Err(e)) => Err(unavailable(e)),
+            Err(_) => Err(StoreError::Unavailable(Box::new(TimedOut("cluster connect")))),
+        }
+    }
 }
 
 impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
         }
     }
 
@@ -127,12 +186,14 @@ impl ConnectionLike for Connection {
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
             Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
             Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
         }
     }
 }
@@ -272,6 +333,19 @@ impl RedisStore {
         self.bounded("script", async move { invocation.invoke_async(&mut conn).await }).await
     }
 
+    /// Remove stored positions older than `cutoff` (phones gone silent), at most `max` per
+    /// call; returns how many were removed. Duty flags are kept. Safe to run from every
+    /// instance at once (each removal is atomic and idempotent).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    pub async fn prune_fixes_older_than(&self, cutoff: Timestamp, max: usize) -> Result<usize, StoreError> {
+        let mut inv = scripts::PRUNE_FIXES.prepare_invoke();
+        inv.key(self.keys.fixes()).key(self.keys.fix_times()).arg(ms(cutoff)).arg(max.max(1));
+        let removed: usize = self.invoke(&inv).await?;
+        Ok(removed)
+    }
+
     async fn set_members(&self, key: String) -> Result<Vec<IncidentId>, StoreError> {
         let raw: Vec<String> = self.query(::redis::cmd("SMEMBERS").arg(key)).await?;
         let mut ids = raw.iter().map(|s| parse_incident_id(s)).collect::<Result<Vec<_>, _>>()?;
@@ -355,7 +429,22 @@ impl Store for RedisStore {
 
     async fn set_fix(&self, mediator: &AccountId, fix: &Fix) -> Result<(), StoreError> {
         let json = encode("fix", fix)?;
-        self.query::<()>(::redis::cmd("HSET").arg(self.keys.fixes()).arg(mediator.to_string()).arg(json)).await
+        let id = mediator.to_string();
+        // MULTI/EXEC: the fix and its time move together (same slot), so pruning by time never
+        // removes a fresher fix. Idempotent, so retrying after a dropped connection is safe.
+        let mut pipe = ::redis::pipe();
+        pipe.atomic()
+            .cmd("HSET")
+            .arg(self.keys.fixes())
+            .arg(&id)
+            .arg(json)
+            .ignore()
+            .cmd("ZADD")
+            .arg(self.keys.fix_times())
+            .arg(ms(fix.at))
+            .arg(&id)
+            .ignore();
+        self.query_pipe::<()>(&pipe).await
     }
 
     async fn all_presence(&self) -> Result<Vec<Presence>, StoreError> {
@@ -607,6 +696,135 @@ impl Store for RedisStore {
         let score: Option<f64> = self.query(::redis::cmd("ZSCORE").arg(self.keys.timers()).arg(key.member())).await?;
         score.map(score_to_timestamp).transpose()
     }
+
+    // --- residents via WeChat (issue #3) ---------------------------------------------------
+
+    async fn put_resident_session(
+        &self,
+        openid_hash: &str,
+        session: &ResidentSession,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let json = encode("resident session", session)?;
+        self.query::<()>(
+            ::redis::cmd("SET").arg(self.keys.wechat_session(openid_hash)).arg(json).arg("PX").arg(ttl_ms(ttl)),
+        )
+        .await
+    }
+
+    async fn resident_session(&self, openid_hash: &str) -> Result<Option<ResidentSession>, StoreError> {
+        let raw: Option<String> = self.query(::redis::cmd("GET").arg(self.keys.wechat_session(openid_hash))).await?;
+        raw.map(|json| decode("resident session", &json)).transpose()
+    }
+
+    async fn claim_delivery(&self, key_hash: &str, lease: Duration) -> Result<DeliveryClaim, StoreError> {
+        let mut inv = scripts::CLAIM_DELIVERY.prepare_invoke();
+        inv.key(self.keys.wechat_delivery(key_hash)).arg(ttl_ms(lease));
+        let raw: String = self.invoke(&inv).await?;
+        Ok(match raw.as_str() {
+            "" => DeliveryClaim::Claimed,
+            "p" => DeliveryClaim::Pending,
+            other => match other.strip_prefix("a:") {
+                Some(reply) => DeliveryClaim::Answered(reply.to_owned()),
+                None => return Err(corrupt("delivery record", "unknown marker")),
+            },
+        })
+    }
+
+    async fn finish_delivery(&self, key_hash: &str, reply: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.query::<()>(
+            ::redis::cmd("SET")
+                .arg(self.keys.wechat_delivery(key_hash))
+                .arg(format!("a:{reply}"))
+                .arg("PX")
+                .arg(ttl_ms(ttl)),
+        )
+        .await
+    }
+
+    async fn release_delivery(&self, key_hash: &str) -> Result<(), StoreError> {
+        let mut inv = scripts::RELEASE_DELIVERY.prepare_invoke();
+        inv.key(self.keys.wechat_delivery(key_hash));
+        let _: i64 = self.invoke(&inv).await?;
+        Ok(())
+    }
+
+    async fn remember_signed_url(
+        &self,
+        url_hash: &str,
+        body_hash: &str,
+        ttl: Duration,
+    ) -> Result<Option<String>, StoreError> {
+        let mut inv = scripts::REMEMBER_SIGNED_URL.prepare_invoke();
+        inv.key(self.keys.wechat_signed_url(url_hash)).arg(body_hash).arg(ttl_ms(ttl));
+        self.invoke(&inv).await
+    }
+
+    async fn hit_rate_window(&self, key_hash: &str, window: Duration) -> Result<RateCount, StoreError> {
+        let mut inv = scripts::HIT_RATE_WINDOW.prepare_invoke();
+        inv.key(self.keys.rate_window(key_hash)).arg(ttl_ms(window));
+        let (count, pttl): (u64, i64) = self.invoke(&inv).await?;
+        Ok(RateCount { count, resets_in: Duration::from_millis(u64::try_from(pttl).unwrap_or(0)) })
+    }
+
+    async fn wechat_token(&self) -> Result<Option<CachedToken>, StoreError> {
+        let raw: Option<String> = self.query(::redis::cmd("GET").arg(self.keys.wechat_token())).await?;
+        raw.map(|json| decode("wechat token", &json)).transpose()
+    }
+
+    async fn put_wechat_token(&self, token: &CachedToken) -> Result<(), StoreError> {
+        let left_ms = ms(token.expires_at) - ms(Timestamp::now());
+        if left_ms <= 0 {
+            return Ok(());
+        }
+        let json = encode("wechat token", token)?;
+        self.query::<()>(::redis::cmd("SET").arg(self.keys.wechat_token()).arg(json).arg("PX").arg(left_ms)).await
+    }
+
+    async fn drop_wechat_token(&self, stale: &str) -> Result<(), StoreError> {
+        let mut inv = scripts::DROP_WECHAT_TOKEN.prepare_invoke();
+        inv.key(self.keys.wechat_token()).arg(stale);
+        let _: i64 = self.invoke(&inv).await?;
+        Ok(())
+    }
+
+    async fn lock_wechat_token_refresh(&self, holder: &str, lease: Duration) -> Result<bool, StoreError> {
+        let set: Option<String> = self
+            .query(
+                ::redis::cmd("SET")
+                    .arg(self.keys.wechat_token_lock())
+                    .arg(holder)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl_ms(lease)),
+            )
+            .await?;
+        Ok(set.is_some())
+    }
+
+    async fn unlock_wechat_token_refresh(&self, holder: &str) -> Result<(), StoreError> {
+        let mut inv = scripts::UNLOCK_IF_HOLDER.prepare_invoke();
+        inv.key(self.keys.wechat_token_lock()).arg(holder);
+        let _: i64 = self.invoke(&inv).await?;
+        Ok(())
+    }
+
+    async fn wechat_qr(&self, scene: &SceneId) -> Result<Option<String>, StoreError> {
+        self.query(::redis::cmd("HGET").arg(self.keys.wechat_qr()).arg(scene.to_string())).await
+    }
+
+    async fn put_wechat_qr(&self, scene: &SceneId, url: &str) -> Result<(), StoreError> {
+        self.query::<()>(::redis::cmd("HSET").arg(self.keys.wechat_qr()).arg(scene.to_string()).arg(url)).await
+    }
+
+    async fn set_incident_openid(&self, id: &IncidentId, openid: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.query::<()>(::redis::cmd("SET").arg(self.keys.wechat_incident(id)).arg(openid).arg("PX").arg(ttl_ms(ttl)))
+            .await
+    }
+
+    async fn incident_openid(&self, id: &IncidentId) -> Result<Option<String>, StoreError> {
+        self.query(::redis::cmd("GET").arg(self.keys.wechat_incident(id))).await
+    }
 }
 
 /// The cross-instance bus on Redis pub/sub.
@@ -640,14 +858,22 @@ impl RedisBus {
     /// when the URL or prefix is invalid.
     pub async fn start(settings: &RedisConfig, cancel: CancellationToken) -> Result<Self, StoreError> {
         let keys = Keys::new(&settings.prefix).map_err(unavailable)?;
-        let client = ::redis::Client::open(settings.url.as_str()).map_err(unavailable)?;
+        // Standalone: the one server. Cluster: any node hears every classic PUBLISH, so the
+        // subscriber uses one seed at a time and moves to the next when it fails.
+        let urls = if settings.is_cluster() { settings.cluster_nodes.clone() } else { vec![settings.url.clone()] };
+        let clients = urls
+            .iter()
+            .map(|url| ::redis::Client::open(url.as_str()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unavailable)?;
         let conn = Connection::open(settings).await?;
         let channel = keys.bus_channel();
-        let subscriber = subscribe(&client, &channel).await?;
+        let (subscriber, seed) = subscribe_any(&clients, 0, &channel).await?;
         let (tx, _) = broadcast::channel(BUS_CAPACITY);
         let stop = cancel.child_token();
         let listener = Listener {
-            client,
+            clients,
+            seed,
             channel: channel.clone(),
             tx: tx.clone(),
             stop: stop.clone(),
@@ -680,6 +906,24 @@ impl Bus for RedisBus {
     }
 }
 
+/// Subscribe through the first of `clients`, starting at `first` and wrapping around, that
+/// answers; returns the subscriber and the index of the client that served it.
+async fn subscribe_any(
+    clients: &[::redis::Client],
+    first: usize,
+    channel: &str,
+) -> Result<(::redis::aio::PubSub, usize), StoreError> {
+    let mut last = StoreError::Unavailable(Box::new(TimedOut("subscribe: no node given")));
+    for i in 0..clients.len() {
+        let at = (first + i) % clients.len();
+        match subscribe(&clients[at], channel).await {
+            Ok(subscriber) => return Ok((subscriber, at)),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 /// Open a dedicated pub/sub connection subscribed to `channel`, bounded by [`CONNECT_TIMEOUT`].
 async fn subscribe(client: &::redis::Client, channel: &str) -> Result<::redis::aio::PubSub, StoreError> {
     let attempt = async {
@@ -695,7 +939,10 @@ async fn subscribe(client: &::redis::Client, channel: &str) -> Result<::redis::a
 
 /// The subscriber task's state.
 struct Listener {
-    client: ::redis::Client,
+    /// One client per node the subscriber may use (one for a standalone server).
+    clients: Vec<::redis::Client>,
+    /// The client currently (or last) subscribed through.
+    seed: usize,
     channel: String,
     tx: broadcast::Sender<BusMessage>,
     stop: CancellationToken,
@@ -703,7 +950,7 @@ struct Listener {
 }
 
 impl Listener {
-    async fn run(self, mut subscriber: ::redis::aio::PubSub) {
+    async fn run(mut self, mut subscriber: ::redis::aio::PubSub) {
         loop {
             self.pump(subscriber).await;
             if self.stop.is_cancelled() {
@@ -746,16 +993,20 @@ impl Listener {
         }
     }
 
-    /// Resubscribe with capped exponential backoff; `None` when the bus stopped meanwhile.
-    async fn reconnect(&self) -> Option<::redis::aio::PubSub> {
+    /// Resubscribe with capped exponential backoff, trying the next node first (the one that
+    /// failed is the likeliest to be down); `None` when the bus stopped meanwhile.
+    async fn reconnect(&mut self) -> Option<::redis::aio::PubSub> {
         let mut delay = RECONNECT_MIN_DELAY;
         loop {
             tokio::select! {
                 () = self.stop.cancelled() => return None,
                 () = tokio::time::sleep(delay) => {}
             }
-            match subscribe(&self.client, &self.channel).await {
-                Ok(subscriber) => return Some(subscriber),
+            match subscribe_any(&self.clients, self.seed + 1, &self.channel).await {
+                Ok((subscriber, seed)) => {
+                    self.seed = seed;
+                    return Some(subscriber);
+                }
                 Err(e) => {
                     tracing::debug!(error = %e, "bus resubscribe failed");
                     delay = (delay * 2).min(RECONNECT_MAX_DELAY);
@@ -763,6 +1014,11 @@ impl Listener {
             }
         }
     }
+}
+
+/// A TTL in whole milliseconds for `PX`/`PEXPIRE`: at least 1, at most ~100 years.
+fn ttl_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).clamp(1, MAX_IDEMPOTENCY_TTL_MS)
 }
 
 #[cfg(test)]
@@ -775,9 +1031,10 @@ mod tests {
             url: "redis://:s3cret@redis.internal:6379/0".into(),
             prefix: "gd".into(),
             command_timeout: Duration::from_secs(1),
+            cluster_nodes: vec!["redis://:n0de-pass@10.0.0.1:7000".into()],
         };
         let shown = format!("{config:?}");
-        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!shown.contains("s3cret") && !shown.contains("n0de-pass"), "{shown}");
         assert!(shown.contains("redis://***@redis.internal:6379/0"), "{shown}");
     }
 

@@ -172,6 +172,24 @@ return 0
     )
 });
 
+/// Forget positions older than a cutoff: the oldest `max` entries of `fix_at` scored below it
+/// lose their `fix` field and their `fix_at` entry together (a fix written since has a newer
+/// score and is left alone).
+///
+/// `KEYS` = `fix`, `fix_at`; `ARGV` = cutoff ms (exclusive), max. Returns how many were removed.
+pub(super) static PRUNE_FIXES: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(stale) do
+  redis.call('HDEL', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+end
+return #stale
+",
+    )
+});
+
 /// Create an account unless its phone or id is taken.
 ///
 /// `KEYS` = `accounts`, `phones`; `ARGV` = id, phone, account JSON. Returns 1 if created, else 0.
@@ -205,6 +223,84 @@ if type(v) ~= 'number' then v = 0 end
 if v ~= tonumber(ARGV[2]) or stored['phone'] ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
 return 1
+",
+    )
+});
+
+// --- residents via WeChat (issue #3) ---------------------------------------------------------
+
+/// Claim a delivery: `SET NX PX` of the pending marker, else the current value.
+///
+/// `KEYS[1]` = `wx:msg:<hash>`; `ARGV` = lease ms. Returns `""` when claimed, else the stored
+/// value (`p` pending, `a:<reply>` answered).
+pub(super) static CLAIM_DELIVERY: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+if redis.call('SET', KEYS[1], 'p', 'NX', 'PX', ARGV[1]) then return '' end
+return redis.call('GET', KEYS[1]) or ''
+",
+    )
+});
+
+/// Drop a delivery claim that is still pending (never an answer).
+///
+/// `KEYS[1]` = `wx:msg:<hash>`. Returns 1 if dropped.
+pub(super) static RELEASE_DELIVERY: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == 'p' then return redis.call('DEL', KEYS[1]) end
+return 0
+",
+    )
+});
+
+/// Remember the first body hash of a signed URL.
+///
+/// `KEYS[1]` = `wx:url:<hash>`; `ARGV` = body hash, TTL ms. Returns nil the first time, else
+/// the body hash stored first.
+pub(super) static REMEMBER_SIGNED_URL: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+return redis.call('GET', KEYS[1])
+",
+    )
+});
+
+/// One hit on a fixed window: `INCR`, and `PEXPIRE` when the window starts (or lost its TTL).
+///
+/// `KEYS[1]` = `rl:<hash>`; `ARGV` = window ms. Returns `{count, ms until reset}`.
+pub(super) static HIT_RATE_WINDOW: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('PTTL', KEYS[1])}
+",
+    )
+});
+
+/// Forget the cached access token only if it is still the stale one.
+///
+/// `KEYS[1]` = `wx:token`; `ARGV` = stale token. Returns 1 if dropped.
+pub(super) static DROP_WECHAT_TOKEN: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+local ok, doc = pcall(cjson.decode, cur)
+if not ok or type(doc) ~= 'table' or doc['token'] == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+",
+    )
+});
+
+/// Release a lock only if `ARGV[1]` still holds it. `KEYS[1]` = the lock. Returns 1 if released.
+pub(super) static UNLOCK_IF_HOLDER: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 ",
     )
 });

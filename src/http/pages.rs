@@ -1,0 +1,191 @@
+//! The pages people use, served from assets embedded in the binary (`web/`): the command-center
+//! screen `/`, the mediator's phone page `/m`, the resident's form `/r/{scene}` and tracking page
+//! `/t/{tracking_token}`, and their scripts, styles and vendored libraries under `/assets/`.
+//!
+//! Pages are plain HTML + JS with no build step; they talk only to the public API. They are not
+//! in the OpenAPI document (merged as a plain router). Nothing here may load a third-party origin:
+//! every page carries a CSP limited to this server, so they work on an offline intranet.
+
+use super::state::AppState;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rust_embed::Embed;
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// `web/`: in debug builds read from disk at run time, in release builds compiled in.
+#[derive(Embed)]
+#[folder = "web/"]
+struct Assets;
+
+/// Only this server: scripts, styles, images, sockets and event streams. Leaflet positions its
+/// layers through the CSSOM (allowed); inline `<script>`/`style=` markup is not.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+                   connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+                   form-action 'self'; frame-ancestors 'none'";
+
+/// Page routes (not part of the OpenAPI document).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(command_center_page))
+        .route("/m", get(mediator_page))
+        .route("/r/{scene}", get(report_page))
+        .route("/t/{tracking_token}", get(tracking_page))
+        .route("/assets/{*path}", get(asset))
+}
+
+async fn command_center_page() -> Response {
+    page("command.html", &[])
+}
+
+async fn mediator_page() -> Response {
+    page("mediator.html", &[])
+}
+
+/// The report form, with the scene's name filled in when the scene is known (an unknown scene
+/// still gets the form: the resident can share the device's location instead).
+async fn report_page(State(state): State<AppState>, Path(scene): Path<String>) -> Response {
+    let found = match crate::domain::ids::SceneId::parse(&scene) {
+        Ok(id) => state.dispatcher.store().get_scene(&id).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "scene lookup for the report form failed");
+            None
+        }),
+        Err(_) => None,
+    };
+    let (name, lat, lng) =
+        found.map_or_else(Default::default, |s| (s.name, s.location.lat().to_string(), s.location.lng().to_string()));
+    page("report.html", &[("{{scene_name}}", &name), ("{{scene_lat}}", &lat), ("{{scene_lng}}", &lng)])
+}
+
+async fn tracking_page() -> Response {
+    page("track.html", &[])
+}
+
+/// An HTML page: `{{asset:path}}` becomes a content-versioned asset URL, then `vars` are
+/// substituted (HTML-escaped). Pages are never cached and never leak their URL (tracking tokens
+/// and scene ids are in it) through `Referer`.
+fn page(name: &str, vars: &[(&str, &str)]) -> Response {
+    let Some(file) = Assets::get(&format!("pages/{name}")) else {
+        return (StatusCode::NOT_FOUND, "page missing").into_response();
+    };
+    let mut html = versioned(&String::from_utf8_lossy(&file.data));
+    for (key, value) in vars {
+        html = html.replace(key, &escape_html(value));
+    }
+    let mut response = html.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// Replace every `{{asset:path}}` with `/assets/path?v=<hash prefix>`, so browsers may cache
+/// assets for long and still pick up a new build at once.
+fn versioned(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("{{asset:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "{{asset:".len()..];
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let path = &after[..end];
+        let _ = write!(out, "/assets/{path}?v={}", version_of(path).unwrap_or_default());
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn version_of(path: &str) -> Option<String> {
+    Assets::get(path).map(|f| hex_prefix(&f.metadata.sha256_hash()))
+}
+
+fn hex_prefix(hash: &[u8]) -> String {
+    hash.iter().take(6).fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn escape_html(raw: &str) -> Cow<'_, str> {
+    if !raw.contains(['&', '<', '>', '"', '\'']) {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len() + 16);
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A static asset with an ETag. Requests carrying the current `?v=` are immutable for a year;
+/// anything else must revalidate (cheap: 304 on a matching `If-None-Match`).
+async fn asset(Path(path): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    // Pages go through their routes (headers, substitutions), never as raw files; notes for
+    // maintainers (`*.md`) are not served.
+    let servable = !path.starts_with("pages/") && !path.ends_with(".md");
+    let Some(file) = Assets::get(&path).filter(|_| servable) else {
+        return super::error::ApiError::not_found().into_response();
+    };
+    let hash = hex_prefix(&file.metadata.sha256_hash());
+    let etag = format!("\"{hash}\"");
+    let current = query.as_deref().is_some_and(|q| q.split('&').any(|kv| kv == format!("v={hash}")));
+    let cache = if current { "public, max-age=31536000, immutable" } else { "no-cache" };
+    let mut response = if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut r = file.data.into_owned().into_response();
+        let mime = file.metadata.mimetype();
+        let mime = if mime.starts_with("text/") || mime.ends_with("javascript") {
+            format!("{mime}; charset=utf-8")
+        } else {
+            mime.to_owned()
+        };
+        if let Ok(v) = HeaderValue::from_str(&mime) {
+            r.headers_mut().insert(header::CONTENT_TYPE, v);
+        }
+        r
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_placeholders_become_versioned_urls_and_values_are_escaped() {
+        let html = versioned("<script src=\"{{asset:js/common.js}}\"></script>{{asset:nope.js}}");
+        assert!(html.starts_with("<script src=\"/assets/js/common.js?v="), "{html}");
+        assert!(html.ends_with("/assets/nope.js?v="), "{html}");
+        assert_eq!(escape_html("<a href='x'>&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
+        assert_eq!(escape_html("幸福小区3号楼"), "幸福小区3号楼");
+    }
+}

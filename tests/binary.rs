@@ -1,0 +1,198 @@
+//! The binary as a newcomer and an operator run it: environment overrides, the generated key
+//! and admin token on first run, the `token` command, JSON logs without personal data, and a
+//! graceful stop on SIGTERM.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_grid-dispatch");
+const SECRET: &str = "binary-test-secret-binary-test-secret";
+
+/// A running `grid-dispatch` process whose output lines are collected.
+struct Server {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Server {
+    fn start(env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("GD_HTTP__ADDR", "127.0.0.1:0")
+            .env("GD_LOG__FORMAT", "json")
+            .envs(env.iter().copied())
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("the binary starts");
+        let (tx, lines) = mpsc::channel();
+        for pipe in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        Self { child, lines, seen: vec![] }
+    }
+
+    /// Wait (bounded) for a line matching `pred`, keeping every line seen.
+    fn wait_line(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no line with {what}; saw:\n{}", self.seen.join("\n")));
+            self.seen.push(line.clone());
+            if pred(&line) {
+                return line;
+            }
+        }
+    }
+
+    /// The bound address, from the JSON "listening" log line.
+    fn addr(&mut self) -> String {
+        let line = self.wait_line("listening", |l| l.contains("grid-dispatch listening"));
+        let v: Value = serde_json::from_str(&line).expect("JSON log line");
+        v["addr"].as_str().expect("addr field").to_owned()
+    }
+
+    fn sigterm_and_wait(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let pid = i32::try_from(self.child.id()).unwrap();
+        let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("kill runs");
+        assert!(status.success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(line);
+                }
+                return (status, std::mem::take(&mut self.seen));
+            }
+            assert!(std::time::Instant::now() < deadline, "did not stop within 10 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_newcomer_gets_a_working_server_an_admin_token_and_a_clean_stop() {
+    let mut server = Server::start(&[("GD_DISPATCH__ESCALATE_AFTER", "90s")]);
+    let addr = server.addr();
+    assert!(
+        server.seen.iter().any(|l| l.contains("NOT durable") && l.contains("GD_REDIS__URL")),
+        "says the store is not durable and how to fix it"
+    );
+    assert!(server.seen.iter().any(|l| l.contains("generated a random signing key")), "says the key is generated");
+    let token_line = server.wait_line("the admin token", |l| l.trim_start().starts_with("eyJ"));
+    let admin = token_line.trim().to_owned();
+
+    let http = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let created: Value = http
+        .post(format!("{base}/api/v1/admin/mediators"))
+        .bearer_auth(&admin)
+        .json(&json!({ "name": "新人", "phone": "13700001111", "password": "newcomer-pass" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["name"], "新人");
+    let login = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "phone": "13700001111", "password": "newcomer-pass" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let report: Value = http
+        .post(format!("{base}/api/v1/reports"))
+        .json(&json!({ "location": { "lat": 36.61713, "lng": 101.77827, "coord": "wgs84" }, "category": "wages", "description": "欠薪", "phone": "13912345678" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tracking = report["tracking_token"].as_str().unwrap().to_owned();
+    let status = http.get(format!("{base}/api/v1/track/{tracking}")).send().await.unwrap().status();
+    assert_eq!(status, 200);
+
+    let (status, lines) = server.sigterm_and_wait();
+    assert!(status.success(), "exit {status:?}");
+    assert!(lines.iter().any(|l| l.contains("shutdown signal received")));
+    // Logs carry no phone numbers, tokens or exact coordinates.
+    let log = lines.iter().filter(|l| l.starts_with('{')).cloned().collect::<Vec<_>>().join("\n");
+    for secret in ["13700001111", "13912345678", tracking.as_str(), "36.61713", "101.77827", &admin[..40]] {
+        assert!(!log.contains(secret), "the log leaks {secret}");
+    }
+}
+
+#[tokio::test]
+async fn the_token_command_mints_with_the_configured_key_and_env_overrides_apply() {
+    let out = Command::new(BIN)
+        .args(["token", "--role", "admin", "--sub", "ops", "--ttl", "10m"])
+        .env("GD_AUTH__JWT_SECRET", SECRET)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+
+    let mut server = Server::start(&[
+        ("GD_AUTH__JWT_SECRET", SECRET),
+        ("GD_HTTP__PUBLIC_BASE_URL", "https://tiaojie.example.gov.cn"),
+    ]);
+    let addr = server.addr();
+    assert!(!server.seen.iter().any(|l| l.contains("generated a random signing key")));
+    let http = reqwest::Client::new();
+    let resp = http.get(format!("http://{addr}/api/v1/admin/mediators")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "a CLI token works against a server with the same key");
+    let scene: Value = http
+        .post(format!("http://{addr}/api/v1/admin/scenes"))
+        .bearer_auth(&token)
+        .json(&json!({ "name": "幸福里", "location": { "lat": 36.6, "lng": 101.7 } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        scene["report_url"].as_str().unwrap().starts_with("https://tiaojie.example.gov.cn/r/"),
+        "GD_HTTP__PUBLIC_BASE_URL applied"
+    );
+
+    let bad = Command::new(BIN)
+        .args(["token", "--role", "wizard", "--sub", "x"])
+        .env("GD_AUTH__JWT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let short =
+        Command::new(BIN).env("GD_AUTH__JWT_SECRET", "short").env("GD_HTTP__ADDR", "127.0.0.1:0").output().unwrap();
+    assert!(!short.status.success(), "a short key is refused at start");
+    assert!(String::from_utf8_lossy(&short.stderr).contains("GD_AUTH__JWT_SECRET"));
+    let _ = server.sigterm_and_wait();
+}

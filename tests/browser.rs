@@ -1,0 +1,140 @@
+//! Browser tests: the real service in-process on 127.0.0.1:0 (the `tests/api` harness), driven
+//! through Debian's headless Chromium by the playwright-core scripts in `tests/browser/`, one per
+//! scenario. Each saves screenshots under `tests/artifacts/` (no pixel comparisons).
+//!
+//! Needs `/usr/bin/chromium`, `fonts-noto-cjk` and `tests/browser/node_modules`
+//! (`./scripts/test.sh` installs all three). A missing prerequisite fails the test; it is never
+//! skipped.
+
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
+#[allow(dead_code, unused_macros, reason = "the browser tests use a subset of the API harness")]
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use helpers::{Backend, TestApp, spawn_app, spawn_app_with};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A report site in Xining (西宁市城中区).
+const LAT: f64 = 36.6171;
+const LNG: f64 = 101.7782;
+/// A scenario's own waits are ≤ 20 s each; this bounds the whole script.
+const SCENARIO_LIMIT: Duration = Duration::from_secs(180);
+
+/// One Chromium at a time: the machines have two cores.
+static ONE_BROWSER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn chromium() -> PathBuf {
+    std::env::var_os("GD_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
+}
+
+/// Run `tests/browser/<script>` with `args`; panic with its output unless it exits 0.
+async fn run_scenario(script: &str, args: &[&str]) -> String {
+    let root = root();
+    let modules = root.join("tests/browser/node_modules/playwright-core");
+    assert!(
+        modules.is_dir(),
+        "{} is missing: run `npm ci --prefix tests/browser` (scripts/test.sh does)",
+        modules.display()
+    );
+    let browser = chromium();
+    assert!(
+        browser.is_file(),
+        "{} is missing: `apt-get install chromium fonts-noto-cjk` (scripts/test.sh does)",
+        browser.display()
+    );
+    let artifacts = root.join("tests/artifacts");
+    std::fs::create_dir_all(&artifacts).expect("tests/artifacts is writable");
+
+    let _one = ONE_BROWSER_AT_A_TIME.lock().await;
+    let run = tokio::process::Command::new("node")
+        .arg(Path::new("tests/browser").join(script))
+        .args(args)
+        .current_dir(&root)
+        .env("GD_ARTIFACTS", &artifacts)
+        .env("GD_CHROMIUM", &browser)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(SCENARIO_LIMIT, run)
+        .await
+        .unwrap_or_else(|_| panic!("{script} did not finish within {SCENARIO_LIMIT:?}"))
+        .expect("node runs (is Node.js installed?)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}{stderr}");
+    assert!(out.status.success(), "{script} failed ({}):\n{stdout}\n{stderr}", out.status);
+    stdout
+}
+
+async fn create_scene(app: &TestApp, name: &str) -> String {
+    let body = json!({ "name": name, "location": { "lat": LAT, "lng": LNG, "coord": "wgs84" } });
+    let (status, scene) = app.post("/api/v1/admin/scenes", Some(&app.admin_token()), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{scene}");
+    scene["id"].as_str().expect("scene id").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_sees_a_mediator_appear_and_move_on_the_big_screen() {
+    let app = spawn_app(Backend::Memory).await;
+    let operator = app.operator("值班员").await;
+    let mediator = app.mediator("王调解", &[]).await;
+    let (lat, lng) = (LAT.to_string(), LNG.to_string());
+
+    let out = run_scenario(
+        "command_center_live.mjs",
+        &[&app.base, &operator.token, &mediator.id, &mediator.token, &lat, &lng],
+    )
+    .await;
+
+    assert!(out.contains("ok: the marker appeared"), "{out}");
+    assert!(out.contains("ok: the marker moved"), "{out}");
+    assert!(out.contains("ok: command-center-live"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_files_a_mediator_accepts_and_the_tracking_page_follows_without_reload() {
+    let app = spawn_app(Backend::Memory).await;
+    let scene_name = "幸福小区3号楼";
+    let scene = create_scene(&app, scene_name).await;
+    let mediator = app.mediator("王调解", &["neighbor"]).await;
+    let (lat, lng) = (LAT.to_string(), LNG.to_string());
+
+    let out = run_scenario(
+        "resident_to_claim.mjs",
+        &[&app.base, &scene, scene_name, &mediator.phone, "s3cret-pass", "王调解", &lat, &lng],
+    )
+    .await;
+
+    assert!(out.contains("ok: resident-to-claim"), "{out}");
+    let (_, filed) = app.get("/api/v1/command/incidents", Some(&app.admin_token())).await;
+    let filed = filed.as_array().expect("a list");
+    assert_eq!(filed.len(), 1, "a double tap files once: {filed:?}");
+    assert_eq!(filed[0]["scene_id"], scene.as_str());
+    assert_eq!(filed[0]["status"], "resolved");
+    assert_eq!(filed[0]["claimed_by"], mediator.id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escalation_appears_in_the_operator_queue_and_is_assigned_from_the_panel() {
+    let app = spawn_app_with(Backend::Memory, |s| s.dispatch.escalate_after = Duration::from_secs(3)).await;
+    let operator = app.operator("值班员").await;
+    let mediator = app.mediator("李调解", &[]).await;
+    app.on_duty_at(&mediator, LAT + 0.003, LNG).await;
+    let (lat, lng) = (LAT.to_string(), LNG.to_string());
+
+    let out = run_scenario("escalation_queue.mjs", &[&app.base, &operator.token, "李调解", &lat, &lng]).await;
+
+    assert!(out.contains("ok: the escalated report is in the queue"), "{out}");
+    let (_, list) = app.get("/api/v1/command/incidents", Some(&operator.token)).await;
+    assert_eq!(list[0]["status"], "claimed", "{list}");
+    assert_eq!(list[0]["claimed_by"], mediator.id.as_str());
+    assert!(list[0]["escalated_at"].is_string(), "{list}");
+}

@@ -1,0 +1,365 @@
+//! Many instances, one truth: three instances on one Redis behave as one service.
+//!
+//! - In-process instances (`App::start`, like `tests/api`): a report received by one reaches a
+//!   mediator whose socket is on another within milliseconds; every instance's command-center
+//!   feed shows every mediator and every incident change; accepts through different instances
+//!   have exactly one winner; silent phones are forgotten by every instance and by Redis.
+//! - Child processes of the built binary (so one can be killed with SIGKILL): escalations fire
+//!   exactly once with three instances polling, one of them killed mid-way.
+//!
+//! Needs `redis-server` on PATH (see README).
+
+#[allow(dead_code, reason = "these tests use part of the API harness")]
+#[path = "api/helpers.rs"]
+mod helpers;
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
+use grid_dispatch::auth::JwtKeys;
+use grid_dispatch::domain::account::Role;
+use grid_dispatch::domain::ids::AccountId;
+use grid_dispatch::store::Store;
+use grid_dispatch::store::redis::{RedisConfig, RedisStore};
+use helpers::{Socket, Staff, TEST_SECRET, TestApp, start, test_settings};
+use redis_server::{RedisServer, unique_prefix};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const LAT: f64 = 36.6171;
+const LNG: f64 = 101.7782;
+/// Generous bound for "within milliseconds" on a loaded 2-core test machine; the measured
+/// figure is printed.
+const CROSS_INSTANCE_DELIVERY: Duration = Duration::from_secs(1);
+
+/// Three in-process instances sharing `server` under one prefix.
+async fn three_instances(server: &RedisServer, tweak: impl Fn(&mut grid_dispatch::config::Settings)) -> Vec<TestApp> {
+    let mut settings = test_settings();
+    settings.redis.url = server.url();
+    settings.redis.prefix = unique_prefix();
+    tweak(&mut settings);
+    let mut apps = Vec::new();
+    for _ in 0..3 {
+        apps.push(start(settings.clone(), None).await);
+    }
+    apps
+}
+
+/// Read a live feed until `want` is satisfied by the ids it has seen in position batches or
+/// snapshots.
+async fn feed_shows_mediators(live: &mut Socket, want: &BTreeSet<String>) {
+    let mut seen = BTreeSet::new();
+    let deadline = Instant::now() + helpers::PROMPTLY;
+    while !want.is_subset(&seen) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = live.next_json_within(left).await.unwrap_or_else(|| panic!("feed saw only {seen:?} of {want:?}"));
+        let list = match msg["type"].as_str() {
+            Some("positions") => msg["updates"].clone(),
+            Some("snapshot") => msg["mediators"].clone(),
+            _ => continue,
+        };
+        seen.extend(list.as_array().into_iter().flatten().filter_map(|p| p["id"].as_str().map(str::to_owned)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_share_offers_live_feeds_and_a_single_winner() {
+    let server = RedisServer::start();
+    let apps = three_instances(&server, |_| {}).await;
+    let (a, b, c) = (&apps[0], &apps[1], &apps[2]);
+    let op = a.operator("指挥员").await;
+    let mut feeds = Vec::new();
+    for app in &apps {
+        let mut live = app.socket("/api/v1/command/live", &op.token).await;
+        live.wait_for("snapshot", |_| true).await;
+        feeds.push(live);
+    }
+
+    // Three mediators, each reporting through one instance and holding a socket on another.
+    let mut mediators: Vec<(Staff, Socket)> = Vec::new();
+    for (i, (via, socket_on)) in [(a, b), (b, c), (c, a)].into_iter().enumerate() {
+        let m = via.mediator(&format!("调解员{i}"), &[]).await;
+        via.on_duty_at(&m, LAT + 0.001 * (i as f64 + 1.0), LNG).await;
+        let mut ws = socket_on.socket("/api/v1/mediator/ws", &m.token).await;
+        ws.wait_for("duty", |d| d["on"] == true).await;
+        mediators.push((m, ws));
+    }
+    let ids: BTreeSet<String> = mediators.iter().map(|(m, _)| m.id.clone()).collect();
+    for live in &mut feeds {
+        feed_shows_mediators(live, &ids).await;
+    }
+
+    // A report received by A reaches the mediator whose socket is on B, within milliseconds.
+    let reported_at = Instant::now();
+    let report = a.report_at(LAT, LNG).await;
+    let id = report["id"].as_str().expect("id").to_owned();
+    mediators[0].1.wait_for("offer", |o| o["incident"]["id"] == id.as_str()).await;
+    let delivery = reported_at.elapsed();
+    eprintln!("report on A → offer on a socket of B: {delivery:?} (including the report's own round trip)");
+    assert!(delivery < CROSS_INSTANCE_DELIVERY, "{delivery:?}");
+    for (_, ws) in &mut mediators[1..] {
+        ws.wait_for("offer", |o| o["incident"]["id"] == id.as_str()).await;
+    }
+    for live in &mut feeds {
+        live.wait_for("incident", |m| m["event"]["type"] == "reported" && m["incident"]["id"] == id.as_str()).await;
+    }
+
+    // Each mediator accepts through a different instance at the same moment: one winner.
+    let path = format!("/api/v1/mediator/incidents/{id}/accept");
+    let accepts = mediators.iter().zip([c, a, b]).map(|((m, _), app)| app.post(&path, Some(&m.token), json!({})));
+    let results: Vec<(StatusCode, Value)> = futures_util::future::join_all(accepts).await;
+    let winners: Vec<&Value> = results.iter().filter(|(s, _)| *s == StatusCode::OK).map(|(_, b)| b).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert!(results.iter().all(|(s, _)| *s == StatusCode::OK || *s == StatusCode::CONFLICT), "{results:?}");
+    let winner = winners[0]["claimed_by"].as_str().expect("claimed_by").to_owned();
+    for live in &mut feeds {
+        let claimed =
+            live.wait_for("incident", |m| m["event"]["type"] == "claimed" && m["incident"]["id"] == id.as_str()).await;
+        assert_eq!(claimed["incident"]["claimed_by"], winner.as_str(), "every feed names the same winner");
+    }
+
+    for app in apps {
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_phone_is_forgotten_by_every_instance_and_by_redis() {
+    let server = RedisServer::start();
+    let apps = three_instances(&server, |s| {
+        s.dispatch.stale_after = Duration::from_millis(300);
+        s.dispatch.forget_positions_after = Duration::from_millis(600);
+    })
+    .await;
+    let m = apps[0].mediator("静默", &[]).await;
+    apps[0].on_duty_at(&m, LAT, LNG).await;
+    let id = AccountId::parse(&m.id).expect("id");
+    for app in &apps {
+        helpers::eventually("every index holds the fix", || async {
+            app.app().dispatcher().index().get(&id).and_then(|(_, fix)| fix).map(|_| ())
+        })
+        .await;
+    }
+
+    // The phone goes quiet: every instance's sweep drops it, and Redis no longer has it.
+    for app in &apps {
+        helpers::eventually("every index forgets the fix", || async {
+            app.app().dispatcher().index().get(&id).is_some_and(|(on, fix)| on && fix.is_none()).then_some(())
+        })
+        .await;
+    }
+    let cfg = RedisConfig {
+        url: server.url(),
+        prefix: apps[0].settings.redis.prefix.clone(),
+        command_timeout: Duration::from_secs(1),
+        cluster_nodes: vec![],
+    };
+    let store = RedisStore::connect(&cfg).await.expect("connect");
+    let presence = store.all_presence().await.expect("presence");
+    let mine = presence.iter().find(|p| p.mediator_id == id).expect("the duty flag stays");
+    assert!(mine.on_duty && mine.fix.is_none(), "{mine:?}");
+
+    // A new fix brings the mediator back everywhere.
+    apps[1].move_to(&m, LAT, LNG).await;
+    for app in &apps {
+        helpers::eventually("every index has the new fix", || async {
+            app.app().dispatcher().index().get(&id).and_then(|(_, fix)| fix).map(|_| ())
+        })
+        .await;
+    }
+    for app in apps {
+        app.stop().await;
+    }
+}
+
+/// One instance as a child process of the built binary.
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+impl Instance {
+    fn spawn(redis_url: &str, prefix: &str, log_dir: &std::path::Path, n: usize) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let log = std::fs::File::create(log_dir.join(format!("instance-{n}.log"))).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_grid-dispatch"))
+            .current_dir(log_dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("GD_ENV", "multi-instance-test")
+            .env("GD_HTTP__ADDR", format!("127.0.0.1:{port}"))
+            .env("GD_REDIS__URL", redis_url)
+            .env("GD_REDIS__PREFIX", prefix)
+            .env("GD_AUTH__JWT_SECRET", TEST_SECRET)
+            .env("GD_DISPATCH__ESCALATE_AFTER", "1500ms")
+            .env("GD_TIMERS__POLL_INTERVAL", "50ms")
+            .env("GD_TIMERS__LEASE", "1s")
+            .env("GD_PUSH__LIVE_BATCH_INTERVAL", "50ms")
+            .env("GD_REPORT_LIMITS__PER_IP", "0")
+            .env("GD_LOG__LEVEL", "warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("the grid-dispatch binary starts");
+        Self { child, base: format!("http://127.0.0.1:{port}") }
+    }
+
+    /// SIGKILL, by PID: no graceful shutdown, claimed leases are left behind.
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+async fn wait_healthy(http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{base} never became healthy");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn post(http: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+    let mut req = http.post(url).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("request sent");
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalations_fire_exactly_once_with_three_instances_and_one_killed_mid_way() {
+    const REPORTS: usize = 24;
+    let server = RedisServer::start();
+    let prefix = unique_prefix();
+    let logs = tempfile::tempdir().expect("temp dir");
+    let mut instances: Vec<Instance> =
+        (0..3).map(|n| Instance::spawn(&server.url(), &prefix, logs.path(), n)).collect();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client");
+    for i in &instances {
+        wait_healthy(&http, &i.base).await;
+    }
+    let keys = JwtKeys::hmac(&SecretString::from(TEST_SECRET), "grid-dispatch", "grid-dispatch");
+    let admin =
+        keys.issue("ops-admin", Role::Admin, Duration::from_secs(600), jiff::Timestamp::now()).expect("token").0;
+    let bases: Vec<String> = instances.iter().map(|i| i.base.clone()).collect();
+
+    // One mediator in range, who never answers: every report waits for its escalation deadline.
+    let phone = helpers::phone();
+    let body = json!({ "name": "不接单", "phone": phone, "password": "s3cret-pass", "capacity": 3 });
+    let (s, _) = post(&http, format!("{}/api/v1/admin/mediators", bases[0]), Some(&admin), body).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, login) = post(
+        &http,
+        format!("{}/api/v1/auth/login", bases[1]),
+        None,
+        json!({ "phone": phone, "password": "s3cret-pass" }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let token = login["access_token"].as_str().expect("token").to_owned();
+    let (s, _) = post(&http, format!("{}/api/v1/mediator/duty", bases[1]), Some(&token), json!({ "on": true })).await;
+    assert_eq!(s, StatusCode::OK);
+    let at = json!({ "lat": LAT + 0.001, "lng": LNG, "coord": "wgs84" });
+    let (s, _) = post(&http, format!("{}/api/v1/mediator/position", bases[2]), Some(&token), at).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+
+    // Command centers on the two instances that survive.
+    let mut feeds = Vec::new();
+    for base in &bases[..2] {
+        let url = format!("{}/api/v1/command/live?access_token={admin}", base.replacen("http", "ws", 1));
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("live feed opens");
+        feeds.push(ws);
+    }
+
+    // Reports through all three instances, spread over about a second, so their deadlines
+    // fall due over a second as well.
+    let mut ids = BTreeSet::new();
+    for n in 0..REPORTS {
+        let report = json!({
+            "location": { "lat": LAT, "lng": LNG, "coord": "wgs84" },
+            "category": "neighbor",
+            "description": "多实例升级测试",
+        });
+        let (s, created) = post(&http, format!("{}/api/v1/reports", bases[n % 3]), None, report).await;
+        assert_eq!(s, StatusCode::CREATED, "{created}");
+        ids.insert(created["id"].as_str().expect("id").to_owned());
+        tokio::time::sleep(Duration::from_millis(40)).await; // pacing the load, not synchronising
+    }
+
+    // As soon as escalations start, kill the third instance (SIGKILL by PID), mid-way.
+    let mut escalated: BTreeMap<String, usize> = BTreeMap::new();
+    let first = next_escalation(&mut feeds[0], Duration::from_secs(10)).await.expect("a first escalation");
+    instances[2].kill9();
+    *escalated.entry(first).or_default() += 1;
+
+    // Every incident escalates (the dead instance's leases come back after 1 s), once.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while escalated.len() < ids.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let id = next_escalation(&mut feeds[0], left)
+            .await
+            .unwrap_or_else(|| panic!("only {} of {} escalated on A", escalated.len(), ids.len()));
+        *escalated.entry(id).or_default() += 1;
+    }
+    assert_eq!(escalated.keys().cloned().collect::<BTreeSet<_>>(), ids);
+    // The durable record: exactly one escalation in every timeline, read through B.
+    for id in &ids {
+        let detail: Value = http
+            .get(format!("{}/api/v1/command/incidents/{id}", bases[1]))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("detail")
+            .json()
+            .await
+            .expect("json");
+        let timeline = detail["timeline"].as_array().expect("timeline");
+        let count = timeline.iter().filter(|e| e["event"]["type"] == "escalated").count();
+        assert_eq!(count, 1, "incident {id}: {timeline:?}");
+    }
+    // B's feed saw each of them too, and no escalation twice on A.
+    let mut on_b = BTreeSet::new();
+    while on_b.len() < ids.len() {
+        let id = next_escalation(&mut feeds[1], Duration::from_secs(5)).await.expect("B's feed shows every escalation");
+        on_b.insert(id);
+    }
+    assert!(escalated.values().all(|n| *n == 1), "{escalated:?}");
+}
+
+/// The id of the next `escalated` incident event on a live feed, or None after `within`.
+async fn next_escalation(
+    feed: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    within: Duration,
+) -> Option<String> {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let msg = tokio::time::timeout_at(deadline, feed.next()).await.ok()??.ok()?;
+        let tokio_tungstenite::tungstenite::Message::Text(text) = msg else { continue };
+        let v: Value = serde_json::from_str(&text).ok()?;
+        if v["type"] == "incident" && v["event"]["type"] == "escalated" {
+            return v["incident"]["id"].as_str().map(str::to_owned);
+        }
+    }
+}

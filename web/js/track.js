@@ -1,0 +1,214 @@
+// The resident's tracking page (/t/{tracking_token}): status steps, the mediator's name, a call
+// button, position and ETA on a small map once claimed, the timeline, and cancel before a
+// claim. Updates without reloading: Server-Sent Events, or polling every 5 s when they fail.
+(function () {
+  'use strict';
+  var GD = window.GD;
+
+  GD.strings({
+    zh: {
+      'page.title': '上报进度', 'loading': '正在加载…', 'm.title': '调解员', 'm.call': '拨打调解员电话', 'm.map': '调解员位置地图',
+      'steps.title': '办理进度', 'tl.title': '详细记录', 'keep': '请保存本页链接，随时查看进度。',
+      'cancel': '撤销这次上报', 'cancel.ask': '确定要撤销吗？撤销后调解员不会再来。', 'cancel.yes': '确定撤销', 'cancel.no': '不撤销',
+      'cancel.late': '调解员已经接单，不能撤销了', 'cancel.done': '已撤销',
+      'step.0': '已受理', 'step.1': '已派单', 'step.2': '已接单', 'step.3': '已到场', 'step.4': '已办结',
+      'h.dispatching': '已收到您的上报，正在通知附近的调解员', 's.dispatching': '一般几分钟内就会有调解员接单，请稍候。',
+      'h.escalated': '指挥中心正在为您安排调解员', 's.escalated': '附近暂时没有调解员接单，已转到指挥中心。',
+      'h.claimed': '调解员{name}已接单，正在赶来', 'h.on_site': '调解员{name}已到场',
+      'h.resolved': '已办结：{outcome}', 's.resolved': '感谢您的信任。', 'h.cancelled': '您已撤销这次上报',
+      'h.notfound': '没有找到这次上报', 's.notfound': '链接可能不完整，请从原来的消息里重新打开。',
+      'eta': '距离约 {d}，大约 {m} 分钟到', 'eta.near': '就在附近', 'summary': '{cat}：{desc}',
+      'pin.you': '事发地点', 'pin.mediator': '调解员'
+    },
+    en: {
+      'page.title': 'Your report', 'loading': 'Loading…', 'm.title': 'Mediator', 'm.call': 'Call the mediator', 'm.map': 'Map of the mediator\u2019s position',
+      'steps.title': 'Progress', 'tl.title': 'Details', 'keep': 'Keep this link to check progress at any time.',
+      'cancel': 'Withdraw this report', 'cancel.ask': 'Withdraw it? No mediator will come.', 'cancel.yes': 'Withdraw', 'cancel.no': 'Keep it',
+      'cancel.late': 'A mediator already took it; it can no longer be withdrawn', 'cancel.done': 'Withdrawn',
+      'step.0': 'Received', 'step.1': 'Sent to mediators', 'step.2': 'Mediator on the way', 'step.3': 'Mediator arrived', 'step.4': 'Closed',
+      'h.dispatching': 'Received. Nearby mediators are being notified', 's.dispatching': 'Usually a mediator takes it within a few minutes.',
+      'h.escalated': 'The command center is finding a mediator for you', 's.escalated': 'No nearby mediator was free, so the command center took over.',
+      'h.claimed': 'Mediator {name} is on the way', 'h.on_site': 'Mediator {name} has arrived',
+      'h.resolved': 'Closed: {outcome}', 's.resolved': 'Thank you.', 'h.cancelled': 'You withdrew this report',
+      'h.notfound': 'Report not found', 's.notfound': 'The link may be incomplete; open it again from the original message.',
+      'eta': 'About {d} away, about {m} min', 'eta.near': 'Nearby', 'summary': '{cat}: {desc}',
+      'pin.you': 'The place', 'pin.mediator': 'Mediator'
+    }
+  });
+
+  var POLL_MS = 5000;
+  var token = decodeURIComponent(location.pathname.split('/')[2] || '');
+  var base = '/api/v1/track/' + encodeURIComponent(token);
+  var view = null, es = null, pollTimer = null, sseRetry = null, map = null, medMarker = null, placeMarker = null, fittedFor = null;
+  window.gdTrack = { updates: 0, view: null, via: 'none' };
+
+  function $(s) { return GD.$(s); }
+  function terminal(v) { return v && (v.status === 'resolved' || v.status === 'cancelled'); }
+
+  // ---- updates ------------------------------------------------------------------------------
+  function load() {
+    return GD.api('GET', base).then(function (r) {
+      if (r.ok) { window.gdTrack.via = window.gdTrack.via === 'none' ? 'poll' : window.gdTrack.via; apply(r.body); }
+      else if (r.status === 404) notFound();
+    });
+  }
+  function startPolling() {
+    if (pollTimer || terminal(view)) return;
+    pollTimer = setInterval(function () { if (terminal(view)) stopPolling(); else load(); }, POLL_MS);
+  }
+  function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
+
+  function startEvents() {
+    if (!window.EventSource || terminal(view)) { startPolling(); return; }
+    es = new EventSource(base + '/events');
+    es.onopen = function () { stopPolling(); };
+    // The server names its events `update`; unnamed ones are accepted too.
+    var onUpdate = function (ev) {
+      var v;
+      try { v = JSON.parse(ev.data); } catch (e) { return; }
+      window.gdTrack.via = 'sse';
+      stopPolling();
+      apply(v);
+      if (terminal(v) && es) { es.close(); es = null; }
+    };
+    es.onmessage = onUpdate;
+    es.addEventListener('update', onUpdate);
+    es.onerror = function () {
+      // While it reconnects (or if the stream is not available at all), poll instead.
+      startPolling();
+      if (es && es.readyState === EventSource.CLOSED) {
+        es = null;
+        clearTimeout(sseRetry);
+        sseRetry = setTimeout(function () { if (!terminal(view)) startEvents(); }, 30000);
+      }
+    };
+  }
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState === 'visible' && !terminal(view)) load();
+  });
+
+  // ---- rendering ------------------------------------------------------------------------------
+  function notFound() {
+    $('#headline').textContent = GD.t('h.notfound');
+    $('#subline').textContent = GD.t('s.notfound');
+    stopPolling();
+    if (es) { es.close(); es = null; }
+  }
+
+  function apply(v) {
+    view = v;
+    window.gdTrack.view = v;
+    window.gdTrack.updates++;
+    render();
+  }
+
+  function eventTime(types) {
+    var e = (view.timeline || []).find(function (x) { return types.indexOf(x.event.type) >= 0; });
+    return e ? e.at : null;
+  }
+
+  function render() {
+    if (!view) return;
+    var v = view, m = v.mediator;
+    var name = m ? m.name : '';
+    var resolvedEv = (v.timeline || []).find(function (x) { return x.event.type === 'resolved'; });
+    var outcome = resolvedEv && resolvedEv.event.outcome ? GD.t('outcome.' + resolvedEv.event.outcome) : '';
+    $('#headline').textContent = GD.t('h.' + v.status, { name: name ? ' ' + name + ' ' : '', outcome: outcome });
+    $('#subline').textContent = dict('s.' + v.status);
+    $('#subline').hidden = !$('#subline').textContent;
+
+    // Steps: received → sent → claimed → arrived → closed.
+    var reached = { dispatching: 2, escalated: 2, claimed: 3, on_site: 4, resolved: 5 }[v.status];
+    if (reached === undefined) reached = eventTime(['claimed', 'assigned']) ? 3 : 2;
+    var times = [eventTime(['reported']) || v.created_at, eventTime(['offered', 'escalated']),
+      eventTime(['claimed', 'assigned']), eventTime(['arrived']), eventTime(['resolved'])];
+    var current = v.status === 'resolved' ? -1 : reached - 1;
+    var steps = [0, 1, 2, 3, 4].map(function (n) {
+      var done = n < reached;
+      return GD.el('li', { class: (done ? 'done' : '') + (n === current ? ' current' : ''), 'aria-current': n === current ? 'step' : null }, [
+        GD.t('step.' + n), done && times[n] ? GD.el('time', { datetime: times[n], text: GD.fmtDateTime(times[n]) }) : null
+      ]);
+    });
+    $('#steps').replaceChildren.apply($('#steps'), steps);
+
+    // The mediator: name, call, distance/ETA, map.
+    $('#mediator-card').hidden = !m;
+    if (m) {
+      $('#mediator-name').textContent = GD.t('pin.mediator') + '：' + m.name;
+      $('#call').href = 'tel:' + m.phone;
+      $('#call').textContent = GD.t('m.call') + ' ' + m.phone;
+      var showEta = v.status === 'claimed' && m.distance_m !== null && m.distance_m !== undefined;
+      $('#mediator-eta').textContent = showEta
+        ? (m.distance_m < 100 ? GD.t('eta.near') : GD.t('eta', { d: GD.fmtDistance(m.distance_m), m: m.eta_min }))
+        : '';
+      renderMap(m);
+    }
+
+    $('#cancel-card').hidden = !(v.status === 'dispatching' || v.status === 'escalated');
+    $('#report-summary').textContent = GD.t('summary', { cat: v.category_label, desc: v.description });
+    $('#timeline').replaceChildren.apply($('#timeline'), (v.timeline || []).map(function (e) {
+      return GD.el('li', {}, [GD.el('time', { datetime: e.at, text: GD.fmtShort(e.at) }),
+        GD.el('span', { text: GD.describeEvent(e, name && e.event.mediator_id ? fakeNames(e.event.mediator_id, name) : null) })]);
+    }));
+  }
+  function dict(key) { var s = GD.t(key); return s === key ? '' : s; }
+  // The resident knows only the holder's name; every claim/assign event is about them.
+  function fakeNames(id, name) { var o = {}; o[id] = name; return o; }
+
+  function storedPlace() {
+    try { var p = JSON.parse(localStorage.getItem('gd.place.' + view.id) || 'null'); return p && isFinite(p.lat) ? p : null; } catch (e) { return null; }
+  }
+
+  function renderMap(m) {
+    var box = $('#track-map');
+    if (!m.position || !window.L) { box.hidden = true; return; }
+    box.hidden = false;
+    if (!map) {
+      map = L.map(box, { preferCanvas: true, attributionControl: false, zoomControl: true, dragging: true, scrollWheelZoom: false });
+      L.control.scale({ imperial: false, position: 'bottomleft' }).addTo(map);
+      map.setView([m.position.lat, m.position.lng], 15);
+    }
+    var pos = [m.position.lat, m.position.lng];
+    if (!medMarker) {
+      medMarker = L.circleMarker(pos, { radius: 10, color: '#fff', weight: 3, fillColor: '#0f5fd7', fillOpacity: 1 }).addTo(map);
+      medMarker.bindTooltip(GD.t('pin.mediator') + ' ' + m.name, { permanent: true, direction: 'top', offset: [0, -10] });
+    } else {
+      medMarker.setLatLng(pos);
+    }
+    var place = storedPlace();
+    if (place && !placeMarker) {
+      placeMarker = L.circleMarker([place.lat, place.lng], { radius: 10, color: '#fff', weight: 3, fillColor: '#d93025', fillOpacity: 1 }).addTo(map);
+      placeMarker.bindTooltip(GD.t('pin.you'), { permanent: true, direction: 'bottom', offset: [0, 10] });
+    }
+    // Fit once per claim (keep what the resident zoomed to afterwards).
+    if (fittedFor !== view.id + m.name) {
+      fittedFor = view.id + m.name;
+      if (place) map.fitBounds(L.latLngBounds([pos, [place.lat, place.lng]]), { padding: [56, 56], maxZoom: 17, animate: false });
+      else map.setView(pos, 15, { animate: false });
+    }
+    setTimeout(function () { map.invalidateSize(); }, 0);
+  }
+
+  // ---- cancel -----------------------------------------------------------------------------------
+  $('#cancel').addEventListener('click', function () { $('#cancel-confirm').hidden = false; $('#cancel').hidden = true; });
+  $('#cancel-no').addEventListener('click', function () { $('#cancel-confirm').hidden = true; $('#cancel').hidden = false; });
+  $('#cancel-yes').addEventListener('click', function (e) {
+    var b = e.currentTarget;
+    b.disabled = true;
+    GD.api('POST', base + '/cancel').then(function (r) {
+      b.disabled = false;
+      $('#cancel-confirm').hidden = true;
+      $('#cancel').hidden = false;
+      if (r.ok) { GD.toast(GD.t('cancel.done'), 'ok'); apply(r.body); return; }
+      GD.toast(r.status === 409 ? GD.t('cancel.late') : GD.t('err.generic', { msg: r.message }), 'error');
+      load();
+    });
+  });
+
+  GD.onLang(function () {
+    if (medMarker) { map.removeLayer(medMarker); medMarker = null; }
+    if (placeMarker) { map.removeLayer(placeMarker); placeMarker = null; }
+    render();
+  });
+  document.addEventListener('DOMContentLoaded', function () { load().then(startEvents); });
+})();
