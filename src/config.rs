@@ -556,3 +556,28 @@ impl Settings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod wechat_config_tests {
+    use super::*;
+
+    #[test]
+    fn wechat_secrets_are_checked_and_named() {
+        let mut s = Settings::defaults();
+        assert!(!s.wechat.webhook_enabled() && !s.wechat.api_enabled());
+        s.wechat.token = Some(SecretString::from("tok"));
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("wechat.original_id"), "{err}");
+        s.wechat.original_id = "gh_123".into();
+        s.validate().unwrap();
+        s.wechat.aes_key = Some(SecretString::from("too-short"));
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("GD_WECHAT__AES_KEY"), "{err}");
+        s.wechat.aes_key = Some(SecretString::from("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"));
+        assert!(s.validate().unwrap_err().to_string().contains("wechat.appid"));
+        s.wechat.appid = "wx2c2769f8efd9abc2".into();
+        s.validate().unwrap();
+        s.wechat.message_api = "sms".into();
+        assert!(s.validate().unwrap_err().to_string().contains("wechat.message_api"));
+    }
+}

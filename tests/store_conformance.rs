@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 
 fn config(server: &RedisServer) -> RedisConfig {
-    RedisConfig { url: server.url(), prefix: unique_prefix(), command_timeout: COMMAND_TIMEOUT }
+    RedisConfig { url: server.url(), prefix: unique_prefix(), command_timeout: COMMAND_TIMEOUT, cluster_nodes: vec![] }
 }
 
 fn check(name: &str) -> conformance::Check {

@@ -204,10 +204,8 @@ impl Dispatcher {
             let current = self.inner.store.get_incident(id).await?.ok_or(DispatchError::NotFound)?;
             let now = self.now();
             let command = command(&current, now);
-            if capacity.is_none() {
-                if let Command::Accept { mediator, .. } | Command::Assign { mediator, .. } = &command {
-                    capacity = Some(self.mediator(mediator).await?.capacity);
-                }
+            if let (None, Command::Accept { mediator, .. } | Command::Assign { mediator, .. }) = (capacity, &command) {
+                capacity = Some(self.mediator(mediator).await?.capacity);
             }
             let transition = incident::decide(&current, &command, now)?;
             if transition.incident == current {

@@ -185,11 +185,15 @@ impl Dispatcher {
         let mut write = IncidentWrite::new(incident.clone(), Expect::Absent);
         let entry = |event| TimelineEntry { at: now, actor_role: ActorRole::Resident, actor_id: None, event };
         write.append.push(entry(Event::Reported));
+        if risk == Risk::Red {
+            write.append.push(TimelineEntry { actor_role: ActorRole::System, ..entry(Event::Alerted) });
+        }
         if !chosen.is_empty() {
             let mediator_ids = chosen.iter().map(|c| c.mediator_id.clone()).collect();
             write
                 .append
                 .push(TimelineEntry { actor_role: ActorRole::System, ..entry(Event::Offered { mediator_ids }) });
+            write.timers.push(TimerOp::Schedule(timer(TimerKind::Wave, &incident), after(now, s.wave_interval)));
         }
         write.timers.push(TimerOp::Schedule(timer(TimerKind::Escalate, &incident), incident.escalate_at));
         write.offers_open = chosen.iter().map(|c| c.mediator_id.clone()).collect();
@@ -218,9 +222,11 @@ impl Dispatcher {
             let msg = MediatorMessage::Offer { incident: IncidentView::for_offer(&incident, &c.mediator_id) };
             self.to_mediators(vec![c.mediator_id.clone()], &msg).await;
         }
-        let msg =
-            OperatorMessage::Incident { event: Event::Reported, incident: Box::new(IncidentView::masked(&incident)) };
-        self.publish(BusMessage::ToOperators { payload: wire::to_json(&msg) }).await;
+        let announce = if risk == Risk::Red { vec![Event::Reported, Event::Alerted] } else { vec![Event::Reported] };
+        for event in announce {
+            let msg = OperatorMessage::Incident { event, incident: Box::new(IncidentView::masked(&incident)) };
+            self.publish(BusMessage::ToOperators { payload: wire::to_json(&msg) }).await;
+        }
         if chosen.is_empty() {
             self.wake_timers();
         }

@@ -246,5 +246,22 @@ mod tests {
             let d = GeoPoint::new(lat, lng).unwrap().distance_m(GeoPoint::new(w_lat, w_lng).unwrap());
             prop_assert!(d < 1.0, "round trip off by {} m", d);
         }
+
+        #[test]
+        fn gcj02_to_wgs84_and_back_is_within_a_metre_inside_china(lat in 18.0f64..53.0, lng in 74.0f64..134.0) {
+            // The other direction (issue #3): what WeChat sends, converted in and out again.
+            let (w_lat, w_lng) = gcj02_to_wgs84(lat, lng);
+            let (g_lat, g_lng) = wgs84_to_gcj02(w_lat, w_lng);
+            let d = GeoPoint::new(lat, lng).unwrap().distance_m(GeoPoint::new(g_lat, g_lng).unwrap());
+            prop_assert!(d < 1.0, "round trip off by {} m", d);
+            let shift = GeoPoint::new(lat, lng).unwrap().distance_m(GeoPoint::new(w_lat, w_lng).unwrap());
+            prop_assert!(shift > 1.0 && shift < 1500.0, "the datum shift is real but small: {} m", shift);
+        }
+
+        #[test]
+        fn points_outside_china_are_unchanged_both_ways(lat in -60.0f64..0.5, lng in -180.0f64..180.0) {
+            prop_assert_eq!(wgs84_to_gcj02(lat, lng), (lat, lng));
+            prop_assert_eq!(gcj02_to_wgs84(lat, lng), (lat, lng));
+        }
     }
 }

@@ -378,7 +378,6 @@ impl Store for MemoryStore {
 
     async fn hit_rate_window(&self, key_hash: &str, window: Duration) -> Result<RateCount, StoreError> {
         let mut g = self.lock();
-        let now = std::time::Instant::now();
         let entry = match live(&mut g.wechat.windows, key_hash) {
             Some(n) => {
                 *n += 1;
@@ -389,6 +388,7 @@ impl Store for MemoryStore {
                 1
             }
         };
+        let now = std::time::Instant::now();
         let resets_in = g.wechat.windows.get(key_hash).map_or(window, |e| e.until.saturating_duration_since(now));
         Ok(RateCount { count: entry, resets_in })
     }

@@ -10,5 +10,6 @@ mod accounts;
 mod bad_input;
 mod dispatch_loop;
 mod escalation;
+mod lifecycle;
 mod ops;
 mod wechat;

@@ -562,9 +562,8 @@ async fn qr_posters_render_as_svg_and_png(backend: Backend) {
     assert!(svg.contains("<svg"), "{}", &svg[..svg.len().min(200)]);
     let mut reader = quick_xml::Reader::from_str(&svg);
     loop {
-        match reader.read_event().expect("the SVG is well-formed XML") {
-            quick_xml::events::Event::Eof => break,
-            _ => {}
+        if matches!(reader.read_event().expect("the SVG is well-formed XML"), quick_xml::events::Event::Eof) {
+            break;
         }
     }
     let png = get(format!("/api/v1/admin/scenes/{scene}/qr.png"), Some(admin.clone())).await.unwrap();

@@ -102,7 +102,7 @@
 
   function initMap() {
     if (map) return;
-    map = L.map('map', { preferCanvas: true, zoomControl: true, attributionControl: false, center: [35.5, 104], zoom: 5, minZoom: 3, maxZoom: 19 });
+    map = L.map('map', { preferCanvas: true, zoomSnap: 0.25, zoomControl: true, attributionControl: false, center: [35.5, 104], zoom: 5, minZoom: 3, maxZoom: 19 });
     new Grid({ pane: 'tilePane' }).addTo(map);
     L.control.scale({ imperial: false, position: 'bottomright' }).addTo(map);
     map.createPane('incidents').style.zIndex = 450;
@@ -129,7 +129,7 @@
   function upsertMediator(p) {
     var m = mediators.get(p.id);
     if (!m) {
-      var marker = L.circleMarker([p.lat, p.lng], { radius: 7, color: '#0b1220', weight: 1, fillColor: '#35d0ff', fillOpacity: 0.95 });
+      var marker = L.circleMarker([p.lat, p.lng], { radius: 7, color: '#0b1220', weight: 1, fillColor: '#3ddc97', fillOpacity: 0.9 });
       marker.bindTooltip(function () { return names[p.id] || p.id; }, { className: 'med-name', direction: 'top' });
       marker.addTo(map);
       m = { marker: marker };
@@ -151,7 +151,7 @@
       return { radius: 9, color: color, weight: 3, fillColor: '#0f1a30', fillOpacity: 0.6 };
     }
     var escalated = i.status === 'escalated';
-    return { radius: escalated ? 14 : 11, color: escalated ? '#ffffff' : '#0b1220', weight: escalated ? 3 : 2, fillColor: color, fillOpacity: 0.95 };
+    return { radius: escalated ? 14 : 11, color: '#ffffff', weight: escalated ? 4 : 2, fillColor: color, fillOpacity: 1 };
   }
   function drawIncident(i) {
     var mk = incMarkers.get(i.id);
@@ -358,7 +358,7 @@
     links = L.layerGroup();
     (d.nearest_mediators || []).forEach(function (s) {
       var m = mediators.get(s.mediator_id);
-      if (m) L.polyline([at, [m.lat, m.lng]], { color: '#35d0ff', weight: 2, dashArray: '6 6', opacity: 0.9, interactive: false }).addTo(links);
+      if (m) L.polyline([at, [m.lat, m.lng]], { color: '#ffffff', weight: 2, dashArray: '6 6', opacity: 0.8, interactive: false }).addTo(links);
     });
     links.addTo(map);
     // Keep the incident clear of the panel, which covers the right part of the map.

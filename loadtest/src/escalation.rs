@@ -1,0 +1,93 @@
+//! Escalation lateness with many pending deadlines: seed N unclaimed incidents straight into
+//! the service's Redis (through the library's store, the same atomic write a report makes),
+//! their deadlines spread over ten minutes, let the running service fire what falls due in
+//! the observation window, then read back how late each fired and how often.
+
+use futures_util::StreamExt;
+use grid_dispatch::domain::incident::Event;
+use grid_dispatch::store::redis::{RedisConfig, RedisStore};
+use grid_dispatch::store::{Store, WriteOutcome, conformance};
+use hdrhistogram::Histogram;
+use std::time::{Duration, Instant};
+
+/// What the escalation phase measured.
+#[derive(Debug, Clone)]
+pub struct EscalationFigures {
+    /// Deadlines pending when the window opened.
+    pub pending: usize,
+    /// Deadlines that fell due in the window.
+    pub due: usize,
+    /// Of those, escalated (exactly once each is the requirement).
+    pub fired: usize,
+    /// Fired more than once (timeline has more than one escalation).
+    pub duplicates: usize,
+    /// Lateness percentiles, ms: p50, p99, max.
+    pub late_ms: (u64, u64, u64),
+    /// Seeding rate, incidents per second (informative).
+    pub seeded_per_s: f64,
+}
+
+/// Run the phase against the service's Redis (`prefix` = the service's).
+pub async fn run(redis_port: u16, prefix: &str, pending: usize, window: Duration) -> anyhow::Result<EscalationFigures> {
+    let store = RedisStore::connect(&RedisConfig {
+        url: format!("redis://127.0.0.1:{redis_port}"),
+        prefix: prefix.to_owned(),
+        command_timeout: Duration::from_secs(10),
+        cluster_nodes: vec![],
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("connect: {e:?}"))?;
+    let lead = Duration::from_secs(5);
+    let spread = Duration::from_secs(600);
+    let seeded_at = jiff::Timestamp::now();
+    let started = Instant::now();
+    let writes = futures_util::stream::iter(0..pending)
+        .map(|i| {
+            let store = store.clone();
+            async move {
+                let offset = lead + spread.mul_f64(i as f64 / pending as f64);
+                let mut incident = conformance::incident(&[]);
+                incident.created_at = seeded_at;
+                incident.escalate_at = seeded_at + jiff::SignedDuration::try_from(offset).unwrap_or_default();
+                let write = conformance::creation(&incident, &format!("{i:064x}"));
+                match store.write_incident(&write).await {
+                    Ok(WriteOutcome::Written) => Ok((incident.id, incident.escalate_at)),
+                    other => Err(anyhow::anyhow!("seeding a deadline: {other:?}")),
+                }
+            }
+        })
+        .buffer_unordered(256)
+        .collect::<Vec<_>>()
+        .await;
+    let seeded: Vec<_> = writes.into_iter().collect::<Result<_, _>>()?;
+    let seeded_per_s = pending as f64 / started.elapsed().as_secs_f64();
+
+    // Observe: the window starts when the first deadline is due.
+    let window_end = seeded_at + jiff::SignedDuration::try_from(lead + window).unwrap_or_default();
+    let wait = window_end.duration_since(jiff::Timestamp::now()).unsigned_abs() + Duration::from_secs(2);
+    tokio::time::sleep(wait).await;
+
+    let due: Vec<_> = seeded.iter().filter(|(_, at)| *at <= window_end).map(|(id, _)| id.clone()).collect();
+    let mut late = Histogram::<u64>::new_with_bounds(1, 3_600_000, 3)?;
+    let (mut fired, mut duplicates) = (0, 0);
+    for chunk in due.chunks(500) {
+        for incident in store.get_incidents(chunk).await.map_err(|e| anyhow::anyhow!("{e:?}"))? {
+            let Some(at) = incident.escalated_at else { continue };
+            fired += 1;
+            let ms = at.duration_since(incident.escalate_at).as_millis().max(1);
+            late.saturating_record(u64::try_from(ms).unwrap_or(u64::MAX));
+            let timeline = store.timeline(&incident.id).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            if timeline.iter().filter(|e| matches!(e.event, Event::Escalated)).count() > 1 {
+                duplicates += 1;
+            }
+        }
+    }
+    Ok(EscalationFigures {
+        pending,
+        due: due.len(),
+        fired,
+        duplicates,
+        late_ms: (late.value_at_quantile(0.5), late.value_at_quantile(0.99), late.max()),
+        seeded_per_s,
+    })
+}

@@ -1,0 +1,287 @@
+//! The simulated people: mediators holding WebSockets (duty on, positions along a path every
+//! P seconds, accepting a share of their offers) and residents posting reports at R per second.
+
+use crate::city::{City, Rng, Walker};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Everything the simulated clients measure, shared by all of them.
+pub struct Stats {
+    start: Instant,
+    /// Per report sequence number: when it was posted (ns since `start`, 0 = not yet).
+    report_sent_ns: Vec<AtomicU64>,
+    /// Report posted → offer received on a mediator's socket, µs (every offer).
+    pub offer_us: Mutex<Histogram<u64>>,
+    /// Accept request → response, µs.
+    pub accept_us: Mutex<Histogram<u64>>,
+    /// Report POST → 201, µs.
+    pub report_us: Mutex<Histogram<u64>>,
+    /// Positions written to sockets.
+    pub positions_sent: AtomicU64,
+    /// Reports answered 201.
+    pub reports_ok: AtomicU64,
+    /// Offers the server said it made (from report responses).
+    pub offers_expected: AtomicU64,
+    /// Offers received on sockets.
+    pub offers_received: AtomicU64,
+    /// Accepts answered 200 (won) and 409 (someone else was first).
+    pub accepts_won: AtomicU64,
+    /// See `accepts_won`.
+    pub accepts_lost: AtomicU64,
+    /// Sockets the server closed (1013 "too slow" included) or that failed.
+    pub sockets_lost: AtomicU64,
+    /// Sockets that could not be opened.
+    pub connect_errors: AtomicU64,
+    /// HTTP answers other than 2xx/409, and transport errors.
+    pub errors: AtomicU64,
+    /// The first few error descriptions.
+    pub error_samples: Mutex<Vec<String>>,
+}
+
+impl Stats {
+    /// Room for `max_reports` report sequence numbers.
+    pub fn new(max_reports: usize) -> Self {
+        let hist = || Mutex::new(Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid bounds"));
+        Self {
+            start: Instant::now(),
+            report_sent_ns: (0..max_reports).map(|_| AtomicU64::new(0)).collect(),
+            offer_us: hist(),
+            accept_us: hist(),
+            report_us: hist(),
+            positions_sent: AtomicU64::new(0),
+            reports_ok: AtomicU64::new(0),
+            offers_expected: AtomicU64::new(0),
+            offers_received: AtomicU64::new(0),
+            accepts_won: AtomicU64::new(0),
+            accepts_lost: AtomicU64::new(0),
+            sockets_lost: AtomicU64::new(0),
+            connect_errors: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            error_samples: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX).max(1)
+    }
+
+    fn error(&self, what: String) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        let mut samples = self.error_samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if samples.len() < 5 {
+            samples.push(what);
+        }
+    }
+}
+
+fn record(h: &Mutex<Histogram<u64>>, d: Duration) {
+    let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
+    h.lock().unwrap_or_else(std::sync::PoisonError::into_inner).saturating_record(us);
+}
+
+/// One simulated mediator's identity.
+#[derive(Clone)]
+pub struct Mediator {
+    /// Account id.
+    pub id: String,
+    /// Bearer token.
+    pub token: String,
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(base: &str, token: &str) -> Option<Ws> {
+    let url = format!("{}/api/v1/mediator/ws?access_token={token}", base.replacen("http", "ws", 1));
+    for attempt in 0..3u64 {
+        if let Ok((ws, _)) = tokio_tungstenite::connect_async(&url).await {
+            return Some(ws);
+        }
+        tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await;
+    }
+    None
+}
+
+fn position(at: grid_dispatch::domain::location::GeoPoint) -> Message {
+    Message::Text(json!({ "type": "position", "lat": at.lat(), "lng": at.lng(), "coord": "wgs84" }).to_string().into())
+}
+
+/// How a mediator behaves.
+#[derive(Clone, Copy)]
+pub struct Behaviour {
+    /// Seconds between positions.
+    pub period: Duration,
+    /// Share of offers accepted.
+    pub accept_share: f64,
+}
+
+/// Hold one mediator's socket until `stop`: duty on, positions every period, offers measured
+/// and a share accepted. `connected` is told once the socket is on duty.
+#[expect(clippy::too_many_arguments, reason = "one simulated phone's whole context")]
+pub async fn run_mediator(
+    base: String,
+    http: reqwest::Client,
+    me: Mediator,
+    seed: u64,
+    behaviour: Behaviour,
+    stats: &'static Stats,
+    connected: tokio::sync::mpsc::Sender<()>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let city = City::xining_30km();
+    let mut rng = Rng::new(seed);
+    let mut walker = Walker::new(&city, &mut rng);
+    let Some(ws) = connect(&base, &me.token).await else {
+        stats.connect_errors.fetch_add(1, Ordering::Relaxed);
+        let _ = connected.send(()).await;
+        return;
+    };
+    let (mut tx, mut rx) = ws.split();
+    let duty = Message::Text(json!({ "type": "duty", "on": true }).to_string().into());
+    if tx.send(duty).await.is_err() || tx.send(position(walker.at())).await.is_err() {
+        stats.sockets_lost.fetch_add(1, Ordering::Relaxed);
+        let _ = connected.send(()).await;
+        return;
+    }
+    stats.positions_sent.fetch_add(1, Ordering::Relaxed);
+    let _ = connected.send(()).await;
+    // Phones are not synchronised: a random phase within the period.
+    let phase = behaviour.period.mul_f64(rng.unit());
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + phase, behaviour.period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = tick.tick() => {
+                walker.step(&city, &mut rng, behaviour.period.as_secs_f64());
+                if tx.send(position(walker.at())).await.is_err() {
+                    stats.sockets_lost.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                stats.positions_sent.fetch_add(1, Ordering::Relaxed);
+            }
+            msg = rx.next() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
+                    if v["type"] == "offer" {
+                        on_offer(&v, stats, &mut rng, behaviour, &http, &base, &me);
+                    }
+                }
+                Some(Ok(Message::Close(_)) | Err(_)) | None => {
+                    stats.sockets_lost.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    let _ = tx.send(Message::Close(None)).await;
+}
+
+fn on_offer(v: &Value, stats: &'static Stats, rng: &mut Rng, behaviour: Behaviour, http: &reqwest::Client, base: &str, me: &Mediator) {
+    let received_ns = stats.now_ns();
+    stats.offers_received.fetch_add(1, Ordering::Relaxed);
+    let seq = v["incident"]["description"]
+        .as_str()
+        .and_then(|d| d.strip_prefix("lt#"))
+        .and_then(|d| d.split_whitespace().next())
+        .and_then(|n| n.parse::<usize>().ok());
+    if let Some(sent) = seq.and_then(|s| stats.report_sent_ns.get(s)).map(|a| a.load(Ordering::Relaxed))
+        && sent > 0
+    {
+        record(&stats.offer_us, Duration::from_nanos(received_ns.saturating_sub(sent)));
+    }
+    if rng.unit() >= behaviour.accept_share {
+        return;
+    }
+    let Some(id) = v["incident"]["id"].as_str() else { return };
+    let req = http.post(format!("{base}/api/v1/mediator/incidents/{id}/accept")).bearer_auth(&me.token).json(&json!({}));
+    tokio::spawn(async move {
+        let started = Instant::now();
+        match req.send().await {
+            Ok(r) if r.status().is_success() => {
+                record(&stats.accept_us, started.elapsed());
+                stats.accepts_won.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(r) if r.status() == reqwest::StatusCode::CONFLICT => {
+                record(&stats.accept_us, started.elapsed());
+                stats.accepts_lost.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(r) => stats.error(format!("accept: {}", r.status())),
+            Err(e) => stats.error(format!("accept: {e}")),
+        }
+    });
+}
+
+/// Send positions back to back on an open socket until `until` (ingest capacity).
+pub async fn blast(base: String, me: Mediator, seed: u64, until: Instant, stats: &'static Stats) {
+    let city = City::xining_30km();
+    let mut rng = Rng::new(seed);
+    let mut walker = Walker::new(&city, &mut rng);
+    let Some(ws) = connect(&base, &me.token).await else {
+        stats.connect_errors.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let (mut tx, mut rx) = ws.split();
+    // Drain what the server sends (duty echo, offers) so its queue never fills.
+    let drain = tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
+    let duty = Message::Text(json!({ "type": "duty", "on": true }).to_string().into());
+    if tx.send(duty).await.is_err() {
+        stats.sockets_lost.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    while Instant::now() < until {
+        walker.step(&city, &mut rng, 1.0);
+        if tx.send(position(walker.at())).await.is_err() {
+            stats.sockets_lost.fetch_add(1, Ordering::Relaxed);
+            break;
+        }
+        stats.positions_sent.fetch_add(1, Ordering::Relaxed);
+    }
+    let _ = tx.send(Message::Close(None)).await;
+    drain.abort();
+}
+
+/// Post `count` reports at `rate` per second at random places in the city.
+pub async fn post_reports(base: String, http: reqwest::Client, rate: f64, count: usize, stats: &'static Stats) {
+    let city = City::xining_30km();
+    let mut rng = Rng::new(0xbeef);
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut inflight = tokio::task::JoinSet::new();
+    for seq in 0..count.min(stats.report_sent_ns.len()) {
+        tick.tick().await;
+        let at = city.random_point(&mut rng);
+        let body = json!({
+            "location": { "lat": at.lat(), "lng": at.lng(), "coord": "wgs84" },
+            "category": "neighbor",
+            "description": format!("lt#{seq} 楼上装修噪音"),
+            "phone": "13812345678",
+        });
+        let req = http.post(format!("{base}/api/v1/reports")).json(&body);
+        stats.report_sent_ns[seq].store(stats.now_ns(), Ordering::Relaxed);
+        inflight.spawn(async move {
+            let started = Instant::now();
+            match req.send().await {
+                Ok(r) if r.status().is_success() => {
+                    record(&stats.report_us, started.elapsed());
+                    stats.reports_ok.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(v) = r.json::<Value>().await
+                        && let Some(offers) = v["offers"].as_array()
+                    {
+                        stats.offers_expected.fetch_add(offers.len() as u64, Ordering::Relaxed);
+                    }
+                }
+                Ok(r) => stats.error(format!("report: {}", r.status())),
+                Err(e) => stats.error(format!("report: {e}")),
+            }
+        });
+        while inflight.try_join_next().is_some() {}
+    }
+    while inflight.join_next().await.is_some() {}
+}
