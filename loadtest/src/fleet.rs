@@ -183,7 +183,15 @@ pub async fn run_mediator(
     let _ = tx.send(Message::Close(None)).await;
 }
 
-fn on_offer(v: &Value, stats: &'static Stats, rng: &mut Rng, behaviour: Behaviour, http: &reqwest::Client, base: &str, me: &Mediator) {
+fn on_offer(
+    v: &Value,
+    stats: &'static Stats,
+    rng: &mut Rng,
+    behaviour: Behaviour,
+    http: &reqwest::Client,
+    base: &str,
+    me: &Mediator,
+) {
     let received_ns = stats.now_ns();
     stats.offers_received.fetch_add(1, Ordering::Relaxed);
     let seq = v["incident"]["description"]
@@ -200,7 +208,8 @@ fn on_offer(v: &Value, stats: &'static Stats, rng: &mut Rng, behaviour: Behaviou
         return;
     }
     let Some(id) = v["incident"]["id"].as_str() else { return };
-    let req = http.post(format!("{base}/api/v1/mediator/incidents/{id}/accept")).bearer_auth(&me.token).json(&json!({}));
+    let req =
+        http.post(format!("{base}/api/v1/mediator/incidents/{id}/accept")).bearer_auth(&me.token).json(&json!({}));
     tokio::spawn(async move {
         let started = Instant::now();
         match req.send().await {

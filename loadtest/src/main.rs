@@ -128,11 +128,20 @@ async fn main() -> anyhow::Result<()> {
     let fd_limit = procs::raise_fd_limit();
     let dir = tempfile::Builder::new().prefix("gd-loadtest-").tempdir()?;
     let (mut redis, redis_port) = procs::start_redis(dir.path())?;
-    println!("# grid-dispatch load test ({} cores, open files {fd_limit}), loopback only", std::thread::available_parallelism().map_or(0, usize::from));
+    println!(
+        "# grid-dispatch load test ({} cores, open files {fd_limit}), loopback only",
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
     println!("options: {o:?}");
 
     // --- raw-Redis baselines, same Redis, same run ----------------------------------------
-    let geoadd = baseline::run(redis_port, 50, 200_000, 1_000_000, &["GEOADD", "bench:geoadd", "101.__rand_int__", "36.__rand_int__", "m:__rand_int__"])?;
+    let geoadd = baseline::run(
+        redis_port,
+        50,
+        200_000,
+        1_000_000,
+        &["GEOADD", "bench:geoadd", "101.__rand_int__", "36.__rand_int__", "m:__rand_int__"],
+    )?;
     // GEOSEARCH over as many members as mediators online, spread over the same city.
     {
         let client = redis::Client::open(format!("redis://127.0.0.1:{redis_port}"))?;
@@ -149,7 +158,8 @@ async fn main() -> anyhow::Result<()> {
             let _: i64 = cmd.query_async(&mut conn).await?;
         }
     }
-    let search = ["GEOSEARCH", "bench:geo", "FROMLONLAT", "101.78", "36.62", "BYRADIUS", "2", "km", "ASC", "COUNT", "10"];
+    let search =
+        ["GEOSEARCH", "bench:geo", "FROMLONLAT", "101.78", "36.62", "BYRADIUS", "2", "km", "ASC", "COUNT", "10"];
     let geosearch_c50 = baseline::run(redis_port, 50, 100_000, 1, &search)?;
     let geosearch_c1 = baseline::run(redis_port, 1, 20_000, 1, &search)?;
     println!("baselines: GEOADD -c50 {geoadd:?}; GEOSEARCH -c50 {geosearch_c50:?}; GEOSEARCH -c1 {geosearch_c1:?}");
@@ -247,7 +257,8 @@ async fn main() -> anyhow::Result<()> {
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let sustained_positions = (metric(&http, &base, "gd_positions_total").await - positions_before) / steady.elapsed().as_secs_f64();
+    let sustained_positions =
+        (metric(&http, &base, "gd_positions_total").await - positions_before) / steady.elapsed().as_secs_f64();
     let dropped = metric(&http, &base, "gd_ws_slow_consumer_dropped_total").await - dropped_before;
     let sockets_lost = stats.sockets_lost.load(Ordering::Relaxed) - lost_before;
     let steady_rss = procs::rss_bytes(server.pid()).unwrap_or(0);
@@ -305,7 +316,10 @@ async fn main() -> anyhow::Result<()> {
         ("report POST p50", rp50, geosearch_c50.p50_ms, ""),
         ("report POST p99", rp99, geosearch_c50.p99_ms, ""),
     ] {
-        println!("| {name} | {ours:.2} ms | GEOSEARCH -c 50 same quantile: {theirs:.3} ms | {:.1}× | {target} |", ours / theirs);
+        println!(
+            "| {name} | {ours:.2} ms | GEOSEARCH -c 50 same quantile: {theirs:.3} ms | {:.1}× | {target} |",
+            ours / theirs
+        );
     }
     println!(
         "| escalation lateness p50 / p99 / max ({} pending, {} due in {:?}, {} fired, {} twice) | {} / {} / {} ms | GEOSEARCH -c 1 p99: {:.3} ms | p99 {:.0}× | p99 ≤ 1000 ms, exactly once |",
@@ -333,7 +347,11 @@ async fn main() -> anyhow::Result<()> {
         matcher.geosearch_qps,
         matcher.brute_qps / matcher.geosearch_qps
     );
-    println!("| index vs brute force | {:.0}× faster, {} of the checked queries differ | | | 0 differ |", matcher.index_qps / matcher.brute_qps, matcher.mismatches);
+    println!(
+        "| index vs brute force | {:.0}× faster, {} of the checked queries differ | | | 0 differ |",
+        matcher.index_qps / matcher.brute_qps,
+        matcher.mismatches
+    );
     println!("| index memory per online mediator | {:.0} B | | | ≤ 300 B |", matcher.bytes_per_mediator);
     println!(
         "| server RSS idle / steady / after escalations | {:.0} / {:.0} / {:.0} MiB | redis-server RSS: {:.0} MiB | {:.2}× (steady) | — |",
@@ -347,7 +365,8 @@ async fn main() -> anyhow::Result<()> {
         "| offers received / made | {} / {} | | {:.4} | 1 |",
         stats.offers_received.load(Ordering::Relaxed),
         stats.offers_expected.load(Ordering::Relaxed),
-        stats.offers_received.load(Ordering::Relaxed) as f64 / stats.offers_expected.load(Ordering::Relaxed).max(1) as f64
+        stats.offers_received.load(Ordering::Relaxed) as f64
+            / stats.offers_expected.load(Ordering::Relaxed).max(1) as f64
     );
     println!(
         "| accepts won / lost the race | {} / {} ({} timed) | | | |",

@@ -82,7 +82,8 @@ pub async fn run(mediators: usize, redis_port: u16, budget: Duration) -> anyhow:
         d.select_nth_unstable_by(9, |a, b| a.0.total_cmp(&b.0));
         d.truncate(10);
         d.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-        let got: Vec<AccountId> = index.nearest(q, 5000.0, 10, 0.0, fresh).into_iter().take(10).map(|x| x.mediator_id).collect();
+        let got: Vec<AccountId> =
+            index.nearest(q, 5000.0, 10, 0.0, fresh).into_iter().take(10).map(|x| x.mediator_id).collect();
         if got.iter().ne(d.iter().map(|(_, id)| *id)) {
             mismatches += 1;
         }

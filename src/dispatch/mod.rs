@@ -231,6 +231,7 @@ impl Dispatcher {
             match self.inner.store.write_incident(&write).await? {
                 WriteOutcome::Written => {
                     tracing::info!(incident_id = %id, status = ?transition.incident.status, "incident changed");
+                    self.count_claims(&transition).await;
                     self.notify(&current, &transition).await;
                     let changed = !transition.is_noop();
                     return Ok((transition.incident, changed));
@@ -241,6 +242,18 @@ impl Dispatcher {
             }
         }
         Err(DispatchError::Contended)
+    }
+
+    /// Count grabs and assignments for today's workload (a ranking hint: failures only logged).
+    async fn count_claims(&self, transition: &incident::Transition) {
+        for event in &transition.events {
+            if let incident::Event::Claimed { mediator_id } | incident::Event::Assigned { mediator_id, .. } = event {
+                let today = stats::today(self.now()).to_string();
+                if let Err(e) = self.store().count_claim(&today, mediator_id).await {
+                    tracing::warn!(error = %e, "could not count a claim for today's workload");
+                }
+            }
+        }
     }
 
     /// Run a command that needs no claim deadlines.

@@ -44,6 +44,8 @@ pub struct TrackingView {
     pub category_label: String,
     /// Their words.
     pub description: String,
+    /// Where they reported it (WGS-84).
+    pub location: LatLng,
     /// Reported at.
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -89,7 +91,9 @@ impl Dispatcher {
     /// `NotFound` for an unknown token; `Store`.
     pub async fn tracking(&self, token: &str) -> Result<TrackingView, DispatchError> {
         let incident = self.tracked_incident(token).await?;
-        let timeline = self.store().timeline(&incident.id).await?;
+        let mut timeline = self.store().timeline(&incident.id).await?;
+        // The resident sees what happened to their report, not our delivery plumbing or audit.
+        timeline.retain(|e| !matches!(e.event, crate::domain::incident::Event::Notified { .. } | crate::domain::incident::Event::PhoneRevealed));
         let mediator = match &incident.claimed_by {
             Some(m) => self.store().get_account(m).await?.map(|a| self.mediator_detail(&incident, &a)),
             None => None,
@@ -99,6 +103,7 @@ impl Dispatcher {
             status: incident.status,
             category_label: incident.category.label_zh().to_owned(),
             description: incident.description.clone(),
+            location: incident.location.into(),
             created_at: incident.created_at,
             mediator,
             timeline,

@@ -87,11 +87,14 @@ impl Dispatcher {
             let ids: Vec<_> = nearby.iter().map(|c| c.mediator_id.clone()).collect();
             let accounts = self.store().get_accounts(&ids).await?;
             let holds = self.store().hold_counts(&ids).await?;
+            let today = super::stats::today(self.now()).to_string();
+            let claims = self.store().claims_on(&today, &ids).await?;
             let pool: Vec<Candidate> = nearby
                 .iter()
                 .zip(accounts)
                 .zip(holds)
-                .filter_map(|((near, account), holds)| {
+                .zip(claims)
+                .filter_map(|(((near, account), holds), claims_today)| {
                     let a = account.filter(|a| a.enabled && a.role == Role::Mediator)?;
                     Some(Candidate {
                         mediator_id: near.mediator_id.clone(),
@@ -99,6 +102,7 @@ impl Dispatcher {
                         specialist: a.specialties.contains(&category),
                         holds,
                         capacity: a.capacity,
+                        claims_today,
                     })
                 })
                 .collect();

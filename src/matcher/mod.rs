@@ -2,8 +2,9 @@
 //!
 //! The rule (documented in README): among on-duty mediators with a fresh position within the
 //! search radius and free capacity, rank by great-circle distance, counting a specialist in
-//! the incident's category as `specialty_bonus_m` metres nearer; ties go to the mediator
-//! holding fewer incidents, then to the lower id (deterministic).
+//! the incident's category as `specialty_bonus_m` metres nearer; ties go to the mediator with
+//! less work today (fewer incidents taken today in Asia/Shanghai, then fewer held now), then to
+//! the lower id (deterministic).
 
 pub mod index;
 
@@ -22,6 +23,8 @@ pub struct Candidate {
     pub holds: u32,
     /// Incidents they may hold at once.
     pub capacity: u32,
+    /// Incidents they took today (Asia/Shanghai).
+    pub claims_today: u32,
 }
 
 impl Candidate {
@@ -37,6 +40,7 @@ pub fn rank(mut candidates: Vec<Candidate>, n: usize, specialty_bonus_m: f64) ->
     candidates.sort_by(|a, b| {
         a.score(specialty_bonus_m)
             .total_cmp(&b.score(specialty_bonus_m))
+            .then(a.claims_today.cmp(&b.claims_today))
             .then(a.holds.cmp(&b.holds))
             .then_with(|| a.mediator_id.cmp(&b.mediator_id))
     });
@@ -49,7 +53,7 @@ mod tests {
     use super::*;
 
     fn c(distance_m: f64, specialist: bool, holds: u32) -> Candidate {
-        Candidate { mediator_id: AccountId::generate(), distance_m, specialist, holds, capacity: 3 }
+        Candidate { mediator_id: AccountId::generate(), distance_m, specialist, holds, capacity: 3, claims_today: 0 }
     }
 
     #[test]
@@ -60,6 +64,13 @@ mod tests {
         let full = Candidate { capacity: 1, ..c(10.0, true, 1) };
         let ranked = rank(vec![far_specialist.clone(), near.clone(), full, specialist.clone()], 5, 500.0);
         assert_eq!(ranked, vec![specialist, near, far_specialist]);
+    }
+
+    #[test]
+    fn ties_go_to_the_mediator_with_less_work_today() {
+        let busy_today = Candidate { claims_today: 4, ..c(300.0, false, 0) };
+        let quiet_today = Candidate { claims_today: 1, ..c(300.0, false, 1) };
+        assert_eq!(rank(vec![busy_today, quiet_today.clone()], 1, 500.0), vec![quiet_today]);
     }
 
     #[test]

@@ -43,6 +43,7 @@ checks!(
     a_finished_timer_stays_if_rescheduled,
     incidents_list_newest_first_within_range,
     timeline_entries_append_after_the_state_ones,
+    claims_are_counted_per_day,
     // --- residents via WeChat (issue #3) ---
     resident_sessions_round_trip_and_expire,
     a_delivery_is_claimed_once_and_answered_the_same,
@@ -501,4 +502,14 @@ async fn wechat_qr_codes_and_incident_openids_round_trip(store: Arc<dyn Store>) 
     assert_eq!(store.incident_openid(&id).await.unwrap(), None);
     store.set_incident_openid(&id, "oUser1", Duration::from_secs(60)).await.unwrap();
     assert_eq!(store.incident_openid(&id).await.unwrap().as_deref(), Some("oUser1"));
+}
+
+async fn claims_are_counted_per_day(store: Arc<dyn Store>) {
+    let (a, b) = (AccountId::generate(), AccountId::generate());
+    store.count_claim("2026-11-22", &a).await.unwrap();
+    store.count_claim("2026-11-22", &a).await.unwrap();
+    store.count_claim("2026-11-21", &b).await.unwrap();
+    assert_eq!(store.claims_on("2026-11-22", &[a.clone(), b.clone()]).await.unwrap(), vec![2, 0]);
+    assert_eq!(store.claims_on("2026-11-21", &[b.clone(), a.clone()]).await.unwrap(), vec![1, 0]);
+    assert!(store.claims_on("2026-11-22", &[]).await.unwrap().is_empty());
 }

@@ -38,6 +38,8 @@ struct Inner {
     /// Timer deadlines by key, mirrored in `timer_order` for due scans.
     timers: HashMap<TimerKey, i64>,
     timer_order: BTreeSet<(i64, TimerKey)>,
+    /// Claims per (day, mediator); old days are dropped as new ones arrive.
+    claims: HashMap<String, HashMap<AccountId, u32>>,
     /// Issue #3: WeChat conversation state, dedupe, rate windows, token cache.
     wechat: WechatState,
 }
@@ -281,6 +283,26 @@ impl Store for MemoryStore {
     async fn hold_counts(&self, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError> {
         let g = self.lock();
         Ok(mediators.iter().map(|m| g.holds.get(m).map_or(0, |s| u32::try_from(s.len()).unwrap_or(u32::MAX))).collect())
+    }
+
+    async fn count_claim(&self, day: &str, mediator: &AccountId) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        if !g.claims.contains_key(day) {
+            // Keep the last two days only, like the Redis TTL.
+            let mut days: Vec<String> = g.claims.keys().cloned().collect();
+            days.sort();
+            for old in days.iter().rev().skip(1) {
+                g.claims.remove(old);
+            }
+        }
+        *g.claims.entry(day.to_owned()).or_default().entry(mediator.clone()).or_default() += 1;
+        Ok(())
+    }
+
+    async fn claims_on(&self, day: &str, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError> {
+        let g = self.lock();
+        let counts = g.claims.get(day);
+        Ok(mediators.iter().map(|m| counts.and_then(|c| c.get(m)).copied().unwrap_or(0)).collect())
     }
 
     async fn claim_due_timers(

@@ -412,6 +412,19 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] on backend failure.
     async fn hold_counts(&self, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError>;
 
+    /// Count one claim (grab or assignment) by `mediator` on `day` (`YYYY-MM-DD`, Asia/Shanghai),
+    /// for "less work today" tie-breaks. Kept two days. At least once: a hint, not a record.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn count_claim(&self, day: &str, mediator: &AccountId) -> Result<(), StoreError>;
+
+    /// Claims on `day` per mediator, in the order asked.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn claims_on(&self, day: &str, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError>;
+
     // --- durable timers ---------------------------------------------------------------------
 
     /// Claim up to `max` deadlines due at `now` for `lease`: they are moved to `now + lease`

@@ -118,6 +118,12 @@ impl Keys {
         self.key("fix_at", None)
     }
 
+    /// Hash: mediator id → claims on `day` (`YYYY-MM-DD`); expires after two days.
+    #[must_use]
+    pub fn claims(&self, day: &str) -> String {
+        self.key("claims", Some(&day))
+    }
+
     /// Hash: scene id → scene JSON.
     #[must_use]
     pub fn scenes(&self) -> String {

@@ -653,6 +653,29 @@ impl Store for RedisStore {
         Ok(counts.into_iter().map(|n| u32::try_from(n).unwrap_or(u32::MAX)).collect())
     }
 
+    async fn count_claim(&self, day: &str, mediator: &AccountId) -> Result<(), StoreError> {
+        let key = self.keys.claims(day);
+        let mut pipe = ::redis::pipe();
+        pipe.cmd("HINCRBY").arg(&key).arg(mediator.to_string()).arg(1).ignore();
+        pipe.cmd("EXPIRE").arg(&key).arg(2 * 24 * 3600).ignore();
+        // Not idempotent (an increment): sent once, never retried.
+        let mut conn = self.conn.clone();
+        self.bounded("count claim", async move { pipe.query_async::<()>(&mut conn).await }).await
+    }
+
+    async fn claims_on(&self, day: &str, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError> {
+        if mediators.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut cmd = ::redis::cmd("HMGET");
+        cmd.arg(self.keys.claims(day));
+        for m in mediators {
+            cmd.arg(m.to_string());
+        }
+        let raw: Vec<Option<u32>> = self.query(&cmd).await?;
+        Ok(raw.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
     async fn claim_due_timers(
         &self,
         now: Timestamp,
