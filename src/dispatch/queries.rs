@@ -93,7 +93,12 @@ impl Dispatcher {
         let incident = self.tracked_incident(token).await?;
         let mut timeline = self.store().timeline(&incident.id).await?;
         // The resident sees what happened to their report, not our delivery plumbing or audit.
-        timeline.retain(|e| !matches!(e.event, crate::domain::incident::Event::Notified { .. } | crate::domain::incident::Event::PhoneRevealed));
+        timeline.retain(|e| {
+            !matches!(
+                e.event,
+                crate::domain::incident::Event::Notified { .. } | crate::domain::incident::Event::PhoneRevealed
+            )
+        });
         let mediator = match &incident.claimed_by {
             Some(m) => self.store().get_account(m).await?.map(|a| self.mediator_detail(&incident, &a)),
             None => None,
