@@ -7,7 +7,7 @@
   GD.strings({
     zh: {
       'page.title': '矛盾纠纷调解指挥中心', 'logout': '退出', 'counters': '统计', 'map': '地图',
-      'c.today': '今日上报', 'c.duty': '当前在岗调解员', 'c.median': '今日接单用时（中位数）', 'c.overdue': '超时未接单',
+      'c.today': '今日上报', 'c.duty': '当前在岗调解员', 'c.median': '今日接单用时（中位数）', 'c.overdue': '超时（未接单＋未办结）',
       'lg.mediator': '在岗调解员', 'lg.claimed': '已接单', 'fit': '显示全部',
       'q.escalated': '超时未接单 → 指挥中心', 'q.dispatching': '派单中（等待接单）', 'q.none': '暂无',
       'close': '关闭', 'login.title': '值班员登录', 'login.phone': '手机号', 'login.password': '密码', 'login.submit': '登录',
@@ -17,12 +17,33 @@
       'p.reported': '上报时间', 'p.phone': '群众电话', 'p.status': '状态', 'p.timeline': '处置经过',
       'p.nearest': '附近可派调解员', 'p.none_near': '附近暂无可派的在岗调解员', 'p.assign': '派单',
       'p.specialist': '专长', 'p.holds': '在办 {h}/{c}', 'p.assigned': '已派单给 {who}', 'p.claimed_by': '接单调解员：{who}',
-      'p.loading': '正在加载…', 'p.failed': '加载失败：{msg}', 'p.scene': '扫码点'
+      'p.loading': '正在加载…', 'p.failed': '加载失败：{msg}', 'p.scene': '扫码点',
+      'c.split': '未接单 {a} · 未办结 {b}', 'q.overdue': '超时未办（到场/办结超时）',
+      'o.arrive': '到场超时', 'o.resolve': '办结超时', 'o.holder': '调解员 {who}',
+      'lg.hot': '热点区域', 'hot.show': '显示热点区域', 'hot.hide': '隐藏热点区域', 'hot.count': '{n} 起',
+      'hot.none': '近 30 天暂无重复上报地区', 'hot.failed': '热点区域加载失败：{msg}',
+      'alarm.open': '查看', 'alarm.ack': '知道了', 'alarm.text': '红色警情：{cat} · {desc}', 'alarm.more': '（另有 {n} 起）',
+      'alerted': '红色预警',
+      'p.recurring': '重复上报地区', 'p.duplicate': '可能与另一起上报重复：', 'p.open_dup': '打开该事件',
+      'p.deadlines': '办理时限', 'p.arrive_by': '到场时限', 'p.resolve_by': '办结时限', 'p.met': '已按时完成', 'p.met_late': '已完成（超时）',
+      'p.overdue': '已超时', 'p.supervision': '督办', 'p.supervised_at': '{who} 于 {t} 督办：{note}',
+      'p.feedback': '群众评价', 'p.stars': '{n} 星（满分 5 星）', 'p.fb_yes': '群众表示问题已解决', 'p.fb_no': '群众表示问题没有解决，已重新交办',
+      'p.no_comment': '（未留言）', 'p.actions': '处置', 'p.risk': '风险等级', 'p.risk_set': '风险等级已改为{risk}',
+      'p.risk_btn': '改为{risk}', 'p.sup_label': '督办意见（调解员会立即收到）', 'p.sup_ph': '例如：今天 18:00 前必须到场处置',
+      'p.supervise': '督办', 'p.supervised': '已督办，调解员已收到', 'p.sup_empty': '请先填写督办意见',
+      'p.reveal': '查看完整电话', 'p.reveal_note': '出于隐私保护，每次查看完整电话都会记入处置经过（谁、何时）。',
+      'p.revealed': '完整电话：{phone}', 'p.no_phone': '群众未留电话', 'p.wave': '第 {n} 轮派单',
+      'stats.open': '本月统计', 'stats.title': '本月统计', 'stats.csv': '导出 CSV', 'stats.range': '统计区间：{from} 至 {to}（北京时间）',
+      'stats.loading': '正在加载…', 'stats.total': '上报总数', 'stats.escalation': '超时转指挥中心比例', 'stats.success': '化解率',
+      'stats.on_time': '按时办结率', 'stats.rating': '平均满意度', 'stats.rating_v': '{v} 星（{n} 条评价）',
+      'stats.claim': '接单用时（中位数 / 90%）', 'stats.arrive': '到场用时（中位数 / 90%）', 'stats.resolve': '办结用时（中位数 / 90%）',
+      'stats.by_risk': '按风险等级', 'stats.by_status': '按状态', 'stats.by_category': '按类别', 'stats.mediators': '调解员工作量',
+      'stats.med_row': '接单 {c} · 办结 {r} · 调解成功 {m}', 'stats.none': '暂无', 'stats.downloaded': '已下载 {f}'
     },
     en: {
       'page.title': 'Mediation Command Center', 'logout': 'Log out', 'counters': 'Counters', 'map': 'Map',
       'c.today': 'Reports today', 'c.duty': 'Mediators on duty', 'c.median': 'Median time to claim (today)',
-      'c.overdue': 'Unclaimed, overdue',
+      'c.overdue': 'Overdue (unclaimed + not closed)',
       'lg.mediator': 'Mediator on duty', 'lg.claimed': 'Claimed', 'fit': 'Show all',
       'q.escalated': 'Unclaimed → command center', 'q.dispatching': 'Dispatching (waiting for a mediator)', 'q.none': 'None',
       'close': 'Close', 'login.title': 'Operator sign-in', 'login.phone': 'Phone', 'login.password': 'Password',
@@ -32,7 +53,29 @@
       'p.reported': 'Reported', 'p.phone': 'Resident phone', 'p.status': 'Status', 'p.timeline': 'Timeline',
       'p.nearest': 'Nearest available mediators', 'p.none_near': 'No available mediator nearby', 'p.assign': 'Assign',
       'p.specialist': 'specialist', 'p.holds': 'holds {h}/{c}', 'p.assigned': 'Assigned to {who}', 'p.claimed_by': 'Claimed by {who}',
-      'p.loading': 'Loading…', 'p.failed': 'Could not load: {msg}', 'p.scene': 'QR point'
+      'p.loading': 'Loading…', 'p.failed': 'Could not load: {msg}', 'p.scene': 'QR point',
+      'c.split': 'unclaimed {a} · not closed {b}', 'q.overdue': 'Overdue (arrival / closing)',
+      'o.arrive': 'Arrival overdue', 'o.resolve': 'Closing overdue', 'o.holder': 'mediator {who}',
+      'lg.hot': 'Hot spots', 'hot.show': 'Show hot spots', 'hot.hide': 'Hide hot spots', 'hot.count': '{n} reports',
+      'hot.none': 'No area with repeated reports in the last 30 days', 'hot.failed': 'Could not load hot spots: {msg}',
+      'alarm.open': 'Open', 'alarm.ack': 'Got it', 'alarm.text': 'Red alert: {cat} · {desc}', 'alarm.more': ' ({n} more)',
+      'alerted': 'Red alert',
+      'p.recurring': 'Repeated reports in this area', 'p.duplicate': 'Possibly the same as another report:', 'p.open_dup': 'Open it',
+      'p.deadlines': 'Deadlines', 'p.arrive_by': 'Arrive by', 'p.resolve_by': 'Close by', 'p.met': 'met in time', 'p.met_late': 'met (late)',
+      'p.overdue': 'overdue', 'p.supervision': 'Supervision', 'p.supervised_at': '{who} at {t}: {note}',
+      'p.feedback': 'Resident feedback', 'p.stars': '{n} of 5 stars', 'p.fb_yes': 'The resident says it is solved',
+      'p.fb_no': 'The resident says it is NOT solved: reopened', 'p.no_comment': '(no comment)',
+      'p.actions': 'Actions', 'p.risk': 'Risk colour', 'p.risk_set': 'Risk colour set to {risk}', 'p.risk_btn': 'Set to {risk}',
+      'p.sup_label': 'Supervision order (the mediator is told at once)', 'p.sup_ph': 'e.g. must be on site before 18:00 today',
+      'p.supervise': 'Supervise', 'p.supervised': 'Supervision sent to the mediator', 'p.sup_empty': 'Write the order first',
+      'p.reveal': 'Show full phone', 'p.reveal_note': 'For privacy, every time the full number is shown it is recorded in the timeline (who, when).',
+      'p.revealed': 'Full phone: {phone}', 'p.no_phone': 'No phone left', 'p.wave': 'offer wave {n}',
+      'stats.open': 'This month', 'stats.title': 'This month', 'stats.csv': 'Export CSV', 'stats.range': 'From {from} to {to} (Beijing time)',
+      'stats.loading': 'Loading…', 'stats.total': 'Reports', 'stats.escalation': 'Escalation rate', 'stats.success': 'Mediation success rate',
+      'stats.on_time': 'Closed on time', 'stats.rating': 'Average rating', 'stats.rating_v': '{v} stars ({n} ratings)',
+      'stats.claim': 'Time to claim (median / 90%)', 'stats.arrive': 'Time to arrive (median / 90%)', 'stats.resolve': 'Time to close (median / 90%)',
+      'stats.by_risk': 'By risk colour', 'stats.by_status': 'By status', 'stats.by_category': 'By category', 'stats.mediators': 'Mediator workload',
+      'stats.med_row': 'claimed {c} · closed {r} · settled {m}', 'stats.none': 'None', 'stats.downloaded': 'Downloaded {f}'
     }
   });
 
@@ -44,9 +87,15 @@
   var incMarkers = new Map();  // id → circleMarker
   var names = {};              // account id → name
   var autoFit = true, fitted = false, panelId = null, renderQueued = false, namesFetchedAt = 0;
+  var ALERT_MS = 10 * 60 * 1000;
+  var alerts = new Map();      // id → when the alert stops flashing (red alerts not yet acknowledged)
+  var pulses = new Map();      // id → pulsing DOM marker on the map
+  var revealed = {};           // incident id → full phone, after an audited reveal
+  var hotLayer = null, hotTimer = null, panelData = null;
 
   // Test and debugging hook: read-only views of what the screen holds.
-  window.gdCommand = { mediators: mediators, incidents: incidents, names: names };
+  window.gdCommand = { mediators: mediators, incidents: incidents, names: names, alerts: alerts,
+    open: function (id) { openPanel(id); } };
 
   function $(s) { return GD.$(s); }
 
@@ -153,8 +202,27 @@
     var escalated = i.status === 'escalated';
     return { radius: escalated ? 14 : 11, color: '#ffffff', weight: escalated ? 4 : 2, fillColor: color, fillOpacity: 1 };
   }
+  function isAlerting(i) {
+    var until = alerts.get(i.id);
+    return !!until && until > Date.now() && i.status !== undefined && (i.status === 'dispatching' || i.status === 'escalated');
+  }
+  /** A pulsing ring (DOM, CSS animation) over a red incident while its alert is unacknowledged. */
+  function drawPulse(i) {
+    var p = pulses.get(i.id);
+    var want = isOpen(i) && isAlerting(i);
+    if (!want) { if (p) { map.removeLayer(p); pulses.delete(i.id); } return; }
+    if (!p) {
+      p = L.marker([i.location.lat, i.location.lng], {
+        icon: L.divIcon({ className: 'pulse-icon', iconSize: [64, 64], iconAnchor: [32, 32] }),
+        interactive: false, keyboard: false
+      }).addTo(map);
+      pulses.set(i.id, p);
+    }
+  }
   function drawIncident(i) {
     var mk = incMarkers.get(i.id);
+    if (map && i.location) drawPulse(i);
+    else if (!isOpen(i) && pulses.has(i.id)) { map.removeLayer(pulses.get(i.id)); pulses.delete(i.id); }
     if (!isOpen(i)) {
       if (mk) { map.removeLayer(mk); incMarkers.delete(i.id); }
       return;
@@ -217,12 +285,45 @@
       (msg.off_duty || []).forEach(removeMediator);
       if (!fitted) fitAll(false);
     } else if (msg.type === 'incident') {
+      if (msg.event && msg.event.type === 'alerted') alerts.set(msg.incident.id, Date.now() + ALERT_MS);
       upsertIncident(msg.incident);
+      renderAlarm();
       if (!fitted) fitAll(false);
       if (panelId === msg.incident.id) openPanel(panelId, true);
     }
     queueRender();
   }
+
+  // ---- red alerts: a flashing banner, pulsing marker and queue item (no sound) ---------------
+  function pendingAlerts() {
+    var now = Date.now(), list = [];
+    alerts.forEach(function (until, id) {
+      var i = incidents.get(id);
+      if (!i || until <= now || !isAlerting(i)) return;
+      list.push(i);
+    });
+    return list.sort(GD.urgentFirst);
+  }
+  function renderAlarm() {
+    var list = pendingAlerts(), box = $('#alarm');
+    box.hidden = list.length === 0;
+    if (!list.length) return;
+    var i = list[0];
+    var desc = i.description.length > 40 ? i.description.slice(0, 40) + '…' : i.description;
+    $('#alarm-text').textContent = GD.t('alarm.text', { cat: GD.t('cat.' + i.category), desc: desc }) +
+      (list.length > 1 ? GD.t('alarm.more', { n: list.length - 1 }) : '');
+    box.dataset.id = i.id;
+  }
+  function acknowledge(id) {
+    if (!alerts.has(id)) return;
+    alerts.delete(id);
+    var i = incidents.get(id);
+    if (i) drawIncident(i);
+    renderAlarm();
+    queueRender();
+  }
+  $('#alarm-open').addEventListener('click', function () { var id = $('#alarm').dataset.id; if (id) openPanel(id); });
+  $('#alarm-ack').addEventListener('click', function () { var id = $('#alarm').dataset.id; if (id) acknowledge(id); });
 
   function setLink(state) {
     var box = $('#link-state');
@@ -256,40 +357,59 @@
     requestAnimationFrame(function () { renderQueued = false; renderQueues(); renderCounters(); });
   }
 
-  function queueItem(i, escalatedList) {
-    var deadline = escalatedList ? (i.escalated_at || i.escalate_at) : i.escalate_at;
-    var where = i.scene_id ? GD.t('p.scene') : '';
-    return GD.el('li', { class: 'item risk-' + i.risk, tabindex: '0', role: 'button', dataset: { id: i.id },
+  /** The deadline an overdue incident missed: arrival while not there yet, else closing. */
+  function missedDeadline(i) {
+    var now = Date.now();
+    if (i.status === 'claimed' && i.arrive_by && Date.parse(i.arrive_by) <= now) return { kind: 'arrive', at: i.arrive_by };
+    if (i.resolve_by && Date.parse(i.resolve_by) <= now) return { kind: 'resolve', at: i.resolve_by };
+    if (i.arrive_by && !i.arrived_at) return { kind: 'arrive', at: i.arrive_by };
+    return { kind: 'resolve', at: i.resolve_by || i.arrive_by || i.claimed_at };
+  }
+
+  function queueItem(i, kind) {
+    var deadline = kind === 'esc' ? (i.escalated_at || i.escalate_at) : i.escalate_at;
+    var what = GD.t('cat.' + i.category) + ' · ' + GD.t('risk.' + i.risk);
+    var sub = GD.t('t.reported', { t: GD.fmtTime(i.created_at) }) + ' ' + (i.scene_id ? GD.t('p.scene') : '') + ' ' + i.description;
+    if (kind === 'over') {
+      var missed = missedDeadline(i);
+      deadline = missed.at;
+      what = GD.t('o.' + missed.kind) + ' · ' + GD.t('cat.' + i.category);
+      sub = GD.t('o.holder', { who: names[i.claimed_by] || '…' }) + ' · ' + i.description;
+    }
+    var alerting = isAlerting(i);
+    return GD.el('li', { class: 'item risk-' + i.risk + (alerting ? ' alerted' : ''), tabindex: '0', role: 'button', dataset: { id: i.id },
       onclick: function () { openPanel(i.id); },
       onkeydown: function (e) { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); openPanel(i.id); } } }, [
       GD.el('span', { class: 'bar' }),
       GD.el('div', {}, [
-        GD.el('div', { class: 'what', text: GD.t('cat.' + i.category) + ' · ' + GD.t('risk.' + i.risk) }),
-        GD.el('div', { class: 'sub', text: GD.t('t.reported', { t: GD.fmtTime(i.created_at) }) + ' ' + where + ' ' + i.description })
+        GD.el('div', { class: 'what' }, [what,
+          alerting ? GD.el('span', { class: 'flag alert-flag', text: GD.t('alerted') }) : null,
+          i.supervision ? GD.el('span', { class: 'flag', text: GD.t('p.supervision') }) : null,
+          i.recurring ? GD.el('span', { class: 'flag recurring', text: GD.t('p.recurring') }) : null]),
+        GD.el('div', { class: 'sub', text: sub })
       ]),
-      GD.el('div', { class: 'timer', dataset: { deadline: deadline, mode: escalatedList ? 'over' : 'left' } })
+      GD.el('div', { class: 'timer', dataset: { deadline: deadline, mode: kind === 'disp' ? 'left' : 'over' } })
     ]);
   }
 
   function renderQueues() {
-    var esc = [], disp = [];
+    var esc = [], disp = [], over = [];
     incidents.forEach(function (i) {
       if (i.status === 'escalated') esc.push(i);
       else if (i.status === 'dispatching') disp.push(i);
+      else if (i.overdue && (i.status === 'claimed' || i.status === 'on_site')) over.push(i);
     });
-    var byTime = function (k) { return function (a, b) { return String(a[k]).localeCompare(String(b[k])); }; };
-    esc.sort(function (a, b) {
-      var r = { red: 0, yellow: 1, blue: 2 };
-      return (r[a.risk] - r[b.risk]) || byTime('escalate_at')(a, b);
-    });
-    disp.sort(byTime('escalate_at'));
-    fill('#q-esc', esc, true);
-    fill('#q-disp', disp, false);
+    esc.sort(GD.urgentFirst);
+    disp.sort(GD.urgentFirst);
+    over.sort(GD.urgentFirst);
+    fill('#q-esc', esc, 'esc');
+    fill('#q-over', over, 'over');
+    fill('#q-disp', disp, 'disp');
     tick();
   }
-  function fill(sel, list, escalatedList) {
+  function fill(sel, list, kind) {
     var ol = $(sel);
-    ol.replaceChildren.apply(ol, list.map(function (i) { return queueItem(i, escalatedList); }));
+    ol.replaceChildren.apply(ol, list.map(function (i) { return queueItem(i, kind); }));
     $(sel + '-empty').hidden = list.length > 0;
     $(sel + '-count').textContent = list.length;
   }
@@ -303,7 +423,7 @@
 
   function renderCounters() {
     var today = GD.startOfToday().getTime(), now = Date.now();
-    var count = 0, claimTimes = [], overdue = 0;
+    var count = 0, claimTimes = [], overdue = 0, late = 0;
     incidents.forEach(function (i) {
       var created = Date.parse(i.created_at);
       if (created >= today) {
@@ -311,13 +431,15 @@
         if (i.claimed_at) claimTimes.push(Date.parse(i.claimed_at) - created);
       }
       if (i.status === 'escalated' || (i.status === 'dispatching' && Date.parse(i.escalate_at) < now)) overdue++;
+      else if (i.overdue && (i.status === 'claimed' || i.status === 'on_site')) late++;
     });
     $('#c-today').textContent = count;
     $('#c-duty').textContent = mediators.size;
     var med = median(claimTimes);
     $('#c-median').textContent = med === null ? '–' : GD.fmtDuration(med);
-    $('#c-overdue').textContent = overdue;
-    $('.counter.alert').classList.toggle('hot', overdue > 0);
+    $('#c-overdue').textContent = overdue + late;
+    $('#c-overdue-split').textContent = GD.t('c.split', { a: overdue, b: late });
+    $('.counter.alert').classList.toggle('hot', overdue + late > 0);
   }
 
   function tick() {
@@ -331,7 +453,16 @@
       el.replaceChildren(GD.el('small', { text: over ? GD.t('t.over') : GD.t('t.left') }),
         document.createTextNode(GD.fmtDuration(Math.abs(now - d))));
     });
-  }
+    // The panel's deadline countdowns.
+    document.querySelectorAll('.cd[data-deadline]').forEach(function (el) {
+      var d = Date.parse(el.dataset.deadline), over = now >= d;
+      el.classList.toggle('over', over);
+      el.textContent = (over ? GD.t('t.over') : GD.t('t.left')) + ' ' + GD.fmtDuration(Math.abs(now - d));
+    });
+    // Alerts lapse after a while even when nobody acknowledged them.
+    var lapsed = false;
+    alerts.forEach(function (until, id) { if (until <= now) { alerts.delete(id); lapsed = true; var i = incidents.get(id); if (i) drawIncident(i); } });
+    if (lapsed) { renderAlarm(); queueRender(); }
 
   // ---- incident panel -----------------------------------------------------------------------
   function openPanel(id, quiet) {

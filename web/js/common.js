@@ -147,7 +147,19 @@
       'ev.reported': '群众上报，已受理', 'ev.offered': '已派单给附近 {n} 名调解员', 'ev.claimed': '{who} 接单',
       'ev.declined': '{who} 拒单', 'ev.escalated': '超时未接单 → 指挥中心', 'ev.assigned': '指挥中心派单给 {who}',
       'ev.arrived': '调解员到场', 'ev.resolved': '办结：{outcome}', 'ev.cancelled': '群众撤销上报',
-      'who.mediator': '调解员', 'err.network': '网络不通，请稍后再试', 'err.generic': '出错了：{msg}'
+      'ev.alerted': '红色预警：已即时通报指挥中心', 'ev.offers_expired': '{n} 名调解员未及时响应，派单失效',
+      'ev.reminded.arrive': '已提醒调解员按时到场', 'ev.reminded.resolve': '已提醒调解员按时办结',
+      'ev.overdue.arrive': '到场超时，已催办', 'ev.overdue.resolve': '办结超时，已催办',
+      'ev.supervised': '指挥中心督办：{note}', 'ev.supervised.resident': '指挥中心正在督促办理',
+      'ev.risk_changed': '风险等级调整：{from} → {to}',
+      'ev.feedback_given': '群众评价 {rating} 星，{resolved}', 'ev.feedback_given.resident': '您的评价：{rating} 星，{resolved}',
+      'ev.fb.yes': '问题已解决', 'ev.fb.no': '问题没有解决',
+      'ev.reopened': '群众反映问题未解决，重新交指挥中心', 'ev.reopened.resident': '您反映问题没有解决，已重新交给指挥中心',
+      'ev.phone_revealed': '{who} 查看了群众完整电话（已记录）',
+      'ev.notified.sent': '微信通知已发送{notice}', 'ev.notified.failed': '微信通知发送失败{notice}',
+      'ev.notified.skipped': '微信通知已跳过{notice}', 'ev.notified.other': '微信通知{notice}',
+      'notice.offer': '（派单）', 'notice.claimed': '（接单）', 'notice.arrived': '（到场）', 'notice.resolved': '（办结）',
+      'who.mediator': '调解员', 'who.operator': '值班员', 'err.network': '网络不通，请稍后再试', 'err.generic': '出错了：{msg}'
     },
     en: {
       'cat.neighbor': 'Neighbours', 'cat.family': 'Marriage & family', 'cat.property': 'Property management',
@@ -161,18 +173,73 @@
       'ev.claimed': 'Claimed by {who}', 'ev.declined': 'Declined by {who}',
       'ev.escalated': 'Unclaimed in time → command center', 'ev.assigned': 'Command center sent {who}',
       'ev.arrived': 'Mediator on site', 'ev.resolved': 'Closed: {outcome}', 'ev.cancelled': 'Withdrawn by the resident',
-      'who.mediator': 'a mediator', 'err.network': 'No connection, please try again', 'err.generic': 'Error: {msg}'
+      'ev.alerted': 'Red alert: command center notified at once', 'ev.offers_expired': '{n} mediators did not answer; offers lapsed',
+      'ev.reminded.arrive': 'Mediator reminded to arrive in time', 'ev.reminded.resolve': 'Mediator reminded to close in time',
+      'ev.overdue.arrive': 'Arrival overdue: urged', 'ev.overdue.resolve': 'Closing overdue: urged',
+      'ev.supervised': 'Supervised by the command center: {note}', 'ev.supervised.resident': 'The command center is following this up',
+      'ev.risk_changed': 'Risk colour changed: {from} → {to}',
+      'ev.feedback_given': 'Resident rated {rating} stars, {resolved}', 'ev.feedback_given.resident': 'Your rating: {rating} stars, {resolved}',
+      'ev.fb.yes': 'problem solved', 'ev.fb.no': 'problem not solved',
+      'ev.reopened': 'Resident says not solved: back to the command center', 'ev.reopened.resident': 'You said it is not solved: sent back to the command center',
+      'ev.phone_revealed': '{who} viewed the full phone number (recorded)',
+      'ev.notified.sent': 'WeChat notice sent{notice}', 'ev.notified.failed': 'WeChat notice failed{notice}',
+      'ev.notified.skipped': 'WeChat notice skipped{notice}', 'ev.notified.other': 'WeChat notice{notice}',
+      'notice.offer': ' (offer)', 'notice.claimed': ' (claimed)', 'notice.arrived': ' (arrived)', 'notice.resolved': ' (closed)',
+      'who.mediator': 'a mediator', 'who.operator': 'an operator', 'err.network': 'No connection, please try again', 'err.generic': 'Error: {msg}'
     }
   });
   GD.CATEGORIES = ['neighbor', 'family', 'property', 'wages', 'land', 'traffic', 'consumer', 'other'];
 
-  /** One timeline entry as a sentence; names maps account ids to names when known. */
-  GD.describeEvent = function (entry, names) {
-    var ev = entry.event || {};
+  /**
+   * One timeline entry as a sentence, or null when this audience should not see it (and for
+   * event types this page does not know: never a raw key). names maps account ids to names.
+   * audience: 'staff' (default) or 'resident' (no internal plumbing, no operators' notes).
+   */
+  var RESIDENT_HIDDEN = ['declined', 'offers_expired', 'alerted', 'reminded', 'overdue', 'risk_changed', 'phone_revealed', 'notified'];
+  var KNOWN = ['reported', 'offered', 'claimed', 'declined', 'escalated', 'alerted', 'offers_expired', 'reminded', 'overdue',
+    'supervised', 'risk_changed', 'feedback_given', 'reopened', 'phone_revealed', 'assigned', 'arrived', 'resolved', 'cancelled', 'notified'];
+  GD.describeEvent = function (entry, names, audience) {
+    var ev = (entry && entry.event) || {};
+    var type = ev.type;
+    if (KNOWN.indexOf(type) < 0) return null;
+    var resident = audience === 'resident';
+    if (resident && RESIDENT_HIDDEN.indexOf(type) >= 0) return null;
     var id = ev.mediator_id;
     var who = (id && names && names[id]) || GD.t('who.mediator');
     var vars = { who: who, n: (ev.mediator_ids || []).length, outcome: ev.outcome ? GD.t('outcome.' + ev.outcome) : '' };
-    return GD.t('ev.' + ev.type, vars);
+    switch (type) {
+      case 'reminded': case 'overdue':
+        return GD.t('ev.' + type + '.' + (ev.deadline === 'resolve' ? 'resolve' : 'arrive'));
+      case 'supervised':
+        return resident ? GD.t('ev.supervised.resident') : GD.t('ev.supervised', { note: ev.note || '' });
+      case 'risk_changed':
+        return GD.t('ev.risk_changed', { from: GD.t('risk.' + ev.from), to: GD.t('risk.' + ev.to) });
+      case 'feedback_given':
+        return GD.t(resident ? 'ev.feedback_given.resident' : 'ev.feedback_given',
+          { rating: ev.rating, resolved: GD.t(ev.resolved === false ? 'ev.fb.no' : 'ev.fb.yes') });
+      case 'reopened':
+        return GD.t(resident ? 'ev.reopened.resident' : 'ev.reopened');
+      case 'phone_revealed':
+        return GD.t('ev.phone_revealed', { who: (entry.actor_id && names && names[entry.actor_id]) || GD.t('who.operator') });
+      case 'notified': {
+        var o = String(ev.outcome || '');
+        var kind = /^sent/.test(o) ? 'sent' : /^failed/.test(o) ? 'failed' : /^skipped/.test(o) ? 'skipped' : 'other';
+        var noticeKey = 'notice.' + ev.notice;
+        var notice = GD.t(noticeKey);
+        return GD.t('ev.notified.' + kind, { notice: notice === noticeKey ? '' : notice });
+      }
+      default:
+        return GD.t('ev.' + type, vars);
+    }
+  };
+  /** Risk colours, most urgent first. */
+  GD.RISK_RANK = { red: 0, yellow: 1, blue: 2 };
+  /** Sort: red → yellow → blue, then newest first. */
+  GD.urgentFirst = function (a, b) {
+    var ra = GD.RISK_RANK[a.risk], rb = GD.RISK_RANK[b.risk];
+    if (ra === undefined) ra = 3;
+    if (rb === undefined) rb = 3;
+    return (ra - rb) || String(b.created_at).localeCompare(String(a.created_at));
   };
 
   // ---- DOM helpers --------------------------------------------------------------------------

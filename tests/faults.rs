@@ -1,0 +1,343 @@
+//! Faults injected for real: service processes and redis-server killed with SIGKILL by PID,
+//! Redis blackholed behind a test-owned TCP proxy. What was acknowledged must survive, exactly
+//! once; what cannot be done must be answered 503 quickly, never a false success.
+
+#[path = "support/redis_server.rs"]
+mod redis_server;
+#[path = "support/service.rs"]
+mod service;
+
+use grid_dispatch::domain::account::Role;
+use redis_server::{RedisServer, unique_prefix};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use service::{ServiceProcess, token};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn redis_env(server: &RedisServer, prefix: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("GD_REDIS__URL", server.url()),
+        ("GD_REDIS__PREFIX", prefix.to_owned()),
+        ("GD_REDIS__COMMAND_TIMEOUT", "500ms".into()),
+        ("GD_REPORT_LIMITS__PER_IP", "0".into()),
+    ]
+}
+
+fn report_body(marker: &str) -> Value {
+    json!({ "location": { "lat": 36.6, "lng": 101.7, "coord": "wgs84" }, "category": "other", "description": marker })
+}
+
+/// Every incident visible to an operator, by description.
+async fn incidents_by_description(base: &str) -> BTreeMap<String, Vec<String>> {
+    let admin = token("ops", Role::Admin);
+    let from = "2000-01-01T00:00:00Z";
+    let list: Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/command/incidents?from={from}"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for i in list.as_array().unwrap() {
+        by.entry(i["description"].as_str().unwrap().to_owned()).or_default().push(i["id"].as_str().unwrap().to_owned());
+    }
+    by
+}
+
+/// T01: kill -9 one of two instances while reports are posted with Idempotency-Keys; retry every
+/// unanswered one through the survivor. Every 2xx exists afterwards exactly once, and a retry
+/// never creates a second report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_reports_survive_a_killed_instance_and_retries_never_duplicate() {
+    let redis = RedisServer::start_durable();
+    let prefix = unique_prefix();
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = ServiceProcess::start("a", dir.path(), &redis_env(&redis, &prefix)).await;
+    let b = ServiceProcess::start("b", dir.path(), &redis_env(&redis, &prefix)).await;
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+
+    const CLIENTS: u64 = 4;
+    const PER_CLIENT: u64 = 30;
+    let sent = Arc::new(AtomicUsize::new(0));
+    let kill_after = 40;
+    let killed = Arc::new(tokio::sync::Notify::new());
+    let seq = Arc::new(AtomicU64::new(0));
+    let mut tasks = vec![];
+    for c in 0..CLIENTS {
+        let (http, a_base, b_base, sent, killed, seq) =
+            (http.clone(), a.base.clone(), b.base.clone(), sent.clone(), killed.clone(), seq.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut outcomes = vec![];
+            for i in 0..PER_CLIENT {
+                let key = format!("c{c}-r{i}");
+                let base = if seq.fetch_add(1, Ordering::Relaxed) % 2 == 0 { &a_base } else { &b_base };
+                let resp = http
+                    .post(format!("{base}/api/v1/reports"))
+                    .header("idempotency-key", &key)
+                    .json(&report_body(&key))
+                    .send()
+                    .await;
+                let acked = match resp {
+                    Ok(r) if r.status() == StatusCode::CREATED => {
+                        Some(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned())
+                    }
+                    _ => None,
+                };
+                outcomes.push((key, acked));
+                if sent.fetch_add(1, Ordering::SeqCst) + 1 == kill_after {
+                    killed.notify_one();
+                }
+            }
+            outcomes
+        }));
+    }
+    killed.notified().await;
+    a.kill9();
+    let mut outcomes = vec![];
+    for t in tasks {
+        outcomes.extend(t.await.unwrap());
+    }
+    let acked: BTreeMap<String, String> =
+        outcomes.iter().filter_map(|(k, id)| id.clone().map(|id| (k.clone(), id))).collect();
+    let unanswered: Vec<String> = outcomes.iter().filter(|(_, id)| id.is_none()).map(|(k, _)| k.clone()).collect();
+    assert!(!unanswered.is_empty(), "the kill happened while requests were going to it");
+    assert!(acked.len() >= kill_after / 2, "most early requests were acknowledged");
+
+    // Retry everything through the survivor, the acknowledged ones too: same key, same answer.
+    for (key, _) in &outcomes {
+        let r = http
+            .post(format!("{}/api/v1/reports", b.base))
+            .header("idempotency-key", key)
+            .json(&report_body(key))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "retry of {key}");
+        let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        if let Some(first) = acked.get(key) {
+            assert_eq!(&id, first, "a retry of an acknowledged report returns it, not a new one");
+        }
+    }
+    let stored = incidents_by_description(&b.base).await;
+    for (key, _) in &outcomes {
+        let ids = stored.get(key).unwrap_or_else(|| panic!("{key} is missing"));
+        assert_eq!(ids.len(), 1, "{key} stored {} times", ids.len());
+        if let Some(id) = acked.get(key) {
+            assert_eq!(&ids[0], id);
+        }
+    }
+    assert_eq!(stored.values().map(Vec::len).sum::<usize>(), outcomes.len());
+}
+
+/// T02/T15: kill -9 redis-server and restart it on the same AOF. While it is down the service
+/// answers 503 fast (never a false success); it recovers by itself; every acknowledged report
+/// and claim is there; an escalation that fell due during the outage fires after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_crash_loses_nothing_acknowledged_and_overdue_escalations_fire_after() {
+    let mut redis = RedisServer::start_durable();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = redis_env(&redis, &unique_prefix());
+    env.push(("GD_DISPATCH__ESCALATE_AFTER", "1500ms".into()));
+    let svc = ServiceProcess::start("svc", dir.path(), &env).await;
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let admin = token("ops", Role::Admin);
+    let created: Value = http
+        .post(format!("{}/api/v1/admin/mediators", svc.base))
+        .bearer_auth(&admin)
+        .json(&json!({ "name": "韧性", "phone": "13700009999", "password": "resilient-1" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mediator = token(created["id"].as_str().unwrap(), Role::Mediator);
+    let post = |path: &str, tok: Option<&str>, body: Value| {
+        let mut req = http.post(format!("{}{path}", svc.base)).json(&body);
+        if let Some(t) = tok {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    post("/api/v1/mediator/duty", Some(&mediator), json!({ "on": true })).await.unwrap();
+    post("/api/v1/mediator/position", Some(&mediator), json!({ "lat": 36.6, "lng": 101.7, "coord": "wgs84" }))
+        .await
+        .unwrap();
+    let claimed: Value =
+        post("/api/v1/reports", None, report_body("claimed-before-crash")).await.unwrap().json().await.unwrap();
+    let claimed_id = claimed["id"].as_str().unwrap().to_owned();
+    let r = post(&format!("/api/v1/mediator/incidents/{claimed_id}/accept"), Some(&mediator), json!({})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let pending: Value =
+        post("/api/v1/reports", None, report_body("pending-escalation")).await.unwrap().json().await.unwrap();
+    let pending_id = pending["id"].as_str().unwrap().to_owned();
+    let due_at = Instant::now() + Duration::from_millis(1500);
+
+    redis.kill9();
+    // Down: fast 503s with Retry-After until well past the escalation deadline.
+    let mut answered = 0;
+    while Instant::now() < due_at + Duration::from_millis(500) || answered < 3 {
+        let started = Instant::now();
+        let r = post("/api/v1/reports", None, report_body("during-outage")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "never a false success");
+        assert!(r.headers().contains_key("retry-after"));
+        assert!(started.elapsed() < Duration::from_secs(3), "failed fast, not hung: {:?}", started.elapsed());
+        let ready = http.get(format!("{}/readyz", svc.base)).send().await.unwrap().status();
+        assert_eq!(ready, StatusCode::SERVICE_UNAVAILABLE);
+        answered += 1;
+    }
+    redis.restart();
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let ready = http.get(format!("{}/readyz", svc.base)).send().await.unwrap().status();
+        if ready == StatusCode::OK {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the service never recovered without a restart");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let detail = |id: String| {
+        let (http, base, admin) = (http.clone(), svc.base.clone(), admin.clone());
+        async move {
+            http.get(format!("{base}/api/v1/command/incidents/{id}"))
+                .bearer_auth(admin)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(detail(claimed_id.clone()).await["incident"]["status"], "claimed", "the acknowledged claim survived");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let d = detail(pending_id.clone()).await;
+        if d["incident"]["status"] == "escalated" {
+            let escalations =
+                d["timeline"].as_array().unwrap().iter().filter(|e| e["event"]["type"] == "escalated").count();
+            assert_eq!(escalations, 1);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the overdue escalation never fired after recovery: {d}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stored = incidents_by_description(&svc.base).await;
+    assert!(!stored.contains_key("during-outage"), "nothing answered 503 was stored");
+    let r = post("/api/v1/reports", None, report_body("after-recovery")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+/// A TCP proxy in front of Redis's unix socket that can blackhole traffic (T18).
+struct Proxy {
+    port: u16,
+    blackhole: Arc<std::sync::atomic::AtomicBool>,
+    generation: Arc<AtomicU64>,
+}
+
+impl Proxy {
+    async fn start(socket: std::path::PathBuf) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let blackhole = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let generation = Arc::new(AtomicU64::new(0));
+        let (bh, gen_) = (blackhole.clone(), generation.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(upstream) = tokio::net::UnixStream::connect(&socket).await else { continue };
+                let (bh, gen_) = (bh.clone(), gen_.clone());
+                tokio::spawn(async move {
+                    let born = gen_.load(Ordering::SeqCst);
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut ur, mut uw) = upstream.into_split();
+                    let mut cbuf = vec![0u8; 16 * 1024];
+                    let mut ubuf = vec![0u8; 16 * 1024];
+                    let mut tick = tokio::time::interval(Duration::from_millis(20));
+                    loop {
+                        if gen_.load(Ordering::SeqCst) != born {
+                            return; // healed: drop connections opened before (and what they held)
+                        }
+                        tokio::select! {
+                            n = cr.read(&mut cbuf) => match n {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => if !bh.load(Ordering::SeqCst) && uw.write_all(&cbuf[..n]).await.is_err() { return },
+                            },
+                            n = ur.read(&mut ubuf) => match n {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => if !bh.load(Ordering::SeqCst) && cw.write_all(&ubuf[..n]).await.is_err() { return },
+                            },
+                            _ = tick.tick() => {}
+                        }
+                    }
+                });
+            }
+        });
+        Self { port, blackhole, generation }
+    }
+
+    fn stall(&self) {
+        self.blackhole.store(true, Ordering::SeqCst);
+    }
+
+    fn heal(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.blackhole.store(false, Ordering::SeqCst);
+    }
+}
+
+/// T18: Redis stops answering (a blackholed link). Requests fail with 503 within a bounded time
+/// instead of hanging, nothing half-written appears, and service returns when the link heals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_redis_fails_requests_fast_and_nothing_half_written_appears() {
+    let redis = RedisServer::start();
+    let proxy = Proxy::start(redis.socket().to_path_buf()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("GD_REDIS__URL", format!("redis://127.0.0.1:{}", proxy.port)),
+        ("GD_REDIS__PREFIX", unique_prefix()),
+        ("GD_REDIS__COMMAND_TIMEOUT", "500ms".into()),
+        ("GD_REPORT_LIMITS__PER_IP", "0".into()),
+    ];
+    let svc = ServiceProcess::start("svc", dir.path(), &env).await;
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let post = |marker: &str| http.post(format!("{}/api/v1/reports", svc.base)).json(&report_body(marker)).send();
+    assert_eq!(post("before").await.unwrap().status(), StatusCode::CREATED);
+
+    proxy.stall();
+    for i in 0..3 {
+        let started = Instant::now();
+        let r = post(&format!("stalled-{i}")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(started.elapsed() < Duration::from_millis(2500), "bounded: {:?}", started.elapsed());
+        let started = Instant::now();
+        assert_eq!(
+            http.get(format!("{}/readyz", svc.base)).send().await.unwrap().status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert!(started.elapsed() < Duration::from_millis(2500));
+        assert_eq!(
+            http.get(format!("{}/healthz", svc.base)).send().await.unwrap().status(),
+            StatusCode::OK,
+            "liveness is not readiness"
+        );
+    }
+    proxy.heal();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while http.get(format!("{}/readyz", svc.base)).send().await.unwrap().status() != StatusCode::OK {
+        assert!(Instant::now() < deadline, "never recovered after the link healed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(post("after").await.unwrap().status(), StatusCode::CREATED);
+    let stored = incidents_by_description(&svc.base).await;
+    let names: BTreeSet<&str> = stored.keys().map(String::as_str).collect();
+    assert_eq!(names, BTreeSet::from(["after", "before"]), "writes that got 503 left nothing behind");
+    assert!(stored.values().all(|ids| ids.len() == 1));
+}
