@@ -11,6 +11,7 @@ mod authz;
 mod bad_input;
 mod dispatch_loop;
 mod escalation;
+mod fuzz;
 mod lifecycle;
 mod ops;
 mod wechat;

@@ -334,6 +334,7 @@
   function start(t) {
     token = t;
     $('#logout').hidden = false;
+    $('#stats-open').hidden = false;
     initMap();
     if (socket) socket.stop();
     socket = new GD.LiveSocket({
@@ -466,6 +467,7 @@
 
   // ---- incident panel -----------------------------------------------------------------------
   function openPanel(id, quiet) {
+    if (!quiet) acknowledge(id);
     panelId = id;
     var panel = $('#panel'), body = $('#panel-body');
     panel.hidden = false;
@@ -478,7 +480,10 @@
   }
   function closePanel() { panelId = null; $('#panel').hidden = true; showLinks(null); }
   $('#panel-close').addEventListener('click', closePanel);
-  document.addEventListener('keydown', function (e) { if (e.key === 'Escape') closePanel(); });
+  document.addEventListener('keydown', function (e) {
+    if (e.key !== 'Escape') return;
+    if (!$('#stats').hidden) closeStats(); else closePanel();
+  });
 
   var links = null;
   /** Dashed lines from the incident to the mediators suggested for it, and the incident in view. */
@@ -498,23 +503,111 @@
     if (p.x > size.x - 700 || p.x < 40 || p.y < 40 || p.y > size.y - 40) map.panBy(p.subtract(target), { animate: false });
   }
 
+  function stars(n) {
+    var out = '';
+    for (var k = 1; k <= 5; k++) out += k <= n ? '★' : '☆';
+    return out;
+  }
+
+  /** One deadline row: when, and a live countdown until it is met. */
+  function deadlineRow(label, due, metAt) {
+    if (!due) return null;
+    var met = metAt ? GD.t(Date.parse(metAt) <= Date.parse(due) ? 'p.met' : 'p.met_late') : null;
+    return GD.el('li', {}, [
+      GD.el('span', { class: 'dl-label', text: label }),
+      GD.el('time', { datetime: due, text: GD.fmtTime(due) }),
+      met ? GD.el('span', { class: 'meta', text: met }) : GD.el('span', { class: 'cd', dataset: { deadline: due } })
+    ]);
+  }
+
   function renderPanel(d) {
     var i = d.incident;
+    panelData = d;
     upsertIncident(i);
     showLinks(d);
     (d.nearest_mediators || []).forEach(function (m) { names[m.mediator_id] = m.name; });
+    var open = isOpen(i), held = i.status === 'claimed' || i.status === 'on_site';
     $('#panel-title').replaceChildren(
       GD.el('span', { class: 'badge risk-' + i.risk, text: GD.t('risk.' + i.risk) }), ' ',
-      GD.t('cat.' + i.category) + ' · ' + GD.t('status.' + i.status));
+      GD.t('cat.' + i.category) + ' · ' + GD.t('status.' + i.status),
+      i.overdue ? GD.el('span', { class: 'badge over', text: GD.t('p.overdue') }) : null);
+
+    // Keep a half-typed supervision order across live refreshes.
+    var draft = $('#sup-note') && $('#sup-note').dataset.for === i.id ? $('#sup-note').value : '';
+    var phone = revealed[i.id] || i.resident_phone;
     var parts = [
       GD.el('p', { class: 'meta', text: GD.t('p.reported') + '：' + GD.fmtDateTime(i.created_at) +
-        (i.resident_phone ? '　' + GD.t('p.phone') + '：' + i.resident_phone : '') }),
+        (i.wave > 1 ? '　' + GD.t('p.wave', { n: i.wave }) : '') }),
+      GD.el('p', { class: 'meta phone-line' }, [GD.t('p.phone') + '：',
+        GD.el('span', { class: revealed[i.id] ? 'full-phone' : '', text: phone || GD.t('p.no_phone') })]),
       GD.el('p', { class: 'desc', text: i.description })
     ];
+    var flags = [];
+    if (i.recurring) flags.push(GD.el('span', { class: 'badge recurring', text: GD.t('p.recurring') }));
+    if (i.duplicate_of) {
+      flags.push(GD.el('span', { class: 'dup' }, [GD.t('p.duplicate') + ' ',
+        GD.el('button', { type: 'button', class: 'plain small dup-link', dataset: { id: i.duplicate_of },
+          text: GD.t('p.open_dup'), onclick: function () { openPanel(i.duplicate_of); } })]));
+    }
+    if (flags.length) parts.push(GD.el('div', { class: 'flags' }, flags));
     if (i.claimed_by) parts.push(GD.el('p', { class: 'meta', text: GD.t('p.claimed_by', { who: names[i.claimed_by] || i.claimed_by }) }));
+
+    if (i.arrive_by || i.resolve_by) {
+      parts.push(GD.el('h3', { text: GD.t('p.deadlines') }));
+      parts.push(GD.el('ul', { class: 'deadlines' }, [
+        deadlineRow(GD.t('p.arrive_by'), i.arrive_by, i.arrived_at || (i.status === 'resolved' ? i.resolved_at : null)),
+        deadlineRow(GD.t('p.resolve_by'), i.resolve_by, i.resolved_at)
+      ]));
+    }
+    if (i.supervision) {
+      parts.push(GD.el('h3', { text: GD.t('p.supervision') }));
+      parts.push(GD.el('p', { class: 'supervision', text: GD.t('p.supervised_at', {
+        who: names[i.supervision.operator_id] || GD.t('who.operator'), t: GD.fmtShort(i.supervision.at), note: i.supervision.note }) }));
+    }
+    if (i.feedback) {
+      var f = i.feedback;
+      parts.push(GD.el('h3', { text: GD.t('p.feedback') }));
+      parts.push(GD.el('div', { class: 'feedback' + (f.resolved ? '' : ' unsolved') }, [
+        GD.el('span', { class: 'stars', 'aria-label': GD.t('p.stars', { n: f.rating }), text: stars(f.rating) }),
+        GD.el('span', { class: 'meta', text: ' ' + GD.t('p.stars', { n: f.rating }) + ' · ' + GD.fmtShort(f.at) }),
+        GD.el('p', { class: 'fb-resolved', text: GD.t(f.resolved ? 'p.fb_yes' : 'p.fb_no') }),
+        GD.el('p', { class: 'fb-comment', text: f.comment ? '“' + f.comment + '”' : GD.t('p.no_comment') })
+      ]));
+    }
+
+    // Actions: risk colour, supervision, audited phone reveal.
+    if (open) {
+      parts.push(GD.el('h3', { text: GD.t('p.actions') }));
+      parts.push(GD.el('div', { class: 'risk-row', role: 'group', 'aria-label': GD.t('p.risk') }, [
+        GD.el('span', { class: 'meta', text: GD.t('p.risk') + '：' })
+      ].concat(['red', 'yellow', 'blue'].map(function (r) {
+        return GD.el('button', { type: 'button', class: 'risk-btn risk-' + r, 'aria-pressed': i.risk === r ? 'true' : 'false',
+          'aria-label': GD.t('p.risk_btn', { risk: GD.t('risk.' + r) }), dataset: { risk: r }, text: GD.t('risk.' + r),
+          onclick: function (e) { if (i.risk !== r) setRisk(i.id, r, e.currentTarget); } });
+      }))));
+      if (held || i.status === 'escalated' || i.status === 'dispatching') {
+        parts.push(GD.el('div', { class: 'supervise' }, [
+          GD.el('label', { for: 'sup-note', text: GD.t('p.sup_label') }),
+          GD.el('textarea', { id: 'sup-note', dataset: { for: i.id }, rows: '2', maxlength: '1000', placeholder: GD.t('p.sup_ph') }),
+          GD.el('button', { type: 'button', class: 'primary', id: 'sup-send', text: GD.t('p.supervise'),
+            onclick: function (e) { supervise(i.id, e.currentTarget); } })
+        ]));
+      }
+    }
+    if (i.resident_phone && !revealed[i.id]) {
+      parts.push(GD.el('div', { class: 'reveal' }, [
+        GD.el('button', { type: 'button', class: 'plain', id: 'reveal', text: GD.t('p.reveal'),
+          'aria-describedby': 'reveal-note', onclick: function (e) { reveal(i.id, e.currentTarget); } }),
+        GD.el('span', { id: 'reveal-note', class: 'meta', text: GD.t('p.reveal_note') })
+      ]));
+    }
+
     parts.push(GD.el('h3', { text: GD.t('p.timeline') }));
     parts.push(GD.el('ol', { class: 'timeline' }, (d.timeline || []).map(function (e) {
-      return GD.el('li', {}, [GD.el('time', { datetime: e.at, text: GD.fmtTime(e.at) }), GD.el('span', { text: GD.describeEvent(e, names) })]);
+      var text = GD.describeEvent(e, names, 'staff');
+      if (text === null) return null;
+      return GD.el('li', { class: e.event.type === 'notified' ? 'muted' : (e.event.type === 'alerted' ? 'alert' : '') },
+        [GD.el('time', { datetime: e.at, text: GD.fmtTime(e.at) }), GD.el('span', { text: text })]);
     })));
     if (i.status === 'dispatching' || i.status === 'escalated') {
       parts.push(GD.el('h3', { text: GD.t('p.nearest') }));
@@ -531,6 +624,42 @@
       })));
     }
     $('#panel-body').replaceChildren.apply($('#panel-body'), parts);
+    if (draft && $('#sup-note')) $('#sup-note').value = draft;
+    tick();
+  }
+
+  function panelAction(id, path, body, button, done) {
+    button.disabled = true;
+    return GD.api('POST', '/api/v1/command/incidents/' + encodeURIComponent(id) + '/' + path, { token: token, body: body })
+      .then(function (r) {
+        button.disabled = false;
+        if (r.status === 401) { authFailed(); return; }
+        if (!r.ok) { GD.toast(GD.t('err.generic', { msg: r.message }), 'error'); return; }
+        done(r.body);
+        if (panelId === id) openPanel(id, true);
+      });
+  }
+  function setRisk(id, risk, button) {
+    panelAction(id, 'risk', { risk: risk }, button, function (v) {
+      upsertIncident(v);
+      queueRender();
+      GD.toast(GD.t('p.risk_set', { risk: GD.t('risk.' + risk) }), 'ok');
+    });
+  }
+  function supervise(id, button) {
+    var note = $('#sup-note').value.trim();
+    if (!note) { GD.toast(GD.t('p.sup_empty'), 'error'); $('#sup-note').focus(); return; }
+    panelAction(id, 'supervise', { note: note }, button, function (v) {
+      $('#sup-note').value = '';
+      upsertIncident(v);
+      queueRender();
+      GD.toast(GD.t('p.supervised'), 'ok');
+    });
+  }
+  function reveal(id, button) {
+    panelAction(id, 'reveal-phone', {}, button, function (v) {
+      revealed[id] = v.phone || GD.t('p.no_phone');
+    });
   }
 
   function assign(id, m, button) {
@@ -546,10 +675,128 @@
       });
   }
 
+  // ---- hot spots: areas with repeated reports (H3 cells), translucent hexagons -------------------
+  function loadHotspots() {
+    GD.api('GET', '/api/v1/command/hotspots', { token: token }).then(function (r) {
+      if (!hotLayer) return;
+      if (!r.ok || !Array.isArray(r.body)) { GD.toast(GD.t('hot.failed', { msg: r.message }), 'error'); return; }
+      hotLayer.clearLayers();
+      var max = r.body.reduce(function (m, h) { return Math.max(m, h.reports); }, 1);
+      r.body.forEach(function (h) {
+        var ring = (h.boundary || []).map(function (p) { return [p.lat, p.lng]; });
+        if (ring.length < 3) return;
+        L.polygon(ring, { color: '#ff9f0a', weight: 2, opacity: 0.9, fillColor: '#ff9f0a', fillOpacity: 0.12 + 0.28 * h.reports / max, interactive: false })
+          .addTo(hotLayer);
+        L.tooltip({ permanent: true, direction: 'center', className: 'hot-label', interactive: false })
+          .setLatLng([h.center.lat, h.center.lng]).setContent(GD.t('hot.count', { n: h.reports })).addTo(hotLayer);
+      });
+      if (!r.body.length) GD.toast(GD.t('hot.none'));
+      window.gdCommand.hotspots = r.body.length;
+    });
+  }
+  function setHot(on) {
+    var b = $('#hot-toggle');
+    b.setAttribute('aria-pressed', on ? 'true' : 'false');
+    b.textContent = GD.t(on ? 'hot.hide' : 'hot.show');
+    clearInterval(hotTimer);
+    if (hotLayer) { map.removeLayer(hotLayer); hotLayer = null; }
+    if (!on || !map) return;
+    hotLayer = L.layerGroup().addTo(map);
+    loadHotspots();
+    hotTimer = setInterval(loadHotspots, 5 * 60 * 1000);
+  }
+  $('#hot-toggle').addEventListener('click', function () { setHot(!hotLayer); });
+
+  // ---- this month's figures and the CSV export --------------------------------------------------
+  function pct(x) { return x === null || x === undefined ? '–' : (Math.round(x * 1000) / 10) + '%'; }
+  function dur(d) {
+    if (!d || !d.count) return '–';
+    var f = function (s) { return s === null || s === undefined ? '–' : GD.fmtDuration(s * 1000); };
+    return f(d.median_s) + ' / ' + f(d.p90_s);
+  }
+  function counts(obj, prefix) {
+    var keys = Object.keys(obj || {});
+    if (!keys.length) return GD.t('stats.none');
+    return keys.map(function (k) { return GD.t(prefix + k) + ' ' + obj[k]; }).join('　');
+  }
+  function figure(label, value, cls) {
+    return GD.el('div', { class: 'fig ' + (cls || '') }, [GD.el('div', { class: 'fig-v', text: value }), GD.el('div', { class: 'fig-l', text: label })]);
+  }
+  function openStats() {
+    $('#stats').hidden = false;
+    $('#stats-body').replaceChildren(GD.el('p', { class: 'meta', text: GD.t('stats.loading') }));
+    $('#stats-range').textContent = '';
+    $('#stats-close').focus();
+    GD.api('GET', '/api/v1/command/stats', { token: token }).then(function (r) {
+      if (r.status === 401) { authFailed(); return; }
+      if (!r.ok) { $('#stats-body').replaceChildren(GD.el('p', { text: GD.t('p.failed', { msg: r.message }) })); return; }
+      var st = r.body;
+      $('#stats-range').textContent = GD.t('stats.range', { from: st.from, to: st.to });
+      $('#stats-csv').dataset.range = 'from=' + encodeURIComponent(st.from) + '&to=' + encodeURIComponent(st.to);
+      $('#stats-body').replaceChildren(
+        GD.el('div', { class: 'figs' }, [
+          figure(GD.t('stats.total'), String(st.total)),
+          figure(GD.t('stats.success'), pct(st.mediation_success_rate), 'good'),
+          figure(GD.t('stats.on_time'), pct(st.on_time_rate)),
+          figure(GD.t('stats.escalation'), pct(st.escalation_rate), 'warn'),
+          figure(GD.t('stats.rating'), st.average_rating === null || st.average_rating === undefined ? '–'
+            : GD.t('stats.rating_v', { v: (Math.round(st.average_rating * 10) / 10), n: st.ratings }))
+        ]),
+        GD.el('dl', { class: 'stat-list' }, [
+          GD.el('dt', { text: GD.t('stats.claim') }), GD.el('dd', { text: dur(st.time_to_claim) }),
+          GD.el('dt', { text: GD.t('stats.arrive') }), GD.el('dd', { text: dur(st.time_to_arrive) }),
+          GD.el('dt', { text: GD.t('stats.resolve') }), GD.el('dd', { text: dur(st.time_to_resolve) }),
+          GD.el('dt', { text: GD.t('stats.by_risk') }), GD.el('dd', { text: counts(st.by_risk, 'risk.') }),
+          GD.el('dt', { text: GD.t('stats.by_status') }), GD.el('dd', { text: counts(st.by_status, 'status.') }),
+          GD.el('dt', { text: GD.t('stats.by_category') }), GD.el('dd', { text: counts(st.by_category, 'cat.') }),
+          GD.el('dt', { text: GD.t('stats.mediators') }), GD.el('dd', {}, (st.mediators || []).slice(0, 8).map(function (m) {
+            return GD.el('div', { text: (m.name || m.mediator_id) + '：' + GD.t('stats.med_row', { c: m.claimed, r: m.resolved, m: m.mediated }) });
+          }).concat((st.mediators || []).length ? [] : [GD.t('stats.none')]))
+        ]));
+    });
+  }
+  function closeStats() { $('#stats').hidden = true; $('#stats-open').focus(); }
+  $('#stats-open').addEventListener('click', openStats);
+  $('#stats-close').addEventListener('click', closeStats);
+  $('#stats').addEventListener('click', function (e) { if (e.target === $('#stats')) closeStats(); });
+  // A plain link cannot carry the bearer token: fetch the CSV and hand it over as a file.
+  $('#stats-csv').addEventListener('click', function (e) {
+    var b = e.currentTarget;
+    var q = b.dataset.range ? '?' + b.dataset.range : '';
+    b.disabled = true;
+    fetch('/api/v1/command/stats.csv' + q, { headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' }).then(function (r) {
+      if (!r.ok) throw new Error(r.status + ' ' + r.statusText);
+      var cd = r.headers.get('content-disposition') || '';
+      var m = /filename="?([^";]+)"?/.exec(cd);
+      var file = m ? m[1] : 'grid-dispatch-stats.csv';
+      return r.blob().then(function (blob) {
+        var url = URL.createObjectURL(blob);
+        var a = GD.el('a', { href: url, download: file, class: 'sr-only' });
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+        GD.toast(GD.t('stats.downloaded', { f: file }), 'ok');
+      });
+    }).catch(function (err) {
+      GD.toast(GD.t('err.generic', { msg: err.message || GD.t('err.network') }), 'error');
+    }).then(function () { b.disabled = false; });
+  });
+
+  /** `/#incident=<id>` opens that incident's panel (links from elsewhere, tests). */
+  function openFromHash() {
+    var m = /^#incident=([\w-]+)$/.exec(location.hash);
+    if (m && token) openPanel(decodeURIComponent(m[1]));
+  }
+  window.addEventListener('hashchange', openFromHash);
+
   GD.onLang(function () {
     setLink(socket ? socket.state : 'connecting');
     queueRender();
+    renderAlarm();
+    if (hotLayer) { $('#hot-toggle').textContent = GD.t('hot.hide'); loadHotspots(); } else $('#hot-toggle').textContent = GD.t('hot.show');
     if (panelId) openPanel(panelId, true);
+    if (!$('#stats').hidden) openStats();
   });
 
   document.addEventListener('DOMContentLoaded', function () {
@@ -558,6 +805,6 @@
     setInterval(renderCounters, 5000);
     tick();
     var t = GD.takeToken('operator');
-    if (t) start(t); else { initMap(); showLogin(); }
+    if (t) { start(t); openFromHash(); } else { initMap(); showLogin(); }
   });
 })();

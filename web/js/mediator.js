@@ -24,7 +24,12 @@
       'j.note_ph': '例如：双方达成协议，已签调解书', 'j.pick_outcome': '请选择调解结果', 'j.resolved': '已办结，辛苦了',
       'j.assigned': '指挥中心给您派了一单', 'j.arrived': '已记录到场',
       'login.title': '调解员登录', 'login.phone': '手机号', 'login.password': '密码', 'login.submit': '登录',
-      'login.failed': '手机号或密码不正确', 'login.expired': '登录已失效，请重新登录', 'login.wrong_role': '这不是调解员账号'
+      'login.failed': '手机号或密码不正确', 'login.expired': '登录已失效，请重新登录', 'login.wrong_role': '这不是调解员账号',
+      'r.arrive.left': '还有 {n} 分钟需到场', 'r.arrive.over': '已超时，请尽快到场',
+      'r.resolve.left': '还有 {n} 分钟需办结', 'r.resolve.over': '已超时，请尽快办结',
+      'd.arrive': '到场时限', 'd.resolve': '办结时限', 'd.left': '还剩 {t}', 'd.over': '已超时 {t}', 'd.done': '已到场',
+      'sup': '指挥中心督办：{note}', 'sup.toast': '指挥中心督办了您的一单，请查看', 'rem.toast': '办理时限提醒，请查看',
+      'o.gone.expired_soft': '这单已转给其他调解员，不用处理了'
     },
     en: {
       'page.title': 'Mediator', 'logout': 'Log out', 'duty.title': 'Duty',
@@ -44,15 +49,22 @@
       'j.note': 'Note (optional)', 'j.note_ph': 'e.g. both sides signed an agreement', 'j.pick_outcome': 'Pick an outcome',
       'j.resolved': 'Closed. Thank you', 'j.assigned': 'The command center sent you a case', 'j.arrived': 'Arrival recorded',
       'login.title': 'Mediator sign-in', 'login.phone': 'Phone', 'login.password': 'Password', 'login.submit': 'Sign in',
-      'login.failed': 'Wrong phone or password', 'login.expired': 'Session expired, please sign in', 'login.wrong_role': 'Not a mediator account'
+      'login.failed': 'Wrong phone or password', 'login.expired': 'Session expired, please sign in', 'login.wrong_role': 'Not a mediator account',
+      'r.arrive.left': '{n} min left to arrive', 'r.arrive.over': 'Overdue: please get there as soon as you can',
+      'r.resolve.left': '{n} min left to close this case', 'r.resolve.over': 'Overdue: please close this case as soon as you can',
+      'd.arrive': 'Arrive by', 'd.resolve': 'Close by', 'd.left': '{t} left', 'd.over': 'overdue by {t}', 'd.done': 'arrived',
+      'sup': 'Command center order: {note}', 'sup.toast': 'The command center is supervising one of your cases', 'rem.toast': 'Deadline reminder',
+      'o.gone.expired_soft': 'This case went to another mediator; nothing to do'
     }
   });
 
   var POLL_MS = 5000, RESEND_MS = 30000, MIN_SEND_MS = 3000;
   var token = null, socket = null, onDuty = false, pollTimer = null, watchId = null;
   var offers = new Map(), gone = new Map(), mine = new Map();
+  var reminders = new Map();   // incident id → the latest reminder {deadline, due_at, overdue}
+  var orders = new Map();      // incident id → supervision note received over the socket
   var lastFix = null, lastSentAt = 0, positionPending = false, posError = null;
-  window.gdMediator = { offers: offers, mine: mine };
+  window.gdMediator = { offers: offers, mine: mine, reminders: reminders };
 
   function $(s) { return GD.$(s); }
 
@@ -151,6 +163,16 @@
       offers.delete(msg.incident.id);
       GD.toast(GD.t('j.assigned'), 'ok');
       if (navigator.vibrate) navigator.vibrate([300, 100, 300]);
+    } else if (msg.type === 'reminder') {
+      reminders.set(msg.incident_id, { deadline: msg.deadline, due_at: msg.due_at, overdue: !!msg.overdue });
+      GD.toast(GD.t('rem.toast'), msg.overdue ? 'error' : '');
+      if (navigator.vibrate) navigator.vibrate([400, 150, 400]);
+      loadMine();
+    } else if (msg.type === 'supervised') {
+      orders.set(msg.incident_id, msg.note);
+      GD.toast(GD.t('sup.toast'), 'error');
+      if (navigator.vibrate) navigator.vibrate([400, 150, 400]);
+      loadMine();
     } else if (msg.type === 'error') {
       GD.toast(GD.t('err.generic', { msg: msg.message }), 'error');
     }
@@ -288,7 +310,7 @@
 
   function offerCard(i) {
     var reason = gone.get(i.id);
-    return GD.el('article', { class: 'card offer risk-' + i.risk + (reason ? ' gone' : ''), dataset: { id: i.id } }, [
+    return GD.el('article', { class: 'card offer risk-' + i.risk + (reason ? ' gone gone-' + reason : ''), dataset: { id: i.id } }, [
       GD.el('div', { class: 'head' }, [
         GD.el('span', { class: 'cat' }, [GD.t('cat.' + i.category) + ' ', GD.el('span', { class: 'riskpill', text: GD.t('risk.' + i.risk) })]),
         i.distance_m !== undefined ? GD.el('span', { class: 'dist', text: GD.t('o.distance', { d: GD.fmtDistance(i.distance_m) }) }) : null
@@ -296,7 +318,9 @@
       GD.el('p', { class: 'desc', text: i.description }),
       GD.el('span', { class: 'countdown', dataset: { deadline: i.escalated_at ? '' : i.escalate_at } }),
       reason
-        ? GD.el('p', { class: 'gone-note', role: 'alert', text: GD.t('o.gone.' + reason) })
+        ? (reason === 'expired'
+          ? GD.el('p', { class: 'gone-note gentle', role: 'status', text: GD.t('o.gone.expired_soft') })
+          : GD.el('p', { class: 'gone-note', role: 'alert', text: GD.t('o.gone.' + reason) }))
         : GD.el('div', { class: 'row' }, [
           GD.el('button', { type: 'button', class: 'big good accept', text: GD.t('o.accept'), onclick: function (e) { accept(i, e.currentTarget); } }),
           GD.el('button', { type: 'button', class: 'big ghost decline', text: GD.t('o.decline'), onclick: function (e) { decline(i, e.currentTarget); } })
@@ -325,7 +349,10 @@
         GD.el('span', { class: 'cat' }, [label + ' ', GD.el('span', { class: 'riskpill', text: GD.t('risk.' + i.risk) })]),
         GD.el('span', { class: 'muted', text: GD.t('status.' + i.status) })
       ]),
+      deadlineBanner(i),
+      supervisionNote(i),
       GD.el('p', { class: 'desc', text: i.description }),
+      deadlineList(i),
       GD.el('div', { class: 'row' }, [
         i.resident_phone && i.resident_phone.indexOf('*') < 0
           ? GD.el('a', { class: 'big good call', href: 'tel:' + i.resident_phone, text: GD.t('j.call') + ' ' + i.resident_phone })
@@ -360,6 +387,36 @@
     return GD.el('article', { class: 'card job risk-' + i.risk, dataset: { id: i.id } }, children);
   }
 
+  /** The binding deadline's banner: after a reminder, or once overdue. */
+  function deadlineBanner(i) {
+    var r = reminders.get(i.id);
+    if (r && r.deadline === 'arrive' && i.status !== 'claimed') { reminders.delete(i.id); r = null; }
+    if (!r && i.overdue) {
+      r = i.status === 'claimed' && i.arrive_by && Date.parse(i.arrive_by) <= Date.now()
+        ? { deadline: 'arrive', due_at: i.arrive_by, overdue: true } : { deadline: 'resolve', due_at: i.resolve_by, overdue: true };
+    }
+    if (!r) return null;
+    var due = r.due_at || (r.deadline === 'arrive' ? i.arrive_by : i.resolve_by);
+    return GD.el('p', { class: 'banner deadline-banner', role: 'alert',
+      dataset: { deadline: due || '', kind: r.deadline === 'resolve' ? 'resolve' : 'arrive', over: r.overdue ? '1' : '' } });
+  }
+  function supervisionNote(i) {
+    var note = (i.supervision && i.supervision.note) || orders.get(i.id);
+    return note ? GD.el('p', { class: 'banner supervision', text: GD.t('sup', { note: note }) }) : null;
+  }
+  function deadlineList(i) {
+    var rows = [];
+    if (i.arrive_by) {
+      rows.push(GD.el('li', {}, [GD.el('span', { text: GD.t('d.arrive') + ' ' + GD.fmtTime(i.arrive_by) }),
+        i.status === 'claimed' ? GD.el('span', { class: 'dl', dataset: { deadline: i.arrive_by } }) : GD.el('span', { class: 'muted', text: GD.t('d.done') })]));
+    }
+    if (i.resolve_by) {
+      rows.push(GD.el('li', {}, [GD.el('span', { text: GD.t('d.resolve') + ' ' + GD.fmtTime(i.resolve_by) }),
+        GD.el('span', { class: 'dl', dataset: { deadline: i.resolve_by } })]));
+    }
+    return rows.length ? GD.el('ul', { class: 'deadlines' }, rows) : null;
+  }
+
   // ---- rendering ------------------------------------------------------------------------------
   function render() {
     // Keep a half-typed resolve note across re-renders.
@@ -389,6 +446,17 @@
       var over = !d || now >= d;
       el.classList.toggle('over', over);
       el.textContent = over ? GD.t('o.over') : GD.t('o.left', { t: GD.fmtDuration(d - now) });
+    });
+    document.querySelectorAll('.dl[data-deadline]').forEach(function (el) {
+      var d = Date.parse(el.dataset.deadline), over = now >= d;
+      el.classList.toggle('over', over);
+      el.textContent = GD.t(over ? 'd.over' : 'd.left', { t: GD.fmtDuration(Math.abs(now - d)) });
+    });
+    document.querySelectorAll('.deadline-banner').forEach(function (el) {
+      var d = el.dataset.deadline ? Date.parse(el.dataset.deadline) : 0;
+      var over = el.dataset.over === '1' || !d || now >= d;
+      el.classList.toggle('over', over);
+      el.textContent = GD.t('r.' + el.dataset.kind + (over ? '.over' : '.left'), { n: Math.max(1, Math.ceil((d - now) / 60000)) });
     });
   }
   setInterval(tick, 1000);
