@@ -241,6 +241,8 @@ struct Proxy {
     port: u16,
     blackhole: Arc<std::sync::atomic::AtomicBool>,
     generation: Arc<AtomicU64>,
+    /// Told whenever bytes are swallowed by the blackhole (a request is in flight).
+    swallowed: Arc<tokio::sync::Notify>,
 }
 
 impl Proxy {
@@ -249,11 +251,12 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let blackhole = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let generation = Arc::new(AtomicU64::new(0));
-        let (bh, gen_) = (blackhole.clone(), generation.clone());
+        let swallowed = Arc::new(tokio::sync::Notify::new());
+        let (bh, gen_, sw) = (blackhole.clone(), generation.clone(), swallowed.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(upstream) = tokio::net::UnixStream::connect(&socket).await else { continue };
-                let (bh, gen_) = (bh.clone(), gen_.clone());
+                let (bh, gen_, sw) = (bh.clone(), gen_.clone(), sw.clone());
                 tokio::spawn(async move {
                     let born = gen_.load(Ordering::SeqCst);
                     let (mut cr, mut cw) = client.into_split();
@@ -268,7 +271,8 @@ impl Proxy {
                         tokio::select! {
                             n = cr.read(&mut cbuf) => match n {
                                 Ok(0) | Err(_) => return,
-                                Ok(n) => if !bh.load(Ordering::SeqCst) && uw.write_all(&cbuf[..n]).await.is_err() { return },
+                                Ok(_) if bh.load(Ordering::SeqCst) => sw.notify_one(),
+                                Ok(n) => if uw.write_all(&cbuf[..n]).await.is_err() { return },
                             },
                             n = ur.read(&mut ubuf) => match n {
                                 Ok(0) | Err(_) => return,
@@ -280,7 +284,7 @@ impl Proxy {
                 });
             }
         });
-        Self { port, blackhole, generation }
+        Self { port, blackhole, generation, swallowed }
     }
 
     fn stall(&self) {
@@ -340,4 +344,38 @@ async fn a_stalled_redis_fails_requests_fast_and_nothing_half_written_appears() 
     let names: BTreeSet<&str> = stored.keys().map(String::as_str).collect();
     assert_eq!(names, BTreeSet::from(["after", "before"]), "writes that got 503 left nothing behind");
     assert!(stored.values().all(|ids| ids.len() == 1));
+}
+
+/// Overload: beyond `http.max_in_flight` requests the server answers 503 with Retry-After at
+/// once instead of queueing, while health probes still answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_beyond_the_in_flight_limit_are_shed_at_once() {
+    let redis = RedisServer::start();
+    let proxy = Proxy::start(redis.socket().to_path_buf()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("GD_REDIS__URL", format!("redis://127.0.0.1:{}", proxy.port)),
+        ("GD_REDIS__PREFIX", unique_prefix()),
+        ("GD_REDIS__COMMAND_TIMEOUT", "1500ms".into()),
+        ("GD_HTTP__MAX_IN_FLIGHT", "1".into()),
+        ("GD_REPORT_LIMITS__PER_IP", "0".into()),
+    ];
+    let svc = ServiceProcess::start("svc", dir.path(), &env).await;
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    proxy.stall();
+    let slow = tokio::spawn({
+        let (http, url) = (http.clone(), format!("{}/api/v1/reports", svc.base));
+        async move { http.post(url).json(&report_body("slow")).send().await.unwrap().status() }
+    });
+    proxy.swallowed.notified().await; // the first request is now waiting on Redis
+    let started = Instant::now();
+    let shed = http.post(format!("{}/api/v1/reports", svc.base)).json(&report_body("shed")).send().await.unwrap();
+    assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(started.elapsed() < Duration::from_millis(500), "shed at once, not queued: {:?}", started.elapsed());
+    assert!(shed.headers().contains_key("retry-after"));
+    let code = shed.json::<Value>().await.unwrap()["error"]["code"].clone();
+    assert_eq!(code, "overloaded");
+    assert_eq!(http.get(format!("{}/healthz", svc.base)).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(slow.await.unwrap(), StatusCode::SERVICE_UNAVAILABLE, "the waiting one fails at its deadline");
+    proxy.heal();
 }

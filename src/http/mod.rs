@@ -93,7 +93,11 @@ fn document(mut openapi: OpenApi) -> OpenApi {
 }
 
 /// Answer 503 + Retry-After at once when too many requests are in flight, instead of queueing.
+/// Operations probes are never shed: an overloaded instance is alive, and says so.
 async fn shed_load(State(permits): State<Arc<Semaphore>>, req: Request, next: Next) -> Response {
+    if matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics") {
+        return next.run(req).await;
+    }
     match permits.try_acquire() {
         Ok(_permit) => next.run(req).await,
         Err(_) => {

@@ -427,14 +427,17 @@
 
     var jobs = Array.from(mine.values());
     $('#mine-section').hidden = jobs.length === 0;
-    $('#mine').replaceChildren.apply($('#mine'), jobs.map(jobCard));
+    $('#mine').replaceChildren.apply($('#mine'), jobs.sort(GD.urgentFirst).map(jobCard));
     Object.keys(drafts).forEach(function (id) { var t = document.getElementById(id); if (t) t.value = drafts[id]; });
     Object.keys(picked).forEach(function (n) {
       var r = document.querySelector('input[name="' + n + '"][value="' + picked[n] + '"]');
       if (r) r.checked = true;
     });
 
-    var list = Array.from(offers.values()).sort(function (a, b) { return (a.distance_m || 0) - (b.distance_m || 0); });
+    // Red first, then nearest.
+    var list = Array.from(offers.values()).sort(function (a, b) {
+      return (GD.RISK_RANK[a.risk] - GD.RISK_RANK[b.risk]) || ((a.distance_m || 0) - (b.distance_m || 0));
+    });
     $('#offers').replaceChildren.apply($('#offers'), list.map(offerCard));
     $('#offers-empty').hidden = list.length > 0;
     tick();
