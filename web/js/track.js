@@ -18,7 +18,17 @@
       'h.resolved': '已办结：{outcome}', 's.resolved': '感谢您的信任。', 'h.cancelled': '您已撤销这次上报',
       'h.notfound': '没有找到这次上报', 's.notfound': '链接可能不完整，请从原来的消息里重新打开。',
       'eta': '距离约 {d}，大约 {m} 分钟到', 'eta.near': '就在附近', 'summary': '{cat}：{desc}',
-      'pin.you': '事发地点', 'pin.mediator': '调解员'
+      'pin.you': '事发地点', 'pin.mediator': '调解员',
+      'fb.title': '请您评价这次调解', 'fb.stars': '您满意吗？请点一颗星', 'fb.solved': '问题解决了吗？',
+      'fb.yes': '问题已解决', 'fb.no': '问题没有解决', 'fb.comment': '还想说的话（可以不填）', 'fb.submit': '提交评价',
+      'fb.1': '很不满意', 'fb.2': '不满意', 'fb.3': '一般', 'fb.4': '满意', 'fb.5': '很满意',
+      'fb.star_label': '{n} 颗星：{word}', 'fb.picked': '您选了 {n} 颗星：{word}',
+      'fb.need_star': '请点一颗星，告诉我们您满不满意', 'fb.need_solved': '请告诉我们问题解决了没有',
+      'fb.thanks': '感谢您的评价', 'fb.thanks_sub': '您的评价：{n} 颗星（{word}）。',
+      'fb.reopened': '您说问题没有解决，已经重新交给指挥中心，会再安排调解员联系您。',
+      'fb.sent_late': '这次上报已经评价过了', 'fb.sending': '正在提交…',
+      'h.reopened': '已重新交给指挥中心，正在为您再安排调解员', 's.reopened': '您反映问题没有解决，指挥中心会尽快处理。',
+      'step.resolved1': '第一次办结', 'step.reopened': '重新交给指挥中心'
     },
     en: {
       'page.title': 'Your report', 'loading': 'Loading…', 'm.title': 'Mediator', 'm.call': 'Call the mediator', 'm.map': 'Map of the mediator\u2019s position',
@@ -32,13 +42,24 @@
       'h.resolved': 'Closed: {outcome}', 's.resolved': 'Thank you.', 'h.cancelled': 'You withdrew this report',
       'h.notfound': 'Report not found', 's.notfound': 'The link may be incomplete; open it again from the original message.',
       'eta': 'About {d} away, about {m} min', 'eta.near': 'Nearby', 'summary': '{cat}: {desc}',
-      'pin.you': 'The place', 'pin.mediator': 'Mediator'
+      'pin.you': 'The place', 'pin.mediator': 'Mediator',
+      'fb.title': 'Please rate this mediation', 'fb.stars': 'Were you satisfied? Tap a star', 'fb.solved': 'Is the problem solved?',
+      'fb.yes': 'Yes, solved', 'fb.no': 'No, not solved', 'fb.comment': 'Anything else to tell us (optional)', 'fb.submit': 'Send',
+      'fb.1': 'Very unhappy', 'fb.2': 'Unhappy', 'fb.3': 'OK', 'fb.4': 'Happy', 'fb.5': 'Very happy',
+      'fb.star_label': '{n} stars: {word}', 'fb.picked': 'You chose {n} stars: {word}',
+      'fb.need_star': 'Please tap a star to tell us how satisfied you are', 'fb.need_solved': 'Please tell us whether the problem is solved',
+      'fb.thanks': 'Thank you for your feedback', 'fb.thanks_sub': 'Your rating: {n} stars ({word}).',
+      'fb.reopened': 'You said it is not solved: it went back to the command center, and a mediator will contact you again.',
+      'fb.sent_late': 'This report has already been rated', 'fb.sending': 'Sending…',
+      'h.reopened': 'Back with the command center: another mediator is being arranged', 's.reopened': 'You said the problem is not solved; the command center will act soon.',
+      'step.resolved1': 'First closed', 'step.reopened': 'Back to the command center'
     }
   });
 
   var POLL_MS = 5000;
   var token = decodeURIComponent(location.pathname.split('/')[2] || '');
   var base = '/api/v1/track/' + encodeURIComponent(token);
+  var fbRating = 0, fbResolved = null, fbSending = false;
   var view = null, es = null, pollTimer = null, sseRetry = null, map = null, medMarker = null, placeMarker = null, fittedFor = null;
   window.gdTrack = { updates: 0, view: null, via: 'none' };
 
@@ -107,29 +128,68 @@
     return e ? e.at : null;
   }
 
-  function render() {
-    if (!view) return;
-    var v = view, m = v.mediator;
-    var name = m ? m.name : '';
-    var resolvedEv = (v.timeline || []).find(function (x) { return x.event.type === 'resolved'; });
-    var outcome = resolvedEv && resolvedEv.event.outcome ? GD.t('outcome.' + resolvedEv.event.outcome) : '';
-    $('#headline').textContent = GD.t('h.' + v.status, { name: name ? ' ' + name + ' ' : '', outcome: outcome });
-    $('#subline').textContent = dict('s.' + v.status);
-    $('#subline').hidden = !$('#subline').textContent;
+  /** Index of the last `reopened` entry, or -1. */
+  function reopenedAt(tl) {
+    for (var k = tl.length - 1; k >= 0; k--) if (tl[k].event.type === 'reopened') return k;
+    return -1;
+  }
+  function feedbackEntry(tl) {
+    return tl.find(function (x) { return x.event.type === 'feedback_given'; }) || null;
+  }
+  /** First entry of one of `types` at or after index `from`. */
+  function firstOf(tl, types, from) {
+    for (var k = from || 0; k < tl.length; k++) if (types.indexOf(tl[k].event.type) >= 0) return tl[k];
+    return null;
+  }
 
-    // Steps: received → sent → claimed → arrived → closed.
-    var reached = { dispatching: 2, escalated: 2, claimed: 3, on_site: 4, resolved: 5 }[v.status];
-    if (reached === undefined) reached = eventTime(['claimed', 'assigned']) ? 3 : 2;
-    var times = [eventTime(['reported']) || v.created_at, eventTime(['offered', 'escalated']),
-      eventTime(['claimed', 'assigned']), eventTime(['arrived']), eventTime(['resolved'])];
-    var current = v.status === 'resolved' ? -1 : reached - 1;
-    var steps = [0, 1, 2, 3, 4].map(function (n) {
-      var done = n < reached;
-      return GD.el('li', { class: (done ? 'done' : '') + (n === current ? ' current' : ''), 'aria-current': n === current ? 'step' : null }, [
-        GD.t('step.' + n), done && times[n] ? GD.el('time', { datetime: times[n], text: GD.fmtDateTime(times[n]) }) : null
+  /** The steps: received → sent → claimed → arrived → closed; a reopened case restarts after "back to the command center". */
+  function steps(v) {
+    var tl = v.timeline || [];
+    var r = reopenedAt(tl);
+    var list;
+    if (r < 0) {
+      var reached = { dispatching: 2, escalated: 2, claimed: 3, on_site: 4, resolved: 5 }[v.status];
+      if (reached === undefined) reached = firstOf(tl, ['claimed', 'assigned']) ? 3 : 2;
+      var times = [(firstOf(tl, ['reported']) || { at: v.created_at }).at, (firstOf(tl, ['offered', 'escalated']) || {}).at,
+        (firstOf(tl, ['claimed', 'assigned']) || {}).at, (firstOf(tl, ['arrived']) || {}).at, (firstOf(tl, ['resolved']) || {}).at];
+      list = [0, 1, 2, 3, 4].map(function (n) { return { label: GD.t('step.' + n), at: times[n], done: n < reached }; });
+    } else {
+      var firstClosed = firstOf(tl, ['resolved']);
+      var claimed = firstOf(tl, ['claimed', 'assigned'], r), arrived = firstOf(tl, ['arrived'], r), closed = firstOf(tl, ['resolved'], r);
+      list = [
+        { label: GD.t('step.0'), at: (firstOf(tl, ['reported']) || { at: v.created_at }).at, done: true },
+        { label: GD.t('step.resolved1'), at: firstClosed && firstClosed.at, done: true },
+        { label: GD.t('step.reopened'), at: tl[r].at, done: true },
+        { label: GD.t('step.2'), at: claimed && claimed.at, done: !!claimed || v.status === 'claimed' || v.status === 'on_site' || v.status === 'resolved' },
+        { label: GD.t('step.3'), at: arrived && arrived.at, done: !!arrived || v.status === 'on_site' || v.status === 'resolved' },
+        { label: GD.t('step.4'), at: closed && closed.at, done: v.status === 'resolved' }
+      ];
+    }
+    var current = -1;
+    if (v.status !== 'resolved' && v.status !== 'cancelled') {
+      for (var k = 0; k < list.length; k++) if (!list[k].done) { current = k; break; }
+    }
+    return list.map(function (st, n) {
+      return GD.el('li', { class: (st.done ? 'done' : '') + (n === current ? ' current' : ''), 'aria-current': n === current ? 'step' : null }, [
+        st.label, st.done && st.at ? GD.el('time', { datetime: st.at, text: GD.fmtDateTime(st.at) }) : null
       ]);
     });
-    $('#steps').replaceChildren.apply($('#steps'), steps);
+  }
+
+  function render() {
+    if (!view) return;
+    var v = view, m = v.mediator, tl = v.timeline || [];
+    var name = m ? m.name : '';
+    var lastResolved = null;
+    tl.forEach(function (x) { if (x.event.type === 'resolved') lastResolved = x; });
+    var outcome = lastResolved && lastResolved.event.outcome ? GD.t('outcome.' + lastResolved.event.outcome) : '';
+    var reopened = reopenedAt(tl) >= 0;
+    var headKey = reopened && v.status === 'escalated' ? 'reopened' : v.status;
+    $('#headline').textContent = GD.t('h.' + headKey, { name: name ? ' ' + name + ' ' : '', outcome: outcome });
+    $('#subline').textContent = dict('s.' + headKey);
+    $('#subline').hidden = !$('#subline').textContent;
+
+    $('#steps').replaceChildren.apply($('#steps'), steps(v));
 
     // The mediator: name, call, distance/ETA, map.
     $('#mediator-card').hidden = !m;
@@ -144,13 +204,69 @@
       renderMap(m);
     }
 
-    $('#cancel-card').hidden = !(v.status === 'dispatching' || v.status === 'escalated');
+    // The follow-up visit: a rating form once resolved and not yet rated; thanks afterwards.
+    var fb = feedbackEntry(tl);
+    $('#feedback-card').hidden = !(v.status === 'resolved' && !fb);
+    $('#thanks-card').hidden = !fb;
+    if (fb) {
+      var n = fb.event.rating;
+      $('#thanks-sub').textContent = GD.t('fb.thanks_sub', { n: n, word: GD.t('fb.' + n) }) +
+        (fb.event.resolved === false ? ' ' + GD.t('fb.reopened') : '');
+    }
+    renderStars();
+
+    $('#cancel-card').hidden = !(v.status === 'dispatching' || v.status === 'escalated') || reopened;
     $('#report-summary').textContent = GD.t('summary', { cat: v.category_label, desc: v.description });
-    $('#timeline').replaceChildren.apply($('#timeline'), (v.timeline || []).map(function (e) {
-      return GD.el('li', {}, [GD.el('time', { datetime: e.at, text: GD.fmtShort(e.at) }),
-        GD.el('span', { text: GD.describeEvent(e, name && e.event.mediator_id ? fakeNames(e.event.mediator_id, name) : null) })]);
-    }));
+    $('#timeline').replaceChildren.apply($('#timeline'), tl.map(function (e) {
+      var text = GD.describeEvent(e, name && e.event.mediator_id ? fakeNames(e.event.mediator_id, name) : null, 'resident');
+      if (text === null) return null;
+      return GD.el('li', {}, [GD.el('time', { datetime: e.at, text: GD.fmtShort(e.at) }), GD.el('span', { text: text })]);
+    }).filter(Boolean));
   }
+
+  // ---- rating form (回访) -----------------------------------------------------------------------
+  function renderStars() {
+    var row = $('#fb-stars');
+    row.replaceChildren.apply(row, [1, 2, 3, 4, 5].map(function (n) {
+      return GD.el('button', { type: 'button', class: 'star' + (n <= fbRating ? ' on' : ''), 'aria-pressed': n === fbRating ? 'true' : 'false',
+        'aria-label': GD.t('fb.star_label', { n: n, word: GD.t('fb.' + n) }), dataset: { n: String(n) },
+        onclick: function () { fbRating = n; $('#fb-error').textContent = ''; renderStars(); } }, [
+        GD.el('span', { class: 'glyph', 'aria-hidden': 'true', text: n <= fbRating ? '★' : '☆' }),
+        GD.el('span', { class: 'word', 'aria-hidden': 'true', text: GD.t('fb.' + n) })
+      ]);
+    }));
+    $('#fb-picked').textContent = fbRating ? GD.t('fb.picked', { n: fbRating, word: GD.t('fb.' + fbRating) }) : '';
+    $('#fb-yes').setAttribute('aria-pressed', fbResolved === true ? 'true' : 'false');
+    $('#fb-no').setAttribute('aria-pressed', fbResolved === false ? 'true' : 'false');
+  }
+  $('#fb-yes').addEventListener('click', function () { fbResolved = true; $('#fb-error').textContent = ''; renderStars(); });
+  $('#fb-no').addEventListener('click', function () { fbResolved = false; $('#fb-error').textContent = ''; renderStars(); });
+  $('#fb-submit').addEventListener('click', function (e) {
+    var b = e.currentTarget;
+    if (fbSending) return;
+    if (!fbRating) { $('#fb-error').textContent = GD.t('fb.need_star'); return; }
+    if (fbResolved === null) { $('#fb-error').textContent = GD.t('fb.need_solved'); return; }
+    var body = { rating: fbRating, resolved: fbResolved };
+    var comment = $('#fb-comment').value.trim();
+    if (comment) body.comment = comment;
+    fbSending = true;
+    b.disabled = true;
+    b.textContent = GD.t('fb.sending');
+    GD.api('POST', base + '/feedback', { body: body }).then(function (r) {
+      fbSending = false;
+      b.disabled = false;
+      b.textContent = GD.t('fb.submit');
+      if (r.ok) {
+        apply(r.body);
+        $('#thanks-card').scrollIntoView({ block: 'start' });
+        if (!terminal(r.body) && !es) startEvents();
+        return;
+      }
+      if (r.status === 409) { GD.toast(GD.t('fb.sent_late'), 'error'); load(); return; }
+      $('#fb-error').textContent = GD.t('err.generic', { msg: r.message });
+    });
+  });
+
   function dict(key) { var s = GD.t(key); return s === key ? '' : s; }
   // The resident knows only the holder's name; every claim/assign event is about them.
   function fakeNames(id, name) { var o = {}; o[id] = name; return o; }
@@ -175,7 +291,7 @@
     } else {
       medMarker.setLatLng(pos);
     }
-    var place = storedPlace();
+    var place = view.location && isFinite(view.location.lat) ? view.location : storedPlace();
     if (place && !placeMarker) {
       placeMarker = L.circleMarker([place.lat, place.lng], { radius: 10, color: '#fff', weight: 3, fillColor: '#d93025', fillOpacity: 1 }).addTo(map);
       placeMarker.bindTooltip(GD.t('pin.you'), { permanent: true, direction: 'bottom', offset: [0, 10] });
