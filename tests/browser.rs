@@ -96,6 +96,8 @@ async fn an_operator_sees_a_mediator_appear_and_move_on_the_big_screen() {
 
     assert!(out.contains("ok: the marker appeared"), "{out}");
     assert!(out.contains("ok: the marker moved"), "{out}");
+    assert!(out.contains("ok: the red report flashes first"), "{out}");
+    assert!(out.contains("ok: the timeline is translated"), "{out}");
     assert!(out.contains("ok: command-center-live"), "{out}");
 }
 
@@ -105,21 +107,26 @@ async fn a_resident_files_a_mediator_accepts_and_the_tracking_page_follows_witho
     let scene_name = "幸福小区3号楼";
     let scene = create_scene(&app, scene_name).await;
     let mediator = app.mediator("王调解", &["neighbor"]).await;
+    let operator = app.operator("值班员").await;
     let (lat, lng) = (LAT.to_string(), LNG.to_string());
 
     let out = run_scenario(
         "resident_to_claim.mjs",
-        &[&app.base, &scene, scene_name, &mediator.phone, "s3cret-pass", "王调解", &lat, &lng],
+        &[&app.base, &scene, scene_name, &mediator.phone, "s3cret-pass", "王调解", &lat, &lng, &operator.token],
     )
     .await;
 
     assert!(out.contains("ok: resident-to-claim"), "{out}");
+    assert!(out.contains("ok: the resident rated it"), "{out}");
+    assert!(out.contains("ok: the command center panel shows the rating"), "{out}");
     let (_, filed) = app.get("/api/v1/command/incidents", Some(&app.admin_token())).await;
     let filed = filed.as_array().expect("a list");
     assert_eq!(filed.len(), 1, "a double tap files once: {filed:?}");
     assert_eq!(filed[0]["scene_id"], scene.as_str());
     assert_eq!(filed[0]["status"], "resolved");
     assert_eq!(filed[0]["claimed_by"], mediator.id.as_str());
+    assert_eq!(filed[0]["feedback"]["rating"], 4, "{filed:?}");
+    assert_eq!(filed[0]["feedback"]["resolved"], true, "{filed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,10 @@ use tokio_util::sync::CancellationToken;
 /// Largest client message accepted on a socket.
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
 
+/// Bytes a socket may hold in its own write buffer when the peer stops reading (beyond the
+/// kernel's); with `push.socket_queue` messages queued, this bounds memory per slow socket.
+pub const MAX_SOCKET_WRITE_BUFFER_BYTES: usize = 256 * 1024;
+
 /// Close codes (RFC 6455 §7.4.1).
 mod close {
     pub const GOING_AWAY: u16 = 1001;
@@ -27,7 +31,7 @@ pub fn limits(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
         .write_buffer_size(0)
-        .max_write_buffer_size(4 * 1024 * 1024)
+        .max_write_buffer_size(MAX_SOCKET_WRITE_BUFFER_BYTES)
 }
 
 /// Refuse cross-site upgrades: a browser's `Origin` must be this server's own (by `Host` or the

@@ -14,4 +14,5 @@ mod escalation;
 mod fuzz;
 mod lifecycle;
 mod ops;
+mod overload;
 mod wechat;

@@ -7,7 +7,7 @@
   GD.strings({
     zh: {
       'page.title': '矛盾纠纷调解指挥中心', 'logout': '退出', 'counters': '统计', 'map': '地图',
-      'c.today': '今日上报', 'c.duty': '当前在岗调解员', 'c.median': '今日接单用时（中位数）', 'c.overdue': '超时（未接单＋未办结）',
+      'c.today': '今日上报', 'c.duty': '当前在岗调解员', 'c.median': '今日接单用时（中位数）', 'c.overdue': '超时',
       'lg.mediator': '在岗调解员', 'lg.claimed': '已接单', 'fit': '显示全部',
       'q.escalated': '超时未接单 → 指挥中心', 'q.dispatching': '派单中（等待接单）', 'q.none': '暂无',
       'close': '关闭', 'login.title': '值班员登录', 'login.phone': '手机号', 'login.password': '密码', 'login.submit': '登录',
@@ -18,7 +18,7 @@
       'p.nearest': '附近可派调解员', 'p.none_near': '附近暂无可派的在岗调解员', 'p.assign': '派单',
       'p.specialist': '专长', 'p.holds': '在办 {h}/{c}', 'p.assigned': '已派单给 {who}', 'p.claimed_by': '接单调解员：{who}',
       'p.loading': '正在加载…', 'p.failed': '加载失败：{msg}', 'p.scene': '扫码点',
-      'c.split': '未接单 {a} · 未办结 {b}', 'q.overdue': '超时未办（到场/办结超时）',
+      'c.split': '（未接单 {a} · 未办结 {b}）', 'q.overdue': '超时未办（到场/办结超时）',
       'o.arrive': '到场超时', 'o.resolve': '办结超时', 'o.holder': '调解员 {who}',
       'lg.hot': '热点区域', 'hot.show': '显示热点区域', 'hot.hide': '隐藏热点区域', 'hot.count': '{n} 起',
       'hot.none': '近 30 天暂无重复上报地区', 'hot.failed': '热点区域加载失败：{msg}',
@@ -43,7 +43,7 @@
     en: {
       'page.title': 'Mediation Command Center', 'logout': 'Log out', 'counters': 'Counters', 'map': 'Map',
       'c.today': 'Reports today', 'c.duty': 'Mediators on duty', 'c.median': 'Median time to claim (today)',
-      'c.overdue': 'Overdue (unclaimed + not closed)',
+      'c.overdue': 'Overdue',
       'lg.mediator': 'Mediator on duty', 'lg.claimed': 'Claimed', 'fit': 'Show all',
       'q.escalated': 'Unclaimed → command center', 'q.dispatching': 'Dispatching (waiting for a mediator)', 'q.none': 'None',
       'close': 'Close', 'login.title': 'Operator sign-in', 'login.phone': 'Phone', 'login.password': 'Password',
@@ -54,7 +54,7 @@
       'p.nearest': 'Nearest available mediators', 'p.none_near': 'No available mediator nearby', 'p.assign': 'Assign',
       'p.specialist': 'specialist', 'p.holds': 'holds {h}/{c}', 'p.assigned': 'Assigned to {who}', 'p.claimed_by': 'Claimed by {who}',
       'p.loading': 'Loading…', 'p.failed': 'Could not load: {msg}', 'p.scene': 'QR point',
-      'c.split': 'unclaimed {a} · not closed {b}', 'q.overdue': 'Overdue (arrival / closing)',
+      'c.split': '(unclaimed {a} · not closed {b})', 'q.overdue': 'Overdue (arrival / closing)',
       'o.arrive': 'Arrival overdue', 'o.resolve': 'Closing overdue', 'o.holder': 'mediator {who}',
       'lg.hot': 'Hot spots', 'hot.show': 'Show hot spots', 'hot.hide': 'Hide hot spots', 'hot.count': '{n} reports',
       'hot.none': 'No area with repeated reports in the last 30 days', 'hot.failed': 'Could not load hot spots: {msg}',
@@ -310,8 +310,8 @@
     if (!list.length) return;
     var i = list[0];
     var desc = i.description.length > 40 ? i.description.slice(0, 40) + '…' : i.description;
-    $('#alarm-text').textContent = GD.t('alarm.text', { cat: GD.t('cat.' + i.category), desc: desc }) +
-      (list.length > 1 ? GD.t('alarm.more', { n: list.length - 1 }) : '');
+    $('#alarm-text').textContent = GD.t('alarm.text', { cat: GD.t('cat.' + i.category), desc: desc });
+    $('#alarm-more').textContent = list.length > 1 ? GD.t('alarm.more', { n: list.length - 1 }) : '';
     box.dataset.id = i.id;
   }
   function acknowledge(id) {
@@ -464,6 +464,7 @@
     var lapsed = false;
     alerts.forEach(function (until, id) { if (until <= now) { alerts.delete(id); lapsed = true; var i = incidents.get(id); if (i) drawIncident(i); } });
     if (lapsed) { renderAlarm(); queueRender(); }
+  }
 
   // ---- incident panel -----------------------------------------------------------------------
   function openPanel(id, quiet) {

@@ -123,11 +123,6 @@
     render();
   }
 
-  function eventTime(types) {
-    var e = (view.timeline || []).find(function (x) { return types.indexOf(x.event.type) >= 0; });
-    return e ? e.at : null;
-  }
-
   /** Index of the last `reopened` entry, or -1. */
   function reopenedAt(tl) {
     for (var k = tl.length - 1; k >= 0; k--) if (tl[k].event.type === 'reopened') return k;
