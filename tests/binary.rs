@@ -47,8 +47,12 @@ impl Server {
         Self { child, lines, seen: vec![] }
     }
 
-    /// Wait (bounded) for a line matching `pred`, keeping every line seen.
+    /// The first line (already seen, or waited for, bounded) matching `pred`. stdout and
+    /// stderr are read by two threads, so their lines may arrive in either order.
     fn wait_line(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        if let Some(line) = self.seen.iter().find(|l| pred(l)) {
+            return line.clone();
+        }
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -127,6 +131,18 @@ async fn a_newcomer_gets_a_working_server_an_admin_token_and_a_clean_stop() {
         .await
         .unwrap();
     assert_eq!(login.status(), 200);
+    let mediator = login.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    let send = |path: &str, body: Value| http.post(format!("{base}{path}")).bearer_auth(&mediator).json(&body).send();
+    assert_eq!(send("/api/v1/mediator/duty", json!({ "on": true })).await.unwrap().status(), 200);
+    let at = json!({ "lat": 36.61893, "lng": 101.77827, "coord": "wgs84" });
+    assert_eq!(send("/api/v1/mediator/position", at).await.unwrap().status(), 204);
+    let failed = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "phone": "13700001111", "password": "wrong-pass" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), 401);
     let report: Value = http
         .post(format!("{base}/api/v1/reports"))
         .json(&json!({ "location": { "lat": 36.61713, "lng": 101.77827, "coord": "wgs84" }, "category": "wages", "description": "欠薪", "phone": "13912345678" }))
@@ -139,13 +155,44 @@ async fn a_newcomer_gets_a_working_server_an_admin_token_and_a_clean_stop() {
     let tracking = report["tracking_token"].as_str().unwrap().to_owned();
     let status = http.get(format!("{base}/api/v1/track/{tracking}")).send().await.unwrap().status();
     assert_eq!(status, 200);
+    let id = report["id"].as_str().unwrap();
+    assert_eq!(send(&format!("/api/v1/mediator/incidents/{id}/accept"), json!({})).await.unwrap().status(), 200);
+    let ws = format!("ws://{addr}/api/v1/mediator/ws?access_token={mediator}");
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws.as_str()).await.unwrap();
+    use futures_util::SinkExt;
+    let fix = json!({ "type": "position", "lat": 36.61894, "lng": 101.77828, "coord": "wgs84" }).to_string();
+    socket.send(tokio_tungstenite::tungstenite::Message::Text(fix.into())).await.unwrap();
+    // Messages are handled in order: once the duty answer arrives, the position was handled.
+    let duty = json!({ "type": "duty", "on": true }).to_string();
+    socket.send(tokio_tungstenite::tungstenite::Message::Text(duty.into())).await.unwrap();
+    use futures_util::StreamExt;
+    let answered = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(msg)) = socket.next().await {
+            if msg.to_text().is_ok_and(|t| t.contains("\"duty\"") && t.contains("true")) {
+                return true;
+            }
+        }
+        false
+    });
+    assert!(answered.await.unwrap_or(false), "the socket answered the duty message");
+    drop(socket);
 
     let (status, lines) = server.sigterm_and_wait();
     assert!(status.success(), "exit {status:?}");
     assert!(lines.iter().any(|l| l.contains("shutdown signal received")));
     // Logs carry no phone numbers, tokens or exact coordinates.
     let log = lines.iter().filter(|l| l.starts_with('{')).cloned().collect::<Vec<_>>().join("\n");
-    for secret in ["13700001111", "13912345678", tracking.as_str(), "36.61713", "101.77827", &admin[..40]] {
+    for secret in [
+        "13700001111",
+        "13912345678",
+        tracking.as_str(),
+        "36.61713",
+        "101.77827",
+        "36.6189",
+        "101.7782",
+        &admin[..40],
+        &mediator[..40],
+    ] {
         assert!(!log.contains(secret), "the log leaks {secret}");
     }
 }

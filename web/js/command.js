@@ -530,8 +530,8 @@
     var open = isOpen(i), held = i.status === 'claimed' || i.status === 'on_site';
     $('#panel-title').replaceChildren(
       GD.el('span', { class: 'badge risk-' + i.risk, text: GD.t('risk.' + i.risk) }), ' ',
-      GD.t('cat.' + i.category) + ' · ' + GD.t('status.' + i.status),
-      i.overdue ? GD.el('span', { class: 'badge over', text: GD.t('p.overdue') }) : null);
+      GD.t('cat.' + i.category) + ' · ' + GD.t('status.' + i.status));
+    if (i.overdue) $('#panel-title').appendChild(GD.el('span', { class: 'badge over', text: GD.t('p.overdue') }));
 
     // Keep a half-typed supervision order across live refreshes.
     var draft = $('#sup-note') && $('#sup-note').dataset.for === i.id ? $('#sup-note').value : '';
