@@ -163,12 +163,13 @@ async fn a_newcomer_gets_a_working_server_an_admin_token_and_a_clean_stop() {
     let fix = json!({ "type": "position", "lat": 36.61894, "lng": 101.77828, "coord": "wgs84" }).to_string();
     socket.send(tokio_tungstenite::tungstenite::Message::Text(fix.into())).await.unwrap();
     // Messages are handled in order: once the duty answer arrives, the position was handled.
-    let duty = json!({ "type": "duty", "on": true }).to_string();
+    // (The socket greets with duty on; asking for off tells our answer apart.)
+    let duty = json!({ "type": "duty", "on": false }).to_string();
     socket.send(tokio_tungstenite::tungstenite::Message::Text(duty.into())).await.unwrap();
     use futures_util::StreamExt;
     let answered = tokio::time::timeout(Duration::from_secs(5), async {
         while let Some(Ok(msg)) = socket.next().await {
-            if msg.to_text().is_ok_and(|t| t.contains("\"duty\"") && t.contains("true")) {
+            if msg.to_text().is_ok_and(|t| t.contains("\"duty\"") && t.contains("false")) {
                 return true;
             }
         }
