@@ -82,6 +82,8 @@ pub struct Stats {
     pub by_risk: BTreeMap<String, usize>,
     /// By QR scene (`none` for reports without one).
     pub by_scene: BTreeMap<String, usize>,
+    /// By the grid of the QR scene (`none` when unknown).
+    pub by_grid: BTreeMap<String, usize>,
     /// Report → claim.
     pub time_to_claim: Durations,
     /// Report → arrival.
@@ -137,9 +139,15 @@ pub fn today(now: Timestamp) -> Date {
 }
 
 /// Compute the figures for `incidents` (already limited to the range); `names` maps mediator
-/// ids to names.
+/// ids to names, `grids` scene ids to grid codes.
 #[must_use]
-pub fn compute(from: Date, to: Date, incidents: &[Incident], names: &BTreeMap<String, String>) -> Stats {
+pub fn compute(
+    from: Date,
+    to: Date,
+    incidents: &[Incident],
+    names: &BTreeMap<String, String>,
+    grids: &BTreeMap<String, String>,
+) -> Stats {
     let mut stats = Stats {
         from: from.to_string(),
         to: to.to_string(),
@@ -148,6 +156,7 @@ pub fn compute(from: Date, to: Date, incidents: &[Incident], names: &BTreeMap<St
         by_category: BTreeMap::new(),
         by_risk: BTreeMap::new(),
         by_scene: BTreeMap::new(),
+        by_grid: BTreeMap::new(),
         time_to_claim: Durations::of(vec![]),
         time_to_arrive: Durations::of(vec![]),
         time_to_resolve: Durations::of(vec![]),
@@ -165,10 +174,10 @@ pub fn compute(from: Date, to: Date, incidents: &[Incident], names: &BTreeMap<St
         *stats.by_status.entry(name(&i.status)).or_default() += 1;
         *stats.by_category.entry(name(&i.category)).or_default() += 1;
         *stats.by_risk.entry(name(&i.risk)).or_default() += 1;
-        *stats
-            .by_scene
-            .entry(i.scene_id.as_ref().map_or_else(|| "none".to_owned(), ToString::to_string))
-            .or_default() += 1;
+        let scene = i.scene_id.as_ref().map_or_else(|| "none".to_owned(), ToString::to_string);
+        let grid = grids.get(&scene).cloned().unwrap_or_else(|| "none".to_owned());
+        *stats.by_scene.entry(scene).or_default() += 1;
+        *stats.by_grid.entry(grid).or_default() += 1;
         claim.extend(seconds(i.created_at, i.claimed_at));
         arrive.extend(seconds(i.created_at, i.arrived_at));
         if i.escalated_at.is_some() {
@@ -229,6 +238,7 @@ pub fn to_csv(stats: &Stats) -> String {
         ("category", &stats.by_category),
         ("risk", &stats.by_risk),
         ("scene", &stats.by_scene),
+        ("grid", &stats.by_grid),
     ] {
         rows.extend(map.iter().map(|(k, v)| [section.into(), k.clone(), v.to_string()]));
     }
@@ -281,7 +291,9 @@ impl Dispatcher {
             .into_iter()
             .map(|a| (a.id.to_string(), a.name))
             .collect();
-        Ok(compute(from, to, &incidents, &names))
+        let grids =
+            self.store().list_scenes().await?.into_iter().filter_map(|s| Some((s.id.to_string(), s.grid?))).collect();
+        Ok(compute(from, to, &incidents, &names, &grids))
     }
 }
 
@@ -319,7 +331,8 @@ mod tests {
 
     #[test]
     fn csv_has_a_bom_crlf_and_quotes_commas() {
-        let mut s = compute(Date::constant(2026, 11, 1), Date::constant(2026, 11, 1), &[], &BTreeMap::new());
+        let (day, none) = (Date::constant(2026, 11, 1), BTreeMap::new());
+        let mut s = compute(day, day, &[], &none, &none);
         s.mediators.push(MediatorLoad {
             mediator_id: "m".into(),
             name: "张,三".into(),

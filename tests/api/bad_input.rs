@@ -138,6 +138,9 @@ async fn reports_from_a_scene_use_its_place(backend: Backend) {
         app.get(&format!("/api/v1/command/incidents/{}", created["id"].as_str().unwrap()), Some(&op.token)).await;
     assert_eq!(detail["incident"]["location"], json!({ "lat": 36.62, "lng": 101.78 }));
     assert_eq!(detail["incident"]["scene_id"], scene["id"]);
+    let (_, stats) = app.get("/api/v1/command/stats", Some(&op.token)).await;
+    assert_eq!(stats["by_grid"], json!({ "G-07": 1 }), "counted by the scene's grid");
+    assert_eq!(stats["by_scene"][scene["id"].as_str().unwrap()], 1);
     let (s, _) =
         app.post("/api/v1/admin/scenes", Some(&admin), json!({ "name": "", "location": { "lat": 1, "lng": 2 } })).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);

@@ -19,6 +19,7 @@ on_both_stores!(
     the_follow_up_visit_rates_or_reopens,
     statistics_match_the_history,
     repeated_and_duplicate_reports_are_flagged,
+    the_tracking_stream_pushes_each_change,
 );
 
 async fn report(app: &TestApp, lat: f64, lng: f64, description: &str, category: &str) -> Value {
@@ -388,4 +389,60 @@ async fn repeated_and_duplicate_reports_are_flagged(backend: Backend) {
     assert_eq!(hot.len(), 1);
     assert_eq!(hot[0]["reports"], 3);
     assert_eq!(hot[0]["boundary"].as_array().unwrap().len(), 6);
+}
+
+/// Reads Server-Sent Events `update` payloads from a streaming response.
+struct Events {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Events {
+    async fn next(&mut self) -> Value {
+        let deadline = tokio::time::Instant::now() + crate::helpers::PROMPTLY;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) {
+                    assert!(block.contains("event: update"), "{block}");
+                    return serde_json::from_str(data.trim()).unwrap();
+                }
+                continue; // a keep-alive comment
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .expect("an event in time")
+                .unwrap()
+                .expect("open");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+async fn the_tracking_stream_pushes_each_change(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let m = app.mediator("直播", &[]).await;
+    app.on_duty_at(&m, LAT + 0.009, LNG).await;
+    let created = report(&app, LAT, LNG, "噪音", "neighbor").await;
+    let (id, token) = (created["id"].as_str().unwrap(), created["tracking_token"].as_str().unwrap());
+    let response = app.http().get(format!("{}/api/v1/track/{token}/events", app.base)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let mut events = Events { response, buffer: String::new() };
+    assert_eq!(events.next().await["status"], "dispatching");
+    app.post(&format!("/api/v1/mediator/incidents/{id}/accept"), Some(&m.token), json!({})).await;
+    let claimed = events.next().await;
+    assert_eq!(claimed["status"], "claimed");
+    assert_eq!(claimed["mediator"]["name"], "直播");
+    app.move_to(&m, LAT + 0.001, LNG).await;
+    let moved = loop {
+        let e = events.next().await;
+        if e["mediator"]["distance_m"].as_f64().is_some_and(|d| d < 150.0) {
+            break e;
+        }
+    };
+    assert_eq!(moved["status"], "claimed");
+    let (s, _) = app.get("/api/v1/track/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/events", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }

@@ -6,7 +6,7 @@
 
   GD.strings({
     zh: {
-      'page.title': '矛盾纠纷调解指挥中心', 'logout': '退出', 'counters': '统计', 'map': '地图',
+      'page.title': '矛盾纠纷调解指挥中心', 'logout': '退出', 'counters': '统计', 'map': '地图', 'legend': '图例',
       'c.today': '今日上报', 'c.duty': '当前在岗调解员', 'c.median': '今日接单用时（中位数）', 'c.overdue': '超时',
       'lg.mediator': '在岗调解员', 'lg.claimed': '已接单', 'fit': '显示全部',
       'q.escalated': '超时未接单 → 指挥中心', 'q.dispatching': '派单中（等待接单）', 'q.none': '暂无',
@@ -41,7 +41,7 @@
       'stats.med_row': '接单 {c} · 办结 {r} · 调解成功 {m}', 'stats.none': '暂无', 'stats.downloaded': '已下载 {f}'
     },
     en: {
-      'page.title': 'Mediation Command Center', 'logout': 'Log out', 'counters': 'Counters', 'map': 'Map',
+      'page.title': 'Mediation Command Center', 'logout': 'Log out', 'counters': 'Counters', 'map': 'Map', 'legend': 'Legend',
       'c.today': 'Reports today', 'c.duty': 'Mediators on duty', 'c.median': 'Median time to claim (today)',
       'c.overdue': 'Overdue',
       'lg.mediator': 'Mediator on duty', 'lg.claimed': 'Claimed', 'fit': 'Show all',
@@ -250,6 +250,7 @@
       if (!r.ok || !Array.isArray(r.body)) return;
       r.body.forEach(function (m) { if (m.name) names[m.id] = m.name; });
       queueRender();
+      if (panelData && panelId === panelData.incident.id) renderPanel(panelData);
     });
   }
 
@@ -516,7 +517,7 @@
     var met = metAt ? GD.t(Date.parse(metAt) <= Date.parse(due) ? 'p.met' : 'p.met_late') : null;
     return GD.el('li', {}, [
       GD.el('span', { class: 'dl-label', text: label }),
-      GD.el('time', { datetime: due, text: GD.fmtTime(due) }),
+      GD.el('time', { datetime: due, text: GD.fmtDue(due) }),
       met ? GD.el('span', { class: 'meta', text: met }) : GD.el('span', { class: 'cd', dataset: { deadline: due } })
     ]);
   }

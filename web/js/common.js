@@ -109,6 +109,12 @@
     var p = pieces(t);
     return p.month + '-' + p.day + ' ' + p.hour + ':' + p.minute;
   };
+  /** A deadline: HH:mm:ss when it falls today (Beijing time), else MM-DD HH:mm. */
+  GD.fmtDue = function (t) {
+    if (!t) return '';
+    var p = pieces(t), n = pieces(new Date());
+    return p.year === n.year && p.month === n.month && p.day === n.day ? GD.fmtTime(t) : GD.fmtShort(t);
+  };
   /** Midnight today, Beijing time, as a Date. */
   GD.startOfToday = function () {
     var shift = 8 * 3600 * 1000;

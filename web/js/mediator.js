@@ -407,11 +407,11 @@
   function deadlineList(i) {
     var rows = [];
     if (i.arrive_by) {
-      rows.push(GD.el('li', {}, [GD.el('span', { text: GD.t('d.arrive') + ' ' + GD.fmtTime(i.arrive_by) }),
+      rows.push(GD.el('li', {}, [GD.el('span', { text: GD.t('d.arrive') + ' ' + GD.fmtDue(i.arrive_by) }),
         i.status === 'claimed' ? GD.el('span', { class: 'dl', dataset: { deadline: i.arrive_by } }) : GD.el('span', { class: 'muted', text: GD.t('d.done') })]));
     }
     if (i.resolve_by) {
-      rows.push(GD.el('li', {}, [GD.el('span', { text: GD.t('d.resolve') + ' ' + GD.fmtTime(i.resolve_by) }),
+      rows.push(GD.el('li', {}, [GD.el('span', { text: GD.t('d.resolve') + ' ' + GD.fmtDue(i.resolve_by) }),
         GD.el('span', { class: 'dl', dataset: { deadline: i.resolve_by } })]));
     }
     return rows.length ? GD.el('ul', { class: 'deadlines' }, rows) : null;
