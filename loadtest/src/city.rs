@@ -32,7 +32,7 @@ pub struct City {
 impl City {
     /// 30 km on a side around 36.62°N 101.78°E.
     pub fn xining_30km() -> Self {
-        let (lat0, lng0) = (36.62, 101.78);
+        let (lat0, lng0): (f64, f64) = (36.62, 101.78);
         let dlat = 30_000.0 / 111_320.0;
         let dlng = 30_000.0 / (111_320.0 * lat0.to_radians().cos());
         Self { lat0: lat0 - dlat / 2.0, lng0: lng0 - dlng / 2.0, dlat, dlng }

@@ -51,6 +51,11 @@ pub struct TrackingView {
     pub created_at: Timestamp,
     /// Who is coming, once claimed.
     pub mediator: Option<MediatorDetail>,
+    /// Their follow-up answer, once given.
+    pub feedback: Option<crate::domain::incident::Feedback>,
+    /// When "not resolved" reopened it.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub reopened_at: Option<Timestamp>,
     /// What happened, oldest first.
     pub timeline: Vec<TimelineEntry>,
 }
@@ -92,13 +97,28 @@ impl Dispatcher {
     pub async fn tracking(&self, token: &str) -> Result<TrackingView, DispatchError> {
         let incident = self.tracked_incident(token).await?;
         let mut timeline = self.store().timeline(&incident.id).await?;
-        // The resident sees what happened to their report, not our delivery plumbing or audit.
+        // The resident sees what happened to their report, not internal steps, audit, delivery
+        // plumbing or staff account ids.
         timeline.retain(|e| {
-            !matches!(
+            use crate::domain::incident::Event as E;
+            matches!(
                 e.event,
-                crate::domain::incident::Event::Notified { .. } | crate::domain::incident::Event::PhoneRevealed
+                E::Reported
+                    | E::Offered { .. }
+                    | E::Claimed { .. }
+                    | E::Assigned { .. }
+                    | E::Escalated
+                    | E::Arrived
+                    | E::Resolved { .. }
+                    | E::Cancelled
+                    | E::FeedbackGiven { .. }
+                    | E::Reopened
             )
         });
+        for e in &mut timeline {
+            e.actor_id = None;
+            e.event.anonymize();
+        }
         let mediator = match &incident.claimed_by {
             Some(m) => self.store().get_account(m).await?.map(|a| self.mediator_detail(&incident, &a)),
             None => None,
@@ -111,6 +131,8 @@ impl Dispatcher {
             location: incident.location.into(),
             created_at: incident.created_at,
             mediator,
+            feedback: incident.feedback.clone(),
+            reopened_at: incident.reopened_at,
             timeline,
         })
     }

@@ -493,6 +493,24 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// Replace every staff account id with the nil id (keeping how many), for residents.
+    pub fn anonymize(&mut self) {
+        let nil = AccountId::operations;
+        match self {
+            Self::Offered { mediator_ids } | Self::OffersExpired { mediator_ids } => {
+                mediator_ids.iter_mut().for_each(|m| *m = nil());
+            }
+            Self::Claimed { mediator_id } | Self::Declined { mediator_id } => *mediator_id = nil(),
+            Self::Assigned { operator_id, mediator_id } => {
+                *operator_id = nil();
+                *mediator_id = nil();
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Why a command does not apply.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TransitionError {

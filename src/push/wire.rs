@@ -90,6 +90,12 @@ pub struct IncidentView {
     pub resolve_by: Option<Timestamp>,
     /// Past a deadline and still open (催办).
     pub overdue: bool,
+    /// When the arrival deadline passed unmet.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub arrive_overdue_at: Option<Timestamp>,
+    /// When the resolution deadline passed unmet.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub resolve_overdue_at: Option<Timestamp>,
     /// Under supervision (督办).
     pub supervision: Option<crate::domain::incident::Supervision>,
     /// The resident's follow-up answer.
@@ -136,6 +142,8 @@ impl IncidentView {
             arrive_by: incident.arrive_by,
             resolve_by: incident.resolve_by,
             overdue: incident.is_overdue(),
+            arrive_overdue_at: incident.arrive_overdue_at,
+            resolve_overdue_at: incident.resolve_overdue_at,
             supervision: incident.supervision.clone(),
             feedback: incident.feedback.clone(),
             reopened_at: incident.reopened_at,

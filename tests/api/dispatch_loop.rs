@@ -178,6 +178,9 @@ async fn the_resident_tracks_the_claiming_mediator(backend: Backend) {
     assert_eq!(closed["mediator"]["position"], serde_json::Value::Null, "position hidden once resolved");
     let kinds: Vec<_> = closed["timeline"].as_array().unwrap().iter().map(|e| e["event"]["type"].clone()).collect();
     assert_eq!(kinds, vec![json!("reported"), json!("offered"), json!("claimed"), json!("resolved")]);
+    let timeline = closed["timeline"].as_array().unwrap();
+    assert!(timeline.iter().all(|e| e["actor_id"].is_null()), "no staff account ids for residents");
+    assert!(!closed.to_string().contains(&m.id), "the mediator's account id is not shown to the resident");
 
     let (s, _) = app.get("/api/v1/track/not-a-real-token-not-a-real-token-xxxxxx", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
