@@ -59,6 +59,8 @@ pub struct DemoAccounts {
     pub operator_login: (String, String),
     /// The mediator's phone and password.
     pub mediator_login: (String, String),
+    /// A QR scene in the district centre, for the resident form.
+    pub scene: crate::domain::ids::SceneId,
 }
 
 /// A small deterministic PRNG (xorshift64*): the demo needs variety, not cryptography.
@@ -176,7 +178,17 @@ pub async fn start(
         .await?,
         operator_login: ("13900000000".into(), "demo-operator".into()),
         mediator_login: ("13900000001".into(), "demo-mediator".into()),
+        scene: crate::domain::ids::SceneId::generate(),
     };
+    let centre = GeoPoint::new(CENTRE.0, CENTRE.1).map_err(|e| anyhow::anyhow!("demo centre: {e}"))?;
+    let scene = crate::domain::scene::Scene {
+        id: accounts.scene.clone(),
+        name: "演示：城中区人民政府门口".into(),
+        location: centre,
+        grid: Some("城中-01".into()),
+        created_at: dispatcher.now(),
+    };
+    dispatcher.store().insert_scene(&scene).await?;
     let mut walkers = Vec::with_capacity(options.mediators);
     for i in 0..options.mediators {
         let name = format!("{}{}", rng.pick(&SURNAMES), ["调解员", "老师", "主任", "大姐", "师傅"][i % 5]);

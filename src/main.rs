@@ -73,7 +73,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         let base = format!("http://{}", app.addr());
         eprintln!(
             "\n  grid-dispatch is up at {base}\n  No signing key configured: this run uses a random one.\n  \
-             Admin token (12 h, this run only):\n\n  {token}\n\n  Try: curl -H 'Authorization: Bearer <token>' {base}/api/v1/admin/mediators\n"
+             Admin token (12 h, this run only):\n\n  {token}\n\n  Command center: {base}/?token=<token>\n  \
+             API: curl -H 'Authorization: Bearer <token>' {base}/api/v1/admin/mediators\n  \
+             A simulated city instead: grid-dispatch demo\n"
         );
     }
     tokio::select! {
@@ -106,10 +108,11 @@ async fn demo(mut settings: Settings, mediators: usize) -> anyhow::Result<()> {
     let base = format!("http://{}", app.addr());
     eprintln!(
         "\n  grid-dispatch DEMO at {base}  (simulated 西宁市城中区; escalation after 45 s, not 5 min)\n\n  \
-         operator token (command center, {base}/ ):\n  {operator}\n\n  \
-         mediator token (phone page, {base}/m ; login {} / {}):\n  {mediator}\n\n  \
-         admin token:\n  {admin}\n",
-        accounts.mediator_login.0, accounts.mediator_login.1
+         command center (operator):\n  {base}/?token={operator}\n\n  \
+         mediator phone page (or log in there as {} / {}):\n  {base}/m?token={mediator}\n\n  \
+         report form for residents (scan target of a QR scene):\n  {base}/r/{}\n\n  \
+         admin token (API):\n  {admin}\n",
+        accounts.mediator_login.0, accounts.mediator_login.1, accounts.scene
     );
     tokio::select! {
         () = shutdown_signal() => tracing::info!("shutdown signal received; draining"),

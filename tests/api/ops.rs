@@ -79,3 +79,34 @@ async fn readiness_follows_redis_and_writes_fail_with_503_while_it_is_down() {
     })
     .await;
 }
+
+/// `grid-dispatch demo`: the simulated district fills the command center by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_city_moves_mediators_and_files_reports() {
+    use grid_dispatch::demo::{DemoOptions, start};
+    let app = crate::helpers::spawn_app(Backend::Memory).await;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let options = DemoOptions {
+        mediators: 30,
+        report_every: std::time::Duration::from_millis(200),
+        position_every: std::time::Duration::from_secs(1),
+        accept_share: 1.0,
+        ..DemoOptions::default()
+    };
+    let accounts = start(app.app().dispatcher().clone(), options, cancel.clone()).await.expect("demo starts");
+    let admin = app.admin_token();
+    let (_, on_duty) = app.get("/api/v1/command/mediators", Some(&admin)).await;
+    assert_eq!(on_duty.as_array().unwrap().len(), 30, "every simulated mediator is on duty with a position");
+    crate::helpers::eventually("several demo reports", || async {
+        let (_, list) = app.get("/api/v1/command/incidents", Some(&admin)).await;
+        (list.as_array().unwrap().len() >= 3).then_some(())
+    })
+    .await;
+    let (s, scene) = app.get(&format!("/api/v1/admin/scenes/{}", accounts.scene), Some(&admin)).await;
+    assert_eq!(s, StatusCode::OK, "{scene}");
+    let (s, _) = app
+        .post("/api/v1/auth/login", None, serde_json::json!({ "phone": "13900000001", "password": "demo-mediator" }))
+        .await;
+    assert_eq!(s, StatusCode::OK, "the printed mediator login works");
+    cancel.cancel();
+}
