@@ -105,6 +105,7 @@ conformance_tests!(
     incidents_list_newest_first_within_range,
     timeline_entries_append_after_the_state_ones,
     claims_are_counted_per_day,
+    areas_are_replaced_by_code,
     // --- residents via WeChat (issue #3) ---
     resident_sessions_round_trip_and_expire,
     a_delivery_is_claimed_once_and_answered_the_same,

@@ -26,8 +26,6 @@ pub struct Stats {
     pub positions_sent: AtomicU64,
     /// Reports answered 201.
     pub reports_ok: AtomicU64,
-    /// Offers the server said it made (from report responses).
-    pub offers_expected: AtomicU64,
     /// Offers received on sockets.
     pub offers_received: AtomicU64,
     /// Accepts answered 200 (won) and 409 (someone else was first).
@@ -56,7 +54,6 @@ impl Stats {
             report_us: hist(),
             positions_sent: AtomicU64::new(0),
             reports_ok: AtomicU64::new(0),
-            offers_expected: AtomicU64::new(0),
             offers_received: AtomicU64::new(0),
             accepts_won: AtomicU64::new(0),
             accepts_lost: AtomicU64::new(0),
@@ -88,9 +85,7 @@ fn record(h: &Mutex<Histogram<u64>>, d: Duration) {
 /// One simulated mediator's identity.
 #[derive(Clone)]
 pub struct Mediator {
-    /// Account id.
-    pub id: String,
-    /// Bearer token.
+    /// Bearer token (its `sub` is the account id).
     pub token: String,
 }
 
@@ -280,11 +275,6 @@ pub async fn post_reports(base: String, http: reqwest::Client, rate: f64, count:
                 Ok(r) if r.status().is_success() => {
                     record(&stats.report_us, started.elapsed());
                     stats.reports_ok.fetch_add(1, Ordering::Relaxed);
-                    if let Ok(v) = r.json::<Value>().await
-                        && let Some(offers) = v["offers"].as_array()
-                    {
-                        stats.offers_expected.fetch_add(offers.len() as u64, Ordering::Relaxed);
-                    }
                 }
                 Ok(r) => stats.error(format!("report: {}", r.status())),
                 Err(e) => stats.error(format!("report: {e}")),

@@ -134,6 +134,11 @@ pub fn raise_fd_limit() -> u64 {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) != 0 {
             return 0;
         }
+        // Root (or CAP_SYS_RESOURCE) may raise the hard limit too; others get the hard limit.
+        let wanted = libc::rlimit { rlim_cur: 65_536.max(lim.rlim_max), rlim_max: 65_536.max(lim.rlim_max) };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &raw const wanted) == 0 {
+            return wanted.rlim_cur;
+        }
         lim.rlim_cur = lim.rlim_max;
         let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &raw const lim);
         lim.rlim_cur

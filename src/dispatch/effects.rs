@@ -144,7 +144,8 @@ impl Dispatcher {
             }
             let msg =
                 OperatorMessage::Incident { event: event.clone(), incident: Box::new(IncidentView::masked(after)) };
-            self.publish(BusMessage::ToOperators { payload: wire::to_json(&msg) }).await;
+            self.publish(BusMessage::ToOperators { payload: wire::to_json(&msg), place: Some(after.area.clone()) })
+                .await;
         }
         self.publish(BusMessage::IncidentChanged { incident_id: after.id.clone() }).await;
         self.wechat_notify(transition);

@@ -70,8 +70,15 @@ impl Feed {
             BusMessage::ToMediators { mediator_ids, payload } => {
                 self.hub.send_mediators(&mediator_ids, &Payload::from(payload));
             }
-            BusMessage::ToOperators { payload } => self.hub.send_operators(&Payload::from(payload)),
+            BusMessage::ToOperators { payload, place } => {
+                self.hub.send_operators(&Payload::from(payload), place.as_ref())
+            }
             BusMessage::IncidentChanged { incident_id } => self.hub.announce(Change::Incident(incident_id)),
+            BusMessage::AreasChanged => {
+                if let Err(e) = self.dispatcher.reload_areas().await {
+                    tracing::warn!(error = %e, "could not reload areas; keeping the old map until the next change");
+                }
+            }
             BusMessage::Resync => {
                 let mut backoff = Duration::from_millis(100);
                 while let Err(e) = Self::resync(&self.dispatcher).await {

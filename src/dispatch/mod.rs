@@ -5,6 +5,7 @@
 //! by the version read (retried on conflict) → notifications derived from the events. So the
 //! rules live in the pure state machine and atomicity lives in the store.
 
+mod areas;
 mod effects;
 pub mod feed;
 mod notify;
@@ -14,6 +15,7 @@ pub mod resident_chat;
 pub mod stats;
 mod waves;
 
+pub use areas::{NewArea, Scope};
 pub use queries::{MediatorDetail, Suggestion, TrackingView};
 pub use report::{NewReport, ReportReceipt};
 
@@ -104,6 +106,12 @@ struct Inner {
     settings: Arc<Settings>,
     /// Wakes this instance's timer loop when a deadline is due sooner than its next poll.
     timer_wake: Arc<tokio::sync::Notify>,
+    /// The jurisdiction map, swapped whole on every change (std RwLock: never held across an
+    /// await; readers clone the Arc).
+    areas: std::sync::RwLock<Arc<crate::domain::area::AreaMap>>,
+    /// Serialises reloads (tokio Mutex: held across the store read), so an older read can
+    /// never overwrite a newer map.
+    areas_reload: tokio::sync::Mutex<()>,
     /// WeChat notifications out (issue #3).
     wechat: notify::Notifier,
 }
@@ -126,7 +134,9 @@ impl Dispatcher {
     ) -> Self {
         let timer_wake = Arc::new(tokio::sync::Notify::new());
         let wechat = notify::Notifier::new(store.clone(), settings.clone());
-        Self { inner: Arc::new(Inner { store, bus, index, clock, settings, timer_wake, wechat }) }
+        let areas = std::sync::RwLock::default();
+        let areas_reload = tokio::sync::Mutex::new(());
+        Self { inner: Arc::new(Inner { store, bus, index, clock, settings, timer_wake, wechat, areas, areas_reload }) }
     }
 
     /// The store port (for health checks and admin use cases).

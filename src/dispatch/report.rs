@@ -182,6 +182,7 @@ impl Dispatcher {
         incident.wave = wave;
         incident.duplicate_of = duplicate_of;
         incident.recurring = recurring;
+        incident.area = self.locate(place);
         if risk == Risk::Red {
             incident.alerted_at = Some(now);
         }
@@ -229,7 +230,8 @@ impl Dispatcher {
         let announce = if risk == Risk::Red { vec![Event::Reported, Event::Alerted] } else { vec![Event::Reported] };
         for event in announce {
             let msg = OperatorMessage::Incident { event, incident: Box::new(IncidentView::masked(&incident)) };
-            self.publish(BusMessage::ToOperators { payload: wire::to_json(&msg) }).await;
+            self.publish(BusMessage::ToOperators { payload: wire::to_json(&msg), place: Some(incident.area.clone()) })
+                .await;
         }
         if chosen.is_empty() {
             self.wake_timers();
@@ -271,13 +273,13 @@ impl Dispatcher {
     ///
     /// # Errors
     /// `Store`.
-    pub async fn hotspots(&self) -> Result<Vec<(h3o::CellIndex, usize)>, DispatchError> {
+    pub async fn hotspots(&self, scope: &super::Scope) -> Result<Vec<(h3o::CellIndex, usize)>, DispatchError> {
         let now = self.now();
         let since = now.checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
         let recent =
             self.store().list_incidents(since, after(now, std::time::Duration::from_secs(1)), LOOK_BACK_LIMIT).await?;
         let mut counts: std::collections::HashMap<h3o::CellIndex, usize> = std::collections::HashMap::new();
-        for i in &recent {
+        for i in recent.iter().filter(|i| scope.sees(i)) {
             *counts.entry(i.location.area()).or_default() += 1;
         }
         let mut areas: Vec<_> = counts.into_iter().filter(|(_, n)| *n >= 3).collect();

@@ -277,13 +277,14 @@ impl Dispatcher {
     ///
     /// # Errors
     /// `Invalid` for a reversed or too long range; `Store`.
-    pub async fn stats(&self, from: Date, to: Date) -> Result<Stats, DispatchError> {
+    pub async fn stats(&self, from: Date, to: Date, scope: &super::Scope) -> Result<Stats, DispatchError> {
         if from > to {
             return Err(DispatchError::Invalid { field: "from", reason: "must not be after `to`".into() });
         }
         let (start, end) =
             day_bounds(from, to).map_err(|e| DispatchError::Invalid { field: "to", reason: e.to_string() })?;
-        let incidents = self.store().list_incidents(start, end, MAX_INCIDENTS).await?;
+        let mut incidents = self.store().list_incidents(start, end, MAX_INCIDENTS).await?;
+        incidents.retain(|i| scope.sees(i));
         let names = self
             .store()
             .list_accounts(crate::domain::account::Role::Mediator)

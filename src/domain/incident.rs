@@ -223,6 +223,9 @@ pub struct Incident {
     /// Reported from an area with two or more reports in the last 30 days.
     #[serde(default)]
     pub recurring: bool,
+    /// Where it lies in the jurisdiction hierarchy.
+    #[serde(default)]
+    pub area: super::area::AreaPath,
     /// Optimistic-concurrency version: every stored change bumps it by one.
     pub version: u64,
 }
@@ -289,6 +292,7 @@ impl Incident {
             wave: 1,
             duplicate_of: None,
             recurring: false,
+            area: super::area::AreaPath::default(),
             version: 1,
         }
     }

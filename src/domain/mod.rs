@@ -2,6 +2,7 @@
 //! Nothing here depends on tokio, redis, axum or any other module of this crate.
 
 pub mod account;
+pub mod area;
 pub mod category;
 pub mod ids;
 pub mod incident;

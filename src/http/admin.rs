@@ -24,6 +24,8 @@ use utoipa_axum::routes;
 const MIN_PASSWORD_CHARS: usize = 8;
 /// Longest password accepted (argon2 cost is per byte; keep it bounded).
 const MAX_PASSWORD_CHARS: usize = 128;
+/// Largest area upload (a district outline with thousands of vertices).
+const AREA_BODY_LIMIT_BYTES: usize = 4 * 1024 * 1024;
 /// Largest capacity an admin may set.
 const MAX_CAPACITY: u32 = 50;
 
@@ -170,6 +172,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_scene, list_scenes))
         .routes(routes!(get_scene))
         .routes(routes!(login))
+        .merge(
+            // Outlines are big: a district's polygon can have thousands of vertices.
+            OpenApiRouter::new()
+                .routes(routes!(put_area, list_areas))
+                .layer(axum::extract::DefaultBodyLimit::max(AREA_BODY_LIMIT_BYTES)),
+        )
 }
 
 fn check_password(password: &str) -> Result<(), ApiError> {
@@ -215,6 +223,10 @@ async fn create_account(
     check_password(&body.password)?;
     if let Some(area) = &body.area {
         check_len("area", area, state.settings.limits.name_max_chars)?;
+        // An operator's area decides what they see: it must be a known area code.
+        if role == Role::Operator && state.dispatcher.areas().get(area).is_none() {
+            return Err(ApiError::invalid("area", "unknown area code (upload areas first)"));
+        }
     }
     let account = Account {
         id: AccountId::generate(),
@@ -476,3 +488,73 @@ async fn login(
 /// argon2id of a random string nobody knows: the cost of a real check for unknown phones.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
+
+/// A new or replaced area of the jurisdiction hierarchy.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AreaRequest {
+    /// Stable code (1–32 letters, digits, `-`, `_`), e.g. a statistical division code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// district, street, community or grid.
+    pub level: crate::domain::area::AreaLevel,
+    /// The containing area's code (required below the district).
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// The datum of `geometry` (default wgs84; gcj02 for outlines drawn on AMap/Tencent maps).
+    #[serde(default)]
+    pub coord: Option<CoordSystem>,
+    /// GeoJSON Polygon or MultiPolygon (or a Feature holding one), `[lng, lat]`.
+    #[schema(value_type = Object)]
+    pub geometry: serde_json::Value,
+}
+
+/// An area (outline omitted; see `GET /api/v1/command/areas`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AreaView {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Level.
+    pub level: crate::domain::area::AreaLevel,
+    /// Parent code.
+    pub parent: Option<String>,
+}
+
+impl From<&crate::domain::area::Area> for AreaView {
+    fn from(a: &crate::domain::area::Area) -> Self {
+        Self { code: a.code.clone(), name: a.name.clone(), level: a.level, parent: a.parent.clone() }
+    }
+}
+
+/// Create or replace an area (by code). Upload top-down: the district, then its streets, then
+/// communities, then grids. Its H3 coverage is computed once, so placing a point is a lookup.
+#[utoipa::path(post, path = "/api/v1/admin/areas", tag = "admin", security(("admin" = [])),
+    request_body = AreaRequest,
+    responses((status = 201, body = AreaView), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_area(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    ApiJson(body): ApiJson<AreaRequest>,
+) -> Result<(StatusCode, Json<AreaView>), ApiError> {
+    let name = check_name(&state, "name", &body.name)?;
+    let new = crate::dispatch::NewArea {
+        code: body.code,
+        name,
+        level: body.level,
+        parent: body.parent,
+        geometry: body.geometry,
+        coord: body.coord.unwrap_or(CoordSystem::Wgs84),
+    };
+    let area = state.dispatcher.put_area(new).await?;
+    Ok((StatusCode::CREATED, Json(AreaView::from(&area))))
+}
+
+/// The hierarchy, top level first.
+#[utoipa::path(get, path = "/api/v1/admin/areas", tag = "admin", security(("admin" = [])),
+    responses((status = 200, body = Vec<AreaView>)))]
+async fn list_areas(State(state): State<AppState>, _admin: AdminAuth) -> Json<Vec<AreaView>> {
+    Json(state.dispatcher.areas().all().into_iter().map(AreaView::from).collect())
+}

@@ -6,7 +6,7 @@
 use super::error::ApiError;
 use super::state::AppState;
 use crate::auth::{JwtKeys, Principal};
-use crate::domain::account::{Phone, Role};
+use crate::domain::account::{Account, Phone, Role};
 use crate::domain::ids::AccountId;
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
@@ -33,7 +33,7 @@ fn bearer(parts: &Parts) -> Option<String> {
     None
 }
 
-async fn principal(parts: &Parts, state: &AppState) -> Result<(Principal, Option<AccountId>), ApiError> {
+async fn principal(parts: &Parts, state: &AppState) -> Result<(Principal, Option<Account>), ApiError> {
     let token = bearer(parts).ok_or_else(|| ApiError::unauthorized("a bearer token is required"))?;
     let keys: &JwtKeys = &state.keys;
     let principal = keys.verify(&token).map_err(|_| ApiError::unauthorized("invalid or expired token"))?;
@@ -46,8 +46,8 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<(Principal, Option
         None => None,
     };
     match (principal.role, &account) {
-        (_, Some(a)) if a.enabled && a.role == principal.role => Ok((principal, account_id)),
-        (Role::Admin, None) => Ok((principal, None)),
+        (_, Some(a)) if a.enabled && a.role == principal.role => Ok((principal, account)),
+        (Role::Admin, None) if account_id.is_none() => Ok((principal, None)),
         _ => Err(ApiError::unauthorized("the account behind this token is unknown or disabled")),
     }
 }
@@ -61,7 +61,7 @@ impl FromRequestParts<AppState> for MediatorAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match principal(parts, state).await? {
-            (Principal { role: Role::Mediator, .. }, Some(id)) => Ok(Self(id)),
+            (Principal { role: Role::Mediator, .. }, Some(account)) => Ok(Self(account.id)),
             _ => Err(ApiError::forbidden("mediators only")),
         }
     }
@@ -74,6 +74,8 @@ pub struct OperatorAuth {
     pub account: Option<AccountId>,
     /// The `sub`, for the audit timeline.
     pub sub: String,
+    /// The area the operator belongs to (None: the whole deployment).
+    pub area: Option<String>,
 }
 
 impl FromRequestParts<AppState> for OperatorAuth {
@@ -81,7 +83,11 @@ impl FromRequestParts<AppState> for OperatorAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match principal(parts, state).await? {
-            (p, account) if matches!(p.role, Role::Operator | Role::Admin) => Ok(Self { account, sub: p.sub }),
+            (p, account) if matches!(p.role, Role::Operator | Role::Admin) => {
+                // Admins see everything; operators see their area and below.
+                let area = account.as_ref().filter(|a| a.role == Role::Operator).and_then(|a| a.area.clone());
+                Ok(Self { account: account.map(|a| a.id), sub: p.sub, area })
+            }
             _ => Err(ApiError::forbidden("command-center operators only")),
         }
     }

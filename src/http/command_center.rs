@@ -5,7 +5,7 @@ use super::auth::OperatorAuth;
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use super::state::AppState;
 use super::ws::{self, Inbound};
-use crate::dispatch::Suggestion;
+use crate::dispatch::{Scope, Suggestion};
 use crate::domain::category::{Category, Risk};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Status;
@@ -40,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_stats))
         .routes(routes!(get_stats_csv))
         .routes(routes!(list_hotspots))
+        .routes(routes!(list_areas))
 }
 
 /// The big screen's socket (token in `?access_token=`): a `snapshot` of on-duty mediators and
@@ -50,13 +51,17 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 101, description = "switching protocols"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn live_feed(
     State(state): State<AppState>,
-    _operator: OperatorAuth,
+    operator: OperatorAuth,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     ws::check_origin(&headers, &state.settings)?;
-    let subscription = state.hub.register_operator();
-    let snapshot = snapshot(&state).await?;
+    let scope = scope(&state, &operator);
+    let subscription = state.hub.register_operator(match &scope {
+        Scope::All => None,
+        Scope::Area(code) => Some(code.clone()),
+    });
+    let snapshot = snapshot(&state, &scope).await?;
     let (ping_every, shutdown) = (state.settings.push.ping_interval, state.shutdown.clone());
     Ok(ws::limits(upgrade)
         .on_upgrade(move |socket| async move {
@@ -66,7 +71,7 @@ async fn live_feed(
         .into_response())
 }
 
-async fn snapshot(state: &AppState) -> Result<String, ApiError> {
+async fn snapshot(state: &AppState, scope: &Scope) -> Result<String, ApiError> {
     let d = &state.dispatcher;
     let fresh = fresh_after(d.now(), state.settings.dispatch.stale_after);
     let mut mediators: Vec<_> =
@@ -77,7 +82,7 @@ async fn snapshot(state: &AppState) -> Result<String, ApiError> {
     open.sort_by(crate::dispatch::stats::urgent_first);
     let incidents = open
         .iter()
-        .filter(|i| !matches!(i.status, Status::Resolved | Status::Cancelled))
+        .filter(|i| !matches!(i.status, Status::Resolved | Status::Cancelled) && scope.sees(i))
         .map(IncidentView::masked)
         .collect();
     Ok(wire::to_json(&OperatorMessage::Snapshot { mediators, incidents }))
@@ -156,7 +161,7 @@ pub struct IncidentsQuery {
     responses((status = 200, body = Vec<IncidentView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_incidents(
     State(state): State<AppState>,
-    _operator: OperatorAuth,
+    operator: OperatorAuth,
     ApiQuery(q): ApiQuery<IncidentsQuery>,
 ) -> Result<Json<Vec<IncidentView>>, ApiError> {
     let now = state.dispatcher.now();
@@ -166,6 +171,8 @@ async fn list_incidents(
         return Err(ApiError::invalid("from", "must not be after `to`"));
     }
     let mut incidents = state.dispatcher.incidents_between(from, to, LIST_LIMIT).await?;
+    let scope = scope(&state, &operator);
+    incidents.retain(|i| scope.sees(i));
     incidents.sort_by(crate::dispatch::stats::urgent_first);
     Ok(Json(
         incidents
@@ -195,10 +202,11 @@ pub struct IncidentDetail {
     responses((status = 200, body = IncidentDetail), (status = 404, body = ErrorBody)))]
 async fn get_incident(
     State(state): State<AppState>,
-    _operator: OperatorAuth,
+    operator: OperatorAuth,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     let id = IncidentId::parse(&id).map_err(|_| ApiError::not_found())?;
+    ensure_visible(&state, &operator, &id).await?;
     let (incident, timeline, nearest_mediators) = state.dispatcher.incident_detail(&id).await?;
     Ok(Json(IncidentDetail { incident: IncidentView::masked(&incident), timeline, nearest_mediators }))
 }
@@ -224,9 +232,21 @@ async fn assign_incident(
     let id = IncidentId::parse(&id).map_err(|_| ApiError::not_found())?;
     let mediator =
         AccountId::parse(&body.mediator_id).map_err(|_| ApiError::invalid("mediator_id", "unknown mediator"))?;
-    let actor = operator.account.unwrap_or_else(AccountId::operations);
+    let actor = operator_actor(&operator);
+    ensure_visible(&state, &operator, &id).await?;
     let incident = state.dispatcher.assign(&actor, &id, &mediator).await?;
     Ok(Json(IncidentView::masked(&incident)))
+}
+
+/// What this operator may see.
+fn scope(state: &AppState, operator: &OperatorAuth) -> Scope {
+    state.dispatcher.scope_for(operator.area.as_deref())
+}
+
+/// 404 unless the incident exists and lies in the operator's area (or below).
+async fn ensure_visible(state: &AppState, operator: &OperatorAuth, id: &IncidentId) -> Result<(), ApiError> {
+    let incident = state.dispatcher.store().get_incident(id).await?.ok_or_else(ApiError::not_found)?;
+    if scope(state, operator).sees(&incident) { Ok(()) } else { Err(ApiError::not_found()) }
 }
 
 fn operator_actor(operator: &OperatorAuth) -> AccountId {
@@ -260,7 +280,9 @@ async fn supervise_incident(
         return Err(ApiError::invalid("note", "must not be empty"));
     }
     super::error::check_len("note", &note, state.settings.limits.note_max_chars)?;
-    let incident = state.dispatcher.supervise(&operator_actor(&operator), &parse_incident(&id)?, note).await?;
+    let id = parse_incident(&id)?;
+    ensure_visible(&state, &operator, &id).await?;
+    let incident = state.dispatcher.supervise(&operator_actor(&operator), &id, note).await?;
     Ok(Json(IncidentView::masked(&incident)))
 }
 
@@ -282,7 +304,9 @@ async fn set_incident_risk(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RiskRequest>,
 ) -> Result<Json<IncidentView>, ApiError> {
-    let incident = state.dispatcher.set_risk(&operator_actor(&operator), &parse_incident(&id)?, body.risk).await?;
+    let id = parse_incident(&id)?;
+    ensure_visible(&state, &operator, &id).await?;
+    let incident = state.dispatcher.set_risk(&operator_actor(&operator), &id, body.risk).await?;
     Ok(Json(IncidentView::masked(&incident)))
 }
 
@@ -309,7 +333,9 @@ async fn reveal_phone(
         crate::domain::account::Role::Admin
     };
     let actor = crate::dispatch::Actor::account(role, &operator_actor(&operator));
-    let phone = state.dispatcher.reveal_phone(&actor, &parse_incident(&id)?).await?;
+    let id = parse_incident(&id)?;
+    ensure_visible(&state, &operator, &id).await?;
+    let phone = state.dispatcher.reveal_phone(&actor, &id).await?;
     let mut response = Json(RevealedPhone { phone }).into_response();
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(response)
@@ -326,14 +352,14 @@ pub struct StatsQuery {
     pub to: Option<jiff::civil::Date>,
 }
 
-async fn stats_for(state: &AppState, q: &StatsQuery) -> Result<crate::dispatch::stats::Stats, ApiError> {
+async fn stats_for(state: &AppState, q: &StatsQuery, scope: &Scope) -> Result<crate::dispatch::stats::Stats, ApiError> {
     let today = crate::dispatch::stats::today(state.dispatcher.now());
     let to = q.to.unwrap_or(today);
     let from = q.from.unwrap_or_else(|| to.first_of_month());
     if to.since(from).map_or(true, |span| span.get_days() > 366) {
         return Err(ApiError::invalid("from", "the range must be 0..=366 days, from ≤ to"));
     }
-    Ok(state.dispatcher.stats(from, to).await?)
+    Ok(state.dispatcher.stats(from, to, scope).await?)
 }
 
 /// Figures for the monthly report: counts by status, category, risk and scene; median and 90th
@@ -344,10 +370,10 @@ async fn stats_for(state: &AppState, q: &StatsQuery) -> Result<crate::dispatch::
     responses((status = 200, body = crate::dispatch::stats::Stats), (status = 422, body = ErrorBody)))]
 async fn get_stats(
     State(state): State<AppState>,
-    _operator: OperatorAuth,
+    operator: OperatorAuth,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Json<crate::dispatch::stats::Stats>, ApiError> {
-    Ok(Json(stats_for(&state, &q).await?))
+    Ok(Json(stats_for(&state, &q, &scope(&state, &operator)).await?))
 }
 
 /// The same figures as CSV for Excel (UTF-8 with BOM).
@@ -356,10 +382,10 @@ async fn get_stats(
     responses((status = 200, content_type = "text/csv", description = "section,key,value rows"), (status = 422, body = ErrorBody)))]
 async fn get_stats_csv(
     State(state): State<AppState>,
-    _operator: OperatorAuth,
+    operator: OperatorAuth,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<axum::response::Response, ApiError> {
-    let stats = stats_for(&state, &q).await?;
+    let stats = stats_for(&state, &q, &scope(&state, &operator)).await?;
     let filename = format!("attachment; filename=\"grid-dispatch-{}-{}.csv\"", stats.from, stats.to);
     let headers = [
         (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -384,8 +410,8 @@ pub struct Hotspot {
 /// Areas (H3 resolution 8) with three or more reports in the last 30 days, most first.
 #[utoipa::path(get, path = "/api/v1/command/hotspots", tag = "command", security(("operator" = []), ("admin" = [])),
     responses((status = 200, body = Vec<Hotspot>)))]
-async fn list_hotspots(State(state): State<AppState>, _operator: OperatorAuth) -> Result<Json<Vec<Hotspot>>, ApiError> {
-    let areas = state.dispatcher.hotspots().await?;
+async fn list_hotspots(State(state): State<AppState>, operator: OperatorAuth) -> Result<Json<Vec<Hotspot>>, ApiError> {
+    let areas = state.dispatcher.hotspots(&scope(&state, &operator)).await?;
     Ok(Json(
         areas
             .into_iter()
@@ -400,4 +426,29 @@ async fn list_hotspots(State(state): State<AppState>, _operator: OperatorAuth) -
             })
             .collect(),
     ))
+}
+
+/// The areas this operator sees (their own and below; all for the district), as a GeoJSON
+/// FeatureCollection for drawing outlines and drilling down. Properties: code, name, level,
+/// parent.
+#[utoipa::path(get, path = "/api/v1/command/areas", tag = "command", security(("operator" = []), ("admin" = [])),
+    responses((status = 200, content_type = "application/geo+json", description = "FeatureCollection")))]
+async fn list_areas(State(state): State<AppState>, operator: OperatorAuth) -> axum::response::Response {
+    let map = state.dispatcher.areas();
+    let areas = match scope(&state, &operator) {
+        Scope::All => map.all(),
+        Scope::Area(code) => map.subtree(&code),
+    };
+    let features: Vec<serde_json::Value> = areas
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "type": "Feature",
+                "properties": { "code": a.code, "name": a.name, "level": a.level, "parent": a.parent },
+                "geometry": a.geometry,
+            })
+        })
+        .collect();
+    let body = serde_json::json!({ "type": "FeatureCollection", "features": features });
+    ([(axum::http::header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response()
 }

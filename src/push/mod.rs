@@ -19,7 +19,8 @@ pub type Payload = Arc<str>;
 struct Inner {
     next_id: u64,
     mediators: HashMap<AccountId, Vec<(u64, mpsc::Sender<Payload>)>>,
-    operators: Vec<(u64, mpsc::Sender<Payload>)>,
+    /// Operator sockets, each with the area code it is limited to (None: everything).
+    operators: Vec<(u64, mpsc::Sender<Payload>, Option<String>)>,
     moved: HashMap<AccountId, Fix>,
     off_duty: HashSet<AccountId>,
 }
@@ -59,7 +60,7 @@ pub struct Hub {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Audience {
     Mediator(AccountId),
-    Operator,
+    Operator(Option<String>),
 }
 
 /// One socket's registration; unregisters on drop.
@@ -83,7 +84,7 @@ impl Drop for Subscription {
                     }
                 }
             }
-            Audience::Operator => g.operators.retain(|(id, _)| *id != self.id),
+            Audience::Operator(_) => g.operators.retain(|(id, ..)| *id != self.id),
         }
     }
 }
@@ -107,7 +108,7 @@ impl Hub {
         let id = g.next_id;
         match &audience {
             Audience::Mediator(m) => g.mediators.entry(m.clone()).or_default().push((id, tx)),
-            Audience::Operator => g.operators.push((id, tx)),
+            Audience::Operator(area) => g.operators.push((id, tx, area.clone())),
         }
         drop(g);
         Subscription { id, audience, hub: self.clone(), rx }
@@ -119,10 +120,10 @@ impl Hub {
         self.register(Audience::Mediator(mediator.clone()))
     }
 
-    /// Register an operator's socket.
+    /// Register an operator's socket, limited to incidents in `area` and below (None: all).
     #[must_use]
-    pub fn register_operator(&self) -> Subscription {
-        self.register(Audience::Operator)
+    pub fn register_operator(&self, area: Option<String>) -> Subscription {
+        self.register(Audience::Operator(area))
     }
 
     /// Send to every local socket of these mediators.
@@ -135,9 +136,13 @@ impl Hub {
         }
     }
 
-    /// Send to every local operator socket.
-    pub fn send_operators(&self, payload: &Payload) {
-        self.lock().operators.retain(|(_, tx)| offer(tx, payload));
+    /// Send to every local operator socket whose area the message's place lies in (a message
+    /// with no place goes to all).
+    pub fn send_operators(&self, payload: &Payload, place: Option<&crate::domain::area::AreaPath>) {
+        self.lock().operators.retain(|(_, tx, area)| match (area, place) {
+            (Some(code), Some(path)) if !path.contains(code) => true,
+            _ => offer(tx, payload),
+        });
     }
 
     /// Remember a move for the next operator batch (latest wins).
@@ -169,7 +174,7 @@ impl Hub {
         let updates = g.moved.drain().map(|(id, fix)| wire::MediatorPosition::new(&id, &fix)).collect();
         let off_duty = g.off_duty.drain().map(|id| id.to_string()).collect();
         let payload: Payload = wire::to_json(&wire::OperatorMessage::Positions { updates, off_duty }).into();
-        g.operators.retain(|(_, tx)| offer(tx, &payload));
+        g.operators.retain(|(_, tx, _)| offer(tx, &payload));
     }
 
     /// Announce a change to tracking streams on this instance.
@@ -201,11 +206,11 @@ mod tests {
         let hub = Hub::new(2);
         let m = AccountId::generate();
         let mut stalled = hub.register_mediator(&m);
-        let mut healthy = hub.register_operator();
+        let mut healthy = hub.register_operator(None);
         for i in 0..5 {
             let p: Payload = format!("{{\"n\":{i}}}").into();
             hub.send_mediators(std::slice::from_ref(&m), &p);
-            hub.send_operators(&p);
+            hub.send_operators(&p, None);
             assert_eq!(&*healthy.rx.recv().await.unwrap(), &*p);
         }
         // The stalled socket got its two queued messages, then its channel closed.

@@ -109,6 +109,8 @@ pub struct IncidentView {
     pub duplicate_of: Option<String>,
     /// From an area with repeated reports in 30 days.
     pub recurring: bool,
+    /// Where it lies: district, street, community, grid codes.
+    pub area: crate::domain::area::AreaPath,
 }
 
 impl IncidentView {
@@ -150,6 +152,7 @@ impl IncidentView {
             wave: incident.wave,
             duplicate_of: incident.duplicate_of.as_ref().map(ToString::to_string),
             recurring: incident.recurring,
+            area: incident.area.clone(),
         }
     }
 

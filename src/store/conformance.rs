@@ -44,6 +44,7 @@ checks!(
     incidents_list_newest_first_within_range,
     timeline_entries_append_after_the_state_ones,
     claims_are_counted_per_day,
+    areas_are_replaced_by_code,
     // --- residents via WeChat (issue #3) ---
     resident_sessions_round_trip_and_expire,
     a_delivery_is_claimed_once_and_answered_the_same,
@@ -512,4 +513,30 @@ async fn claims_are_counted_per_day(store: Arc<dyn Store>) {
     assert_eq!(store.claims_on("2026-11-22", &[a.clone(), b.clone()]).await.unwrap(), vec![2, 0]);
     assert_eq!(store.claims_on("2026-11-21", &[b.clone(), a.clone()]).await.unwrap(), vec![1, 0]);
     assert!(store.claims_on("2026-11-22", &[]).await.unwrap().is_empty());
+}
+
+async fn areas_are_replaced_by_code(store: Arc<dyn Store>) {
+    use crate::domain::area::{Area, AreaLevel};
+    let square = serde_json::json!({ "type": "Polygon", "coordinates": [[[101.7, 36.6], [101.8, 36.6], [101.8, 36.7], [101.7, 36.6]]] });
+    let mut a = Area {
+        code: "D1".into(),
+        name: "城中区".into(),
+        level: AreaLevel::District,
+        parent: None,
+        geometry: square.clone(),
+    };
+    let b = Area {
+        code: "S1".into(),
+        name: "人民街道".into(),
+        level: AreaLevel::Street,
+        parent: Some("D1".into()),
+        geometry: square,
+    };
+    store.put_area(&a).await.unwrap();
+    store.put_area(&b).await.unwrap();
+    a.name = "城中区（新）".into();
+    store.put_area(&a).await.unwrap();
+    let mut all = store.list_areas().await.unwrap();
+    all.sort_by(|x, y| x.code.cmp(&y.code));
+    assert_eq!(all, vec![a, b]);
 }

@@ -28,6 +28,7 @@ struct Inner {
     duty: HashMap<AccountId, bool>,
     fixes: HashMap<AccountId, Fix>,
     scenes: BTreeMap<SceneId, Scene>,
+    areas: BTreeMap<String, crate::domain::area::Area>,
     incidents: HashMap<IncidentId, Incident>,
     by_created: BTreeSet<(i64, IncidentId)>,
     timelines: HashMap<IncidentId, Vec<TimelineEntry>>,
@@ -163,6 +164,15 @@ impl Store for MemoryStore {
 
     async fn list_scenes(&self) -> Result<Vec<Scene>, StoreError> {
         Ok(self.lock().scenes.values().cloned().collect())
+    }
+
+    async fn put_area(&self, area: &crate::domain::area::Area) -> Result<(), StoreError> {
+        self.lock().areas.insert(area.code.clone(), area.clone());
+        Ok(())
+    }
+
+    async fn list_areas(&self) -> Result<Vec<crate::domain::area::Area>, StoreError> {
+        Ok(self.lock().areas.values().cloned().collect())
     }
 
     async fn write_incident(&self, w: &IncidentWrite) -> Result<WriteOutcome, StoreError> {

@@ -246,16 +246,21 @@ pub enum BusMessage {
         /// The wire message, already serialised.
         payload: String,
     },
-    /// A message for every command-center socket.
+    /// A message for command-center sockets (those whose area `place` lies in).
     ToOperators {
         /// The wire message, already serialised.
         payload: String,
+        /// Where the incident lies (None: for everyone).
+        #[serde(default)]
+        place: Option<crate::domain::area::AreaPath>,
     },
     /// An incident changed: resident trackers re-read it.
     IncidentChanged {
         /// Which.
         incident_id: IncidentId,
     },
+    /// The area hierarchy changed: reload it.
+    AreasChanged,
     /// Local only: this instance may have missed messages (bus reconnected) and must resync.
     Resync,
 }
@@ -347,6 +352,20 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] on backend failure.
     async fn list_scenes(&self) -> Result<Vec<Scene>, StoreError>;
+
+    // --- areas (issue #8) -------------------------------------------------------------------
+
+    /// Create or replace an area (by code).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn put_area(&self, area: &crate::domain::area::Area) -> Result<(), StoreError>;
+
+    /// Every area, by code.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn list_areas(&self) -> Result<Vec<crate::domain::area::Area>, StoreError>;
 
     // --- incidents --------------------------------------------------------------------------
 

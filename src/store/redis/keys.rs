@@ -124,6 +124,12 @@ impl Keys {
         self.key("claims", Some(&day))
     }
 
+    /// Hash: area code → area JSON (outline as GeoJSON).
+    #[must_use]
+    pub fn areas(&self) -> String {
+        self.key("areas", None)
+    }
+
     /// Hash: scene id → scene JSON.
     #[must_use]
     pub fn scenes(&self) -> String {

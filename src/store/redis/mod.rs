@@ -475,6 +475,19 @@ impl Store for RedisStore {
         self.query::<()>(::redis::cmd("HSET").arg(self.keys.scenes()).arg(scene.id.to_string()).arg(json)).await
     }
 
+    async fn put_area(&self, area: &crate::domain::area::Area) -> Result<(), StoreError> {
+        let json = encode("area", area)?;
+        self.query::<()>(::redis::cmd("HSET").arg(self.keys.areas()).arg(&area.code).arg(json)).await
+    }
+
+    async fn list_areas(&self) -> Result<Vec<crate::domain::area::Area>, StoreError> {
+        let raw: Vec<String> = self.query(::redis::cmd("HVALS").arg(self.keys.areas())).await?;
+        let mut areas =
+            raw.iter().map(|json| decode::<crate::domain::area::Area>("area", json)).collect::<Result<Vec<_>, _>>()?;
+        areas.sort_by(|a, b| a.code.cmp(&b.code));
+        Ok(areas)
+    }
+
     async fn get_scene(&self, id: &SceneId) -> Result<Option<Scene>, StoreError> {
         let raw: Option<String> = self.query(::redis::cmd("HGET").arg(self.keys.scenes()).arg(id.to_string())).await?;
         raw.map(|json| decode("scene", &json)).transpose()

@@ -1,0 +1,130 @@
+//! Jurisdictions: loading the area hierarchy, placing points in it, and who may see what.
+
+use super::{DispatchError, Dispatcher};
+use crate::domain::area::{self, Area, AreaLevel, AreaMap, AreaPath};
+use crate::domain::incident::Incident;
+use crate::domain::location::CoordSystem;
+use crate::store::{BusMessage, StoreError};
+use std::sync::Arc;
+
+/// A new or replaced area, as an admin uploads it.
+#[derive(Debug, Clone)]
+pub struct NewArea {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Level.
+    pub level: AreaLevel,
+    /// Parent code.
+    pub parent: Option<String>,
+    /// GeoJSON Polygon/MultiPolygon (or a Feature).
+    pub geometry: serde_json::Value,
+    /// The datum of `geometry`.
+    pub coord: CoordSystem,
+}
+
+/// What an operator may see: everything, or one area and what lies below it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole deployment (admins, district operators, operators without an area).
+    All,
+    /// This area and below.
+    Area(String),
+}
+
+impl Scope {
+    /// Whether an incident lies in scope.
+    #[must_use]
+    pub fn sees(&self, incident: &Incident) -> bool {
+        self.sees_path(&incident.area)
+    }
+
+    /// Whether a place lies in scope.
+    #[must_use]
+    pub fn sees_path(&self, path: &AreaPath) -> bool {
+        match self {
+            Self::All => true,
+            Self::Area(code) => path.contains(code),
+        }
+    }
+}
+
+impl Dispatcher {
+    /// The current jurisdiction map.
+    #[must_use]
+    pub fn areas(&self) -> Arc<AreaMap> {
+        self.inner.areas.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Rebuild the map from the store (on start, and when any instance changes an area).
+    ///
+    /// # Errors
+    /// The store's error.
+    pub async fn reload_areas(&self) -> Result<(), StoreError> {
+        let _one_at_a_time = self.inner.areas_reload.lock().await;
+        let stored = self.store().list_areas().await?;
+        let count = stored.len();
+        let (map, skipped) = AreaMap::build(stored);
+        if !skipped.is_empty() {
+            tracing::error!(areas = ?skipped, "stored area outlines no longer parse; they are ignored");
+        }
+        *self.inner.areas.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(map);
+        tracing::info!(areas = count, "area hierarchy loaded");
+        Ok(())
+    }
+
+    /// Where a point lies in the hierarchy.
+    #[must_use]
+    pub fn locate(&self, point: crate::domain::location::GeoPoint) -> AreaPath {
+        self.areas().locate(point)
+    }
+
+    /// Create or replace an area; every instance reloads its map.
+    ///
+    /// # Errors
+    /// `Invalid` for a bad code, outline or parent; `Store`.
+    pub async fn put_area(&self, new: NewArea) -> Result<Area, DispatchError> {
+        let invalid = |field: &'static str, e: area::AreaError| DispatchError::Invalid { field, reason: e.to_string() };
+        area::check_code(&new.code).map_err(|e| invalid("code", e))?;
+        if let Some(parent) = &new.parent {
+            area::check_code(parent).map_err(|e| invalid("parent", e))?;
+        }
+        let shape = area::parse_geometry(&new.geometry, new.coord).map_err(|e| invalid("geometry", e))?;
+        if area::coverage(&shape).map_err(|e| invalid("geometry", e))?.is_empty() {
+            return Err(DispatchError::Invalid { field: "geometry", reason: "too small to place anything in".into() });
+        }
+        let map = self.areas();
+        map.check_parent(new.level, new.parent.as_deref()).map_err(|e| invalid("parent", e))?;
+        if let Some(existing) = map.get(&new.code) {
+            if existing.level != new.level {
+                return Err(DispatchError::Invalid { field: "level", reason: "an area keeps its level".into() });
+            }
+        }
+        let stored = Area {
+            code: new.code,
+            name: new.name,
+            level: new.level,
+            parent: new.parent,
+            geometry: area::to_geojson(&shape),
+        };
+        self.store().put_area(&stored).await?;
+        self.reload_areas().await?;
+        self.publish(BusMessage::AreasChanged).await;
+        tracing::info!(code = %stored.code, level = ?stored.level, "area saved");
+        Ok(stored)
+    }
+
+    /// The scope of an operator whose account names `area` (None: everything). An unknown
+    /// code sees nothing but that code's incidents (none), never everything.
+    #[must_use]
+    pub fn scope_for(&self, area: Option<&str>) -> Scope {
+        match area {
+            None => Scope::All,
+            Some(code) => match self.areas().get(code) {
+                Some(a) if a.level == AreaLevel::District => Scope::All,
+                _ => Scope::Area(code.to_owned()),
+            },
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Jurisdictions: a synthetic district (two streets, four communities, twelve grids) made here,
+//! reports placed in it, and operators who see only their own area and below.
+
+use crate::helpers::{Backend, Staff, TestApp, spawn_app_with};
+use crate::on_both_stores;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+on_both_stores!(
+    reports_are_placed_in_the_hierarchy_and_boundaries_go_one_way,
+    operators_see_only_their_area_and_below,
+    area_uploads_are_validated,
+);
+
+/// The district spans lng 101.70–101.78, lat 36.60–36.64.
+const WEST: f64 = 101.70;
+const SOUTH: f64 = 36.60;
+
+fn rect(w: f64, s: f64, e: f64, n: f64) -> Value {
+    json!({ "type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]] })
+}
+
+async fn upload(app: &TestApp, code: &str, level: &str, parent: Option<&str>, geometry: Value) {
+    let body =
+        json!({ "code": code, "name": format!("区域{code}"), "level": level, "parent": parent, "geometry": geometry });
+    let (s, b) = app.post("/api/v1/admin/areas", Some(&app.admin_token()), body).await;
+    assert_eq!(s, StatusCode::CREATED, "{code}: {b}");
+}
+
+/// D → S1 (west), S2 (east) → each split north/south into communities → each into 3 grids.
+async fn synthetic_district(app: &TestApp) {
+    upload(app, "D", "district", None, rect(WEST, SOUTH, WEST + 0.08, SOUTH + 0.04)).await;
+    for (s, w) in [("S1", WEST), ("S2", WEST + 0.04)] {
+        upload(app, s, "street", Some("D"), rect(w, SOUTH, w + 0.04, SOUTH + 0.04)).await;
+        for (c, south) in [(format!("{s}-C1"), SOUTH), (format!("{s}-C2"), SOUTH + 0.02)] {
+            upload(app, &c, "community", Some(s), rect(w, south, w + 0.04, south + 0.02)).await;
+            for g in 0..3 {
+                let gw = w + 0.04 / 3.0 * f64::from(g);
+                upload(app, &format!("{c}-G{g}"), "grid", Some(&c), rect(gw, south, gw + 0.04 / 3.0, south + 0.02))
+                    .await;
+            }
+        }
+    }
+}
+
+async fn report(app: &TestApp, lat: f64, lng: f64) -> Value {
+    let body = json!({ "location": { "lat": lat, "lng": lng, "coord": "wgs84" }, "category": "neighbor", "description": "区域测试" });
+    let (s, created) = app.post("/api/v1/reports", None, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    created
+}
+
+async fn area_of(app: &TestApp, id: &str) -> Value {
+    let (_, d) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(&app.admin_token())).await;
+    d["incident"]["area"].clone()
+}
+
+async fn operator_in(app: &TestApp, name: &str, area: &str) -> Staff {
+    let phone = crate::helpers::phone();
+    let body = json!({ "name": name, "phone": phone, "password": "s3cret-pass", "area": area });
+    let (s, created) = app.post("/api/v1/admin/operators", Some(&app.admin_token()), body).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let (_, login) = app.post("/api/v1/auth/login", None, json!({ "phone": phone, "password": "s3cret-pass" })).await;
+    Staff { id: created["id"].as_str().unwrap().into(), token: login["access_token"].as_str().unwrap().into(), phone }
+}
+
+fn no_limits(s: &mut grid_dispatch::config::Settings) {
+    s.report_limits.per_ip = 0;
+}
+
+async fn reports_are_placed_in_the_hierarchy_and_boundaries_go_one_way(backend: Backend) {
+    let app = spawn_app_with(backend, no_limits).await;
+    synthetic_district(&app).await;
+    let (_, list) = app.get("/api/v1/admin/areas", Some(&app.admin_token())).await;
+    assert_eq!(list.as_array().unwrap().len(), 19);
+
+    // Well inside S1's northern community, its middle grid.
+    let inside = report(&app, SOUTH + 0.03, WEST + 0.02).await;
+    assert_eq!(
+        area_of(&app, inside["id"].as_str().unwrap()).await,
+        json!({ "district": "D", "street": "S1", "community": "S1-C2", "grid": "S1-C2-G1" })
+    );
+    // On the street boundary (lng 101.74): each point in exactly one street, the same each time.
+    for i in 1..6 {
+        let lat = SOUTH + 0.006 * f64::from(i);
+        let a = area_of(&app, report(&app, lat, WEST + 0.04).await["id"].as_str().unwrap()).await;
+        let b = area_of(&app, report(&app, lat, WEST + 0.04).await["id"].as_str().unwrap()).await;
+        assert_eq!(a, b, "deterministic");
+        assert!(matches!(a["street"].as_str(), Some("S1" | "S2")), "{a}");
+        assert_eq!(a["district"], "D");
+    }
+    // Outside the district: placed nowhere, still dispatched.
+    let outside = report(&app, SOUTH - 0.1, WEST).await;
+    assert_eq!(area_of(&app, outside["id"].as_str().unwrap()).await, json!({}));
+}
+
+async fn operators_see_only_their_area_and_below(backend: Backend) {
+    let app = spawn_app_with(backend, no_limits).await;
+    synthetic_district(&app).await;
+    let district = operator_in(&app, "区指挥", "D").await;
+    let street1 = operator_in(&app, "一街道", "S1").await;
+    let community = operator_in(&app, "一社区", "S1-C1").await;
+    let mut live1 = app.socket("/api/v1/command/live", &street1.token).await;
+    live1.wait_for("snapshot", |_| true).await;
+
+    let in_s2 = report(&app, SOUTH + 0.01, WEST + 0.06).await;
+    let in_s1_c2 = report(&app, SOUTH + 0.03, WEST + 0.02).await;
+    let in_s1_c1 = report(&app, SOUTH + 0.01, WEST + 0.02).await;
+    let (s2, s1c2, s1c1) =
+        (in_s2["id"].as_str().unwrap(), in_s1_c2["id"].as_str().unwrap(), in_s1_c1["id"].as_str().unwrap());
+
+    // The street's live feed: its own incidents only (the S2 one, filed first, never arrives).
+    let first = live1.wait_for("incident", |m| m["event"]["type"] == "reported").await;
+    assert_eq!(first["incident"]["id"], s1c2);
+
+    let ids = |list: Value| -> Vec<String> {
+        list.as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let (_, all) = app.get("/api/v1/command/incidents", Some(&district.token)).await;
+    assert_eq!(ids(all).len(), 3, "the district sees everything");
+    let (_, mine) = app.get("/api/v1/command/incidents", Some(&street1.token)).await;
+    let mut mine = ids(mine);
+    mine.sort();
+    let mut want = vec![s1c2.to_owned(), s1c1.to_owned()];
+    want.sort();
+    assert_eq!(mine, want);
+    let (_, tiny) = app.get("/api/v1/command/incidents", Some(&community.token)).await;
+    assert_eq!(ids(tiny), vec![s1c1.to_owned()]);
+
+    for (who, token, id, want) in [
+        ("street 1 reading street 2", &street1.token, s2, StatusCode::NOT_FOUND),
+        ("community reading its sibling", &community.token, s1c2, StatusCode::NOT_FOUND),
+        ("street 1 reading its own", &street1.token, s1c2, StatusCode::OK),
+        ("district reading street 2", &district.token, s2, StatusCode::OK),
+    ] {
+        let (s, _) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(token)).await;
+        assert_eq!(s, want, "{who}");
+    }
+    let (s, _) = app
+        .post(&format!("/api/v1/command/incidents/{s2}/supervise"), Some(&street1.token), json!({ "note": "越权" }))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "no acting on another street's incident");
+    let (s, _) =
+        app.post(&format!("/api/v1/command/incidents/{s2}/reveal-phone"), Some(&street1.token), json!({})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let (_, stats) = app.get("/api/v1/command/stats", Some(&street1.token)).await;
+    assert_eq!(stats["total"], 2, "statistics cover the street only");
+    let (_, stats) = app.get("/api/v1/command/stats", Some(&district.token)).await;
+    assert_eq!(stats["total"], 3);
+
+    let features = |v: Value| v["features"].as_array().unwrap().len();
+    let (_, outlines) = app.get("/api/v1/command/areas", Some(&street1.token)).await;
+    assert_eq!(features(outlines), 9, "S1, its 2 communities and 6 grids");
+    let (_, outlines) = app.get("/api/v1/command/areas", Some(&district.token)).await;
+    assert_eq!(features(outlines), 19);
+}
+
+async fn area_uploads_are_validated(backend: Backend) {
+    let app = spawn_app_with(backend, no_limits).await;
+    let admin = app.admin_token();
+    let post = |body: Value| app.post("/api/v1/admin/areas", Some(&admin), body);
+    let square = rect(WEST, SOUTH, WEST + 0.04, SOUTH + 0.04);
+    for (body, why) in [
+        (
+            json!({ "code": "S1", "name": "街道", "level": "street", "parent": "D", "geometry": square }),
+            "unknown parent",
+        ),
+        (
+            json!({ "code": "D", "name": "区", "level": "district", "parent": "X", "geometry": square }),
+            "a district has no parent",
+        ),
+        (json!({ "code": "{gd}", "name": "区", "level": "district", "geometry": square }), "bad code"),
+        (
+            json!({ "code": "D", "name": "区", "level": "district", "geometry": { "type": "Point", "coordinates": [1, 2] } }),
+            "not a polygon",
+        ),
+        (
+            json!({ "code": "D", "name": "区", "level": "district", "geometry": rect(WEST, SOUTH, WEST + 0.00001, SOUTH + 0.00001) }),
+            "too small",
+        ),
+        (json!({ "code": "D", "name": "区", "level": "country", "geometry": square }), "unknown level"),
+    ] {
+        let (s, b) = post(body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {b}");
+    }
+    let (s, _) =
+        post(json!({ "code": "D", "name": "区", "level": "district", "coord": "gcj02", "geometry": square })).await;
+    assert_eq!(s, StatusCode::CREATED, "GCJ-02 outlines are accepted and converted");
+    let (s, _) =
+        post(json!({ "code": "C", "name": "社区", "level": "community", "parent": "D", "geometry": square })).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a community's parent must be a street");
+    let phone = crate::helpers::phone();
+    let body = json!({ "name": "无区", "phone": phone, "password": "s3cret-pass", "area": "NOPE" });
+    let (s, _) = app.post("/api/v1/admin/operators", Some(&admin), body).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "an operator's area must exist");
+    let (s, _) = app.post("/api/v1/admin/areas", Some(&app.mediator("越权", &[]).await.token), json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
