@@ -96,10 +96,10 @@ impl Dispatcher {
         }
         let map = self.areas();
         map.check_parent(new.level, new.parent.as_deref()).map_err(|e| invalid("parent", e))?;
-        if let Some(existing) = map.get(&new.code) {
-            if existing.level != new.level {
-                return Err(DispatchError::Invalid { field: "level", reason: "an area keeps its level".into() });
-            }
+        if let Some(existing) = map.get(&new.code)
+            && existing.level != new.level
+        {
+            return Err(DispatchError::Invalid { field: "level", reason: "an area keeps its level".into() });
         }
         let stored = Area {
             code: new.code,
