@@ -47,6 +47,8 @@ pub struct Settings {
     pub lifecycle: LifecycleSettings,
     /// `[triage]`.
     pub triage: TriageSettings,
+    /// `[ladder]`.
+    pub ladder: LadderSettings,
     /// `[log]`.
     pub log: LogSettings,
     /// `[wechat]` (issue #3).
@@ -220,6 +222,15 @@ impl LifecycleSettings {
             Risk::Blue => self.blue,
         }
     }
+}
+
+/// `[ladder]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LadderSettings {
+    /// A community or street command center that has not assigned an escalated incident
+    /// within this time passes it one level up.
+    #[serde(with = "humantime_serde")]
+    pub climb_after: Duration,
 }
 
 /// `[triage]`.

@@ -289,6 +289,9 @@ async fn main() -> anyhow::Result<()> {
     // Phase 4: matcher micro-benchmark (in this process; Redis for the GEOSEARCH side).
     let matcher = matcher_bench::run(o.matcher_mediators, redis_port, o.matcher_budget).await?;
     drop(server);
+    // Keep the service's log of this run (warnings, resyncs) next to the build.
+    let kept = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/last-server.log");
+    let _ = std::fs::copy(dir.path().join("server.log"), &kept);
 
     // --- report ---------------------------------------------------------------------------
     let (op50, op99, opmax, offers) = quantiles(&stats.offer_us);

@@ -74,6 +74,21 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// The path of area `code` (it and its ancestors).
+    #[must_use]
+    pub fn area_path(&self, code: &str) -> Option<AreaPath> {
+        let map = self.areas();
+        let mut path = AreaPath::default();
+        let mut current = map.get(code)?;
+        loop {
+            path = path.with(current.level, current.code.clone());
+            match current.parent.as_deref().and_then(|p| map.get(p)) {
+                Some(parent) => current = parent,
+                None => return Some(path),
+            }
+        }
+    }
+
     /// Where a point lies in the hierarchy.
     #[must_use]
     pub fn locate(&self, point: crate::domain::location::GeoPoint) -> AreaPath {

@@ -2,6 +2,7 @@
 //! it, derived from the state machine's events. One place, so every command gets the same rules.
 
 use super::Dispatcher;
+use crate::domain::area::AreaLevel;
 use crate::domain::ids::AccountId;
 use crate::domain::incident::{Deadline, Event, Incident, Transition};
 use crate::push::wire::{self, IncidentView, MediatorMessage, OfferClosedReason, OperatorMessage};
@@ -30,6 +31,8 @@ pub(super) struct Timing {
     pub remind_before: Duration,
     /// Time between offer waves.
     pub wave_interval: Duration,
+    /// Time a ladder level has before the incident climbs.
+    pub climb_after: Duration,
 }
 
 /// Fill in the side effects of `transition` (from `prev`) on `write`.
@@ -53,7 +56,7 @@ pub(super) fn apply(
         match event {
             Event::Claimed { mediator_id } | Event::Assigned { mediator_id, .. } => {
                 write.hold = Some(Hold { mediator_id: mediator_id.clone(), capacity: capacity.unwrap_or(0) });
-                cancel(write, &[TimerKind::Escalate, TimerKind::Wave]);
+                cancel(write, &[TimerKind::Escalate, TimerKind::Wave, TimerKind::Climb]);
                 close_all_offers(write);
                 if let (Some(arrive_by), Some(resolve_by)) = (next.arrive_by, next.resolve_by) {
                     write.timers.extend([
@@ -76,10 +79,20 @@ pub(super) fn apply(
                 );
             }
             Event::Cancelled => {
-                cancel(write, &[TimerKind::Escalate, TimerKind::Wave]);
+                cancel(write, &[TimerKind::Escalate, TimerKind::Wave, TimerKind::Climb]);
                 close_all_offers(write);
             }
             Event::Escalated => cancel(write, &[TimerKind::Wave]),
+            Event::LadderMoved { to, .. } => {
+                if *to == AreaLevel::District || !next.status.is_unclaimed() {
+                    cancel(write, &[TimerKind::Climb]);
+                } else {
+                    write
+                        .timers
+                        .push(TimerOp::Schedule(timer(TimerKind::Climb, next), after(timing.now, timing.climb_after)));
+                }
+            }
+            Event::Transferred { .. } => {}
             Event::Reported
             | Event::Alerted
             | Event::Reminded { .. }

@@ -236,6 +236,7 @@ impl Dispatcher {
                 now,
                 remind_before: self.settings().lifecycle.remind_before,
                 wave_interval: self.settings().dispatch.wave_interval,
+                climb_after: self.settings().ladder.climb_after,
             };
             effects::apply(&current, &transition, capacity, &timing, &mut write);
             match self.inner.store.write_incident(&write).await? {
@@ -377,6 +378,48 @@ impl Dispatcher {
             Err(DispatchError::NotFound | DispatchError::Transition(_)) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// The level responsible did not act in time (timer; idempotent).
+    ///
+    /// # Errors
+    /// `Store`.
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn climb(&self, id: &IncidentId) -> Result<bool, DispatchError> {
+        self.fire(id, Command::Climb).await
+    }
+
+    /// An operator hands an incident one level up or down the ladder.
+    ///
+    /// # Errors
+    /// `Transition(NoSuchLevel)` when there is no level that way; `NotFound`.
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn hand_over(
+        &self,
+        operator: &AccountId,
+        id: &IncidentId,
+        up: bool,
+        note: String,
+    ) -> Result<Incident, DispatchError> {
+        let actor = Actor::account(Role::Operator, operator);
+        Ok(self.run(id, &actor, Command::HandOver { up, note }).await?.0)
+    }
+
+    /// An operator moves an incident to another area (it was placed wrongly).
+    ///
+    /// # Errors
+    /// `Invalid` for an unknown area; `NotFound`.
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn transfer(
+        &self,
+        operator: &AccountId,
+        id: &IncidentId,
+        to: &str,
+        note: String,
+    ) -> Result<Incident, DispatchError> {
+        let area = self.area_path(to).ok_or(DispatchError::Invalid { field: "area", reason: "unknown area".into() })?;
+        let actor = Actor::account(Role::Operator, operator);
+        Ok(self.run(id, &actor, Command::Transfer { area, to: to.to_owned(), note }).await?.0)
     }
 
     /// The resident withdraws their report.

@@ -184,7 +184,10 @@ impl Dispatcher {
         incident.recurring = recurring;
         incident.area = self.locate(place);
         if risk == Risk::Red {
+            // Red goes to street and district at once: the district holds it on the ladder,
+            // and the street sees it as it lies in its area.
             incident.alerted_at = Some(now);
+            incident.ladder = Some(crate::domain::area::AreaLevel::District);
         }
         let tracking_token = auth::random_token();
         let mut write = IncidentWrite::new(incident.clone(), Expect::Absent);

@@ -65,6 +65,25 @@ pub struct MediatorLoad {
     pub mediated: usize,
 }
 
+/// The figures for one area (at its level), over the incidents that lie in it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AreaFigures {
+    /// Area code.
+    pub code: String,
+    /// Its level.
+    pub level: crate::domain::area::AreaLevel,
+    /// Reports in it.
+    pub reports: usize,
+    /// Of those, resolved.
+    pub resolved: usize,
+    /// Of those, mediated.
+    pub mediated: usize,
+    /// 化解率: mediated / resolved.
+    pub mediation_success_rate: Option<f64>,
+    /// Report → claim there.
+    pub time_to_claim: Durations,
+}
+
 /// The figures for a date range.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Stats {
@@ -102,6 +121,8 @@ pub struct Stats {
     pub ratings: usize,
     /// Per mediator, most claimed first.
     pub mediators: Vec<MediatorLoad>,
+    /// Per area at every level (district, streets, communities, grids), by level then code.
+    pub by_area: Vec<AreaFigures>,
 }
 
 fn ratio(part: usize, whole: usize) -> Option<f64> {
@@ -166,7 +187,10 @@ pub fn compute(
         average_rating: None,
         ratings: 0,
         mediators: vec![],
+        by_area: vec![],
     };
+    let mut areas: BTreeMap<(crate::domain::area::AreaLevel, String), (usize, usize, usize, Vec<i64>)> =
+        BTreeMap::new();
     let (mut claim, mut arrive, mut resolve) = (vec![], vec![], vec![]);
     let (mut escalated, mut resolved, mut mediated, mut on_time, mut rating_sum) = (0, 0, 0, 0, 0u64);
     let mut loads: BTreeMap<String, MediatorLoad> = BTreeMap::new();
@@ -179,6 +203,15 @@ pub fn compute(
         *stats.by_scene.entry(scene).or_default() += 1;
         *stats.by_grid.entry(grid).or_default() += 1;
         claim.extend(seconds(i.created_at, i.claimed_at));
+        for level in crate::domain::area::AreaLevel::ALL {
+            if let Some(code) = i.area.at(level) {
+                let a = areas.entry((level, code.to_owned())).or_default();
+                a.0 += 1;
+                a.1 += usize::from(i.status == Status::Resolved);
+                a.2 += usize::from(i.status == Status::Resolved && i.outcome == Some(Outcome::Mediated));
+                a.3.extend(seconds(i.created_at, i.claimed_at));
+            }
+        }
         arrive.extend(seconds(i.created_at, i.arrived_at));
         if i.escalated_at.is_some() {
             escalated += 1;
@@ -217,6 +250,18 @@ pub fn compute(
     let mut mediators: Vec<MediatorLoad> = loads.into_values().collect();
     mediators.sort_by(|a, b| b.claimed.cmp(&a.claimed).then_with(|| a.mediator_id.cmp(&b.mediator_id)));
     stats.mediators = mediators;
+    stats.by_area = areas
+        .into_iter()
+        .map(|((level, code), (reports, resolved, mediated, claims))| AreaFigures {
+            code,
+            level,
+            reports,
+            resolved,
+            mediated,
+            mediation_success_rate: ratio(mediated, resolved),
+            time_to_claim: Durations::of(claims),
+        })
+        .collect();
     stats
 }
 
@@ -263,6 +308,12 @@ pub fn to_csv(stats: &Stats) -> String {
         rows.push(["mediator_claimed".into(), who.clone(), m.claimed.to_string()]);
         rows.push(["mediator_resolved".into(), who.clone(), m.resolved.to_string()]);
         rows.push(["mediator_mediated".into(), who, m.mediated.to_string()]);
+    }
+    for a in &stats.by_area {
+        let section = format!("area_{}", name(&a.level));
+        rows.push([section.clone(), format!("{} reports", a.code), a.reports.to_string()]);
+        rows.push([section.clone(), format!("{} mediation_success", a.code), rate(a.mediation_success_rate)]);
+        rows.push([section, format!("{} time_to_claim_median_s", a.code), opt(a.time_to_claim.median_s)]);
     }
     let mut out = String::from("\u{feff}");
     for row in rows {

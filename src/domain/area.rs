@@ -202,6 +202,13 @@ impl AreaPath {
         }
     }
 
+    /// This path with `code` at `level`.
+    #[must_use]
+    pub fn with(mut self, level: AreaLevel, code: String) -> Self {
+        self.set(level, code);
+        self
+    }
+
     fn set(&mut self, level: AreaLevel, code: String) {
         let slot = match level {
             AreaLevel::District => &mut self.district,

@@ -12,6 +12,7 @@
 //! "exactly one accept wins" and "accept vs escalation" are decided here and made atomic there.
 
 use super::account::Phone;
+use super::area::AreaLevel;
 use super::category::{Category, Risk};
 use super::ids::{AccountId, IncidentId, SceneId};
 use super::location::GeoPoint;
@@ -226,6 +227,10 @@ pub struct Incident {
     /// Where it lies in the jurisdiction hierarchy.
     #[serde(default)]
     pub area: super::area::AreaPath,
+    /// Which command-center level is responsible on the escalation ladder (none before it
+    /// escalates, unless red).
+    #[serde(default)]
+    pub ladder: Option<super::area::AreaLevel>,
     /// Optimistic-concurrency version: every stored change bumps it by one.
     pub version: u64,
 }
@@ -293,6 +298,7 @@ impl Incident {
             duplicate_of: None,
             recurring: false,
             area: super::area::AreaPath::default(),
+            ladder: None,
             version: 1,
         }
     }
@@ -395,6 +401,24 @@ pub enum Command {
     },
     /// The resident withdraws it.
     Cancel,
+    /// The level responsible did not act in time: climb to the district.
+    Climb,
+    /// An operator hands it one level up or down the ladder.
+    HandOver {
+        /// Up (towards the district) or down.
+        up: bool,
+        /// Why.
+        note: String,
+    },
+    /// An operator moves it to another area (it was placed wrongly).
+    Transfer {
+        /// Where it lies now.
+        area: super::area::AreaPath,
+        /// The area code named by the operator.
+        to: String,
+        /// Why.
+        note: String,
+    },
 }
 
 /// What happened, recorded in the timeline and pushed to whoever watches.
@@ -464,6 +488,25 @@ pub enum Event {
     Reopened,
     /// An operator revealed the resident's full phone number (audit only).
     PhoneRevealed,
+    /// It moved on the escalation ladder (climbed by timer, or handed up/down).
+    LadderMoved {
+        /// Level before.
+        from: Option<super::area::AreaLevel>,
+        /// Level now.
+        to: super::area::AreaLevel,
+        /// The operator's note, when handed over by hand.
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Moved to another area.
+    Transferred {
+        /// The most specific code before.
+        from: Option<String>,
+        /// The area named.
+        to: String,
+        /// Why.
+        note: String,
+    },
     /// An operator sent a mediator.
     Assigned {
         /// The operator.
@@ -533,6 +576,9 @@ pub enum TransitionError {
     /// The follow-up was already answered.
     #[error("feedback was already given")]
     AlreadyAnswered,
+    /// There is no ladder level that way.
+    #[error("there is no level to hand it to that way")]
+    NoSuchLevel,
 }
 
 /// The result of a command: the next incident (version bumped when it changed) and its events.
@@ -607,7 +653,18 @@ pub fn decide(incident: &Incident, command: &Command, now: Timestamp) -> Result<
             }
             next.status = Status::Escalated;
             next.escalated_at = Some(now);
-            vec![Event::Escalated]
+            let mut events = vec![Event::Escalated];
+            if next.ladder.is_none() {
+                // The street that contains it acts first; red, or no street known: the district.
+                let level = if incident.risk == Risk::Red || incident.area.street.is_none() {
+                    AreaLevel::District
+                } else {
+                    AreaLevel::Street
+                };
+                next.ladder = Some(level);
+                events.push(Event::LadderMoved { from: None, to: level, note: None });
+            }
+            events
         }
         Command::Arrive { mediator } => {
             holder_check(incident, mediator)?;
@@ -641,6 +698,44 @@ pub fn decide(incident: &Incident, command: &Command, now: Timestamp) -> Result<
             next.status = Status::Cancelled;
             next.cancelled_at = Some(now);
             vec![Event::Cancelled]
+        }
+        Command::Climb => {
+            let Some(to) = incident.ladder.and_then(AreaLevel::parent).filter(|_| incident.status == Status::Escalated)
+            else {
+                return unchanged(); // assigned, settled, or already at the district
+            };
+            next.ladder = Some(to);
+            vec![Event::LadderMoved { from: incident.ladder, to, note: None }]
+        }
+        Command::HandOver { up, note } => {
+            if matches!(incident.status, Status::Resolved | Status::Cancelled) {
+                return Err(TransitionError::WrongState(incident.status));
+            }
+            let current = incident.ladder.unwrap_or(AreaLevel::District);
+            let target = if *up {
+                current.parent()
+            } else {
+                // Down only to a level the incident has an area at.
+                [AreaLevel::Street, AreaLevel::Community]
+                    .into_iter()
+                    .find(|l| l.parent() == Some(current) && incident.area.at(*l).is_some())
+            };
+            let Some(to) = target.filter(|l| *l != AreaLevel::Grid) else {
+                return Err(TransitionError::NoSuchLevel);
+            };
+            next.ladder = Some(to);
+            vec![Event::LadderMoved { from: incident.ladder, to, note: Some(note.clone()) }]
+        }
+        Command::Transfer { area, to, note } => {
+            if matches!(incident.status, Status::Resolved | Status::Cancelled) {
+                return Err(TransitionError::WrongState(incident.status));
+            }
+            let from = AreaLevel::ALL.iter().rev().find_map(|l| incident.area.at(*l)).map(str::to_owned);
+            next.area = area.clone();
+            if next.ladder.is_some_and(|l| next.area.at(l).is_none()) {
+                next.ladder = Some(AreaLevel::District);
+            }
+            vec![Event::Transferred { from, to: to.clone(), note: note.clone() }]
         }
         Command::Offer { offers, expire_before } => {
             if !incident.status.is_unclaimed() {

@@ -41,6 +41,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_stats_csv))
         .routes(routes!(list_hotspots))
         .routes(routes!(list_areas))
+        .routes(routes!(hand_over))
+        .routes(routes!(transfer))
 }
 
 /// The big screen's socket (token in `?access_token=`): a `snapshot` of on-duty mediators and
@@ -451,4 +453,80 @@ async fn list_areas(State(state): State<AppState>, operator: OperatorAuth) -> ax
         .collect();
     let body = serde_json::json!({ "type": "FeatureCollection", "features": features });
     ([(axum::http::header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response()
+}
+
+/// Hand an incident one level up or down the ladder.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandOverRequest {
+    /// `up` (towards the district) or `down`.
+    pub direction: Direction,
+    /// Why (1..=1000 characters).
+    pub note: String,
+}
+
+/// Up or down the ladder.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Towards the district.
+    Up,
+    /// Towards the community.
+    Down,
+}
+
+fn note(state: &AppState, raw: &str) -> Result<String, ApiError> {
+    let note = raw.trim().to_owned();
+    if note.is_empty() {
+        return Err(ApiError::invalid("note", "must not be empty"));
+    }
+    super::error::check_len("note", &note, state.settings.limits.note_max_chars)?;
+    Ok(note)
+}
+
+/// Hand an incident one level up (street → district) or down (district → street → community)
+/// the escalation ladder, with a note; recorded in the timeline.
+#[utoipa::path(post, path = "/api/v1/command/incidents/{id}/handover", tag = "command", security(("operator" = []), ("admin" = [])),
+    params(("id" = String, Path, description = "incident id")), request_body = HandOverRequest,
+    responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn hand_over(
+    State(state): State<AppState>,
+    operator: OperatorAuth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<HandOverRequest>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let note = note(&state, &body.note)?;
+    let id = parse_incident(&id)?;
+    ensure_visible(&state, &operator, &id).await?;
+    let up = matches!(body.direction, Direction::Up);
+    let incident = state.dispatcher.hand_over(&operator_actor(&operator), &id, up, note).await?;
+    Ok(Json(IncidentView::masked(&incident)))
+}
+
+/// Move an incident to another area.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// The area code it belongs to (e.g. the neighbouring grid or community).
+    pub area: String,
+    /// Why (1..=1000 characters).
+    pub note: String,
+}
+
+/// Transfer an incident to another area (a report placed wrongly); its place in the hierarchy
+/// becomes that area and its ancestors. Recorded in the timeline.
+#[utoipa::path(post, path = "/api/v1/command/incidents/{id}/transfer", tag = "command", security(("operator" = []), ("admin" = [])),
+    params(("id" = String, Path, description = "incident id")), request_body = TransferRequest,
+    responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn transfer(
+    State(state): State<AppState>,
+    operator: OperatorAuth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<TransferRequest>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let note = note(&state, &body.note)?;
+    let id = parse_incident(&id)?;
+    ensure_visible(&state, &operator, &id).await?;
+    let incident = state.dispatcher.transfer(&operator_actor(&operator), &id, &body.area, note).await?;
+    Ok(Json(IncidentView::masked(&incident)))
 }

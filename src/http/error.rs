@@ -142,6 +142,9 @@ impl From<DispatchError> for ApiError {
                 }
                 TransitionError::NotOffered => Self::not_found(),
                 TransitionError::NotYours => Self::forbidden("this incident is not assigned to you"),
+                TransitionError::NoSuchLevel => {
+                    Self::new(StatusCode::CONFLICT, "no_such_level", "there is no level to hand it to that way")
+                }
                 TransitionError::AlreadyAnswered => {
                     Self::new(StatusCode::CONFLICT, "already_answered", "the follow-up was already answered")
                 }

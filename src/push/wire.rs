@@ -111,6 +111,8 @@ pub struct IncidentView {
     pub recurring: bool,
     /// Where it lies: district, street, community, grid codes.
     pub area: crate::domain::area::AreaPath,
+    /// Which command-center level is responsible on the escalation ladder.
+    pub ladder: Option<crate::domain::area::AreaLevel>,
 }
 
 impl IncidentView {
@@ -153,6 +155,7 @@ impl IncidentView {
             duplicate_of: incident.duplicate_of.as_ref().map(ToString::to_string),
             recurring: incident.recurring,
             area: incident.area.clone(),
+            ladder: incident.ladder,
         }
     }
 

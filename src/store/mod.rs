@@ -59,12 +59,21 @@ pub enum TimerKind {
     ArriveDue,
     /// The resolution deadline.
     ResolveDue,
+    /// Climb the escalation ladder if the level responsible has not acted.
+    Climb,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [Self; 6] =
-        [Self::Escalate, Self::Wave, Self::RemindArrive, Self::RemindResolve, Self::ArriveDue, Self::ResolveDue];
+    pub const ALL: [Self; 7] = [
+        Self::Escalate,
+        Self::Wave,
+        Self::RemindArrive,
+        Self::RemindResolve,
+        Self::ArriveDue,
+        Self::ResolveDue,
+        Self::Climb,
+    ];
 
     /// Stable wire name, used inside stored timer members.
     #[must_use]
@@ -76,6 +85,7 @@ impl TimerKind {
             Self::RemindResolve => "remind_resolve",
             Self::ArriveDue => "arrive_due",
             Self::ResolveDue => "resolve_due",
+            Self::Climb => "climb",
         }
     }
 

@@ -71,6 +71,7 @@ impl TimerRunner {
             TimerKind::RemindResolve => d.deadline(id, Deadline::Resolve, false).await?,
             TimerKind::ArriveDue => d.deadline(id, Deadline::Arrive, true).await?,
             TimerKind::ResolveDue => d.deadline(id, Deadline::Resolve, true).await?,
+            TimerKind::Climb => d.climb(id).await?,
         };
         if fired {
             metrics::counter!("gd_timers_fired_total", "kind" => timer.key.kind.as_str()).increment(1);

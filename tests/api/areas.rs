@@ -10,6 +10,7 @@ on_both_stores!(
     reports_are_placed_in_the_hierarchy_and_boundaries_go_one_way,
     operators_see_only_their_area_and_below,
     area_uploads_are_validated,
+    the_ladder_climbs_hands_over_and_transfers,
 );
 
 /// The district spans lng 101.70–101.78, lat 36.60–36.64.
@@ -148,6 +149,28 @@ async fn operators_see_only_their_area_and_below(backend: Backend) {
     assert_eq!(stats["total"], 2, "statistics cover the street only");
     let (_, stats) = app.get("/api/v1/command/stats", Some(&district.token)).await;
     assert_eq!(stats["total"], 3);
+    let per_area: std::collections::BTreeMap<String, u64> = stats["by_area"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["code"].as_str().unwrap().to_owned(), a["reports"].as_u64().unwrap()))
+        .collect();
+    let expected = [
+        ("D", 3),
+        ("S1", 2),
+        ("S2", 1),
+        ("S1-C1", 1),
+        ("S1-C2", 1),
+        ("S2-C1", 1),
+        ("S1-C1-G1", 1),
+        ("S1-C2-G1", 1),
+        ("S2-C1-G1", 1),
+    ];
+    assert_eq!(
+        per_area,
+        expected.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+        "reports per area at every level"
+    );
 
     let features = |v: Value| v["features"].as_array().unwrap().len();
     let (_, outlines) = app.get("/api/v1/command/areas", Some(&street1.token)).await;
@@ -196,4 +219,117 @@ async fn area_uploads_are_validated(backend: Backend) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "an operator's area must exist");
     let (s, _) = app.post("/api/v1/admin/areas", Some(&app.mediator("越权", &[]).await.token), json!({})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+fn ladder_moves(detail: &Value) -> Vec<(Value, Value)> {
+    detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"]["type"] == "ladder_moved")
+        .map(|e| (e["event"]["from"].clone(), e["event"]["to"].clone()))
+        .collect()
+}
+
+async fn the_ladder_climbs_hands_over_and_transfers(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        no_limits(s);
+        s.ladder.climb_after = std::time::Duration::from_millis(700);
+    })
+    .await;
+    synthetic_district(&app).await;
+    let district = operator_in(&app, "区指挥", "D").await;
+    let street1 = operator_in(&app, "一街道", "S1").await;
+    let street2 = operator_in(&app, "二街道", "S2").await;
+    let mut district_live = app.socket("/api/v1/command/live", &district.token).await;
+    let mut street_live = app.socket("/api/v1/command/live", &street1.token).await;
+    street_live.wait_for("snapshot", |_| true).await;
+    // A second instance on the same Redis polls the same timers: the climb still happens once.
+    let second = match backend {
+        Backend::Redis => Some(crate::helpers::start(app.settings.clone(), None).await),
+        Backend::Memory => None,
+    };
+
+    // Nobody near: it escalates at once, to the street's command center first.
+    let id = report(&app, SOUTH + 0.01, WEST + 0.02).await["id"].as_str().unwrap().to_owned();
+    let escalated = street_live
+        .wait_for("incident", |m| m["event"]["type"] == "escalated" && m["incident"]["id"] == id.as_str())
+        .await;
+    assert_eq!(escalated["incident"]["ladder"], "street");
+    let climbed = district_live
+        .wait_for("incident", |m| {
+            m["event"]["type"] == "ladder_moved" && m["event"]["to"] == "district" && m["incident"]["id"] == id.as_str()
+        })
+        .await;
+    assert_eq!(climbed["incident"]["ladder"], "district");
+    let (_, d) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(&district.token)).await;
+    assert_eq!(
+        ladder_moves(&d),
+        vec![(Value::Null, json!("street")), (json!("street"), json!("district"))],
+        "climbed exactly once"
+    );
+
+    // The district hands it back down with a note, then up again.
+    let (s, down) = app
+        .post(
+            &format!("/api/v1/command/incidents/{id}/handover"),
+            Some(&district.token),
+            json!({ "direction": "down", "note": "请街道先处理" }),
+        )
+        .await;
+    assert_eq!((s, down["ladder"].clone()), (StatusCode::OK, json!("street")), "{down}");
+    let (s, up) = app
+        .post(
+            &format!("/api/v1/command/incidents/{id}/handover"),
+            Some(&street1.token),
+            json!({ "direction": "up", "note": "街道处理不了" }),
+        )
+        .await;
+    assert_eq!((s, up["ladder"].clone()), (StatusCode::OK, json!("district")));
+    let (s, err) = app
+        .post(
+            &format!("/api/v1/command/incidents/{id}/handover"),
+            Some(&district.token),
+            json!({ "direction": "up", "note": "再往上" }),
+        )
+        .await;
+    assert_eq!((s, err["error"]["code"].clone()), (StatusCode::CONFLICT, json!("no_such_level")));
+
+    // Placed wrongly: transferred to a grid of the other street, it leaves street 1's view.
+    let (s, moved) = app
+        .post(
+            &format!("/api/v1/command/incidents/{id}/transfer"),
+            Some(&street1.token),
+            json!({ "area": "S2-C1-G0", "note": "实际在二街道" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{moved}");
+    assert_eq!(moved["area"], json!({ "district": "D", "street": "S2", "community": "S2-C1", "grid": "S2-C1-G0" }));
+    let (s, _) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(&street1.token)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, d) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(&street2.token)).await;
+    assert_eq!(s, StatusCode::OK);
+    let transferred =
+        d["timeline"].as_array().unwrap().iter().find(|e| e["event"]["type"] == "transferred").unwrap().clone();
+    assert_eq!(transferred["event"]["to"], "S2-C1-G0");
+    assert_eq!(transferred["actor_id"], street1.id.as_str());
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/command/incidents/{id}/transfer"),
+            Some(&street2.token),
+            json!({ "area": "NOPE", "note": "x" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Red goes to the district at once, while its street still sees it.
+    let red = app
+        .post("/api/v1/reports", None, json!({ "location": { "lat": SOUTH + 0.03, "lng": WEST + 0.06, "coord": "wgs84" }, "category": "family", "description": "有人拿刀" }))
+        .await
+        .1;
+    let (_, d) =
+        app.get(&format!("/api/v1/command/incidents/{}", red["id"].as_str().unwrap()), Some(&street2.token)).await;
+    assert_eq!(d["incident"]["ladder"], "district");
+    assert_eq!(d["incident"]["risk"], "red");
+    drop(second);
 }

@@ -71,8 +71,11 @@ const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(50);
 const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(2);
 /// Attempts per background reconnect cycle; a later command starts a new cycle.
 const RECONNECT_ATTEMPTS: usize = 6;
-/// How many bus messages a slow subscriber may fall behind before it gets `Resync`.
-const BUS_CAPACITY: usize = 1024;
+/// How many bus messages a slow subscriber may fall behind before it gets `Resync`. Positions
+/// alone are thousands a second in a city (20,000 phones every 5 s is 4,000/s), and a resync
+/// rereads every position, so the buffer must ride out a stall of a few seconds rather than
+/// turn it into a storm of rebuilds (about 1.5 MiB at this size).
+const BUS_CAPACITY: usize = 16 * 1024;
 /// How often the bus subscriber pings, to notice a silently dead connection.
 const BUS_PING_INTERVAL: Duration = Duration::from_secs(5);
 /// Longest idempotency TTL passed to `PEXPIRE` (a longer one would overflow Redis's clock).
