@@ -125,6 +125,15 @@ pub struct Stats {
     pub by_area: Vec<AreaFigures>,
 }
 
+/// Running counts for one area while computing.
+#[derive(Default)]
+struct AreaTally {
+    reports: usize,
+    resolved: usize,
+    mediated: usize,
+    claims: Vec<i64>,
+}
+
 fn ratio(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
@@ -189,8 +198,7 @@ pub fn compute(
         mediators: vec![],
         by_area: vec![],
     };
-    let mut areas: BTreeMap<(crate::domain::area::AreaLevel, String), (usize, usize, usize, Vec<i64>)> =
-        BTreeMap::new();
+    let mut areas: BTreeMap<(crate::domain::area::AreaLevel, String), AreaTally> = BTreeMap::new();
     let (mut claim, mut arrive, mut resolve) = (vec![], vec![], vec![]);
     let (mut escalated, mut resolved, mut mediated, mut on_time, mut rating_sum) = (0, 0, 0, 0, 0u64);
     let mut loads: BTreeMap<String, MediatorLoad> = BTreeMap::new();
@@ -206,10 +214,10 @@ pub fn compute(
         for level in crate::domain::area::AreaLevel::ALL {
             if let Some(code) = i.area.at(level) {
                 let a = areas.entry((level, code.to_owned())).or_default();
-                a.0 += 1;
-                a.1 += usize::from(i.status == Status::Resolved);
-                a.2 += usize::from(i.status == Status::Resolved && i.outcome == Some(Outcome::Mediated));
-                a.3.extend(seconds(i.created_at, i.claimed_at));
+                a.reports += 1;
+                a.resolved += usize::from(i.status == Status::Resolved);
+                a.mediated += usize::from(i.status == Status::Resolved && i.outcome == Some(Outcome::Mediated));
+                a.claims.extend(seconds(i.created_at, i.claimed_at));
             }
         }
         arrive.extend(seconds(i.created_at, i.arrived_at));
@@ -252,14 +260,14 @@ pub fn compute(
     stats.mediators = mediators;
     stats.by_area = areas
         .into_iter()
-        .map(|((level, code), (reports, resolved, mediated, claims))| AreaFigures {
+        .map(|((level, code), t)| AreaFigures {
             code,
             level,
-            reports,
-            resolved,
-            mediated,
-            mediation_success_rate: ratio(mediated, resolved),
-            time_to_claim: Durations::of(claims),
+            reports: t.reports,
+            resolved: t.resolved,
+            mediated: t.mediated,
+            mediation_success_rate: ratio(t.mediated, t.resolved),
+            time_to_claim: Durations::of(t.claims),
         })
         .collect();
     stats

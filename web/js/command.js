@@ -38,7 +38,20 @@
       'stats.on_time': '按时办结率', 'stats.rating': '平均满意度', 'stats.rating_v': '{v} 星（{n} 条评价）',
       'stats.claim': '接单用时（中位数 / 90%）', 'stats.arrive': '到场用时（中位数 / 90%）', 'stats.resolve': '办结用时（中位数 / 90%）',
       'stats.by_risk': '按风险等级', 'stats.by_status': '按状态', 'stats.by_category': '按类别', 'stats.mediators': '调解员工作量',
-      'stats.med_row': '接单 {c} · 办结 {r} · 调解成功 {m}', 'stats.none': '暂无', 'stats.downloaded': '已下载 {f}'
+      'stats.med_row': '接单 {c} · 办结 {r} · 调解成功 {m}', 'stats.none': '暂无', 'stats.downloaded': '已下载 {f}',
+      'a.nav': '辖区', 'lg.area': '辖区边界', 'a.all': '全部辖区', 'a.pick': '选择{level}…', 'a.pick_label': '下一级：选择{level}',
+      'a.filtered': '队列与计数仅含本区域', 'a.up': '返回上一级',
+      'p.where': '所在区域', 'p.nowhere': '不在已划定的区域内', 'p.ladder': '处置层级', 'p.ladder_none': '尚未交指挥中心（派单中）',
+      'p.ladder_now': '当前由{level}负责', 'p.ho_label': '交办说明（必填，记入处置经过）', 'p.ho_ph': '例如：请社区先行调解，明天上午回复',
+      'p.up_to': '上交一级 → {level}', 'p.down_to': '下交一级 → {level}', 'p.up': '上交一级', 'p.down': '下交一级',
+      'p.top': '已是最高一级', 'p.bottom': '没有更低一级', 'p.ho_empty': '请先填写交办说明',
+      'p.ho_done_up': '已上交至{level}', 'p.ho_done_down': '已下交至{level}',
+      'p.no_level_up': '已经是最高一级（区指挥中心），不能再上交', 'p.no_level_down': '没有可下交的下一级：该事件不在更低一级的区域内',
+      'p.transfer': '转交其他区域', 'p.tr_hint': '上报位置有误时使用：事件改归所选区域（及其上级）', 'p.tr_search': '搜索区域名称',
+      'p.tr_ph': '输入名称，如“南关”', 'p.tr_pick': '选择区域', 'p.tr_note': '转交说明（必填）', 'p.tr_send': '转交',
+      'p.tr_none': '请先在列表中选择区域', 'p.tr_done': '已转至 {area}', 'p.tr_nomatch': '没有匹配的区域', 'p.tr_empty': '请先填写转交说明',
+      'stats.by_area': '各街道、社区情况', 'stats.area': '区域', 'stats.reports': '上报', 'stats.resolved': '办结',
+      'stats.rate': '化解率', 'stats.claim_med': '接单用时（中位数）'
     },
     en: {
       'page.title': 'Mediation Command Center', 'logout': 'Log out', 'counters': 'Counters', 'map': 'Map', 'legend': 'Legend',
@@ -75,7 +88,21 @@
       'stats.on_time': 'Closed on time', 'stats.rating': 'Average rating', 'stats.rating_v': '{v} stars ({n} ratings)',
       'stats.claim': 'Time to claim (median / 90%)', 'stats.arrive': 'Time to arrive (median / 90%)', 'stats.resolve': 'Time to close (median / 90%)',
       'stats.by_risk': 'By risk colour', 'stats.by_status': 'By status', 'stats.by_category': 'By category', 'stats.mediators': 'Mediator workload',
-      'stats.med_row': 'claimed {c} · closed {r} · settled {m}', 'stats.none': 'None', 'stats.downloaded': 'Downloaded {f}'
+      'stats.med_row': 'claimed {c} · closed {r} · settled {m}', 'stats.none': 'None', 'stats.downloaded': 'Downloaded {f}',
+      'a.nav': 'Area', 'lg.area': 'Area outlines', 'a.all': 'All areas', 'a.pick': 'Choose a {level}…', 'a.pick_label': 'Next level: choose a {level}',
+      'a.filtered': 'Queues and counters: this area only', 'a.up': 'Back up one level',
+      'p.where': 'Area', 'p.nowhere': 'Outside every mapped area', 'p.ladder': 'Ladder', 'p.ladder_none': 'Not with a command center yet (dispatching)',
+      'p.ladder_now': 'Now with the {level}', 'p.ho_label': 'Note (required, goes into the timeline)', 'p.ho_ph': 'e.g. the community mediates first and reports back tomorrow',
+      'p.up_to': 'Hand up → {level}', 'p.down_to': 'Hand down → {level}', 'p.up': 'Hand up one level', 'p.down': 'Hand down one level',
+      'p.top': 'Already at the top', 'p.bottom': 'No level below', 'p.ho_empty': 'Write a note first',
+      'p.ho_done_up': 'Handed up to the {level}', 'p.ho_done_down': 'Handed down to the {level}',
+      'p.no_level_up': 'It is already with the district command center: there is no level above',
+      'p.no_level_down': 'There is no level below to hand it to: it lies in no area of that level',
+      'p.transfer': 'Transfer to another area', 'p.tr_hint': 'When a report was placed wrongly: it then belongs to the chosen area (and its parents)',
+      'p.tr_search': 'Search area names', 'p.tr_ph': 'type a name', 'p.tr_pick': 'Choose an area', 'p.tr_note': 'Reason (required)', 'p.tr_send': 'Transfer',
+      'p.tr_none': 'Choose an area in the list first', 'p.tr_done': 'Transferred to {area}', 'p.tr_nomatch': 'No matching area', 'p.tr_empty': 'Write a reason first',
+      'stats.by_area': 'By street and community', 'stats.area': 'Area', 'stats.reports': 'Reports', 'stats.resolved': 'Closed',
+      'stats.rate': 'Success rate', 'stats.claim_med': 'Median time to claim'
     }
   });
 
@@ -154,6 +181,17 @@
     map = L.map('map', { preferCanvas: true, zoomSnap: 0.25, zoomControl: true, attributionControl: false, center: [35.5, 104], zoom: 5, minZoom: 3, maxZoom: 19 });
     new Grid({ pane: 'tilePane' }).addTo(map);
     L.control.scale({ imperial: false, position: 'bottomright' }).addTo(map);
+    // Area outlines under everything (SVG, not clickable: a click on the map drills down),
+    // their names just under the incidents.
+    var areasPane = map.createPane('areas');
+    areasPane.style.zIndex = 350;
+    areasPane.style.pointerEvents = 'none';
+    areaRenderer = L.svg({ pane: 'areas', padding: 0.3 });
+    var labelPane = map.createPane('areaLabels');
+    labelPane.style.zIndex = 430;
+    labelPane.style.pointerEvents = 'none';
+    map.on('click', onMapClick);
+    map.on('zoomend', drawLabels);
     map.createPane('incidents').style.zIndex = 450;
     incidentRenderer = L.canvas({ pane: 'incidents', padding: 0.2 });
     ['mousedown', 'wheel', 'touchstart'].forEach(function (ev) {
@@ -165,7 +203,9 @@
   function fitAll(force) {
     var pts = [];
     mediators.forEach(function (m) { pts.push([m.lat, m.lng]); });
-    incidents.forEach(function (i) { if (isOpen(i)) pts.push([i.location.lat, i.location.lng]); });
+    incidents.forEach(function (i) { if (isOpen(i) && inFocus(i)) pts.push([i.location.lat, i.location.lng]); });
+    var b = areaBounds();
+    if (b) { pts.push(b.getSouthWest()); pts.push(b.getNorthEast()); }
     if (!pts.length) return;
     if (force || (autoFit && !fitted)) {
       map.fitBounds(L.latLngBounds(pts), { padding: [60, 60], maxZoom: 15, animate: false });
@@ -223,12 +263,12 @@
     var mk = incMarkers.get(i.id);
     if (map && i.location) drawPulse(i);
     else if (!isOpen(i) && pulses.has(i.id)) { map.removeLayer(pulses.get(i.id)); pulses.delete(i.id); }
-    if (!isOpen(i)) {
+    if (!isOpen(i) || !inFocus(i)) {
       if (mk) { map.removeLayer(mk); incMarkers.delete(i.id); }
       return;
     }
     if (!mk) {
-      mk = L.circleMarker([i.location.lat, i.location.lng], Object.assign({ renderer: incidentRenderer, pane: 'incidents' }, incidentStyle(i)));
+      mk = L.circleMarker([i.location.lat, i.location.lng], Object.assign({ renderer: incidentRenderer, pane: 'incidents', bubblingMouseEvents: false }, incidentStyle(i)));
       mk.on('click', function () { openPanel(i.id); });
       mk.addTo(map);
       incMarkers.set(i.id, mk);
@@ -337,6 +377,7 @@
     $('#logout').hidden = false;
     $('#stats-open').hidden = false;
     initMap();
+    loadAreas();
     if (socket) socket.stop();
     socket = new GD.LiveSocket({
       url: function () { return GD.wsUrl('/api/v1/command/live', token); },
@@ -371,12 +412,13 @@
   function queueItem(i, kind) {
     var deadline = kind === 'esc' ? (i.escalated_at || i.escalate_at) : i.escalate_at;
     var what = GD.t('cat.' + i.category) + ' · ' + GD.t('risk.' + i.risk);
-    var sub = GD.t('t.reported', { t: GD.fmtTime(i.created_at) }) + ' ' + (i.scene_id ? GD.t('p.scene') : '') + ' ' + i.description;
+    var where = areaText(i);
+    var sub = (where ? where + ' · ' : '') + GD.t('t.reported', { t: GD.fmtTime(i.created_at) }) + ' ' + (i.scene_id ? GD.t('p.scene') : '') + ' ' + i.description;
     if (kind === 'over') {
       var missed = missedDeadline(i);
       deadline = missed.at;
       what = GD.t('o.' + missed.kind) + ' · ' + GD.t('cat.' + i.category);
-      sub = GD.t('o.holder', { who: names[i.claimed_by] || '…' }) + ' · ' + i.description;
+      sub = (where ? where + ' · ' : '') + GD.t('o.holder', { who: names[i.claimed_by] || '…' }) + ' · ' + i.description;
     }
     var alerting = isAlerting(i);
     return GD.el('li', { class: 'item risk-' + i.risk + (alerting ? ' alerted' : ''), tabindex: '0', role: 'button', dataset: { id: i.id },
@@ -385,6 +427,7 @@
       GD.el('span', { class: 'bar' }),
       GD.el('div', {}, [
         GD.el('div', { class: 'what' }, [what,
+          areas.size && i.ladder ? GD.el('span', { class: 'flag ladder ladder-' + i.ladder, dataset: { ladder: i.ladder }, text: GD.t('ladder.' + i.ladder) }) : null,
           alerting ? GD.el('span', { class: 'flag alert-flag', text: GD.t('alerted') }) : null,
           i.supervision ? GD.el('span', { class: 'flag', text: GD.t('p.supervision') }) : null,
           i.recurring ? GD.el('span', { class: 'flag recurring', text: GD.t('p.recurring') }) : null]),
@@ -397,6 +440,7 @@
   function renderQueues() {
     var esc = [], disp = [], over = [];
     incidents.forEach(function (i) {
+      if (!inFocus(i)) return;
       if (i.status === 'escalated') esc.push(i);
       else if (i.status === 'dispatching') disp.push(i);
       else if (i.overdue && (i.status === 'claimed' || i.status === 'on_site')) over.push(i);
@@ -427,6 +471,7 @@
     var today = GD.startOfToday().getTime(), now = Date.now();
     var count = 0, claimTimes = [], overdue = 0, late = 0;
     incidents.forEach(function (i) {
+      if (!inFocus(i)) return;
       var created = Date.parse(i.created_at);
       if (created >= today) {
         count++;

@@ -165,6 +165,11 @@
       'ev.notified.sent': '微信通知已发送{notice}', 'ev.notified.failed': '微信通知发送失败{notice}',
       'ev.notified.skipped': '微信通知已跳过{notice}', 'ev.notified.other': '微信通知{notice}',
       'notice.offer': '（派单）', 'notice.claimed': '（接单）', 'notice.arrived': '（到场）', 'notice.resolved': '（办结）',
+      'lvl.district': '区', 'lvl.street': '街道', 'lvl.community': '社区', 'lvl.grid': '网格',
+      'ladder.community': '社区', 'ladder.street': '街道指挥中心', 'ladder.district': '区指挥中心',
+      'ev.ladder.first': '由{to}负责处置', 'ev.ladder.climb': '{from}未及时处置，自动上报至{to}',
+      'ev.ladder.up': '上报至{to}：{note}', 'ev.ladder.down': '交{short}处理：{note}',
+      'ev.transferred': '转至 {to}（原 {from}）：{note}', 'ev.transferred.nofrom': '转至 {to}：{note}',
       'who.mediator': '调解员', 'who.operator': '值班员', 'err.network': '网络不通，请稍后再试', 'err.generic': '出错了：{msg}'
     },
     en: {
@@ -191,6 +196,11 @@
       'ev.notified.sent': 'WeChat notice sent{notice}', 'ev.notified.failed': 'WeChat notice failed{notice}',
       'ev.notified.skipped': 'WeChat notice skipped{notice}', 'ev.notified.other': 'WeChat notice{notice}',
       'notice.offer': ' (offer)', 'notice.claimed': ' (claimed)', 'notice.arrived': ' (arrived)', 'notice.resolved': ' (closed)',
+      'lvl.district': 'district', 'lvl.street': 'street', 'lvl.community': 'community', 'lvl.grid': 'grid',
+      'ladder.community': 'community', 'ladder.street': 'street command center', 'ladder.district': 'district command center',
+      'ev.ladder.first': 'Handled by the {to}', 'ev.ladder.climb': 'Not handled by the {from} in time: moved up to the {to}',
+      'ev.ladder.up': 'Handed up to the {to}: {note}', 'ev.ladder.down': 'Handed down to the {short}: {note}',
+      'ev.transferred': 'Transferred to {to} (was {from}): {note}', 'ev.transferred.nofrom': 'Transferred to {to}: {note}',
       'who.mediator': 'a mediator', 'who.operator': 'an operator', 'err.network': 'No connection, please try again', 'err.generic': 'Error: {msg}'
     }
   });
@@ -201,9 +211,15 @@
    * event types this page does not know: never a raw key). names maps account ids to names.
    * audience: 'staff' (default) or 'resident' (no internal plumbing, no operators' notes).
    */
-  var RESIDENT_HIDDEN = ['declined', 'offers_expired', 'alerted', 'reminded', 'overdue', 'risk_changed', 'phone_revealed', 'notified'];
+  var RESIDENT_HIDDEN = ['declined', 'offers_expired', 'alerted', 'reminded', 'overdue', 'risk_changed', 'phone_revealed', 'notified',
+    'ladder_moved', 'transferred'];
   var KNOWN = ['reported', 'offered', 'claimed', 'declined', 'escalated', 'alerted', 'offers_expired', 'reminded', 'overdue',
-    'supervised', 'risk_changed', 'feedback_given', 'reopened', 'phone_revealed', 'assigned', 'arrived', 'resolved', 'cancelled', 'notified'];
+    'supervised', 'risk_changed', 'feedback_given', 'reopened', 'phone_revealed', 'assigned', 'arrived', 'resolved', 'cancelled', 'notified',
+    'ladder_moved', 'transferred'];
+  /** Ladder levels, bottom first. */
+  GD.LADDER = ['community', 'street', 'district'];
+  /** An area code as a name; a page that knows the areas replaces this. */
+  GD.areaName = function (code) { return code; };
   GD.describeEvent = function (entry, names, audience) {
     var ev = (entry && entry.event) || {};
     var type = ev.type;
@@ -227,6 +243,17 @@
         return GD.t(resident ? 'ev.reopened.resident' : 'ev.reopened');
       case 'phone_revealed':
         return GD.t('ev.phone_revealed', { who: (entry.actor_id && names && names[entry.actor_id]) || GD.t('who.operator') });
+      case 'ladder_moved': {
+        var from = GD.LADDER.indexOf(ev.from), to = GD.LADDER.indexOf(ev.to);
+        var lv = { to: GD.t('ladder.' + ev.to), short: GD.t('lvl.' + ev.to), note: ev.note || '',
+          from: ev.from ? GD.t('ladder.' + ev.from) : '' };
+        if (!ev.from) return GD.t('ev.ladder.first', lv);
+        if (to < from) return GD.t('ev.ladder.down', lv);
+        return GD.t(ev.note ? 'ev.ladder.up' : 'ev.ladder.climb', lv);
+      }
+      case 'transferred':
+        return GD.t(ev.from ? 'ev.transferred' : 'ev.transferred.nofrom',
+          { to: GD.areaName(ev.to), from: ev.from ? GD.areaName(ev.from) : '', note: ev.note || '' });
       case 'notified': {
         var o = String(ev.outcome || '');
         var kind = /^sent/.test(o) ? 'sent' : /^failed/.test(o) ? 'failed' : /^skipped/.test(o) ? 'skipped' : 'other';
