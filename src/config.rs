@@ -131,6 +131,8 @@ pub struct DispatchSettings {
     pub index_resolution: u8,
     /// Specialty match counts as this many metres nearer.
     pub specialty_bonus_m: f64,
+    /// A mediator whose home grid or community is the incident's counts as this much nearer.
+    pub home_area_bonus_m: f64,
     /// Idempotency-Key memory.
     #[serde(with = "humantime_serde")]
     pub idempotency_ttl: Duration,
@@ -328,6 +330,9 @@ impl Settings {
         }
         if self.dispatch.search_radius_m > 100_000.0 {
             return bad("dispatch.search_radius_m", "must be at most 100 km");
+        }
+        if !self.dispatch.home_area_bonus_m.is_finite() || self.dispatch.home_area_bonus_m < 0.0 {
+            return bad("dispatch.home_area_bonus_m", "must be zero or more metres");
         }
         if !self.dispatch.specialty_bonus_m.is_finite() || self.dispatch.specialty_bonus_m < 0.0 {
             return bad("dispatch.specialty_bonus_m", "must be zero or more metres");

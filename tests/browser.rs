@@ -145,3 +145,84 @@ async fn an_escalation_appears_in_the_operator_queue_and_is_assigned_from_the_pa
     assert_eq!(list[0]["claimed_by"], mediator.id.as_str());
     assert!(list[0]["escalated_at"].is_string(), "{list}");
 }
+
+/// A district around the report site: two streets side by side, each split into a southern and
+/// a northern community, and three grids in the first community (made here, WGS-84 rectangles).
+const WEST: f64 = 101.74;
+const SOUTH: f64 = 36.60;
+
+fn rect(w: f64, s: f64, e: f64, n: f64) -> serde_json::Value {
+    json!({ "type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]] })
+}
+
+async fn upload_area(
+    app: &TestApp,
+    code: &str,
+    name: &str,
+    level: &str,
+    parent: Option<&str>,
+    geometry: serde_json::Value,
+) {
+    let body = json!({ "code": code, "name": name, "level": level, "parent": parent, "geometry": geometry });
+    let (status, created) = app.post("/api/v1/admin/areas", Some(&app.admin_token()), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{code}: {created}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_district_operator_drills_into_a_street_and_moves_an_incident_on_the_ladder() {
+    let app = spawn_app_with(Backend::Memory, |s| s.report_limits.per_ip = 0).await;
+    upload_area(&app, "D", "城中区", "district", None, rect(WEST, SOUTH, WEST + 0.08, SOUTH + 0.04)).await;
+    let streets = [
+        ("S1", "南关街道", WEST, ["南滩社区", "南关社区"]),
+        ("S2", "人民街街道", WEST + 0.04, ["水井巷社区", "人民街社区"]),
+    ];
+    for (code, name, w, communities) in streets {
+        upload_area(&app, code, name, "street", Some("D"), rect(w, SOUTH, w + 0.04, SOUTH + 0.04)).await;
+        for (k, community) in communities.iter().enumerate() {
+            let south = SOUTH + 0.02 * k as f64;
+            let c = format!("{code}-C{}", k + 1);
+            upload_area(&app, &c, community, "community", Some(code), rect(w, south, w + 0.04, south + 0.02)).await;
+        }
+    }
+    for (g, name) in ["南滩第一网格", "南滩第二网格", "南滩第三网格"].iter().enumerate() {
+        let gw = WEST + 0.04 / 3.0 * g as f64;
+        upload_area(
+            &app,
+            &format!("S1-C1-G{g}"),
+            name,
+            "grid",
+            Some("S1-C1"),
+            rect(gw, SOUTH, gw + 0.04 / 3.0, SOUTH + 0.02),
+        )
+        .await;
+    }
+
+    let phone = helpers::phone();
+    let body = json!({ "name": "区指挥中心值班员", "phone": phone, "password": "s3cret-pass", "area": "D" });
+    let (status, created) = app.post("/api/v1/admin/operators", Some(&app.admin_token()), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (_, login) = app.post("/api/v1/auth/login", None, json!({ "phone": phone, "password": "s3cret-pass" })).await;
+    let token = login["access_token"].as_str().expect("operator token").to_owned();
+
+    let setup = json!({
+        "features": 10,
+        "D": { "name": "城中区" },
+        // A point in street 1 away from every report, to click on.
+        "S1": { "name": "南关街道", "lat": SOUTH + 0.025, "lng": WEST + 0.03 },
+        "S2": { "name": "人民街街道" },
+        "S1-C1": { "name": "南滩社区" },
+        "S2-C2": { "name": "人民街社区" },
+        // The first report lies in the first grid of 南滩社区: its most specific area before the transfer.
+        "from": "南滩第一网格",
+        "reports": [[SOUTH + 0.007, WEST + 0.008], [SOUTH + 0.032, WEST + 0.012], [SOUTH + 0.01, WEST + 0.06]],
+    });
+    let out = run_scenario("areas_ladder.mjs", &[&app.base, &token, &setup.to_string()]).await;
+
+    assert!(out.contains("ok: areas-ladder"), "{out}");
+    assert!(out.contains("ok: drilled into 南关街道"), "{out}");
+    let (_, list) = app.get("/api/v1/command/incidents", Some(&token)).await;
+    let moved =
+        list.as_array().expect("a list").iter().find(|i| i["area"]["community"] == "S2-C2").expect("transferred");
+    assert_eq!(moved["ladder"], "district", "{moved}");
+    assert_eq!(moved["area"], json!({ "district": "D", "street": "S2", "community": "S2-C2" }));
+}

@@ -78,10 +78,17 @@ impl Dispatcher {
         let s = &self.settings().dispatch;
         let fresh = fresh_after(self.now(), s.stale_after);
         let mut want = n + exclude.len();
+        let bonuses = matcher::Bonuses { specialty_m: s.specialty_bonus_m, home_m: s.home_area_bonus_m };
+        let place = self.locate(point);
+        let home = |a: &crate::domain::account::Account| {
+            a.area
+                .as_deref()
+                .is_some_and(|code| place.grid.as_deref() == Some(code) || place.community.as_deref() == Some(code))
+        };
         // Capacity and account state live in the store: widen the search while they exclude
         // candidates, a bounded number of times.
         for attempt in 1..=ATTEMPTS {
-            let mut nearby = self.index().nearest(point, radius_m, want, s.specialty_bonus_m, fresh);
+            let mut nearby = self.index().nearest(point, radius_m, want, bonuses.max_m(), fresh);
             let found = nearby.len();
             nearby.retain(|c| !exclude.contains(&c.mediator_id));
             let ids: Vec<_> = nearby.iter().map(|c| c.mediator_id.clone()).collect();
@@ -100,6 +107,7 @@ impl Dispatcher {
                         mediator_id: near.mediator_id.clone(),
                         distance_m: near.distance_m,
                         specialist: a.specialties.contains(&category),
+                        local: home(&a),
                         holds,
                         capacity: a.capacity,
                         claims_today,
@@ -107,7 +115,7 @@ impl Dispatcher {
                 })
                 .collect();
             let available = pool.iter().filter(|c| c.holds < c.capacity).count();
-            let ranked = matcher::rank(pool, n, s.specialty_bonus_m);
+            let ranked = matcher::rank(pool, n, bonuses);
             if ranked.len() >= n || found < want || attempt == ATTEMPTS {
                 return Ok(ranked);
             }

@@ -409,11 +409,13 @@ async fn create_scene(
     if let Some(g) = &body.grid {
         check_len("grid", g, state.settings.limits.name_max_chars)?;
     }
+    let location = body.location.to_point("location", CoordSystem::Wgs84)?;
     let scene = Scene {
         id: SceneId::generate(),
         name,
-        location: body.location.to_point("location", CoordSystem::Wgs84)?,
-        grid: body.grid,
+        location,
+        // Located in the hierarchy when the admin names no grid.
+        grid: body.grid.or_else(|| state.dispatcher.locate(location).grid),
         created_at: state.dispatcher.now(),
     };
     state.dispatcher.store().insert_scene(&scene).await?;

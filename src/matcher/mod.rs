@@ -2,7 +2,9 @@
 //!
 //! The rule (documented in README): among on-duty mediators with a fresh position within the
 //! search radius and free capacity, rank by great-circle distance, counting a specialist in
-//! the incident's category as `specialty_bonus_m` metres nearer; ties go to the mediator with
+//! the incident's category as `specialty_bonus_m` metres nearer, and one whose home grid or
+//! community is the incident's as `home_area_bonus_m` nearer (so the first wave prefers the
+//! people who know the neighbours); ties go to the mediator with
 //! less work today (fewer incidents taken today in Asia/Shanghai, then fewer held now), then to
 //! the lower id (deterministic).
 
@@ -19,6 +21,8 @@ pub struct Candidate {
     pub distance_m: f64,
     /// Their specialties include the incident's category.
     pub specialist: bool,
+    /// Their home grid or community is the incident's (they know the neighbours).
+    pub local: bool,
     /// Incidents they hold now.
     pub holds: u32,
     /// Incidents they may hold at once.
@@ -27,19 +31,43 @@ pub struct Candidate {
     pub claims_today: u32,
 }
 
+/// How many metres nearer a quality makes a mediator count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bonuses {
+    /// For a specialist in the category.
+    pub specialty_m: f64,
+    /// For a mediator whose home grid or community is the incident's.
+    pub home_m: f64,
+}
+
+impl Bonuses {
+    /// The most any candidate can gain (how far past the n-th nearest a search must look).
+    #[must_use]
+    pub fn max_m(self) -> f64 {
+        self.specialty_m + self.home_m
+    }
+}
+
 impl Candidate {
-    fn score(&self, specialty_bonus_m: f64) -> f64 {
-        if self.specialist { self.distance_m - specialty_bonus_m } else { self.distance_m }
+    fn score(&self, b: Bonuses) -> f64 {
+        let mut s = self.distance_m;
+        if self.specialist {
+            s -= b.specialty_m;
+        }
+        if self.local {
+            s -= b.home_m;
+        }
+        s
     }
 }
 
 /// The best `n` candidates with free capacity, best first.
 #[must_use]
-pub fn rank(mut candidates: Vec<Candidate>, n: usize, specialty_bonus_m: f64) -> Vec<Candidate> {
+pub fn rank(mut candidates: Vec<Candidate>, n: usize, bonuses: Bonuses) -> Vec<Candidate> {
     candidates.retain(|c| c.holds < c.capacity);
     candidates.sort_by(|a, b| {
-        a.score(specialty_bonus_m)
-            .total_cmp(&b.score(specialty_bonus_m))
+        a.score(bonuses)
+            .total_cmp(&b.score(bonuses))
             .then(a.claims_today.cmp(&b.claims_today))
             .then(a.holds.cmp(&b.holds))
             .then_with(|| a.mediator_id.cmp(&b.mediator_id))
@@ -52,8 +80,25 @@ pub fn rank(mut candidates: Vec<Candidate>, n: usize, specialty_bonus_m: f64) ->
 mod tests {
     use super::*;
 
+    const B: Bonuses = Bonuses { specialty_m: 500.0, home_m: 1000.0 };
+
+    #[test]
+    fn a_local_mediator_counts_nearer() {
+        let local = Candidate { local: true, ..c(1200.0, false, 0) };
+        let stranger = c(300.0, false, 0);
+        assert_eq!(rank(vec![stranger.clone(), local.clone()], 2, B), vec![local, stranger]);
+    }
+
     fn c(distance_m: f64, specialist: bool, holds: u32) -> Candidate {
-        Candidate { mediator_id: AccountId::generate(), distance_m, specialist, holds, capacity: 3, claims_today: 0 }
+        Candidate {
+            mediator_id: AccountId::generate(),
+            distance_m,
+            specialist,
+            holds,
+            capacity: 3,
+            claims_today: 0,
+            local: false,
+        }
     }
 
     #[test]
@@ -62,7 +107,7 @@ mod tests {
         let specialist = c(450.0, true, 0); // scores -50 with a 500 m bonus
         let far_specialist = c(2000.0, true, 0);
         let full = Candidate { capacity: 1, ..c(10.0, true, 1) };
-        let ranked = rank(vec![far_specialist.clone(), near.clone(), full, specialist.clone()], 5, 500.0);
+        let ranked = rank(vec![far_specialist.clone(), near.clone(), full, specialist.clone()], 5, B);
         assert_eq!(ranked, vec![specialist, near, far_specialist]);
     }
 
@@ -70,13 +115,13 @@ mod tests {
     fn ties_go_to_the_mediator_with_less_work_today() {
         let busy_today = Candidate { claims_today: 4, ..c(300.0, false, 0) };
         let quiet_today = Candidate { claims_today: 1, ..c(300.0, false, 1) };
-        assert_eq!(rank(vec![busy_today, quiet_today.clone()], 1, 500.0), vec![quiet_today]);
+        assert_eq!(rank(vec![busy_today, quiet_today.clone()], 1, B), vec![quiet_today]);
     }
 
     #[test]
     fn ties_go_to_the_less_busy_mediator() {
         let busy = c(300.0, false, 2);
         let idle = c(300.0, false, 0);
-        assert_eq!(rank(vec![busy.clone(), idle.clone()], 1, 500.0), vec![idle]);
+        assert_eq!(rank(vec![busy.clone(), idle.clone()], 1, B), vec![idle]);
     }
 }

@@ -11,6 +11,7 @@ on_both_stores!(
     operators_see_only_their_area_and_below,
     area_uploads_are_validated,
     the_ladder_climbs_hands_over_and_transfers,
+    the_first_wave_prefers_mediators_of_the_reports_own_grid,
 );
 
 /// The district spans lng 101.70–101.78, lat 36.60–36.64.
@@ -332,4 +333,31 @@ async fn the_ladder_climbs_hands_over_and_transfers(backend: Backend) {
     assert_eq!(d["incident"]["ladder"], "district");
     assert_eq!(d["incident"]["risk"], "red");
     drop(second);
+}
+
+async fn the_first_wave_prefers_mediators_of_the_reports_own_grid(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        no_limits(s);
+        s.dispatch.offer_count = 1;
+    })
+    .await;
+    synthetic_district(&app).await;
+    let admin = app.admin_token();
+    let stranger = app.mediator("外来", &[]).await;
+    let local = app.mediator("本网格", &[]).await;
+    let path = format!("/api/v1/admin/mediators/{}", local.id);
+    let (s, _) = app.call(reqwest::Method::PATCH, &path, Some(&admin), Some(json!({ "area": "S1-C1-G1" }))).await;
+    assert_eq!(s, StatusCode::OK);
+    let (lat, lng) = (SOUTH + 0.01, WEST + 0.02); // in S1-C1-G1
+    app.on_duty_at(&stranger, lat + 0.003, lng).await; // ~330 m
+    app.on_duty_at(&local, lat - 0.008, lng).await; // ~890 m
+    let created = report(&app, lat, lng).await;
+    let (_, offers) = app.get("/api/v1/mediator/offers", Some(&local.token)).await;
+    assert_eq!(offers[0]["id"], created["id"], "the grid's own mediator is asked first");
+    let (_, offers) = app.get("/api/v1/mediator/offers", Some(&stranger.token)).await;
+    assert_eq!(offers, json!([]));
+    // A scene without a grid is located in the hierarchy.
+    let body = json!({ "name": "网格内二维码", "location": { "lat": lat, "lng": lng } });
+    let (_, scene) = app.post("/api/v1/admin/scenes", Some(&admin), body).await;
+    assert_eq!(scene["grid"], "S1-C1-G1");
 }

@@ -579,8 +579,8 @@
       GD.t('cat.' + i.category) + ' · ' + GD.t('status.' + i.status));
     if (i.overdue) $('#panel-title').appendChild(GD.el('span', { class: 'badge over', text: GD.t('p.overdue') }));
 
-    // Keep a half-typed supervision order across live refreshes.
-    var draft = $('#sup-note') && $('#sup-note').dataset.for === i.id ? $('#sup-note').value : '';
+    // Keep half-typed notes, the transfer search and the focused field across live refreshes.
+    var drafts = takeDrafts(i.id);
     var phone = revealed[i.id] || i.resident_phone;
     var parts = [
       GD.el('p', { class: 'meta', text: GD.t('p.reported') + '：' + GD.fmtDateTime(i.created_at) +
@@ -597,6 +597,7 @@
           text: GD.t('p.open_dup'), onclick: function () { openPanel(i.duplicate_of); } })]));
     }
     if (flags.length) parts.push(GD.el('div', { class: 'flags' }, flags));
+    if (areas.size) parts = parts.concat(ladderSection(i, open));
     if (i.claimed_by) parts.push(GD.el('p', { class: 'meta', text: GD.t('p.claimed_by', { who: names[i.claimed_by] || i.claimed_by }) }));
 
     if (i.arrive_by || i.resolve_by) {
@@ -671,16 +672,17 @@
       })));
     }
     $('#panel-body').replaceChildren.apply($('#panel-body'), parts);
-    if (draft && $('#sup-note')) $('#sup-note').value = draft;
+    restoreDrafts(drafts);
     tick();
   }
 
-  function panelAction(id, path, body, button, done) {
+  function panelAction(id, path, body, button, done, failed) {
     button.disabled = true;
     return GD.api('POST', '/api/v1/command/incidents/' + encodeURIComponent(id) + '/' + path, { token: token, body: body })
       .then(function (r) {
         button.disabled = false;
         if (r.status === 401) { authFailed(); return; }
+        if (!r.ok && failed && failed(r)) return;
         if (!r.ok) { GD.toast(GD.t('err.generic', { msg: r.message }), 'error'); return; }
         done(r.body);
         if (panelId === id) openPanel(id, true);
@@ -720,6 +722,381 @@
         queueRender();
         openPanel(id, true);
       });
+  }
+
+
+  // ---- jurisdictions: outlines, drill-down, breadcrumb, the ladder in the panel -----------------
+  var areas = new Map();       // code → {code, name, level, parent, geometry, children, layer, bounds}
+  var areaRenderer = null, areaLayer = null, areaLabels = null, focus = null;
+  var LEVELS = ['district', 'street', 'community', 'grid'];
+  var AREA_STYLE = {
+    district: { color: '#d3def5', weight: 4, opacity: 0.95 },
+    street: { color: '#93acd9', weight: 2.5, opacity: 0.9 },
+    community: { color: '#7189b6', weight: 1.5, opacity: 0.8 },
+    grid: { color: '#5d7299', weight: 1, opacity: 0.5, dashArray: '4 5' }
+  };
+  GD.areaName = function (code) { var a = areas.get(code); return a ? a.name : code; };
+  window.gdCommand.areas = areas;
+  window.gdCommand.focus = function () { return focus; };
+  window.gdCommand.drill = function (code) { setFocus(code); };
+  window.gdCommand.point = function (lat, lng) { var p = map.latLngToContainerPoint([lat, lng]); return { x: p.x, y: p.y }; };
+
+  function byName(a, b) { return String(areas.get(a).name).localeCompare(String(areas.get(b).name), 'zh-CN'); }
+  function roots() {
+    return Array.from(areas.values()).filter(function (a) { return !a.parent || !areas.has(a.parent); })
+      .map(function (a) { return a.code; }).sort(byName);
+  }
+  /** The one area at the top of what this operator sees (their district or street), if one. */
+  function top() { var r = roots(); return r.length === 1 ? r[0] : null; }
+  function children(code) { return code ? (areas.get(code) || { children: [] }).children : roots(); }
+  /** The area the queues and counters are narrowed to (none at the top). */
+  function filterCode() { return focus && focus !== top() ? focus : null; }
+  function inFocus(i) {
+    var f = filterCode(), a = (i && i.area) || {};
+    return !f || a.district === f || a.street === f || a.community === f || a.grid === f;
+  }
+  function within(code, ancestor) {
+    for (var c = code; c; c = (areas.get(c) || {}).parent) if (c === ancestor) return true;
+    return false;
+  }
+  function chain(code) {
+    var out = [];
+    for (var c = code; c && areas.has(c); c = areas.get(c).parent) out.unshift(c);
+    return out;
+  }
+  /** Street and community (or grid) names of an incident, for the queues. */
+  function areaText(i) {
+    if (!areas.size || !i.area) return '';
+    return ['street', 'community', 'grid'].map(function (l) { return i.area[l]; })
+      .filter(Boolean).slice(0, 2).map(GD.areaName).join(' ');
+  }
+  function mostSpecific(i) {
+    var a = i.area || {};
+    return a.grid || a.community || a.street || a.district || null;
+  }
+  function areaBounds() {
+    var a = areas.get(focus || top());
+    if (a && a.bounds && a.bounds.isValid()) return a.bounds;
+    var b = null;
+    areas.forEach(function (x) { if (x.bounds && x.bounds.isValid()) b = b ? b.extend(x.bounds) : L.latLngBounds(x.bounds.getSouthWest(), x.bounds.getNorthEast()); });
+    return b;
+  }
+
+  function loadAreas() {
+    return GD.api('GET', '/api/v1/command/areas', { token: token }).then(function (r) {
+      if (!r.ok || !r.body || !Array.isArray(r.body.features)) return;
+      areas.clear();
+      r.body.features.forEach(function (f) {
+        var p = f.properties || {};
+        if (!p.code || !f.geometry) return;
+        areas.set(p.code, { code: p.code, name: p.name || p.code, level: p.level, parent: p.parent || null, geometry: f.geometry, children: [] });
+      });
+      areas.forEach(function (a) { if (a.parent && areas.has(a.parent)) areas.get(a.parent).children.push(a.code); });
+      areas.forEach(function (a) { a.children.sort(byName); });
+      if (focus && !areas.has(focus)) focus = null;
+      drawAreas();
+      if (autoFit) { fitted = false; fitAll(false); }
+      drawLabels();
+      incidents.forEach(drawIncident);
+      queueRender();
+      if (panelId) openPanel(panelId, true);
+    });
+  }
+
+  function areaStyle(a) {
+    var s = Object.assign({ fill: false, interactive: false }, AREA_STYLE[a.level] || AREA_STYLE.grid);
+    var f = filterCode();
+    if (f && a.code === f) {
+      Object.assign(s, { color: '#35d0ff', weight: s.weight + 2, opacity: 1, dashArray: null, fill: true, fillColor: '#35d0ff', fillOpacity: 0.07 });
+    } else if (f && !within(a.code, f) && !within(f, a.code)) {
+      s.opacity *= 0.35;
+    }
+    return s;
+  }
+  function drawAreas() {
+    if (areaLayer) { map.removeLayer(areaLayer); areaLayer = null; }
+    var has = areas.size > 0;
+    document.body.classList.toggle('has-areas', has);
+    $('#crumbs').hidden = !has;
+    $('.legend .lg-area').hidden = !has;
+    renderCrumbs();
+    if (!has) return;
+    areaLayer = L.layerGroup().addTo(map);
+    // Grids first, the district last: bold outlines are drawn over faint ones.
+    Array.from(areas.values())
+      .sort(function (a, b) { return LEVELS.indexOf(b.level) - LEVELS.indexOf(a.level); })
+      .forEach(function (a) {
+        a.layer = L.geoJSON(a.geometry, { renderer: areaRenderer, pane: 'areas', interactive: false, style: function () { return areaStyle(a); } });
+        a.layer.addTo(areaLayer);
+        a.bounds = a.layer.getBounds();
+      });
+  }
+  function styleAreas() {
+    areas.forEach(function (a) { if (a.layer) a.layer.setStyle(areaStyle(a)); });
+    var f = areas.get(filterCode());
+    if (f && f.layer) f.layer.bringToFront();
+  }
+  function labelPoint(a) {
+    try {
+      var first = a.layer.getLayers()[0];
+      if (first && first.getCenter) return first.getCenter();
+    } catch (e) { /* not on the map yet */ }
+    return a.bounds.getCenter();
+  }
+  /** Names of the areas one level below the current one, when they are big enough on screen to read. */
+  function drawLabels() {
+    if (!map) return;
+    if (areaLabels) { map.removeLayer(areaLabels); areaLabels = null; }
+    if (!areas.size) return;
+    areaLabels = L.layerGroup().addTo(map);
+    var here = focus || top();
+    var list = children(here);
+    if (!list.length && here) list = [here];
+    list.forEach(function (code) {
+      var a = areas.get(code);
+      if (!a || !a.bounds || !a.bounds.isValid()) return;
+      var nw = map.latLngToContainerPoint(a.bounds.getNorthWest()), se = map.latLngToContainerPoint(a.bounds.getSouthEast());
+      if (se.x - nw.x < 110 || se.y - nw.y < 40) return;
+      L.tooltip({ permanent: true, direction: 'center', className: 'area-label area-' + a.level, interactive: false, pane: 'areaLabels' })
+        .setLatLng(labelPoint(a)).setContent(GD.el('span', { text: a.name })).addTo(areaLabels);
+    });
+  }
+
+  function setFocus(code) {
+    focus = code && areas.has(code) ? code : null;
+    autoFit = false;
+    styleAreas();
+    var b = areaBounds();
+    if (b) {
+      var right = $('#panel').hidden ? 40 : 700;
+      map.fitBounds(b, { paddingTopLeft: [60, 90], paddingBottomRight: [right, 70], animate: false });
+    }
+    drawLabels();
+    renderCrumbs();
+    incidents.forEach(drawIncident);
+    queueRender();
+  }
+
+  function inRing(ring, x, y) {
+    var inside = false;
+    for (var k = 0, j = ring.length - 1; k < ring.length; j = k++) {
+      var xk = ring[k][0], yk = ring[k][1], xj = ring[j][0], yj = ring[j][1];
+      if ((yk > y) !== (yj > y) && x < (xj - xk) * (y - yk) / (yj - yk) + xk) inside = !inside;
+    }
+    return inside;
+  }
+  function contains(g, ll) {
+    var polys = g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
+    return polys.some(function (rings) {
+      return rings.length && inRing(rings[0], ll.lng, ll.lat)
+        && !rings.slice(1).some(function (hole) { return inRing(hole, ll.lng, ll.lat); });
+    });
+  }
+  /** A click on the map drills into the area one level down under the pointer. */
+  function onMapClick(e) {
+    if (!areas.size) return;
+    var hit = children(focus || top()).filter(function (c) { return contains(areas.get(c).geometry, e.latlng); })[0];
+    if (hit) setFocus(hit);
+  }
+
+  function renderCrumbs() {
+    var nav = $('#crumbs');
+    if (!areas.size) { nav.replaceChildren(); return; }
+    var here = focus || top();
+    var path = chain(here);
+    if (!top()) path.unshift(null);
+    var parts = [GD.el('span', { class: 'crumbs-title', text: GD.t('a.nav') })];
+    path.forEach(function (code, k) {
+      var label = code ? areas.get(code).name : GD.t('a.all');
+      if (k) parts.push(GD.el('span', { class: 'sep', 'aria-hidden': 'true', text: '›' }));
+      if (k === path.length - 1) {
+        parts.push(GD.el('span', { class: 'here', 'aria-current': 'location', dataset: { code: code || '' }, text: label }));
+      } else {
+        parts.push(GD.el('button', { type: 'button', class: 'crumb', dataset: { code: code || '' }, text: label,
+          onclick: function () { setFocus(code); } }));
+      }
+    });
+    var kids = children(here);
+    if (kids.length) {
+      var level = GD.t('lvl.' + areas.get(kids[0]).level);
+      parts.push(GD.el('span', { class: 'sep', 'aria-hidden': 'true', text: '›' }));
+      parts.push(GD.el('select', { id: 'crumb-next', 'aria-label': GD.t('a.pick_label', { level: level }),
+        onchange: function (e) { if (e.target.value) setFocus(e.target.value); } },
+      [GD.el('option', { value: '', text: GD.t('a.pick', { level: level }) })].concat(kids.map(function (c) {
+        return GD.el('option', { value: c, text: areas.get(c).name });
+      }))));
+    }
+    if (filterCode()) parts.push(GD.el('span', { class: 'filtered', text: GD.t('a.filtered') }));
+    nav.replaceChildren.apply(nav, parts);
+  }
+
+  // The panel: where the incident lies, where it is on the ladder, hand over, transfer.
+  function handTarget(i, up) {
+    var cur = i.ladder || 'district', a = i.area || {};
+    if (up) return i.ladder && i.ladder !== 'district' ? GD.LADDER[GD.LADDER.indexOf(cur) + 1] : null;
+    if (cur === 'district') return a.street ? 'street' : null;
+    if (cur === 'street') return a.community ? 'community' : null;
+    return null;
+  }
+  function ladderSection(i, open) {
+    var out = [GD.el('h3', { text: GD.t('p.ladder') })];
+    var path = LEVELS.map(function (l) { return i.area && i.area[l]; }).filter(Boolean);
+    out.push(GD.el('p', { class: 'meta where', text: GD.t('p.where') + '：' +
+      (path.length ? path.map(GD.areaName).join(' › ') : GD.t('p.nowhere')) }));
+    out.push(GD.el('ol', { class: 'ladder-steps', 'aria-label': i.ladder ? GD.t('p.ladder_now', { level: GD.t('ladder.' + i.ladder) }) : GD.t('p.ladder_none') },
+      GD.LADDER.reduce(function (acc, l, k) {
+        var here = i.ladder === l;
+        if (k) acc.push(GD.el('li', { class: 'arrow', 'aria-hidden': 'true', text: '→' }));
+        acc.push(GD.el('li', { class: 'step' + (here ? ' current' : ''), 'aria-current': here ? 'step' : null, dataset: { level: l }, text: GD.t('ladder.' + l) }));
+        return acc;
+      }, [])));
+    if (!i.ladder) out.push(GD.el('p', { class: 'meta', text: GD.t('p.ladder_none') }));
+    if (!open) return out;
+    var up = handTarget(i, true), down = handTarget(i, false);
+    out.push(GD.el('div', { class: 'handover' }, [
+      GD.el('label', { for: 'ho-note', text: GD.t('p.ho_label') }),
+      GD.el('textarea', { id: 'ho-note', dataset: { for: i.id }, rows: '2', maxlength: '1000', placeholder: GD.t('p.ho_ph') }),
+      GD.el('div', { class: 'ho-buttons' }, [
+        GD.el('button', { type: 'button', class: 'plain ho', id: 'ho-up', disabled: !up, title: up ? null : GD.t('p.top'),
+          text: up ? GD.t('p.up_to', { level: GD.t('ladder.' + up) }) : GD.t('p.up') + '（' + GD.t('p.top') + '）',
+          onclick: function (e) { handOver(i, true, e.currentTarget); } }),
+        GD.el('button', { type: 'button', class: 'plain ho', id: 'ho-down', disabled: !down, title: down ? null : GD.t('p.bottom'),
+          text: down ? GD.t('p.down_to', { level: GD.t('ladder.' + down) }) : GD.t('p.down') + '（' + GD.t('p.bottom') + '）',
+          onclick: function (e) { handOver(i, false, e.currentTarget); } })
+      ])
+    ]));
+    out.push(transferBox(i));
+    return out;
+  }
+  function handOver(i, up, button) {
+    var box = $('#ho-note'), note = box.value.trim();
+    if (!note) { GD.toast(GD.t('p.ho_empty'), 'error'); box.focus(); return; }
+    panelAction(i.id, 'handover', { direction: up ? 'up' : 'down', note: note }, button, function (v) {
+      box.value = '';
+      upsertIncident(v);
+      queueRender();
+      GD.toast(GD.t(up ? 'p.ho_done_up' : 'p.ho_done_down', { level: GD.t('ladder.' + v.ladder) }), 'ok');
+    }, function (r) {
+      if (r.status !== 409 || r.code !== 'no_such_level') return false;
+      GD.toast(GD.t(up ? 'p.no_level_up' : 'p.no_level_down'), 'error');
+      return true;
+    });
+  }
+  function areaOptionText(a) {
+    var parent = a.parent && areas.has(a.parent) ? ' · ' + areas.get(a.parent).name : '';
+    return a.name + '（' + GD.t('lvl.' + a.level) + parent + '）';
+  }
+  function transferBox(i) {
+    var current = mostSpecific(i);
+    var choices = Array.from(areas.values()).filter(function (a) { return a.code !== current; })
+      .sort(function (a, b) { return (LEVELS.indexOf(a.level) - LEVELS.indexOf(b.level)) || a.name.localeCompare(b.name, 'zh-CN'); });
+    var select = GD.el('select', { id: 'tr-area', size: '6', dataset: { for: i.id }, 'aria-describedby': 'tr-count' });
+    var count = GD.el('p', { id: 'tr-count', class: 'meta', 'aria-live': 'polite' });
+    var search = GD.el('input', { type: 'search', id: 'tr-search', dataset: { for: i.id }, autocomplete: 'off',
+      placeholder: GD.t('p.tr_ph'), 'aria-controls': 'tr-area' });
+    function filter() {
+      var q = search.value.trim().toLowerCase(), keep = select.value;
+      var shown = choices.filter(function (a) { return !q || a.name.toLowerCase().indexOf(q) >= 0 || a.code.toLowerCase().indexOf(q) >= 0; });
+      select.replaceChildren.apply(select, shown.map(function (a) { return GD.el('option', { value: a.code, text: areaOptionText(a) }); }));
+      if (keep && shown.some(function (a) { return a.code === keep; })) select.value = keep;
+      else if (shown.length === 1) select.value = shown[0].code;
+      count.textContent = shown.length ? '' : GD.t('p.tr_nomatch');
+    }
+    search.addEventListener('input', filter);
+    filter();
+    return GD.el('details', { class: 'transfer', id: 'tr-box', dataset: { for: i.id } }, [
+      GD.el('summary', { text: GD.t('p.transfer') }),
+      GD.el('div', { class: 'tr-body' }, [
+        GD.el('p', { class: 'meta', text: GD.t('p.tr_hint') }),
+        GD.el('label', { for: 'tr-search', text: GD.t('p.tr_search') }), search,
+        GD.el('label', { for: 'tr-area', text: GD.t('p.tr_pick') }), select, count,
+        GD.el('label', { for: 'tr-note', text: GD.t('p.tr_note') }),
+        GD.el('textarea', { id: 'tr-note', dataset: { for: i.id }, rows: '2', maxlength: '1000' }),
+        GD.el('button', { type: 'button', class: 'primary', id: 'tr-send', text: GD.t('p.tr_send'),
+          onclick: function (e) { transfer(i, e.currentTarget); } })
+      ])
+    ]);
+  }
+  function transfer(i, button) {
+    var code = $('#tr-area').value, note = $('#tr-note').value.trim();
+    if (!code) { GD.toast(GD.t('p.tr_none'), 'error'); $('#tr-search').focus(); return; }
+    if (!note) { GD.toast(GD.t('p.tr_empty'), 'error'); $('#tr-note').focus(); return; }
+    panelAction(i.id, 'transfer', { area: code, note: note }, button, function (v) {
+      $('#tr-note').value = ''; $('#tr-search').value = '';
+      var box = $('#tr-box');
+      if (box) box.open = false;
+      upsertIncident(v);
+      queueRender();
+      GD.toast(GD.t('p.tr_done', { area: GD.areaName(code) }), 'ok');
+    });
+  }
+
+  var DRAFT_IDS = ['sup-note', 'ho-note', 'tr-search', 'tr-area', 'tr-note'];
+  function takeDrafts(id) {
+    var d = { values: {} }, box = $('#tr-box'), active = document.activeElement;
+    DRAFT_IDS.forEach(function (k) { var el = $('#' + k); if (el && el.dataset.for === id && el.value) d.values[k] = el.value; });
+    d.open = !!(box && box.dataset.for === id && box.open);
+    if (active && active.id && DRAFT_IDS.indexOf(active.id) >= 0 && active.dataset.for === id) {
+      d.active = active.id;
+      try { d.sel = [active.selectionStart, active.selectionEnd]; } catch (e) { d.sel = null; }
+    }
+    return d;
+  }
+  function restoreDrafts(d) {
+    DRAFT_IDS.forEach(function (k) {
+      var el = $('#' + k);
+      if (!el || d.values[k] === undefined) return;
+      el.value = d.values[k];
+      if (k === 'tr-search') el.dispatchEvent(new Event('input'));
+    });
+    if (d.open && $('#tr-box')) $('#tr-box').open = true;
+    var a = d.active && $('#' + d.active);
+    if (a) {
+      a.focus();
+      if (d.sel && a.setSelectionRange && d.sel[0] !== null) { try { a.setSelectionRange(d.sel[0], d.sel[1]); } catch (e) { /* select */ } }
+    }
+  }
+
+  /** The statistics per street and its communities: reports, 化解率, median time to claim. */
+  function areaTable(st) {
+    var rows = (st.by_area || []).filter(function (a) { return a.level === 'street' || a.level === 'community'; });
+    var seen = {};
+    rows.forEach(function (a) { seen[a.code] = true; });
+    // Streets and communities with no report this month are listed too, with zeros.
+    areas.forEach(function (a) {
+      if ((a.level === 'street' || a.level === 'community') && !seen[a.code]) {
+        rows.push({ code: a.code, level: a.level, reports: 0, resolved: 0, mediated: 0, mediation_success_rate: null, time_to_claim: null });
+      }
+    });
+    if (!rows.length) return null;
+    var name = function (c) { return GD.areaName(c); };
+    var cmp = function (a, b) { return name(a.code).localeCompare(name(b.code), 'zh-CN'); };
+    var streets = rows.filter(function (a) { return a.level === 'street'; }).sort(cmp);
+    var ordered = [];
+    streets.forEach(function (s) {
+      ordered.push(s);
+      rows.filter(function (a) { return a.level === 'community' && (areas.get(a.code) || {}).parent === s.code; })
+        .sort(cmp).forEach(function (c) { ordered.push(c); });
+    });
+    rows.forEach(function (a) { if (ordered.indexOf(a) < 0) ordered.push(a); });
+    var med = function (d) { return d && d.count && d.median_s !== null && d.median_s !== undefined ? GD.fmtDuration(d.median_s * 1000) : '–'; };
+    var th = function (k, num) { return GD.el('th', { scope: 'col', class: num ? 'num' : '', text: GD.t(k) }); };
+    return [
+      GD.el('h3', { class: 'stats-h', text: GD.t('stats.by_area') }),
+      GD.el('table', { class: 'area-table', id: 'stats-areas' }, [
+        GD.el('thead', {}, [GD.el('tr', {}, [th('stats.area'), th('stats.reports', true), th('stats.resolved', true),
+          th('stats.rate', true), th('stats.claim_med', true)])]),
+        GD.el('tbody', {}, ordered.map(function (a) {
+          return GD.el('tr', { class: 'lvl-' + a.level, dataset: { code: a.code } }, [
+            GD.el('th', { scope: 'row' }, [GD.el('span', { class: 'lvl-tag', text: GD.t('lvl.' + a.level) }), ' ' + name(a.code)]),
+            GD.el('td', { class: 'num', text: String(a.reports) }),
+            GD.el('td', { class: 'num', text: String(a.resolved) }),
+            GD.el('td', { class: 'num', text: pct(a.mediation_success_rate) }),
+            GD.el('td', { class: 'num', text: med(a.time_to_claim) })
+          ]);
+        }))
+      ])
+    ];
   }
 
   // ---- hot spots: areas with repeated reports (H3 cells), translucent hexagons -------------------
@@ -800,6 +1177,8 @@
             return GD.el('div', { text: (m.name || m.mediator_id) + '：' + GD.t('stats.med_row', { c: m.claimed, r: m.resolved, m: m.mediated }) });
           }).concat((st.mediators || []).length ? [] : [GD.t('stats.none')]))
         ]));
+      var table = areas.size ? areaTable(st) : null;
+      if (table) table.forEach(function (el) { $('#stats-body').appendChild(el); });
     });
   }
   function closeStats() { $('#stats').hidden = true; $('#stats-open').focus(); }
@@ -839,6 +1218,7 @@
 
   GD.onLang(function () {
     setLink(socket ? socket.state : 'connecting');
+    renderCrumbs();
     queueRender();
     renderAlarm();
     if (hotLayer) { $('#hot-toggle').textContent = GD.t('hot.hide'); loadHotspots(); } else $('#hot-toggle').textContent = GD.t('hot.show');
