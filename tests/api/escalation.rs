@@ -64,8 +64,10 @@ async fn an_unclaimed_report_escalates_once_and_an_operator_assigns_it(backend: 
     assert_eq!((s, err["error"]["code"].clone()), (StatusCode::CONFLICT, json!("already_claimed")));
     let (_, after) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(&op.token)).await;
     let kinds: Vec<_> = after["timeline"].as_array().unwrap().iter().map(|e| e["event"]["type"].clone()).collect();
-    assert_eq!(kinds, vec![json!("reported"), json!("offered"), json!("escalated"), json!("assigned")]);
-    let assigned_by = after["timeline"][3]["actor_id"].clone();
+    let want = ["reported", "offered", "escalated", "ladder_moved", "assigned"];
+    assert_eq!(kinds, want.map(|k| json!(k)).to_vec(), "with no areas known, it goes to the district");
+    assert_eq!(after["timeline"][3]["event"]["to"], "district");
+    let assigned_by = after["timeline"][4]["actor_id"].clone();
     assert_eq!(assigned_by, op.id.as_str(), "the audit names the operator");
 }
 
