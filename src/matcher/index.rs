@@ -230,21 +230,24 @@ impl PositionIndex {
             }
             k += 1;
         }
-        let mut near: Vec<Nearby> = found
-            .into_iter()
-            .map(|(a, slot)| (a_to_m(a), slot))
-            .filter(|(d, _)| *d <= radius_m)
-            .filter_map(|(distance_m, slot)| {
-                let fix = g.mediators.get(&slot.id).and_then(|(_, f, _)| *f)?;
-                Some(Nearby { mediator_id: slot.id.clone(), fix, distance_m })
-            })
-            .collect();
+        // In `a` order (monotone in distance), the results are a prefix: walk it, paying the
+        // square root, arcsine and fix lookup only for mediators that are returned.
+        found.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
+        let mut limit_m = radius_m;
+        let mut near: Vec<Nearby> = Vec::with_capacity(want.max(1));
+        for (a, slot) in found {
+            let distance_m = a_to_m(a);
+            if distance_m > limit_m {
+                break;
+            }
+            let Some(fix) = g.mediators.get(&slot.id).and_then(|(_, f, _)| *f) else { continue };
+            near.push(Nearby { mediator_id: slot.id.clone(), fix, distance_m });
+            if near.len() == want.max(1) {
+                limit_m = (distance_m + reach_m).min(radius_m);
+            }
+        }
         drop(g);
         near.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then_with(|| a.mediator_id.cmp(&b.mediator_id)));
-        if let Some(nth) = near.get(want.saturating_sub(1)).map(|n| n.distance_m) {
-            let limit = (nth + reach_m).min(radius_m);
-            near.retain(|n| n.distance_m <= limit);
-        }
         near
     }
 

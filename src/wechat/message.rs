@@ -314,6 +314,46 @@ fn xml_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// XML-ish text: tags WeChat uses, CDATA, entities, doctype and junk, in any order.
+    fn xmlish() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("<xml>".to_owned()),
+            Just("</xml>".to_owned()),
+            Just("<ToUserName><![CDATA[gh_1]]></ToUserName>".to_owned()),
+            Just("<MsgType><![CDATA[text]]></MsgType>".to_owned()),
+            Just("<MsgType><![CDATA[location]]></MsgType>".to_owned()),
+            Just("<MsgType><![CDATA[event]]></MsgType>".to_owned()),
+            Just("<Event><![CDATA[SCAN]]></Event>".to_owned()),
+            Just("<Location_X>NaN</Location_X>".to_owned()),
+            Just("<Location_Y>1e999</Location_Y>".to_owned()),
+            Just("<CreateTime>-1</CreateTime>".to_owned()),
+            Just("<MsgId>99999999999999999999999</MsgId>".to_owned()),
+            Just("<!DOCTYPE x [<!ENTITY a \"b\">]>".to_owned()),
+            Just("&a;&lt;&#x0;".to_owned()),
+            Just("<![CDATA[".to_owned()),
+            Just("]]>".to_owned()),
+            "\\PC{0,20}",
+        ];
+        prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Whatever arrives, parsing answers Ok or Err; it never panics.
+        #[test]
+        fn parsing_outside_bytes_never_panics(body in xmlish()) {
+            if let Ok(fields) = parse_fields(&body) {
+                let _ = Message::from_fields(&fields);
+            }
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(body in "\\PC{0,200}") {
+            let _ = parse_fields(&body);
+        }
+    }
 
     fn msg(xml: &str) -> Message {
         Message::from_fields(&parse_fields(xml).unwrap()).unwrap()

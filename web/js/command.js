@@ -327,6 +327,14 @@
       if (!fitted) fitAll(false);
     } else if (msg.type === 'incident') {
       if (msg.event && msg.event.type === 'alerted') alerts.set(msg.incident.id, Date.now() + ALERT_MS);
+      if (leftMyAreas(msg.incident)) {
+        // Transferred out of what this operator sees: drop it from the screen.
+        incidents.delete(msg.incident.id);
+        drawIncident({ id: msg.incident.id, status: 'resolved' });
+        if (panelId === msg.incident.id) closePanel();
+        queueRender();
+        return;
+      }
       upsertIncident(msg.incident);
       renderAlarm();
       if (!fitted) fitAll(false);
@@ -769,6 +777,12 @@
     if (!areas.size || !i.area) return '';
     return ['street', 'community', 'grid'].map(function (l) { return i.area[l]; })
       .filter(Boolean).slice(0, 2).map(GD.areaName).join(' ');
+  }
+  /** True when this operator's one top area is set and the incident no longer lies in it. */
+  function leftMyAreas(i) {
+    var t = top(), a = (i && i.area) || {};
+    if (!t) return false;
+    return [a.district, a.street, a.community, a.grid].indexOf(t) < 0;
   }
   function mostSpecific(i) {
     var a = i.area || {};
