@@ -120,9 +120,9 @@ impl App {
             "bus feed"
         });
         let token = shutdown.clone();
-        let (batch_hub, every) = (hub.clone(), settings.push.live_batch_interval);
+        let (batch_hub, every, batch_dispatcher) = (hub.clone(), settings.push.live_batch_interval, dispatcher.clone());
         tasks.spawn(async move {
-            feed::run_position_batches(batch_hub, every, token).await;
+            feed::run_position_batches(batch_hub, batch_dispatcher, every, token).await;
             "position batches"
         });
         let token = shutdown.clone();

@@ -104,13 +104,16 @@ impl Feed {
 }
 
 /// Flush batched position changes to operator sockets every `interval` until `cancel`.
-pub async fn run_position_batches(hub: Hub, interval: Duration, cancel: CancellationToken) {
+pub async fn run_position_batches(hub: Hub, dispatcher: Dispatcher, interval: Duration, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
-            _ = tick.tick() => hub.flush_positions(),
+            _ = tick.tick() => {
+                let areas = dispatcher.areas();
+                hub.flush_positions(&|point| areas.locate(point));
+            }
         }
     }
 }

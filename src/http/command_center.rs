@@ -76,8 +76,14 @@ async fn live_feed(
 async fn snapshot(state: &AppState, scope: &Scope) -> Result<String, ApiError> {
     let d = &state.dispatcher;
     let fresh = fresh_after(d.now(), state.settings.dispatch.stale_after);
-    let mut mediators: Vec<_> =
-        d.index().on_duty(fresh).iter().map(|(id, fix)| MediatorPosition::new(id, fix)).collect();
+    let areas = d.areas();
+    let mut mediators: Vec<_> = d
+        .index()
+        .on_duty(fresh)
+        .iter()
+        .filter(|(_, fix)| scope.sees_path(&areas.locate(fix.point)))
+        .map(|(id, fix)| MediatorPosition::new(id, fix))
+        .collect();
     mediators.sort_by(|a, b| a.id.cmp(&b.id));
     let since = d.now().checked_sub(SignedDuration::from_hours(24 * 30)).unwrap_or(Timestamp::MIN);
     let mut open = d.incidents_between(since, Timestamp::MAX, LIST_LIMIT).await?;
@@ -132,11 +138,15 @@ fn parse_bbox(raw: &str) -> Result<[f64; 4], ApiError> {
     responses((status = 200, body = Vec<MediatorOnMap>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_mediators(
     State(state): State<AppState>,
-    _operator: OperatorAuth,
+    operator: OperatorAuth,
     ApiQuery(q): ApiQuery<MediatorsQuery>,
 ) -> Result<Json<Vec<MediatorOnMap>>, ApiError> {
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
-    let found = state.dispatcher.mediators_in(bbox).await?;
+    let mut found = state.dispatcher.mediators_in(bbox).await?;
+    let (scope, areas) = (scope(&state, &operator), state.dispatcher.areas());
+    found.retain(|(p, _)| {
+        crate::domain::location::GeoPoint::new(p.lat, p.lng).is_ok_and(|point| scope.sees_path(&areas.locate(point)))
+    });
     Ok(Json(found.into_iter().map(|(position, a)| MediatorOnMap { position, name: a.map(|a| a.name) }).collect()))
 }
 

@@ -166,15 +166,39 @@ impl Hub {
     }
 
     /// Send the pending batch of position changes to operators, if any.
-    pub fn flush_positions(&self) {
+    ///
+    /// An operator limited to an area gets only the moves that `locate` places in it.
+    pub fn flush_positions(&self, locate: &dyn Fn(crate::domain::location::GeoPoint) -> crate::domain::area::AreaPath) {
         let mut g = self.lock();
         if g.moved.is_empty() && g.off_duty.is_empty() {
             return;
         }
-        let updates = g.moved.drain().map(|(id, fix)| wire::MediatorPosition::new(&id, &fix)).collect();
-        let off_duty = g.off_duty.drain().map(|id| id.to_string()).collect();
-        let payload: Payload = wire::to_json(&wire::OperatorMessage::Positions { updates, off_duty }).into();
-        g.operators.retain(|(_, tx, _)| offer(tx, &payload));
+        let moved: Vec<(AccountId, Fix)> = g.moved.drain().collect();
+        let off_duty: Vec<String> = g.off_duty.drain().map(|id| id.to_string()).collect();
+        let batch = |keep: &dyn Fn(&AccountId) -> bool| -> Payload {
+            let updates =
+                moved.iter().filter(|(id, _)| keep(id)).map(|(id, f)| wire::MediatorPosition::new(id, f)).collect();
+            wire::to_json(&wire::OperatorMessage::Positions { updates, off_duty: off_duty.clone() }).into()
+        };
+        let everything = batch(&|_| true);
+        // One batch per distinct area filter, built only when someone has that filter.
+        let mut per_area: HashMap<String, Payload> = HashMap::new();
+        let places: HashMap<AccountId, crate::domain::area::AreaPath> =
+            if g.operators.iter().any(|(_, _, a)| a.is_some()) {
+                moved.iter().map(|(id, f)| (id.clone(), locate(f.point))).collect()
+            } else {
+                HashMap::new()
+            };
+        g.operators.retain(|(_, tx, area)| match area {
+            None => offer(tx, &everything),
+            Some(code) => {
+                let payload = per_area
+                    .entry(code.clone())
+                    .or_insert_with(|| batch(&|id| places.get(id).is_some_and(|p| p.contains(code))))
+                    .clone();
+                offer(tx, &payload)
+            }
+        });
     }
 
     /// Announce a change to tracking streams on this instance.

@@ -173,6 +173,28 @@ async fn operators_see_only_their_area_and_below(backend: Backend) {
         "reports per area at every level"
     );
 
+    // Mediators on the map: a street operator sees those inside the street.
+    let (m1, m2) = (app.mediator("一街道调解员", &[]).await, app.mediator("二街道调解员", &[]).await);
+    app.on_duty_at(&m2, SOUTH + 0.01, WEST + 0.06).await;
+    app.on_duty_at(&m1, SOUTH + 0.01, WEST + 0.01).await;
+    let on_map = |list: Value| -> Vec<String> {
+        list.as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let (_, seen) = app.get("/api/v1/command/mediators", Some(&street1.token)).await;
+    assert_eq!(on_map(seen), vec![m1.id.clone()]);
+    let (_, seen) = app.get("/api/v1/command/mediators", Some(&district.token)).await;
+    assert_eq!(on_map(seen).len(), 2);
+    let moved = live1
+        .wait_for("positions", |m| m["updates"].as_array().unwrap().iter().any(|u| u["id"] == m1.id.as_str()))
+        .await;
+    assert!(
+        moved["updates"].as_array().unwrap().iter().all(|u| u["id"] != m2.id.as_str()),
+        "no positions from another street"
+    );
+    let mut fresh = app.socket("/api/v1/command/live", &street1.token).await;
+    let snapshot = fresh.wait_for("snapshot", |_| true).await;
+    assert_eq!(on_map(snapshot["mediators"].clone()), vec![m1.id.clone()]);
+
     let features = |v: Value| v["features"].as_array().unwrap().len();
     let (_, outlines) = app.get("/api/v1/command/areas", Some(&street1.token)).await;
     assert_eq!(features(outlines), 9, "S1, its 2 communities and 6 grids");

@@ -81,7 +81,7 @@ await scenario('areas-ladder', async (browser, errors) => {
     await page.click(dir === 'up' ? '#ho-up' : '#ho-down');
     await page.waitForFunction(([lv, id]) => document.querySelector('#panel .ladder-steps .current')?.dataset.level === lv
       && document.querySelector(`#q-esc [data-id="${id}"] .flag.ladder`)?.dataset.ladder === lv, [level, inS1a], wait);
-    await page.waitForFunction((t) => document.querySelector('#panel ol.timeline').textContent.includes(t), sentence, wait);
+    await page.waitForFunction((t) => (document.querySelector('#panel ol.timeline')?.textContent ?? '').includes(t), sentence, wait);
   };
   await hand('down', '请社区先行调解', 'community', '交社区处理：请社区先行调解');
   console.log(`ok: handed down; the panel and the queue say ${await current()} without a reload`);
@@ -100,7 +100,7 @@ await scenario('areas-ladder', async (browser, errors) => {
   await shot(page, 'command-transfer');
   await page.click('#tr-send');
   const moved = `转至 ${setup['S2-C2'].name}（原 ${setup.from}）：实际位置在对面小区`;
-  await page.waitForFunction((t) => document.querySelector('#panel ol.timeline').textContent.includes(t), moved, wait);
+  await page.waitForFunction((t) => (document.querySelector('#panel ol.timeline')?.textContent ?? '').includes(t), moved, wait);
   await page.waitForFunction(([id, name]) => document.querySelector(`#q-esc [data-id="${id}"]`)?.textContent.includes(name),
     [inS1a, setup['S2-C2'].name], wait);
   console.log(`ok: transferred: "${moved}"`);
@@ -108,10 +108,10 @@ await scenario('areas-ladder', async (browser, errors) => {
 
   // English: the ladder and the timeline are translated.
   await page.click('#lang-toggle');
-  await page.waitForFunction(() => /Handed down to the community/.test(document.querySelector('#panel ol.timeline').textContent)
+  await page.waitForFunction(() => /Handed down to the community/.test((document.querySelector('#panel ol.timeline')?.textContent ?? ''))
     && /district command center/.test(document.querySelector('#panel .ladder-steps .current').textContent), null, wait);
   await page.click('#lang-toggle');
-  await page.waitForFunction(() => /交社区处理/.test(document.querySelector('#panel ol.timeline').textContent), null, wait);
+  await page.waitForFunction(() => /交社区处理/.test((document.querySelector('#panel ol.timeline')?.textContent ?? '')), null, wait);
   console.log('ok: the ladder and its timeline entries have English');
 
   // The month's figures per street and community.

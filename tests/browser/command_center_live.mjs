@@ -60,7 +60,7 @@ await scenario('command-center-live', async (browser, errors) => {
   await shot(page, 'command-center-live');
 
   await page.click(redItem);
-  await page.waitForFunction(() => /红色预警/.test(document.querySelector('#panel ol.timeline').textContent), null, { timeout: WAIT_MS });
+  await page.waitForFunction(() => /红色预警/.test((document.querySelector('#panel ol.timeline')?.textContent ?? '')), null, { timeout: WAIT_MS });
   const panel = await page.locator('#panel').innerText();
   if (!/重复上报地区/.test(panel) || !/可能与另一起上报重复/.test(panel)) throw new Error(`panel lacks recurring/duplicate: ${panel}`);
   const stillAlarmed = await page.evaluate((id) => {
@@ -75,7 +75,7 @@ await scenario('command-center-live', async (browser, errors) => {
   // Reveal the phone (audited), raise the colour of another, supervise; hot spots on the map.
   await page.getByRole('button', { name: '查看完整电话' }).click();
   await page.waitForFunction(() => /13700001111/.test(document.querySelector('#panel').textContent)
-    && /查看了群众完整电话/.test(document.querySelector('#panel ol.timeline').textContent), null, { timeout: WAIT_MS });
+    && /查看了群众完整电话/.test((document.querySelector('#panel ol.timeline')?.textContent ?? '')), null, { timeout: WAIT_MS });
   console.log('ok: the full phone is shown and the reveal is in the timeline');
   await page.getByRole('button', { name: '显示热点区域' }).click();
   await page.waitForFunction(() => window.gdCommand.hotspots >= 1 && document.querySelector('.hot-label'), null, { timeout: WAIT_MS });
