@@ -92,7 +92,7 @@ pub(super) fn apply(
                         .push(TimerOp::Schedule(timer(TimerKind::Climb, next), after(timing.now, timing.climb_after)));
                 }
             }
-            Event::Transferred { .. } => {}
+            Event::Transferred { .. } | Event::CategoryChanged { .. } => {}
             Event::Reported
             | Event::Alerted
             | Event::Reminded { .. }
@@ -157,8 +157,13 @@ impl Dispatcher {
             }
             let msg =
                 OperatorMessage::Incident { event: event.clone(), incident: Box::new(IncidentView::masked(after)) };
-            self.publish(BusMessage::ToOperators { payload: wire::to_json(&msg), place: Some(after.area.clone()) })
-                .await;
+            let payload = wire::to_json(&msg);
+            if matches!(event, Event::Transferred { .. }) && prev.area != after.area {
+                // The screens of the area it left must drop it too (unscoped screens get both).
+                self.publish(BusMessage::ToOperators { payload: payload.clone(), place: Some(prev.area.clone()) })
+                    .await;
+            }
+            self.publish(BusMessage::ToOperators { payload, place: Some(after.area.clone()) }).await;
         }
         self.publish(BusMessage::IncidentChanged { incident_id: after.id.clone() }).await;
         self.wechat_notify(transition);

@@ -380,6 +380,21 @@ impl Dispatcher {
         }
     }
 
+    /// An operator corrects the category (e.g. the guess made from a WeChat text).
+    ///
+    /// # Errors
+    /// `NotFound`.
+    #[instrument(skip_all, fields(incident_id = %id))]
+    pub async fn set_category(
+        &self,
+        operator: &AccountId,
+        id: &IncidentId,
+        category: crate::domain::category::Category,
+    ) -> Result<Incident, DispatchError> {
+        let actor = Actor::account(Role::Operator, operator);
+        Ok(self.run(id, &actor, Command::SetCategory(category)).await?.0)
+    }
+
     /// The level responsible did not act in time (timer; idempotent).
     ///
     /// # Errors

@@ -376,6 +376,8 @@ pub enum Command {
     },
     /// Set the risk colour (resident's choice, triage, or an operator).
     SetRisk(Risk),
+    /// Correct the category (a WeChat text's guess, or a resident's wrong button).
+    SetCategory(Category),
     /// The resident's follow-up answer.
     GiveFeedback {
         /// 1..=5.
@@ -497,6 +499,13 @@ pub enum Event {
         /// The operator's note, when handed over by hand.
         #[serde(default)]
         note: Option<String>,
+    },
+    /// The category was corrected.
+    CategoryChanged {
+        /// Before.
+        from: Category,
+        /// After.
+        to: Category,
     },
     /// Moved to another area.
     Transferred {
@@ -698,6 +707,13 @@ pub fn decide(incident: &Incident, command: &Command, now: Timestamp) -> Result<
             next.status = Status::Cancelled;
             next.cancelled_at = Some(now);
             vec![Event::Cancelled]
+        }
+        Command::SetCategory(category) => {
+            if *category == incident.category {
+                return unchanged();
+            }
+            next.category = *category;
+            vec![Event::CategoryChanged { from: incident.category, to: *category }]
         }
         Command::Climb => {
             let Some(to) = incident.ladder.and_then(AreaLevel::parent).filter(|_| incident.status == Status::Escalated)

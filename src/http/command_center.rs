@@ -42,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_hotspots))
         .routes(routes!(list_areas))
         .routes(routes!(hand_over))
+        .routes(routes!(set_incident_category))
         .routes(routes!(transfer))
 }
 
@@ -538,5 +539,29 @@ async fn transfer(
     let id = parse_incident(&id)?;
     ensure_visible(&state, &operator, &id).await?;
     let incident = state.dispatcher.transfer(&operator_actor(&operator), &id, &body.area, note).await?;
+    Ok(Json(IncidentView::masked(&incident)))
+}
+
+/// A corrected category.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryRequest {
+    /// The right category.
+    pub category: Category,
+}
+
+/// Correct an incident's category (a report filed by WeChat text gets a guessed one).
+#[utoipa::path(post, path = "/api/v1/command/incidents/{id}/category", tag = "command", security(("operator" = []), ("admin" = [])),
+    params(("id" = String, Path, description = "incident id")), request_body = CategoryRequest,
+    responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn set_incident_category(
+    State(state): State<AppState>,
+    operator: OperatorAuth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<CategoryRequest>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let id = parse_incident(&id)?;
+    ensure_visible(&state, &operator, &id).await?;
+    let incident = state.dispatcher.set_category(&operator_actor(&operator), &id, body.category).await?;
     Ok(Json(IncidentView::masked(&incident)))
 }

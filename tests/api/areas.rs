@@ -330,6 +330,10 @@ async fn the_ladder_climbs_hands_over_and_transfers(backend: Backend) {
     assert_eq!(moved["area"], json!({ "district": "D", "street": "S2", "community": "S2-C1", "grid": "S2-C1-G0" }));
     let (s, _) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(&street1.token)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // The screen of the street it left hears about it, so it can drop it.
+    street_live
+        .wait_for("incident", |m| m["event"]["type"] == "transferred" && m["incident"]["id"] == id.as_str())
+        .await;
     let (s, d) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(&street2.token)).await;
     assert_eq!(s, StatusCode::OK);
     let transferred =
@@ -344,6 +348,13 @@ async fn the_ladder_climbs_hands_over_and_transfers(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // A WeChat text's guessed category is corrected by an operator, and audited.
+    let body = json!({ "category": "family" });
+    let (s, fixed) = app.post(&format!("/api/v1/command/incidents/{id}/category"), Some(&street2.token), body).await;
+    assert_eq!((s, fixed["category"].clone()), (StatusCode::OK, json!("family")));
+    let (_, d) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(&street2.token)).await;
+    let timeline = d["timeline"].as_array().unwrap();
+    assert!(timeline.iter().any(|e| e["event"]["type"] == "category_changed" && e["event"]["to"] == "family"));
 
     // Red goes to the district at once, while its street still sees it.
     let red = app
