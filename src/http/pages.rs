@@ -37,8 +37,9 @@ pub fn router() -> Router<AppState> {
         .route("/assets/{*path}", get(asset))
 }
 
-async fn command_center_page() -> Response {
-    page("command.html", &[])
+async fn command_center_page(State(state): State<AppState>) -> Response {
+    let (head, csp) = map_extras(&state);
+    page_with("command.html", &[], &head, &csp)
 }
 
 async fn mediator_page() -> Response {
@@ -60,14 +61,54 @@ async fn report_page(State(state): State<AppState>, Path(scene): Path<String>) -
     page("report.html", &[("{{scene_name}}", &name), ("{{scene_lat}}", &lat), ("{{scene_lng}}", &lng)])
 }
 
-async fn tracking_page() -> Response {
-    page("track.html", &[])
+async fn tracking_page(State(state): State<AppState>) -> Response {
+    let (head, csp) = map_extras(&state);
+    page_with("track.html", &[], &head, &csp)
+}
+
+/// Add the district's base map (if configured) to a map page: a `<meta name="gd-tiles">` the
+/// scripts read, and the tile server's origin in the page's `img-src`.
+/// `scheme://host[:port]` of a tile URL template (or `'self'` for a path on this server).
+fn tile_origin(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split(['/', '?']).next().unwrap_or_default();
+            // A placeholder in the first label (`t{s}.tiles.example`): every subdomain.
+            let host = match host.split_once('.') {
+                Some((first, parent)) if first.contains('{') => format!("*.{parent}"),
+                _ => host.to_owned(),
+            };
+            format!("{scheme}://{host}")
+        }
+        None => "'self'".to_owned(),
+    }
+}
+
+/// The `<head>` additions and CSP of a map page.
+fn map_extras(state: &AppState) -> (String, Cow<'static, str>) {
+    let pages = &state.settings.pages;
+    if pages.tile_url.is_empty() {
+        return (String::new(), Cow::Borrowed(CSP));
+    }
+    let meta = format!(
+        "<meta name=\"gd-tiles\" content=\"{}\" data-max-zoom=\"{}\" data-subdomains=\"{}\">",
+        escape_html(&pages.tile_url),
+        pages.tile_max_zoom,
+        escape_html(&pages.tile_subdomains)
+    );
+    let csp = CSP.replace("img-src 'self'", &format!("img-src 'self' {}", tile_origin(&pages.tile_url)));
+    (meta, Cow::Owned(csp))
+}
+
+/// An HTML page with the default CSP and nothing added to its head.
+fn page(name: &str, vars: &[(&str, &str)]) -> Response {
+    page_with(name, vars, "", CSP)
 }
 
 /// An HTML page: `{{asset:path}}` becomes a content-versioned asset URL, then `vars` are
-/// substituted (HTML-escaped). Pages are never cached and never leak their URL (tracking tokens
-/// and scene ids are in it) through `Referer`.
-fn page(name: &str, vars: &[(&str, &str)]) -> Response {
+/// substituted (HTML-escaped) and `head` is added before `</head>`. Pages are never cached and
+/// never leak their URL (tracking tokens and scene ids are in it) through `Referer`.
+fn page_with(name: &str, vars: &[(&str, &str)], head: &str, csp: &str) -> Response {
     let Some(file) = Assets::get(&format!("pages/{name}")) else {
         return (StatusCode::NOT_FOUND, "page missing").into_response();
     };
@@ -75,12 +116,15 @@ fn page(name: &str, vars: &[(&str, &str)]) -> Response {
     for (key, value) in vars {
         html = html.replace(key, &escape_html(value));
     }
+    if !head.is_empty() {
+        html = html.replacen("</head>", &format!("{head}\n</head>"), 1);
+    }
     let mut response = html.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(csp).unwrap_or(HeaderValue::from_static(CSP)));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
@@ -178,6 +222,13 @@ async fn asset(Path(path): Path<String>, RawQuery(query): RawQuery, headers: Hea
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tile_origins_cover_subdomain_placeholders() {
+        assert_eq!(super::tile_origin("https://t{s}.tianditu.gov.cn/vec_w/wmts?x={x}"), "https://*.tianditu.gov.cn");
+        assert_eq!(super::tile_origin("http://10.1.2.3:8080/tiles/{z}/{x}/{y}.png"), "http://10.1.2.3:8080");
+        assert_eq!(super::tile_origin("/tiles/{z}/{x}/{y}.png"), "'self'");
+    }
+
     use super::*;
 
     #[test]

@@ -110,3 +110,35 @@ async fn the_demo_city_moves_mediators_and_files_reports() {
     assert_eq!(s, StatusCode::OK, "the printed mediator login works");
     cancel.cancel();
 }
+
+/// A district's own tile server, when configured, is named to the map pages and allowed by
+/// their CSP; without one the pages load nothing from outside.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_base_map_reaches_the_map_pages_and_their_csp() {
+    let plain = crate::helpers::spawn_app(Backend::Memory).await;
+    let resp = plain.http().get(format!("{}/", plain.base)).send().await.unwrap();
+    let csp = resp.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("img-src 'self' data: blob:;"), "{csp}");
+    assert!(!resp.text().await.unwrap().contains("gd-tiles"));
+
+    let app = crate::helpers::spawn_app_with(Backend::Memory, |s| {
+        s.pages.tile_url = "https://t{s}.tiles.example.gov.cn/{z}/{x}/{y}.png".into();
+    })
+    .await;
+    for page in ["/", "/t/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+        let resp = app.http().get(format!("{}{page}", app.base)).send().await.unwrap();
+        let csp = resp.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("img-src 'self' https://*.tiles.example.gov.cn"), "{page}: {csp}");
+        let html = resp.text().await.unwrap();
+        assert!(
+            html.contains(r#"<meta name="gd-tiles" content="https://t{s}.tiles.example.gov.cn/{z}/{x}/{y}.png""#),
+            "{page}"
+        );
+    }
+    let mut bad = crate::helpers::test_settings();
+    bad.pages.tile_url = "javascript:alert(1)".into();
+    assert!(bad.validate().is_err());
+    bad.pages.tile_url = "https://tiles.example/{z}/{x}/{y}.png".into();
+    bad.pages.tile_coord = grid_dispatch::domain::location::CoordSystem::Gcj02;
+    assert!(bad.validate().unwrap_err().to_string().contains("pages.tile_coord"));
+}

@@ -179,7 +179,7 @@
   function initMap() {
     if (map) return;
     map = L.map('map', { preferCanvas: true, zoomSnap: 0.25, zoomControl: true, attributionControl: false, center: [35.5, 104], zoom: 5, minZoom: 3, maxZoom: 19 });
-    new Grid({ pane: 'tilePane' }).addTo(map);
+    if (!GD.addBaseMap(map)) new Grid({ pane: 'tilePane' }).addTo(map);
     L.control.scale({ imperial: false, position: 'bottomright' }).addTo(map);
     // Area outlines under everything (SVG, not clickable: a click on the map drills down),
     // their names just under the incidents.

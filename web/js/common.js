@@ -419,6 +419,16 @@
       '?access_token=' + encodeURIComponent(token);
   };
 
+  /** The district's own base map, when the server names one (a <meta name="gd-tiles">). */
+  GD.addBaseMap = function (map) {
+    var meta = document.querySelector('meta[name="gd-tiles"]');
+    var url = meta && meta.getAttribute('content');
+    if (!url || !window.L) return false;
+    var maxZoom = parseInt(meta.getAttribute('data-max-zoom'), 10) || 18;
+    L.tileLayer(url, { maxZoom: maxZoom, subdomains: (meta.getAttribute('data-subdomains') || 'abc').split('') }).addTo(map);
+    return true;
+  };
+
   window.GD = GD;
   document.addEventListener('DOMContentLoaded', function () {
     GD.applyStrings();

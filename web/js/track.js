@@ -276,6 +276,7 @@
     box.hidden = false;
     if (!map) {
       map = L.map(box, { preferCanvas: true, attributionControl: false, zoomControl: true, dragging: true, scrollWheelZoom: false });
+      GD.addBaseMap(map);
       L.control.scale({ imperial: false, position: 'bottomleft' }).addTo(map);
       map.setView([m.position.lat, m.position.lng], 15);
     }
