@@ -197,6 +197,21 @@ fn check_name(state: &AppState, field: &str, name: &str) -> Result<String, ApiEr
     Ok(name.to_owned())
 }
 
+/// An operator's area decides what they see: it must be a known area. A mediator's home area,
+/// once areas are loaded, must be a grid or a community (free text before that).
+fn check_area(state: &AppState, role: Role, code: &str) -> Result<(), ApiError> {
+    use crate::domain::area::AreaLevel;
+    let map = state.dispatcher.areas();
+    match (role, map.get(code)) {
+        (Role::Operator, None) => Err(ApiError::invalid("area", "unknown area code (upload areas first)")),
+        (Role::Mediator, None) if !map.all().is_empty() => Err(ApiError::invalid("area", "unknown area code")),
+        (Role::Mediator, Some(a)) if !matches!(a.level, AreaLevel::Grid | AreaLevel::Community) => {
+            Err(ApiError::invalid("area", "a mediator's home area is a grid or a community"))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn check_capacity(capacity: u32) -> Result<u32, ApiError> {
     if (1..=MAX_CAPACITY).contains(&capacity) {
         Ok(capacity)
@@ -223,10 +238,7 @@ async fn create_account(
     check_password(&body.password)?;
     if let Some(area) = &body.area {
         check_len("area", area, state.settings.limits.name_max_chars)?;
-        // An operator's area decides what they see: it must be a known area code.
-        if role == Role::Operator && state.dispatcher.areas().get(area).is_none() {
-            return Err(ApiError::invalid("area", "unknown area code (upload areas first)"));
-        }
+        check_area(&state, role, area)?;
     }
     let account = Account {
         id: AccountId::generate(),
@@ -300,6 +312,9 @@ async fn update_account(
             next.capacity = c;
         }
         if let Some(a) = &body.area {
+            if !a.is_empty() {
+                check_area(state, role, a)?;
+            }
             next.area = Some(a.clone()).filter(|a| !a.is_empty());
         }
         if let Some(e) = body.enabled {

@@ -379,8 +379,14 @@ async fn the_first_wave_prefers_mediators_of_the_reports_own_grid(backend: Backe
     let stranger = app.mediator("外来", &[]).await;
     let local = app.mediator("本网格", &[]).await;
     let path = format!("/api/v1/admin/mediators/{}", local.id);
-    let (s, _) = app.call(reqwest::Method::PATCH, &path, Some(&admin), Some(json!({ "area": "S1-C1-G1" }))).await;
-    assert_eq!(s, StatusCode::OK);
+    for (area, want) in [
+        ("S1", StatusCode::UNPROCESSABLE_ENTITY),
+        ("NOPE", StatusCode::UNPROCESSABLE_ENTITY),
+        ("S1-C1-G1", StatusCode::OK),
+    ] {
+        let (s, b) = app.call(reqwest::Method::PATCH, &path, Some(&admin), Some(json!({ "area": area }))).await;
+        assert_eq!(s, want, "home area {area}: {b}");
+    }
     let (lat, lng) = (SOUTH + 0.01, WEST + 0.02); // in S1-C1-G1
     app.on_duty_at(&stranger, lat + 0.003, lng).await; // ~330 m
     app.on_duty_at(&local, lat - 0.008, lng).await; // ~890 m
