@@ -238,7 +238,7 @@ async fn create_account(
     check_password(&body.password)?;
     if let Some(area) = &body.area {
         check_len("area", area, state.settings.limits.name_max_chars)?;
-        check_area(&state, role, area)?;
+        check_area(state, role, area)?;
     }
     let account = Account {
         id: AccountId::generate(),
