@@ -106,6 +106,7 @@ conformance_tests!(
     timeline_entries_append_after_the_state_ones,
     claims_are_counted_per_day,
     areas_are_replaced_by_code,
+    reports_are_noted_by_area_and_forgotten_after_their_window,
     // --- residents via WeChat (issue #3) ---
     resident_sessions_round_trip_and_expire,
     a_delivery_is_claimed_once_and_answered_the_same,

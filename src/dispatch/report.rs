@@ -232,6 +232,11 @@ impl Dispatcher {
             WriteOutcome::Conflict | WriteOutcome::AtCapacity => return Err(DispatchError::Contended),
         }
         metrics::counter!("gd_reports_total").increment(1);
+        let keep = std::time::Duration::from_secs(HOTSPOT_WINDOW.as_secs().unsigned_abs());
+        if let Err(e) = self.store().note_in_area(&place.area().to_string(), &incident.id, now, keep).await {
+            // A hint for later look-backs; the report itself is stored.
+            tracing::warn!(error = %e, "could not note the report in its hot-spot area");
+        }
         tracing::info!(incident_id = %incident.id, cell = %incident.cell, offers = chosen.len(), "report filed");
         self.wechat_offers(&incident.id, &incident.open_offer_ids().cloned().collect::<Vec<_>>());
         for c in &chosen {
@@ -263,9 +268,12 @@ impl Dispatcher {
     /// minutes; the nearest), and whether its area had two or more reports in 30 days.
     async fn look_back(&self, place: GeoPoint, now: Timestamp) -> Result<(Option<IncidentId>, bool), DispatchError> {
         let since = now.checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
-        let recent =
-            self.store().list_incidents(since, after(now, std::time::Duration::from_secs(1)), LOOK_BACK_LIMIT).await?;
+        // The report's area and its neighbours (a duplicate 100 m away may sit across an edge):
+        // an index lookup, never a scan of every incident.
         let area = place.area();
+        let cells: Vec<String> = area.grid_disk::<Vec<_>>(1).iter().map(ToString::to_string).collect();
+        let ids = self.store().noted_in_areas(&cells, since).await?;
+        let recent = self.store().get_incidents(&ids).await?;
         let same_area = recent.iter().filter(|i| i.location.area() == area).count();
         let dup_since = now.checked_sub(DUPLICATE_WINDOW).unwrap_or(Timestamp::MIN);
         let duplicate = recent

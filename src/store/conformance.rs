@@ -45,6 +45,7 @@ checks!(
     timeline_entries_append_after_the_state_ones,
     claims_are_counted_per_day,
     areas_are_replaced_by_code,
+    reports_are_noted_by_area_and_forgotten_after_their_window,
     // --- residents via WeChat (issue #3) ---
     resident_sessions_round_trip_and_expire,
     a_delivery_is_claimed_once_and_answered_the_same,
@@ -539,4 +540,22 @@ async fn areas_are_replaced_by_code(store: Arc<dyn Store>) {
     let mut all = store.list_areas().await.unwrap();
     all.sort_by(|x, y| x.code.cmp(&y.code));
     assert_eq!(all, vec![a, b]);
+}
+
+async fn reports_are_noted_by_area_and_forgotten_after_their_window(store: Arc<dyn Store>) {
+    let (a, b, c) = (IncidentId::generate(), IncidentId::generate(), IncidentId::generate());
+    let keep = Duration::from_secs(3600);
+    store.note_in_area("cell-1", &a, t(0), keep).await.unwrap();
+    store.note_in_area("cell-1", &b, t(100), keep).await.unwrap();
+    store.note_in_area("cell-2", &c, t(200), keep).await.unwrap();
+    let mut got = store.noted_in_areas(&["cell-1".into(), "cell-2".into(), "cell-3".into()], t(50)).await.unwrap();
+    got.sort();
+    let mut want = vec![b.clone(), c.clone()];
+    want.sort();
+    assert_eq!(got, want);
+    // A note older than the window is dropped when the area is noted again.
+    store.note_in_area("cell-1", &c, t(4000), keep).await.unwrap();
+    let got = store.noted_in_areas(&["cell-1".into()], t(-10)).await.unwrap();
+    assert_eq!(got, vec![c]);
+    assert!(store.noted_in_areas(&[], t(0)).await.unwrap().is_empty());
 }

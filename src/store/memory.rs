@@ -29,6 +29,8 @@ struct Inner {
     fixes: HashMap<AccountId, Fix>,
     scenes: BTreeMap<SceneId, Scene>,
     areas: BTreeMap<String, crate::domain::area::Area>,
+    /// Hot-spot cell → (reported ms, incident).
+    area_notes: HashMap<String, BTreeSet<(i64, IncidentId)>>,
     incidents: HashMap<IncidentId, Incident>,
     by_created: BTreeSet<(i64, IncidentId)>,
     timelines: HashMap<IncidentId, Vec<TimelineEntry>>,
@@ -164,6 +166,25 @@ impl Store for MemoryStore {
 
     async fn list_scenes(&self) -> Result<Vec<Scene>, StoreError> {
         Ok(self.lock().scenes.values().cloned().collect())
+    }
+
+    async fn note_in_area(&self, cell: &str, id: &IncidentId, at: Timestamp, keep: Duration) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        let oldest = ms(at).saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX));
+        let notes = g.area_notes.entry(cell.to_owned()).or_default();
+        notes.insert((ms(at), id.clone()));
+        notes.retain(|(t, _)| *t >= oldest);
+        Ok(())
+    }
+
+    async fn noted_in_areas(&self, cells: &[String], since: Timestamp) -> Result<Vec<IncidentId>, StoreError> {
+        let g = self.lock();
+        let lo = ms(since);
+        Ok(cells
+            .iter()
+            .filter_map(|c| g.area_notes.get(c))
+            .flat_map(|notes| notes.iter().filter(|(t, _)| *t >= lo).map(|(_, id)| id.clone()))
+            .collect())
     }
 
     async fn put_area(&self, area: &crate::domain::area::Area) -> Result<(), StoreError> {

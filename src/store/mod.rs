@@ -363,6 +363,21 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] on backend failure.
     async fn list_scenes(&self) -> Result<Vec<Scene>, StoreError>;
 
+    // --- hot-spot index ---------------------------------------------------------------------
+
+    /// Remember that incident `id` was reported at `at` in hot-spot area `cell` (kept for
+    /// `keep`), so looking back never scans every incident.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn note_in_area(&self, cell: &str, id: &IncidentId, at: Timestamp, keep: Duration) -> Result<(), StoreError>;
+
+    /// Incidents noted in any of `cells` at or after `since`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn noted_in_areas(&self, cells: &[String], since: Timestamp) -> Result<Vec<IncidentId>, StoreError>;
+
     // --- areas (issue #8) -------------------------------------------------------------------
 
     /// Create or replace an area (by code).

@@ -124,6 +124,12 @@ impl Keys {
         self.key("claims", Some(&day))
     }
 
+    /// Zset: incident ids reported in hot-spot cell `cell`, scored by report time (ms).
+    #[must_use]
+    pub fn area_notes(&self, cell: &str) -> String {
+        self.key("spot", Some(&cell))
+    }
+
     /// Hash: area code → area JSON (outline as GeoJSON).
     #[must_use]
     pub fn areas(&self) -> String {

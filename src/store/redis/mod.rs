@@ -478,6 +478,29 @@ impl Store for RedisStore {
         self.query::<()>(::redis::cmd("HSET").arg(self.keys.scenes()).arg(scene.id.to_string()).arg(json)).await
     }
 
+    async fn note_in_area(&self, cell: &str, id: &IncidentId, at: Timestamp, keep: Duration) -> Result<(), StoreError> {
+        let key = self.keys.area_notes(cell);
+        let (at_ms, keep_ms) = (at.as_millisecond(), i64::try_from(keep.as_millis()).unwrap_or(i64::MAX / 2));
+        let mut pipe = ::redis::pipe();
+        pipe.cmd("ZADD").arg(&key).arg(at_ms).arg(id.to_string()).ignore();
+        pipe.cmd("ZREMRANGEBYSCORE").arg(&key).arg("-inf").arg(format!("({}", at_ms.saturating_sub(keep_ms))).ignore();
+        pipe.cmd("PEXPIRE").arg(&key).arg(keep_ms.max(1)).ignore();
+        // Idempotent (ZADD of the same member and score), so a retry is harmless.
+        self.query_pipe::<()>(&pipe).await
+    }
+
+    async fn noted_in_areas(&self, cells: &[String], since: Timestamp) -> Result<Vec<IncidentId>, StoreError> {
+        if cells.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut pipe = ::redis::pipe();
+        for c in cells {
+            pipe.cmd("ZRANGEBYSCORE").arg(self.keys.area_notes(c)).arg(since.as_millisecond()).arg("+inf");
+        }
+        let raw: Vec<Vec<String>> = self.query_pipe(&pipe).await?;
+        raw.iter().flatten().map(|s| parse_incident_id(s)).collect()
+    }
+
     async fn put_area(&self, area: &crate::domain::area::Area) -> Result<(), StoreError> {
         let json = encode("area", area)?;
         self.query::<()>(::redis::cmd("HSET").arg(self.keys.areas()).arg(&area.code).arg(json)).await
