@@ -31,6 +31,9 @@ pub fn limits(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
         .write_buffer_size(0)
+        // Client messages are tiny: a small read buffer keeps thousands of idle phones cheap
+        // (the library's default is 128 KiB per socket).
+        .read_buffer_size(8 * 1024)
         .max_write_buffer_size(MAX_SOCKET_WRITE_BUFFER_BYTES)
 }
 

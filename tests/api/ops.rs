@@ -95,8 +95,12 @@ async fn the_demo_city_moves_mediators_and_files_reports() {
     };
     let accounts = start(app.app().dispatcher().clone(), options, cancel.clone()).await.expect("demo starts");
     let admin = app.admin_token();
-    let (_, on_duty) = app.get("/api/v1/command/mediators", Some(&admin)).await;
-    assert_eq!(on_duty.as_array().unwrap().len(), 30, "every simulated mediator is on duty with a position");
+    // Every simulated mediator goes on duty and reports a position within its first period.
+    crate::helpers::eventually("30 demo mediators on the map", || async {
+        let (_, on_duty) = app.get("/api/v1/command/mediators", Some(&admin)).await;
+        (on_duty.as_array().unwrap().len() == 30).then_some(())
+    })
+    .await;
     crate::helpers::eventually("several demo reports", || async {
         let (_, list) = app.get("/api/v1/command/incidents", Some(&admin)).await;
         (list.as_array().unwrap().len() >= 3).then_some(())
