@@ -371,7 +371,8 @@ async fn requests_beyond_the_in_flight_limit_are_shed_at_once() {
     let started = Instant::now();
     let shed = http.post(format!("{}/api/v1/reports", svc.base)).json(&report_body("shed")).send().await.unwrap();
     assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(started.elapsed() < Duration::from_millis(500), "shed at once, not queued: {:?}", started.elapsed());
+    // Queued behind the stalled one, it would be answered only after that one's deadline.
+    assert!(!slow.is_finished(), "shed at once, not queued: {:?}", started.elapsed());
     assert!(shed.headers().contains_key("retry-after"));
     let code = shed.json::<Value>().await.unwrap()["error"]["code"].clone();
     assert_eq!(code, "overloaded");

@@ -1,7 +1,7 @@
 //! Jurisdictions: loading the area hierarchy, placing points in it, and who may see what.
 
 use super::{DispatchError, Dispatcher};
-use crate::domain::area::{self, Area, AreaLevel, AreaMap, AreaPath};
+use crate::domain::area::{self, Area, AreaLevel, AreaMap, AreaPath, Coverage};
 use crate::domain::incident::Incident;
 use crate::domain::location::CoordSystem;
 use crate::store::{BusMessage, StoreError};
@@ -62,10 +62,20 @@ impl Dispatcher {
     /// # Errors
     /// The store's error.
     pub async fn reload_areas(&self) -> Result<(), StoreError> {
+        self.reload_areas_knowing(None).await
+    }
+
+    /// [`Self::reload_areas`], tiling only the areas whose outline changed; `just_tiled` is one
+    /// whose cells the caller has already computed.
+    async fn reload_areas_knowing(&self, just_tiled: Option<(&Area, &Coverage)>) -> Result<(), StoreError> {
         let _one_at_a_time = self.inner.areas_reload.lock().await;
         let stored = self.store().list_areas().await?;
         let count = stored.len();
-        let (map, skipped) = AreaMap::build(stored);
+        let previous = self.areas();
+        let (map, skipped) = AreaMap::build_reusing(stored, |a| match just_tiled {
+            Some((tiled, cells)) if tiled.code == a.code && tiled.geometry == a.geometry => Some(cells.clone()),
+            _ => previous.coverage_of(a),
+        });
         if !skipped.is_empty() {
             tracing::error!(areas = ?skipped, "stored area outlines no longer parse; they are ignored");
         }
@@ -106,7 +116,8 @@ impl Dispatcher {
             area::check_code(parent).map_err(|e| invalid("parent", e))?;
         }
         let shape = area::parse_geometry(&new.geometry, new.coord).map_err(|e| invalid("geometry", e))?;
-        if area::coverage(&shape).map_err(|e| invalid("geometry", e))?.is_empty() {
+        let cells: Coverage = area::coverage(&shape).map_err(|e| invalid("geometry", e))?.into();
+        if cells.is_empty() {
             return Err(DispatchError::Invalid { field: "geometry", reason: "too small to place anything in".into() });
         }
         let map = self.areas();
@@ -124,7 +135,7 @@ impl Dispatcher {
             geometry: area::to_geojson(&shape),
         };
         self.store().put_area(&stored).await?;
-        self.reload_areas().await?;
+        self.reload_areas_knowing(Some((&stored, &cells))).await?;
         self.publish(BusMessage::AreasChanged).await;
         tracing::info!(code = %stored.code, level = ?stored.level, "area saved");
         Ok(stored)

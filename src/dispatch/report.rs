@@ -12,7 +12,9 @@ use crate::domain::location::GeoPoint;
 use crate::domain::timeline::{ActorRole, TimelineEntry};
 use crate::matcher::{self, Candidate, index::fresh_after};
 use crate::push::wire::{self, IncidentView, MediatorMessage, OperatorMessage};
-use crate::store::{BusMessage, Creation, Expect, IdempotencyClaim, IncidentWrite, TimerKind, TimerOp, WriteOutcome};
+use crate::store::{
+    AreaNote, BusMessage, Creation, Expect, IdempotencyClaim, IncidentWrite, TimerKind, TimerOp, WriteOutcome,
+};
 use jiff::{SignedDuration, Timestamp};
 use tracing::instrument;
 
@@ -233,7 +235,8 @@ impl Dispatcher {
         }
         metrics::counter!("gd_reports_total").increment(1);
         let keep = std::time::Duration::from_secs(HOTSPOT_WINDOW.as_secs().unsigned_abs());
-        if let Err(e) = self.store().note_in_area(&place.area().to_string(), &incident.id, now, keep).await {
+        let note = AreaNote { id: incident.id.clone(), at: now, place };
+        if let Err(e) = self.store().note_in_area(&place.area().to_string(), &note, keep).await {
             // A hint for later look-backs; the report itself is stored.
             tracing::warn!(error = %e, "could not note the report in its hot-spot area");
         }
@@ -260,27 +263,37 @@ impl Dispatcher {
 const HOTSPOT_WINDOW: SignedDuration = SignedDuration::from_hours(24 * 30);
 const DUPLICATE_WINDOW: SignedDuration = SignedDuration::from_mins(30);
 const DUPLICATE_DISTANCE_M: f64 = 100.0;
-/// Reports considered when looking back (a district files far fewer in 30 days).
+/// Reports considered when listing hot spots (a district files far fewer in 30 days).
 const LOOK_BACK_LIMIT: usize = 20_000;
+/// The newest reports of each neighbouring area checked for a duplicate: a bound on the
+/// work one report does however busy its neighbourhood (more than this many reports in one
+/// area within 30 minutes is a crowd the command center already sees).
+const DUPLICATE_CANDIDATES_PER_AREA: usize = 32;
 
 impl Dispatcher {
     /// For a new report at `place`: a possibly identical open report (within 100 m and 30
     /// minutes; the nearest), and whether its area had two or more reports in 30 days.
     async fn look_back(&self, place: GeoPoint, now: Timestamp) -> Result<(Option<IncidentId>, bool), DispatchError> {
         let since = now.checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
-        // The report's area and its neighbours (a duplicate 100 m away may sit across an edge):
-        // an index lookup, never a scan of every incident.
+        // Index lookups, never a scan of incidents: a count of the report's own area, and the
+        // newest notes of it and its neighbours (a duplicate 100 m away may sit across an
+        // edge), which carry their places, so only the ones close enough are read.
         let area = place.area();
+        let same_area = self.store().count_noted(&area.to_string(), since).await?;
         let cells: Vec<String> = area.grid_disk::<Vec<_>>(1).iter().map(ToString::to_string).collect();
-        let ids = self.store().noted_in_areas(&cells, since).await?;
-        let recent = self.store().get_incidents(&ids).await?;
-        let same_area = recent.iter().filter(|i| i.location.area() == area).count();
         let dup_since = now.checked_sub(DUPLICATE_WINDOW).unwrap_or(Timestamp::MIN);
-        let duplicate = recent
+        let close: Vec<IncidentId> = self
+            .store()
+            .noted_in_areas(&cells, dup_since, DUPLICATE_CANDIDATES_PER_AREA)
+            .await?
+            .into_iter()
+            .filter(|n| n.place.distance_m(place) <= DUPLICATE_DISTANCE_M)
+            .map(|n| n.id)
+            .collect();
+        let duplicate = if close.is_empty() { vec![] } else { self.store().get_incidents(&close).await? }
             .iter()
             .filter(|i| i.created_at >= dup_since && !matches!(i.status, Status::Resolved | Status::Cancelled))
             .map(|i| (i, i.location.distance_m(place)))
-            .filter(|(_, d)| *d <= DUPLICATE_DISTANCE_M)
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(i, _)| i.id.clone());
         Ok((duplicate, same_area >= 2))

@@ -232,10 +232,14 @@ impl AreaPath {
     }
 }
 
+/// An area's cells, as [`coverage`] computed them.
+pub type Coverage = std::sync::Arc<[CellIndex]>;
+
 /// The loaded hierarchy: areas by code, and one cell → code table per level.
 #[derive(Debug, Clone, Default)]
 pub struct AreaMap {
     areas: HashMap<String, Area>,
+    coverage: HashMap<String, Coverage>,
     cells: [HashMap<CellIndex, String>; 4],
 }
 
@@ -243,23 +247,41 @@ impl AreaMap {
     /// Build from stored areas. Areas whose outline no longer parses are skipped (and named).
     #[must_use]
     pub fn build(areas: Vec<Area>) -> (Self, Vec<String>) {
+        Self::build_reusing(areas, |_| None)
+    }
+
+    /// Build from stored areas, taking the cells of an area from `known` when it has them
+    /// (tiling a county at resolution 10 takes a while, and a reload changes one area).
+    #[must_use]
+    pub fn build_reusing(areas: Vec<Area>, known: impl Fn(&Area) -> Option<Coverage>) -> (Self, Vec<String>) {
         let mut map = Self::default();
         let mut skipped = vec![];
         let mut sorted = areas;
         sorted.sort_by(|a, b| a.code.cmp(&b.code));
         for area in sorted {
-            let Ok(cells) = parse_geometry(&area.geometry, CoordSystem::Wgs84).and_then(|g| coverage(&g)) else {
+            let computed = || -> Result<Coverage, AreaError> {
+                Ok(coverage(&parse_geometry(&area.geometry, CoordSystem::Wgs84)?)?.into())
+            };
+            let Some(cells) = known(&area).or_else(|| computed().ok()) else {
                 skipped.push(area.code.clone());
                 continue;
             };
             let table = &mut map.cells[area.level.index()];
-            for cell in cells {
+            for &cell in cells.iter() {
                 // Lower codes were inserted first and keep overlapping cells: deterministic.
                 table.entry(cell).or_insert_with(|| area.code.clone());
             }
+            map.coverage.insert(area.code.clone(), cells);
             map.areas.insert(area.code.clone(), area);
         }
         (map, skipped)
+    }
+
+    /// The cells of `area` if this map holds it with the same outline.
+    #[must_use]
+    pub fn coverage_of(&self, area: &Area) -> Option<Coverage> {
+        let held = self.areas.get(&area.code)?;
+        (held.geometry == area.geometry).then(|| self.coverage.get(&area.code).cloned()).flatten()
     }
 
     /// Where `point` lies.
@@ -362,6 +384,28 @@ mod tests {
         }
         assert!(map.locate(GeoPoint::new(36.0, 101.0).unwrap()).is_empty());
         assert!(map.is_within("S2", "D") && !map.is_within("D", "S2"));
+    }
+
+    #[test]
+    fn a_rebuild_tiles_only_the_outlines_that_changed() {
+        let street = area("S1", AreaLevel::Street, Some("D"), square(101.70, 36.60, 0.02));
+        let district = area("D", AreaLevel::District, None, square(101.70, 36.60, 0.04));
+        let (first, _) = AreaMap::build(vec![district.clone(), street.clone()]);
+        let moved = area("S1", AreaLevel::Street, Some("D"), square(101.72, 36.60, 0.02));
+        let tiled = std::cell::RefCell::new(vec![]);
+        let (second, skipped) = AreaMap::build_reusing(vec![district.clone(), moved.clone()], |a| {
+            let known = first.coverage_of(a);
+            if known.is_none() {
+                tiled.borrow_mut().push(a.code.clone());
+            }
+            known
+        });
+        assert!(skipped.is_empty());
+        assert_eq!(tiled.into_inner(), ["S1"], "only the moved outline is tiled again");
+        let same = |a: &Area| std::sync::Arc::ptr_eq(&first.coverage_of(a).unwrap(), &second.coverage_of(a).unwrap());
+        assert!(same(&district));
+        assert!(first.coverage_of(&moved).is_none() && second.coverage_of(&street).is_none());
+        assert_eq!(second.locate(GeoPoint::new(36.61, 101.73).unwrap()).street.as_deref(), Some("S1"));
     }
 
     #[test]

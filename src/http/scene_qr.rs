@@ -105,11 +105,35 @@ async fn scene_qr_png(
     ApiQuery(query): ApiQuery<QrQuery>,
 ) -> Result<Response, ApiError> {
     let content = content(&state, &id, &query).await?;
-    let pixels =
-        code(&content)?.render::<image::Luma<u8>>().min_dimensions(MIN_SIDE_PX, MIN_SIDE_PX).quiet_zone(true).build();
-    let mut png = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageLuma8(pixels)
-        .write_to(&mut png, image::ImageFormat::Png)
+    let png = grayscale_png(&code(&content)?)
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "could not encode the PNG"))?;
-    Ok(image_response("image/png", png.into_inner()))
+    Ok(image_response("image/png", png))
+}
+
+/// Modules of light margin around the code, as the QR standard asks.
+const QUIET_ZONE: usize = 4;
+
+/// `code` as an 8-bit grayscale PNG: whole pixels per module, at least [`MIN_SIDE_PX`] square,
+/// with the quiet zone.
+fn grayscale_png(code: &QrCode) -> Result<Vec<u8>, png::EncodingError> {
+    let modules = code.width();
+    let side_modules = modules + 2 * QUIET_ZONE;
+    let scale = (MIN_SIDE_PX as usize).div_ceil(side_modules);
+    let side = side_modules * scale;
+    let mut pixels = vec![u8::MAX; side * side];
+    for (i, colour) in code.to_colors().iter().enumerate() {
+        if *colour == qrcode::Color::Dark {
+            let (x, y) = ((i % modules + QUIET_ZONE) * scale, (i / modules + QUIET_ZONE) * scale);
+            for row in y..y + scale {
+                pixels[row * side + x..row * side + x + scale].fill(0);
+            }
+        }
+    }
+    let side = u32::try_from(side).map_err(|_| png::EncodingError::LimitsExceeded)?;
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, side, side);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.write_header()?.write_image_data(&pixels)?;
+    Ok(out)
 }

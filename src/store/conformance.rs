@@ -3,8 +3,8 @@
 //! against a real `redis-server`.
 
 use super::{
-    ClaimedTimer, Creation, Expect, Hold, IdempotencyClaim, IncidentWrite, Store, TimerKey, TimerKind, TimerOp,
-    WriteOutcome,
+    AreaNote, ClaimedTimer, Creation, Expect, Hold, IdempotencyClaim, IncidentWrite, Store, TimerKey, TimerKind,
+    TimerOp, WriteOutcome,
 };
 use crate::domain::account::{Account, Fix, Phone, Role};
 use crate::domain::category::{Category, Risk};
@@ -543,19 +543,30 @@ async fn areas_are_replaced_by_code(store: Arc<dyn Store>) {
 }
 
 async fn reports_are_noted_by_area_and_forgotten_after_their_window(store: Arc<dyn Store>) {
-    let (a, b, c) = (IncidentId::generate(), IncidentId::generate(), IncidentId::generate());
+    let note = |at: i64, lat: f64| AreaNote {
+        id: IncidentId::generate(),
+        at: t(at),
+        place: GeoPoint::new(lat, 101.7).unwrap(),
+    };
+    let (a, b, c) = (note(0, 36.6), note(100, 36.600_123_456_789), note(200, 36.61));
     let keep = Duration::from_secs(3600);
-    store.note_in_area("cell-1", &a, t(0), keep).await.unwrap();
-    store.note_in_area("cell-1", &b, t(100), keep).await.unwrap();
-    store.note_in_area("cell-2", &c, t(200), keep).await.unwrap();
-    let mut got = store.noted_in_areas(&["cell-1".into(), "cell-2".into(), "cell-3".into()], t(50)).await.unwrap();
-    got.sort();
-    let mut want = vec![b.clone(), c.clone()];
-    want.sort();
-    assert_eq!(got, want);
+    store.note_in_area("cell-1", &a, keep).await.unwrap();
+    store.note_in_area("cell-1", &b, keep).await.unwrap();
+    store.note_in_area("cell-2", &c, keep).await.unwrap();
+    let cells = ["cell-1".to_owned(), "cell-2".into(), "cell-3".into()];
+    let mut got = store.noted_in_areas(&cells, t(50), 10).await.unwrap();
+    got.sort_by_key(|n| n.at);
+    assert_eq!(got, vec![b.clone(), c.clone()], "with their exact places");
+    assert_eq!(store.count_noted("cell-1", t(0)).await.unwrap(), 2);
+    assert_eq!(store.count_noted("cell-1", t(50)).await.unwrap(), 1);
+    assert_eq!(store.count_noted("cell-3", t(0)).await.unwrap(), 0);
+    // At most the newest `n` of each cell.
+    let newest = store.noted_in_areas(&cells, t(-10), 1).await.unwrap();
+    assert_eq!(newest, vec![b.clone(), c.clone()]);
     // A note older than the window is dropped when the area is noted again.
-    store.note_in_area("cell-1", &c, t(4000), keep).await.unwrap();
-    let got = store.noted_in_areas(&["cell-1".into()], t(-10)).await.unwrap();
-    assert_eq!(got, vec![c]);
-    assert!(store.noted_in_areas(&[], t(0)).await.unwrap().is_empty());
+    let d = note(4000, 36.62);
+    store.note_in_area("cell-1", &d, keep).await.unwrap();
+    assert_eq!(store.noted_in_areas(&["cell-1".into()], t(-10), 10).await.unwrap(), vec![d]);
+    assert_eq!(store.count_noted("cell-1", t(-10)).await.unwrap(), 1);
+    assert!(store.noted_in_areas(&[], t(0), 10).await.unwrap().is_empty());
 }

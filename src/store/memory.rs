@@ -6,12 +6,13 @@
 
 use super::wechat::{CachedToken, DeliveryClaim, RateCount, ResidentSession};
 use super::{
-    Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, Store, StoreError, TimerKey, TimerOp,
+    AreaNote, Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, Store, StoreError, TimerKey, TimerOp,
     WriteOutcome,
 };
 use crate::domain::account::{Account, Fix, Phone, Presence, Role};
 use crate::domain::ids::{AccountId, IncidentId, SceneId};
 use crate::domain::incident::Incident;
+use crate::domain::location::GeoPoint;
 use crate::domain::scene::Scene;
 use crate::domain::timeline::TimelineEntry;
 use async_trait::async_trait;
@@ -30,7 +31,7 @@ struct Inner {
     scenes: BTreeMap<SceneId, Scene>,
     areas: BTreeMap<String, crate::domain::area::Area>,
     /// Hot-spot cell → (reported ms, incident).
-    area_notes: HashMap<String, BTreeSet<(i64, IncidentId)>>,
+    area_notes: HashMap<String, BTreeMap<(i64, IncidentId), GeoPoint>>,
     incidents: HashMap<IncidentId, Incident>,
     by_created: BTreeSet<(i64, IncidentId)>,
     timelines: HashMap<IncidentId, Vec<TimelineEntry>>,
@@ -168,23 +169,38 @@ impl Store for MemoryStore {
         Ok(self.lock().scenes.values().cloned().collect())
     }
 
-    async fn note_in_area(&self, cell: &str, id: &IncidentId, at: Timestamp, keep: Duration) -> Result<(), StoreError> {
+    async fn note_in_area(&self, cell: &str, note: &AreaNote, keep: Duration) -> Result<(), StoreError> {
         let mut g = self.lock();
-        let oldest = ms(at).saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX));
+        let oldest = ms(note.at).saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX));
         let notes = g.area_notes.entry(cell.to_owned()).or_default();
-        notes.insert((ms(at), id.clone()));
-        notes.retain(|(t, _)| *t >= oldest);
+        notes.insert((ms(note.at), note.id.clone()), note.place);
+        notes.retain(|(t, _), _| *t >= oldest);
         Ok(())
     }
 
-    async fn noted_in_areas(&self, cells: &[String], since: Timestamp) -> Result<Vec<IncidentId>, StoreError> {
+    async fn noted_in_areas(
+        &self,
+        cells: &[String],
+        since: Timestamp,
+        newest: usize,
+    ) -> Result<Vec<AreaNote>, StoreError> {
         let g = self.lock();
         let lo = ms(since);
         Ok(cells
             .iter()
             .filter_map(|c| g.area_notes.get(c))
-            .flat_map(|notes| notes.iter().filter(|(t, _)| *t >= lo).map(|(_, id)| id.clone()))
+            .flat_map(|notes| {
+                notes.iter().rev().take_while(|((t, _), _)| *t >= lo).take(newest).filter_map(|((t, id), place)| {
+                    Some(AreaNote { id: id.clone(), at: Timestamp::from_millisecond(*t).ok()?, place: *place })
+                })
+            })
             .collect())
+    }
+
+    async fn count_noted(&self, cell: &str, since: Timestamp) -> Result<u64, StoreError> {
+        let g = self.lock();
+        let lo = ms(since);
+        Ok(g.area_notes.get(cell).map_or(0, |notes| notes.keys().filter(|(t, _)| *t >= lo).count() as u64))
     }
 
     async fn put_area(&self, area: &crate::domain::area::Area) -> Result<(), StoreError> {

@@ -16,6 +16,7 @@ pub mod conformance;
 use crate::domain::account::{Account, Fix, Phone, Presence, Role};
 use crate::domain::ids::{AccountId, IncidentId, SceneId};
 use crate::domain::incident::Incident;
+use crate::domain::location::GeoPoint;
 use crate::domain::scene::Scene;
 use crate::domain::timeline::TimelineEntry;
 use async_trait::async_trait;
@@ -118,6 +119,17 @@ impl TimerKey {
         let (kind, id) = s.split_once(':')?;
         Some(Self { kind: TimerKind::parse(kind)?, incident_id: IncidentId::parse(id).ok()? })
     }
+}
+
+/// A report remembered in the hot-spot index: which, when and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AreaNote {
+    /// The incident.
+    pub id: IncidentId,
+    /// When it was reported.
+    pub at: Timestamp,
+    /// Where (WGS-84).
+    pub place: GeoPoint,
 }
 
 /// A change to the timer set, applied atomically with an incident write.
@@ -365,18 +377,29 @@ pub trait Store: Send + Sync + 'static {
 
     // --- hot-spot index ---------------------------------------------------------------------
 
-    /// Remember that incident `id` was reported at `at` in hot-spot area `cell` (kept for
-    /// `keep`), so looking back never scans every incident.
+    /// Remember that an incident was reported in hot-spot area `cell` (kept for `keep`), so
+    /// looking back never scans every incident.
     ///
     /// # Errors
     /// [`StoreError`] on backend failure.
-    async fn note_in_area(&self, cell: &str, id: &IncidentId, at: Timestamp, keep: Duration) -> Result<(), StoreError>;
+    async fn note_in_area(&self, cell: &str, note: &AreaNote, keep: Duration) -> Result<(), StoreError>;
 
-    /// Incidents noted in any of `cells` at or after `since`.
+    /// The newest notes, at most `newest` per cell, made in any of `cells` at or after `since`.
     ///
     /// # Errors
     /// [`StoreError`] on backend failure.
-    async fn noted_in_areas(&self, cells: &[String], since: Timestamp) -> Result<Vec<IncidentId>, StoreError>;
+    async fn noted_in_areas(
+        &self,
+        cells: &[String],
+        since: Timestamp,
+        newest: usize,
+    ) -> Result<Vec<AreaNote>, StoreError>;
+
+    /// How many notes `cell` holds made at or after `since`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn count_noted(&self, cell: &str, since: Timestamp) -> Result<u64, StoreError>;
 
     // --- areas (issue #8) -------------------------------------------------------------------
 

@@ -570,8 +570,18 @@ async fn qr_posters_render_as_svg_and_png(backend: Backend) {
     assert_eq!(png.status(), StatusCode::OK);
     let png = png.bytes().await.unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    let decoded = image::load_from_memory(&png).expect("the PNG decodes");
-    assert!(decoded.width() >= 600 && decoded.width() == decoded.height());
+    let (side, pixels) = decode_grayscale(&png);
+    assert!(side >= 600, "{side} px");
+    let at = |x: usize, y: usize| pixels[y * side + x];
+    // The top-left finder pattern starts after a light quiet zone of four modules, and its
+    // top edge is seven modules dark: whole pixels per module, a valid QR size (21 + 4k).
+    let corner = (0..side).find(|&d| at(d, d) == 0).expect("a dark module on the diagonal");
+    assert_eq!(corner % 4, 0, "quiet zone {corner} px");
+    let module = corner / 4;
+    assert!(module > 0 && side % module == 0, "{side} px in modules of {module} px");
+    assert_eq!((side / module - 8 - 21) % 4, 0, "{} modules", side / module - 8);
+    assert!((corner..corner + 7 * module).all(|x| at(x, corner) == 0), "finder pattern's top edge");
+    assert_eq!(at(corner + 7 * module, corner), 255, "separator after the finder pattern");
     let forbidden = get(format!("/api/v1/admin/scenes/{scene}/qr.png"), None).await.unwrap();
     assert!(matches!(forbidden.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN));
     let missing =
@@ -582,9 +592,19 @@ async fn qr_posters_render_as_svg_and_png(backend: Backend) {
     for _ in 0..2 {
         let resp = get(format!("/api/v1/admin/scenes/{scene}/qr.png?kind=wechat"), Some(admin.clone())).await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
-        assert!(image::load_from_memory(&resp.bytes().await.unwrap()).is_ok());
+        assert!(decode_grayscale(&resp.bytes().await.unwrap()).0 >= 600);
     }
     assert_eq!(fake.state.lock().unwrap().qr_calls, 1, "the ticket is cached");
+}
+
+/// Side and pixels of a square 8-bit grayscale PNG.
+fn decode_grayscale(png: &[u8]) -> (usize, Vec<u8>) {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().expect("the PNG decodes");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("a sane size")];
+    let frame = reader.next_frame(&mut pixels).expect("the PNG decodes");
+    assert_eq!((frame.color_type, frame.bit_depth), (png::ColorType::Grayscale, png::BitDepth::Eight));
+    assert_eq!(frame.width, frame.height, "square");
+    (frame.width as usize, pixels)
 }
 
 async fn notifications_go_out_and_survive_a_token_expiry(backend: Backend) {

@@ -42,12 +42,13 @@ use self::keys::Keys;
 use self::scripts::write_code;
 use super::wechat::{CachedToken, DeliveryClaim, RateCount, ResidentSession};
 use super::{
-    Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, Store, StoreError, TimerKey, TimerOp,
+    AreaNote, Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, Store, StoreError, TimerKey, TimerOp,
     WriteOutcome,
 };
 use crate::domain::account::{Account, Fix, Phone, Presence, Role};
 use crate::domain::ids::{AccountId, IncidentId, SceneId};
 use crate::domain::incident::Incident;
+use crate::domain::location::GeoPoint;
 use crate::domain::scene::Scene;
 use crate::domain::timeline::TimelineEntry;
 use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -252,6 +253,16 @@ fn score_to_timestamp(score: f64) -> Result<Timestamp, StoreError> {
 
 fn parse_incident_id(s: &str) -> Result<IncidentId, StoreError> {
     IncidentId::parse(s).map_err(|e| corrupt("incident id", e))
+}
+
+fn parse_area_note(member: &str, score: f64) -> Result<AreaNote, StoreError> {
+    let mut parts = member.split(' ');
+    let (Some(id), Some(lat), Some(lng), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(StoreError::Corrupt(format!("hot-spot note {member:?}")));
+    };
+    let coord = |s: &str| s.parse::<f64>().map_err(|e| corrupt("hot-spot note coordinate", e));
+    let place = GeoPoint::new(coord(lat)?, coord(lng)?).map_err(|e| corrupt("hot-spot note place", e))?;
+    Ok(AreaNote { id: parse_incident_id(id)?, at: score_to_timestamp(score)?, place })
 }
 
 fn parse_account_id(s: &str) -> Result<AccountId, StoreError> {
@@ -478,27 +489,46 @@ impl Store for RedisStore {
         self.query::<()>(::redis::cmd("HSET").arg(self.keys.scenes()).arg(scene.id.to_string()).arg(json)).await
     }
 
-    async fn note_in_area(&self, cell: &str, id: &IncidentId, at: Timestamp, keep: Duration) -> Result<(), StoreError> {
+    async fn note_in_area(&self, cell: &str, note: &AreaNote, keep: Duration) -> Result<(), StoreError> {
         let key = self.keys.area_notes(cell);
-        let (at_ms, keep_ms) = (at.as_millisecond(), i64::try_from(keep.as_millis()).unwrap_or(i64::MAX / 2));
+        let (at_ms, keep_ms) = (note.at.as_millisecond(), i64::try_from(keep.as_millis()).unwrap_or(i64::MAX / 2));
         let mut pipe = ::redis::pipe();
-        pipe.cmd("ZADD").arg(&key).arg(at_ms).arg(id.to_string()).ignore();
+        // The member carries the place, so a look-back filters by distance without reading
+        // incidents: "<id> <lat> <lng>".
+        let member = format!("{} {} {}", note.id, note.place.lat(), note.place.lng());
+        pipe.cmd("ZADD").arg(&key).arg(at_ms).arg(member).ignore();
         pipe.cmd("ZREMRANGEBYSCORE").arg(&key).arg("-inf").arg(format!("({}", at_ms.saturating_sub(keep_ms))).ignore();
         pipe.cmd("PEXPIRE").arg(&key).arg(keep_ms.max(1)).ignore();
         // Idempotent (ZADD of the same member and score), so a retry is harmless.
         self.query_pipe::<()>(&pipe).await
     }
 
-    async fn noted_in_areas(&self, cells: &[String], since: Timestamp) -> Result<Vec<IncidentId>, StoreError> {
-        if cells.is_empty() {
+    async fn noted_in_areas(
+        &self,
+        cells: &[String],
+        since: Timestamp,
+        newest: usize,
+    ) -> Result<Vec<AreaNote>, StoreError> {
+        if cells.is_empty() || newest == 0 {
             return Ok(vec![]);
         }
         let mut pipe = ::redis::pipe();
         for c in cells {
-            pipe.cmd("ZRANGEBYSCORE").arg(self.keys.area_notes(c)).arg(since.as_millisecond()).arg("+inf");
+            pipe.cmd("ZREVRANGEBYSCORE")
+                .arg(self.keys.area_notes(c))
+                .arg("+inf")
+                .arg(since.as_millisecond())
+                .arg("WITHSCORES")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(newest);
         }
-        let raw: Vec<Vec<String>> = self.query_pipe(&pipe).await?;
-        raw.iter().flatten().map(|s| parse_incident_id(s)).collect()
+        let raw: Vec<Vec<(String, f64)>> = self.query_pipe(&pipe).await?;
+        raw.iter().flatten().map(|(member, score)| parse_area_note(member, *score)).collect()
+    }
+
+    async fn count_noted(&self, cell: &str, since: Timestamp) -> Result<u64, StoreError> {
+        self.query(::redis::cmd("ZCOUNT").arg(self.keys.area_notes(cell)).arg(since.as_millisecond()).arg("+inf")).await
     }
 
     async fn put_area(&self, area: &crate::domain::area::Area) -> Result<(), StoreError> {
