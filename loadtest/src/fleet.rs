@@ -1,5 +1,10 @@
 //! The simulated people: mediators holding WebSockets (duty on, positions along a path every
 //! P seconds, accepting a share of their offers) and residents posting reports at R per second.
+//!
+//! Mediators may run in other processes than the residents (one process cannot hold 20,000
+//! sockets under this machine's open-files limit), so a report carries its send time as wall
+//! clock nanoseconds in its description (`lt#<seq>@<ns>`), and every process measures
+//! report → offer against the same clock.
 
 use crate::city::{City, Rng, Walker};
 use futures_util::{SinkExt, StreamExt};
@@ -11,11 +16,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Everything the simulated clients measure, shared by all of them.
+/// Everything the simulated clients of one process measure, shared by all of them.
 pub struct Stats {
-    start: Instant,
-    /// Per report sequence number: when it was posted (ns since `start`, 0 = not yet).
-    report_sent_ns: Vec<AtomicU64>,
     /// Report posted → offer received on a mediator's socket, µs (every offer).
     pub offer_us: Mutex<Histogram<u64>>,
     /// Accept request → response, µs.
@@ -42,13 +44,21 @@ pub struct Stats {
     pub error_samples: Mutex<Vec<String>>,
 }
 
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid bounds")
+}
+
+/// Wall-clock nanoseconds since the Unix epoch (the same clock in every process).
+pub fn unix_ns() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+}
+
 impl Stats {
-    /// Room for `max_reports` report sequence numbers.
-    pub fn new(max_reports: usize) -> Self {
-        let hist = || Mutex::new(Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid bounds"));
+    /// All zero.
+    pub fn new() -> Self {
+        let hist = || Mutex::new(histogram());
         Self {
-            start: Instant::now(),
-            report_sent_ns: (0..max_reports).map(|_| AtomicU64::new(0)).collect(),
             offer_us: hist(),
             accept_us: hist(),
             report_us: hist(),
@@ -64,8 +74,55 @@ impl Stats {
         }
     }
 
-    fn now_ns(&self) -> u64 {
-        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX).max(1)
+    fn counters(&self) -> [(&'static str, &AtomicU64); 8] {
+        [
+            ("positions_sent", &self.positions_sent),
+            ("reports_ok", &self.reports_ok),
+            ("offers_received", &self.offers_received),
+            ("accepts_won", &self.accepts_won),
+            ("accepts_lost", &self.accepts_lost),
+            ("sockets_lost", &self.sockets_lost),
+            ("connect_errors", &self.connect_errors),
+            ("errors", &self.errors),
+        ]
+    }
+
+    fn histograms(&self) -> [(&'static str, &Mutex<Histogram<u64>>); 3] {
+        [("offer_us", &self.offer_us), ("accept_us", &self.accept_us), ("report_us", &self.report_us)]
+    }
+
+    /// Everything measured, as JSON (a worker process hands it to the orchestrator).
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({});
+        for (name, counter) in self.counters() {
+            v[name] = json!(counter.load(Ordering::Relaxed));
+        }
+        for (name, h) in self.histograms() {
+            let h = h.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let pairs: Vec<(u64, u64)> = h.iter_recorded().map(|r| (r.value_iterated_to(), r.count_at_value())).collect();
+            v[name] = json!(pairs);
+        }
+        v["error_samples"] = json!(*self.error_samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        v
+    }
+
+    /// Add what another process measured (from [`Stats::to_json`]).
+    pub fn absorb(&self, v: &Value) {
+        for (name, counter) in self.counters() {
+            counter.fetch_add(v[name].as_u64().unwrap_or(0), Ordering::Relaxed);
+        }
+        for (name, h) in self.histograms() {
+            let mut h = h.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for pair in v[name].as_array().into_iter().flatten() {
+                if let (Some(value), Some(count)) = (pair[0].as_u64(), pair[1].as_u64()) {
+                    h.saturating_record_n(value, count);
+                }
+            }
+        }
+        for sample in v["error_samples"].as_array().into_iter().flatten() {
+            self.error(sample.as_str().unwrap_or_default().to_owned());
+            self.errors.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     fn error(&self, what: String) {
@@ -187,16 +244,17 @@ fn on_offer(
     base: &str,
     me: &Mediator,
 ) {
-    let received_ns = stats.now_ns();
+    let received_ns = unix_ns();
     stats.offers_received.fetch_add(1, Ordering::Relaxed);
-    let seq = v["incident"]["description"]
+    // Report → offer is the first wave's latency; a wider wave a minute later is not it.
+    let first_wave = v["incident"]["offered_at"] == v["incident"]["created_at"];
+    let sent = v["incident"]["description"]
         .as_str()
         .and_then(|d| d.strip_prefix("lt#"))
         .and_then(|d| d.split_whitespace().next())
-        .and_then(|n| n.parse::<usize>().ok());
-    if let Some(sent) = seq.and_then(|s| stats.report_sent_ns.get(s)).map(|a| a.load(Ordering::Relaxed))
-        && sent > 0
-    {
+        .and_then(|tag| tag.split_once('@'))
+        .and_then(|(_, ns)| ns.parse::<u64>().ok());
+    if let Some(sent) = sent.filter(|_| first_wave) {
         record(&stats.offer_us, Duration::from_nanos(received_ns.saturating_sub(sent)));
     }
     if rng.unit() >= behaviour.accept_share {
@@ -251,24 +309,24 @@ pub async fn blast(base: String, me: Mediator, seed: u64, until: Instant, stats:
     drain.abort();
 }
 
-/// Post `count` reports at `rate` per second at random places in the city.
-pub async fn post_reports(base: String, http: reqwest::Client, rate: f64, count: usize, stats: &'static Stats) {
+/// Post `count` reports at `rate` per second at random places in the city, to each of `bases`
+/// in turn.
+pub async fn post_reports(bases: &[String], http: reqwest::Client, rate: f64, count: usize, stats: &'static Stats) {
     let city = City::xining_30km();
     let mut rng = Rng::new(0xbeef);
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut inflight = tokio::task::JoinSet::new();
-    for seq in 0..count.min(stats.report_sent_ns.len()) {
+    for seq in 0..count {
         tick.tick().await;
         let at = city.random_point(&mut rng);
         let body = json!({
             "location": { "lat": at.lat(), "lng": at.lng(), "coord": "wgs84" },
             "category": "neighbor",
-            "description": format!("lt#{seq} 楼上装修噪音"),
+            "description": format!("lt#{seq}@{} 楼上装修噪音", unix_ns()),
             "phone": "13812345678",
         });
-        let req = http.post(format!("{base}/api/v1/reports")).json(&body);
-        stats.report_sent_ns[seq].store(stats.now_ns(), Ordering::Relaxed);
+        let req = http.post(format!("{}/api/v1/reports", bases[seq % bases.len()])).json(&body);
         inflight.spawn(async move {
             let started = Instant::now();
             match req.send().await {

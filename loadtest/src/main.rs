@@ -10,7 +10,12 @@
 //! ```
 //! Options (defaults are the issue's targets): `--mediators 20000 --period-s 5 --rate 200
 //! --duration-s 60 --accept-share 0.2 --blast-sockets 200 --blast-s 10 --pending 100000
-//! --matcher-mediators 100000`.
+//! --matcher-mediators 100000 --instances auto`.
+//!
+//! One process may hold at most ~20,000 open files here, so mediators are spread over
+//! service instances (`--instances`, by default one per 9,000 mediators, all on the one
+//! Redis: reports go to each in turn, so offers cross instances through the bus) and over
+//! fleet worker processes (one per 9,000 mediators; see `worker.rs`).
 
 mod alloc;
 mod baseline;
@@ -19,6 +24,7 @@ mod escalation;
 mod fleet;
 mod matcher_bench;
 mod procs;
+mod worker;
 
 use anyhow::{Context, bail};
 use fleet::{Behaviour, Mediator, Stats};
@@ -47,7 +53,13 @@ struct Options {
     escalation_window: Duration,
     matcher_mediators: usize,
     matcher_budget: Duration,
+    /// Service instances (0: one per [`SOCKETS_PER_PROCESS`] mediators).
+    instances: usize,
 }
+
+/// Sockets one process (service instance or fleet worker) is given, well under the
+/// open-files limit.
+const SOCKETS_PER_PROCESS: usize = 9_000;
 
 impl Options {
     fn parse() -> anyhow::Result<Self> {
@@ -63,6 +75,7 @@ impl Options {
             escalation_window: Duration::from_secs(30),
             matcher_mediators: 100_000,
             matcher_budget: Duration::from_secs(3),
+            instances: 0,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
         let mut it = args.iter();
@@ -96,24 +109,38 @@ impl Options {
                 "--pending" => o.pending = value.parse()?,
                 "--window-s" => o.escalation_window = secs(value)?,
                 "--matcher-mediators" => o.matcher_mediators = value.parse()?,
+                "--instances" => o.instances = if value == "auto" { 0 } else { value.parse()? },
                 other => bail!("unknown option {other}"),
             }
         }
         if o.mediators == 0 || o.rate <= 0.0 || o.blast_sockets > o.mediators || o.mediators > 28_000 {
             bail!("need 0 < blast-sockets ≤ mediators ≤ 28000 (one loopback source address) and rate > 0");
         }
+        if o.instances == 0 {
+            o.instances = o.mediators.div_ceil(SOCKETS_PER_PROCESS);
+        }
         Ok(o)
     }
 }
 
-/// Sum of a counter in Prometheus text (all label sets).
-async fn metric(http: &reqwest::Client, base: &str, name: &str) -> f64 {
-    let Ok(resp) = http.get(format!("{base}/metrics")).send().await else { return f64::NAN };
-    let text = resp.text().await.unwrap_or_default();
-    text.lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+/// Sum of a counter in Prometheus text (all label sets), over every instance in `bases`.
+async fn metric(http: &reqwest::Client, bases: &[String], name: &str) -> f64 {
+    let mut sum = 0.0;
+    for base in bases {
+        let Ok(resp) = http.get(format!("{base}/metrics")).send().await else { return f64::NAN };
+        let text = resp.text().await.unwrap_or_default();
+        sum += text
+            .lines()
+            .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>();
+    }
+    sum
+}
+
+/// Total resident set size of `servers`.
+fn rss_of(servers: &[procs::Owned]) -> u64 {
+    servers.iter().map(|s| procs::rss_bytes(s.pid()).unwrap_or(0)).sum()
 }
 
 fn quantiles(h: &std::sync::Mutex<hdrhistogram::Histogram<u64>>) -> (f64, f64, f64, u64) {
@@ -124,6 +151,9 @@ fn quantiles(h: &std::sync::Mutex<hdrhistogram::Histogram<u64>>) -> (f64, f64, f
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("--fleet-worker") {
+        return worker::serve().await;
+    }
     let o = Options::parse()?;
     let fd_limit = procs::raise_fd_limit();
     let dir = tempfile::Builder::new().prefix("gd-loadtest-").tempdir()?;
@@ -166,8 +196,14 @@ async fn main() -> anyhow::Result<()> {
 
     // --- the service ----------------------------------------------------------------------
     let prefix = "lt";
-    let (mut server, base) = procs::start_server(dir.path(), redis_port, prefix).await?;
-    let idle_rss = procs::rss_bytes(server.pid()).unwrap_or(0);
+    let mut servers = vec![];
+    let mut bases = vec![];
+    for n in 0..o.instances {
+        let (server, base) = procs::start_server(dir.path(), n, redis_port, prefix).await?;
+        servers.push(server);
+        bases.push(base);
+    }
+    let idle_rss = rss_of(&servers);
     let store = RedisStore::connect(&RedisConfig {
         url: format!("redis://127.0.0.1:{redis_port}"),
         prefix: prefix.into(),
@@ -180,11 +216,14 @@ async fn main() -> anyhow::Result<()> {
     let mediators = seed_mediators(&store, &keys, o.mediators).await?;
     println!("seeded {} mediator accounts", mediators.len());
 
-    let stats: &'static Stats = Box::leak(Box::new(Stats::new((o.rate * o.duration.as_secs_f64()) as usize + 1)));
+    let stats: &'static Stats = Box::leak(Box::new(Stats::new()));
     let http = reqwest::Client::builder().pool_max_idle_per_host(512).timeout(Duration::from_secs(30)).build()?;
 
-    // Phase 1: ingest capacity: K sockets send positions back to back.
-    let before = metric(&http, &base, "gd_positions_total").await;
+    // Phase 1: ingest capacity: K sockets send positions back to back (to the first instance;
+    // the others follow every position through the bus, as they would in production).
+    let first = &bases[..1];
+    let base = bases[0].clone();
+    let before = metric(&http, first, "gd_positions_total").await;
     let t0 = Instant::now();
     let until = t0 + o.blast;
     let blasts: Vec<_> = mediators[..o.blast_sockets]
@@ -195,103 +234,92 @@ async fn main() -> anyhow::Result<()> {
     for b in blasts {
         b.await?;
     }
-    let ingest_per_s = (metric(&http, &base, "gd_positions_total").await - before) / t0.elapsed().as_secs_f64();
+    let ingest_per_s = (metric(&http, first, "gd_positions_total").await - before) / t0.elapsed().as_secs_f64();
     println!("ingest: {ingest_per_s:.0} positions/s through {} sockets", o.blast_sockets);
     // The sockets' TCP buffers still hold positions the server has not read: let it drain
     // so the backlog does not count as steady-state traffic.
-    let mut last = metric(&http, &base, "gd_positions_total").await;
+    let mut last = metric(&http, first, "gd_positions_total").await;
     let draining = Instant::now();
     while draining.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let now = metric(&http, &base, "gd_positions_total").await;
+        let now = metric(&http, first, "gd_positions_total").await;
         if now <= last {
             break;
         }
         last = now;
     }
 
-    // Phase 2: steady state: M sockets streaming, R reports/s, a share accepted.
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(1024);
+    // Phase 2: steady state: M sockets streaming (over the instances, from worker processes),
+    // R reports/s (to each instance in turn), a share accepted.
     let behaviour = Behaviour { period: o.period, accept_share: o.accept_share };
     let connecting = Instant::now();
-    let mut fleet_tasks = tokio::task::JoinSet::new();
-    for (i, m) in mediators.iter().enumerate() {
-        fleet_tasks.spawn(fleet::run_mediator(
-            base.clone(),
-            http.clone(),
-            m.clone(),
-            0x1000 + i as u64,
+    let procs = mediators.len().div_ceil(SOCKETS_PER_PROCESS);
+    let mut workers = vec![];
+    for p in 0..procs {
+        let shard = worker::Shard {
+            bases: bases.clone(),
+            mediators: mediators
+                .iter()
+                .enumerate()
+                .skip(p)
+                .step_by(procs)
+                .map(|(i, m)| (i % bases.len(), m.clone()))
+                .collect(),
+            first_seed: 0x1000 + (p * mediators.len()) as u64,
             behaviour,
-            stats,
-            ready_tx.clone(),
-            stop_rx.clone(),
-        ));
-        if i % 500 == 499 {
-            tokio::task::yield_now().await;
-        }
+        };
+        workers.push(worker::Worker::start(&shard).await?);
     }
-    drop(ready_tx);
     let mut ready = 0;
-    while ready < mediators.len() {
-        if tokio::time::timeout(Duration::from_secs(60), ready_rx.recv()).await.ok().flatten().is_none() {
-            break;
-        }
-        ready += 1;
+    for w in &mut workers {
+        ready += w.ready().await?;
     }
-    println!("{ready} sockets on duty in {:.1}s", connecting.elapsed().as_secs_f64());
+    println!(
+        "{ready} sockets on duty in {:.1}s ({} instances, {procs} fleet processes)",
+        connecting.elapsed().as_secs_f64(),
+        bases.len()
+    );
     // One full period so every phone has streamed at least once more.
     tokio::time::sleep(o.period).await;
-    let positions_before = metric(&http, &base, "gd_positions_total").await;
-    let dropped_before = metric(&http, &base, "gd_ws_slow_consumer_dropped_total").await;
-    let lost_before = stats.sockets_lost.load(Ordering::Relaxed);
+    let positions_before = metric(&http, &bases, "gd_positions_total").await;
+    let dropped_before = metric(&http, &bases, "gd_ws_slow_consumer_dropped_total").await;
     let steady = Instant::now();
-    let rss_task = {
-        let pid = server.pid();
-        tokio::spawn(async move {
-            let mut peak = 0;
-            loop {
-                peak = peak.max(procs::rss_bytes(pid).unwrap_or(0));
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                if steady.elapsed() > Duration::from_secs(3600) {
-                    return peak;
-                }
-            }
-        })
-    };
     let reports = (o.rate * o.duration.as_secs_f64()) as usize;
-    fleet::post_reports(base.clone(), http.clone(), o.rate, reports, stats).await;
+    fleet::post_reports(&bases, http.clone(), o.rate, reports, stats).await;
     let steady_s = steady.elapsed().as_secs_f64();
-    // Let offers and accepts of the last reports land (bounded).
-    let settle = Instant::now();
-    while stats.offers_received.load(Ordering::Relaxed) < 5 * stats.reports_ok.load(Ordering::Relaxed)
-        && settle.elapsed() < Duration::from_secs(3)
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // Let offers and accepts of the last reports land: the offers are counted in the workers,
+    // so give them a bounded moment.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let sustained_positions =
-        (metric(&http, &base, "gd_positions_total").await - positions_before) / steady.elapsed().as_secs_f64();
-    let dropped = metric(&http, &base, "gd_ws_slow_consumer_dropped_total").await - dropped_before;
+        (metric(&http, &bases, "gd_positions_total").await - positions_before) / steady.elapsed().as_secs_f64();
+    let dropped = metric(&http, &bases, "gd_ws_slow_consumer_dropped_total").await - dropped_before;
+    let steady_rss = rss_of(&servers);
+    let lost_before = stats.sockets_lost.load(Ordering::Relaxed);
+    for w in workers {
+        w.finish(stats).await?;
+    }
     let sockets_lost = stats.sockets_lost.load(Ordering::Relaxed) - lost_before;
-    let steady_rss = procs::rss_bytes(server.pid()).unwrap_or(0);
-    let _ = stop_tx.send(true);
-    while tokio::time::timeout(Duration::from_secs(10), fleet_tasks.join_next()).await.ok().flatten().is_some() {}
-    rss_task.abort();
-    server.check_alive()?;
+    for server in &mut servers {
+        server.check_alive()?;
+    }
 
     // Phase 3: escalations with many pending deadlines.
     let esc = escalation::run(redis_port, prefix, o.pending, o.escalation_window).await?;
-    server.check_alive()?;
-    let final_rss = procs::rss_bytes(server.pid()).unwrap_or(0);
+    for server in &mut servers {
+        server.check_alive()?;
+    }
+    let final_rss = rss_of(&servers);
     let redis_rss = procs::rss_bytes(redis.pid()).unwrap_or(0);
     redis.check_alive()?;
 
     // Phase 4: matcher micro-benchmark (in this process; Redis for the GEOSEARCH side).
     let matcher = matcher_bench::run(o.matcher_mediators, redis_port, o.matcher_budget).await?;
-    drop(server);
-    // Keep the service's log of this run (warnings, resyncs) next to the build.
-    let kept = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/last-server.log");
-    let _ = std::fs::copy(dir.path().join("server.log"), &kept);
+    drop(servers);
+    // Keep the service's logs of this run (warnings, resyncs) next to the build.
+    for n in 0..bases.len() {
+        let kept = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/last-server-{n}.log"));
+        let _ = std::fs::copy(dir.path().join(format!("server-{n}.log")), &kept);
+    }
 
     // --- report ---------------------------------------------------------------------------
     let (op50, op99, opmax, offers) = quantiles(&stats.offer_us);
@@ -370,7 +398,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("| index memory per online mediator | {:.0} B | | | ≤ 300 B |", matcher.bytes_per_mediator);
     println!(
-        "| server RSS idle / steady / after escalations | {:.0} / {:.0} / {:.0} MiB | redis-server RSS: {:.0} MiB | {:.2}× (steady) | — |",
+        "| server RSS idle / steady / after escalations (all instances) | {:.0} / {:.0} / {:.0} MiB | redis-server RSS: {:.0} MiB | {:.2}× (steady) | — |",
         mb(idle_rss),
         mb(steady_rss),
         mb(final_rss),

@@ -80,10 +80,12 @@ pub fn server_binary() -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// Start the service on a free loopback port against the Redis on `redis_port`.
-pub async fn start_server(dir: &Path, redis_port: u16, prefix: &str) -> anyhow::Result<(Owned, String)> {
+/// Start service instance number `n` on a free loopback port against the Redis on
+/// `redis_port`; its log goes to `server-<n>.log` in `dir`.
+pub async fn start_server(dir: &Path, n: usize, redis_port: u16, prefix: &str) -> anyhow::Result<(Owned, String)> {
     let port = free_port()?;
-    let log = std::fs::File::create(dir.join("server.log"))?;
+    let log_path = dir.join(format!("server-{n}.log"));
+    let log = std::fs::File::create(&log_path)?;
     let child = Command::new(server_binary()?)
         .current_dir(dir)
         .env("GD_ENV", "loadtest")
@@ -112,7 +114,7 @@ pub async fn start_server(dir: &Path, redis_port: u16, prefix: &str) -> anyhow::
             return Ok((owned, base));
         }
         if Instant::now() > deadline {
-            bail!("grid-dispatch never became healthy; see {}", dir.join("server.log").display());
+            bail!("grid-dispatch never became healthy; see {}", log_path.display());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

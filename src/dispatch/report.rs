@@ -94,10 +94,13 @@ impl Dispatcher {
             let found = nearby.len();
             nearby.retain(|c| !exclude.contains(&c.mediator_id));
             let ids: Vec<_> = nearby.iter().map(|c| c.mediator_id.clone()).collect();
-            let accounts = self.store().get_accounts(&ids).await?;
-            let holds = self.store().hold_counts(&ids).await?;
             let today = super::stats::today(self.now()).to_string();
-            let claims = self.store().claims_on(&today, &ids).await?;
+            // Three independent reads, in flight together on the multiplexed connection.
+            let (accounts, holds, claims) = tokio::try_join!(
+                self.store().get_accounts(&ids),
+                self.store().hold_counts(&ids),
+                self.store().claims_on(&today, &ids),
+            )?;
             let pool: Vec<Candidate> = nearby
                 .iter()
                 .zip(accounts)
@@ -163,8 +166,8 @@ impl Dispatcher {
         let s = &self.settings().dispatch;
         let now = self.now();
         let risk = self.settings().triage.rules().assess(new.category, &new.description, new.risk);
-        let (wave, chosen) = self.first_wave(place, new.category).await?;
-        let (duplicate_of, recurring) = self.look_back(place, now).await?;
+        let ((wave, chosen), (duplicate_of, recurring)) =
+            tokio::try_join!(self.first_wave(place, new.category), self.look_back(place, now))?;
         let report = Report {
             id: IncidentId::generate(),
             category: new.category,
@@ -234,6 +237,13 @@ impl Dispatcher {
             WriteOutcome::Conflict | WriteOutcome::AtCapacity => return Err(DispatchError::Contended),
         }
         metrics::counter!("gd_reports_total").increment(1);
+        // Offers first (each mediator's own view, with their distance), all in flight at once:
+        // this is the latency residents wait on.
+        futures_util::future::join_all(chosen.iter().map(|c| {
+            let msg = MediatorMessage::Offer { incident: IncidentView::for_offer(&incident, &c.mediator_id) };
+            async move { self.to_mediators(vec![c.mediator_id.clone()], &msg).await }
+        }))
+        .await;
         let keep = std::time::Duration::from_secs(HOTSPOT_WINDOW.as_secs().unsigned_abs());
         let note = AreaNote { id: incident.id.clone(), at: now, place };
         if let Err(e) = self.store().note_in_area(&place.area().to_string(), &note, keep).await {
@@ -242,10 +252,6 @@ impl Dispatcher {
         }
         tracing::info!(incident_id = %incident.id, cell = %incident.cell, offers = chosen.len(), "report filed");
         self.wechat_offers(&incident.id, &incident.open_offer_ids().cloned().collect::<Vec<_>>());
-        for c in &chosen {
-            let msg = MediatorMessage::Offer { incident: IncidentView::for_offer(&incident, &c.mediator_id) };
-            self.to_mediators(vec![c.mediator_id.clone()], &msg).await;
-        }
         let announce = if risk == Risk::Red { vec![Event::Reported, Event::Alerted] } else { vec![Event::Reported] };
         for event in announce {
             let msg = OperatorMessage::Incident { event, incident: Box::new(IncidentView::masked(&incident)) };

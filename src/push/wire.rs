@@ -79,6 +79,11 @@ pub struct IncidentView {
     /// Distance from the viewing mediator, metres (offers only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance_m: Option<f64>,
+    /// When the viewing mediator was offered it (offers only; equals `created_at` for the
+    /// first wave, later for wider waves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub offered_at: Option<Timestamp>,
     /// Red: when the command center was alerted.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub alerted_at: Option<Timestamp>,
@@ -142,6 +147,7 @@ impl IncidentView {
             outcome: incident.outcome,
             offered_to: incident.offers.iter().map(|o| o.mediator_id.to_string()).collect(),
             distance_m: None,
+            offered_at: None,
             alerted_at: incident.alerted_at,
             arrive_by: incident.arrive_by,
             resolve_by: incident.resolve_by,
@@ -176,7 +182,9 @@ impl IncidentView {
     #[must_use]
     pub fn for_offer(incident: &Incident, mediator: &AccountId) -> Self {
         let mut v = Self::build(incident, false);
-        v.distance_m = incident.offers.iter().find(|o| &o.mediator_id == mediator).map(|o| o.distance_m.round());
+        let offer = incident.offers.iter().find(|o| &o.mediator_id == mediator);
+        v.distance_m = offer.map(|o| o.distance_m.round());
+        v.offered_at = offer.map(|o| o.offered_at);
         v
     }
 }

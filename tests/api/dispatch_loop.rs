@@ -46,6 +46,7 @@ async fn the_nearest_mediators_get_offers_and_the_first_accept_wins(backend: Bac
     let distance = offer["incident"]["distance_m"].as_f64().unwrap();
     assert!((100.0..125.0).contains(&distance), "distance {distance}");
     assert_eq!(offer["incident"]["resident_phone"], "138****5678", "masked until claimed");
+    assert_eq!(offer["incident"]["offered_at"], offer["incident"]["created_at"], "offered as it was filed");
     middle_ws.wait_for("offer", |m| m["incident"]["id"] == id.as_str()).await;
     for (who, staff) in [("third", &third), ("outside", &outside), ("off duty", &off_duty)] {
         let (_, offers) = app.get("/api/v1/mediator/offers", Some(&staff.token)).await;

@@ -103,6 +103,8 @@ async fn offers_widen_in_waves_and_lapse_unanswered(backend: Backend) {
 
     let offer = far_ws.wait_for("offer", |m| m["incident"]["id"] == id).await;
     assert!(offer["incident"]["wave"].as_u64().unwrap() >= 2);
+    let at = |k: &str| offer["incident"][k].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    assert!(at("offered_at") > at("created_at"), "a later wave says when it was offered: {offer}");
     let lapsed = near_ws.wait_for("offer_closed", |m| m["incident_id"] == id).await;
     assert_eq!(lapsed["reason"], "expired");
     let (s, _) = app.post(&format!("/api/v1/mediator/incidents/{id}/accept"), Some(&near.token), json!({})).await;
