@@ -126,6 +126,54 @@ async fn three_instances_share_offers_live_feeds_and_a_single_winner() {
     }
 }
 
+/// Instances keep mediators' ranking profiles in memory: an admin's change through one must
+/// reach the others' offers at once (announced on the bus), not when their copies age out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_disabled_through_one_instance_gets_no_more_offers_from_the_others() {
+    let server = RedisServer::start();
+    let apps = three_instances(&server, |s| {
+        s.dispatch.offer_count = 1;
+        s.report_limits.per_ip = 0;
+    })
+    .await;
+    let (a, b) = (&apps[0], &apps[1]);
+    let nearest = a.mediator("最近", &[]).await;
+    let next = a.mediator("次近", &[]).await;
+    a.on_duty_at(&nearest, LAT + 0.001, LNG).await;
+    a.on_duty_at(&next, LAT + 0.003, LNG).await;
+    let mut nearest_ws = b.socket("/api/v1/mediator/ws", &nearest.token).await;
+    let mut next_ws = b.socket("/api/v1/mediator/ws", &next.token).await;
+    // B ranks (and keeps a copy of) the nearest mediator for its first report.
+    let first = b.report_at(LAT, LNG).await;
+    nearest_ws.wait_for("offer", |o| o["incident"]["id"] == first["id"]).await;
+
+    let (status, _) = a
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/admin/mediators/{}", nearest.id),
+            Some(&a.admin_token()),
+            Some(json!({ "enabled": false })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // The announcement travels A → Redis → B; reports filed on B go to the next mediator as
+    // soon as it has arrived (well before B's copy would age out).
+    let deadline = Instant::now() + CROSS_INSTANCE_DELIVERY;
+    'reports: loop {
+        assert!(Instant::now() < deadline, "B still offers to the disabled mediator");
+        let report = b.report_at(LAT, LNG).await;
+        let wait_until = Instant::now() + Duration::from_millis(200);
+        while let Some(m) = next_ws.next_json_within(wait_until.saturating_duration_since(Instant::now())).await {
+            if m["type"] == "offer" && m["incident"]["id"] == report["id"] {
+                break 'reports;
+            }
+        }
+    }
+    for app in apps {
+        app.stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_phone_is_forgotten_by_every_instance_and_by_redis() {
     let server = RedisServer::start();

@@ -9,6 +9,7 @@ mod areas;
 mod effects;
 pub mod feed;
 mod notify;
+mod profiles;
 mod queries;
 mod report;
 pub mod resident_chat;
@@ -114,6 +115,8 @@ struct Inner {
     areas_reload: tokio::sync::Mutex<()>,
     /// WeChat notifications out (issue #3).
     wechat: notify::Notifier,
+    /// Mediators' ranking profiles, as last read.
+    profiles: profiles::Profiles,
 }
 
 /// The dispatch service. Cheap to clone.
@@ -136,7 +139,21 @@ impl Dispatcher {
         let wechat = notify::Notifier::new(store.clone(), settings.clone());
         let areas = std::sync::RwLock::default();
         let areas_reload = tokio::sync::Mutex::new(());
-        Self { inner: Arc::new(Inner { store, bus, index, clock, settings, timer_wake, wechat, areas, areas_reload }) }
+        let profiles = profiles::Profiles::default();
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                bus,
+                index,
+                clock,
+                settings,
+                timer_wake,
+                wechat,
+                areas,
+                areas_reload,
+                profiles,
+            }),
+        }
     }
 
     /// The store port (for health checks and admin use cases).
@@ -508,6 +525,12 @@ impl Dispatcher {
         self.store().append_timeline(id, &[entry]).await?;
         tracing::info!(incident_id = %id, "resident phone revealed to an operator");
         Ok(incident.resident_phone.map(|p| p.full().to_owned()))
+    }
+
+    /// An account was changed (by an admin): every instance forgets what it held of it.
+    pub async fn account_changed(&self, id: &AccountId) {
+        self.forget_profile(id);
+        self.publish(BusMessage::AccountChanged { account_id: id.clone() }).await;
     }
 
     /// A mediator goes on or off duty.

@@ -4,7 +4,7 @@
 use super::effects::timer;
 use super::{DispatchError, Dispatcher};
 use crate::auth;
-use crate::domain::account::{Phone, Role};
+use crate::domain::account::Phone;
 use crate::domain::category::{Category, Risk};
 use crate::domain::ids::{IncidentId, SceneId};
 use crate::domain::incident::{Event, Incident, Offer, Report, Status};
@@ -82,49 +82,60 @@ impl Dispatcher {
         let mut want = n + exclude.len();
         let bonuses = matcher::Bonuses { specialty_m: s.specialty_bonus_m, home_m: s.home_area_bonus_m };
         let place = self.locate(point);
-        let home = |a: &crate::domain::account::Account| {
-            a.area
-                .as_deref()
-                .is_some_and(|code| place.grid.as_deref() == Some(code) || place.community.as_deref() == Some(code))
-        };
-        // Capacity and account state live in the store: widen the search while they exclude
-        // candidates, a bounded number of times.
+        let home = |code: &str| place.grid.as_deref() == Some(code) || place.community.as_deref() == Some(code);
+        let today = super::stats::today(self.now()).to_string();
+        // Capacity lives in the store: widen the search while it excludes candidates, a
+        // bounded number of times.
         for attempt in 1..=ATTEMPTS {
             let mut nearby = self.index().nearest(point, radius_m, want, bonuses.max_m(), fresh);
             let found = nearby.len();
             nearby.retain(|c| !exclude.contains(&c.mediator_id));
             let ids: Vec<_> = nearby.iter().map(|c| c.mediator_id.clone()).collect();
-            let today = super::stats::today(self.now()).to_string();
-            // Three independent reads, in flight together on the multiplexed connection.
-            let (accounts, holds, claims) = tokio::try_join!(
-                self.store().get_accounts(&ids),
-                self.store().hold_counts(&ids),
-                self.store().claims_on(&today, &ids),
-            )?;
-            let pool: Vec<Candidate> = nearby
+            // Everyone within reach is scored from this instance's profiles; only the best few
+            // are read from the store (holds, today's claims), best first, until `n` have room.
+            let mut scored: Vec<Candidate> = nearby
                 .iter()
-                .zip(accounts)
-                .zip(holds)
-                .zip(claims)
-                .filter_map(|(((near, account), holds), claims_today)| {
-                    let a = account.filter(|a| a.enabled && a.role == Role::Mediator)?;
+                .zip(self.profiles(&ids).await?)
+                .filter_map(|(near, profile)| {
+                    let p = profile?;
                     Some(Candidate {
                         mediator_id: near.mediator_id.clone(),
                         distance_m: near.distance_m,
-                        specialist: a.specialties.contains(&category),
-                        local: home(&a),
-                        holds,
-                        capacity: a.capacity,
-                        claims_today,
+                        specialist: p.specialties.contains(&category),
+                        local: p.area.as_deref().is_some_and(&home),
+                        holds: 0,
+                        capacity: p.capacity,
+                        claims_today: 0,
                     })
                 })
                 .collect();
-            let available = pool.iter().filter(|c| c.holds < c.capacity).count();
-            let ranked = matcher::rank(pool, n, bonuses);
+            matcher::order_by_score(&mut scored, bonuses);
+            let mut pool = Vec::new();
+            let mut ranked = vec![];
+            let mut rest = scored.as_mut_slice();
+            while ranked.len() < n && !rest.is_empty() {
+                let (batch, after) = rest.split_at_mut(matcher::score_batch_len(rest, n, bonuses));
+                let batch_ids: Vec<_> = batch.iter().map(|c| c.mediator_id.clone()).collect();
+                // Two independent reads, in flight together on the multiplexed connection.
+                let (holds, claims) = tokio::try_join!(
+                    self.store().hold_counts(&batch_ids),
+                    self.store().claims_on(&today, &batch_ids),
+                )?;
+                for ((c, holds), claims_today) in batch.iter_mut().zip(holds).zip(claims) {
+                    c.holds = holds;
+                    c.claims_today = claims_today;
+                }
+                pool.extend_from_slice(batch);
+                // Everyone after this batch scores worse than everyone in it: once `n` in the
+                // pool have room, nobody later can displace them.
+                ranked = matcher::rank(pool.clone(), n, bonuses);
+                rest = after;
+            }
+            let full = pool.iter().filter(|c| c.holds >= c.capacity).count();
             if ranked.len() >= n || found < want || attempt == ATTEMPTS {
                 return Ok(ranked);
             }
-            want += nearby.len() - available;
+            want += full + (nearby.len() - scored.len());
         }
         Ok(vec![])
     }

@@ -325,6 +325,7 @@ async fn update_account(
         }
         next.version = current.version + 1;
         if state.dispatcher.store().update_account(&next, current.version).await? {
+            state.dispatcher.account_changed(&id).await;
             tracing::info!(account_id = %id, enabled = next.enabled, "account updated");
             return Ok(Json(AccountView::from(&next)));
         }

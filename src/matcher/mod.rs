@@ -61,6 +61,25 @@ impl Candidate {
     }
 }
 
+/// Sort by score alone (best first; equal scores by id), before holds and today's claims are
+/// known: [`rank`] over any prefix cut by [`score_batch_len`] then agrees with [`rank`] over all.
+pub fn order_by_score(candidates: &mut [Candidate], bonuses: Bonuses) {
+    candidates
+        .sort_by(|a, b| a.score(bonuses).total_cmp(&b.score(bonuses)).then_with(|| a.mediator_id.cmp(&b.mediator_id)));
+}
+
+/// How many of `ordered` (from [`order_by_score`]) to look at next when `n` are wanted: `n`,
+/// or more so that candidates with equal scores (whom holds and claims decide between) are
+/// never split.
+#[must_use]
+pub fn score_batch_len(ordered: &[Candidate], n: usize, bonuses: Bonuses) -> usize {
+    let mut len = n.max(1).min(ordered.len());
+    while len > 0 && len < ordered.len() && ordered[len].score(bonuses) == ordered[len - 1].score(bonuses) {
+        len += 1;
+    }
+    len
+}
+
 /// The best `n` candidates with free capacity, best first.
 #[must_use]
 pub fn rank(mut candidates: Vec<Candidate>, n: usize, bonuses: Bonuses) -> Vec<Candidate> {
@@ -109,6 +128,32 @@ mod tests {
         let full = Candidate { capacity: 1, ..c(10.0, true, 1) };
         let ranked = rank(vec![far_specialist.clone(), near.clone(), full, specialist.clone()], 5, B);
         assert_eq!(ranked, vec![specialist, near, far_specialist]);
+    }
+
+    #[test]
+    fn ranking_batch_by_batch_in_score_order_agrees_with_ranking_everyone() {
+        let mut all: Vec<Candidate> = (0..40)
+            .map(|i| Candidate {
+                claims_today: (i * 7) % 5,
+                capacity: 1 + (i % 3),
+                ..c(f64::from((i * 37) % 11) * 100.0, i % 4 == 0, (i * 5) % 3)
+            })
+            .collect();
+        let everyone = rank(all.clone(), 5, B);
+        order_by_score(&mut all, B);
+        let (mut pool, mut ranked, mut rest) = (vec![], vec![], all.as_slice());
+        while ranked.len() < 5 && !rest.is_empty() {
+            let (batch, after) = rest.split_at(score_batch_len(rest, 5, B));
+            assert!(
+                after.first().is_none_or(|next| next.score(B) > batch[batch.len() - 1].score(B)),
+                "ties stay together"
+            );
+            pool.extend_from_slice(batch);
+            ranked = rank(pool.clone(), 5, B);
+            rest = after;
+        }
+        assert_eq!(ranked, everyone);
+        assert!(pool.len() < 40, "stopped early ({} read)", pool.len());
     }
 
     #[test]

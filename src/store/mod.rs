@@ -283,6 +283,11 @@ pub enum BusMessage {
     },
     /// The area hierarchy changed: reload it.
     AreasChanged,
+    /// An account changed: forget what is held of it.
+    AccountChanged {
+        /// Which.
+        account_id: AccountId,
+    },
     /// Local only: this instance may have missed messages (bus reconnected) and must resync.
     Resync,
 }
