@@ -151,7 +151,9 @@ type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<t
 async fn connect(base: &str, token: &str) -> Option<Ws> {
     let url = format!("{}/api/v1/mediator/ws?access_token={token}", base.replacen("http", "ws", 1));
     for attempt in 0..3u64 {
-        if let Ok((ws, _)) = tokio_tungstenite::connect_async(&url).await {
+        // Small read buffers, as on the server: thousands of phones in one process.
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024);
+        if let Ok((ws, _)) = tokio_tungstenite::connect_async_with_config(&url, Some(config), false).await {
             return Some(ws);
         }
         tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await;
