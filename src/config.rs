@@ -150,6 +150,10 @@ pub struct DispatchSettings {
     /// A position older than this is forgotten (index and store): the phone went silent.
     #[serde(with = "humantime_serde")]
     pub forget_positions_after: Duration,
+    /// Positions arriving within this window are written to the store and announced to the
+    /// other instances together (latest per mediator wins); 0 writes each at once.
+    #[serde(with = "humantime_serde")]
+    pub position_batch_window: Duration,
 }
 
 /// `[timers]`.
@@ -378,6 +382,9 @@ impl Settings {
         }
         if self.dispatch.offer_count == 0 || self.dispatch.offer_count > 50 {
             return bad("dispatch.offer_count", "must be 1..=50");
+        }
+        if self.dispatch.position_batch_window > Duration::from_secs(1) {
+            return bad("dispatch.position_batch_window", "must be at most 1s");
         }
         if self.dispatch.forget_positions_after < self.dispatch.stale_after {
             return bad("dispatch.forget_positions_after", "must be at least dispatch.stale_after");

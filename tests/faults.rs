@@ -188,6 +188,9 @@ async fn a_redis_crash_loses_nothing_acknowledged_and_overdue_escalations_fire_a
         let r = post("/api/v1/reports", None, report_body("during-outage")).await.unwrap();
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "never a false success");
         assert!(r.headers().contains_key("retry-after"));
+        let position = json!({ "lat": 36.61, "lng": 101.71, "coord": "wgs84" });
+        let r = post("/api/v1/mediator/position", Some(&mediator), position).await.unwrap();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "a position is not acknowledged unstored");
         assert!(started.elapsed() < Duration::from_secs(3), "failed fast, not hung: {:?}", started.elapsed());
         let ready = http.get(format!("{}/readyz", svc.base)).send().await.unwrap().status();
         assert_eq!(ready, StatusCode::SERVICE_UNAVAILABLE);

@@ -53,12 +53,10 @@ impl Feed {
         let Some(message) = self.rx.recv().await else { return FeedStep::Closed };
         let index = self.dispatcher.index();
         match message {
-            BusMessage::Fix { mediator_id, fix } => {
-                index.apply_fix(&mediator_id, fix);
-                if index.get(&mediator_id).is_some_and(|(on, _)| on) {
-                    self.hub.queue_position(&mediator_id, fix);
+            BusMessage::Fixes { fixes } => {
+                for (mediator_id, fix) in fixes {
+                    self.moved(mediator_id, fix);
                 }
-                self.hub.announce(Change::Mediator(mediator_id));
             }
             BusMessage::Duty { mediator_id, on } => {
                 index.apply_duty(&mediator_id, on);
@@ -92,6 +90,15 @@ impl Feed {
             }
         }
         FeedStep::Handled
+    }
+
+    fn moved(&self, mediator_id: crate::domain::ids::AccountId, fix: crate::domain::account::Fix) {
+        let index = self.dispatcher.index();
+        index.apply_fix(&mediator_id, fix);
+        if index.get(&mediator_id).is_some_and(|(on, _)| on) {
+            self.hub.queue_position(&mediator_id, fix);
+        }
+        self.hub.announce(Change::Mediator(mediator_id));
     }
 
     /// Loop until `cancel`.

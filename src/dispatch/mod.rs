@@ -9,6 +9,7 @@ mod areas;
 mod effects;
 pub mod feed;
 mod notify;
+mod positions;
 mod profiles;
 mod queries;
 mod report;
@@ -117,6 +118,8 @@ struct Inner {
     wechat: notify::Notifier,
     /// Mediators' ranking profiles, as last read.
     profiles: profiles::Profiles,
+    /// Positions waiting to be written together.
+    positions: positions::Positions,
 }
 
 /// The dispatch service. Cheap to clone.
@@ -140,6 +143,7 @@ impl Dispatcher {
         let areas = std::sync::RwLock::default();
         let areas_reload = tokio::sync::Mutex::new(());
         let profiles = profiles::Profiles::default();
+        let positions = positions::Positions::default();
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -152,6 +156,7 @@ impl Dispatcher {
                 areas,
                 areas_reload,
                 profiles,
+                positions,
             }),
         }
     }
@@ -562,10 +567,6 @@ impl Dispatcher {
         {
             return Ok(());
         }
-        self.inner.store.set_fix(mediator, &fix).await?;
-        self.inner.index.apply_fix(mediator, fix);
-        metrics::counter!("gd_positions_total").increment(1);
-        self.publish(BusMessage::Fix { mediator_id: mediator.clone(), fix }).await;
-        Ok(())
+        self.store_position(mediator, fix).await
     }
 }

@@ -180,6 +180,15 @@ async fn presence_keeps_duty_and_position_apart(store: Arc<dyn Store>) {
     let mine = all.iter().find(|p| p.mediator_id == m).unwrap();
     assert!(!mine.on_duty);
     assert_eq!(mine.fix, Some(fix), "going off duty keeps the last fix");
+
+    // A batch: every one recorded, the newest replacing what was held.
+    let moved = Fix { point: GeoPoint::new(36.61, 101.71).unwrap(), at: t(9), accuracy_m: None };
+    let third = AccountId::generate();
+    store.set_fixes(&[(m.clone(), moved), (third.clone(), fix)]).await.unwrap();
+    store.set_fixes(&[]).await.unwrap();
+    let all = store.all_presence().await.unwrap();
+    let fix_of = |id: &AccountId| all.iter().find(|p| &p.mediator_id == id).and_then(|p| p.fix);
+    assert_eq!((fix_of(&m), fix_of(&third), fix_of(&other)), (Some(moved), Some(fix), Some(fix)));
 }
 
 async fn scenes_round_trip(store: Arc<dyn Store>) {

@@ -247,12 +247,10 @@ pub struct ClaimedTimer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum BusMessage {
-    /// A mediator moved.
-    Fix {
-        /// Who.
-        mediator_id: AccountId,
-        /// Where.
-        fix: Fix,
+    /// Several mediators moved (a batch from one instance).
+    Fixes {
+        /// Who, and where.
+        fixes: Vec<(AccountId, Fix)>,
     },
     /// A mediator went on or off duty.
     Duty {
@@ -353,6 +351,18 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] on backend failure.
     async fn set_fix(&self, mediator: &AccountId, fix: &Fix) -> Result<(), StoreError>;
+
+    /// Record several mediators' latest positions at once (one round trip where the backend
+    /// allows it).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure; then none or some of them may be recorded.
+    async fn set_fixes(&self, fixes: &[(AccountId, Fix)]) -> Result<(), StoreError> {
+        for (mediator, fix) in fixes {
+            self.set_fix(mediator, fix).await?;
+        }
+        Ok(())
+    }
 
     /// Every mediator with a duty state or a position (to rebuild in-process indexes).
     ///

@@ -16,7 +16,46 @@ on_both_stores!(
     specialists_count_nearer_and_busy_mediators_are_skipped,
     a_mediator_socket_receives_offers_and_streams_positions,
     the_resident_can_cancel_before_a_claim,
+    positions_sent_together_are_each_stored_and_matched,
 );
+
+/// Positions arriving together are written as one batch: every request is answered only once
+/// it is stored, each mediator ends at their own latest position, and matching sees them all.
+async fn positions_sent_together_are_each_stored_and_matched(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.dispatch.position_batch_window = std::time::Duration::from_millis(50);
+        s.dispatch.offer_count = 30;
+    })
+    .await;
+    let op = app.operator("大屏").await;
+    let mut mediators = vec![];
+    for i in 0..30 {
+        let m = app.mediator(&format!("调解员{i}"), &[]).await;
+        let (s, _) = app.post("/api/v1/mediator/duty", Some(&m.token), json!({ "on": true })).await;
+        assert_eq!(s, StatusCode::OK);
+        mediators.push(m);
+    }
+    let place = |i: usize, step: f64| (LAT + 0.0003 * i as f64 + step, LNG);
+    for step in [0.0, 0.00005] {
+        // Everyone at once (each `move_to` asserts its 204): they land in shared batches.
+        futures_util::future::join_all(mediators.iter().enumerate().map(|(i, m)| {
+            let (lat, lng) = place(i, step);
+            app.move_to(m, lat, lng)
+        }))
+        .await;
+    }
+    let (s, seen) = app.get("/api/v1/command/mediators", Some(&op.token)).await;
+    assert_eq!(s, StatusCode::OK);
+    for (i, m) in mediators.iter().enumerate() {
+        let entry = seen.as_array().unwrap().iter().find(|e| e["id"] == m.id.as_str()).expect("on the map");
+        let (lat, _) = place(i, 0.00005);
+        assert!((entry["lat"].as_f64().unwrap() - lat).abs() < 1e-7, "{i}: {entry}");
+    }
+    let report = app.report_at(LAT, LNG).await;
+    let (_, detail) =
+        app.get(&format!("/api/v1/command/incidents/{}", report["id"].as_str().unwrap()), Some(&op.token)).await;
+    assert_eq!(detail["incident"]["offered_to"].as_array().map(Vec::len), Some(30), "{detail}");
+}
 
 async fn the_nearest_mediators_get_offers_and_the_first_accept_wins(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.dispatch.offer_count = 2).await;

@@ -461,6 +461,25 @@ impl Store for RedisStore {
         self.query_pipe::<()>(&pipe).await
     }
 
+    async fn set_fixes(&self, fixes: &[(AccountId, Fix)]) -> Result<(), StoreError> {
+        if fixes.is_empty() {
+            return Ok(());
+        }
+        // One MULTI/EXEC for the whole batch, as `set_fix` does for one.
+        let mut hset = ::redis::cmd("HSET");
+        hset.arg(self.keys.fixes());
+        let mut zadd = ::redis::cmd("ZADD");
+        zadd.arg(self.keys.fix_times());
+        for (mediator, fix) in fixes {
+            let id = mediator.to_string();
+            hset.arg(&id).arg(encode("fix", fix)?);
+            zadd.arg(ms(fix.at)).arg(id);
+        }
+        let mut pipe = ::redis::pipe();
+        pipe.atomic().add_command(hset).ignore().add_command(zadd).ignore();
+        self.query_pipe::<()>(&pipe).await
+    }
+
     async fn all_presence(&self) -> Result<Vec<Presence>, StoreError> {
         let mut pipe = ::redis::pipe();
         pipe.cmd("HGETALL").arg(self.keys.duty()).cmd("HGETALL").arg(self.keys.fixes());

@@ -1,0 +1,89 @@
+//! Positions are written in small batches: every position arriving within
+//! `dispatch.position_batch_window` joins one batch (the latest per mediator wins), which is
+//! stored in one round trip and announced to the other instances in one bus message. Each
+//! caller is answered once its batch is stored (or failed), so a position request still never
+//! hears "stored" for a position that was not.
+//!
+//! The first position of a batch starts a task that waits out the window, then writes the
+//! batch; batches are written one at a time per instance, so positions arriving while one is
+//! being written gather into the next.
+
+use super::{DispatchError, Dispatcher};
+use crate::domain::account::Fix;
+use crate::domain::ids::AccountId;
+use crate::store::{BusMessage, StoreError};
+use std::collections::HashMap;
+use tokio::sync::watch;
+
+/// What a batch came to: None while pending; Some(Err(why)) if the store refused it.
+type Outcome = Option<Result<(), String>>;
+
+struct Batch {
+    fixes: HashMap<AccountId, Fix>,
+    done: watch::Sender<Outcome>,
+}
+
+/// This instance's pending batch and write turn.
+#[derive(Default)]
+pub(super) struct Positions {
+    open: std::sync::Mutex<Option<Batch>>,
+    writing: tokio::sync::Mutex<()>,
+}
+
+impl Dispatcher {
+    /// Add `fix` to the open batch (starting one if there is none); resolves when it is stored.
+    pub(super) async fn store_position(&self, mediator: &AccountId, fix: Fix) -> Result<(), DispatchError> {
+        let mut done = {
+            let mut open = self.inner.positions.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(batch) = open.as_mut() {
+                let held = batch.fixes.entry(mediator.clone()).or_insert(fix);
+                if fix.at >= held.at {
+                    *held = fix;
+                }
+                batch.done.subscribe()
+            } else {
+                let (tx, rx) = watch::channel(None);
+                *open = Some(Batch { fixes: HashMap::from([(mediator.clone(), fix)]), done: tx });
+                // A task, not this request: the batch is written even if this caller goes away.
+                tokio::spawn(self.clone().write_positions());
+                rx
+            }
+        };
+        let outcome = done.wait_for(Option::is_some).await.map(|o| o.clone());
+        match outcome {
+            Ok(Some(Ok(()))) => Ok(()),
+            Ok(Some(Err(why))) => Err(DispatchError::Store(StoreError::Unavailable(why.into()))),
+            Ok(None) | Err(_) => Err(DispatchError::Store(StoreError::Unavailable("position writer stopped".into()))),
+        }
+    }
+
+    /// Wait out the window and the previous batch, then store and announce the open batch.
+    async fn write_positions(self) {
+        let window = self.settings().dispatch.position_batch_window;
+        if !window.is_zero() {
+            tokio::time::sleep(window).await;
+        }
+        let _turn = self.inner.positions.writing.lock().await;
+        let Some(batch) = self.inner.positions.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+        else {
+            return;
+        };
+        let fixes: Vec<(AccountId, Fix)> = batch.fixes.into_iter().collect();
+        let outcome = match self.inner.store.set_fixes(&fixes).await {
+            Ok(()) => {
+                for (mediator, fix) in &fixes {
+                    self.inner.index.apply_fix(mediator, *fix);
+                }
+                metrics::counter!("gd_positions_total").increment(fixes.len() as u64);
+                metrics::histogram!("gd_position_batch_size").record(fixes.len() as f64);
+                self.publish(BusMessage::Fixes { fixes }).await;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, positions = fixes.len(), "could not store a batch of positions");
+                Err(e.to_string())
+            }
+        };
+        let _ = batch.done.send(Some(outcome));
+    }
+}
