@@ -551,12 +551,27 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// A mediator's phone reports where it is. The time is clamped to the server's clock, and
-    /// a fix older than the one held is ignored (out-of-order delivery).
+    /// A mediator's phone reports where it is; answered once the position is stored. The time
+    /// is clamped to the server's clock, and a fix older than the one held is ignored
+    /// (out-of-order delivery).
     ///
     /// # Errors
     /// `Store` on backend failure.
-    pub async fn record_position(&self, mediator: &AccountId, mut fix: Fix) -> Result<(), DispatchError> {
+    pub async fn record_position(&self, mediator: &AccountId, fix: Fix) -> Result<(), DispatchError> {
+        match self.queue_position(mediator, fix) {
+            Some(stored) => positions::outcome(stored).await,
+            None => Ok(()),
+        }
+    }
+
+    /// [`Self::record_position`] without waiting for the store: for a socket, whose next
+    /// message must not wait behind this one (a failed batch is logged; the phone sends its
+    /// position again within seconds).
+    pub fn record_position_in_background(&self, mediator: &AccountId, fix: Fix) {
+        drop(self.queue_position(mediator, fix));
+    }
+
+    fn queue_position(&self, mediator: &AccountId, mut fix: Fix) -> Option<positions::Stored> {
         let now = self.now();
         let max_age = jiff::SignedDuration::from_secs(3600);
         if fix.at > now || now.duration_since(fix.at) > max_age {
@@ -565,8 +580,8 @@ impl Dispatcher {
         if let Some((_, Some(held))) = self.inner.index.get(mediator)
             && held.at > fix.at
         {
-            return Ok(());
+            return None;
         }
-        self.store_position(mediator, fix).await
+        Some(self.add_position(mediator, fix))
     }
 }

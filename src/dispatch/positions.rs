@@ -18,6 +18,19 @@ use tokio::sync::watch;
 /// What a batch came to: None while pending; Some(Err(why)) if the store refused it.
 type Outcome = Option<Result<(), String>>;
 
+/// Tells when a queued position's batch is stored.
+pub(super) type Stored = watch::Receiver<Outcome>;
+
+/// Wait for a queued position's batch.
+pub(super) async fn outcome(mut stored: Stored) -> Result<(), DispatchError> {
+    let outcome = stored.wait_for(Option::is_some).await.map(|o| o.clone());
+    match outcome {
+        Ok(Some(Ok(()))) => Ok(()),
+        Ok(Some(Err(why))) => Err(DispatchError::Store(StoreError::Unavailable(why.into()))),
+        Ok(None) | Err(_) => Err(DispatchError::Store(StoreError::Unavailable("position writer stopped".into()))),
+    }
+}
+
 struct Batch {
     fixes: HashMap<AccountId, Fix>,
     done: watch::Sender<Outcome>,
@@ -31,9 +44,9 @@ pub(super) struct Positions {
 }
 
 impl Dispatcher {
-    /// Add `fix` to the open batch (starting one if there is none); resolves when it is stored.
-    pub(super) async fn store_position(&self, mediator: &AccountId, fix: Fix) -> Result<(), DispatchError> {
-        let mut done = {
+    /// Add `fix` to the open batch (starting one if there is none).
+    pub(super) fn add_position(&self, mediator: &AccountId, fix: Fix) -> Stored {
+        {
             let mut open = self.inner.positions.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(batch) = open.as_mut() {
                 let held = batch.fixes.entry(mediator.clone()).or_insert(fix);
@@ -48,12 +61,6 @@ impl Dispatcher {
                 tokio::spawn(self.clone().write_positions());
                 rx
             }
-        };
-        let outcome = done.wait_for(Option::is_some).await.map(|o| o.clone());
-        match outcome {
-            Ok(Some(Ok(()))) => Ok(()),
-            Ok(Some(Err(why))) => Err(DispatchError::Store(StoreError::Unavailable(why.into()))),
-            Ok(None) | Err(_) => Err(DispatchError::Store(StoreError::Unavailable("position writer stopped".into()))),
         }
     }
 

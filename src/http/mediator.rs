@@ -111,7 +111,7 @@ async fn handle_client_text(
 ) -> Result<Option<MediatorMessage>, ApiError> {
     match parse_json::<MediatorClientMessage>(text.as_bytes())? {
         MediatorClientMessage::Position(p) => {
-            dispatcher.record_position(me, p.to_fix(dispatcher.now())?).await?;
+            dispatcher.record_position_in_background(me, p.to_fix(dispatcher.now())?);
             Ok(None)
         }
         MediatorClientMessage::Duty(d) => {
