@@ -223,7 +223,7 @@ async fn main() -> anyhow::Result<()> {
     // the others follow every position through the bus, as they would in production).
     let first = &bases[..1];
     let base = bases[0].clone();
-    let before = metric(&http, first, "gd_positions_total").await;
+    let before = metric(&http, first, "gd_positions_received_total").await;
     let t0 = Instant::now();
     let until = t0 + o.blast;
     let blasts: Vec<_> = mediators[..o.blast_sockets]
@@ -234,15 +234,15 @@ async fn main() -> anyhow::Result<()> {
     for b in blasts {
         b.await?;
     }
-    let ingest_per_s = (metric(&http, first, "gd_positions_total").await - before) / t0.elapsed().as_secs_f64();
+    let ingest_per_s = (metric(&http, first, "gd_positions_received_total").await - before) / t0.elapsed().as_secs_f64();
     println!("ingest: {ingest_per_s:.0} positions/s through {} sockets", o.blast_sockets);
     // The sockets' TCP buffers still hold positions the server has not read: let it drain
     // so the backlog does not count as steady-state traffic.
-    let mut last = metric(&http, first, "gd_positions_total").await;
+    let mut last = metric(&http, first, "gd_positions_received_total").await;
     let draining = Instant::now();
     while draining.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let now = metric(&http, first, "gd_positions_total").await;
+        let now = metric(&http, first, "gd_positions_received_total").await;
         if now <= last {
             break;
         }
@@ -281,7 +281,7 @@ async fn main() -> anyhow::Result<()> {
     );
     // One full period so every phone has streamed at least once more.
     tokio::time::sleep(o.period).await;
-    let positions_before = metric(&http, &bases, "gd_positions_total").await;
+    let positions_before = metric(&http, &bases, "gd_positions_received_total").await;
     let dropped_before = metric(&http, &bases, "gd_ws_slow_consumer_dropped_total").await;
     let steady = Instant::now();
     let reports = (o.rate * o.duration.as_secs_f64()) as usize;
@@ -291,7 +291,7 @@ async fn main() -> anyhow::Result<()> {
     // so give them a bounded moment.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let sustained_positions =
-        (metric(&http, &bases, "gd_positions_total").await - positions_before) / steady.elapsed().as_secs_f64();
+        (metric(&http, &bases, "gd_positions_received_total").await - positions_before) / steady.elapsed().as_secs_f64();
     let dropped = metric(&http, &bases, "gd_ws_slow_consumer_dropped_total").await - dropped_before;
     let steady_rss = rss_of(&servers);
     let lost_before = stats.sockets_lost.load(Ordering::Relaxed);

@@ -46,6 +46,9 @@ pub(super) struct Positions {
 impl Dispatcher {
     /// Add `fix` to the open batch (starting one if there is none).
     pub(super) fn add_position(&self, mediator: &AccountId, fix: Fix) -> Stored {
+        // Received; `gd_positions_total` counts what was stored (a newer position of the same
+        // mediator within one batch replaces an older one).
+        metrics::counter!("gd_positions_received_total").increment(1);
         {
             let mut open = self.inner.positions.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(batch) = open.as_mut() {
