@@ -120,13 +120,17 @@ impl Stats {
             }
         }
         for sample in v["error_samples"].as_array().into_iter().flatten() {
-            self.error(sample.as_str().unwrap_or_default().to_owned());
-            self.errors.fetch_sub(1, Ordering::Relaxed);
+            self.sample(sample.as_str().unwrap_or_default().to_owned());
         }
     }
 
     fn error(&self, what: String) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+        self.sample(what);
+    }
+
+    /// Keep the first few error descriptions.
+    fn sample(&self, what: String) {
         let mut samples = self.error_samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if samples.len() < 5 {
             samples.push(what);

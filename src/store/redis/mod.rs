@@ -442,30 +442,15 @@ impl Store for RedisStore {
     }
 
     async fn set_fix(&self, mediator: &AccountId, fix: &Fix) -> Result<(), StoreError> {
-        let json = encode("fix", fix)?;
-        let id = mediator.to_string();
-        // MULTI/EXEC: the fix and its time move together (same slot), so pruning by time never
-        // removes a fresher fix. Idempotent, so retrying after a dropped connection is safe.
-        let mut pipe = ::redis::pipe();
-        pipe.atomic()
-            .cmd("HSET")
-            .arg(self.keys.fixes())
-            .arg(&id)
-            .arg(json)
-            .ignore()
-            .cmd("ZADD")
-            .arg(self.keys.fix_times())
-            .arg(ms(fix.at))
-            .arg(&id)
-            .ignore();
-        self.query_pipe::<()>(&pipe).await
+        self.set_fixes(&[(mediator.clone(), *fix)]).await
     }
 
     async fn set_fixes(&self, fixes: &[(AccountId, Fix)]) -> Result<(), StoreError> {
         if fixes.is_empty() {
             return Ok(());
         }
-        // One MULTI/EXEC for the whole batch, as `set_fix` does for one.
+        // MULTI/EXEC: each fix and its time move together (same slot), so pruning by time never
+        // removes a fresher fix. Idempotent, so retrying after a dropped connection is safe.
         let mut hset = ::redis::cmd("HSET");
         hset.arg(self.keys.fixes());
         let mut zadd = ::redis::cmd("ZADD");
