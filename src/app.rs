@@ -11,7 +11,7 @@ use crate::domain::location::resolution;
 use crate::http::{self, auth::LoginGuard, state::AppState};
 use crate::matcher::index::PositionIndex;
 use crate::push::Hub;
-use crate::store::memory::{MemoryBus, MemoryStore};
+use crate::store::memory::MemoryStore;
 use crate::store::redis::{RedisBus, RedisConfig, RedisStore};
 use crate::store::{Bus, Store};
 use crate::telemetry;
@@ -51,7 +51,9 @@ impl App {
                 "running on the embedded in-memory store: NOT durable and not shared between instances; \
                  set GD_REDIS__URL=redis://host:6379 for production"
             );
-            (Arc::new(MemoryStore::new()), Arc::new(MemoryBus::new(settings.push.bus_capacity)))
+            let store = MemoryStore::with_bus_capacity(settings.push.bus_capacity);
+            let bus = store.bus();
+            (Arc::new(store), Arc::new(bus))
         } else {
             let cfg = RedisConfig {
                 url: settings.redis.url.clone(),

@@ -124,6 +124,19 @@ async fn scripts_survive_every_nodes_script_cache_being_flushed_and_the_bus_span
     cancel.cancel();
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_writes_announcements_reach_the_bus_through_any_node_and_a_refused_writes_never_do() {
+    let cluster = RedisCluster::start();
+    let mut cfg = config(&cluster);
+    let store = RedisStore::connect(&cfg).await.unwrap();
+    // Subscribed through another node than the first seed: the script's PUBLISH crosses nodes.
+    cfg.cluster_nodes.rotate_left(1);
+    let cancel = CancellationToken::new();
+    let bus = RedisBus::start(&cfg, cancel.clone()).await.unwrap();
+    conformance::announcements_leave_only_with_an_applied_write(Arc::new(store), Arc::new(bus)).await;
+    cancel.cancel();
+}
+
 async fn instance_on(cluster: &RedisCluster, prefix: &str) -> TestApp {
     spawn_app_with(Backend::Memory, |s| {
         s.redis.cluster_nodes = cluster.seeds();

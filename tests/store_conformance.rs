@@ -116,6 +116,24 @@ conformance_tests!(
     wechat_qr_codes_and_incident_openids_round_trip,
 );
 
+#[tokio::test(flavor = "multi_thread")]
+async fn memory_announcements_leave_only_with_an_applied_write() {
+    let store = MemoryStore::new();
+    let bus = Arc::new(store.bus());
+    conformance::announcements_leave_only_with_an_applied_write(Arc::new(store), bus).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_announcements_leave_only_with_an_applied_write() {
+    let server = RedisServer::start();
+    let cfg = config(&server);
+    let store = RedisStore::connect(&cfg).await.expect("connect to the test redis");
+    let cancel = CancellationToken::new();
+    let bus = RedisBus::start(&cfg, cancel.clone()).await.expect("subscribe");
+    conformance::announcements_leave_only_with_an_applied_write(Arc::new(store), Arc::new(bus)).await;
+    cancel.cancel();
+}
+
 // --- Redis only -------------------------------------------------------------------------------
 
 fn is_unavailable<T: std::fmt::Debug>(result: &Result<T, StoreError>) -> bool {

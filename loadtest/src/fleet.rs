@@ -261,7 +261,11 @@ fn on_offer(
         .and_then(|tag| tag.split_once('@'))
         .and_then(|(_, ns)| ns.parse::<u64>().ok());
     if let Some(sent) = sent.filter(|_| first_wave) {
-        record(&stats.offer_us, Duration::from_nanos(received_ns.saturating_sub(sent)));
+        let took = Duration::from_nanos(received_ns.saturating_sub(sent));
+        record(&stats.offer_us, took);
+        if let Some(slow) = slow_offer_ms().filter(|ms| took.as_millis() >= u128::from(*ms)) {
+            eprintln!("slow-offer sent_ms={} took_ms={} (over {slow})", sent / 1_000_000, took.as_millis());
+        }
     }
     if rng.unit() >= behaviour.accept_share {
         return;
@@ -347,4 +351,11 @@ pub async fn post_reports(bases: &[String], http: reqwest::Client, rate: f64, co
         while inflight.try_join_next().is_some() {}
     }
     while inflight.join_next().await.is_some() {}
+}
+
+/// `LT_SLOW_OFFER_MS=<n>`: print every first-wave offer slower than n ms (when, how slow), to
+/// see whether a tail is spread out (queueing) or bunched (a stall).
+fn slow_offer_ms() -> Option<u64> {
+    static SLOW: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *SLOW.get_or_init(|| std::env::var("LT_SLOW_OFFER_MS").ok().and_then(|v| v.parse().ok()))
 }

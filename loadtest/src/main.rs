@@ -13,9 +13,9 @@
 //! --matcher-mediators 100000 --instances auto`.
 //!
 //! One process may hold at most ~20,000 open files here, so mediators are spread over
-//! service instances (`--instances`, by default one per 9,000 mediators, all on the one
+//! service instances (`--instances`, by default one per 10,000 mediators, all on the one
 //! Redis: reports go to each in turn, so offers cross instances through the bus) and over
-//! fleet worker processes (one per 9,000 mediators; see `worker.rs`).
+//! fleet worker processes (one per 10,000 mediators; see `worker.rs`).
 
 mod alloc;
 mod baseline;
@@ -57,9 +57,10 @@ struct Options {
     instances: usize,
 }
 
-/// Sockets one process (service instance or fleet worker) is given, well under the
-/// open-files limit.
-const SOCKETS_PER_PROCESS: usize = 9_000;
+/// Sockets one process (service instance or fleet worker) is given: half the open-files
+/// limit, so the fewest processes share the two cores (each extra one adds its own copy of the
+/// bus traffic and its own threads to schedule) and the 20,000 phones need two.
+const SOCKETS_PER_PROCESS: usize = 10_000;
 
 impl Options {
     fn parse() -> anyhow::Result<Self> {

@@ -1,7 +1,6 @@
 //! What must change alongside an incident (timers, offer and hold sets) and who must hear about
 //! it, derived from the state machine's events. One place, so every command gets the same rules.
 
-use super::Dispatcher;
 use crate::domain::area::AreaLevel;
 use crate::domain::ids::AccountId;
 use crate::domain::incident::{Deadline, Event, Incident, Transition};
@@ -107,72 +106,78 @@ pub(super) fn apply(
     }
 }
 
-impl Dispatcher {
-    /// Tell mediators, operators and trackers about a stored transition.
-    pub(super) async fn notify(&self, prev: &Incident, transition: &Transition) {
-        let after = &transition.incident;
-        let id = after.id.to_string();
-        let holder: Vec<AccountId> = after.claimed_by.iter().cloned().collect();
-        for event in &transition.events {
-            let closed_for = |winner: Option<&AccountId>| -> Vec<AccountId> {
-                prev.open_offer_ids().filter(|m| Some(*m) != winner).cloned().collect()
-            };
-            let closed = match event {
-                Event::Claimed { mediator_id } => Some((OfferClosedReason::Claimed, closed_for(Some(mediator_id)))),
-                Event::Assigned { mediator_id, .. } => {
-                    let msg = MediatorMessage::Assigned { incident: IncidentView::for_holder(after) };
-                    self.to_mediators(vec![mediator_id.clone()], &msg).await;
-                    Some((OfferClosedReason::Assigned, closed_for(Some(mediator_id))))
-                }
-                Event::Cancelled => Some((OfferClosedReason::Cancelled, closed_for(None))),
-                Event::OffersExpired { mediator_ids } => Some((OfferClosedReason::Expired, mediator_ids.clone())),
-                Event::Offered { mediator_ids } => {
-                    for m in mediator_ids {
-                        let msg = MediatorMessage::Offer { incident: IncidentView::for_offer(after, m) };
-                        self.to_mediators(vec![m.clone()], &msg).await;
-                    }
-                    None
-                }
-                Event::Reminded { deadline } | Event::Overdue { deadline } => {
-                    let due_at = match deadline {
-                        Deadline::Arrive => after.arrive_by,
-                        Deadline::Resolve => after.resolve_by,
-                    };
-                    let overdue = matches!(event, Event::Overdue { .. });
-                    let msg =
-                        MediatorMessage::Reminder { incident_id: id.clone(), deadline: *deadline, due_at, overdue };
-                    self.to_mediators(holder.clone(), &msg).await;
-                    None
-                }
-                Event::Supervised { note } => {
-                    let msg = MediatorMessage::Supervised { incident_id: id.clone(), note: note.clone() };
-                    self.to_mediators(holder.clone(), &msg).await;
-                    None
-                }
-                _ => None,
-            };
-            if let Some((reason, others)) = closed.filter(|(_, others)| !others.is_empty()) {
-                let msg = MediatorMessage::OfferClosed { incident_id: id.clone(), reason };
-                self.to_mediators(others, &msg).await;
+/// Who must hear about a transition (mediators, operators, trackers), as the bus messages its
+/// write announces: they go out with the write and never for a refused one.
+pub(super) fn announcements(prev: &Incident, transition: &Transition) -> Vec<BusMessage> {
+    let after = &transition.incident;
+    let id = after.id.to_string();
+    let holder: Vec<AccountId> = after.claimed_by.iter().cloned().collect();
+    let mut out = Vec::new();
+    for event in &transition.events {
+        let closed_for = |winner: Option<&AccountId>| -> Vec<AccountId> {
+            prev.open_offer_ids().filter(|m| Some(*m) != winner).cloned().collect()
+        };
+        let closed = match event {
+            Event::Claimed { mediator_id } => Some((OfferClosedReason::Claimed, closed_for(Some(mediator_id)))),
+            Event::Assigned { mediator_id, .. } => {
+                let msg = MediatorMessage::Assigned { incident: IncidentView::for_holder(after) };
+                out.extend(for_mediators(vec![mediator_id.clone()], &msg));
+                Some((OfferClosedReason::Assigned, closed_for(Some(mediator_id))))
             }
-            let msg =
-                OperatorMessage::Incident { event: event.clone(), incident: Box::new(IncidentView::masked(after)) };
-            let payload = wire::to_json(&msg);
-            if matches!(event, Event::Transferred { .. }) && prev.area != after.area {
-                // The screens of the area it left must drop it too (unscoped screens get both).
-                self.publish(BusMessage::ToOperators { payload: payload.clone(), place: Some(prev.area.clone()) })
-                    .await;
+            Event::Cancelled => Some((OfferClosedReason::Cancelled, closed_for(None))),
+            Event::OffersExpired { mediator_ids } => Some((OfferClosedReason::Expired, mediator_ids.clone())),
+            Event::Offered { mediator_ids } => {
+                out.extend(offers(after, mediator_ids));
+                None
             }
-            self.publish(BusMessage::ToOperators { payload, place: Some(after.area.clone()) }).await;
+            Event::Reminded { deadline } | Event::Overdue { deadline } => {
+                let due_at = match deadline {
+                    Deadline::Arrive => after.arrive_by,
+                    Deadline::Resolve => after.resolve_by,
+                };
+                let overdue = matches!(event, Event::Overdue { .. });
+                let msg = MediatorMessage::Reminder { incident_id: id.clone(), deadline: *deadline, due_at, overdue };
+                out.extend(for_mediators(holder.clone(), &msg));
+                None
+            }
+            Event::Supervised { note } => {
+                let msg = MediatorMessage::Supervised { incident_id: id.clone(), note: note.clone() };
+                out.extend(for_mediators(holder.clone(), &msg));
+                None
+            }
+            _ => None,
+        };
+        if let Some((reason, others)) = closed.filter(|(_, others)| !others.is_empty()) {
+            let msg = MediatorMessage::OfferClosed { incident_id: id.clone(), reason };
+            out.extend(for_mediators(others, &msg));
         }
-        self.publish(BusMessage::IncidentChanged { incident_id: after.id.clone() }).await;
-        self.wechat_notify(transition);
+        if matches!(event, Event::Transferred { .. }) && prev.area != after.area {
+            // The screens of the area it left must drop it too (unscoped screens get both).
+            out.push(to_operators(event, after, &prev.area));
+        }
+        out.push(to_operators(event, after, &after.area));
     }
+    out.push(BusMessage::IncidentChanged { incident_id: after.id.clone() });
+    out
+}
 
-    pub(super) async fn to_mediators(&self, mediator_ids: Vec<AccountId>, message: &MediatorMessage) {
-        if mediator_ids.is_empty() {
-            return;
-        }
-        self.publish(BusMessage::ToMediators { mediator_ids, payload: wire::to_json(message) }).await;
-    }
+/// Each offered mediator's own offer (their distance in it).
+pub(super) fn offers<'a>(
+    incident: &'a Incident,
+    mediator_ids: &'a [AccountId],
+) -> impl Iterator<Item = BusMessage> + 'a {
+    mediator_ids.iter().filter_map(|m| {
+        for_mediators(vec![m.clone()], &MediatorMessage::Offer { incident: IncidentView::for_offer(incident, m) })
+    })
+}
+
+/// An operator screen update for `event`, for the screens that see `place`.
+pub(super) fn to_operators(event: &Event, incident: &Incident, place: &crate::domain::area::AreaPath) -> BusMessage {
+    let msg = OperatorMessage::Incident { event: event.clone(), incident: Box::new(IncidentView::masked(incident)) };
+    BusMessage::ToOperators { payload: wire::to_json(&msg), place: Some(place.clone()) }
+}
+
+/// A message for these mediators' sockets (none when nobody is named).
+fn for_mediators(mediator_ids: Vec<AccountId>, message: &MediatorMessage) -> Option<BusMessage> {
+    (!mediator_ids.is_empty()).then(|| BusMessage::ToMediators { mediator_ids, payload: wire::to_json(message) })
 }

@@ -80,6 +80,9 @@ impl Feed {
                 }
             }
             BusMessage::Resync => {
+                // Not the start-up load: this instance lagged behind the bus or lost it.
+                tracing::warn!("bus messages may have been missed; rebuilding the position index");
+                metrics::counter!("gd_bus_resyncs_total").increment(1);
                 let mut backoff = Duration::from_millis(100);
                 while let Err(e) = Self::resync(&self.dispatcher).await {
                     tracing::warn!(error = %e, "resync failed; retrying");

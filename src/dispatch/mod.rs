@@ -261,11 +261,12 @@ impl Dispatcher {
                 climb_after: self.settings().ladder.climb_after,
             };
             effects::apply(&current, &transition, capacity, &timing, &mut write);
+            write.announce = effects::announcements(&current, &transition);
             match self.inner.store.write_incident(&write).await? {
                 WriteOutcome::Written => {
                     tracing::info!(incident_id = %id, status = ?transition.incident.status, "incident changed");
+                    self.wechat_notify(&transition);
                     self.count_claims(&transition).await;
-                    self.notify(&current, &transition).await;
                     let changed = !transition.is_noop();
                     return Ok((transition.incident, changed));
                 }

@@ -1,7 +1,7 @@
 //! Filing a report: locate it, find the nearest available mediators, store it with its
 //! escalation deadline and offers in one atomic write, then push the offers.
 
-use super::effects::timer;
+use super::effects::{self, timer};
 use super::{DispatchError, Dispatcher};
 use crate::auth;
 use crate::domain::account::Phone;
@@ -11,10 +11,7 @@ use crate::domain::incident::{Event, Incident, Offer, Report, Status};
 use crate::domain::location::GeoPoint;
 use crate::domain::timeline::{ActorRole, TimelineEntry};
 use crate::matcher::{self, Candidate, index::fresh_after};
-use crate::push::wire::{self, IncidentView, MediatorMessage, OperatorMessage};
-use crate::store::{
-    AreaNote, BusMessage, Creation, Expect, IdempotencyClaim, IncidentWrite, TimerKind, TimerOp, WriteOutcome,
-};
+use crate::store::{AreaNote, Creation, Expect, IdempotencyClaim, IncidentWrite, TimerKind, TimerOp, WriteOutcome};
 use jiff::{SignedDuration, Timestamp};
 use tracing::instrument;
 
@@ -229,6 +226,13 @@ impl Dispatcher {
         }
         write.timers.push(TimerOp::Schedule(timer(TimerKind::Escalate, &incident), incident.escalate_at));
         write.offers_open = chosen.iter().map(|c| c.mediator_id.clone()).collect();
+        // Offers first (each mediator's own view, with their distance): the latency residents
+        // wait on. They and the screens' updates leave with the write itself.
+        write.announce = effects::offers(&incident, &write.offers_open).collect();
+        write.announce.push(effects::to_operators(&Event::Reported, &incident, &incident.area));
+        if risk == Risk::Red {
+            write.announce.push(effects::to_operators(&Event::Alerted, &incident, &incident.area));
+        }
         write.creation = Some(Creation {
             tracking_hash: auth::sha256_hex(&tracking_token),
             idempotency: idempotency.map(|(key, fingerprint)| IdempotencyClaim {
@@ -248,13 +252,6 @@ impl Dispatcher {
             WriteOutcome::Conflict | WriteOutcome::AtCapacity => return Err(DispatchError::Contended),
         }
         metrics::counter!("gd_reports_total").increment(1);
-        // Offers first (each mediator's own view, with their distance), all in flight at once:
-        // this is the latency residents wait on.
-        futures_util::future::join_all(chosen.iter().map(|c| {
-            let msg = MediatorMessage::Offer { incident: IncidentView::for_offer(&incident, &c.mediator_id) };
-            async move { self.to_mediators(vec![c.mediator_id.clone()], &msg).await }
-        }))
-        .await;
         let keep = std::time::Duration::from_secs(HOTSPOT_WINDOW.as_secs().unsigned_abs());
         let note = AreaNote { id: incident.id.clone(), at: now, place };
         if let Err(e) = self.store().note_in_area(&place.area().to_string(), &note, keep).await {
@@ -263,12 +260,6 @@ impl Dispatcher {
         }
         tracing::info!(incident_id = %incident.id, cell = %incident.cell, offers = chosen.len(), "report filed");
         self.wechat_offers(&incident.id, &incident.open_offer_ids().cloned().collect::<Vec<_>>());
-        let announce = if risk == Risk::Red { vec![Event::Reported, Event::Alerted] } else { vec![Event::Reported] };
-        for event in announce {
-            let msg = OperatorMessage::Incident { event, incident: Box::new(IncidentView::masked(&incident)) };
-            self.publish(BusMessage::ToOperators { payload: wire::to_json(&msg), place: Some(incident.area.clone()) })
-                .await;
-        }
         if chosen.is_empty() {
             self.wake_timers();
         }
@@ -296,17 +287,16 @@ impl Dispatcher {
         // newest notes of it and its neighbours (a duplicate 100 m away may sit across an
         // edge), which carry their places, so only the ones close enough are read.
         let area = place.area();
-        let same_area = self.store().count_noted(&area.to_string(), since).await?;
-        let cells: Vec<String> = area.grid_disk::<Vec<_>>(1).iter().map(ToString::to_string).collect();
+        let (own, cells) =
+            (area.to_string(), area.grid_disk::<Vec<_>>(1).iter().map(ToString::to_string).collect::<Vec<_>>());
         let dup_since = now.checked_sub(DUPLICATE_WINDOW).unwrap_or(Timestamp::MIN);
-        let close: Vec<IncidentId> = self
-            .store()
-            .noted_in_areas(&cells, dup_since, DUPLICATE_CANDIDATES_PER_AREA)
-            .await?
-            .into_iter()
-            .filter(|n| n.place.distance_m(place) <= DUPLICATE_DISTANCE_M)
-            .map(|n| n.id)
-            .collect();
+        // Two independent reads, in flight together (one round trip).
+        let (same_area, noted) = tokio::try_join!(
+            self.store().count_noted(&own, since),
+            self.store().noted_in_areas(&cells, dup_since, DUPLICATE_CANDIDATES_PER_AREA),
+        )?;
+        let close: Vec<IncidentId> =
+            noted.into_iter().filter(|n| n.place.distance_m(place) <= DUPLICATE_DISTANCE_M).map(|n| n.id).collect();
         let duplicate = if close.is_empty() { vec![] } else { self.store().get_incidents(&close).await? }
             .iter()
             .filter(|i| i.created_at >= dup_since && !matches!(i.status, Status::Resolved | Status::Cancelled))

@@ -579,3 +579,44 @@ async fn reports_are_noted_by_area_and_forgotten_after_their_window(store: Arc<d
     assert_eq!(store.count_noted("cell-1", t(-10)).await.unwrap(), 1);
     assert!(store.noted_in_areas(&[], t(0), 10).await.unwrap().is_empty());
 }
+
+/// [`IncidentWrite::announce`]: a write's messages reach the bus of the instances on this store
+/// with it, in order, and a refused write's never do. Needs the bus as well as the store, so it
+/// is not in [`all`]; the test files run it on every backend.
+///
+/// # Panics
+/// On a violation.
+pub async fn announcements_leave_only_with_an_applied_write(store: Arc<dyn Store>, bus: Arc<dyn super::Bus>) {
+    use super::BusMessage;
+    let mut rx = bus.subscribe();
+    let screen = |text: &str| BusMessage::ToOperators { payload: text.into(), place: None };
+    let m = AccountId::generate();
+    let inc = incident(std::slice::from_ref(&m));
+    let mut first = creation(&inc, "an1");
+    let offer = BusMessage::ToMediators { mediator_ids: vec![m.clone()], payload: "offer".into() };
+    first.announce = vec![offer.clone(), screen("reported"), BusMessage::Resync];
+    assert_eq!(store.write_incident(&first).await.unwrap(), WriteOutcome::Written);
+
+    let mut again = creation(&inc, "an2");
+    again.announce = vec![screen("refused: exists")];
+    assert_eq!(store.write_incident(&again).await.unwrap(), WriteOutcome::Conflict);
+    let mut stale = claim(&inc, &m, 3);
+    stale.expect = Expect::Version(inc.version + 5);
+    stale.announce = vec![screen("refused: stale")];
+    assert_eq!(store.write_incident(&stale).await.unwrap(), WriteOutcome::Conflict);
+    let mut claimed = claim(&inc, &m, 3);
+    claimed.announce = vec![screen("claimed")];
+    assert_eq!(store.write_incident(&claimed).await.unwrap(), WriteOutcome::Written);
+
+    // The bus is ordered, so hearing "claimed" right after the first write's messages proves
+    // the refused ones never left; Resync is local and is never announced.
+    let mut heard = vec![];
+    while heard.len() < 3 {
+        let next = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+        match next.expect("announcements arrive in time").expect("bus open") {
+            BusMessage::Fixes { .. } | BusMessage::Duty { .. } => {}
+            message => heard.push(message),
+        }
+    }
+    assert_eq!(heard, vec![offer, screen("reported"), screen("claimed")]);
+}

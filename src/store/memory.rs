@@ -64,16 +64,39 @@ impl Inner {
 }
 
 /// The in-memory store. Cheap to clone; clones share state.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
+    /// Where [`IncidentWrite::announce`] goes; [`MemoryStore::bus`] hands it out.
+    bus: MemoryBus,
 }
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::with_bus_capacity(DEFAULT_BUS_CAPACITY)
+    }
+}
+
+/// The bus capacity of [`MemoryStore::new`] (`push.bus_capacity`'s default).
+const DEFAULT_BUS_CAPACITY: usize = 8192;
 
 impl MemoryStore {
     /// An empty store.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store whose bus lets slow receivers lag (and resync) after `capacity` messages.
+    #[must_use]
+    pub fn with_bus_capacity(capacity: usize) -> Self {
+        Self { inner: Arc::default(), bus: MemoryBus::new(capacity) }
+    }
+
+    /// The bus this store announces its writes on: the one an instance on this store uses.
+    #[must_use]
+    pub fn bus(&self) -> MemoryBus {
+        self.bus.clone()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -277,6 +300,11 @@ impl Store for MemoryStore {
             && let Some(set) = g.holds.get_mut(m)
         {
             set.remove(id);
+        }
+        // Still under the lock: announcements leave in the order their writes applied.
+        for message in w.announce.iter().filter(|m| !matches!(m, BusMessage::Resync)) {
+            // No receivers is fine: nobody is listening on this instance yet.
+            let _ = self.bus.tx.send(message.clone());
         }
         Ok(WriteOutcome::Written)
     }

@@ -194,6 +194,11 @@ pub struct IncidentWrite {
     pub release: Option<AccountId>,
     /// Present only on creation.
     pub creation: Option<Creation>,
+    /// Bus messages published iff the write applies, as part of it (in order, after its
+    /// effects): the offers and screen updates it causes go out without another round trip,
+    /// and never for a write that was refused. [`BusMessage::Resync`] is local and never
+    /// announced.
+    pub announce: Vec<BusMessage>,
 }
 
 impl IncidentWrite {
@@ -210,6 +215,7 @@ impl IncidentWrite {
             hold: None,
             release: None,
             creation: None,
+            announce: vec![],
         }
     }
 }

@@ -564,6 +564,12 @@ impl Store for RedisStore {
         let id = &w.incident.id;
         let idempotency = w.creation.as_ref().and_then(|c| c.idempotency.as_ref());
         let timeline = w.append.iter().map(|entry| encode("timeline entry", entry)).collect::<Result<Vec<_>, _>>()?;
+        let announce = w
+            .announce
+            .iter()
+            .filter(|m| !matches!(m, BusMessage::Resync))
+            .map(|m| encode("bus message", m))
+            .collect::<Result<Vec<_>, _>>()?;
         let flag = |b: bool| if b { "1" } else { "0" };
 
         // The KEYS/ARGV order is the contract documented on `scripts::WRITE_INCIDENT`.
@@ -617,7 +623,9 @@ impl Store for RedisStore {
             .arg(w.offers_close.len())
             .arg(flag(w.hold.is_some()))
             .arg(flag(w.release.is_some()))
-            .arg(idempotency.map_or("", |c| c.receipt.as_str()));
+            .arg(idempotency.map_or("", |c| c.receipt.as_str()))
+            .arg(announce.len())
+            .arg(self.keys.bus_channel());
         for entry in timeline {
             inv.arg(entry);
         }
@@ -626,6 +634,9 @@ impl Store for RedisStore {
                 TimerOp::Schedule(key, due) => inv.arg("s").arg(key.member()).arg(ms(*due)),
                 TimerOp::Cancel(key) => inv.arg("c").arg(key.member()).arg(0),
             };
+        }
+        for message in announce {
+            inv.arg(message);
         }
 
         let (code, first_id, same, receipt): (i64, String, i64, String) = self.invoke(&inv).await?;

@@ -41,7 +41,11 @@ pub(super) mod write_code {
 /// - 10: hold capacity (`0` without a hold);
 /// - 11–14: counts of timeline entries, timer ops, offers opened, offers closed;
 /// - 15–17: hold `0/1`, release `0/1`, idempotency receipt;
-/// - then the timeline entries (JSON), then 3 per timer op: `s`/`c`, member, due ms.
+/// - 18–19: count of announcements, the bus channel;
+/// - then the timeline entries (JSON), then 3 per timer op: `s`/`c`, member, due ms, then the
+///   announcements (bus message JSON), `PUBLISH`ed on the channel after every effect. A
+///   channel is not a key (Cluster routes `PUBLISH` to every node), so the script stays
+///   single-slot.
 ///
 /// Returns `{code, incident id or "", same 0/1, receipt or ""}` (see [`write_code`]).
 pub(super) static WRITE_INCIDENT: LazyLock<::redis::Script> = LazyLock::new(|| {
@@ -55,6 +59,7 @@ local n_append, n_timers = tonumber(ARGV[11]), tonumber(ARGV[12])
 local n_open, n_close = tonumber(ARGV[13]), tonumber(ARGV[14])
 local has_hold, has_release = ARGV[15] == '1', ARGV[16] == '1'
 local receipt = ARGV[17]
+local n_announce, channel = tonumber(ARGV[18]), ARGV[19]
 
 local k = 4
 local function next_key()
@@ -117,7 +122,7 @@ if creating then
   redis.call('ZADD', index, created, id)
 end
 redis.call('HSET', inc, 'v', version, 'doc', doc)
-local a = 17
+local a = 19
 for i = 1, n_append do
   redis.call('RPUSH', tl, ARGV[a + i])
 end
@@ -134,6 +139,10 @@ for i = 1, n_open do redis.call('SADD', open_keys[i], id) end
 for i = 1, n_close do redis.call('SREM', close_keys[i], id) end
 if hold then redis.call('SADD', hold, id) end
 if release then redis.call('SREM', release, id) end
+a = a + 3 * n_timers
+for i = 1, n_announce do
+  redis.call('PUBLISH', channel, ARGV[a + i])
+end
 return {0, '', 0, ''}
 ",
     )
