@@ -49,9 +49,12 @@ pub struct Principal {
     pub role: Role,
 }
 
-/// Signing and verifying keys with the validation rules pinned.
+/// Signing and verifying keys with the validation rules pinned. Cheap to clone (shared): the
+/// app state holding it is cloned for every request.
 #[derive(Clone)]
-pub struct JwtKeys {
+pub struct JwtKeys(std::sync::Arc<KeysInner>);
+
+struct KeysInner {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -62,8 +65,8 @@ pub struct JwtKeys {
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtKeys")
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
+            .field("issuer", &self.0.issuer)
+            .field("audience", &self.0.audience)
             .finish_non_exhaustive()
     }
 }
@@ -91,13 +94,13 @@ impl JwtKeys {
             None => validation.validate_aud = false,
         }
         validation.set_required_spec_claims(&required);
-        Self {
+        Self(std::sync::Arc::new(KeysInner {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
             validation,
             issuer,
             audience,
-        }
+        }))
     }
 
     /// Sign a token for `sub` as `role`, valid for `ttl` from `now`.
@@ -118,10 +121,10 @@ impl JwtKeys {
             role: role.as_str().to_owned(),
             iat: now.as_second(),
             exp,
-            iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            iss: self.0.issuer.clone(),
+            aud: self.0.audience.clone(),
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.0.encoding)
             .map_err(AuthError::Invalid)?;
         Ok((token, Timestamp::from_second(exp).unwrap_or(Timestamp::MAX)))
     }
@@ -132,7 +135,7 @@ impl JwtKeys {
     /// [`AuthError`] for anything but a valid, unexpired HS256 token with our claims.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         let data =
-            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(AuthError::Invalid)?;
+            jsonwebtoken::decode::<Claims>(token, &self.0.decoding, &self.0.validation).map_err(AuthError::Invalid)?;
         let role = Role::parse(&data.claims.role).ok_or(AuthError::UnknownRole)?;
         Ok(Principal { sub: data.claims.sub, role })
     }
