@@ -108,7 +108,7 @@ pub(super) fn apply(
 
 /// Who must hear about a transition (mediators, operators, trackers), as the bus messages its
 /// write announces: they go out with the write and never for a refused one.
-pub(super) fn announcements(prev: &Incident, transition: &Transition) -> Vec<BusMessage> {
+pub(super) fn announcements(prev: &Incident, transition: &Transition, offer_ttl: Duration) -> Vec<BusMessage> {
     let after = &transition.incident;
     let id = after.id.to_string();
     let holder: Vec<AccountId> = after.claimed_by.iter().cloned().collect();
@@ -127,7 +127,7 @@ pub(super) fn announcements(prev: &Incident, transition: &Transition) -> Vec<Bus
             Event::Cancelled => Some((OfferClosedReason::Cancelled, closed_for(None))),
             Event::OffersExpired { mediator_ids } => Some((OfferClosedReason::Expired, mediator_ids.clone())),
             Event::Offered { mediator_ids } => {
-                out.extend(offers(after, mediator_ids));
+                out.extend(offers(after, mediator_ids, offer_ttl));
                 None
             }
             Event::Reminded { deadline } | Event::Overdue { deadline } => {
@@ -161,13 +161,15 @@ pub(super) fn announcements(prev: &Incident, transition: &Transition) -> Vec<Bus
     out
 }
 
-/// Each offered mediator's own offer (their distance in it).
+/// Each offered mediator's own offer (their distance and its lapse in it).
 pub(super) fn offers<'a>(
     incident: &'a Incident,
     mediator_ids: &'a [AccountId],
+    offer_ttl: Duration,
 ) -> impl Iterator<Item = BusMessage> + 'a {
-    mediator_ids.iter().filter_map(|m| {
-        for_mediators(vec![m.clone()], &MediatorMessage::Offer { incident: IncidentView::for_offer(incident, m) })
+    mediator_ids.iter().filter_map(move |m| {
+        let incident = IncidentView::for_offer(incident, m, offer_ttl);
+        for_mediators(vec![m.clone()], &MediatorMessage::Offer { incident })
     })
 }
 

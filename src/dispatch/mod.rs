@@ -261,7 +261,7 @@ impl Dispatcher {
                 climb_after: self.settings().ladder.climb_after,
             };
             effects::apply(&current, &transition, capacity, &timing, &mut write);
-            write.announce = effects::announcements(&current, &transition);
+            write.announce = effects::announcements(&current, &transition, self.settings().dispatch.offer_ttl);
             match self.inner.store.write_incident(&write).await? {
                 WriteOutcome::Written => {
                     tracing::info!(incident_id = %id, status = ?transition.incident.status, "incident changed");

@@ -196,7 +196,8 @@ impl Dispatcher {
         let mut incidents = self.store().get_incidents(&ids).await?;
         incidents.retain(|i| i.status.is_unclaimed() && i.open_offer(mediator).is_some());
         incidents.sort_by(super::stats::urgent_first);
-        Ok(incidents.iter().map(|i| IncidentView::for_offer(i, mediator)).collect())
+        let ttl = self.settings().dispatch.offer_ttl;
+        Ok(incidents.iter().map(|i| IncidentView::for_offer(i, mediator, ttl)).collect())
     }
 
     /// Incidents a mediator holds, newest first, with the residents' phones.

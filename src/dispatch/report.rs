@@ -228,7 +228,7 @@ impl Dispatcher {
         write.offers_open = chosen.iter().map(|c| c.mediator_id.clone()).collect();
         // Offers first (each mediator's own view, with their distance): the latency residents
         // wait on. They and the screens' updates leave with the write itself.
-        write.announce = effects::offers(&incident, &write.offers_open).collect();
+        write.announce = effects::offers(&incident, &write.offers_open, s.offer_ttl).collect();
         write.announce.push(effects::to_operators(&Event::Reported, &incident, &incident.area));
         if risk == Risk::Red {
             write.announce.push(effects::to_operators(&Event::Alerted, &incident, &incident.area));

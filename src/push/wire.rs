@@ -84,6 +84,12 @@ pub struct IncidentView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub offered_at: Option<Timestamp>,
+    /// When the viewing mediator's offer lapses (`offered_at` + `dispatch.offer_ttl`; it closes
+    /// at the first wave from then on). Absent when it would outlive the escalation: offers
+    /// stay open once the command center has it (offers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub offer_expires_at: Option<Timestamp>,
     /// Red: when the command center was alerted.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub alerted_at: Option<Timestamp>,
@@ -148,6 +154,7 @@ impl IncidentView {
             offered_to: incident.offers.iter().map(|o| o.mediator_id.to_string()).collect(),
             distance_m: None,
             offered_at: None,
+            offer_expires_at: None,
             alerted_at: incident.alerted_at,
             arrive_by: incident.arrive_by,
             resolve_by: incident.resolve_by,
@@ -178,13 +185,18 @@ impl IncidentView {
         Self::build(incident, open)
     }
 
-    /// For a mediator looking at an offer: masked, with their distance.
+    /// For a mediator looking at an offer: masked, with their distance and when it lapses
+    /// (offers live `offer_ttl`).
     #[must_use]
-    pub fn for_offer(incident: &Incident, mediator: &AccountId) -> Self {
+    pub fn for_offer(incident: &Incident, mediator: &AccountId, offer_ttl: std::time::Duration) -> Self {
         let mut v = Self::build(incident, false);
         let offer = incident.offers.iter().find(|o| &o.mediator_id == mediator);
         v.distance_m = offer.map(|o| o.distance_m.round());
         v.offered_at = offer.map(|o| o.offered_at);
+        let ttl = jiff::SignedDuration::try_from(offer_ttl).unwrap_or(jiff::SignedDuration::MAX);
+        v.offer_expires_at = offer
+            .and_then(|o| o.offered_at.checked_add(ttl).ok())
+            .filter(|at| incident.escalated_at.is_none() && *at < incident.escalate_at);
         v
     }
 }
@@ -337,4 +349,25 @@ pub enum OperatorMessage {
 #[must_use]
 pub fn to_json<T: Serialize>(message: &T) -> String {
     serde_json::to_string(message).unwrap_or_else(|_| String::from("{}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conformance::incident;
+    use std::time::Duration;
+
+    #[test]
+    fn an_offer_says_when_it_lapses_only_while_that_comes_before_the_escalation() {
+        let m = AccountId::generate();
+        let mut i = incident(std::slice::from_ref(&m));
+        let offered_at = i.offers[0].offered_at;
+        let lapse = |i: &Incident, ttl_s| IncidentView::for_offer(i, &m, Duration::from_secs(ttl_s)).offer_expires_at;
+        assert_eq!(lapse(&i, 180), Some(offered_at + jiff::SignedDuration::from_secs(180)));
+        assert_eq!(lapse(&i, 400), None, "it would outlive the escalation: it stays open");
+        i.escalated_at = Some(offered_at);
+        assert_eq!(lapse(&i, 180), None, "escalated: offers stay open");
+        let other = AccountId::generate();
+        assert_eq!(IncidentView::for_offer(&i, &other, Duration::from_secs(180)).offer_expires_at, None);
+    }
 }

@@ -86,6 +86,11 @@ async fn the_nearest_mediators_get_offers_and_the_first_accept_wins(backend: Bac
     assert!((100.0..125.0).contains(&distance), "distance {distance}");
     assert_eq!(offer["incident"]["resident_phone"], "138****5678", "masked until claimed");
     assert_eq!(offer["incident"]["offered_at"], offer["incident"]["created_at"], "offered as it was filed");
+    // The card counts down to the offer's own lapse, which comes before the escalation.
+    let at = |v: &serde_json::Value| v.as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    let ttl = jiff::SignedDuration::try_from(app.settings.dispatch.offer_ttl).unwrap();
+    assert_eq!(at(&offer["incident"]["offer_expires_at"]), at(&offer["incident"]["offered_at"]) + ttl);
+    assert!(at(&offer["incident"]["offer_expires_at"]) < at(&offer["incident"]["escalate_at"]), "{offer}");
     middle_ws.wait_for("offer", |m| m["incident"]["id"] == id.as_str()).await;
     for (who, staff) in [("third", &third), ("outside", &outside), ("off duty", &off_duty)] {
         let (_, offers) = app.get("/api/v1/mediator/offers", Some(&staff.token)).await;
@@ -93,6 +98,7 @@ async fn the_nearest_mediators_get_offers_and_the_first_accept_wins(backend: Bac
     }
     let (_, offers) = app.get("/api/v1/mediator/offers", Some(&middle.token)).await;
     assert_eq!(offers[0]["id"], id.as_str());
+    assert_eq!(offers[0]["offer_expires_at"], offer["incident"]["offer_expires_at"], "polling shows the same lapse");
 
     let (s, claimed) = app.post(&format!("/api/v1/mediator/incidents/{id}/accept"), Some(&near.token), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{claimed}");

@@ -42,7 +42,7 @@ await scenario('resident-to-claim', async (browser, errors) => {
   const offer = med.locator('article.offer').first();
   await offer.waitFor({ timeout: WAIT_MS });
   const offerText = await offer.innerText();
-  if (!/邻里纠纷/.test(offerText) || !/距您/.test(offerText) || !/后转指挥中心/.test(offerText)) {
+  if (!/邻里纠纷/.test(offerText) || !/距您/.test(offerText) || !/此单 \d+分\d+秒 后失效/.test(offerText)) {
     throw new Error(`offer card lacks category, distance or countdown: ${offerText}`);
   }
   await shot(med, 'mediator-offer', { fullPage: true });

@@ -16,7 +16,8 @@
       'mine.title': '我的在办', 'offers.title': '新的派单', 'offers.none': '暂无派单。上岗并共享位置后，附近的纠纷会推送到这里。',
       'offers.polling': '（网络不稳，每 5 秒刷新）',
       'net.down': '实时连接中断，正在重连；派单每 5 秒自动刷新', 'net.connecting': '正在连接…',
-      'o.left': '{t} 后转指挥中心', 'o.over': '已转指挥中心，仍可接单', 'o.accept': '接单', 'o.decline': '不方便',
+      'o.left': '{t} 后转指挥中心', 'o.over': '已转指挥中心，仍可接单',
+      'o.expires': '此单 {t} 后失效', 'o.expiring': '此单即将失效', 'o.accept': '接单', 'o.decline': '不方便',
       'o.distance': '距您 {d}', 'o.gone.claimed': '已被他人接单', 'o.gone.assigned': '指挥中心已另派他人',
       'o.gone.cancelled': '群众已撤销', 'o.gone.expired': '此派单已失效', 'o.accepted': '接单成功，请尽快联系群众',
       'j.call': '拨打电话', 'j.no_phone': '群众未留电话', 'j.navigate': '导航前往', 'j.amap': '用高德地图打开',
@@ -41,7 +42,8 @@
       'mine.title': 'My cases', 'offers.title': 'New cases', 'offers.none': 'No offers. Go on duty and share your position to receive nearby cases.',
       'offers.polling': '(unstable network: refreshing every 5 s)',
       'net.down': 'Live connection lost, reconnecting; offers refresh every 5 s', 'net.connecting': 'Connecting…',
-      'o.left': 'to the command center in {t}', 'o.over': 'Escalated; you can still take it', 'o.accept': 'Accept', 'o.decline': 'Decline',
+      'o.left': 'to the command center in {t}', 'o.over': 'Escalated; you can still take it',
+      'o.expires': 'offer closes in {t}', 'o.expiring': 'offer closing', 'o.accept': 'Accept', 'o.decline': 'Decline',
       'o.distance': '{d} away', 'o.gone.claimed': 'Taken by someone else', 'o.gone.assigned': 'The command center sent someone else',
       'o.gone.cancelled': 'Withdrawn by the resident', 'o.gone.expired': 'This offer is no longer open',
       'o.accepted': 'Accepted: please call the resident', 'j.call': 'Call', 'j.no_phone': 'No phone left', 'j.navigate': 'Navigate',
@@ -316,7 +318,10 @@
         i.distance_m !== undefined ? GD.el('span', { class: 'dist', text: GD.t('o.distance', { d: GD.fmtDistance(i.distance_m) }) }) : null
       ]),
       GD.el('p', { class: 'desc', text: i.description }),
-      GD.el('span', { class: 'countdown', dataset: { deadline: i.escalated_at ? '' : i.escalate_at } }),
+      // The offer's own lapse when it comes first, else the hand-over to the command center.
+      i.offer_expires_at
+        ? GD.el('span', { class: 'countdown', dataset: { deadline: i.offer_expires_at, kind: 'expires' } })
+        : GD.el('span', { class: 'countdown', dataset: { deadline: i.escalated_at ? '' : i.escalate_at } }),
       reason
         ? (reason === 'expired'
           ? GD.el('p', { class: 'gone-note gentle', role: 'status', text: GD.t('o.gone.expired_soft') })
@@ -448,7 +453,10 @@
       var d = el.dataset.deadline ? Date.parse(el.dataset.deadline) : 0;
       var over = !d || now >= d;
       el.classList.toggle('over', over);
-      el.textContent = over ? GD.t('o.over') : GD.t('o.left', { t: GD.fmtDuration(d - now) });
+      var expires = el.dataset.kind === 'expires';
+      el.textContent = over
+        ? GD.t(expires ? 'o.expiring' : 'o.over')
+        : GD.t(expires ? 'o.expires' : 'o.left', { t: GD.fmtDuration(d - now) });
     });
     document.querySelectorAll('.dl[data-deadline]').forEach(function (el) {
       var d = Date.parse(el.dataset.deadline), over = now >= d;
