@@ -1,5 +1,5 @@
 //! Filing a report: locate it, find the nearest available mediators, store it with its
-//! escalation deadline and offers in one atomic write, then push the offers.
+//! escalation deadline and offers in one atomic write, which also publishes the offers.
 
 use super::effects::{self, timer};
 use super::{DispatchError, Dispatcher};
@@ -287,8 +287,8 @@ impl Dispatcher {
         // newest notes of it and its neighbours (a duplicate 100 m away may sit across an
         // edge), which carry their places, so only the ones close enough are read.
         let area = place.area();
-        let (own, cells) =
-            (area.to_string(), area.grid_disk::<Vec<_>>(1).iter().map(ToString::to_string).collect::<Vec<_>>());
+        let own = area.to_string();
+        let cells: Vec<String> = area.grid_disk::<Vec<_>>(1).iter().map(ToString::to_string).collect();
         let dup_since = now.checked_sub(DUPLICATE_WINDOW).unwrap_or(Timestamp::MIN);
         // Two independent reads, in flight together (one round trip).
         let (same_area, noted) = tokio::try_join!(
