@@ -3,7 +3,7 @@
 //! - In-process instances (`App::start`, like `tests/api`): a report received by one reaches a
 //!   mediator whose socket is on another within milliseconds; every instance's command-center
 //!   feed shows every mediator and every incident change; accepts through different instances
-//!   have exactly one winner; silent phones are forgotten by every instance and by Redis.
+//!   have exactly one winner; a mediator filled up through one is skipped by the others; silent phones are forgotten by every instance and by Redis.
 //! - Child processes of the built binary (so one can be killed with SIGKILL): escalations fire
 //!   exactly once with three instances polling, one of them killed mid-way.
 //!
@@ -46,6 +46,26 @@ async fn three_instances(server: &RedisServer, tweak: impl Fn(&mut grid_dispatch
         apps.push(start(settings.clone(), None).await);
     }
     apps
+}
+
+/// Settings where each report offers one mediator, with no per-address report limit.
+fn one_offer_per_report(s: &mut grid_dispatch::config::Settings) {
+    s.dispatch.offer_count = 1;
+    s.report_limits.per_ip = 0;
+}
+
+/// Two mediators made and put on duty through `via`, 111 m and 333 m from the report point,
+/// with their sockets on `socket_on`.
+async fn nearest_and_next(via: &TestApp, socket_on: &TestApp) -> ((Staff, Socket), (Staff, Socket)) {
+    let mut out = vec![];
+    for (name, dlat) in [("最近", 0.001), ("次近", 0.003)] {
+        let m = via.mediator(name, &[]).await;
+        via.on_duty_at(&m, LAT + dlat, LNG).await;
+        let ws = socket_on.socket("/api/v1/mediator/ws", &m.token).await;
+        out.push((m, ws));
+    }
+    let next = out.pop().expect("two");
+    (out.pop().expect("two"), next)
 }
 
 /// Read a live feed until `want` is satisfied by the ids it has seen in position batches or
@@ -131,18 +151,9 @@ async fn three_instances_share_offers_live_feeds_and_a_single_winner() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_disabled_through_one_instance_gets_no_more_offers_from_the_others() {
     let server = RedisServer::start();
-    let apps = three_instances(&server, |s| {
-        s.dispatch.offer_count = 1;
-        s.report_limits.per_ip = 0;
-    })
-    .await;
+    let apps = three_instances(&server, one_offer_per_report).await;
     let (a, b) = (&apps[0], &apps[1]);
-    let nearest = a.mediator("最近", &[]).await;
-    let next = a.mediator("次近", &[]).await;
-    a.on_duty_at(&nearest, LAT + 0.001, LNG).await;
-    a.on_duty_at(&next, LAT + 0.003, LNG).await;
-    let mut nearest_ws = b.socket("/api/v1/mediator/ws", &nearest.token).await;
-    let mut next_ws = b.socket("/api/v1/mediator/ws", &next.token).await;
+    let ((nearest, mut nearest_ws), (_, mut next_ws)) = nearest_and_next(a, b).await;
     // B ranks (and keeps a copy of) the nearest mediator for its first report.
     let first = b.report_at(LAT, LNG).await;
     nearest_ws.wait_for("offer", |o| o["incident"]["id"] == first["id"]).await;
@@ -169,6 +180,46 @@ async fn an_account_disabled_through_one_instance_gets_no_more_offers_from_the_o
             }
         }
     }
+    for app in apps {
+        app.stop().await;
+    }
+}
+
+/// Instances keep mediators' holds in memory too, set from what the store announces with each
+/// write: a mediator who fills up through one instance is skipped by the others' next reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mediator_who_fills_up_through_one_instance_is_skipped_by_the_others() {
+    let server = RedisServer::start();
+    let apps = three_instances(&server, one_offer_per_report).await;
+    let (a, b) = (&apps[0], &apps[1]);
+    let ((nearest, mut nearest_ws), (_, mut next_ws)) = nearest_and_next(a, b).await;
+    let (status, _) = a
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/admin/mediators/{}", nearest.id),
+            Some(&a.admin_token()),
+            Some(json!({ "capacity": 1 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let op = a.operator("指挥员").await;
+    let mut b_feed = b.socket("/api/v1/command/live", &op.token).await;
+    b_feed.wait_for("snapshot", |_| true).await;
+    // B ranks (and keeps the workload of) the nearest mediator for its first report.
+    let first = b.report_at(LAT, LNG).await;
+    let id = first["id"].as_str().expect("id").to_owned();
+    nearest_ws.wait_for("offer", |o| o["incident"]["id"] == id.as_str()).await;
+
+    let (status, _) = a.post(&format!("/api/v1/mediator/incidents/{id}/accept"), Some(&nearest.token), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    // The store announces the new workload ahead of the claim itself, so once B's screen shows
+    // the claim, B knows the nearest mediator is full.
+    b_feed.wait_for("incident", |m| m["event"]["type"] == "claimed" && m["incident"]["id"] == id.as_str()).await;
+    let second = b.report_at(LAT, LNG).await;
+    let offer = next_ws.wait_for("offer", |o| o["incident"]["id"] == second["id"]).await;
+    assert_eq!(offer["incident"]["id"], second["id"], "the full mediator is skipped");
+    let (_, offers) = b.get("/api/v1/mediator/offers", Some(&nearest.token)).await;
+    assert!(offers.as_array().expect("list").iter().all(|o| o["id"] != second["id"]), "{offers}");
     for app in apps {
         app.stop().await;
     }

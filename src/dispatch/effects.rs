@@ -54,7 +54,11 @@ pub(super) fn apply(
     for event in &transition.events {
         match event {
             Event::Claimed { mediator_id } | Event::Assigned { mediator_id, .. } => {
-                write.hold = Some(Hold { mediator_id: mediator_id.clone(), capacity: capacity.unwrap_or(0) });
+                write.hold = Some(Hold {
+                    mediator_id: mediator_id.clone(),
+                    capacity: capacity.unwrap_or(0),
+                    day: super::stats::today(timing.now).to_string(),
+                });
                 cancel(write, &[TimerKind::Escalate, TimerKind::Wave, TimerKind::Climb]);
                 close_all_offers(write);
                 if let (Some(arrive_by), Some(resolve_by)) = (next.arrive_by, next.resolve_by) {

@@ -42,6 +42,7 @@ impl Feed {
     /// The store's error; the caller retries.
     pub async fn resync(dispatcher: &Dispatcher) -> Result<(), crate::store::StoreError> {
         dispatcher.forget_profiles();
+        dispatcher.forget_workloads();
         let all = dispatcher.store().all_presence().await?;
         dispatcher.index().replace_all(&all);
         tracing::info!(mediators = all.len(), "position index rebuilt from the store");
@@ -74,6 +75,9 @@ impl Feed {
             }
             BusMessage::IncidentChanged { incident_id } => self.hub.announce(Change::Incident(incident_id)),
             BusMessage::AccountChanged { account_id } => self.dispatcher.forget_profile(&account_id),
+            BusMessage::Load { mediator_id, holds, claims } => {
+                self.dispatcher.workload_changed(&mediator_id, holds, claims.as_ref());
+            }
             BusMessage::AreasChanged => {
                 if let Err(e) = self.dispatcher.reload_areas().await {
                     tracing::warn!(error = %e, "could not reload areas; keeping the old map until the next change");

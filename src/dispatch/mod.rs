@@ -16,6 +16,7 @@ mod report;
 pub mod resident_chat;
 pub mod stats;
 mod waves;
+mod workloads;
 
 pub use areas::{NewArea, Scope};
 pub use queries::{MediatorDetail, Suggestion, TrackingView};
@@ -118,6 +119,8 @@ struct Inner {
     wechat: notify::Notifier,
     /// Mediators' ranking profiles, as last read.
     profiles: profiles::Profiles,
+    /// Mediators' holds and today's claims, as last announced.
+    workloads: workloads::Workloads,
     /// Positions waiting to be written together.
     positions: positions::Positions,
 }
@@ -156,6 +159,7 @@ impl Dispatcher {
                 areas,
                 areas_reload,
                 profiles,
+                workloads: workloads::Workloads::default(),
                 positions,
             }),
         }
@@ -262,11 +266,14 @@ impl Dispatcher {
             };
             effects::apply(&current, &transition, capacity, &timing, &mut write);
             write.announce = effects::announcements(&current, &transition, self.settings().dispatch.offer_ttl);
+            let mark = self.workload_mark();
             match self.inner.store.write_incident(&write).await? {
                 WriteOutcome::Written => {
                     tracing::info!(incident_id = %id, status = ?transition.incident.status, "incident changed");
                     self.wechat_notify(&transition);
-                    self.count_claims(&transition).await;
+                    let moved: Vec<&AccountId> =
+                        write.hold.iter().map(|h| &h.mediator_id).chain(write.release.as_ref()).collect();
+                    self.own_workloads_back(&moved, mark).await;
                     let changed = !transition.is_noop();
                     return Ok((transition.incident, changed));
                 }
@@ -276,18 +283,6 @@ impl Dispatcher {
             }
         }
         Err(DispatchError::Contended)
-    }
-
-    /// Count grabs and assignments for today's workload (a ranking hint: failures only logged).
-    async fn count_claims(&self, transition: &incident::Transition) {
-        for event in &transition.events {
-            if let incident::Event::Claimed { mediator_id } | incident::Event::Assigned { mediator_id, .. } = event {
-                let today = stats::today(self.now()).to_string();
-                if let Err(e) = self.store().count_claim(&today, mediator_id).await {
-                    tracing::warn!(error = %e, "could not count a claim for today's workload");
-                }
-            }
-        }
     }
 
     /// Run a command that needs no claim deadlines.

@@ -80,7 +80,7 @@ impl Dispatcher {
         let bonuses = matcher::Bonuses { specialty_m: s.specialty_bonus_m, home_m: s.home_area_bonus_m };
         let place = self.locate(point);
         let home = |code: &str| place.grid.as_deref() == Some(code) || place.community.as_deref() == Some(code);
-        let today = super::stats::today(self.now()).to_string();
+        let today = super::stats::today(self.now());
         // Capacity lives in the store: widen the search while it excludes candidates, a
         // bounded number of times.
         for attempt in 1..=ATTEMPTS {
@@ -88,8 +88,9 @@ impl Dispatcher {
             let found = nearby.len();
             nearby.retain(|c| !exclude.contains(&c.mediator_id));
             let ids: Vec<_> = nearby.iter().map(|c| c.mediator_id.clone()).collect();
-            // Everyone within reach is scored from this instance's profiles; only the best few
-            // are read from the store (holds, today's claims), best first, until `n` have room.
+            // Everyone within reach is scored from this instance's profiles; then the best few
+            // get their holds and today's claims (this instance's copies), best first, until
+            // `n` have room.
             let mut scored: Vec<Candidate> = nearby
                 .iter()
                 .zip(self.profiles(&ids).await?)
@@ -113,12 +114,7 @@ impl Dispatcher {
             while ranked.len() < n && !rest.is_empty() {
                 let (batch, after) = rest.split_at_mut(matcher::score_batch_len(rest, n, bonuses));
                 let batch_ids: Vec<_> = batch.iter().map(|c| c.mediator_id.clone()).collect();
-                // Two independent reads, in flight together on the multiplexed connection.
-                let (holds, claims) = tokio::try_join!(
-                    self.store().hold_counts(&batch_ids),
-                    self.store().claims_on(&today, &batch_ids),
-                )?;
-                for ((c, holds), claims_today) in batch.iter_mut().zip(holds).zip(claims) {
+                for (c, (holds, claims_today)) in batch.iter_mut().zip(self.workloads(&batch_ids, today).await?) {
                     c.holds = holds;
                     c.claims_today = claims_today;
                 }

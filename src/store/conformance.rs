@@ -120,6 +120,9 @@ pub fn creation(incident: &Incident, tracking_hash: &str) -> IncidentWrite {
     w
 }
 
+/// The day claims in these checks count on.
+const DAY: &str = "2026-11-22";
+
 fn claim(incident: &Incident, mediator: &AccountId, capacity: u32) -> IncidentWrite {
     let mut next = incident.clone();
     next.status = Status::Claimed;
@@ -129,7 +132,7 @@ fn claim(incident: &Incident, mediator: &AccountId, capacity: u32) -> IncidentWr
     w.append.push(timeline::system(t(10), Event::Claimed { mediator_id: mediator.clone() }));
     w.timers.push(TimerOp::Cancel(escalate_key(&incident.id)));
     w.offers_close = incident.open_offer_ids().cloned().collect();
-    w.hold = Some(Hold { mediator_id: mediator.clone(), capacity });
+    w.hold = Some(Hold { mediator_id: mediator.clone(), capacity, day: DAY.into() });
     w
 }
 
@@ -517,12 +520,27 @@ async fn wechat_qr_codes_and_incident_openids_round_trip(store: Arc<dyn Store>) 
 
 async fn claims_are_counted_per_day(store: Arc<dyn Store>) {
     let (a, b) = (AccountId::generate(), AccountId::generate());
-    store.count_claim("2026-11-22", &a).await.unwrap();
-    store.count_claim("2026-11-22", &a).await.unwrap();
-    store.count_claim("2026-11-21", &b).await.unwrap();
-    assert_eq!(store.claims_on("2026-11-22", &[a.clone(), b.clone()]).await.unwrap(), vec![2, 0]);
+    let take = |m: &AccountId, day: &str, capacity: u32| {
+        let (store, m, day) = (store.clone(), m.clone(), day.to_owned());
+        async move {
+            let inc = incident(std::slice::from_ref(&m));
+            store.write_incident(&creation(&inc, &format!("cl-{}", inc.id))).await.unwrap();
+            let mut w = claim(&inc, &m, capacity);
+            w.hold.as_mut().expect("a claim holds").day = day;
+            store.write_incident(&w).await.unwrap()
+        }
+    };
+    assert_eq!(take(&a, DAY, 5).await, WriteOutcome::Written);
+    assert_eq!(take(&a, DAY, 5).await, WriteOutcome::Written);
+    assert_eq!(take(&b, "2026-11-21", 5).await, WriteOutcome::Written);
+    assert_eq!(take(&b, DAY, 1).await, WriteOutcome::AtCapacity, "b holds one already");
+    assert_eq!(
+        store.claims_on(DAY, &[a.clone(), b.clone()]).await.unwrap(),
+        vec![2, 0],
+        "a refused claim counts nothing"
+    );
     assert_eq!(store.claims_on("2026-11-21", &[b.clone(), a.clone()]).await.unwrap(), vec![1, 0]);
-    assert!(store.claims_on("2026-11-22", &[]).await.unwrap().is_empty());
+    assert!(store.claims_on(DAY, &[]).await.unwrap().is_empty());
 }
 
 async fn areas_are_replaced_by_code(store: Arc<dyn Store>) {
@@ -607,16 +625,28 @@ pub async fn announcements_leave_only_with_an_applied_write(store: Arc<dyn Store
     let mut claimed = claim(&inc, &m, 3);
     claimed.announce = vec![screen("claimed")];
     assert_eq!(store.write_incident(&claimed).await.unwrap(), WriteOutcome::Written);
+    let mut released = IncidentWrite::new(
+        Incident { version: claimed.incident.version + 1, status: Status::Resolved, ..claimed.incident.clone() },
+        Expect::Version(claimed.incident.version),
+    );
+    released.release = Some(m.clone());
+    assert_eq!(store.write_incident(&released).await.unwrap(), WriteOutcome::Written);
 
     // The bus is ordered, so hearing "claimed" right after the first write's messages proves
-    // the refused ones never left; Resync is local and is never announced.
+    // the refused ones never left; Resync is local and is never announced. The store adds
+    // each changed workload, with its counts, ahead of the write's own messages.
+    let load = |holds, claims: Option<u32>| BusMessage::Load {
+        mediator_id: m.clone(),
+        holds,
+        claims: claims.map(|count| super::DayClaims { day: DAY.into(), count }),
+    };
     let mut heard = vec![];
-    while heard.len() < 3 {
+    while heard.len() < 5 {
         let next = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
         match next.expect("announcements arrive in time").expect("bus open") {
             BusMessage::Fixes { .. } | BusMessage::Duty { .. } => {}
             message => heard.push(message),
         }
     }
-    assert_eq!(heard, vec![offer, screen("reported"), screen("claimed")]);
+    assert_eq!(heard, vec![offer, screen("reported"), load(1, Some(1)), screen("claimed"), load(0, None)]);
 }

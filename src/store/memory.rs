@@ -49,6 +49,21 @@ struct Inner {
 }
 
 impl Inner {
+    /// Count one claim by `mediator` on `day`; returns their count that day.
+    fn count_claim(&mut self, day: &str, mediator: &AccountId) -> u32 {
+        if !self.claims.contains_key(day) {
+            // Keep the last two days only, like the Redis TTL.
+            let mut days: Vec<String> = self.claims.keys().cloned().collect();
+            days.sort();
+            for old in days.iter().rev().skip(1) {
+                self.claims.remove(old);
+            }
+        }
+        let count = self.claims.entry(day.to_owned()).or_default().entry(mediator.clone()).or_default();
+        *count += 1;
+        *count
+    }
+
     fn set_timer(&mut self, key: TimerKey, due_ms: i64) {
         if let Some(old) = self.timers.insert(key.clone(), due_ms) {
             self.timer_order.remove(&(old, key.clone()));
@@ -293,18 +308,27 @@ impl Store for MemoryStore {
                 set.remove(id);
             }
         }
+        let mut loads = vec![];
         if let Some(hold) = &w.hold {
             g.holds.entry(hold.mediator_id.clone()).or_default().insert(id.clone());
+            let count = g.count_claim(&hold.day, &hold.mediator_id);
+            loads.push((&hold.mediator_id, Some(super::DayClaims { day: hold.day.clone(), count })));
         }
-        if let Some(m) = &w.release
-            && let Some(set) = g.holds.get_mut(m)
-        {
-            set.remove(id);
+        if let Some(m) = &w.release {
+            if let Some(set) = g.holds.get_mut(m) {
+                set.remove(id);
+            }
+            loads.push((m, None));
         }
+        let loads = loads.into_iter().map(|(m, claims)| BusMessage::Load {
+            mediator_id: m.clone(),
+            holds: g.holds.get(m).map_or(0, |s| u32::try_from(s.len()).unwrap_or(u32::MAX)),
+            claims,
+        });
         // Still under the lock: announcements leave in the order their writes applied.
-        for message in w.announce.iter().filter(|m| !matches!(m, BusMessage::Resync)) {
+        for message in loads.chain(w.announce.iter().filter(|m| !matches!(m, BusMessage::Resync)).cloned()) {
             // No receivers is fine: nobody is listening on this instance yet.
-            let _ = self.bus.tx.send(message.clone());
+            let _ = self.bus.tx.send(message);
         }
         Ok(WriteOutcome::Written)
     }
@@ -358,20 +382,6 @@ impl Store for MemoryStore {
     async fn hold_counts(&self, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError> {
         let g = self.lock();
         Ok(mediators.iter().map(|m| g.holds.get(m).map_or(0, |s| u32::try_from(s.len()).unwrap_or(u32::MAX))).collect())
-    }
-
-    async fn count_claim(&self, day: &str, mediator: &AccountId) -> Result<(), StoreError> {
-        let mut g = self.lock();
-        if !g.claims.contains_key(day) {
-            // Keep the last two days only, like the Redis TTL.
-            let mut days: Vec<String> = g.claims.keys().cloned().collect();
-            days.sort();
-            for old in days.iter().rev().skip(1) {
-                g.claims.remove(old);
-            }
-        }
-        *g.claims.entry(day.to_owned()).or_default().entry(mediator.clone()).or_default() += 1;
-        Ok(())
     }
 
     async fn claims_on(&self, day: &str, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError> {

@@ -141,13 +141,16 @@ pub enum TimerOp {
     Cancel(TimerKey),
 }
 
-/// A mediator taking an incident: allowed only while they hold fewer than `capacity`.
+/// A mediator taking an incident: allowed only while they hold fewer than `capacity`. Each
+/// hold counts as one claim (grab or assignment) on `day`, for "less work today" tie-breaks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hold {
     /// The mediator.
     pub mediator_id: AccountId,
     /// Their capacity (from their account).
     pub capacity: u32,
+    /// The day the claim counts on (`YYYY-MM-DD`, Asia/Shanghai); counts are kept two days.
+    pub day: String,
 }
 
 /// Extras written only when an incident is created.
@@ -197,7 +200,8 @@ pub struct IncidentWrite {
     /// Bus messages published iff the write applies, as part of it (in order, after its
     /// effects): the offers and screen updates it causes go out without another round trip,
     /// and never for a write that was refused. [`BusMessage::Resync`] is local and never
-    /// announced.
+    /// announced. The store adds a [`BusMessage::Load`] for the mediator in `hold` and the one
+    /// in `release`, with the counts the write left, before these.
     pub announce: Vec<BusMessage>,
 }
 
@@ -287,6 +291,17 @@ pub enum BusMessage {
     },
     /// The area hierarchy changed: reload it.
     AreasChanged,
+    /// A mediator's workload after a write changed it, with the counts the store holds: sent
+    /// by the store itself, with the write (see [`IncidentWrite::announce`]).
+    Load {
+        /// Who.
+        mediator_id: AccountId,
+        /// Incidents they hold now.
+        holds: u32,
+        /// Their claims on a day, when the write counted one.
+        #[serde(default)]
+        claims: Option<DayClaims>,
+    },
     /// An account changed: forget what is held of it.
     AccountChanged {
         /// Which.
@@ -294,6 +309,15 @@ pub enum BusMessage {
     },
     /// Local only: this instance may have missed messages (bus reconnected) and must resync.
     Resync,
+}
+
+/// Claims counted for one mediator on one day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayClaims {
+    /// `YYYY-MM-DD`, Asia/Shanghai.
+    pub day: String,
+    /// How many.
+    pub count: u32,
 }
 
 /// The backend's storage port.
@@ -500,14 +524,7 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] on backend failure.
     async fn hold_counts(&self, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError>;
 
-    /// Count one claim (grab or assignment) by `mediator` on `day` (`YYYY-MM-DD`, Asia/Shanghai),
-    /// for "less work today" tie-breaks. Kept two days. At least once: a hint, not a record.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn count_claim(&self, day: &str, mediator: &AccountId) -> Result<(), StoreError>;
-
-    /// Claims on `day` per mediator, in the order asked.
+    /// Claims on `day` per mediator, in the order asked (counted by [`Hold`]s).
     ///
     /// # Errors
     /// [`StoreError`] on backend failure.

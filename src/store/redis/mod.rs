@@ -591,7 +591,7 @@ impl Store for RedisStore {
             inv.key(self.keys.offers(m));
         }
         if let Some(hold) = &w.hold {
-            inv.key(self.keys.holds(&hold.mediator_id));
+            inv.key(self.keys.holds(&hold.mediator_id)).key(self.keys.claims(&hold.day));
         }
         if let Some(m) = &w.release {
             inv.key(self.keys.holds(m));
@@ -625,7 +625,10 @@ impl Store for RedisStore {
             .arg(flag(w.release.is_some()))
             .arg(idempotency.map_or("", |c| c.receipt.as_str()))
             .arg(announce.len())
-            .arg(self.keys.bus_channel());
+            .arg(self.keys.bus_channel())
+            .arg(w.hold.as_ref().map_or(String::new(), |h| h.mediator_id.to_string()))
+            .arg(w.hold.as_ref().map_or("", |h| h.day.as_str()))
+            .arg(w.release.as_ref().map_or(String::new(), ToString::to_string));
         for entry in timeline {
             inv.arg(entry);
         }
@@ -735,16 +738,6 @@ impl Store for RedisStore {
         }
         let counts: Vec<u64> = self.query_pipe(&pipe).await?;
         Ok(counts.into_iter().map(|n| u32::try_from(n).unwrap_or(u32::MAX)).collect())
-    }
-
-    async fn count_claim(&self, day: &str, mediator: &AccountId) -> Result<(), StoreError> {
-        let key = self.keys.claims(day);
-        let mut pipe = ::redis::pipe();
-        pipe.cmd("HINCRBY").arg(&key).arg(mediator.to_string()).arg(1).ignore();
-        pipe.cmd("EXPIRE").arg(&key).arg(2 * 24 * 3600).ignore();
-        // Not idempotent (an increment): sent once, never retried.
-        let mut conn = self.conn.clone();
-        self.bounded("count claim", async move { pipe.query_async::<()>(&mut conn).await }).await
     }
 
     async fn claims_on(&self, day: &str, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError> {

@@ -32,7 +32,7 @@ pub(super) mod write_code {
 /// - always: `inc:<id>`, `tl:<id>`, `timers`, `incidents`;
 /// - `track:<hash>` if creating, then `idem:<hash>` if an idempotency key is given;
 /// - one `offers:<m>` per opened offer, then one per closed offer;
-/// - `holds:<m>` of the hold if any, then `holds:<m>` of the release if any.
+/// - `holds:<m>` and `claims:<day>` of the hold if any, then `holds:<m>` of the release if any.
 ///
 /// `ARGV`, in order:
 /// - 1: expect, `"absent"` or the expected version (decimal);
@@ -42,10 +42,14 @@ pub(super) mod write_code {
 /// - 11–14: counts of timeline entries, timer ops, offers opened, offers closed;
 /// - 15–17: hold `0/1`, release `0/1`, idempotency receipt;
 /// - 18–19: count of announcements, the bus channel;
+/// - 20–22: the hold's mediator id and day (`""` without a hold), the release's mediator id
+///   (`""` without one);
 /// - then the timeline entries (JSON), then 3 per timer op: `s`/`c`, member, due ms, then the
 ///   announcements (bus message JSON), `PUBLISH`ed on the channel after every effect. A
 ///   channel is not a key (Cluster routes `PUBLISH` to every node), so the script stays
-///   single-slot.
+///   single-slot. Before them, one `load` message (`cjson`, the shape of `BusMessage::Load`)
+///   per mediator whose holds changed, with the counts left by the write: the claim counted on
+///   `claims:<day>` (kept two days) for the hold, the holds left for the release.
 ///
 /// Returns `{code, incident id or "", same 0/1, receipt or ""}` (see [`write_code`]).
 pub(super) static WRITE_INCIDENT: LazyLock<::redis::Script> = LazyLock::new(|| {
@@ -60,6 +64,7 @@ local n_open, n_close = tonumber(ARGV[13]), tonumber(ARGV[14])
 local has_hold, has_release = ARGV[15] == '1', ARGV[16] == '1'
 local receipt = ARGV[17]
 local n_announce, channel = tonumber(ARGV[18]), ARGV[19]
+local hold_id, hold_day, release_id = ARGV[20], ARGV[21], ARGV[22]
 
 local k = 4
 local function next_key()
@@ -72,6 +77,7 @@ local open_keys, close_keys = {}, {}
 for i = 1, n_open do open_keys[i] = next_key() end
 for i = 1, n_close do close_keys[i] = next_key() end
 local hold = has_hold and next_key() or nil
+local claims = has_hold and next_key() or nil
 local release = has_release and next_key() or nil
 
 -- Preconditions, in the reference order: replay, version, capacity. Nothing written yet.
@@ -100,6 +106,7 @@ if idem then expected_types[idem] = 'hash' end
 for i = 1, n_open do expected_types[open_keys[i]] = 'set' end
 for i = 1, n_close do expected_types[close_keys[i]] = 'set' end
 if hold then expected_types[hold] = 'set' end
+if claims then expected_types[claims] = 'hash' end
 if release then expected_types[release] = 'set' end
 for key, wanted in pairs(expected_types) do
   local actual = redis.call('TYPE', key)['ok']
@@ -122,7 +129,7 @@ if creating then
   redis.call('ZADD', index, created, id)
 end
 redis.call('HSET', inc, 'v', version, 'doc', doc)
-local a = 19
+local a = 22
 for i = 1, n_append do
   redis.call('RPUSH', tl, ARGV[a + i])
 end
@@ -140,6 +147,16 @@ for i = 1, n_close do redis.call('SREM', close_keys[i], id) end
 if hold then redis.call('SADD', hold, id) end
 if release then redis.call('SREM', release, id) end
 a = a + 3 * n_timers
+if hold then
+  local count = redis.call('HINCRBY', claims, hold_id, 1)
+  redis.call('EXPIRE', claims, 172800)
+  redis.call('PUBLISH', channel, cjson.encode({t = 'load', mediator_id = hold_id,
+    holds = redis.call('SCARD', hold), claims = {day = hold_day, count = count}}))
+end
+if release then
+  redis.call('PUBLISH', channel, cjson.encode({t = 'load', mediator_id = release_id,
+    holds = redis.call('SCARD', release)}))
+end
 for i = 1, n_announce do
   redis.call('PUBLISH', channel, ARGV[a + i])
 end
