@@ -3,7 +3,9 @@
 //! - In-process instances (`App::start`, like `tests/api`): a report received by one reaches a
 //!   mediator whose socket is on another within milliseconds; every instance's command-center
 //!   feed shows every mediator and every incident change; accepts through different instances
-//!   have exactly one winner; a mediator filled up through one is skipped by the others; silent phones are forgotten by every instance and by Redis.
+//!   have exactly one winner; a mediator filled up through one is skipped by the others; a
+//!   duplicate is found whichever instance (even one started later) took the first; silent
+//!   phones are forgotten by every instance and by Redis.
 //! - Child processes of the built binary (so one can be killed with SIGKILL): escalations fire
 //!   exactly once with three instances polling, one of them killed mid-way.
 //!
@@ -220,6 +222,59 @@ async fn a_mediator_who_fills_up_through_one_instance_is_skipped_by_the_others()
     assert_eq!(offer["incident"]["id"], second["id"], "the full mediator is skipped");
     let (_, offers) = b.get("/api/v1/mediator/offers", Some(&nearest.token)).await;
     assert!(offers.as_array().expect("list").iter().all(|o| o["id"] != second["id"]), "{offers}");
+    for app in apps {
+        app.stop().await;
+    }
+}
+
+/// Wait until `feed` shows `event` for `report`.
+async fn shown(feed: &mut Socket, event: &str, report: &Value) {
+    let id = report["id"].as_str().expect("id");
+    feed.wait_for("incident", |m| m["event"]["type"] == event && m["incident"]["id"] == id).await;
+}
+
+/// A report's `duplicate_of` and `recurring`, as the command center reads them through `app`.
+async fn flags(app: &TestApp, token: &str, report: &Value) -> (Value, Value) {
+    let path = format!("/api/v1/command/incidents/{}", report["id"].as_str().expect("id"));
+    let (status, detail) = app.get(&path, Some(token)).await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    (detail["incident"]["duplicate_of"].clone(), detail["incident"]["recurring"].clone())
+}
+
+/// Instances keep recent reports by area too, from the bus and, at start, from Redis: a report
+/// is flagged as a duplicate of an open one filed through any instance, including one filed
+/// before the instance started, and not of one withdrawn since.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_are_found_across_instances_and_by_an_instance_started_later() {
+    let server = RedisServer::start();
+    let apps = three_instances(&server, |s| s.report_limits.per_ip = 0).await;
+    let (a, b) = (&apps[0], &apps[1]);
+    let op = a.operator("研判").await;
+    let mut b_feed = b.socket("/api/v1/command/live", &op.token).await;
+    b_feed.wait_for("snapshot", |_| true).await;
+    // Filed through A; B shows it, so B knows it (the note travels ahead of the screen update).
+    let first = a.report_at(LAT, LNG).await;
+    shown(&mut b_feed, "reported", &first).await;
+    let second = b.report_at(LAT + 0.0003, LNG).await; // ~33 m
+    assert_eq!(flags(b, &op.token, &second).await.0, first["id"], "a duplicate of the report filed through A");
+
+    // Withdrawn through A: B's next report beside it points at the open one instead.
+    let token = first["tracking_token"].as_str().expect("token");
+    let (status, _) = a.post(&format!("/api/v1/track/{token}/cancel"), None, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    shown(&mut b_feed, "cancelled", &first).await;
+    let third = b.report_at(LAT - 0.0003, LNG).await; // ~33 m from the first, ~66 m from the second
+    assert_eq!(flags(b, &op.token, &third).await.0, second["id"], "the nearest open one");
+
+    // An instance started now loads what was filed before it from Redis.
+    let late = start(a.settings.clone(), None).await;
+    let fourth = late.report_at(LAT + 0.0004, LNG).await; // ~11 m from the second
+    assert_eq!(
+        flags(&late, &op.token, &fourth).await,
+        (second["id"].clone(), json!(true)),
+        "duplicate, and a recurring area"
+    );
+    late.stop().await;
     for app in apps {
         app.stop().await;
     }

@@ -116,7 +116,9 @@ pub(super) fn announcements(prev: &Incident, transition: &Transition, offer_ttl:
     let after = &transition.incident;
     let id = after.id.to_string();
     let holder: Vec<AccountId> = after.claimed_by.iter().cloned().collect();
-    let mut out = Vec::new();
+    // A closed report's note first, so an instance that shows the closing knows it.
+    let mut out: Vec<BusMessage> =
+        (after.status.is_closed() && !prev.status.is_closed()).then(|| noted(after)).into_iter().collect();
     for event in &transition.events {
         let closed_for = |winner: Option<&AccountId>| -> Vec<AccountId> {
             prev.open_offer_ids().filter(|m| Some(*m) != winner).cloned().collect()
@@ -163,6 +165,16 @@ pub(super) fn announcements(prev: &Incident, transition: &Transition, offer_ttl:
     }
     out.push(BusMessage::IncidentChanged { incident_id: after.id.clone() });
     out
+}
+
+/// The report as recent reports by area keep it, open or not as it is now.
+pub(super) fn noted(incident: &Incident) -> BusMessage {
+    BusMessage::Noted {
+        incident_id: incident.id.clone(),
+        at: incident.created_at,
+        place: incident.location,
+        open: !incident.status.is_closed(),
+    }
 }
 
 /// Each offered mediator's own offer (their distance and its lapse in it).

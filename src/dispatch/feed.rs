@@ -46,6 +46,7 @@ impl Feed {
         let all = dispatcher.store().all_presence().await?;
         dispatcher.index().replace_all(&all);
         tracing::info!(mediators = all.len(), "position index rebuilt from the store");
+        dispatcher.reload_recent_reports().await?;
         Ok(())
     }
 
@@ -75,6 +76,9 @@ impl Feed {
             }
             BusMessage::IncidentChanged { incident_id } => self.hub.announce(Change::Incident(incident_id)),
             BusMessage::AccountChanged { account_id } => self.dispatcher.forget_profile(&account_id),
+            BusMessage::Noted { incident_id, at, place, open } => {
+                self.dispatcher.report_noted(&incident_id, at, place, open);
+            }
             BusMessage::Load { mediator_id, holds, claims } => {
                 self.dispatcher.workload_changed(&mediator_id, holds, claims.as_ref());
             }
@@ -156,6 +160,7 @@ where
 {
     let cutoff = fresh_after(dispatcher.now(), dispatcher.settings().dispatch.forget_positions_after);
     let forgotten = dispatcher.index().forget_older_than(cutoff);
+    dispatcher.forget_old_reports();
     let pruned = prune(cutoff).await?;
     if forgotten + pruned > 0 {
         tracing::info!(forgotten, pruned, "positions of silent phones forgotten");

@@ -12,6 +12,7 @@ mod notify;
 mod positions;
 mod profiles;
 mod queries;
+mod recent;
 mod report;
 pub mod resident_chat;
 pub mod stats;
@@ -121,6 +122,8 @@ struct Inner {
     profiles: profiles::Profiles,
     /// Mediators' holds and today's claims, as last announced.
     workloads: workloads::Workloads,
+    /// Recent reports by hot-spot area.
+    recent: recent::Recent,
     /// Positions waiting to be written together.
     positions: positions::Positions,
 }
@@ -160,6 +163,7 @@ impl Dispatcher {
                 areas_reload,
                 profiles,
                 workloads: workloads::Workloads::default(),
+                recent: recent::Recent::default(),
                 positions,
             }),
         }
@@ -271,6 +275,7 @@ impl Dispatcher {
                 WriteOutcome::Written => {
                     tracing::info!(incident_id = %id, status = ?transition.incident.status, "incident changed");
                     self.wechat_notify(&transition);
+                    self.note_own(&write.announce);
                     let moved: Vec<&AccountId> =
                         write.hold.iter().map(|h| &h.mediator_id).chain(write.release.as_ref()).collect();
                     self.own_workloads_back(&moved, mark).await;

@@ -2,16 +2,19 @@
 //! escalation deadline and offers in one atomic write, which also publishes the offers.
 
 use super::effects::{self, timer};
+use super::recent::{Kept, Nearby, PER_AREA};
 use super::{DispatchError, Dispatcher};
 use crate::auth;
 use crate::domain::account::Phone;
 use crate::domain::category::{Category, Risk};
 use crate::domain::ids::{IncidentId, SceneId};
-use crate::domain::incident::{Event, Incident, Offer, Report, Status};
+use crate::domain::incident::{Event, Incident, Offer, Report};
 use crate::domain::location::GeoPoint;
 use crate::domain::timeline::{ActorRole, TimelineEntry};
 use crate::matcher::{self, Candidate, index::fresh_after};
-use crate::store::{AreaNote, Creation, Expect, IdempotencyClaim, IncidentWrite, TimerKind, TimerOp, WriteOutcome};
+use crate::store::{
+    AreaNote, BusMessage, Creation, Expect, IdempotencyClaim, IncidentWrite, TimerKind, TimerOp, WriteOutcome,
+};
 use jiff::{SignedDuration, Timestamp};
 use tracing::instrument;
 
@@ -224,7 +227,10 @@ impl Dispatcher {
         write.offers_open = chosen.iter().map(|c| c.mediator_id.clone()).collect();
         // Offers first (each mediator's own view, with their distance): the latency residents
         // wait on. They and the screens' updates leave with the write itself.
+        // The report's note goes ahead of the screens' updates, so an instance that shows the
+        // report knows it for the look-back.
         write.announce = effects::offers(&incident, &write.offers_open, s.offer_ttl).collect();
+        write.announce.push(effects::noted(&incident));
         write.announce.push(effects::to_operators(&Event::Reported, &incident, &incident.area));
         if risk == Risk::Red {
             write.announce.push(effects::to_operators(&Event::Alerted, &incident, &incident.area));
@@ -248,6 +254,7 @@ impl Dispatcher {
             WriteOutcome::Conflict | WriteOutcome::AtCapacity => return Err(DispatchError::Contended),
         }
         metrics::counter!("gd_reports_total").increment(1);
+        self.note_own(&write.announce);
         let keep = std::time::Duration::from_secs(HOTSPOT_WINDOW.as_secs().unsigned_abs());
         let note = AreaNote { id: incident.id.clone(), at: now, place };
         if let Err(e) = self.store().note_in_area(&place.area().to_string(), &note, keep).await {
@@ -269,37 +276,99 @@ const DUPLICATE_WINDOW: SignedDuration = SignedDuration::from_mins(30);
 const DUPLICATE_DISTANCE_M: f64 = 100.0;
 /// Reports considered when listing hot spots (a district files far fewer in 30 days).
 const LOOK_BACK_LIMIT: usize = 20_000;
-/// The newest reports of each neighbouring area checked for a duplicate: a bound on the
-/// work one report does however busy its neighbourhood (more than this many reports in one
-/// area within 30 minutes is a crowd the command center already sees).
-const DUPLICATE_CANDIDATES_PER_AREA: usize = 32;
+/// Hot-spot cells whose notes one read of a reload asks for.
+const RELOAD_CELLS_PER_READ: usize = 256;
 
 impl Dispatcher {
     /// For a new report at `place`: a possibly identical open report (within 100 m and 30
     /// minutes; the nearest), and whether its area had two or more reports in 30 days.
     async fn look_back(&self, place: GeoPoint, now: Timestamp) -> Result<(Option<IncidentId>, bool), DispatchError> {
         let since = now.checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
-        // Index lookups, never a scan of incidents: a count of the report's own area, and the
-        // newest notes of it and its neighbours (a duplicate 100 m away may sit across an
-        // edge), which carry their places, so only the ones close enough are read.
-        let area = place.area();
-        let own = area.to_string();
-        let cells: Vec<String> = area.grid_disk::<Vec<_>>(1).iter().map(ToString::to_string).collect();
         let dup_since = now.checked_sub(DUPLICATE_WINDOW).unwrap_or(Timestamp::MIN);
-        // Two independent reads, in flight together (one round trip).
-        let (same_area, noted) = tokio::try_join!(
-            self.store().count_noted(&own, since),
-            self.store().noted_in_areas(&cells, dup_since, DUPLICATE_CANDIDATES_PER_AREA),
-        )?;
-        let close: Vec<IncidentId> =
-            noted.into_iter().filter(|n| n.place.distance_m(place) <= DUPLICATE_DISTANCE_M).map(|n| n.id).collect();
-        let duplicate = if close.is_empty() { vec![] } else { self.store().get_incidents(&close).await? }
+        // The report's own area and its neighbours (a duplicate 100 m away may sit across an
+        // edge). This instance's copy answers; until it is loaded, the store's index does.
+        let area = place.area();
+        let cells: Vec<h3o::CellIndex> = area.grid_disk(1);
+        let Nearby { recent, in_area } = match self.inner.recent.around(place, &cells, dup_since, since) {
+            Some(nearby) => nearby,
+            None => self.look_back_in_store(area, &cells, dup_since, since).await?,
+        };
+        let close: Vec<Kept> =
+            recent.into_iter().filter(|k| k.note.place.distance_m(place) <= DUPLICATE_DISTANCE_M).collect();
+        // Whether a note loaded from the store is still open is not known: read those reports.
+        let unknown: Vec<IncidentId> = close.iter().filter(|k| k.open.is_none()).map(|k| k.note.id.clone()).collect();
+        let open_unknown: Vec<IncidentId> =
+            if unknown.is_empty() { vec![] } else { self.store().get_incidents(&unknown).await? }
+                .into_iter()
+                .filter(|i| !i.status.is_closed())
+                .map(|i| i.id)
+                .collect();
+        let duplicate = close
             .iter()
-            .filter(|i| i.created_at >= dup_since && !matches!(i.status, Status::Resolved | Status::Cancelled))
-            .map(|i| (i, i.location.distance_m(place)))
+            .filter(|k| k.open.unwrap_or_else(|| open_unknown.contains(&k.note.id)))
+            .map(|k| (&k.note.id, k.note.place.distance_m(place)))
             .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(i, _)| i.id.clone());
-        Ok((duplicate, same_area >= 2))
+            .map(|(id, _)| id.clone());
+        Ok((duplicate, in_area >= 2))
+    }
+
+    /// The look-back's reads from the store's index (one round trip): a count of the report's
+    /// own area, and the newest notes of it and its neighbours, which carry their places.
+    async fn look_back_in_store(
+        &self,
+        area: h3o::CellIndex,
+        cells: &[h3o::CellIndex],
+        dup_since: Timestamp,
+        since: Timestamp,
+    ) -> Result<Nearby, DispatchError> {
+        let (own, cells) = (area.to_string(), cells.iter().map(ToString::to_string).collect::<Vec<_>>());
+        let (in_area, noted) = tokio::try_join!(
+            self.store().count_noted(&own, since),
+            self.store().noted_in_areas(&cells, dup_since, PER_AREA),
+        )?;
+        Ok(Nearby {
+            recent: noted.into_iter().map(|note| Kept { note, open: None }).collect(),
+            in_area: usize::try_from(in_area).unwrap_or(usize::MAX),
+        })
+    }
+
+    /// Load this instance's copy of recent reports from the store's index (at start and on
+    /// every resync); the look-back asks the store until it is done.
+    ///
+    /// # Errors
+    /// The store's error; the copy stays unready and the caller retries.
+    pub async fn reload_recent_reports(&self) -> Result<(), crate::store::StoreError> {
+        self.inner.recent.unready();
+        let since = self.now().checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
+        let cells = self.store().noted_areas(since).await?;
+        let mut notes = Vec::new();
+        for chunk in cells.chunks(RELOAD_CELLS_PER_READ) {
+            notes.extend(self.store().noted_in_areas(chunk, since, PER_AREA).await?);
+        }
+        tracing::info!(areas = cells.len(), reports = notes.len(), "recent reports loaded from the store");
+        self.inner.recent.loaded(notes);
+        Ok(())
+    }
+
+    /// Apply a report's news from the bus (see [`BusMessage::Noted`]).
+    pub fn report_noted(&self, incident_id: &IncidentId, at: Timestamp, place: GeoPoint, open: bool) {
+        self.inner.recent.keep(Kept { note: AreaNote { id: incident_id.clone(), at, place }, open: Some(open) });
+    }
+
+    /// Apply this instance's own news at once, so its next report sees them before the bus
+    /// brings them back (which changes nothing then).
+    pub(super) fn note_own(&self, announced: &[BusMessage]) {
+        for message in announced {
+            if let BusMessage::Noted { incident_id, at, place, open } = message {
+                self.report_noted(incident_id, *at, *place, *open);
+            }
+        }
+    }
+
+    /// Forget recent reports older than the hot-spot window; returns how many.
+    pub fn forget_old_reports(&self) -> usize {
+        let since = self.now().checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
+        self.inner.recent.forget_before(since)
     }
 }
 

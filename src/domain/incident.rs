@@ -44,6 +44,12 @@ impl Status {
         matches!(self, Self::Dispatching | Self::Escalated)
     }
 
+    /// Resolved or cancelled: nobody works on it any more.
+    #[must_use]
+    pub fn is_closed(self) -> bool {
+        matches!(self, Self::Resolved | Self::Cancelled)
+    }
+
     /// A mediator holds it and it is not closed.
     #[must_use]
     pub fn is_active_claim(self) -> bool {
@@ -724,7 +730,7 @@ pub fn decide(incident: &Incident, command: &Command, now: Timestamp) -> Result<
             vec![Event::LadderMoved { from: incident.ladder, to, note: None }]
         }
         Command::HandOver { up, note } => {
-            if matches!(incident.status, Status::Resolved | Status::Cancelled) {
+            if incident.status.is_closed() {
                 return Err(TransitionError::WrongState(incident.status));
             }
             let current = incident.ladder.unwrap_or(AreaLevel::District);
@@ -743,7 +749,7 @@ pub fn decide(incident: &Incident, command: &Command, now: Timestamp) -> Result<
             vec![Event::LadderMoved { from: incident.ladder, to, note: Some(note.clone()) }]
         }
         Command::Transfer { area, to, note } => {
-            if matches!(incident.status, Status::Resolved | Status::Cancelled) {
+            if incident.status.is_closed() {
                 return Err(TransitionError::WrongState(incident.status));
             }
             let from = AreaLevel::ALL.iter().rev().find_map(|l| incident.area.at(*l)).map(str::to_owned);
@@ -818,10 +824,7 @@ pub fn decide(incident: &Incident, command: &Command, now: Timestamp) -> Result<
             }
             next.risk = *risk;
             let mut events = vec![Event::RiskChanged { from: incident.risk, to: *risk }];
-            if *risk == Risk::Red
-                && incident.alerted_at.is_none()
-                && !matches!(incident.status, Status::Resolved | Status::Cancelled)
-            {
+            if *risk == Risk::Red && incident.alerted_at.is_none() && !incident.status.is_closed() {
                 next.alerted_at = Some(now);
                 events.push(Event::Alerted);
             }

@@ -89,11 +89,7 @@ async fn snapshot(state: &AppState, scope: &Scope) -> Result<String, ApiError> {
     let since = d.now().checked_sub(SignedDuration::from_hours(24 * 30)).unwrap_or(Timestamp::MIN);
     let mut open = d.incidents_between(since, Timestamp::MAX, LIST_LIMIT).await?;
     open.sort_by(crate::dispatch::stats::urgent_first);
-    let incidents = open
-        .iter()
-        .filter(|i| !matches!(i.status, Status::Resolved | Status::Cancelled) && scope.sees(i))
-        .map(IncidentView::masked)
-        .collect();
+    let incidents = open.iter().filter(|i| !i.status.is_closed() && scope.sees(i)).map(IncidentView::masked).collect();
     Ok(wire::to_json(&OperatorMessage::Snapshot { mediators, incidents }))
 }
 

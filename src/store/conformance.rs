@@ -587,6 +587,16 @@ async fn reports_are_noted_by_area_and_forgotten_after_their_window(store: Arc<d
     assert_eq!(store.count_noted("cell-1", t(0)).await.unwrap(), 2);
     assert_eq!(store.count_noted("cell-1", t(50)).await.unwrap(), 1);
     assert_eq!(store.count_noted("cell-3", t(0)).await.unwrap(), 0);
+    let areas = |since: i64| {
+        let store = store.clone();
+        async move {
+            let mut cells = store.noted_areas(t(since)).await.unwrap();
+            cells.sort();
+            cells
+        }
+    };
+    assert_eq!(areas(0).await, vec!["cell-1".to_owned(), "cell-2".into()], "every cell with a note since");
+    assert_eq!(areas(150).await, vec!["cell-2".to_owned()]);
     // At most the newest `n` of each cell.
     let newest = store.noted_in_areas(&cells, t(-10), 1).await.unwrap();
     assert_eq!(newest, vec![b.clone(), c.clone()]);
@@ -595,6 +605,7 @@ async fn reports_are_noted_by_area_and_forgotten_after_their_window(store: Arc<d
     store.note_in_area("cell-1", &d, keep).await.unwrap();
     assert_eq!(store.noted_in_areas(&["cell-1".into()], t(-10), 10).await.unwrap(), vec![d]);
     assert_eq!(store.count_noted("cell-1", t(-10)).await.unwrap(), 1);
+    assert_eq!(areas(300).await, vec!["cell-1".to_owned()]);
     assert!(store.noted_in_areas(&[], t(0), 10).await.unwrap().is_empty());
 }
 

@@ -235,6 +235,16 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn noted_areas(&self, since: Timestamp) -> Result<Vec<String>, StoreError> {
+        let lo = ms(since);
+        let g = self.lock();
+        Ok(g.area_notes
+            .iter()
+            .filter(|(_, n)| n.keys().next_back().is_some_and(|(t, _)| *t >= lo))
+            .map(|(c, _)| c.clone())
+            .collect())
+    }
+
     async fn count_noted(&self, cell: &str, since: Timestamp) -> Result<u64, StoreError> {
         let g = self.lock();
         let lo = ms(since);

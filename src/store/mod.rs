@@ -302,6 +302,18 @@ pub enum BusMessage {
         #[serde(default)]
         claims: Option<DayClaims>,
     },
+    /// A report, for every instance's copy of recent reports by area (duplicates, hot spots):
+    /// sent with the report's write, and again with the write that closes it.
+    Noted {
+        /// Which.
+        incident_id: IncidentId,
+        /// When it was reported.
+        at: Timestamp,
+        /// Where (WGS-84).
+        place: crate::domain::location::GeoPoint,
+        /// Still open (not resolved or cancelled).
+        open: bool,
+    },
     /// An account changed: forget what is held of it.
     AccountChanged {
         /// Which.
@@ -439,6 +451,12 @@ pub trait Store: Send + Sync + 'static {
         since: Timestamp,
         newest: usize,
     ) -> Result<Vec<AreaNote>, StoreError>;
+
+    /// The cells with a note made at or after `since` (any order).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn noted_areas(&self, since: Timestamp) -> Result<Vec<String>, StoreError>;
 
     /// How many notes `cell` holds made at or after `since`.
     ///

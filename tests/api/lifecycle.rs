@@ -385,11 +385,18 @@ async fn repeated_and_duplicate_reports_are_flagged(backend: Backend) {
     assert_eq!(t["recurring"], true, "two earlier reports in the same area");
     assert_eq!(t["duplicate_of"], first["id"], "within 100 m and 30 minutes of an open one");
     assert_eq!(get(&elsewhere).await["recurring"], false);
+    // Once the first is withdrawn, a report beside it is no longer its duplicate.
+    let token = first["tracking_token"].as_str().unwrap();
+    let (s, _) = app.post(&format!("/api/v1/track/{token}/cancel"), None, json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    let fourth = report(&app, lat - 0.0003, lng, "噪音又来了", "neighbor").await; // ~33 m from the first
+    let f = get(&fourth).await;
+    assert_eq!(f["duplicate_of"], third["id"], "the nearest open one");
     let (s, hot) = app.get("/api/v1/command/hotspots", Some(&op.token)).await;
     assert_eq!(s, StatusCode::OK);
     let hot = hot.as_array().unwrap();
     assert_eq!(hot.len(), 1);
-    assert_eq!(hot[0]["reports"], 3);
+    assert_eq!(hot[0]["reports"], 4);
     assert_eq!(hot[0]["boundary"].as_array().unwrap().len(), 6);
 }
 

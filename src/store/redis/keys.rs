@@ -41,6 +41,9 @@
 //! | `{p}:idem:<hash>`      | hash   | `id` → incident id, `fp` → fingerprint, `r` → receipt; TTL |
 //! | `{p}:offers:<id>`      | set    | incident ids with an open offer to this mediator           |
 //! | `{p}:holds:<id>`       | set    | incident ids this mediator holds                           |
+//! | `{p}:claims:<day>`     | hash   | mediator id → claims (grabs, assignments) that day; 2 days |
+//! | `{p}:spot:<cell>`      | zset   | `"<incident id> <lat> <lng>"` by report time (ms); 30 days |
+//! | `{p}:spots`            | zset   | hot-spot cell by its newest note's time (ms); 30 days      |
 //! | `{p}:timers`           | zset   | `TimerKey::member()` scored by due time (ms since epoch)   |
 //! | `{p}:bus`              | channel| pub/sub channel of JSON `BusMessage`s                      |
 
@@ -128,6 +131,13 @@ impl Keys {
     #[must_use]
     pub fn area_notes(&self, cell: &str) -> String {
         self.key("spot", Some(&cell))
+    }
+
+    /// Zset: hot-spot cells scored by their newest note's time (ms), so an instance can load
+    /// every recent note without scanning keys.
+    #[must_use]
+    pub fn noted_areas(&self) -> String {
+        self.key("spots", None)
     }
 
     /// Hash: area code → area JSON (outline as GeoJSON).
@@ -219,6 +229,9 @@ mod tests {
             k.idempotency("cd34"),
             k.offers(&m),
             k.holds(&m),
+            k.claims("2026-12-02"),
+            k.area_notes("88283082b9fffff"),
+            k.noted_areas(),
             k.timers(),
             k.bus_channel(),
         ];

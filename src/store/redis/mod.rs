@@ -503,6 +503,13 @@ impl Store for RedisStore {
         pipe.cmd("ZADD").arg(&key).arg(at_ms).arg(member).ignore();
         pipe.cmd("ZREMRANGEBYSCORE").arg(&key).arg("-inf").arg(format!("({}", at_ms.saturating_sub(keep_ms))).ignore();
         pipe.cmd("PEXPIRE").arg(&key).arg(keep_ms.max(1)).ignore();
+        let spots = self.keys.noted_areas();
+        pipe.cmd("ZADD").arg(&spots).arg("GT").arg(at_ms).arg(cell).ignore();
+        pipe.cmd("ZREMRANGEBYSCORE")
+            .arg(&spots)
+            .arg("-inf")
+            .arg(format!("({}", at_ms.saturating_sub(keep_ms)))
+            .ignore();
         // Idempotent (ZADD of the same member and score), so a retry is harmless.
         self.query_pipe::<()>(&pipe).await
     }
@@ -529,6 +536,11 @@ impl Store for RedisStore {
         }
         let raw: Vec<Vec<(String, f64)>> = self.query_pipe(&pipe).await?;
         raw.iter().flatten().map(|(member, score)| parse_area_note(member, *score)).collect()
+    }
+
+    async fn noted_areas(&self, since: Timestamp) -> Result<Vec<String>, StoreError> {
+        self.query(::redis::cmd("ZRANGEBYSCORE").arg(self.keys.noted_areas()).arg(since.as_millisecond()).arg("+inf"))
+            .await
     }
 
     async fn count_noted(&self, cell: &str, since: Timestamp) -> Result<u64, StoreError> {
