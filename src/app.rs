@@ -86,7 +86,7 @@ impl App {
 
         // Subscribe before reading the store, so no change falls between the two.
         let rx = bus.subscribe();
-        Feed::resync(&dispatcher).await.context("loading mediator positions from the store")?;
+        Feed::resync(&dispatcher).await.context("loading mediator positions and recent reports from the store")?;
         dispatcher.reload_areas().await.context("loading the area hierarchy from the store")?;
 
         let listener = tokio::net::TcpListener::bind(settings.http.addr)

@@ -36,7 +36,8 @@ impl Feed {
         Self { dispatcher, hub, rx }
     }
 
-    /// Rebuild the position index from the store.
+    /// Rebuild the position index and the recent reports from the store (and forget profiles
+    /// and workloads, which are read again as needed).
     ///
     /// # Errors
     /// The store's error; the caller retries.
