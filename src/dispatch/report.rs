@@ -293,10 +293,17 @@ impl Dispatcher {
             Some(nearby) => nearby,
             None => self.look_back_in_store(area, &cells, dup_since, since).await?,
         };
-        let close: Vec<Kept> =
-            recent.into_iter().filter(|k| k.note.place.distance_m(place) <= DUPLICATE_DISTANCE_M).collect();
+        let close: Vec<(Kept, f64)> = recent
+            .into_iter()
+            .map(|k| {
+                let d = k.note.place.distance_m(place);
+                (k, d)
+            })
+            .filter(|(_, d)| *d <= DUPLICATE_DISTANCE_M)
+            .collect();
         // Whether a note loaded from the store is still open is not known: read those reports.
-        let unknown: Vec<IncidentId> = close.iter().filter(|k| k.open.is_none()).map(|k| k.note.id.clone()).collect();
+        let unknown: Vec<IncidentId> =
+            close.iter().filter(|(k, _)| k.open.is_none()).map(|(k, _)| k.note.id.clone()).collect();
         let open_unknown: Vec<IncidentId> =
             if unknown.is_empty() { vec![] } else { self.store().get_incidents(&unknown).await? }
                 .into_iter()
@@ -305,10 +312,9 @@ impl Dispatcher {
                 .collect();
         let duplicate = close
             .iter()
-            .filter(|k| k.open.unwrap_or_else(|| open_unknown.contains(&k.note.id)))
-            .map(|k| (&k.note.id, k.note.place.distance_m(place)))
+            .filter(|(k, _)| k.open.unwrap_or_else(|| open_unknown.contains(&k.note.id)))
             .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(id, _)| id.clone());
+            .map(|(k, _)| k.note.id.clone());
         Ok((duplicate, in_area >= 2))
     }
 
