@@ -42,7 +42,15 @@ pub struct Stats {
     pub errors: AtomicU64,
     /// The first few error descriptions.
     pub error_samples: Mutex<Vec<String>>,
+    /// First-wave offers slower than [`OFFER_TARGET`]: (sent, the report's `created_at`,
+    /// received), wall-clock ns (at most [`KEEP_SLOW`]), to match against the machine's stalls
+    /// and to tell the time before the service took the report from the time after.
+    pub slow_offers: Mutex<Vec<(u64, u64, u64)>>,
 }
+
+/// The report → offer target (p99).
+pub const OFFER_TARGET: Duration = Duration::from_millis(5);
+const KEEP_SLOW: usize = 50_000;
 
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid bounds")
@@ -71,6 +79,7 @@ impl Stats {
             connect_errors: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             error_samples: Mutex::new(Vec::new()),
+            slow_offers: Mutex::new(Vec::new()),
         }
     }
 
@@ -99,10 +108,12 @@ impl Stats {
         }
         for (name, h) in self.histograms() {
             let h = h.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let pairs: Vec<(u64, u64)> = h.iter_recorded().map(|r| (r.value_iterated_to(), r.count_at_value())).collect();
+            let pairs: Vec<(u64, u64)> =
+                h.iter_recorded().map(|r| (r.value_iterated_to(), r.count_at_value())).collect();
             v[name] = json!(pairs);
         }
         v["error_samples"] = json!(*self.error_samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        v["slow_offers"] = json!(*self.slow_offers.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         v
     }
 
@@ -121,6 +132,19 @@ impl Stats {
         }
         for sample in v["error_samples"].as_array().into_iter().flatten() {
             self.sample(sample.as_str().unwrap_or_default().to_owned());
+        }
+        for pair in v["slow_offers"].as_array().into_iter().flatten() {
+            if let (Some(sent), Some(created), Some(received)) = (pair[0].as_u64(), pair[1].as_u64(), pair[2].as_u64())
+            {
+                self.slow_offer((sent, created, received));
+            }
+        }
+    }
+
+    fn slow_offer(&self, times: (u64, u64, u64)) {
+        let mut slow = self.slow_offers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slow.len() < KEEP_SLOW {
+            slow.push(times);
         }
     }
 
@@ -263,6 +287,11 @@ fn on_offer(
     if let Some(sent) = sent.filter(|_| first_wave) {
         let took = Duration::from_nanos(received_ns.saturating_sub(sent));
         record(&stats.offer_us, took);
+        if took >= OFFER_TARGET {
+            let created = v["incident"]["created_at"].as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok());
+            let created = created.map_or(sent, |t| u64::try_from(t.as_nanosecond()).unwrap_or(sent));
+            stats.slow_offer((sent, created, received_ns));
+        }
         if let Some(slow) = slow_offer_ms().filter(|ms| took.as_millis() >= u128::from(*ms)) {
             eprintln!("slow-offer sent_ms={} took_ms={} (over {slow})", sent / 1_000_000, took.as_millis());
         }

@@ -23,6 +23,7 @@ mod city;
 mod escalation;
 mod fleet;
 mod matcher_bench;
+mod probe;
 mod procs;
 mod worker;
 
@@ -235,7 +236,8 @@ async fn main() -> anyhow::Result<()> {
     for b in blasts {
         b.await?;
     }
-    let ingest_per_s = (metric(&http, first, "gd_positions_received_total").await - before) / t0.elapsed().as_secs_f64();
+    let ingest_per_s =
+        (metric(&http, first, "gd_positions_received_total").await - before) / t0.elapsed().as_secs_f64();
     println!("ingest: {ingest_per_s:.0} positions/s through {} sockets", o.blast_sockets);
     // The sockets' TCP buffers still hold positions the server has not read: let it drain
     // so the backlog does not count as steady-state traffic.
@@ -284,6 +286,8 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(o.period).await;
     let positions_before = metric(&http, &bases, "gd_positions_received_total").await;
     let dropped_before = metric(&http, &bases, "gd_ws_slow_consumer_dropped_total").await;
+    let redis_latency = redis_latency_monitor(redis_port).await?;
+    let probe = probe::Probe::start();
     let steady = Instant::now();
     let reports = (o.rate * o.duration.as_secs_f64()) as usize;
     fleet::post_reports(&bases, http.clone(), o.rate, reports, stats).await;
@@ -291,8 +295,11 @@ async fn main() -> anyhow::Result<()> {
     // Let offers and accepts of the last reports land: the offers are counted in the workers,
     // so give them a bounded moment.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let sustained_positions =
-        (metric(&http, &bases, "gd_positions_received_total").await - positions_before) / steady.elapsed().as_secs_f64();
+    let machine = probe.finish();
+    let probed = steady.elapsed();
+    let redis_events = redis_latency_events(&redis_latency).await?;
+    let sustained_positions = (metric(&http, &bases, "gd_positions_received_total").await - positions_before)
+        / steady.elapsed().as_secs_f64();
     let dropped = metric(&http, &bases, "gd_ws_slow_consumer_dropped_total").await - dropped_before;
     let steady_rss = rss_of(&servers);
     let lost_before = stats.sockets_lost.load(Ordering::Relaxed);
@@ -425,12 +432,103 @@ async fn main() -> anyhow::Result<()> {
         stats.connect_errors.load(Ordering::Relaxed)
     );
     println!("| errors (HTTP not 2xx/409, transport) | {} | | | 0 |", stats.errors.load(Ordering::Relaxed));
+    print_machine(&machine, probed, stats, &redis_events);
     let samples = stats.error_samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     if !samples.is_empty() {
         println!("error samples: {samples:?}");
     }
     println!("offer latency samples: {offers}; steady window {steady_s:.1}s");
     Ok(())
+}
+
+/// Redis's latency monitor, on from now: every event (command, expiry cycle, fork…) of 2 ms
+/// or more is kept by Redis itself.
+async fn redis_latency_monitor(port: u16) -> anyhow::Result<redis::aio::MultiplexedConnection> {
+    let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}"))?.get_multiplexed_async_connection().await?;
+    let () = redis::cmd("CONFIG").arg("SET").arg("latency-monitor-threshold").arg(2).query_async(&mut conn).await?;
+    let _: i64 = redis::cmd("LATENCY").arg("RESET").query_async(&mut conn).await?;
+    let () = redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(2000).query_async(&mut conn).await?;
+    let () = redis::cmd("CONFIG").arg("SET").arg("slowlog-max-len").arg(1024).query_async(&mut conn).await?;
+    let () = redis::cmd("SLOWLOG").arg("RESET").query_async(&mut conn).await?;
+    Ok(conn)
+}
+
+/// `LATENCY LATEST` (event, its latest ms, its max ms) for every kind of event seen, then the
+/// slow log's commands of 2 ms or more (command and first key, how many, longest ms).
+async fn redis_latency_events(conn: &redis::aio::MultiplexedConnection) -> anyhow::Result<Vec<(String, i64, i64)>> {
+    let mut conn = conn.clone();
+    let rows: Vec<(String, i64, i64, i64)> = redis::cmd("LATENCY").arg("LATEST").query_async(&mut conn).await?;
+    let mut events: Vec<(String, i64, i64)> =
+        rows.into_iter().map(|(event, _, latest, max)| (event, latest, max)).collect();
+    let slow: Vec<redis::Value> = redis::cmd("SLOWLOG").arg("GET").arg(1024).query_async(&mut conn).await?;
+    let mut by_command = std::collections::BTreeMap::<String, (i64, i64)>::new();
+    for entry in slow {
+        let redis::Value::Array(fields) = entry else { continue };
+        let (Some(redis::Value::Int(us)), Some(redis::Value::Array(args))) = (fields.get(2), fields.get(3)) else {
+            continue;
+        };
+        let text = |v: &redis::Value| match v {
+            redis::Value::BulkString(b) => String::from_utf8_lossy(b).chars().take(24).collect(),
+            _ => String::new(),
+        };
+        // EVALSHA <sha> <numkeys> <first key>: the key names the script's subject.
+        let name = match args.first().map(text).as_deref() {
+            Some(c) if c.eq_ignore_ascii_case("evalsha") => {
+                format!("EVALSHA {}", args.get(3).map(text).unwrap_or_default())
+            }
+            Some(c) => format!("{c} {}", args.get(1).map(text).unwrap_or_default()),
+            None => continue,
+        };
+        let seen = by_command.entry(name).or_default();
+        *seen = (seen.0 + 1, seen.1.max(us / 1000));
+    }
+    events.extend(by_command.into_iter().map(|(name, (count, max))| (format!("slowlog {name} ×{count}"), max, max)));
+    Ok(events)
+}
+
+/// The machine's own stalls in the steady window, and how many slow offers fell in one.
+fn print_machine(machine: &probe::Findings, window: Duration, stats: &Stats, redis_events: &[(String, i64, i64)]) {
+    let q = |p: f64| machine.late_us.value_at_quantile(p) as f64 / 1000.0;
+    let pct = |share: Option<f64>| share.map_or("not reported".to_owned(), |s| format!("{:.1} %", s * 100.0));
+    println!(
+        "| machine: a thread sleeping 1 ms wakes late by p50 / p99 / p99.9 / max | {:.2} / {:.2} / {:.2} / {:.1} ms | | | — |",
+        q(0.5),
+        q(0.99),
+        q(0.999),
+        machine.late_us.max() as f64 / 1000.0
+    );
+    println!(
+        "| machine: time that thread was held ≥ 2 ms / CPU pressure (some task waiting) / steal | {:.2} % / {} / {} of the steady window | | | — |",
+        machine.stalled_share(window) * 100.0,
+        pct(machine.cpu_pressure),
+        pct(machine.steal)
+    );
+    let slow = stats.slow_offers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let first_wave = stats.offer_us.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len();
+    let spans: Vec<(u64, u64)> = slow.iter().map(|&(sent, _, received)| (sent, received)).collect();
+    println!(
+        "| first-wave offers ≥ {:?} / of them during a machine stall ≥ 2 ms | {} of {first_wave} / {} | | | — |",
+        fleet::OFFER_TARGET,
+        slow.len(),
+        machine.overlapping(&spans)
+    );
+    // Where their time went: before the service stamped the report (the client's send, the
+    // connection, the request's parsing), and after (its write, the bus, the socket, the phone).
+    let median_ms = |mut v: Vec<u64>| {
+        v.sort_unstable();
+        v.get(v.len() / 2).map_or(0.0, |ns| *ns as f64 / 1e6)
+    };
+    println!(
+        "| those slow offers: median time before the service stamped the report / after | {:.2} / {:.2} ms | | | — |",
+        median_ms(slow.iter().map(|&(sent, created, _)| created.saturating_sub(sent)).collect()),
+        median_ms(slow.iter().map(|&(_, created, received)| received.saturating_sub(created)).collect())
+    );
+    let events: Vec<String> =
+        redis_events.iter().map(|(event, latest, max)| format!("{event} max {max} ms (latest {latest} ms)")).collect();
+    println!(
+        "| redis-server's own latency events ≥ 2 ms (LATENCY LATEST) | {} | | | — |",
+        if events.is_empty() { "none".to_owned() } else { events.join("; ") }
+    );
 }
 
 /// Create `n` mediator accounts directly in the store (hashing 20,000 passwords through the
