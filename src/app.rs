@@ -11,6 +11,7 @@ use crate::domain::location::resolution;
 use crate::http::{self, auth::LoginGuard, state::AppState};
 use crate::matcher::index::PositionIndex;
 use crate::push::Hub;
+use crate::store::durability::{Durability, Guard};
 use crate::store::memory::MemoryStore;
 use crate::store::redis::{RedisBus, RedisConfig, RedisStore};
 use crate::store::{Bus, Store};
@@ -46,6 +47,11 @@ impl App {
         let shutdown = CancellationToken::new();
         // Kept concretely as well: only Redis needs its stored positions pruned.
         let mut redis_store: Option<RedisStore> = None;
+        let durability = Arc::new(Guard::new(if settings.uses_memory_store() {
+            Durability::None
+        } else {
+            settings.redis.durability
+        }));
         let (store, bus): (Arc<dyn Store>, Arc<dyn Bus>) = if settings.uses_memory_store() {
             tracing::warn!(
                 "running on the embedded in-memory store: NOT durable and not shared between instances; \
@@ -62,6 +68,7 @@ impl App {
                 cluster_nodes: settings.redis.cluster_nodes.clone(),
             };
             let store = RedisStore::connect(&cfg).await.context("connecting to Redis (redis.url)")?;
+            durability.check(&store).await;
             let bus = RedisBus::start(&cfg, shutdown.child_token()).await.context("subscribing to Redis pub/sub")?;
             tracing::info!(prefix = %cfg.prefix, cluster = cfg.is_cluster(), "running on Redis");
             redis_store = Some(store.clone());
@@ -102,6 +109,7 @@ impl App {
             metrics: telemetry::metrics_handle(),
             draining: draining.clone(),
             logins: LoginGuard::default(),
+            durability: durability.clone(),
             shutdown: shutdown.clone(),
         };
         let router = http::router(state);
@@ -115,6 +123,14 @@ impl App {
             }
             "http server"
         });
+        // Only while there is something to check: a task that ends counts as a failure.
+        if let Some(store) = redis_store.clone().filter(|_| durability.wants() != Durability::None) {
+            let (token, every) = (shutdown.clone(), settings.redis.durability_check_every);
+            tasks.spawn(async move {
+                durability.watch(store, every, token).await;
+                "durability guard"
+            });
+        }
         let token = shutdown.clone();
         let feed = Feed::new(dispatcher.clone(), hub.clone(), rx);
         tasks.spawn(async move {

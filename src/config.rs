@@ -93,6 +93,11 @@ pub struct RedisSettings {
     /// Redis Cluster seed nodes; non-empty selects cluster mode (then `url` must be empty).
     #[serde(default)]
     pub cluster_nodes: Vec<String>,
+    /// What Redis's persistence settings must promise before this instance takes traffic.
+    pub durability: crate::store::durability::Durability,
+    /// How often they are read again (a `CONFIG SET` at run time is seen within this).
+    #[serde(with = "humantime_serde")]
+    pub durability_check_every: Duration,
 }
 
 /// `[auth]`.
@@ -394,6 +399,9 @@ impl Settings {
         }
         if self.redis.cluster_nodes.iter().any(|n| !(n.starts_with("redis://") || n.starts_with("rediss://"))) {
             return bad("redis.cluster_nodes", "every seed node must be a redis:// or rediss:// URL");
+        }
+        if self.redis.durability_check_every < Duration::from_millis(100) {
+            return bad("redis.durability_check_every", "must be at least 100ms");
         }
         let tiles = &self.pages.tile_url;
         if !tiles.is_empty() {

@@ -122,6 +122,21 @@ async fn scripts_survive_every_nodes_script_cache_being_flushed_and_the_bus_span
     }
     store.ping().await.unwrap();
     cancel.cancel();
+
+    // The durability guard reads the settings of the master that holds the deployment's slot:
+    // give every node another eviction policy and see which one is reported.
+    let policies = ["allkeys-lru", "volatile-ttl", "allkeys-random", "volatile-lfu", "allkeys-lfu", "volatile-random"];
+    let probe = format!("GET {}:probe", store.keys().tag());
+    let mut owners = vec![];
+    for (port, policy) in cluster.ports().into_iter().zip(policies) {
+        let reply = cluster.command(port, &format!("CONFIG SET maxmemory-policy {policy}"));
+        assert!(reply.is_some_and(|r| r.contains("OK")));
+        if cluster.command(port, &probe).is_some_and(|r| !r.contains("MOVED")) {
+            owners.push(policy);
+        }
+    }
+    assert_eq!(owners.len(), 1, "one node serves the slot");
+    assert_eq!(store.server_settings().await.unwrap().maxmemory_policy, owners[0]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

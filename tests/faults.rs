@@ -387,3 +387,75 @@ async fn requests_beyond_the_in_flight_limit_are_shed_at_once() {
     assert_ne!(code, "overloaded", "it held the slot");
     proxy.heal();
 }
+
+/// T04: with `redis.durability = "always"` on a Redis that could lose acknowledged writes
+/// (Debian's defaults: no AOF), the instance stays unready and says why, and its API
+/// acknowledges nothing; fixing the settings at run time brings it up, and spoiling them again
+/// takes it down, each within the check interval. Nothing accepted meanwhile is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsafe_redis_settings_keep_the_instance_unready_and_refusing_until_fixed() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("GD_REDIS__URL", redis.url()),
+        ("GD_REDIS__PREFIX", unique_prefix()),
+        ("GD_REDIS__DURABILITY", "always".into()),
+        ("GD_REDIS__DURABILITY_CHECK_EVERY", "100ms".into()),
+        ("GD_REPORT_LIMITS__PER_IP", "0".into()),
+    ];
+    let svc = ServiceProcess::start("svc", dir.path(), &env).await;
+    let (http, base) = (&reqwest::Client::new(), svc.base.as_str());
+    let ready = || async move { http.get(format!("{base}/readyz")).send().await.unwrap() };
+    let post = |name: &'static str| async move {
+        http.post(format!("{base}/api/v1/reports")).json(&report_body(name)).send().await.unwrap()
+    };
+    let refusal = |r: reqwest::Response| async move {
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(r.headers().contains_key("retry-after"));
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "store_unsafe", "{body}");
+        body["error"]["message"].as_str().unwrap().to_owned()
+    };
+    // Unsafe from the start: the reason names each setting and its fix.
+    let why = refusal(ready().await).await;
+    assert!(why.contains("set appendonly yes") && why.contains("set appendfsync always"), "{why}");
+    assert!(!why.contains("maxmemory-policy"), "Redis's default policy is noeviction: {why}");
+    let why = refusal(post("refused").await).await;
+    assert!(why.contains("appendonly"), "{why}");
+    let page = http.get(format!("{base}/m")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "pages still load, and show their try-again state");
+    assert_eq!(http.get(format!("{base}/healthz")).send().await.unwrap().status(), StatusCode::OK);
+
+    let mut admin = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let set = |name: &'static str, value: &'static str| {
+        let mut cmd = redis::cmd("CONFIG");
+        cmd.arg("SET").arg(name).arg(value);
+        cmd
+    };
+    let () = set("appendonly", "yes").query_async(&mut admin).await.unwrap();
+    let () = set("appendfsync", "always").query_async(&mut admin).await.unwrap();
+    let wait_for = |want: StatusCode| async move {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = ready().await;
+            if r.status() == want {
+                return r;
+            }
+            assert!(Instant::now() < deadline, "readiness never turned {want}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    };
+    wait_for(StatusCode::OK).await;
+    assert_eq!(post("accepted").await.status(), StatusCode::CREATED);
+
+    // Spoiled at run time: eviction could delete deadlines and idempotency claims.
+    let () = set("maxmemory-policy", "allkeys-lru").query_async(&mut admin).await.unwrap();
+    let why = refusal(wait_for(StatusCode::SERVICE_UNAVAILABLE).await).await;
+    assert!(why.contains("set maxmemory-policy noeviction") && !why.contains("appendonly"), "{why}");
+    refusal(post("refused again").await).await;
+
+    let () = set("maxmemory-policy", "noeviction").query_async(&mut admin).await.unwrap();
+    wait_for(StatusCode::OK).await;
+    let stored = incidents_by_description(base).await;
+    assert_eq!(stored.keys().map(String::as_str).collect::<Vec<_>>(), ["accepted"], "refused ones left nothing");
+}

@@ -287,6 +287,15 @@ async fn main() -> anyhow::Result<()> {
     let positions_before = metric(&http, &bases, "gd_positions_received_total").await;
     let dropped_before = metric(&http, &bases, "gd_ws_slow_consumer_dropped_total").await;
     let redis_latency = redis_latency_monitor(redis_port).await?;
+    // Who used the cores in the steady window: Redis, the service, the phones, the residents.
+    let cpu_groups: [(&str, Vec<u32>); 4] = [
+        ("redis-server", vec![redis.pid()]),
+        ("service instances", servers.iter().map(procs::Owned::pid).collect()),
+        ("fleet processes (phones)", workers.iter().map(worker::Worker::pid).collect()),
+        ("orchestrator (residents, probe)", vec![std::process::id()]),
+    ];
+    let cpu_of = |pids: &[u32]| pids.iter().filter_map(|&pid| procs::cpu_ticks(pid)).sum::<u64>();
+    let cpu_before: Vec<u64> = cpu_groups.iter().map(|(_, pids)| cpu_of(pids)).collect();
     let probe = probe::Probe::start();
     let steady = Instant::now();
     let reports = (o.rate * o.duration.as_secs_f64()) as usize;
@@ -297,6 +306,14 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let machine = probe.finish();
     let probed = steady.elapsed();
+    let cpu_use: Vec<(&str, f64)> = cpu_groups
+        .iter()
+        .zip(&cpu_before)
+        .map(|((name, pids), before)| {
+            let ticks = cpu_of(pids).saturating_sub(*before) as f64;
+            (*name, ticks / probe::ticks_per_second() / probed.as_secs_f64())
+        })
+        .collect();
     let redis_events = redis_latency_events(&redis_latency).await?;
     let sustained_positions = (metric(&http, &bases, "gd_positions_received_total").await - positions_before)
         / steady.elapsed().as_secs_f64();
@@ -433,6 +450,13 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("| errors (HTTP not 2xx/409, transport) | {} | | | 0 |", stats.errors.load(Ordering::Relaxed));
     print_machine(&machine, probed, stats, &redis_events);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!(
+        "| CPU in the steady window, % of one core ({} % is all {cores} cores): {} | {} | | | — |",
+        cores * 100,
+        cpu_use.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(" / "),
+        cpu_use.iter().map(|(_, share)| format!("{:.0} %", share * 100.0)).collect::<Vec<_>>().join(" / ")
+    );
     let samples = stats.error_samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     if !samples.is_empty() {
         println!("error samples: {samples:?}");

@@ -124,7 +124,8 @@ fn steal_ticks() -> Option<u64> {
     cpu.split_whitespace().nth(8)?.parse().ok()
 }
 
-fn ticks_per_second() -> f64 {
+/// USER_HZ: the unit of `/proc`'s CPU times.
+pub fn ticks_per_second() -> f64 {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if hz > 0 { hz as f64 } else { 100.0 }

@@ -128,6 +128,15 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// CPU time `pid` has used (user + system), in USER_HZ ticks (`/proc/<pid>/stat`).
+pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces, hence the last ')'); utime and
+    // stime are the 14th and 15th fields, the 12th and 13th after it.
+    let mut after = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    Some(after.next()?.parse::<u64>().ok()? + after.next()?.parse::<u64>().ok()?)
+}
+
 /// Raise the open-files limit to the hard limit (thousands of sockets; children inherit it).
 pub fn raise_fd_limit() -> u64 {
     // SAFETY: getrlimit/setrlimit only read and write the struct we pass.

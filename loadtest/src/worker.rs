@@ -139,6 +139,11 @@ impl Worker {
         }
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
     /// Wait until its sockets are on duty; how many are.
     pub async fn ready(&mut self) -> anyhow::Result<usize> {
         Ok(self.expect("ready", Duration::from_secs(180)).await?.parse()?)

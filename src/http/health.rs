@@ -20,12 +20,19 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready for traffic: the store answers and the instance is not shutting down.
+/// Ready for traffic: the instance is not shutting down, Redis's settings keep acknowledged
+/// writes safe (`redis.durability`), and the store answers.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
-    responses((status = 200, description = "ready"), (status = 503, body = ErrorBody)))]
+    responses((status = 200, description = "ready"),
+        (status = 503, body = ErrorBody,
+         description = "`draining`, `store_unsafe` (the message names each unsafe Redis setting and its fix), \
+                        or the store is unreachable")))]
 async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     if state.draining.load(Ordering::Relaxed) {
         return super::error::ApiError::unavailable("draining", "shutting down", 1).into_response();
+    }
+    if let Some(why) = state.durability.shortfall() {
+        return super::error::ApiError::unavailable("store_unsafe", why, super::UNSAFE_RETRY_AFTER_S).into_response();
     }
     match state.dispatcher.store().ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),

@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
     api.route("/openapi.json", axum::routing::get(move || async move { axum::Json(openapi.as_ref().clone()) }))
         .merge(pages::router())
         .fallback(|| async { ApiError::not_found() })
+        .layer(middleware::from_fn_with_state(state.clone(), refuse_while_unsafe))
         .layer(middleware::from_fn_with_state(state.clone(), deadline))
         .layer(middleware::from_fn(record_metrics))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -106,6 +107,21 @@ async fn shed_load(State(permits): State<Arc<Semaphore>>, req: Request, next: Ne
         }
     }
 }
+
+/// While Redis's settings could lose acknowledged writes (`redis.durability`), the API answers
+/// 503 `store_unsafe` with the reason: nothing is acknowledged that a restart would forget.
+/// Pages still load (and show their "try again" state), probes still answer.
+async fn refuse_while_unsafe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.uri().path().starts_with("/api/")
+        && let Some(why) = state.durability.shortfall()
+    {
+        return ApiError::unavailable("store_unsafe", why, UNSAFE_RETRY_AFTER_S).into_response();
+    }
+    next.run(req).await
+}
+
+/// Retry-After while Redis's settings are unsafe: someone has to change them.
+pub(crate) const UNSAFE_RETRY_AFTER_S: u32 = 30;
 
 /// Bound every request in time (streams return their response at once and are not cut).
 async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {

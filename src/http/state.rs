@@ -26,6 +26,9 @@ pub struct AppState {
     pub draining: Arc<AtomicBool>,
     /// Login failure counters.
     pub logins: super::auth::LoginGuard,
+    /// Whether Redis's settings keep acknowledged writes safe (else readiness and the API
+    /// answer 503).
+    pub durability: Arc<crate::store::durability::Guard>,
     /// Cancelled on shutdown: sockets close with 1001 so clients reconnect elsewhere.
     pub shutdown: tokio_util::sync::CancellationToken,
 }

@@ -6,6 +6,7 @@
 //! that is one Lua script over keys in one hash slot; in memory it is one critical section.
 //! Nothing here knows HTTP; nothing here decides business rules (that is `domain`).
 
+pub mod durability;
 pub mod memory;
 pub mod redis;
 pub mod wechat;

@@ -40,6 +40,7 @@ mod scripts;
 
 use self::keys::Keys;
 use self::scripts::write_code;
+use super::durability::ServerSettings;
 use super::wechat::{CachedToken, DeliveryClaim, RateCount, ResidentSession};
 use super::{
     AreaNote, Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, Store, StoreError, TimerKey, TimerOp,
@@ -299,6 +300,38 @@ impl RedisStore {
     #[must_use]
     pub fn keys(&self) -> &Keys {
         &self.keys
+    }
+
+    /// Redis's persistence and eviction settings, read from the node that holds this
+    /// deployment's keys (on a cluster, the master of the `{prefix}` slot). One `CONFIG GET`
+    /// per setting: several names in one call need Redis 7.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when Redis is unreachable or refuses `CONFIG` (renamed away
+    /// on some managed services).
+    pub async fn server_settings(&self) -> Result<ServerSettings, StoreError> {
+        let mut seen = ServerSettings::default();
+        for (name, into) in [
+            ("appendonly", &mut seen.appendonly),
+            ("appendfsync", &mut seen.appendfsync),
+            ("no-appendfsync-on-rewrite", &mut seen.no_appendfsync_on_rewrite),
+            ("maxmemory-policy", &mut seen.maxmemory_policy),
+        ] {
+            let mut cmd = ::redis::cmd("CONFIG");
+            cmd.arg("GET").arg(name);
+            let reply: HashMap<String, String> = match &self.conn {
+                Connection::Single(_) => self.query(&cmd).await?,
+                Connection::Cluster(conn) => {
+                    use ::redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+                    let route = Route::with_key(self.keys.tag(), SlotAddr::Master);
+                    let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+                    let value = self.bounded("config", conn.clone().route_command(cmd, routing)).await?;
+                    ::redis::from_redis_value(value).map_err(|e| corrupt("CONFIG GET reply", e))?
+                }
+            };
+            reply.get(name).unwrap_or(&String::new()).clone_into(into);
+        }
+        Ok(seen)
     }
 
     /// Run one Redis round trip, bounded in time, with errors classified.
