@@ -65,9 +65,21 @@ struct Inner {
     mediators: HashMap<AccountId, (bool, Option<Fix>, Option<CellIndex>)>,
     /// On-duty mediators with a fix, by bucket cell.
     cells: HashMap<CellIndex, Vec<Slot>>,
+    /// [`local_scale`] of the cells searches started from (a district has a few thousand).
+    scales: HashMap<CellIndex, Scale>,
 }
 
+/// Cells whose scale is remembered before the memory starts over.
+const MAX_SCALES: usize = 1 << 16;
+
 impl Inner {
+    fn scale(&mut self, origin: CellIndex) -> Scale {
+        if self.scales.len() >= MAX_SCALES {
+            self.scales.clear();
+        }
+        *self.scales.entry(origin).or_insert_with(|| local_scale(origin))
+    }
+
     fn unindex(&mut self, id: &AccountId, cell: Option<CellIndex>) {
         if let Some(cell) = cell
             && let Some(slots) = self.cells.get_mut(&cell)
@@ -199,10 +211,11 @@ impl PositionIndex {
         fresh_after: Timestamp,
     ) -> Vec<Nearby> {
         let origin = point.cell(self.bucket);
-        let (spacing_m, edge_m) = local_scale(origin);
         let (q_lat, q_lng) = (point.lat(), point.lng());
         let q_cos = q_lat.to_radians().cos();
-        let g = self.lock();
+        let mut g = self.lock();
+        let scale = g.scale(origin);
+        let from_centre_m = h3o::LatLng::new(q_lat, q_lng).map_or(scale.corner_m, |q| q.distance_m(scale.centre));
         // (haversine a, slot); distances are derived from `a` only when needed.
         let mut found: Vec<(f64, &Slot)> = Vec::new();
         let mut k: u32 = 0;
@@ -215,9 +228,12 @@ impl PositionIndex {
                     }
                 }
             }
-            // No point in ring k+1 is closer than this: centres of cells k+1 apart are at
-            // least (k+1)·spacing·√3/2 apart, and each point is within one edge of its centre.
-            let next_ring_min_m = f64::from(k + 1).mul_add(spacing_m * 0.866, -2.0 * edge_m);
+            // No point in ring k+1 is closer than this: its cells' centres are at least one
+            // step (ring 1) or (k+1)·step·√3/2 (the middle of a ring's side) from the origin's
+            // centre, the query is `from_centre_m` from that, and a point is at most a corner
+            // away from its own cell's centre.
+            let centres_m = if k == 0 { scale.spacing_m } else { f64::from(k + 1) * scale.spacing_m * 0.866 };
+            let next_ring_min_m = centres_m - scale.corner_m - from_centre_m;
             if next_ring_min_m > radius_m {
                 break;
             }
@@ -269,12 +285,25 @@ impl PositionIndex {
     }
 }
 
-/// The grid's real size around `origin`: the shortest step from its centre to a neighbour's,
-/// and the longest from its centre to a corner (how far a point in it may lie from the centre).
-/// H3 cells of one resolution are not all the average size (around Xining, resolution-8 cells
-/// are about a tenth smaller), and a ring search bounded by the average stops too early where
-/// mediators are sparse. Cells a few rings out differ from these by far less than the margin.
-fn local_scale(origin: CellIndex) -> (f64, f64) {
+/// The grid around one cell, as the ring search needs it.
+#[derive(Clone, Copy)]
+struct Scale {
+    /// The cell's centre.
+    centre: h3o::LatLng,
+    /// Shortest step from its centre to a neighbour's, less a margin.
+    spacing_m: f64,
+    /// Longest from its centre to a corner (how far a point in it may lie from the centre),
+    /// plus a margin.
+    corner_m: f64,
+}
+
+/// The grid's real size around `origin` (see [`Scale`]).
+/// H3 cells of one resolution are neither all the average size nor regular (around Xining,
+/// resolution-8 centres are 850 m apart, not the 920 m the average edge gives), and a ring
+/// search bounded by the average stops too early where mediators are sparse. Cells a few
+/// rings out differ from these by far less than the margin (and H3's pentagons, whose
+/// neighbourhoods are irregular, all lie at sea).
+fn local_scale(origin: CellIndex) -> Scale {
     const MARGIN: f64 = 0.02;
     let centre = h3o::LatLng::from(origin);
     let at = |ll: h3o::LatLng| ll.distance_m(centre);
@@ -285,7 +314,7 @@ fn local_scale(origin: CellIndex) -> (f64, f64) {
         .map(|c| at(h3o::LatLng::from(c)))
         .fold(f64::INFINITY, f64::min);
     let corner = origin.boundary().iter().map(|v| at(*v)).fold(0.0, f64::max);
-    (spacing * (1.0 - MARGIN), corner * (1.0 + MARGIN))
+    Scale { centre, spacing_m: spacing * (1.0 - MARGIN), corner_m: corner * (1.0 + MARGIN) }
 }
 
 /// The cells exactly `k` steps from `origin` (a disk difference near pentagons).
