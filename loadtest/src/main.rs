@@ -477,13 +477,13 @@ async fn redis_latency_monitor(port: u16) -> anyhow::Result<redis::aio::Multiple
     Ok(conn)
 }
 
-/// `LATENCY LATEST` (event, its latest ms, its max ms) for every kind of event seen, then the
-/// slow log's commands of 2 ms or more (command and first key, how many, longest ms).
-async fn redis_latency_events(conn: &redis::aio::MultiplexedConnection) -> anyhow::Result<Vec<(String, i64, i64)>> {
+/// `LATENCY LATEST` (each kind of event seen, its longest and latest), then the slow log's
+/// commands of 2 ms or more by command and kind of key (how many, the longest), as lines.
+async fn redis_latency_events(conn: &redis::aio::MultiplexedConnection) -> anyhow::Result<Vec<String>> {
     let mut conn = conn.clone();
     let rows: Vec<(String, i64, i64, i64)> = redis::cmd("LATENCY").arg("LATEST").query_async(&mut conn).await?;
-    let mut events: Vec<(String, i64, i64)> =
-        rows.into_iter().map(|(event, _, latest, max)| (event, latest, max)).collect();
+    let mut events: Vec<String> =
+        rows.into_iter().map(|(event, _, latest, max)| format!("{event} max {max} ms (latest {latest} ms)")).collect();
     let slow: Vec<redis::Value> = redis::cmd("SLOWLOG").arg("GET").arg(1024).query_async(&mut conn).await?;
     let mut by_command = std::collections::BTreeMap::<String, (i64, i64)>::new();
     for entry in slow {
@@ -492,26 +492,30 @@ async fn redis_latency_events(conn: &redis::aio::MultiplexedConnection) -> anyho
             continue;
         };
         let text = |v: &redis::Value| match v {
-            redis::Value::BulkString(b) => String::from_utf8_lossy(b).chars().take(24).collect(),
+            redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
             _ => String::new(),
         };
-        // EVALSHA <sha> <numkeys> <first key>: the key names the script's subject.
+        // The kind of key (`{lt}:inc`, not the incident's id). EVALSHA <sha> <numkeys> <first
+        // key>: the key names the script's subject.
+        let kind = |key: String| key.splitn(3, ':').take(2).collect::<Vec<_>>().join(":");
         let name = match args.first().map(text).as_deref() {
             Some(c) if c.eq_ignore_ascii_case("evalsha") => {
-                format!("EVALSHA {}", args.get(3).map(text).unwrap_or_default())
+                format!("EVALSHA {}", kind(args.get(3).map(text).unwrap_or_default()))
             }
-            Some(c) => format!("{c} {}", args.get(1).map(text).unwrap_or_default()),
+            Some(c) => format!("{c} {}", kind(args.get(1).map(text).unwrap_or_default())),
             None => continue,
         };
         let seen = by_command.entry(name).or_default();
         *seen = (seen.0 + 1, seen.1.max(us / 1000));
     }
-    events.extend(by_command.into_iter().map(|(name, (count, max))| (format!("slowlog {name} ×{count}"), max, max)));
+    events.extend(
+        by_command.into_iter().map(|(name, (count, max))| format!("slowlog {name} ×{count}, longest {max} ms")),
+    );
     Ok(events)
 }
 
 /// The machine's own stalls in the steady window, and how many slow offers fell in one.
-fn print_machine(machine: &probe::Findings, window: Duration, stats: &Stats, redis_events: &[(String, i64, i64)]) {
+fn print_machine(machine: &probe::Findings, window: Duration, stats: &Stats, redis_events: &[String]) {
     let q = |p: f64| machine.late_us.value_at_quantile(p) as f64 / 1000.0;
     let pct = |share: Option<f64>| share.map_or("not reported".to_owned(), |s| format!("{:.1} %", s * 100.0));
     println!(
@@ -547,11 +551,9 @@ fn print_machine(machine: &probe::Findings, window: Duration, stats: &Stats, red
         median_ms(slow.iter().map(|&(sent, created, _)| created.saturating_sub(sent)).collect()),
         median_ms(slow.iter().map(|&(_, created, received)| received.saturating_sub(created)).collect())
     );
-    let events: Vec<String> =
-        redis_events.iter().map(|(event, latest, max)| format!("{event} max {max} ms (latest {latest} ms)")).collect();
     println!(
         "| redis-server's own latency events ≥ 2 ms (LATENCY LATEST) | {} | | | — |",
-        if events.is_empty() { "none".to_owned() } else { events.join("; ") }
+        if redis_events.is_empty() { "none".to_owned() } else { redis_events.join("; ") }
     );
 }
 

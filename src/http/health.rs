@@ -32,7 +32,7 @@ async fn readyz(State(state): State<AppState>) -> axum::response::Response {
         return super::error::ApiError::unavailable("draining", "shutting down", 1).into_response();
     }
     if let Some(why) = state.durability.shortfall() {
-        return super::error::ApiError::unavailable("store_unsafe", why, super::UNSAFE_RETRY_AFTER_S).into_response();
+        return super::store_unsafe(why).into_response();
     }
     match state.dispatcher.store().ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),

@@ -115,13 +115,15 @@ async fn refuse_while_unsafe(State(state): State<AppState>, req: Request, next: 
     if req.uri().path().starts_with("/api/")
         && let Some(why) = state.durability.shortfall()
     {
-        return ApiError::unavailable("store_unsafe", why, UNSAFE_RETRY_AFTER_S).into_response();
+        return store_unsafe(why).into_response();
     }
     next.run(req).await
 }
 
-/// Retry-After while Redis's settings are unsafe: someone has to change them.
-pub(crate) const UNSAFE_RETRY_AFTER_S: u32 = 30;
+/// 503 `store_unsafe` with the guard's reason (Retry-After 30 s: someone has to change them).
+pub(crate) fn store_unsafe(why: String) -> ApiError {
+    ApiError::unavailable("store_unsafe", why, 30)
+}
 
 /// Bound every request in time (streams return their response at once and are not cut).
 async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
