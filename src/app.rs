@@ -18,6 +18,7 @@ use crate::store::{Bus, Store};
 use crate::telemetry;
 use crate::timers::TimerRunner;
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -100,6 +101,14 @@ impl App {
             .await
             .with_context(|| format!("binding http.addr {}", settings.http.addr))?;
         let addr = listener.local_addr()?;
+        // Offers, screen updates and answers are small writes that must leave at once. With
+        // Nagle's algorithm a write waits while an earlier one to the same peer is
+        // unacknowledged, and a phone may delay its ACK by up to 40 ms.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY on an accepted connection");
+            }
+        });
         let draining = Arc::new(AtomicBool::new(false));
         let state = AppState {
             dispatcher: dispatcher.clone(),

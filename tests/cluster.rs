@@ -210,3 +210,47 @@ async fn report_offer_one_winner_and_escalation_work_on_a_cluster_with_two_insta
     a.stop().await;
     b.stop().await;
 }
+
+/// This process's TCP sockets: (local port, peer port, `TCP_NODELAY`), read from its open
+/// file descriptors (other tests' sockets included; callers filter by port).
+fn tcp_sockets_of_this_process() -> Vec<(u16, u16, bool)> {
+    use std::os::fd::BorrowedFd;
+    let mut sockets = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd").flatten() {
+        let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        // SAFETY: only getsockopt/getsockname/getpeername are called, while the fd is borrowed
+        // for this iteration; an fd another test closes meanwhile just fails those calls.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let socket = socket2::SockRef::from(&fd);
+        let port = |a: std::io::Result<socket2::SockAddr>| a.ok().and_then(|a| a.as_socket()).map(|a| a.port());
+        let (Some(local), Some(peer)) = (port(socket.local_addr()), port(socket.peer_addr())) else { continue };
+        if let Ok(nodelay) = socket.tcp_nodelay() {
+            sockets.push((local, peer, nodelay));
+        }
+    }
+    sockets
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_connection_an_instance_holds_sends_small_writes_at_once() {
+    let cluster = RedisCluster::start();
+    let app = instance_on(&cluster, &unique_prefix()).await;
+    let m = app.mediator("调解员", &[]).await;
+    app.on_duty_at(&m, LAT, LNG).await;
+    let mut ws = app.socket("/api/v1/mediator/ws", &m.token).await;
+    ws.wait_for("duty", |d| d["on"] == true).await;
+
+    // Offers and answers to phones, commands to Redis: small writes that must not wait for
+    // the previous one's acknowledgement (Nagle's algorithm off: TCP_NODELAY).
+    let app_port: u16 = app.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+    let nodes = cluster.ports();
+    let sockets = tcp_sockets_of_this_process();
+    let accepted: Vec<_> = sockets.iter().filter(|(local, ..)| *local == app_port).collect();
+    let to_redis: Vec<_> = sockets.iter().filter(|(_, peer, _)| nodes.contains(peer)).collect();
+    assert!(!accepted.is_empty(), "the mediator's socket is connected: {sockets:?}");
+    assert!(to_redis.len() >= 2, "commands and the bus are connected: {sockets:?}");
+    for (local, peer, nodelay) in accepted.iter().chain(&to_redis) {
+        assert!(nodelay, "Nagle is on for {local} → {peer}");
+    }
+    app.stop().await;
+}

@@ -181,7 +181,7 @@ async fn connect(base: &str, token: &str) -> Option<Ws> {
     for attempt in 0..3u64 {
         // Small read buffers, as on the server: thousands of phones in one process.
         let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024);
-        if let Ok((ws, _)) = tokio_tungstenite::connect_async_with_config(&url, Some(config), false).await {
+        if let Ok((ws, _)) = tokio_tungstenite::connect_async_with_config(&url, Some(config), true).await {
             return Some(ws);
         }
         tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await;

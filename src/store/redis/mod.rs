@@ -53,7 +53,9 @@ use crate::domain::location::GeoPoint;
 use crate::domain::scene::Scene;
 use crate::domain::timeline::TimelineEntry;
 use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, RedisFuture, ServerErrorKind, Value};
+use ::redis::{
+    Cmd, ErrorKind, FromRedisValue, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, ServerErrorKind, Value,
+};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use jiff::Timestamp;
@@ -142,7 +144,7 @@ impl Connection {
         if settings.is_cluster() {
             return Self::open_cluster(settings).await;
         }
-        let client = ::redis::Client::open(settings.url.as_str()).map_err(unavailable)?;
+        let client = client(&settings.url).map_err(unavailable)?;
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(settings.command_timeout))
             .set_connection_timeout(Some(CONNECT_TIMEOUT.min(settings.command_timeout.max(RECONNECT_MIN_DELAY))))
@@ -165,6 +167,7 @@ impl Connection {
             .retries(u32::try_from(RECONNECT_ATTEMPTS).unwrap_or(u32::MAX))
             .min_retry_wait(to_ms(RECONNECT_MIN_DELAY))
             .max_retry_wait(to_ms(RECONNECT_MAX_DELAY))
+            .tcp_settings(tcp_settings())
             .build()
             .map_err(unavailable)?;
         match tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_connection()).await {
@@ -173,6 +176,19 @@ impl Connection {
             Err(_) => Err(StoreError::Unavailable(Box::new(TimedOut("cluster connect")))),
         }
     }
+}
+
+/// Every connection to Redis disables Nagle's algorithm (`TCP_NODELAY`). Commands are small
+/// and many are in flight at once on one multiplexed connection; with Nagle, each write waits
+/// until Redis has acknowledged the previous one (in practice, until its reply), so concurrent
+/// requests would queue behind each other's round trips. redis-rs leaves Nagle on by default.
+fn tcp_settings() -> ::redis::io::tcp::TcpSettings {
+    ::redis::io::tcp::TcpSettings::default().set_nodelay(true)
+}
+
+/// A client for one server URL, with [`tcp_settings`].
+fn client(url: &str) -> Result<::redis::Client, RedisError> {
+    ::redis::Client::open(url.into_connection_info()?.set_tcp_settings(tcp_settings()))
 }
 
 impl ConnectionLike for Connection {
@@ -1006,11 +1022,7 @@ impl RedisBus {
         // Standalone: the one server. Cluster: any node hears every classic PUBLISH, so the
         // subscriber uses one seed at a time and moves to the next when it fails.
         let urls = if settings.is_cluster() { settings.cluster_nodes.clone() } else { vec![settings.url.clone()] };
-        let clients = urls
-            .iter()
-            .map(|url| ::redis::Client::open(url.as_str()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(unavailable)?;
+        let clients = urls.iter().map(|url| client(url)).collect::<Result<Vec<_>, _>>().map_err(unavailable)?;
         let conn = Connection::open(settings).await?;
         let channel = keys.bus_channel();
         let (subscriber, seed) = subscribe_any(&clients, 0, &channel).await?;
