@@ -8,7 +8,7 @@ use crate::config::Settings;
 use crate::dispatch::Dispatcher;
 use crate::dispatch::feed::{self, Feed};
 use crate::domain::location::resolution;
-use crate::http::{self, auth::LoginGuard, state::AppState};
+use crate::http::{self, state::AppState};
 use crate::matcher::index::PositionIndex;
 use crate::push::Hub;
 use crate::store::durability::{Durability, Guard};
@@ -117,7 +117,6 @@ impl App {
             settings: settings.clone(),
             metrics: telemetry::metrics_handle(),
             draining: draining.clone(),
-            logins: LoginGuard::default(),
             durability: durability.clone(),
             shutdown: shutdown.clone(),
         };

@@ -517,3 +517,41 @@ async fn next_escalation(
         }
     }
 }
+
+/// Login throttling is shared: guesses spread over the instances add up to one lockout, and a
+/// success through any instance forgets the count everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_through_every_instance_count_toward_one_lockout() {
+    let server = RedisServer::start();
+    let apps = three_instances(&server, |s| s.auth.login_max_failures = 5).await;
+    let login = |app: &TestApp, phone: &str, password: &str| {
+        let (http, url) = (app.http().clone(), format!("{}/api/v1/auth/login", app.base));
+        let body = json!({ "phone": phone, "password": password });
+        async move { http.post(url).json(&body).send().await.expect("login answered") }
+    };
+
+    // A success through one instance clears what the others counted.
+    let careless = apps[0].mediator("手滑", &[]).await;
+    for app in [&apps[0], &apps[1], &apps[2], &apps[1]] {
+        assert_eq!(login(app, &careless.phone, "wrong-guess").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(login(&apps[2], &careless.phone, "s3cret-pass").await.status(), StatusCode::OK);
+    for app in [&apps[1], &apps[0], &apps[2], &apps[0]] {
+        assert_eq!(login(app, &careless.phone, "wrong-guess").await.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    // Five guesses spread over three instances lock the phone on all of them.
+    let target = apps[0].mediator("被猜", &[]).await;
+    for app in [&apps[0], &apps[1], &apps[2], &apps[1], &apps[2]] {
+        assert_eq!(login(app, &target.phone, "wrong-guess").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    for app in &apps {
+        let resp = login(app, &target.phone, "s3cret-pass").await;
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS, "locked on {} too, right password or not", app.base);
+        let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=15 * 60 + 1).contains(&retry), "Retry-After {retry}");
+    }
+    for app in apps {
+        app.stop().await;
+    }
+}

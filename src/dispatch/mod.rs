@@ -8,6 +8,7 @@
 mod areas;
 mod effects;
 pub mod feed;
+mod logins;
 mod notify;
 mod positions;
 mod profiles;

@@ -460,8 +460,9 @@ async fn get_scene(
     Ok(Json(scene_view(&state, &scene)))
 }
 
-/// Log in as a mediator or operator. After `auth.login_max_failures` failures a phone is
-/// locked out for `auth.login_lockout` (429).
+/// Log in as a mediator or operator. After `auth.login_max_failures` attempts that did not
+/// succeed a phone is locked out until `auth.login_lockout` after the first of them (429, on
+/// every instance: the count is in the store).
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -476,11 +477,9 @@ async fn login(
     }
     let cfg = &state.settings.auth;
     let now = state.dispatcher.now();
-    if let Some(wait_s) = state.logins.locked_for(&phone, cfg.login_max_failures, cfg.login_lockout, now) {
-        return Err(ApiError::rate_limited(
-            "too many failed logins; try again later",
-            u32::try_from(wait_s).unwrap_or(u32::MAX),
-        ));
+    if let Err(limited) = state.dispatcher.count_login_attempt(&phone).await? {
+        tracing::info!(phone = %phone.masked(), "login refused: too many attempts");
+        return Err(ApiError::rate_limited("too many failed logins; try again later", limited.retry_after_s));
     }
     let account = state.dispatcher.store().account_by_phone(&phone).await?;
     // Verify against a fixed hash when the phone is unknown, so timing does not reveal it.
@@ -489,14 +488,13 @@ async fn login(
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc)).await.unwrap_or(false);
     match account {
         Some(a) if ok && a.enabled && a.role != Role::Admin => {
-            state.logins.succeeded(&phone);
+            state.dispatcher.login_succeeded(&phone).await?;
             let (access_token, expires_at) =
                 state.keys.issue(&a.id.to_string(), a.role, cfg.token_ttl, now).map_err(|_| denied())?;
             tracing::info!(account_id = %a.id, role = a.role.as_str(), "login");
             Ok(Json(LoginResponse { access_token, expires_at, role: a.role, account_id: a.id.to_string() }))
         }
         _ => {
-            state.logins.failed(&phone, cfg.login_lockout, now);
             tracing::info!(phone = %phone.masked(), "login failed");
             Err(denied())
         }

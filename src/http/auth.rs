@@ -6,14 +6,10 @@
 use super::error::ApiError;
 use super::state::AppState;
 use crate::auth::{JwtKeys, Principal};
-use crate::domain::account::{Account, Phone, Role};
+use crate::domain::account::{Account, Role};
 use crate::domain::ids::AccountId;
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
-use jiff::Timestamp;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 fn bearer(parts: &Parts) -> Option<String> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
@@ -105,45 +101,5 @@ impl FromRequestParts<AppState> for AdminAuth {
             (Principal { role: Role::Admin, sub }, _) => Ok(Self(sub)),
             _ => Err(ApiError::forbidden("admins only")),
         }
-    }
-}
-
-/// Counts failed logins per phone and locks a phone out after too many.
-///
-/// Per instance: with N instances an attacker gets at most N × the limit per lockout window.
-#[derive(Clone, Default)]
-pub struct LoginGuard {
-    /// std Mutex: short critical sections, never held across an await.
-    failures: Arc<Mutex<HashMap<String, (u32, Timestamp)>>>,
-}
-
-impl LoginGuard {
-    /// Seconds left in a lockout for this phone, if locked.
-    #[must_use]
-    pub fn locked_for(&self, phone: &Phone, max_failures: u32, lockout: Duration, now: Timestamp) -> Option<u64> {
-        let g = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (count, last) = g.get(phone.full())?;
-        let elapsed = now.duration_since(*last).as_secs().max(0).unsigned_abs();
-        (*count >= max_failures && elapsed < lockout.as_secs()).then(|| lockout.as_secs() - elapsed)
-    }
-
-    /// Record a failure.
-    pub fn failed(&self, phone: &Phone, lockout: Duration, now: Timestamp) {
-        let mut g = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Forget stale entries so the map stays bounded by recent attackers.
-        if g.len() > 100_000 {
-            g.retain(|_, (_, last)| now.duration_since(*last).as_secs().unsigned_abs() < lockout.as_secs());
-        }
-        let entry = g.entry(phone.full().to_owned()).or_insert((0, now));
-        if now.duration_since(entry.1).as_secs().unsigned_abs() >= lockout.as_secs() {
-            entry.0 = 0;
-        }
-        entry.0 += 1;
-        entry.1 = now;
-    }
-
-    /// Clear after a success.
-    pub fn succeeded(&self, phone: &Phone) {
-        self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(phone.full());
     }
 }

@@ -24,8 +24,6 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Set when shutting down: readiness turns 503 so load balancers stop sending.
     pub draining: Arc<AtomicBool>,
-    /// Login failure counters.
-    pub logins: super::auth::LoginGuard,
     /// Whether Redis's settings keep acknowledged writes safe (else readiness and the API
     /// answer 503).
     pub durability: Arc<crate::store::durability::Guard>,

@@ -50,7 +50,7 @@ checks!(
     resident_sessions_round_trip_and_expire,
     a_delivery_is_claimed_once_and_answered_the_same,
     a_signed_url_remembers_its_first_body,
-    rate_windows_count_and_reset,
+    rate_windows_count_reset_and_clear,
     the_wechat_token_is_cached_locked_and_dropped_only_if_stale,
     wechat_qr_codes_and_incident_openids_round_trip,
 );
@@ -458,7 +458,7 @@ async fn a_signed_url_remembers_its_first_body(store: Arc<dyn Store>) {
     assert_eq!(store.remember_signed_url("u2", "b2", ttl).await.unwrap(), None);
 }
 
-async fn rate_windows_count_and_reset(store: Arc<dyn Store>) {
+async fn rate_windows_count_reset_and_clear(store: Arc<dyn Store>) {
     let window = Duration::from_secs(60);
     for expected in 1..=3 {
         let hit = store.hit_rate_window("r1", window).await.unwrap();
@@ -466,6 +466,10 @@ async fn rate_windows_count_and_reset(store: Arc<dyn Store>) {
         assert!(hit.resets_in <= window && hit.resets_in > Duration::from_secs(50), "{hit:?}");
     }
     assert_eq!(store.hit_rate_window("r2", window).await.unwrap().count, 1, "windows are per key");
+    store.clear_rate_window("r1").await.unwrap();
+    store.clear_rate_window("never-hit").await.unwrap();
+    assert_eq!(store.hit_rate_window("r1", window).await.unwrap().count, 1, "a cleared window starts again");
+    assert_eq!(store.hit_rate_window("r2", window).await.unwrap().count, 2, "clearing one leaves the others");
     assert_eq!(store.hit_rate_window("r3", Duration::from_millis(100)).await.unwrap().count, 1);
     eventually_true("the window to reset", || {
         let store = store.clone();

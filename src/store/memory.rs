@@ -510,6 +510,11 @@ impl Store for MemoryStore {
         Ok(RateCount { count: entry, resets_in })
     }
 
+    async fn clear_rate_window(&self, key_hash: &str) -> Result<(), StoreError> {
+        self.lock().wechat.windows.remove(key_hash);
+        Ok(())
+    }
+
     async fn wechat_token(&self) -> Result<Option<CachedToken>, StoreError> {
         let mut g = self.lock();
         if g.wechat.token.as_ref().is_some_and(|t| t.expires_at <= Timestamp::now()) {

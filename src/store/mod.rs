@@ -639,6 +639,12 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] on backend failure.
     async fn hit_rate_window(&self, key_hash: &str, window: Duration) -> Result<wechat::RateCount, StoreError>;
 
+    /// Forget a rate window (its next hit starts a new one).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn clear_rate_window(&self, key_hash: &str) -> Result<(), StoreError>;
+
     /// The cached WeChat access token, unless expired.
     ///
     /// # Errors

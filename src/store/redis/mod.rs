@@ -928,6 +928,11 @@ impl Store for RedisStore {
         Ok(RateCount { count, resets_in: Duration::from_millis(u64::try_from(pttl).unwrap_or(0)) })
     }
 
+    async fn clear_rate_window(&self, key_hash: &str) -> Result<(), StoreError> {
+        let _: i64 = self.query(::redis::cmd("DEL").arg(self.keys.rate_window(key_hash))).await?;
+        Ok(())
+    }
+
     async fn wechat_token(&self) -> Result<Option<CachedToken>, StoreError> {
         let raw: Option<String> = self.query(::redis::cmd("GET").arg(self.keys.wechat_token())).await?;
         raw.map(|json| decode("wechat token", &json)).transpose()
