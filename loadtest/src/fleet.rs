@@ -167,6 +167,12 @@ fn record(h: &Mutex<Histogram<u64>>, d: Duration) {
     h.lock().unwrap_or_else(std::sync::PoisonError::into_inner).saturating_record(us);
 }
 
+/// When a load-test report was sent (wall-clock ns), from its description `lt#<seq>@<ns> …`.
+pub fn sent_ns(description: &str) -> Option<u64> {
+    let tag = description.strip_prefix("lt#")?.split_whitespace().next()?;
+    tag.split_once('@')?.1.parse().ok()
+}
+
 /// One simulated mediator's identity.
 #[derive(Clone)]
 pub struct Mediator {
@@ -278,12 +284,7 @@ fn on_offer(
     stats.offers_received.fetch_add(1, Ordering::Relaxed);
     // Report → offer is the first wave's latency; a wider wave a minute later is not it.
     let first_wave = v["incident"]["offered_at"] == v["incident"]["created_at"];
-    let sent = v["incident"]["description"]
-        .as_str()
-        .and_then(|d| d.strip_prefix("lt#"))
-        .and_then(|d| d.split_whitespace().next())
-        .and_then(|tag| tag.split_once('@'))
-        .and_then(|(_, ns)| ns.parse::<u64>().ok());
+    let sent = v["incident"]["description"].as_str().and_then(sent_ns);
     if let Some(sent) = sent.filter(|_| first_wave) {
         let took = Duration::from_nanos(received_ns.saturating_sub(sent));
         record(&stats.offer_us, took);

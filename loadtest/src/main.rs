@@ -10,7 +10,8 @@
 //! ```
 //! Options (defaults are the issue's targets): `--mediators 20000 --period-s 5 --rate 200
 //! --duration-s 60 --accept-share 0.2 --blast-sockets 200 --blast-s 10 --pending 100000
-//! --matcher-mediators 100000 --instances auto`.
+//! --matcher-mediators 100000 --instances auto --screens auto` (one command-center screen per
+//! instance).
 //!
 //! One process may hold at most ~20,000 open files here, so mediators are spread over
 //! service instances (`--instances`, by default one per 10,000 mediators, all on the one
@@ -25,6 +26,7 @@ mod fleet;
 mod matcher_bench;
 mod probe;
 mod procs;
+mod screen;
 mod worker;
 
 use anyhow::{Context, bail};
@@ -56,6 +58,9 @@ struct Options {
     matcher_budget: Duration,
     /// Service instances (0: one per [`SOCKETS_PER_PROCESS`] mediators).
     instances: usize,
+    /// Command-center screens watching the live feed, spread over the instances (None: one
+    /// per instance).
+    screens: Option<usize>,
 }
 
 /// Sockets one process (service instance or fleet worker) is given: half the open-files
@@ -78,6 +83,7 @@ impl Options {
             matcher_mediators: 100_000,
             matcher_budget: Duration::from_secs(3),
             instances: 0,
+            screens: None,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
         let mut it = args.iter();
@@ -112,6 +118,7 @@ impl Options {
                 "--window-s" => o.escalation_window = secs(value)?,
                 "--matcher-mediators" => o.matcher_mediators = value.parse()?,
                 "--instances" => o.instances = if value == "auto" { 0 } else { value.parse()? },
+                "--screens" => o.screens = if value == "auto" { None } else { Some(value.parse()?) },
                 other => bail!("unknown option {other}"),
             }
         }
@@ -215,8 +222,10 @@ async fn main() -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let keys = JwtKeys::hmac(&SecretString::from(procs::SECRET), "grid-dispatch", "grid-dispatch");
-    let mediators = seed_mediators(&store, &keys, o.mediators).await?;
-    println!("seeded {} mediator accounts", mediators.len());
+    let mediators = seed_accounts(&store, &keys, Role::Mediator, o.mediators).await?;
+    let screens = o.screens.unwrap_or(bases.len());
+    let operators = seed_accounts(&store, &keys, Role::Operator, screens).await?;
+    println!("seeded {} mediator and {screens} operator accounts", mediators.len());
 
     let stats: &'static Stats = Box::leak(Box::new(Stats::new()));
     let http = reqwest::Client::builder().pool_max_idle_per_host(512).timeout(Duration::from_secs(30)).build()?;
@@ -282,8 +291,28 @@ async fn main() -> anyhow::Result<()> {
         connecting.elapsed().as_secs_f64(),
         bases.len()
     );
+    // The command center watches: its screens take their snapshot (every mediator on duty).
+    let screen_stats: &'static screen::ScreenStats = Box::leak(Box::new(screen::ScreenStats::new()));
+    let (screens_stop, screens_stop_rx) = tokio::sync::watch::channel(false);
+    let (screen_ready_tx, mut screen_ready) = tokio::sync::mpsc::channel(screens.max(1));
+    let watching: Vec<_> = operators
+        .iter()
+        .enumerate()
+        .map(|(i, op)| {
+            let base = bases[i % bases.len()].clone();
+            let (ready, stop) = (screen_ready_tx.clone(), screens_stop_rx.clone());
+            tokio::spawn(screen::watch(base, op.token.clone(), screen_stats, ready, stop))
+        })
+        .collect();
+    drop(screen_ready_tx);
+    for _ in 0..screens {
+        tokio::time::timeout(screen::CONNECT_WITHIN, screen_ready.recv())
+            .await
+            .context("a command-center screen got no snapshot")?;
+    }
     // One full period so every phone has streamed at least once more.
     tokio::time::sleep(o.period).await;
+    screen_stats.reset();
     let positions_before = metric(&http, &bases, "gd_positions_received_total").await;
     let dropped_before = metric(&http, &bases, "gd_ws_slow_consumer_dropped_total").await;
     let redis_latency = redis_latency_monitor(redis_port).await?;
@@ -306,6 +335,10 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let machine = probe.finish();
     let probed = steady.elapsed();
+    let _ = screens_stop.send(true);
+    for w in watching {
+        let _ = w.await;
+    }
     let cpu_use: Vec<(&str, f64)> = cpu_groups
         .iter()
         .zip(&cpu_before)
@@ -449,6 +482,7 @@ async fn main() -> anyhow::Result<()> {
         stats.connect_errors.load(Ordering::Relaxed)
     );
     println!("| errors (HTTP not 2xx/409, transport) | {} | | | 0 |", stats.errors.load(Ordering::Relaxed));
+    print_screens(screen_stats, screens, probed, o.period);
     print_machine(&machine, probed, stats, &redis_events);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
@@ -463,6 +497,30 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("offer latency samples: {offers}; steady window {steady_s:.1}s");
     Ok(())
+}
+
+/// What the command center's screens saw in the steady window.
+fn print_screens(s: &screen::ScreenStats, screens: usize, window: Duration, period: Duration) {
+    let (r50, r99, rmax, reports) = quantiles(&s.report_us);
+    let (l50, l99, lmax, _) = quantiles(&s.position_lag_us);
+    let per_screen = |n: u64| n as f64 / screens.max(1) as f64 / window.as_secs_f64();
+    println!(
+        "| command-center screens ({screens}): report → on the screen p50 / p99 / max ({reports} seen) | {r50:.2} / {r99:.2} / {rmax:.1} ms | | | — |"
+    );
+    println!(
+        "| screens: position received → drawn p50 / p99 / max (batched every `push.live_batch_interval`; phones move every {period:?}) | {l50:.0} / {l99:.0} / {lmax:.0} ms | | | — |"
+    );
+    println!(
+        "| screens: per screen, position updates / messages / KiB per second; snapshot KiB; screens lost | {:.0} / {:.1} / {:.0}; {:.0}; {} | | | 0 lost |",
+        per_screen(s.position_updates.load(Ordering::Relaxed)),
+        per_screen(s.messages.load(Ordering::Relaxed)),
+        per_screen(s.bytes.load(Ordering::Relaxed)) / 1024.0,
+        s.snapshot_bytes.load(Ordering::Relaxed) as f64 / 1024.0,
+        s.lost.load(Ordering::Relaxed)
+    );
+    if let Some(why) = s.first_loss.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref() {
+        println!("first screen lost: {why}");
+    }
 }
 
 /// Redis's latency monitor, on from now: every event (command, expiry cycle, fork…) of 2 ms
@@ -557,9 +615,9 @@ fn print_machine(machine: &probe::Findings, window: Duration, stats: &Stats, red
     );
 }
 
-/// Create `n` mediator accounts directly in the store (hashing 20,000 passwords through the
+/// Create `n` accounts of `role` directly in the store (hashing 20,000 passwords through the
 /// admin API would measure argon2, not dispatch) and mint their tokens.
-async fn seed_mediators(store: &RedisStore, keys: &JwtKeys, n: usize) -> anyhow::Result<Vec<Mediator>> {
+async fn seed_accounts(store: &RedisStore, keys: &JwtKeys, role: Role, n: usize) -> anyhow::Result<Vec<Mediator>> {
     use futures_util::StreamExt;
     let hash = grid_dispatch::auth::hash_password("loadtest-password").map_err(|e| anyhow::anyhow!("{e}"))?;
     let now = jiff::Timestamp::now();
@@ -567,9 +625,9 @@ async fn seed_mediators(store: &RedisStore, keys: &JwtKeys, n: usize) -> anyhow:
         .map(|i| {
             serde_json::from_value(serde_json::json!({
                 "id": grid_dispatch::domain::ids::AccountId::generate(),
-                "role": "mediator",
+                "role": role.as_str(),
                 "name": format!("压测{i}"),
-                "phone": format!("137{:08}", i),
+                "phone": format!("{}{:08}", if role == Role::Mediator { 137 } else { 136 }, i),
                 "password_hash": hash,
                 "enabled": true,
                 "specialties": [],
@@ -592,7 +650,7 @@ async fn seed_mediators(store: &RedisStore, keys: &JwtKeys, n: usize) -> anyhow:
     accounts
         .iter()
         .map(|a| {
-            let token = keys.issue(&a.id.to_string(), Role::Mediator, Duration::from_secs(7200), now)?.0;
+            let token = keys.issue(&a.id.to_string(), role, Duration::from_secs(7200), now)?.0;
             Ok(Mediator { token })
         })
         .collect()

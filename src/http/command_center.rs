@@ -66,7 +66,7 @@ async fn live_feed(
     });
     let snapshot = snapshot(&state, &scope).await?;
     let (ping_every, shutdown) = (state.settings.push.ping_interval, state.shutdown.clone());
-    Ok(ws::limits(upgrade)
+    Ok(ws::limits(upgrade, ws::Peer::Screen)
         .on_upgrade(move |socket| async move {
             // Operators only listen; anything they send is ignored.
             ws::pump(socket, subscription, vec![snapshot], ping_every, shutdown, |_| async { Inbound::Quiet }).await;

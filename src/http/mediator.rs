@@ -145,7 +145,7 @@ async fn mediator_socket(
     }
     let ping_every = state.settings.push.ping_interval;
     let shutdown = state.shutdown.clone();
-    Ok(ws::limits(upgrade)
+    Ok(ws::limits(upgrade, ws::Peer::Phone)
         .on_upgrade(move |socket| async move {
             let dispatcher = state.dispatcher.clone();
             ws::pump(socket, subscription, first, ping_every, shutdown, |text| {

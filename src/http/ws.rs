@@ -14,9 +14,30 @@ use tokio_util::sync::CancellationToken;
 /// Largest client message accepted on a socket.
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
 
-/// Bytes a socket may hold in its own write buffer when the peer stops reading (beyond the
-/// kernel's); with `push.socket_queue` messages queued, this bounds memory per slow socket.
-pub const MAX_SOCKET_WRITE_BUFFER_BYTES: usize = 256 * 1024;
+/// Who is on the other end of a socket, for its outbound limit: the largest message it can be
+/// sent, which is also what it holds in its own write buffer when the peer stops reading
+/// (beyond the kernel's; a stalled socket waits on its one message while the hub's queue,
+/// `push.socket_queue`, fills and then drops it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// A mediator's phone: offers and notices, a few KiB each; thousands of sockets.
+    Phone,
+    /// A command-center screen: the snapshot carries every mediator on duty and every open
+    /// incident (about 120 B and 1 KiB each: 20,000 mediators and 5,000 incidents come to
+    /// 7 MiB); tens of sockets.
+    Screen,
+}
+
+impl Peer {
+    /// Largest message this peer can be sent, bytes.
+    #[must_use]
+    pub const fn max_outbound_bytes(self) -> usize {
+        match self {
+            Self::Phone => 256 * 1024,
+            Self::Screen => 16 * 1024 * 1024,
+        }
+    }
+}
 
 /// Close codes (RFC 6455 §7.4.1).
 mod close {
@@ -25,8 +46,8 @@ mod close {
     pub const TRY_AGAIN_LATER: u16 = 1013;
 }
 
-/// Apply our limits to an upgrade.
-pub fn limits(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+/// Apply our limits to an upgrade for `peer`.
+pub fn limits(upgrade: WebSocketUpgrade, peer: Peer) -> WebSocketUpgrade {
     upgrade
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
@@ -34,7 +55,7 @@ pub fn limits(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
         // Client messages are tiny: a small read buffer keeps thousands of idle phones cheap
         // (the library's default is 128 KiB per socket).
         .read_buffer_size(8 * 1024)
-        .max_write_buffer_size(MAX_SOCKET_WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(peer.max_outbound_bytes())
 }
 
 /// Refuse cross-site upgrades: a browser's `Origin` must be this server's own (by `Host` or the
