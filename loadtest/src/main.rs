@@ -295,13 +295,17 @@ async fn main() -> anyhow::Result<()> {
     let screen_stats: &'static screen::ScreenStats = Box::leak(Box::new(screen::ScreenStats::new()));
     let (screens_stop, screens_stop_rx) = tokio::sync::watch::channel(false);
     let (screen_ready_tx, mut screen_ready) = tokio::sync::mpsc::channel(screens.max(1));
+    // On a thread and runtime of their own: parsing their feed (thousands of positions a
+    // second) must not hold up posting the residents' reports, whose send is where report →
+    // offer starts. (A real screen is a browser on another machine.)
+    let screens_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let watching: Vec<_> = operators
         .iter()
         .enumerate()
         .map(|(i, op)| {
             let base = bases[i % bases.len()].clone();
             let (ready, stop) = (screen_ready_tx.clone(), screens_stop_rx.clone());
-            tokio::spawn(screen::watch(base, op.token.clone(), screen_stats, ready, stop))
+            screens_rt.spawn(screen::watch(base, op.token.clone(), screen_stats, ready, stop))
         })
         .collect();
     drop(screen_ready_tx);
@@ -339,6 +343,7 @@ async fn main() -> anyhow::Result<()> {
     for w in watching {
         let _ = w.await;
     }
+    screens_rt.shutdown_background();
     let cpu_use: Vec<(&str, f64)> = cpu_groups
         .iter()
         .zip(&cpu_before)
