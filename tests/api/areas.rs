@@ -173,6 +173,22 @@ async fn operators_see_only_their_area_and_below(backend: Backend) {
         "reports per area at every level"
     );
 
+    // Hot spots (3+ reports in an area in 30 days): each operator counts their own area's.
+    for _ in 0..3 {
+        report(&app, SOUTH + 0.01, WEST + 0.06).await;
+    }
+    for _ in 0..2 {
+        report(&app, SOUTH + 0.01, WEST + 0.02).await;
+    }
+    let spots =
+        |list: Value| -> Vec<u64> { list.as_array().unwrap().iter().map(|h| h["reports"].as_u64().unwrap()).collect() };
+    let (_, hot) = app.get("/api/v1/command/hotspots", Some(&district.token)).await;
+    assert_eq!(spots(hot), vec![4, 3], "the S2 spot, then the S1-C1 spot; one report is no spot");
+    let (_, hot) = app.get("/api/v1/command/hotspots", Some(&street1.token)).await;
+    assert_eq!(spots(hot), vec![3], "street 1 sees only its own spot");
+    let (_, hot) = app.get("/api/v1/command/hotspots", Some(&community.token)).await;
+    assert_eq!(spots(hot), vec![3]);
+
     // Mediators on the map: a street operator sees those inside the street.
     let (m1, m2) = (app.mediator("一街道调解员", &[]).await, app.mediator("二街道调解员", &[]).await);
     app.on_duty_at(&m2, SOUTH + 0.01, WEST + 0.06).await;
