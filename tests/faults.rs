@@ -7,6 +7,7 @@ mod redis_server;
 #[path = "support/service.rs"]
 mod service;
 
+use futures_util::{SinkExt, StreamExt};
 use grid_dispatch::domain::account::Role;
 use redis_server::{RedisServer, unique_prefix};
 use reqwest::StatusCode;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
 
 fn redis_env(server: &RedisServer, prefix: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -179,8 +181,29 @@ async fn a_redis_crash_loses_nothing_acknowledged_and_overdue_escalations_fire_a
         post("/api/v1/reports", None, report_body("pending-escalation")).await.unwrap().json().await.unwrap();
     let pending_id = pending["id"].as_str().unwrap().to_owned();
     let due_at = Instant::now() + Duration::from_millis(1500);
+    // The mediator's phone holds a socket through the outage.
+    let ws_url = format!("{}/api/v1/mediator/ws?access_token={mediator}", svc.base.replacen("http", "ws", 1));
+    let (mut phone, _) = tokio_tungstenite::connect_async(ws_url).await.expect("socket opens");
 
     redis.kill9();
+    // A position sent on the socket is not answered (the next message must not wait on the
+    // store), but when its batch cannot be stored the phone is told, not left to believe it.
+    let position = json!({ "type": "position", "lat": 36.62, "lng": 101.72, "coord": "wgs84" });
+    phone.send(Message::Text(position.to_string().into())).await.unwrap();
+    let told = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(msg)) = phone.next().await {
+            if let Message::Text(text) = msg {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                if v["type"] == "error" {
+                    return v;
+                }
+            }
+        }
+        panic!("the socket closed before the phone was told");
+    })
+    .await
+    .expect("the phone is told its position was not stored");
+    assert_eq!(told["code"], "store_unavailable", "{told}");
     // Down: fast 503s with Retry-After until well past the escalation deadline.
     let mut answered = 0;
     while Instant::now() < due_at + Duration::from_millis(500) || answered < 3 {

@@ -27,13 +27,16 @@ pub struct Feed {
     dispatcher: Dispatcher,
     hub: Hub,
     rx: BusReceiver,
+    /// This instance's failed position batches (local: they concern its own sockets).
+    unstored: tokio::sync::broadcast::Receiver<super::positions::Unstored>,
 }
 
 impl Feed {
     /// A feed reading `rx` (subscribe before loading the index, so nothing falls in between).
     #[must_use]
     pub fn new(dispatcher: Dispatcher, hub: Hub, rx: BusReceiver) -> Self {
-        Self { dispatcher, hub, rx }
+        let unstored = dispatcher.watch_unstored_positions();
+        Self { dispatcher, hub, rx, unstored }
     }
 
     /// Rebuild the position index and the recent reports from the store (and forget profiles
@@ -53,7 +56,16 @@ impl Feed {
 
     /// Handle the next message.
     pub async fn step(&mut self) -> FeedStep {
-        let Some(message) = self.rx.recv().await else { return FeedStep::Closed };
+        let message = tokio::select! {
+            message = self.rx.recv() => message,
+            unstored = self.unstored.recv() => {
+                if let Ok(mediators) = unstored {
+                    self.tell_unstored(&mediators);
+                }
+                return FeedStep::Handled;
+            }
+        };
+        let Some(message) = message else { return FeedStep::Closed };
         let index = self.dispatcher.index();
         match message {
             BusMessage::Fixes { fixes } => {
@@ -102,6 +114,16 @@ impl Feed {
             }
         }
         FeedStep::Handled
+    }
+
+    /// Tell these mediators' sockets that their last position was not stored (the phone
+    /// sends its next one within seconds; the page says why the map may lag).
+    fn tell_unstored(&self, mediators: &[crate::domain::ids::AccountId]) {
+        let notice = crate::push::wire::MediatorMessage::Error {
+            code: "store_unavailable".to_owned(),
+            message: "位置暂时没有保存成功，系统会用您下一次的位置自动重试。".to_owned(),
+        };
+        self.hub.send_mediators(mediators, &Payload::from(crate::push::wire::to_json(&notice)));
     }
 
     fn moved(&self, mediator_id: crate::domain::ids::AccountId, fix: crate::domain::account::Fix) {

@@ -567,8 +567,8 @@ impl Dispatcher {
     }
 
     /// [`Self::record_position`] without waiting for the store: for a socket, whose next
-    /// message must not wait behind this one (a failed batch is logged; the phone sends its
-    /// position again within seconds).
+    /// message must not wait behind this one. If the batch fails, the feed tells the
+    /// mediator's sockets (`error`, `store_unavailable`); the phone sends again within seconds.
     pub fn record_position_in_background(&self, mediator: &AccountId, fix: Fix) {
         drop(self.queue_position(mediator, fix));
     }

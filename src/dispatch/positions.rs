@@ -13,7 +13,8 @@ use crate::domain::account::Fix;
 use crate::domain::ids::AccountId;
 use crate::store::{BusMessage, StoreError};
 use std::collections::HashMap;
-use tokio::sync::watch;
+use std::sync::Arc;
+use tokio::sync::{broadcast, watch};
 
 /// What a batch came to: None while pending; Some(Err(why)) if the store refused it.
 type Outcome = Option<Result<(), String>>;
@@ -37,13 +38,34 @@ struct Batch {
 }
 
 /// This instance's pending batch and write turn.
-#[derive(Default)]
 pub(super) struct Positions {
     open: std::sync::Mutex<Option<Batch>>,
     writing: tokio::sync::Mutex<()>,
+    /// Whose positions a failed batch held: their sockets are told (an HTTP caller hears it
+    /// in its answer), since a socket's position is not waited for.
+    unstored: broadcast::Sender<Unstored>,
 }
 
+impl Default for Positions {
+    fn default() -> Self {
+        Self {
+            open: std::sync::Mutex::default(),
+            writing: tokio::sync::Mutex::default(),
+            unstored: broadcast::channel(64).0,
+        }
+    }
+}
+
+/// The mediators whose positions one failed batch held.
+pub type Unstored = Arc<[AccountId]>;
+
 impl Dispatcher {
+    /// Hear about every batch of positions this instance failed to store (whose they were).
+    #[must_use]
+    pub fn watch_unstored_positions(&self) -> broadcast::Receiver<Unstored> {
+        self.inner.positions.unstored.subscribe()
+    }
+
     /// Add `fix` to the open batch (starting one if there is none).
     pub(super) fn add_position(&self, mediator: &AccountId, fix: Fix) -> Stored {
         // Received; `gd_positions_total` counts what was stored (a newer position of the same
@@ -91,6 +113,8 @@ impl Dispatcher {
             }
             Err(e) => {
                 tracing::warn!(error = %e, positions = fixes.len(), "could not store a batch of positions");
+                // Nobody listening (no feed yet) is fine.
+                let _ = self.inner.positions.unstored.send(fixes.iter().map(|(m, _)| m.clone()).collect());
                 Err(e.to_string())
             }
         };
