@@ -26,8 +26,7 @@ impl Dispatcher {
         let hit = self.store().hit_rate_window(&window_key(phone), auth.login_lockout).await?;
         if hit.count > u64::from(auth.login_max_failures) {
             metrics::counter!("gd_logins_locked_total").increment(1);
-            let secs = hit.resets_in.as_secs().saturating_add(1);
-            return Ok(Err(RateLimited { retry_after_s: u32::try_from(secs).unwrap_or(u32::MAX) }));
+            return Ok(Err(RateLimited::until(hit.resets_in)));
         }
         Ok(Ok(()))
     }

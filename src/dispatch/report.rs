@@ -277,8 +277,8 @@ const DUPLICATE_DISTANCE_M: f64 = 100.0;
 /// Reports counted per area for the hot-spot map: far more than one area gathers in 30 days
 /// (one every 10 minutes, day and night, is 4,320).
 const HOTSPOT_NOTES_PER_AREA: usize = 10_000;
-/// Hot-spot cells whose notes one read of a reload asks for.
-const RELOAD_CELLS_PER_READ: usize = 256;
+/// Hot-spot cells whose notes one read asks for (a reload, the hot-spot list).
+const CELLS_PER_READ: usize = 256;
 
 impl Dispatcher {
     /// For a new report at `place`: a possibly identical open report (within 100 m and 30
@@ -349,7 +349,7 @@ impl Dispatcher {
         let since = self.now().checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
         let cells = self.store().noted_areas(since).await?;
         let mut notes = Vec::new();
-        for chunk in cells.chunks(RELOAD_CELLS_PER_READ) {
+        for chunk in cells.chunks(CELLS_PER_READ) {
             notes.extend(self.store().noted_in_areas(chunk, since, PER_AREA).await?);
         }
         tracing::info!(areas = cells.len(), reports = notes.len(), "recent reports loaded from the store");
@@ -393,7 +393,7 @@ impl Dispatcher {
         let cells = self.store().noted_areas(since).await?;
         let areas = self.areas();
         let mut counts: std::collections::HashMap<h3o::CellIndex, usize> = std::collections::HashMap::new();
-        for chunk in cells.chunks(RELOAD_CELLS_PER_READ) {
+        for chunk in cells.chunks(CELLS_PER_READ) {
             for note in self.store().noted_in_areas(chunk, since, HOTSPOT_NOTES_PER_AREA).await? {
                 if matches!(scope, super::Scope::All) || scope.sees_path(&areas.locate(note.place)) {
                     *counts.entry(note.place.area()).or_default() += 1;

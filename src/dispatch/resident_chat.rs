@@ -66,6 +66,16 @@ pub struct RateLimited {
 }
 
 impl RateLimited {
+    /// Over the limit of a window that resets in `resets_in` (Retry-After: whole seconds,
+    /// rounded up, at least 1).
+    #[must_use]
+    pub fn until(resets_in: std::time::Duration) -> Self {
+        let secs = resets_in.as_secs_f64().ceil();
+        // Bounded by the window, which is a config duration: fits u32 in practice.
+        let retry_after_s = if secs >= f64::from(u32::MAX) { u32::MAX } else { (secs as u32).max(1) };
+        Self { retry_after_s }
+    }
+
     /// The friendly text residents see.
     #[must_use]
     pub fn message(&self) -> String {
@@ -106,10 +116,7 @@ impl Dispatcher {
         let hit = self.store().hit_rate_window(&sha256_hex(&key), limits.window).await?;
         if hit.count > u64::from(limit) {
             metrics::counter!("gd_reports_rate_limited_total").increment(1);
-            let secs = hit.resets_in.as_secs_f64().ceil();
-            // Bounded by the window, which is a config duration: fits u32 in practice.
-            let retry_after_s = if secs >= f64::from(u32::MAX) { u32::MAX } else { (secs as u32).max(1) };
-            return Ok(Err(RateLimited { retry_after_s }));
+            return Ok(Err(RateLimited::until(hit.resets_in)));
         }
         Ok(Ok(()))
     }
