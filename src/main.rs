@@ -10,7 +10,7 @@ use grid_dispatch::telemetry;
 use std::time::Duration;
 
 /// mimalloc: glibc's malloc was a fifth of the service's CPU under load (per-thread arenas
-/// consolidating on every large free); see README, "Scale and speed".
+/// consolidating on every large free); see docs/loadtest.md.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,7 +1,7 @@
 //! Statistics for the district's monthly report: a pure computation over the incidents reported
 //! in a date range (days in Asia/Shanghai, which is UTC+8 all year, no daylight saving).
 //!
-//! Definitions (documented in README and the OpenAPI schema):
+//! Definitions (documented in docs/architecture.md and the OpenAPI schema):
 //! - times are measured from the report: claim (`claimed_at`), arrival (`arrived_at`),
 //!   resolution (`resolved_at`);
 //! - percentiles use the nearest-rank method on seconds: the p-th percentile of n sorted values

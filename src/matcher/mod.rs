@@ -1,6 +1,6 @@
 //! Who gets offered an incident: pure ranking, plus the in-process position index it reads.
 //!
-//! The rule (documented in README): among on-duty mediators with a fresh position within the
+//! The rule (documented in docs/architecture.md): among on-duty mediators with a fresh position within the
 //! search radius and free capacity, rank by great-circle distance, counting a specialist in
 //! the incident's category as `specialty_bonus_m` metres nearer, and one whose home grid or
 //! community is the incident's as `home_area_bonus_m` nearer (so the first wave prefers the
