@@ -7,6 +7,7 @@ pub mod category;
 pub mod ids;
 pub mod incident;
 pub mod location;
+pub mod name;
 pub mod scene;
 pub mod timeline;
 pub mod triage;

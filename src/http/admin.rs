@@ -188,13 +188,10 @@ fn check_password(password: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Every display name (mediators, operators, scenes, areas) follows the one rule in `domain::name`.
 fn check_name(state: &AppState, field: &str, name: &str) -> Result<String, ApiError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(ApiError::invalid(field, "must not be empty"));
-    }
-    check_len(field, name, state.settings.limits.name_max_chars)?;
-    Ok(name.to_owned())
+    crate::domain::name::display_name(name, state.settings.limits.name_max_chars)
+        .map_err(|e| ApiError::invalid(field, e))
 }
 
 /// An operator's area decides what they see: it must be a known area. A mediator's home area,

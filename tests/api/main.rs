@@ -14,6 +14,7 @@ mod dispatch_loop;
 mod escalation;
 mod fuzz;
 mod lifecycle;
+mod names;
 mod ops;
 mod overload;
 mod wechat;
