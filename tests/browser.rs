@@ -226,3 +226,83 @@ async fn a_district_operator_drills_into_a_street_and_moves_an_incident_on_the_l
     assert_eq!(moved["ladder"], "district", "{moved}");
     assert_eq!(moved["area"], json!({ "district": "D", "street": "S2", "community": "S2-C2" }));
 }
+
+/// Strings a page must show as text: markup that would navigate (a meta refresh) or run script
+/// (an inline handler, refused by the CSP and so reported as a page error) if read as HTML.
+fn hostile(label: &str) -> String {
+    format!(
+        "{label}<meta http-equiv=\"refresh\" content=\"0;url=/evil-{label}\"><img src=x onerror=\"location='/evil-img'\">"
+    )
+}
+
+/// Give an account a name the API refuses, straight in the store (as data written before the
+/// rule, or by another tool, would be); every instance forgets the old one.
+async fn rename_in_store(app: &TestApp, id: &str, name: &str) {
+    use grid_dispatch::domain::ids::AccountId;
+    let dispatcher = app.app().dispatcher();
+    let id = AccountId::parse(id).expect("account id");
+    let mut account = dispatcher.store().get_account(&id).await.expect("store").expect("account");
+    let version = account.version;
+    account.name = name.to_owned();
+    account.version += 1;
+    assert!(dispatcher.store().update_account(&account, version).await.expect("store"), "renamed");
+    dispatcher.account_changed(&id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_names_and_texts_show_as_text_and_never_navigate_a_page() {
+    use grid_dispatch::dispatch::NewArea;
+    use grid_dispatch::domain::area::AreaLevel;
+    use grid_dispatch::domain::location::{CoordSystem, GeoPoint};
+    use grid_dispatch::domain::{ids::SceneId, scene::Scene};
+    let app = spawn_app(Backend::Memory).await;
+    let dispatcher = app.app().dispatcher();
+    // Names the API refuses, placed where older data or another tool could have put them.
+    let (district, street, scene_name, mediator_name) =
+        (hostile("district"), hostile("street"), hostile("scene"), hostile("mediator"));
+    for (code, name, level, parent, (w, s, e, n)) in [
+        ("D", &district, AreaLevel::District, None, (WEST, SOUTH, WEST + 0.08, SOUTH + 0.04)),
+        ("S1", &street, AreaLevel::Street, Some("D"), (WEST, SOUTH, WEST + 0.08, SOUTH + 0.04)),
+    ] {
+        let area = NewArea {
+            code: code.into(),
+            name: name.clone(),
+            level,
+            parent: parent.map(Into::into),
+            geometry: json!({ "type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]] }),
+            coord: CoordSystem::Wgs84,
+        };
+        dispatcher.put_area(area).await.expect("area stored");
+    }
+    let scene = Scene {
+        id: SceneId::generate(),
+        name: scene_name.clone(),
+        location: GeoPoint::new(LAT, LNG).expect("a place"),
+        grid: None,
+        created_at: jiff::Timestamp::now(),
+    };
+    dispatcher.store().insert_scene(&scene).await.expect("scene stored");
+    let mediator = app.mediator("王调解", &[]).await;
+    rename_in_store(&app, &mediator.id, &mediator_name).await;
+    app.on_duty_at(&mediator, LAT + 0.003, LNG).await;
+    let operator = app.operator("值班员").await;
+
+    let setup = json!({
+        "scene": { "id": scene.id.to_string(), "name": scene_name },
+        "district": district,
+        "street": street,
+        "mediator": { "id": mediator.id, "token": mediator.token, "name": mediator_name },
+        "operator": operator.token,
+        // Free text the API accepts as it is: it may hold `<`.
+        "description": hostile("description"),
+        "note": hostile("note"),
+        "comment": hostile("comment"),
+    });
+    let out = run_scenario("names_are_text.mjs", &[&app.base, &setup.to_string()]).await;
+
+    for page in ["resident form", "mediator offer", "command center", "tracking page", "mediator job", "incident panel"]
+    {
+        assert!(out.contains(&format!("ok: literal text on the {page}")), "{page}: {out}");
+    }
+    assert!(out.contains("ok: names-are-text"), "{out}");
+}

@@ -219,7 +219,8 @@
     var m = mediators.get(p.id);
     if (!m) {
       var marker = L.circleMarker([p.lat, p.lng], { radius: 7, color: '#0b1220', weight: 1, fillColor: '#3ddc97', fillOpacity: 0.9 });
-      marker.bindTooltip(function () { return names[p.id] || p.id; }, { className: 'med-name', direction: 'top' });
+      // Leaflet sets a string as HTML: the name goes in as a text node.
+      marker.bindTooltip(function () { return GD.el('span', { text: names[p.id] || p.id }); }, { className: 'med-name', direction: 'top' });
       marker.addTo(map);
       m = { marker: marker };
       mediators.set(p.id, m);

@@ -283,7 +283,8 @@
     var pos = [m.position.lat, m.position.lng];
     if (!medMarker) {
       medMarker = L.circleMarker(pos, { radius: 10, color: '#fff', weight: 3, fillColor: '#0f5fd7', fillOpacity: 1 }).addTo(map);
-      medMarker.bindTooltip(GD.t('pin.mediator') + ' ' + m.name, { permanent: true, direction: 'top', offset: [0, -10] });
+      // Leaflet sets a string as HTML: the name goes in as a text node.
+      medMarker.bindTooltip(GD.el('span', { text: GD.t('pin.mediator') + ' ' + m.name }), { permanent: true, direction: 'top', offset: [0, -10] });
     } else {
       medMarker.setLatLng(pos);
     }
