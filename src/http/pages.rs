@@ -105,7 +105,7 @@ fn page(name: &str, vars: &[(&str, &str)]) -> Response {
     page_with(name, vars, "", CSP)
 }
 
-/// An HTML page: `{{asset:path}}` becomes a content-versioned asset URL, then `vars` are
+/// An HTML page: `{{asset:path}}` and `{{module:path}}` become content-versioned asset URLs, then `vars` are
 /// substituted (HTML-escaped) and `head` is added before `</head>`. Pages are never cached and
 /// never leak their URL (tracking tokens and scene ids are in it) through `Referer`.
 fn page_with(name: &str, vars: &[(&str, &str)], head: &str, csp: &str) -> Response {
@@ -130,20 +130,38 @@ fn page_with(name: &str, vars: &[(&str, &str)], head: &str, csp: &str) -> Respon
     response
 }
 
-/// Replace every `{{asset:path}}` with `/assets/path?v=<hash prefix>`, so browsers may cache
-/// assets for long and still pick up a new build at once.
+/// Replace every `{{asset:path}}` with `/assets/path?v=<the file's hash>` and every
+/// `{{module:js/…}}` with `/assets/v/<the scripts' hash>/js/…`, so browsers may cache assets for
+/// long and still pick up a new build at once.
+///
+/// Scripts are native ES modules that import each other by relative path (`./map.js`). A
+/// `?v=` on the entry would not reach its imports, so modules carry one version in the path
+/// instead, the hash of every file under `js/`: an import resolves under the same prefix, and a
+/// page always gets one consistent set of modules (no rewriting of import specifiers, no
+/// bundler, no inline import map that the CSP would have to allow).
 fn versioned(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
-    while let Some(start) = rest.find("{{asset:") {
+    while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
-        let after = &rest[start + "{{asset:".len()..];
+        let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else {
             out.push_str(&rest[start..]);
             return out;
         };
-        let path = &after[..end];
-        let _ = write!(out, "/assets/{path}?v={}", version_of(path).unwrap_or_default());
+        let inner = &after[..end];
+        match inner.split_once(':') {
+            Some(("asset", path)) => {
+                let _ = write!(out, "/assets/{path}?v={}", version_of(path).unwrap_or_default());
+            }
+            Some(("module", path)) => {
+                let _ = write!(out, "/assets/v/{}/{path}", scripts_version());
+            }
+            // Page variables (`{{scene_name}}`) are substituted after this.
+            _ => {
+                let _ = write!(out, "{{{{{inner}}}}}");
+            }
+        }
         rest = &after[end + 2..];
     }
     out.push_str(rest);
@@ -152,6 +170,24 @@ fn versioned(html: &str) -> String {
 
 fn version_of(path: &str) -> Option<String> {
     Assets::get(path).map(|f| hex_prefix(&f.metadata.sha256_hash()))
+}
+
+/// The folder whose files are ES modules, versioned together.
+const SCRIPTS: &str = "js/";
+
+/// One version for every module: the hash of the paths and contents of all files under `js/`.
+fn scripts_version() -> String {
+    use sha2::{Digest, Sha256};
+    let mut paths: Vec<_> = Assets::iter().filter(|p| p.starts_with(SCRIPTS)).collect();
+    paths.sort();
+    let mut all = Sha256::new();
+    for path in paths {
+        if let Some(file) = Assets::get(&path) {
+            all.update(path.as_bytes());
+            all.update(file.metadata.sha256_hash());
+        }
+    }
+    hex_prefix(&all.finalize())
 }
 
 fn hex_prefix(hash: &[u8]) -> String {
@@ -179,18 +215,25 @@ fn escape_html(raw: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A static asset with an ETag. Requests carrying the current `?v=` are immutable for a year;
-/// anything else must revalidate (cheap: 304 on a matching `If-None-Match`).
+/// A static asset with an ETag. Requests carrying the current version (`?v=` of the file, or
+/// `/assets/v/<scripts' hash>/js/…` for modules) are immutable for a year; anything else must
+/// revalidate (cheap: 304 on a matching `If-None-Match`). A module asked for under another
+/// version (a page of an older or newer build) gets this build's file, not cached for long.
 async fn asset(Path(path): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    let (path, scripts_current) = match path.strip_prefix("v/").and_then(|p| p.split_once('/')) {
+        Some((version, rest)) if rest.starts_with(SCRIPTS) => (rest, version == scripts_version()),
+        Some(_) => return super::error::ApiError::not_found().into_response(),
+        None => (path.as_str(), false),
+    };
     // Pages go through their routes (headers, substitutions), never as raw files; notes for
     // maintainers (`*.md`) are not served.
     let servable = !path.starts_with("pages/") && !path.ends_with(".md");
-    let Some(file) = Assets::get(&path).filter(|_| servable) else {
+    let Some(file) = Assets::get(path).filter(|_| servable) else {
         return super::error::ApiError::not_found().into_response();
     };
     let hash = hex_prefix(&file.metadata.sha256_hash());
     let etag = format!("\"{hash}\"");
-    let current = query.as_deref().is_some_and(|q| q.split('&').any(|kv| kv == format!("v={hash}")));
+    let current = scripts_current || query.as_deref().is_some_and(|q| q.split('&').any(|kv| kv == format!("v={hash}")));
     let cache = if current { "public, max-age=31536000, immutable" } else { "no-cache" };
     let mut response = if headers
         .get(header::IF_NONE_MATCH)
@@ -233,9 +276,13 @@ mod tests {
 
     #[test]
     fn asset_placeholders_become_versioned_urls_and_values_are_escaped() {
-        let html = versioned("<script src=\"{{asset:js/common.js}}\"></script>{{asset:nope.js}}");
-        assert!(html.starts_with("<script src=\"/assets/js/common.js?v="), "{html}");
-        assert!(html.ends_with("/assets/nope.js?v="), "{html}");
+        let html = versioned("<link href=\"{{asset:css/base.css}}\">{{scene_name}}{{asset:nope.js}}");
+        assert!(html.starts_with("<link href=\"/assets/css/base.css?v="), "{html}");
+        assert!(html.ends_with("\">{{scene_name}}/assets/nope.js?v="), "{html}");
+        let html = versioned("<script type=\"module\" src=\"{{module:js/command/main.js}}\"></script>");
+        let want =
+            format!("<script type=\"module\" src=\"/assets/v/{}/js/command/main.js\"></script>", scripts_version());
+        assert_eq!(html, want);
         assert_eq!(escape_html("<a href='x'>&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
         assert_eq!(escape_html("幸福小区3号楼"), "幸福小区3号楼");
     }

@@ -17,4 +17,5 @@ mod lifecycle;
 mod names;
 mod ops;
 mod overload;
+mod pages;
 mod wechat;

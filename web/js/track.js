@@ -1,327 +1,323 @@
 // The resident's tracking page (/t/{tracking_token}): status steps, the mediator's name, a call
 // button, position and ETA on a small map once claimed, the timeline, and cancel before a
 // claim. Updates without reloading: Server-Sent Events, or polling every 5 s when they fail.
-(function () {
-  'use strict';
-  var GD = window.GD;
+import { GD, $ } from './common.js';
 
-  GD.strings({
-    zh: {
-      'page.title': '上报进度', 'loading': '正在加载…', 'm.title': '调解员', 'm.call': '拨打调解员电话', 'm.map': '调解员位置地图',
-      'steps.title': '办理进度', 'tl.title': '详细记录', 'keep': '请保存本页链接，随时查看进度。',
-      'cancel': '撤销这次上报', 'cancel.ask': '确定要撤销吗？撤销后调解员不会再来。', 'cancel.yes': '确定撤销', 'cancel.no': '不撤销',
-      'cancel.late': '调解员已经接单，不能撤销了', 'cancel.done': '已撤销',
-      'step.0': '已受理', 'step.1': '已派单', 'step.2': '已接单', 'step.3': '已到场', 'step.4': '已办结',
-      'h.dispatching': '已收到您的上报，正在通知附近的调解员', 's.dispatching': '一般几分钟内就会有调解员接单，请稍候。',
-      'h.escalated': '指挥中心正在为您安排调解员', 's.escalated': '附近暂时没有调解员接单，已转到指挥中心。',
-      'h.claimed': '调解员{name}已接单，正在赶来', 'h.on_site': '调解员{name}已到场',
-      'h.resolved': '已办结：{outcome}', 's.resolved': '感谢您的信任。', 'h.cancelled': '您已撤销这次上报',
-      'h.notfound': '没有找到这次上报', 's.notfound': '链接可能不完整，请从原来的消息里重新打开。',
-      'eta': '距离约 {d}，大约 {m} 分钟到', 'eta.near': '就在附近', 'summary': '{cat}：{desc}',
-      'pin.you': '事发地点', 'pin.mediator': '调解员',
-      'fb.title': '请您评价这次调解', 'fb.stars': '您满意吗？请点一颗星', 'fb.solved': '问题解决了吗？',
-      'fb.yes': '问题已解决', 'fb.no': '问题没有解决', 'fb.comment': '还想说的话（可以不填）', 'fb.submit': '提交评价',
-      'fb.1': '很不满意', 'fb.2': '不满意', 'fb.3': '一般', 'fb.4': '满意', 'fb.5': '很满意',
-      'fb.star_label': '{n} 颗星：{word}', 'fb.picked': '您选了 {n} 颗星：{word}',
-      'fb.need_star': '请点一颗星，告诉我们您满不满意', 'fb.need_solved': '请告诉我们问题解决了没有',
-      'fb.thanks': '感谢您的评价', 'fb.thanks_sub': '您的评价：{n} 颗星（{word}）。',
-      'fb.reopened': '您说问题没有解决，已经重新交给指挥中心，会再安排调解员联系您。',
-      'fb.sent_late': '这次上报已经评价过了', 'fb.sending': '正在提交…',
-      'h.reopened': '已重新交给指挥中心，正在为您再安排调解员', 's.reopened': '您反映问题没有解决，指挥中心会尽快处理。',
-      'step.resolved1': '第一次办结', 'step.reopened': '重新交给指挥中心'
-    },
-    en: {
-      'page.title': 'Your report', 'loading': 'Loading…', 'm.title': 'Mediator', 'm.call': 'Call the mediator', 'm.map': 'Map of the mediator\u2019s position',
-      'steps.title': 'Progress', 'tl.title': 'Details', 'keep': 'Keep this link to check progress at any time.',
-      'cancel': 'Withdraw this report', 'cancel.ask': 'Withdraw it? No mediator will come.', 'cancel.yes': 'Withdraw', 'cancel.no': 'Keep it',
-      'cancel.late': 'A mediator already took it; it can no longer be withdrawn', 'cancel.done': 'Withdrawn',
-      'step.0': 'Received', 'step.1': 'Sent to mediators', 'step.2': 'Mediator on the way', 'step.3': 'Mediator arrived', 'step.4': 'Closed',
-      'h.dispatching': 'Received. Nearby mediators are being notified', 's.dispatching': 'Usually a mediator takes it within a few minutes.',
-      'h.escalated': 'The command center is finding a mediator for you', 's.escalated': 'No nearby mediator was free, so the command center took over.',
-      'h.claimed': 'Mediator {name} is on the way', 'h.on_site': 'Mediator {name} has arrived',
-      'h.resolved': 'Closed: {outcome}', 's.resolved': 'Thank you.', 'h.cancelled': 'You withdrew this report',
-      'h.notfound': 'Report not found', 's.notfound': 'The link may be incomplete; open it again from the original message.',
-      'eta': 'About {d} away, about {m} min', 'eta.near': 'Nearby', 'summary': '{cat}: {desc}',
-      'pin.you': 'The place', 'pin.mediator': 'Mediator',
-      'fb.title': 'Please rate this mediation', 'fb.stars': 'Were you satisfied? Tap a star', 'fb.solved': 'Is the problem solved?',
-      'fb.yes': 'Yes, solved', 'fb.no': 'No, not solved', 'fb.comment': 'Anything else to tell us (optional)', 'fb.submit': 'Send',
-      'fb.1': 'Very unhappy', 'fb.2': 'Unhappy', 'fb.3': 'OK', 'fb.4': 'Happy', 'fb.5': 'Very happy',
-      'fb.star_label': '{n} stars: {word}', 'fb.picked': 'You chose {n} stars: {word}',
-      'fb.need_star': 'Please tap a star to tell us how satisfied you are', 'fb.need_solved': 'Please tell us whether the problem is solved',
-      'fb.thanks': 'Thank you for your feedback', 'fb.thanks_sub': 'Your rating: {n} stars ({word}).',
-      'fb.reopened': 'You said it is not solved: it went back to the command center, and a mediator will contact you again.',
-      'fb.sent_late': 'This report has already been rated', 'fb.sending': 'Sending…',
-      'h.reopened': 'Back with the command center: another mediator is being arranged', 's.reopened': 'You said the problem is not solved; the command center will act soon.',
-      'step.resolved1': 'First closed', 'step.reopened': 'Back to the command center'
-    }
+GD.strings({
+  zh: {
+    'page.title': '上报进度', 'loading': '正在加载…', 'm.title': '调解员', 'm.call': '拨打调解员电话', 'm.map': '调解员位置地图',
+    'steps.title': '办理进度', 'tl.title': '详细记录', 'keep': '请保存本页链接，随时查看进度。',
+    'cancel': '撤销这次上报', 'cancel.ask': '确定要撤销吗？撤销后调解员不会再来。', 'cancel.yes': '确定撤销', 'cancel.no': '不撤销',
+    'cancel.late': '调解员已经接单，不能撤销了', 'cancel.done': '已撤销',
+    'step.0': '已受理', 'step.1': '已派单', 'step.2': '已接单', 'step.3': '已到场', 'step.4': '已办结',
+    'h.dispatching': '已收到您的上报，正在通知附近的调解员', 's.dispatching': '一般几分钟内就会有调解员接单，请稍候。',
+    'h.escalated': '指挥中心正在为您安排调解员', 's.escalated': '附近暂时没有调解员接单，已转到指挥中心。',
+    'h.claimed': '调解员{name}已接单，正在赶来', 'h.on_site': '调解员{name}已到场',
+    'h.resolved': '已办结：{outcome}', 's.resolved': '感谢您的信任。', 'h.cancelled': '您已撤销这次上报',
+    'h.notfound': '没有找到这次上报', 's.notfound': '链接可能不完整，请从原来的消息里重新打开。',
+    'eta': '距离约 {d}，大约 {m} 分钟到', 'eta.near': '就在附近', 'summary': '{cat}：{desc}',
+    'pin.you': '事发地点', 'pin.mediator': '调解员',
+    'fb.title': '请您评价这次调解', 'fb.stars': '您满意吗？请点一颗星', 'fb.solved': '问题解决了吗？',
+    'fb.yes': '问题已解决', 'fb.no': '问题没有解决', 'fb.comment': '还想说的话（可以不填）', 'fb.submit': '提交评价',
+    'fb.1': '很不满意', 'fb.2': '不满意', 'fb.3': '一般', 'fb.4': '满意', 'fb.5': '很满意',
+    'fb.star_label': '{n} 颗星：{word}', 'fb.picked': '您选了 {n} 颗星：{word}',
+    'fb.need_star': '请点一颗星，告诉我们您满不满意', 'fb.need_solved': '请告诉我们问题解决了没有',
+    'fb.thanks': '感谢您的评价', 'fb.thanks_sub': '您的评价：{n} 颗星（{word}）。',
+    'fb.reopened': '您说问题没有解决，已经重新交给指挥中心，会再安排调解员联系您。',
+    'fb.sent_late': '这次上报已经评价过了', 'fb.sending': '正在提交…',
+    'h.reopened': '已重新交给指挥中心，正在为您再安排调解员', 's.reopened': '您反映问题没有解决，指挥中心会尽快处理。',
+    'step.resolved1': '第一次办结', 'step.reopened': '重新交给指挥中心'
+  },
+  en: {
+    'page.title': 'Your report', 'loading': 'Loading…', 'm.title': 'Mediator', 'm.call': 'Call the mediator', 'm.map': 'Map of the mediator\u2019s position',
+    'steps.title': 'Progress', 'tl.title': 'Details', 'keep': 'Keep this link to check progress at any time.',
+    'cancel': 'Withdraw this report', 'cancel.ask': 'Withdraw it? No mediator will come.', 'cancel.yes': 'Withdraw', 'cancel.no': 'Keep it',
+    'cancel.late': 'A mediator already took it; it can no longer be withdrawn', 'cancel.done': 'Withdrawn',
+    'step.0': 'Received', 'step.1': 'Sent to mediators', 'step.2': 'Mediator on the way', 'step.3': 'Mediator arrived', 'step.4': 'Closed',
+    'h.dispatching': 'Received. Nearby mediators are being notified', 's.dispatching': 'Usually a mediator takes it within a few minutes.',
+    'h.escalated': 'The command center is finding a mediator for you', 's.escalated': 'No nearby mediator was free, so the command center took over.',
+    'h.claimed': 'Mediator {name} is on the way', 'h.on_site': 'Mediator {name} has arrived',
+    'h.resolved': 'Closed: {outcome}', 's.resolved': 'Thank you.', 'h.cancelled': 'You withdrew this report',
+    'h.notfound': 'Report not found', 's.notfound': 'The link may be incomplete; open it again from the original message.',
+    'eta': 'About {d} away, about {m} min', 'eta.near': 'Nearby', 'summary': '{cat}: {desc}',
+    'pin.you': 'The place', 'pin.mediator': 'Mediator',
+    'fb.title': 'Please rate this mediation', 'fb.stars': 'Were you satisfied? Tap a star', 'fb.solved': 'Is the problem solved?',
+    'fb.yes': 'Yes, solved', 'fb.no': 'No, not solved', 'fb.comment': 'Anything else to tell us (optional)', 'fb.submit': 'Send',
+    'fb.1': 'Very unhappy', 'fb.2': 'Unhappy', 'fb.3': 'OK', 'fb.4': 'Happy', 'fb.5': 'Very happy',
+    'fb.star_label': '{n} stars: {word}', 'fb.picked': 'You chose {n} stars: {word}',
+    'fb.need_star': 'Please tap a star to tell us how satisfied you are', 'fb.need_solved': 'Please tell us whether the problem is solved',
+    'fb.thanks': 'Thank you for your feedback', 'fb.thanks_sub': 'Your rating: {n} stars ({word}).',
+    'fb.reopened': 'You said it is not solved: it went back to the command center, and a mediator will contact you again.',
+    'fb.sent_late': 'This report has already been rated', 'fb.sending': 'Sending…',
+    'h.reopened': 'Back with the command center: another mediator is being arranged', 's.reopened': 'You said the problem is not solved; the command center will act soon.',
+    'step.resolved1': 'First closed', 'step.reopened': 'Back to the command center'
+  }
+});
+
+var POLL_MS = 5000;
+var token = decodeURIComponent(location.pathname.split('/')[2] || '');
+var base = '/api/v1/track/' + encodeURIComponent(token);
+var fbRating = 0, fbResolved = null, fbSending = false;
+var view = null, es = null, pollTimer = null, sseRetry = null, map = null, medMarker = null, placeMarker = null, fittedFor = null;
+window.gdTrack = { updates: 0, view: null, via: 'none' };
+
+function terminal(v) { return v && (v.status === 'resolved' || v.status === 'cancelled'); }
+
+// ---- updates ------------------------------------------------------------------------------
+function load() {
+  return GD.api('GET', base).then(function (r) {
+    if (r.ok) { window.gdTrack.via = window.gdTrack.via === 'none' ? 'poll' : window.gdTrack.via; apply(r.body); }
+    else if (r.status === 404) notFound();
   });
+}
+function startPolling() {
+  if (pollTimer || terminal(view)) return;
+  pollTimer = setInterval(function () { if (terminal(view)) stopPolling(); else load(); }, POLL_MS);
+}
+function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
 
-  var POLL_MS = 5000;
-  var token = decodeURIComponent(location.pathname.split('/')[2] || '');
-  var base = '/api/v1/track/' + encodeURIComponent(token);
-  var fbRating = 0, fbResolved = null, fbSending = false;
-  var view = null, es = null, pollTimer = null, sseRetry = null, map = null, medMarker = null, placeMarker = null, fittedFor = null;
-  window.gdTrack = { updates: 0, view: null, via: 'none' };
-
-  function $(s) { return GD.$(s); }
-  function terminal(v) { return v && (v.status === 'resolved' || v.status === 'cancelled'); }
-
-  // ---- updates ------------------------------------------------------------------------------
-  function load() {
-    return GD.api('GET', base).then(function (r) {
-      if (r.ok) { window.gdTrack.via = window.gdTrack.via === 'none' ? 'poll' : window.gdTrack.via; apply(r.body); }
-      else if (r.status === 404) notFound();
-    });
-  }
-  function startPolling() {
-    if (pollTimer || terminal(view)) return;
-    pollTimer = setInterval(function () { if (terminal(view)) stopPolling(); else load(); }, POLL_MS);
-  }
-  function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
-
-  function startEvents() {
-    if (!window.EventSource || terminal(view)) { startPolling(); return; }
-    es = new EventSource(base + '/events');
-    es.onopen = function () { stopPolling(); };
-    // The server names its events `update`; unnamed ones are accepted too.
-    var onUpdate = function (ev) {
-      var v;
-      try { v = JSON.parse(ev.data); } catch (e) { return; }
-      window.gdTrack.via = 'sse';
-      stopPolling();
-      apply(v);
-      if (terminal(v) && es) { es.close(); es = null; }
-    };
-    es.onmessage = onUpdate;
-    es.addEventListener('update', onUpdate);
-    es.onerror = function () {
-      // While it reconnects (or if the stream is not available at all), poll instead.
-      startPolling();
-      if (es && es.readyState === EventSource.CLOSED) {
-        es = null;
-        clearTimeout(sseRetry);
-        sseRetry = setTimeout(function () { if (!terminal(view)) startEvents(); }, 30000);
-      }
-    };
-  }
-  document.addEventListener('visibilitychange', function () {
-    if (document.visibilityState === 'visible' && !terminal(view)) load();
-  });
-
-  // ---- rendering ------------------------------------------------------------------------------
-  function notFound() {
-    $('#headline').textContent = GD.t('h.notfound');
-    $('#subline').textContent = GD.t('s.notfound');
+function startEvents() {
+  if (!window.EventSource || terminal(view)) { startPolling(); return; }
+  es = new EventSource(base + '/events');
+  es.onopen = function () { stopPolling(); };
+  // The server names its events `update`; unnamed ones are accepted too.
+  var onUpdate = function (ev) {
+    var v;
+    try { v = JSON.parse(ev.data); } catch (e) { return; }
+    window.gdTrack.via = 'sse';
     stopPolling();
-    if (es) { es.close(); es = null; }
-  }
-
-  function apply(v) {
-    view = v;
-    window.gdTrack.view = v;
-    window.gdTrack.updates++;
-    render();
-  }
-
-  /** Index of the last `reopened` entry, or -1. */
-  function reopenedAt(tl) {
-    for (var k = tl.length - 1; k >= 0; k--) if (tl[k].event.type === 'reopened') return k;
-    return -1;
-  }
-  function feedbackEntry(tl) {
-    return tl.find(function (x) { return x.event.type === 'feedback_given'; }) || null;
-  }
-  /** First entry of one of `types` at or after index `from`. */
-  function firstOf(tl, types, from) {
-    for (var k = from || 0; k < tl.length; k++) if (types.indexOf(tl[k].event.type) >= 0) return tl[k];
-    return null;
-  }
-
-  /** The steps: received → sent → claimed → arrived → closed; a reopened case restarts after "back to the command center". */
-  function steps(v) {
-    var tl = v.timeline || [];
-    var r = reopenedAt(tl);
-    var list;
-    if (r < 0) {
-      var reached = { dispatching: 2, escalated: 2, claimed: 3, on_site: 4, resolved: 5 }[v.status];
-      if (reached === undefined) reached = firstOf(tl, ['claimed', 'assigned']) ? 3 : 2;
-      var times = [(firstOf(tl, ['reported']) || { at: v.created_at }).at, (firstOf(tl, ['offered', 'escalated']) || {}).at,
-        (firstOf(tl, ['claimed', 'assigned']) || {}).at, (firstOf(tl, ['arrived']) || {}).at, (firstOf(tl, ['resolved']) || {}).at];
-      list = [0, 1, 2, 3, 4].map(function (n) { return { label: GD.t('step.' + n), at: times[n], done: n < reached }; });
-    } else {
-      var firstClosed = firstOf(tl, ['resolved']);
-      var claimed = firstOf(tl, ['claimed', 'assigned'], r), arrived = firstOf(tl, ['arrived'], r), closed = firstOf(tl, ['resolved'], r);
-      list = [
-        { label: GD.t('step.0'), at: (firstOf(tl, ['reported']) || { at: v.created_at }).at, done: true },
-        { label: GD.t('step.resolved1'), at: firstClosed && firstClosed.at, done: true },
-        { label: GD.t('step.reopened'), at: tl[r].at, done: true },
-        { label: GD.t('step.2'), at: claimed && claimed.at, done: !!claimed || v.status === 'claimed' || v.status === 'on_site' || v.status === 'resolved' },
-        { label: GD.t('step.3'), at: arrived && arrived.at, done: !!arrived || v.status === 'on_site' || v.status === 'resolved' },
-        { label: GD.t('step.4'), at: closed && closed.at, done: v.status === 'resolved' }
-      ];
+    apply(v);
+    if (terminal(v) && es) { es.close(); es = null; }
+  };
+  es.onmessage = onUpdate;
+  es.addEventListener('update', onUpdate);
+  es.onerror = function () {
+    // While it reconnects (or if the stream is not available at all), poll instead.
+    startPolling();
+    if (es && es.readyState === EventSource.CLOSED) {
+      es = null;
+      clearTimeout(sseRetry);
+      sseRetry = setTimeout(function () { if (!terminal(view)) startEvents(); }, 30000);
     }
-    var current = -1;
-    if (v.status !== 'resolved' && v.status !== 'cancelled') {
-      for (var k = 0; k < list.length; k++) if (!list[k].done) { current = k; break; }
-    }
-    return list.map(function (st, n) {
-      return GD.el('li', { class: (st.done ? 'done' : '') + (n === current ? ' current' : ''), 'aria-current': n === current ? 'step' : null }, [
-        st.label, st.done && st.at ? GD.el('time', { datetime: st.at, text: GD.fmtDateTime(st.at) }) : null
-      ]);
-    });
+  };
+}
+document.addEventListener('visibilitychange', function () {
+  if (document.visibilityState === 'visible' && !terminal(view)) load();
+});
+
+// ---- rendering ------------------------------------------------------------------------------
+function notFound() {
+  $('#headline').textContent = GD.t('h.notfound');
+  $('#subline').textContent = GD.t('s.notfound');
+  stopPolling();
+  if (es) { es.close(); es = null; }
+}
+
+function apply(v) {
+  view = v;
+  window.gdTrack.view = v;
+  window.gdTrack.updates++;
+  render();
+}
+
+/** Index of the last `reopened` entry, or -1. */
+function reopenedAt(tl) {
+  for (var k = tl.length - 1; k >= 0; k--) if (tl[k].event.type === 'reopened') return k;
+  return -1;
+}
+function feedbackEntry(tl) {
+  return tl.find(function (x) { return x.event.type === 'feedback_given'; }) || null;
+}
+/** First entry of one of `types` at or after index `from`. */
+function firstOf(tl, types, from) {
+  for (var k = from || 0; k < tl.length; k++) if (types.indexOf(tl[k].event.type) >= 0) return tl[k];
+  return null;
+}
+
+/** The steps: received → sent → claimed → arrived → closed; a reopened case restarts after "back to the command center". */
+function steps(v) {
+  var tl = v.timeline || [];
+  var r = reopenedAt(tl);
+  var list;
+  if (r < 0) {
+    var reached = { dispatching: 2, escalated: 2, claimed: 3, on_site: 4, resolved: 5 }[v.status];
+    if (reached === undefined) reached = firstOf(tl, ['claimed', 'assigned']) ? 3 : 2;
+    var times = [(firstOf(tl, ['reported']) || { at: v.created_at }).at, (firstOf(tl, ['offered', 'escalated']) || {}).at,
+      (firstOf(tl, ['claimed', 'assigned']) || {}).at, (firstOf(tl, ['arrived']) || {}).at, (firstOf(tl, ['resolved']) || {}).at];
+    list = [0, 1, 2, 3, 4].map(function (n) { return { label: GD.t('step.' + n), at: times[n], done: n < reached }; });
+  } else {
+    var firstClosed = firstOf(tl, ['resolved']);
+    var claimed = firstOf(tl, ['claimed', 'assigned'], r), arrived = firstOf(tl, ['arrived'], r), closed = firstOf(tl, ['resolved'], r);
+    list = [
+      { label: GD.t('step.0'), at: (firstOf(tl, ['reported']) || { at: v.created_at }).at, done: true },
+      { label: GD.t('step.resolved1'), at: firstClosed && firstClosed.at, done: true },
+      { label: GD.t('step.reopened'), at: tl[r].at, done: true },
+      { label: GD.t('step.2'), at: claimed && claimed.at, done: !!claimed || v.status === 'claimed' || v.status === 'on_site' || v.status === 'resolved' },
+      { label: GD.t('step.3'), at: arrived && arrived.at, done: !!arrived || v.status === 'on_site' || v.status === 'resolved' },
+      { label: GD.t('step.4'), at: closed && closed.at, done: v.status === 'resolved' }
+    ];
   }
-
-  function render() {
-    if (!view) return;
-    var v = view, m = v.mediator, tl = v.timeline || [];
-    var name = m ? m.name : '';
-    var lastResolved = null;
-    tl.forEach(function (x) { if (x.event.type === 'resolved') lastResolved = x; });
-    var outcome = lastResolved && lastResolved.event.outcome ? GD.t('outcome.' + lastResolved.event.outcome) : '';
-    var reopened = reopenedAt(tl) >= 0;
-    var headKey = reopened && v.status === 'escalated' ? 'reopened' : v.status;
-    $('#headline').textContent = GD.t('h.' + headKey, { name: name ? ' ' + name + ' ' : '', outcome: outcome });
-    $('#subline').textContent = dict('s.' + headKey);
-    $('#subline').hidden = !$('#subline').textContent;
-
-    $('#steps').replaceChildren.apply($('#steps'), steps(v));
-
-    // The mediator: name, call, distance/ETA, map.
-    $('#mediator-card').hidden = !m;
-    if (m) {
-      $('#mediator-name').textContent = GD.t('pin.mediator') + '：' + m.name;
-      $('#call').href = 'tel:' + m.phone;
-      $('#call').textContent = GD.t('m.call') + ' ' + m.phone;
-      var showEta = v.status === 'claimed' && m.distance_m !== null && m.distance_m !== undefined;
-      $('#mediator-eta').textContent = showEta
-        ? (m.distance_m < 100 ? GD.t('eta.near') : GD.t('eta', { d: GD.fmtDistance(m.distance_m), m: m.eta_min }))
-        : '';
-      renderMap(m);
-    }
-
-    // The follow-up visit: a rating form once resolved and not yet rated; thanks afterwards.
-    var fb = feedbackEntry(tl);
-    $('#feedback-card').hidden = !(v.status === 'resolved' && !fb);
-    $('#thanks-card').hidden = !fb;
-    if (fb) {
-      var n = fb.event.rating;
-      $('#thanks-sub').textContent = GD.t('fb.thanks_sub', { n: n, word: GD.t('fb.' + n) }) +
-        (fb.event.resolved === false ? ' ' + GD.t('fb.reopened') : '');
-    }
-    renderStars();
-
-    $('#cancel-card').hidden = !(v.status === 'dispatching' || v.status === 'escalated') || reopened;
-    $('#report-summary').textContent = GD.t('summary', { cat: v.category_label, desc: v.description });
-    $('#timeline').replaceChildren.apply($('#timeline'), tl.map(function (e) {
-      var text = GD.describeEvent(e, name && e.event.mediator_id ? fakeNames(e.event.mediator_id, name) : null, 'resident');
-      if (text === null) return null;
-      return GD.el('li', {}, [GD.el('time', { datetime: e.at, text: GD.fmtShort(e.at) }), GD.el('span', { text: text })]);
-    }).filter(Boolean));
+  var current = -1;
+  if (v.status !== 'resolved' && v.status !== 'cancelled') {
+    for (var k = 0; k < list.length; k++) if (!list[k].done) { current = k; break; }
   }
-
-  // ---- rating form (回访) -----------------------------------------------------------------------
-  function renderStars() {
-    var row = $('#fb-stars');
-    row.replaceChildren.apply(row, [1, 2, 3, 4, 5].map(function (n) {
-      return GD.el('button', { type: 'button', class: 'star' + (n <= fbRating ? ' on' : ''), 'aria-pressed': n === fbRating ? 'true' : 'false',
-        'aria-label': GD.t('fb.star_label', { n: n, word: GD.t('fb.' + n) }), dataset: { n: String(n) },
-        onclick: function () { fbRating = n; $('#fb-error').textContent = ''; renderStars(); } }, [
-        GD.el('span', { class: 'glyph', 'aria-hidden': 'true', text: n <= fbRating ? '★' : '☆' }),
-        GD.el('span', { class: 'word', 'aria-hidden': 'true', text: GD.t('fb.' + n) })
-      ]);
-    }));
-    $('#fb-picked').textContent = fbRating ? GD.t('fb.picked', { n: fbRating, word: GD.t('fb.' + fbRating) }) : '';
-    $('#fb-yes').setAttribute('aria-pressed', fbResolved === true ? 'true' : 'false');
-    $('#fb-no').setAttribute('aria-pressed', fbResolved === false ? 'true' : 'false');
-  }
-  $('#fb-yes').addEventListener('click', function () { fbResolved = true; $('#fb-error').textContent = ''; renderStars(); });
-  $('#fb-no').addEventListener('click', function () { fbResolved = false; $('#fb-error').textContent = ''; renderStars(); });
-  $('#fb-submit').addEventListener('click', function (e) {
-    var b = e.currentTarget;
-    if (fbSending) return;
-    if (!fbRating) { $('#fb-error').textContent = GD.t('fb.need_star'); return; }
-    if (fbResolved === null) { $('#fb-error').textContent = GD.t('fb.need_solved'); return; }
-    var body = { rating: fbRating, resolved: fbResolved };
-    var comment = $('#fb-comment').value.trim();
-    if (comment) body.comment = comment;
-    fbSending = true;
-    b.disabled = true;
-    b.textContent = GD.t('fb.sending');
-    GD.api('POST', base + '/feedback', { body: body }).then(function (r) {
-      fbSending = false;
-      b.disabled = false;
-      b.textContent = GD.t('fb.submit');
-      if (r.ok) {
-        apply(r.body);
-        $('#thanks-card').scrollIntoView({ block: 'start' });
-        if (!terminal(r.body) && !es) startEvents();
-        return;
-      }
-      if (r.status === 409) { GD.toast(GD.t('fb.sent_late'), 'error'); load(); return; }
-      $('#fb-error').textContent = GD.t('err.generic', { msg: r.message });
-    });
+  return list.map(function (st, n) {
+    return GD.el('li', { class: (st.done ? 'done' : '') + (n === current ? ' current' : ''), 'aria-current': n === current ? 'step' : null }, [
+      st.label, st.done && st.at ? GD.el('time', { datetime: st.at, text: GD.fmtDateTime(st.at) }) : null
+    ]);
   });
+}
 
-  function dict(key) { var s = GD.t(key); return s === key ? '' : s; }
-  // The resident knows only the holder's name; every claim/assign event is about them.
-  function fakeNames(id, name) { var o = {}; o[id] = name; return o; }
+function render() {
+  if (!view) return;
+  var v = view, m = v.mediator, tl = v.timeline || [];
+  var name = m ? m.name : '';
+  var lastResolved = null;
+  tl.forEach(function (x) { if (x.event.type === 'resolved') lastResolved = x; });
+  var outcome = lastResolved && lastResolved.event.outcome ? GD.t('outcome.' + lastResolved.event.outcome) : '';
+  var reopened = reopenedAt(tl) >= 0;
+  var headKey = reopened && v.status === 'escalated' ? 'reopened' : v.status;
+  $('#headline').textContent = GD.t('h.' + headKey, { name: name ? ' ' + name + ' ' : '', outcome: outcome });
+  $('#subline').textContent = dict('s.' + headKey);
+  $('#subline').hidden = !$('#subline').textContent;
 
-  function storedPlace() {
-    try { var p = JSON.parse(localStorage.getItem('gd.place.' + view.id) || 'null'); return p && isFinite(p.lat) ? p : null; } catch (e) { return null; }
+  $('#steps').replaceChildren.apply($('#steps'), steps(v));
+
+  // The mediator: name, call, distance/ETA, map.
+  $('#mediator-card').hidden = !m;
+  if (m) {
+    $('#mediator-name').textContent = GD.t('pin.mediator') + '：' + m.name;
+    $('#call').href = 'tel:' + m.phone;
+    $('#call').textContent = GD.t('m.call') + ' ' + m.phone;
+    var showEta = v.status === 'claimed' && m.distance_m !== null && m.distance_m !== undefined;
+    $('#mediator-eta').textContent = showEta
+      ? (m.distance_m < 100 ? GD.t('eta.near') : GD.t('eta', { d: GD.fmtDistance(m.distance_m), m: m.eta_min }))
+      : '';
+    renderMap(m);
   }
 
-  function renderMap(m) {
-    var box = $('#track-map');
-    if (!m.position || !window.L) { box.hidden = true; return; }
-    box.hidden = false;
-    if (!map) {
-      map = L.map(box, { preferCanvas: true, attributionControl: false, zoomControl: true, dragging: true, scrollWheelZoom: false });
-      GD.addBaseMap(map);
-      L.control.scale({ imperial: false, position: 'bottomleft' }).addTo(map);
-      map.setView([m.position.lat, m.position.lng], 15);
-    }
-    var pos = [m.position.lat, m.position.lng];
-    if (!medMarker) {
-      medMarker = L.circleMarker(pos, { radius: 10, color: '#fff', weight: 3, fillColor: '#0f5fd7', fillOpacity: 1 }).addTo(map);
-      // Leaflet sets a string as HTML: the name goes in as a text node.
-      medMarker.bindTooltip(GD.el('span', { text: GD.t('pin.mediator') + ' ' + m.name }), { permanent: true, direction: 'top', offset: [0, -10] });
-    } else {
-      medMarker.setLatLng(pos);
-    }
-    var place = view.location && isFinite(view.location.lat) ? view.location : storedPlace();
-    if (place && !placeMarker) {
-      placeMarker = L.circleMarker([place.lat, place.lng], { radius: 10, color: '#fff', weight: 3, fillColor: '#d93025', fillOpacity: 1 }).addTo(map);
-      placeMarker.bindTooltip(GD.t('pin.you'), { permanent: true, direction: 'bottom', offset: [0, 10] });
-    }
-    // Fit once per claim (keep what the resident zoomed to afterwards).
-    if (fittedFor !== view.id + m.name) {
-      fittedFor = view.id + m.name;
-      if (place) map.fitBounds(L.latLngBounds([pos, [place.lat, place.lng]]), { padding: [56, 56], maxZoom: 17, animate: false });
-      else map.setView(pos, 15, { animate: false });
-    }
-    setTimeout(function () { map.invalidateSize(); }, 0);
+  // The follow-up visit: a rating form once resolved and not yet rated; thanks afterwards.
+  var fb = feedbackEntry(tl);
+  $('#feedback-card').hidden = !(v.status === 'resolved' && !fb);
+  $('#thanks-card').hidden = !fb;
+  if (fb) {
+    var n = fb.event.rating;
+    $('#thanks-sub').textContent = GD.t('fb.thanks_sub', { n: n, word: GD.t('fb.' + n) }) +
+      (fb.event.resolved === false ? ' ' + GD.t('fb.reopened') : '');
   }
+  renderStars();
 
-  // ---- cancel -----------------------------------------------------------------------------------
-  $('#cancel').addEventListener('click', function () { $('#cancel-confirm').hidden = false; $('#cancel').hidden = true; });
-  $('#cancel-no').addEventListener('click', function () { $('#cancel-confirm').hidden = true; $('#cancel').hidden = false; });
-  $('#cancel-yes').addEventListener('click', function (e) {
-    var b = e.currentTarget;
-    b.disabled = true;
-    GD.api('POST', base + '/cancel').then(function (r) {
-      b.disabled = false;
-      $('#cancel-confirm').hidden = true;
-      $('#cancel').hidden = false;
-      if (r.ok) { GD.toast(GD.t('cancel.done'), 'ok'); apply(r.body); return; }
-      GD.toast(r.status === 409 ? GD.t('cancel.late') : GD.t('err.generic', { msg: r.message }), 'error');
-      load();
-    });
-  });
+  $('#cancel-card').hidden = !(v.status === 'dispatching' || v.status === 'escalated') || reopened;
+  $('#report-summary').textContent = GD.t('summary', { cat: v.category_label, desc: v.description });
+  $('#timeline').replaceChildren.apply($('#timeline'), tl.map(function (e) {
+    var text = GD.describeEvent(e, name && e.event.mediator_id ? fakeNames(e.event.mediator_id, name) : null, 'resident');
+    if (text === null) return null;
+    return GD.el('li', {}, [GD.el('time', { datetime: e.at, text: GD.fmtShort(e.at) }), GD.el('span', { text: text })]);
+  }).filter(Boolean));
+}
 
-  GD.onLang(function () {
-    if (medMarker) { map.removeLayer(medMarker); medMarker = null; }
-    if (placeMarker) { map.removeLayer(placeMarker); placeMarker = null; }
-    render();
+// ---- rating form (回访) -----------------------------------------------------------------------
+function renderStars() {
+  var row = $('#fb-stars');
+  row.replaceChildren.apply(row, [1, 2, 3, 4, 5].map(function (n) {
+    return GD.el('button', { type: 'button', class: 'star' + (n <= fbRating ? ' on' : ''), 'aria-pressed': n === fbRating ? 'true' : 'false',
+      'aria-label': GD.t('fb.star_label', { n: n, word: GD.t('fb.' + n) }), dataset: { n: String(n) },
+      onclick: function () { fbRating = n; $('#fb-error').textContent = ''; renderStars(); } }, [
+      GD.el('span', { class: 'glyph', 'aria-hidden': 'true', text: n <= fbRating ? '★' : '☆' }),
+      GD.el('span', { class: 'word', 'aria-hidden': 'true', text: GD.t('fb.' + n) })
+    ]);
+  }));
+  $('#fb-picked').textContent = fbRating ? GD.t('fb.picked', { n: fbRating, word: GD.t('fb.' + fbRating) }) : '';
+  $('#fb-yes').setAttribute('aria-pressed', fbResolved === true ? 'true' : 'false');
+  $('#fb-no').setAttribute('aria-pressed', fbResolved === false ? 'true' : 'false');
+}
+$('#fb-yes').addEventListener('click', function () { fbResolved = true; $('#fb-error').textContent = ''; renderStars(); });
+$('#fb-no').addEventListener('click', function () { fbResolved = false; $('#fb-error').textContent = ''; renderStars(); });
+$('#fb-submit').addEventListener('click', function (e) {
+  var b = e.currentTarget;
+  if (fbSending) return;
+  if (!fbRating) { $('#fb-error').textContent = GD.t('fb.need_star'); return; }
+  if (fbResolved === null) { $('#fb-error').textContent = GD.t('fb.need_solved'); return; }
+  var body = { rating: fbRating, resolved: fbResolved };
+  var comment = $('#fb-comment').value.trim();
+  if (comment) body.comment = comment;
+  fbSending = true;
+  b.disabled = true;
+  b.textContent = GD.t('fb.sending');
+  GD.api('POST', base + '/feedback', { body: body }).then(function (r) {
+    fbSending = false;
+    b.disabled = false;
+    b.textContent = GD.t('fb.submit');
+    if (r.ok) {
+      apply(r.body);
+      $('#thanks-card').scrollIntoView({ block: 'start' });
+      if (!terminal(r.body) && !es) startEvents();
+      return;
+    }
+    if (r.status === 409) { GD.toast(GD.t('fb.sent_late'), 'error'); load(); return; }
+    $('#fb-error').textContent = GD.t('err.generic', { msg: r.message });
   });
-  document.addEventListener('DOMContentLoaded', function () { load().then(startEvents); });
-})();
+});
+
+function dict(key) { var s = GD.t(key); return s === key ? '' : s; }
+// The resident knows only the holder's name; every claim/assign event is about them.
+function fakeNames(id, name) { var o = {}; o[id] = name; return o; }
+
+function storedPlace() {
+  try { var p = JSON.parse(localStorage.getItem('gd.place.' + view.id) || 'null'); return p && isFinite(p.lat) ? p : null; } catch (e) { return null; }
+}
+
+function renderMap(m) {
+  var box = $('#track-map');
+  if (!m.position || !window.L) { box.hidden = true; return; }
+  box.hidden = false;
+  if (!map) {
+    map = L.map(box, { preferCanvas: true, attributionControl: false, zoomControl: true, dragging: true, scrollWheelZoom: false });
+    GD.addBaseMap(map);
+    L.control.scale({ imperial: false, position: 'bottomleft' }).addTo(map);
+    map.setView([m.position.lat, m.position.lng], 15);
+  }
+  var pos = [m.position.lat, m.position.lng];
+  if (!medMarker) {
+    medMarker = L.circleMarker(pos, { radius: 10, color: '#fff', weight: 3, fillColor: '#0f5fd7', fillOpacity: 1 }).addTo(map);
+    // Leaflet sets a string as HTML: the name goes in as a text node.
+    medMarker.bindTooltip(GD.el('span', { text: GD.t('pin.mediator') + ' ' + m.name }), { permanent: true, direction: 'top', offset: [0, -10] });
+  } else {
+    medMarker.setLatLng(pos);
+  }
+  var place = view.location && isFinite(view.location.lat) ? view.location : storedPlace();
+  if (place && !placeMarker) {
+    placeMarker = L.circleMarker([place.lat, place.lng], { radius: 10, color: '#fff', weight: 3, fillColor: '#d93025', fillOpacity: 1 }).addTo(map);
+    placeMarker.bindTooltip(GD.t('pin.you'), { permanent: true, direction: 'bottom', offset: [0, 10] });
+  }
+  // Fit once per claim (keep what the resident zoomed to afterwards).
+  if (fittedFor !== view.id + m.name) {
+    fittedFor = view.id + m.name;
+    if (place) map.fitBounds(L.latLngBounds([pos, [place.lat, place.lng]]), { padding: [56, 56], maxZoom: 17, animate: false });
+    else map.setView(pos, 15, { animate: false });
+  }
+  setTimeout(function () { map.invalidateSize(); }, 0);
+}
+
+// ---- cancel -----------------------------------------------------------------------------------
+$('#cancel').addEventListener('click', function () { $('#cancel-confirm').hidden = false; $('#cancel').hidden = true; });
+$('#cancel-no').addEventListener('click', function () { $('#cancel-confirm').hidden = true; $('#cancel').hidden = false; });
+$('#cancel-yes').addEventListener('click', function (e) {
+  var b = e.currentTarget;
+  b.disabled = true;
+  GD.api('POST', base + '/cancel').then(function (r) {
+    b.disabled = false;
+    $('#cancel-confirm').hidden = true;
+    $('#cancel').hidden = false;
+    if (r.ok) { GD.toast(GD.t('cancel.done'), 'ok'); apply(r.body); return; }
+    GD.toast(r.status === 409 ? GD.t('cancel.late') : GD.t('err.generic', { msg: r.message }), 'error');
+    load();
+  });
+});
+
+GD.onLang(function () {
+  if (medMarker) { map.removeLayer(medMarker); medMarker = null; }
+  if (placeMarker) { map.removeLayer(placeMarker); placeMarker = null; }
+  render();
+});
+document.addEventListener('DOMContentLoaded', function () { load().then(startEvents); });
