@@ -338,6 +338,23 @@ GD.saveToken = function (role, token) {
   try { if (token) localStorage.setItem('gd.' + role + '.token', token); else localStorage.removeItem('gd.' + role + '.token'); } catch (e) { /* private mode */ }
 };
 
+/**
+ * The staff sign-in form (`#login-form` with `#login-phone`, `#login-password`, `#login-error`):
+ * on success the token is kept for `role`, the password cleared and `signedIn(token)` called.
+ */
+GD.loginForm = function (role, signedIn) {
+  $('#login-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var body = { phone: $('#login-phone').value.trim(), password: $('#login-password').value };
+    GD.api('POST', '/api/v1/auth/login', { body: body }).then(function (r) {
+      if (!r.ok) { $('#login-error').textContent = r.status === 401 ? GD.t('login.failed') : r.message; return; }
+      GD.saveToken(role, r.body.access_token);
+      $('#login-password').value = '';
+      signedIn(r.body.access_token);
+    });
+  });
+};
+
 // ---- HTTP -------------------------------------------------------------------------------------
 /**
  * Call the API. Resolves {ok, status, body, code, message}; network failures resolve with

@@ -74,16 +74,7 @@ function showLogin(message) {
   $('#login-form').hidden = false;
   $('#login-error').textContent = message || '';
 }
-$('#login-form').addEventListener('submit', function (e) {
-  e.preventDefault();
-  var body = { phone: $('#login-phone').value.trim(), password: $('#login-password').value };
-  GD.api('POST', '/api/v1/auth/login', { body: body }).then(function (r) {
-    if (!r.ok) { $('#login-error').textContent = r.status === 401 ? GD.t('login.failed') : r.message; return; }
-    GD.saveToken('mediator', r.body.access_token);
-    $('#login-password').value = '';
-    start(r.body.access_token);
-  });
-});
+GD.loginForm('mediator', start);
 $('#logout').addEventListener('click', function () { stop(); GD.saveToken('mediator', null); showLogin(); });
 function authFailed(status) {
   stop();

@@ -9,16 +9,9 @@ export function showLogin(message) {
   $('#logout').hidden = true;
   $('#login-phone').focus();
 }
-$('#login-form').addEventListener('submit', function (e) {
-  e.preventDefault();
-  var body = { phone: $('#login-phone').value.trim(), password: $('#login-password').value };
-  GD.api('POST', '/api/v1/auth/login', { body: body }).then(function (r) {
-    if (!r.ok) { $('#login-error').textContent = r.status === 401 ? GD.t('login.failed') : r.message; return; }
-    GD.saveToken('operator', r.body.access_token);
-    $('#login').hidden = true;
-    $('#login-password').value = '';
-    start(r.body.access_token);
-  });
+GD.loginForm('operator', function (token) {
+  $('#login').hidden = true;
+  start(token);
 });
 $('#logout').addEventListener('click', function () {
   GD.saveToken('operator', null);
