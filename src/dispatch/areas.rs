@@ -1,6 +1,8 @@
 //! Jurisdictions: loading the area hierarchy, placing points in it, and who may see what.
 
 use super::{DispatchError, Dispatcher};
+use crate::domain::account::Account;
+pub use crate::domain::area::Scope;
 use crate::domain::area::{self, Area, AreaLevel, AreaMap, AreaPath, Coverage};
 use crate::domain::incident::Incident;
 use crate::domain::location::CoordSystem;
@@ -24,29 +26,11 @@ pub struct NewArea {
     pub coord: CoordSystem,
 }
 
-/// What an operator may see: everything, or one area and what lies below it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    /// The whole deployment (admins, district operators, operators without an area).
-    All,
-    /// This area and below.
-    Area(String),
-}
-
 impl Scope {
-    /// Whether an incident lies in scope.
+    /// Whether an incident lies in scope (by the place it is filed under).
     #[must_use]
     pub fn sees(&self, incident: &Incident) -> bool {
         self.sees_path(&incident.area)
-    }
-
-    /// Whether a place lies in scope.
-    #[must_use]
-    pub fn sees_path(&self, path: &AreaPath) -> bool {
-        match self {
-            Self::All => true,
-            Self::Area(code) => path.contains(code),
-        }
     }
 }
 
@@ -141,16 +125,38 @@ impl Dispatcher {
         Ok(stored)
     }
 
-    /// The scope of an operator whose account names `area` (None: everything). An unknown
-    /// code sees nothing but that code's incidents (none), never everything.
+    /// The scope of an operator whose account names `area` ([`area::EVERY_DISTRICT`] for
+    /// admins); None when they may see nothing. The rule: [`AreaMap::scope_of`].
     #[must_use]
-    pub fn scope_for(&self, area: Option<&str>) -> Scope {
-        match area {
-            None => Scope::All,
-            Some(code) => match self.areas().get(code) {
-                Some(a) if a.level == AreaLevel::District => Scope::All,
-                _ => Scope::Area(code.to_owned()),
-            },
+    pub fn scope_for(&self, area: Option<&str>) -> Option<Scope> {
+        self.areas().scope_of(area)
+    }
+
+    /// Whether an operator with `scope` may send `mediator`: the mediator's home area lies in
+    /// it or, for a mediator without a known home area, the place their phone last reported.
+    /// A mediator known by neither is sent only by operators who see everything.
+    #[must_use]
+    pub fn may_send(&self, scope: &Scope, mediator: &Account) -> bool {
+        if *scope == Scope::All {
+            return true;
+        }
+        let home = mediator.area.as_deref().and_then(|code| self.area_path(code));
+        let last_seen = || self.index().get(&mediator.id).and_then(|(_, fix)| fix).map(|f| self.locate(f.point));
+        home.or_else(last_seen).is_some_and(|place| scope.sees_path(&place))
+    }
+
+    /// Where an operator with `scope` may transfer an incident: area `code`'s place, when it lies
+    /// in the operator's district (anywhere for those who see everything). None for an unknown
+    /// area or one of another district, alike.
+    #[must_use]
+    pub fn transfer_target(&self, scope: &Scope, code: &str) -> Option<AreaPath> {
+        let target = self.area_path(code)?;
+        match scope {
+            Scope::All => Some(target),
+            Scope::Area(own) => {
+                let district = self.area_path(own)?.district;
+                (district.is_some() && target.district == district).then_some(target)
+            }
         }
     }
 }

@@ -78,7 +78,7 @@ impl Feed {
                 match (on, index.get(&mediator_id).and_then(|(_, f)| f)) {
                     (true, Some(fix)) => self.hub.queue_position(&mediator_id, fix),
                     (true, None) => {}
-                    (false, _) => self.hub.queue_off_duty(&mediator_id),
+                    (false, last) => self.hub.queue_off_duty(&mediator_id, last.map(|f| f.point)),
                 }
             }
             BusMessage::ToMediators { mediator_ids, payload } => {
@@ -98,6 +98,11 @@ impl Feed {
             BusMessage::AreasChanged => {
                 if let Err(e) = self.dispatcher.reload_areas().await {
                     tracing::warn!(error = %e, "could not reload areas; keeping the old map until the next change");
+                }
+                // A second district narrows what district-wide screens may see: they start again.
+                let dropped = self.hub.rescope_operators(&|area| self.dispatcher.scope_for(area));
+                if dropped > 0 {
+                    tracing::info!(screens = dropped, "operator screens whose scope changed were disconnected");
                 }
             }
             BusMessage::Resync => {

@@ -58,6 +58,9 @@ pub enum DispatchError {
         /// What is wrong.
         reason: String,
     },
+    /// The object exists but lies outside the caller's area (answered like `NotFound`).
+    #[error("no such {0} in your area")]
+    OutsideScope(&'static str),
     /// An Idempotency-Key was reused for a different request.
     #[error("this Idempotency-Key was used for a different request")]
     IdempotencyMismatch,
@@ -350,17 +353,22 @@ impl Dispatcher {
         Ok(self.run(id, &actor, command).await?.0)
     }
 
-    /// An operator sends a mediator.
+    /// An operator whose area is `scope` sends a mediator ([`Self::may_send`] decides whom).
     ///
     /// # Errors
-    /// `NotFound` for an unknown incident or mediator; `Transition(AlreadyClaimed)`; `AtCapacity`.
+    /// `NotFound` for an unknown incident or mediator; `OutsideScope` for a mediator of another
+    /// area; `Transition(AlreadyClaimed)`; `AtCapacity`.
     #[instrument(skip_all, fields(incident_id = %id))]
     pub async fn assign(
         &self,
         operator: &AccountId,
+        scope: &Scope,
         id: &IncidentId,
         mediator: &AccountId,
     ) -> Result<Incident, DispatchError> {
+        if !self.may_send(scope, &self.mediator(mediator).await?) {
+            return Err(DispatchError::OutsideScope("mediator"));
+        }
         let actor = Actor::account(Role::Operator, operator);
         let command = |i: &Incident, now| Command::Assign {
             operator: operator.clone(),
@@ -444,19 +452,23 @@ impl Dispatcher {
         Ok(self.run(id, &actor, Command::HandOver { up, note }).await?.0)
     }
 
-    /// An operator moves an incident to another area (it was placed wrongly).
+    /// An operator whose area is `scope` moves an incident to another area of their district
+    /// (it was placed wrongly); [`Self::transfer_target`] decides where.
     ///
     /// # Errors
-    /// `Invalid` for an unknown area; `NotFound`.
+    /// `Invalid` for an unknown area or one of another district; `NotFound`.
     #[instrument(skip_all, fields(incident_id = %id))]
     pub async fn transfer(
         &self,
         operator: &AccountId,
+        scope: &Scope,
         id: &IncidentId,
         to: &str,
         note: String,
     ) -> Result<Incident, DispatchError> {
-        let area = self.area_path(to).ok_or(DispatchError::Invalid { field: "area", reason: "unknown area".into() })?;
+        let area = self
+            .transfer_target(scope, to)
+            .ok_or(DispatchError::Invalid { field: "area", reason: "unknown area".into() })?;
         let actor = Actor::account(Role::Operator, operator);
         Ok(self.run(id, &actor, Command::Transfer { area, to: to.to_owned(), note }).await?.0)
     }

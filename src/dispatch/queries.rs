@@ -12,6 +12,10 @@ use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// How many more mediators than `dispatch.suggest_count` are ranked for an incident's
+/// suggestions, so that those an operator may not send can be left out.
+const SUGGEST_SCOPED_FACTOR: usize = 4;
+
 /// Assumed travel speed for ETAs (e-bike or taxi in town): 15 km/h.
 const ETA_SPEED_M_PER_MIN: f64 = 250.0;
 
@@ -155,28 +159,35 @@ impl Dispatcher {
         }
     }
 
-    /// One incident with its timeline and, while unclaimed, the nearest available mediators.
+    /// One incident with its timeline and, while unclaimed, the nearest available mediators an
+    /// operator with `scope` may send ([`Self::may_send`]).
     ///
     /// # Errors
     /// `NotFound`; `Store`.
     pub async fn incident_detail(
         &self,
         id: &IncidentId,
+        scope: &super::Scope,
     ) -> Result<(Incident, Vec<TimelineEntry>, Vec<Suggestion>), DispatchError> {
         let incident = self.store().get_incident(id).await?.ok_or(DispatchError::NotFound)?;
         let timeline = self.store().timeline(id).await?;
         let mut suggestions = vec![];
         if incident.status.is_unclaimed() {
             let n = self.settings().dispatch.suggest_count;
-            let ranked = self.candidates(incident.location, incident.category, n).await?;
+            // Near a boundary some of the nearest belong elsewhere: rank more, keep `n` of ours.
+            let want = if *scope == super::Scope::All { n } else { n * SUGGEST_SCOPED_FACTOR };
+            let ranked = self.candidates(incident.location, incident.category, want).await?;
             let ids: Vec<_> = ranked.iter().map(|c| c.mediator_id.clone()).collect();
             let accounts = self.store().get_accounts(&ids).await?;
             suggestions = ranked
                 .into_iter()
                 .zip(accounts)
+                .filter_map(|(c, a)| Some((c, a?)))
+                .filter(|(_, a)| self.may_send(scope, a))
+                .take(n)
                 .map(|(c, a)| Suggestion {
                     mediator_id: c.mediator_id.to_string(),
-                    name: a.map(|a| a.name).unwrap_or_default(),
+                    name: a.name,
                     distance_m: c.distance_m.round(),
                     specialist: c.specialist,
                     holds: c.holds,

@@ -232,6 +232,29 @@ impl AreaPath {
     }
 }
 
+/// The area code an operator account names to see every district (admins see them all too).
+pub const EVERY_DISTRICT: &str = "*";
+
+/// What an operator may see and act on: everything, or one area and what lies below it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole deployment, including reports placed in no area.
+    All,
+    /// This area and below.
+    Area(String),
+}
+
+impl Scope {
+    /// Whether a place lies in scope.
+    #[must_use]
+    pub fn sees_path(&self, path: &AreaPath) -> bool {
+        match self {
+            Self::All => true,
+            Self::Area(code) => path.contains(code),
+        }
+    }
+}
+
 /// An area's cells, as [`coverage`] computed them.
 pub type Coverage = std::sync::Arc<[CellIndex]>;
 
@@ -335,6 +358,33 @@ impl AreaMap {
         false
     }
 
+    /// How many districts (top-level areas) are loaded.
+    #[must_use]
+    pub fn district_count(&self) -> usize {
+        self.areas.values().filter(|a| a.level == AreaLevel::District).count()
+    }
+
+    /// The scope of an operator whose account names `area`; None when they may see nothing.
+    ///
+    /// The one rule: [`EVERY_DISTRICT`] sees everything. An operator of the only district, or
+    /// with no area while at most one district exists, sees everything too (reports outside the
+    /// outline included), as before districts could sit side by side. With several districts, a
+    /// district operator sees their district only and an operator with no area sees nothing
+    /// (an admin must give them one). Any other code sees that area and below (an unknown code:
+    /// nothing, never everything).
+    #[must_use]
+    pub fn scope_of(&self, area: Option<&str>) -> Option<Scope> {
+        let sole_district = self.district_count() <= 1;
+        match area {
+            Some(EVERY_DISTRICT) => Some(Scope::All),
+            None => sole_district.then_some(Scope::All),
+            Some(code) => match self.areas.get(code) {
+                Some(a) if a.level == AreaLevel::District && sole_district => Some(Scope::All),
+                _ => Some(Scope::Area(code.to_owned())),
+            },
+        }
+    }
+
     /// Check that a new area fits the hierarchy: its parent exists one level up.
     ///
     /// # Errors
@@ -423,6 +473,25 @@ mod tests {
         assert!(map.check_parent(AreaLevel::District, Some("D")).is_err());
         assert_eq!(check_code("G-07_a"), Ok(()));
         assert_eq!(check_code("{gd}"), Err(AreaError::Code));
+    }
+
+    #[test]
+    fn a_second_district_narrows_district_operators_and_leaves_operators_without_an_area_nothing() {
+        let a = || area("A", AreaLevel::District, None, square(101.70, 36.60, 0.02));
+        let a_street = || area("A1", AreaLevel::Street, Some("A"), square(101.70, 36.60, 0.01));
+        let (one, _) = AreaMap::build(vec![a(), a_street()]);
+        assert_eq!(one.scope_of(None), Some(Scope::All), "one district: no area is district-wide");
+        assert_eq!(one.scope_of(Some("A")), Some(Scope::All), "the only district sees outside its outline too");
+        assert_eq!(one.scope_of(Some("A1")), Some(Scope::Area("A1".into())));
+        let b = area("B", AreaLevel::District, None, square(101.72, 36.60, 0.02));
+        let (two, _) = AreaMap::build(vec![a(), a_street(), b]);
+        assert_eq!(two.district_count(), 2);
+        assert_eq!(two.scope_of(None), None, "no area among several districts: nothing");
+        assert_eq!(two.scope_of(Some("A")), Some(Scope::Area("A".into())));
+        assert_eq!(two.scope_of(Some(EVERY_DISTRICT)), Some(Scope::All));
+        assert_eq!(two.scope_of(Some("GONE")), Some(Scope::Area("GONE".into())), "unknown: nothing, not all");
+        let in_b = two.locate(GeoPoint::new(36.61, 101.73).unwrap());
+        assert!(!Scope::Area("A".into()).sees_path(&in_b) && Scope::Area("B".into()).sees_path(&in_b));
     }
 
     #[test]

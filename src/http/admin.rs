@@ -45,7 +45,9 @@ pub struct CreateAccountRequest {
     /// Mediators: incidents held at once (default 3).
     #[serde(default)]
     pub capacity: Option<u32>,
-    /// Home grid / community (mediators) or area (operators).
+    /// Home grid / community (mediators, the area whose operators may send them) or area
+    /// (operators: what they see and act on; `*` for every district). With several districts
+    /// an operator without an area sees nothing.
     #[serde(default)]
     pub area: Option<String>,
 }
@@ -62,7 +64,7 @@ pub struct UpdateAccountRequest {
     pub specialties: Option<Vec<Category>>,
     /// Capacity.
     pub capacity: Option<u32>,
-    /// Area.
+    /// Area (as on creation; empty string clears it).
     pub area: Option<String>,
     /// Disabled accounts cannot log in and their tokens stop working at once.
     pub enabled: Option<bool>,
@@ -194,12 +196,14 @@ fn check_name(state: &AppState, field: &str, name: &str) -> Result<String, ApiEr
         .map_err(|e| ApiError::invalid(field, e))
 }
 
-/// An operator's area decides what they see: it must be a known area. A mediator's home area,
-/// once areas are loaded, must be a grid or a community (free text before that).
+/// An operator's area decides what they see: it must be a known area, or `*` for every
+/// district. A mediator's home area, once areas are loaded, must be a grid or a community (free
+/// text before that).
 fn check_area(state: &AppState, role: Role, code: &str) -> Result<(), ApiError> {
-    use crate::domain::area::AreaLevel;
+    use crate::domain::area::{AreaLevel, EVERY_DISTRICT};
     let map = state.dispatcher.areas();
     match (role, map.get(code)) {
+        (Role::Operator, None) if code == EVERY_DISTRICT => Ok(()),
         (Role::Operator, None) => Err(ApiError::invalid("area", "unknown area code (upload areas first)")),
         (Role::Mediator, None) if !map.all().is_empty() => Err(ApiError::invalid("area", "unknown area code")),
         (Role::Mediator, Some(a)) if !matches!(a.level, AreaLevel::Grid | AreaLevel::Community) => {

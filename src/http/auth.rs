@@ -7,6 +7,7 @@ use super::error::ApiError;
 use super::state::AppState;
 use crate::auth::{JwtKeys, Principal};
 use crate::domain::account::{Account, Role};
+use crate::domain::area::{EVERY_DISTRICT, Scope};
 use crate::domain::ids::AccountId;
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
@@ -63,15 +64,17 @@ impl FromRequestParts<AppState> for MediatorAuth {
     }
 }
 
-/// A verified operator (or admin) for the command center.
+/// A verified operator (or admin) for the command center, with what they may see.
 #[derive(Debug, Clone)]
 pub struct OperatorAuth {
     /// The operator's account (None for an operations admin token).
     pub account: Option<AccountId>,
     /// The `sub`, for the audit timeline.
     pub sub: String,
-    /// The area the operator belongs to (None: the whole deployment).
+    /// The area the account names (admins: [`EVERY_DISTRICT`]; None: no area).
     pub area: Option<String>,
+    /// What they see and act on, from `area` and the current map.
+    pub scope: Scope,
 }
 
 impl FromRequestParts<AppState> for OperatorAuth {
@@ -80,9 +83,16 @@ impl FromRequestParts<AppState> for OperatorAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match principal(parts, state).await? {
             (p, account) if matches!(p.role, Role::Operator | Role::Admin) => {
-                // Admins see everything; operators see their area and below.
-                let area = account.as_ref().filter(|a| a.role == Role::Operator).and_then(|a| a.area.clone());
-                Ok(Self { account: account.map(|a| a.id), sub: p.sub, area })
+                let area = match &account {
+                    Some(a) if a.role == Role::Operator => a.area.clone(),
+                    _ => Some(EVERY_DISTRICT.to_owned()),
+                };
+                let scope = state.dispatcher.scope_for(area.as_deref()).ok_or_else(|| {
+                    ApiError::forbidden(
+                        "this operator has no area while several districts exist; an admin must set one",
+                    )
+                })?;
+                Ok(Self { account: account.map(|a| a.id), sub: p.sub, area, scope })
             }
             _ => Err(ApiError::forbidden("command-center operators only")),
         }

@@ -48,7 +48,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The big screen's socket (token in `?access_token=`): a `snapshot` of on-duty mediators and
 /// open incidents on connect, then `positions` batches and an `incident` message for every
-/// state change (see the schema `OperatorMessage`). Reconnect and you get a fresh snapshot.
+/// state change (see the schema `OperatorMessage`), all limited to the operator's area: nothing
+/// of another area is sent, not even a mediator's id going off duty. Reconnect and you get a
+/// fresh snapshot; a screen whose area changes meaning (a second district uploaded) is closed so
+/// that it reconnects. 403 for an operator without an area while several districts exist.
 #[utoipa::path(get, path = "/api/v1/command/live", tag = "command", security(("operator" = []), ("admin" = [])),
     params(("access_token" = Option<String>, Query, description = "JWT, for browsers that cannot set headers")),
     responses((status = 101, description = "switching protocols"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -59,12 +62,8 @@ async fn live_feed(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     ws::check_origin(&headers, &state.settings)?;
-    let scope = scope(&state, &operator);
-    let subscription = state.hub.register_operator(match &scope {
-        Scope::All => None,
-        Scope::Area(code) => Some(code.clone()),
-    });
-    let snapshot = snapshot(&state, &scope).await?;
+    let subscription = state.hub.register_operator(operator.area.clone(), operator.scope.clone());
+    let snapshot = snapshot(&state, &operator.scope).await?;
     let (ping_every, shutdown) = (state.settings.push.ping_interval, state.shutdown.clone());
     Ok(ws::limits(upgrade, ws::Peer::Screen)
         .on_upgrade(move |socket| async move {
@@ -140,7 +139,7 @@ async fn list_mediators(
 ) -> Result<Json<Vec<MediatorOnMap>>, ApiError> {
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
     let mut found = state.dispatcher.mediators_in(bbox).await?;
-    let (scope, areas) = (scope(&state, &operator), state.dispatcher.areas());
+    let (scope, areas) = (&operator.scope, state.dispatcher.areas());
     found.retain(|(p, _)| {
         crate::domain::location::GeoPoint::new(p.lat, p.lng).is_ok_and(|point| scope.sees_path(&areas.locate(point)))
     });
@@ -180,8 +179,7 @@ async fn list_incidents(
         return Err(ApiError::invalid("from", "must not be after `to`"));
     }
     let mut incidents = state.dispatcher.incidents_between(from, to, LIST_LIMIT).await?;
-    let scope = scope(&state, &operator);
-    incidents.retain(|i| scope.sees(i));
+    incidents.retain(|i| operator.scope.sees(i));
     incidents.sort_by(crate::dispatch::stats::urgent_first);
     Ok(Json(
         incidents
@@ -205,7 +203,7 @@ pub struct IncidentDetail {
     pub nearest_mediators: Vec<Suggestion>,
 }
 
-/// One incident with its timeline and the nearest available mediators.
+/// One incident with its timeline and the nearest available mediators this operator may send.
 #[utoipa::path(get, path = "/api/v1/command/incidents/{id}", tag = "command", security(("operator" = []), ("admin" = [])),
     params(("id" = String, Path, description = "incident id")),
     responses((status = 200, body = IncidentDetail), (status = 404, body = ErrorBody)))]
@@ -216,7 +214,7 @@ async fn get_incident(
 ) -> Result<Json<IncidentDetail>, ApiError> {
     let id = IncidentId::parse(&id).map_err(|_| ApiError::not_found())?;
     ensure_visible(&state, &operator, &id).await?;
-    let (incident, timeline, nearest_mediators) = state.dispatcher.incident_detail(&id).await?;
+    let (incident, timeline, nearest_mediators) = state.dispatcher.incident_detail(&id, &operator.scope).await?;
     Ok(Json(IncidentDetail { incident: IncidentView::masked(&incident), timeline, nearest_mediators }))
 }
 
@@ -228,7 +226,9 @@ pub struct AssignRequest {
     pub mediator_id: String,
 }
 
-/// Send a mediator to an unclaimed incident; they get an `assigned` message.
+/// Send a mediator to an unclaimed incident; they get an `assigned` message. Only a mediator
+/// of the operator's area: their home area, or where their phone last was when they have none
+/// (404 otherwise, as for an unknown mediator).
 #[utoipa::path(post, path = "/api/v1/command/incidents/{id}/assign", tag = "command", security(("operator" = []), ("admin" = [])),
     params(("id" = String, Path, description = "incident id")), request_body = AssignRequest,
     responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -243,19 +243,14 @@ async fn assign_incident(
         AccountId::parse(&body.mediator_id).map_err(|_| ApiError::invalid("mediator_id", "unknown mediator"))?;
     let actor = operator_actor(&operator);
     ensure_visible(&state, &operator, &id).await?;
-    let incident = state.dispatcher.assign(&actor, &id, &mediator).await?;
+    let incident = state.dispatcher.assign(&actor, &operator.scope, &id, &mediator).await?;
     Ok(Json(IncidentView::masked(&incident)))
-}
-
-/// What this operator may see.
-fn scope(state: &AppState, operator: &OperatorAuth) -> Scope {
-    state.dispatcher.scope_for(operator.area.as_deref())
 }
 
 /// 404 unless the incident exists and lies in the operator's area (or below).
 async fn ensure_visible(state: &AppState, operator: &OperatorAuth, id: &IncidentId) -> Result<(), ApiError> {
     let incident = state.dispatcher.store().get_incident(id).await?.ok_or_else(ApiError::not_found)?;
-    if scope(state, operator).sees(&incident) { Ok(()) } else { Err(ApiError::not_found()) }
+    if operator.scope.sees(&incident) { Ok(()) } else { Err(ApiError::not_found()) }
 }
 
 fn operator_actor(operator: &OperatorAuth) -> AccountId {
@@ -382,7 +377,7 @@ async fn get_stats(
     operator: OperatorAuth,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Json<crate::dispatch::stats::Stats>, ApiError> {
-    Ok(Json(stats_for(&state, &q, &scope(&state, &operator)).await?))
+    Ok(Json(stats_for(&state, &q, &operator.scope).await?))
 }
 
 /// The same figures as CSV for Excel (UTF-8 with BOM).
@@ -394,7 +389,7 @@ async fn get_stats_csv(
     operator: OperatorAuth,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<axum::response::Response, ApiError> {
-    let stats = stats_for(&state, &q, &scope(&state, &operator)).await?;
+    let stats = stats_for(&state, &q, &operator.scope).await?;
     let filename = format!("attachment; filename=\"grid-dispatch-{}-{}.csv\"", stats.from, stats.to);
     let headers = [
         (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -420,7 +415,7 @@ pub struct Hotspot {
 #[utoipa::path(get, path = "/api/v1/command/hotspots", tag = "command", security(("operator" = []), ("admin" = [])),
     responses((status = 200, body = Vec<Hotspot>)))]
 async fn list_hotspots(State(state): State<AppState>, operator: OperatorAuth) -> Result<Json<Vec<Hotspot>>, ApiError> {
-    let areas = state.dispatcher.hotspots(&scope(&state, &operator)).await?;
+    let areas = state.dispatcher.hotspots(&operator.scope).await?;
     Ok(Json(
         areas
             .into_iter()
@@ -444,9 +439,9 @@ async fn list_hotspots(State(state): State<AppState>, operator: OperatorAuth) ->
     responses((status = 200, content_type = "application/geo+json", description = "FeatureCollection")))]
 async fn list_areas(State(state): State<AppState>, operator: OperatorAuth) -> axum::response::Response {
     let map = state.dispatcher.areas();
-    let areas = match scope(&state, &operator) {
+    let areas = match &operator.scope {
         Scope::All => map.all(),
-        Scope::Area(code) => map.subtree(&code),
+        Scope::Area(code) => map.subtree(code),
     };
     let features: Vec<serde_json::Value> = areas
         .iter()
@@ -520,8 +515,9 @@ pub struct TransferRequest {
     pub note: String,
 }
 
-/// Transfer an incident to another area (a report placed wrongly); its place in the hierarchy
-/// becomes that area and its ancestors. Recorded in the timeline.
+/// Transfer an incident to another area of the operator's district (a report placed wrongly);
+/// its place in the hierarchy becomes that area and its ancestors. Recorded in the timeline.
+/// An area of another district is refused like an unknown one (422).
 #[utoipa::path(post, path = "/api/v1/command/incidents/{id}/transfer", tag = "command", security(("operator" = []), ("admin" = [])),
     params(("id" = String, Path, description = "incident id")), request_body = TransferRequest,
     responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -534,7 +530,8 @@ async fn transfer(
     let note = note(&state, &body.note)?;
     let id = parse_incident(&id)?;
     ensure_visible(&state, &operator, &id).await?;
-    let incident = state.dispatcher.transfer(&operator_actor(&operator), &id, &body.area, note).await?;
+    let incident =
+        state.dispatcher.transfer(&operator_actor(&operator), &operator.scope, &id, &body.area, note).await?;
     Ok(Json(IncidentView::masked(&incident)))
 }
 

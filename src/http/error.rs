@@ -136,6 +136,7 @@ impl From<DispatchError> for ApiError {
     fn from(e: DispatchError) -> Self {
         match e {
             DispatchError::NotFound => Self::not_found(),
+            e @ DispatchError::OutsideScope(_) => Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
             DispatchError::Transition(t) => match t {
                 TransitionError::AlreadyClaimed => {
                     Self::new(StatusCode::CONFLICT, "already_claimed", "another mediator already took this incident")

@@ -7,8 +7,10 @@
 pub mod wire;
 
 use crate::domain::account::Fix;
+use crate::domain::area::{AreaPath, Scope};
 use crate::domain::ids::{AccountId, IncidentId};
-use std::collections::{HashMap, HashSet};
+use crate::domain::location::GeoPoint;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
 
@@ -19,10 +21,18 @@ pub type Payload = Arc<str>;
 struct Inner {
     next_id: u64,
     mediators: HashMap<AccountId, Vec<(u64, mpsc::Sender<Payload>)>>,
-    /// Operator sockets, each with the area code it is limited to (None: everything).
-    operators: Vec<(u64, mpsc::Sender<Payload>, Option<String>)>,
+    /// Operator sockets, each with what it is shown.
+    operators: Vec<(u64, mpsc::Sender<Payload>, Screen)>,
     moved: HashMap<AccountId, Fix>,
-    off_duty: HashSet<AccountId>,
+    /// Gone off duty, with where they were last (None: never placed, so shown nowhere scoped).
+    off_duty: HashMap<AccountId, Option<GeoPoint>>,
+}
+
+/// What an operator socket is shown: the area its account names, and the scope that gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Screen {
+    area: Option<String>,
+    scope: Scope,
 }
 
 /// Deliver to one sender; false if the socket must be dropped (full or gone).
@@ -60,7 +70,7 @@ pub struct Hub {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Audience {
     Mediator(AccountId),
-    Operator(Option<String>),
+    Operator(Screen),
 }
 
 /// One socket's registration; unregisters on drop.
@@ -108,7 +118,7 @@ impl Hub {
         let id = g.next_id;
         match &audience {
             Audience::Mediator(m) => g.mediators.entry(m.clone()).or_default().push((id, tx)),
-            Audience::Operator(area) => g.operators.push((id, tx, area.clone())),
+            Audience::Operator(screen) => g.operators.push((id, tx, screen.clone())),
         }
         drop(g);
         Subscription { id, audience, hub: self.clone(), rx }
@@ -120,10 +130,21 @@ impl Hub {
         self.register(Audience::Mediator(mediator.clone()))
     }
 
-    /// Register an operator's socket, limited to incidents in `area` and below (None: all).
+    /// Register an operator's socket: its account names `area`, which gave it `scope` (see
+    /// [`Self::rescope_operators`]); it is sent only what lies in that scope.
     #[must_use]
-    pub fn register_operator(&self, area: Option<String>) -> Subscription {
-        self.register(Audience::Operator(area))
+    pub fn register_operator(&self, area: Option<String>, scope: Scope) -> Subscription {
+        self.register(Audience::Operator(Screen { area, scope }))
+    }
+
+    /// The area map changed: drop every operator socket whose scope `resolve` now gives
+    /// differently (None: it may see nothing), so its screen reconnects and starts again from
+    /// a snapshot of its new scope. Returns how many were dropped.
+    pub fn rescope_operators(&self, resolve: &dyn Fn(Option<&str>) -> Option<Scope>) -> usize {
+        let mut g = self.lock();
+        let before = g.operators.len();
+        g.operators.retain(|(_, _, screen)| resolve(screen.area.as_deref()).as_ref() == Some(&screen.scope));
+        before - g.operators.len()
     }
 
     /// Send to every local socket of these mediators.
@@ -136,11 +157,11 @@ impl Hub {
         }
     }
 
-    /// Send to every local operator socket whose area the message's place lies in (a message
+    /// Send to every local operator socket whose scope the message's place lies in (a message
     /// with no place goes to all).
-    pub fn send_operators(&self, payload: &Payload, place: Option<&crate::domain::area::AreaPath>) {
-        self.lock().operators.retain(|(_, tx, area)| match (area, place) {
-            (Some(code), Some(path)) if !path.contains(code) => true,
+    pub fn send_operators(&self, payload: &Payload, place: Option<&AreaPath>) {
+        self.lock().operators.retain(|(_, tx, screen)| match place {
+            Some(path) if !screen.scope.sees_path(path) => true,
             _ => offer(tx, payload),
         });
     }
@@ -155,49 +176,56 @@ impl Hub {
         g.moved.insert(mediator.clone(), fix);
     }
 
-    /// Remember a duty-off for the next operator batch.
-    pub fn queue_off_duty(&self, mediator: &AccountId) {
+    /// Remember a duty-off for the next operator batch, with the mediator's last position (it
+    /// decides which scoped screens are told).
+    pub fn queue_off_duty(&self, mediator: &AccountId, last: Option<GeoPoint>) {
         let mut g = self.lock();
         if g.operators.is_empty() {
             return;
         }
         g.moved.remove(mediator);
-        g.off_duty.insert(mediator.clone());
+        g.off_duty.insert(mediator.clone(), last);
     }
 
     /// Send the pending batch of position changes to operators, if any.
     ///
-    /// An operator limited to an area gets only the moves that `locate` places in it.
-    pub fn flush_positions(&self, locate: &dyn Fn(crate::domain::location::GeoPoint) -> crate::domain::area::AreaPath) {
+    /// A screen limited to an area gets only the moves and duty-offs that `locate` places in
+    /// it: nothing of a mediator elsewhere, not even their id.
+    pub fn flush_positions(&self, locate: &dyn Fn(GeoPoint) -> AreaPath) {
         let mut g = self.lock();
         if g.moved.is_empty() && g.off_duty.is_empty() {
             return;
         }
         let moved: Vec<(AccountId, Fix)> = g.moved.drain().collect();
-        let off_duty: Vec<String> = g.off_duty.drain().map(|id| id.to_string()).collect();
-        let batch = |keep: &dyn Fn(&AccountId) -> bool| -> Payload {
-            let updates =
-                moved.iter().filter(|(id, _)| keep(id)).map(|(id, f)| wire::MediatorPosition::new(id, f)).collect();
-            wire::to_json(&wire::OperatorMessage::Positions { updates, off_duty: off_duty.clone() }).into()
+        let off_duty: Vec<(AccountId, Option<GeoPoint>)> = g.off_duty.drain().collect();
+        let scoped = g.operators.iter().any(|(_, _, screen)| screen.scope != Scope::All);
+        let places: HashMap<&AccountId, AreaPath> = if scoped {
+            let points = moved.iter().map(|(id, f)| (id, Some(f.point))).chain(off_duty.iter().map(|(id, p)| (id, *p)));
+            points.filter_map(|(id, point)| Some((id, locate(point?)))).collect()
+        } else {
+            HashMap::new()
         };
-        let everything = batch(&|_| true);
-        // One batch per distinct area filter, built only when someone has that filter.
-        let mut per_area: HashMap<String, Payload> = HashMap::new();
-        let places: HashMap<AccountId, crate::domain::area::AreaPath> =
-            if g.operators.iter().any(|(_, _, a)| a.is_some()) {
-                moved.iter().map(|(id, f)| (id.clone(), locate(f.point))).collect()
-            } else {
-                HashMap::new()
+        // None when nothing of the batch lies in `scope`.
+        let batch = |scope: &Scope| -> Option<Payload> {
+            let keep = |id: &AccountId| *scope == Scope::All || places.get(id).is_some_and(|p| scope.sees_path(p));
+            let updates: Vec<_> =
+                moved.iter().filter(|(id, _)| keep(id)).map(|(id, f)| wire::MediatorPosition::new(id, f)).collect();
+            let off_duty: Vec<_> = off_duty.iter().filter(|(id, _)| keep(id)).map(|(id, _)| id.to_string()).collect();
+            let any = !updates.is_empty() || !off_duty.is_empty();
+            any.then(|| wire::to_json(&wire::OperatorMessage::Positions { updates, off_duty }).into())
+        };
+        // One batch per distinct scope, built only when a screen has that scope.
+        let mut per_scope: Vec<(Scope, Option<Payload>)> = Vec::new();
+        g.operators.retain(|(_, tx, screen)| {
+            let payload = match per_scope.iter().find(|(s, _)| *s == screen.scope) {
+                Some((_, p)) => p.clone(),
+                None => {
+                    let p = batch(&screen.scope);
+                    per_scope.push((screen.scope.clone(), p.clone()));
+                    p
+                }
             };
-        g.operators.retain(|(_, tx, area)| match area {
-            None => offer(tx, &everything),
-            Some(code) => {
-                let payload = per_area
-                    .entry(code.clone())
-                    .or_insert_with(|| batch(&|id| places.get(id).is_some_and(|p| p.contains(code))))
-                    .clone();
-                offer(tx, &payload)
-            }
+            payload.is_none_or(|p| offer(tx, &p))
         });
     }
 
@@ -230,7 +258,7 @@ mod tests {
         let hub = Hub::new(2);
         let m = AccountId::generate();
         let mut stalled = hub.register_mediator(&m);
-        let mut healthy = hub.register_operator(None);
+        let mut healthy = hub.register_operator(None, Scope::All);
         for i in 0..5 {
             let p: Payload = format!("{{\"n\":{i}}}").into();
             hub.send_mediators(std::slice::from_ref(&m), &p);
