@@ -18,4 +18,5 @@ mod names;
 mod ops;
 mod overload;
 mod pages;
+mod scopes;
 mod wechat;
