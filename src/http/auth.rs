@@ -88,9 +88,8 @@ impl FromRequestParts<AppState> for OperatorAuth {
                     _ => Some(EVERY_DISTRICT.to_owned()),
                 };
                 let scope = state.dispatcher.scope_for(area.as_deref()).ok_or_else(|| {
-                    ApiError::forbidden(
-                        "this operator has no area while several districts exist; an admin must set one",
-                    )
+                    let why = "this operator has no area while several districts exist; an admin must set one";
+                    ApiError::new(axum::http::StatusCode::FORBIDDEN, "no_area", why)
                 })?;
                 Ok(Self { account: account.map(|a| a.id), sub: p.sub, area, scope })
             }

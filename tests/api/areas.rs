@@ -18,11 +18,11 @@ on_both_stores!(
 const WEST: f64 = 101.70;
 const SOUTH: f64 = 36.60;
 
-fn rect(w: f64, s: f64, e: f64, n: f64) -> Value {
+pub(crate) fn rect(w: f64, s: f64, e: f64, n: f64) -> Value {
     json!({ "type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]] })
 }
 
-async fn upload(app: &TestApp, code: &str, level: &str, parent: Option<&str>, geometry: Value) {
+pub(crate) async fn upload(app: &TestApp, code: &str, level: &str, parent: Option<&str>, geometry: Value) {
     let body =
         json!({ "code": code, "name": format!("区域{code}"), "level": level, "parent": parent, "geometry": geometry });
     let (s, b) = app.post("/api/v1/admin/areas", Some(&app.admin_token()), body).await;
@@ -57,7 +57,7 @@ async fn area_of(app: &TestApp, id: &str) -> Value {
     d["incident"]["area"].clone()
 }
 
-async fn operator_in(app: &TestApp, name: &str, area: &str) -> Staff {
+pub(crate) async fn operator_in(app: &TestApp, name: &str, area: &str) -> Staff {
     let phone = crate::helpers::phone();
     let body = json!({ "name": name, "phone": phone, "password": "s3cret-pass", "area": area });
     let (s, created) = app.post("/api/v1/admin/operators", Some(&app.admin_token()), body).await;

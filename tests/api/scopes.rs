@@ -2,6 +2,7 @@
 //! in the other, on every command-center route and on the live feed; whom an operator may send;
 //! what an operator without an area sees once several districts exist.
 
+use crate::areas::{operator_in, upload};
 use crate::helpers::{Backend, PROMPTLY, Socket, Staff, TestApp, spawn_app_with};
 use crate::on_both_stores;
 use reqwest::StatusCode;
@@ -25,15 +26,9 @@ const W1: f64 = 101.62;
 const W2: f64 = 101.66;
 const E1: f64 = 101.70;
 
+/// A strip of both districts' latitudes.
 fn rect(w: f64, e: f64) -> Value {
-    json!({ "type": "Polygon", "coordinates": [[[w, SOUTH], [e, SOUTH], [e, NORTH], [w, NORTH], [w, SOUTH]]] })
-}
-
-async fn upload(app: &TestApp, code: &str, level: &str, parent: Option<&str>, geometry: Value) {
-    let body =
-        json!({ "code": code, "name": format!("区域{code}"), "level": level, "parent": parent, "geometry": geometry });
-    let (s, b) = app.post("/api/v1/admin/areas", Some(&app.admin_token()), body).await;
-    assert_eq!(s, StatusCode::CREATED, "{code}: {b}");
+    crate::areas::rect(w, SOUTH, e, NORTH)
 }
 
 /// w → w-s1, w-s2 (each one community, `…-c`).
@@ -50,15 +45,6 @@ async fn east_district(app: &TestApp) {
     upload(app, "e", "district", None, rect(101.68, 101.76)).await;
     upload(app, "e-s1", "street", Some("e"), rect(101.68, 101.76)).await;
     upload(app, "e-s1-c", "community", Some("e-s1"), rect(101.68, 101.76)).await;
-}
-
-async fn operator_in(app: &TestApp, name: &str, area: Option<&str>) -> Staff {
-    let phone = crate::helpers::phone();
-    let body = json!({ "name": name, "phone": phone, "password": "s3cret-pass", "area": area });
-    let (s, created) = app.post("/api/v1/admin/operators", Some(&app.admin_token()), body).await;
-    assert_eq!(s, StatusCode::CREATED, "{created}");
-    let (_, login) = app.post("/api/v1/auth/login", None, json!({ "phone": phone, "password": "s3cret-pass" })).await;
-    Staff { id: created["id"].as_str().unwrap().into(), token: login["access_token"].as_str().unwrap().into(), phone }
 }
 
 /// A mediator whose home is `home` (None: no home area), on duty at (LAT, `lng`).
@@ -99,7 +85,7 @@ async fn an_operator_of_one_district_sees_and_acts_on_nothing_in_another(backend
     let app = spawn_app_with(backend, settings).await;
     west_district(&app).await;
     east_district(&app).await;
-    let west = operator_in(&app, "西区指挥", Some("w")).await;
+    let west = operator_in(&app, "西区指挥", "w").await;
     let m_west = mediator_at(&app, "西区调解员", Some("w-s2-c"), W2 + 0.005).await;
     let m_east = mediator_at(&app, "东区调解员", Some("e-s1-c"), E1 - 0.005).await;
     let mut west_ids = vec![];
@@ -197,10 +183,10 @@ async fn an_operator_of_one_district_sees_and_acts_on_nothing_in_another(backend
     assert!(outlines.iter().all(|c| c.starts_with('w')));
 
     // The other way round, and those who see everything.
-    let east = operator_in(&app, "东区指挥", Some("e")).await;
+    let east = operator_in(&app, "东区指挥", "e").await;
     let seen = incident_ids(&app, &east.token).await;
     assert!(east_ids.iter().all(|id| seen.contains(id)) && west_ids.iter().all(|id| !seen.contains(id)));
-    let everywhere = operator_in(&app, "市级指挥", Some("*")).await;
+    let everywhere = operator_in(&app, "市级指挥", "*").await;
     for token in [everywhere.token.clone(), app.admin_token()] {
         let seen = incident_ids(&app, &token).await;
         assert!(west_ids.iter().chain(&east_ids).all(|id| seen.contains(id)), "every district");
@@ -239,9 +225,9 @@ async fn a_district_screen_gets_nothing_of_another_district_nor_a_street_screen_
     .await;
     west_district(&app).await;
     east_district(&app).await;
-    let west = operator_in(&app, "西区指挥", Some("w")).await;
-    let street = operator_in(&app, "西区一街道", Some("w-s1")).await;
-    let east = operator_in(&app, "东区指挥", Some("e")).await;
+    let west = operator_in(&app, "西区指挥", "w").await;
+    let street = operator_in(&app, "西区一街道", "w-s1").await;
+    let east = operator_in(&app, "东区指挥", "e").await;
     let m_s1 = mediator_at(&app, "一街道调解员", Some("w-s1-c"), W1 + 0.005).await;
     let m_s2 = mediator_at(&app, "二街道调解员", Some("w-s2-c"), W2 + 0.005).await;
     let m_east = mediator_at(&app, "东区调解员", Some("e-s1-c"), E1 + 0.005).await;
@@ -299,8 +285,8 @@ async fn only_mediators_of_the_operators_area_can_be_sent(backend: Backend) {
     let app = spawn_app_with(backend, settings).await;
     west_district(&app).await;
     east_district(&app).await;
-    let street = operator_in(&app, "西区一街道", Some("w-s1")).await;
-    let district = operator_in(&app, "西区指挥", Some("w")).await;
+    let street = operator_in(&app, "西区一街道", "w-s1").await;
+    let district = operator_in(&app, "西区指挥", "w").await;
     // Home areas decide; standing in the street does not make another street's mediator ours.
     let own = mediator_at(&app, "本街道", Some("w-s1-c"), W1 + 0.004).await;
     let neighbour = mediator_at(&app, "邻街道", Some("w-s2-c"), W1 + 0.002).await;
@@ -349,8 +335,8 @@ async fn closed(socket: &mut Socket) {
 async fn a_second_district_narrows_district_operators_and_leaves_operators_without_an_area_out(backend: Backend) {
     let app = spawn_app_with(backend, settings).await;
     west_district(&app).await;
-    let west = operator_in(&app, "西区指挥", Some("w")).await;
-    let unplaced = operator_in(&app, "未分区", None).await;
+    let west = operator_in(&app, "西区指挥", "w").await;
+    let unplaced = app.operator("未分区").await;
     let before = report(&app, E1).await;
     // One district: its operators and operators without an area see everything, as before.
     for who in [&west, &unplaced] {
@@ -372,9 +358,8 @@ async fn a_second_district_narrows_district_operators_and_leaves_operators_witho
 
     // Without an area among several districts: refused, saying why; `*` sees every district.
     let (s, b) = app.get("/api/v1/command/incidents", Some(&unplaced.token)).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
-    assert!(b["error"]["message"].as_str().unwrap().contains("area"), "{b}");
-    let everywhere = operator_in(&app, "市级指挥", Some("*")).await;
+    assert_eq!((s, b["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("no_area")), "{b}");
+    let everywhere = operator_in(&app, "市级指挥", "*").await;
     let mut seen = incident_ids(&app, &everywhere.token).await;
     seen.sort();
     let mut want = vec![before, east_report, west_report];
