@@ -111,7 +111,7 @@ conformance_tests!(
     resident_sessions_round_trip_and_expire,
     a_delivery_is_claimed_once_and_answered_the_same,
     a_signed_url_remembers_its_first_body,
-    rate_windows_count_reset_and_clear,
+    rate_windows_count_refund_reset_and_clear,
     the_wechat_token_is_cached_locked_and_dropped_only_if_stale,
     wechat_qr_codes_and_incident_openids_round_trip,
 );

@@ -50,7 +50,7 @@ checks!(
     resident_sessions_round_trip_and_expire,
     a_delivery_is_claimed_once_and_answered_the_same,
     a_signed_url_remembers_its_first_body,
-    rate_windows_count_reset_and_clear,
+    rate_windows_count_refund_reset_and_clear,
     the_wechat_token_is_cached_locked_and_dropped_only_if_stale,
     wechat_qr_codes_and_incident_openids_round_trip,
 );
@@ -318,6 +318,11 @@ async fn idempotency_key_replays_the_first_incident(store: Arc<dyn Store>) {
     );
     assert_eq!(store.get_incident(&second.id).await.unwrap(), None);
     assert_eq!(store.incident_by_tracking("i2").await.unwrap(), None);
+    // Read back before a write, so a retry can be told from a new request.
+    let remembered =
+        super::RememberedKey { incident_id: first.id.clone(), fingerprint: "f1".into(), receipt: "receipt-f1".into() };
+    assert_eq!(store.remembered_key("k1").await.unwrap(), Some(remembered));
+    assert_eq!(store.remembered_key("never-used").await.unwrap(), None);
 }
 
 async fn due_timers_are_leased_not_deleted(store: Arc<dyn Store>) {
@@ -458,7 +463,7 @@ async fn a_signed_url_remembers_its_first_body(store: Arc<dyn Store>) {
     assert_eq!(store.remember_signed_url("u2", "b2", ttl).await.unwrap(), None);
 }
 
-async fn rate_windows_count_reset_and_clear(store: Arc<dyn Store>) {
+async fn rate_windows_count_refund_reset_and_clear(store: Arc<dyn Store>) {
     let window = Duration::from_secs(60);
     for expected in 1..=3 {
         let hit = store.hit_rate_window("r1", window).await.unwrap();
@@ -466,6 +471,10 @@ async fn rate_windows_count_reset_and_clear(store: Arc<dyn Store>) {
         assert!(hit.resets_in <= window && hit.resets_in > Duration::from_secs(50), "{hit:?}");
     }
     assert_eq!(store.hit_rate_window("r2", window).await.unwrap().count, 1, "windows are per key");
+    store.refund_rate_window("r1").await.unwrap();
+    assert_eq!(store.hit_rate_window("r1", window).await.unwrap().count, 3, "a refund takes back one hit");
+    store.refund_rate_window("never-hit").await.unwrap();
+    assert_eq!(store.hit_rate_window("never-hit", window).await.unwrap().count, 1, "nothing to take back");
     store.clear_rate_window("r1").await.unwrap();
     store.clear_rate_window("never-hit").await.unwrap();
     assert_eq!(store.hit_rate_window("r1", window).await.unwrap().count, 1, "a cleared window starts again");

@@ -6,8 +6,8 @@
 
 use super::wechat::{CachedToken, DeliveryClaim, RateCount, ResidentSession};
 use super::{
-    AreaNote, Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, Store, StoreError, TimerKey, TimerOp,
-    WriteOutcome,
+    AreaNote, Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, RememberedKey, Store, StoreError,
+    TimerKey, TimerOp, WriteOutcome,
 };
 use crate::domain::account::{Account, Fix, Phone, Presence, Role};
 use crate::domain::ids::{AccountId, IncidentId, SceneId};
@@ -377,6 +377,17 @@ impl Store for MemoryStore {
         Ok(self.lock().tracking.get(tracking_hash).cloned())
     }
 
+    async fn remembered_key(&self, key_hash: &str) -> Result<Option<RememberedKey>, StoreError> {
+        let g = self.lock();
+        Ok(g.idempotency.get(key_hash).filter(|(.., expires)| *expires > Timestamp::now()).map(
+            |(incident_id, fingerprint, receipt, _)| RememberedKey {
+                incident_id: incident_id.clone(),
+                fingerprint: fingerprint.clone(),
+                receipt: receipt.clone(),
+            },
+        ))
+    }
+
     async fn offered_to(&self, mediator: &AccountId) -> Result<Vec<IncidentId>, StoreError> {
         let mut ids: Vec<_> = self.lock().offers.get(mediator).map(|s| s.iter().cloned().collect()).unwrap_or_default();
         ids.sort();
@@ -512,6 +523,13 @@ impl Store for MemoryStore {
 
     async fn clear_rate_window(&self, key_hash: &str) -> Result<(), StoreError> {
         self.lock().wechat.windows.remove(key_hash);
+        Ok(())
+    }
+
+    async fn refund_rate_window(&self, key_hash: &str) -> Result<(), StoreError> {
+        if let Some(n) = live(&mut self.lock().wechat.windows, key_hash) {
+            *n = n.saturating_sub(1);
+        }
         Ok(())
     }
 

@@ -177,6 +177,17 @@ pub struct IdempotencyClaim {
     pub receipt: String,
 }
 
+/// What a remembered idempotency key was first used for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RememberedKey {
+    /// The incident the first request created.
+    pub incident_id: IncidentId,
+    /// Its request's fingerprint.
+    pub fingerprint: String,
+    /// Its receipt (see [`IdempotencyClaim::receipt`]).
+    pub receipt: String,
+}
+
 /// One atomic change to an incident and everything that must change with it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncidentWrite {
@@ -525,6 +536,13 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] on backend failure.
     async fn incident_by_tracking(&self, tracking_hash: &str) -> Result<Option<IncidentId>, StoreError>;
 
+    /// What an idempotency key (its hash) was first used for, while it is remembered: lets a
+    /// retry be told from a new request before anything is counted or written.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn remembered_key(&self, key_hash: &str) -> Result<Option<RememberedKey>, StoreError>;
+
     /// Incidents with an open offer to `mediator`.
     ///
     /// # Errors
@@ -644,6 +662,13 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] on backend failure.
     async fn clear_rate_window(&self, key_hash: &str) -> Result<(), StoreError>;
+
+    /// Take back one hit of a live window (a request that turned out not to count); the
+    /// window keeps its expiry, and one that is gone or at zero stays as it is.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn refund_rate_window(&self, key_hash: &str) -> Result<(), StoreError>;
 
     /// The cached WeChat access token, unless expired.
     ///

@@ -43,8 +43,8 @@ use self::scripts::write_code;
 use super::durability::ServerSettings;
 use super::wechat::{CachedToken, DeliveryClaim, RateCount, ResidentSession};
 use super::{
-    AreaNote, Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, Store, StoreError, TimerKey, TimerOp,
-    WriteOutcome,
+    AreaNote, Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, RememberedKey, Store, StoreError,
+    TimerKey, TimerOp, WriteOutcome,
 };
 use crate::domain::account::{Account, Fix, Phone, Presence, Role};
 use crate::domain::ids::{AccountId, IncidentId, SceneId};
@@ -781,6 +781,17 @@ impl Store for RedisStore {
         raw.map(|s| parse_incident_id(&s)).transpose()
     }
 
+    async fn remembered_key(&self, key_hash: &str) -> Result<Option<RememberedKey>, StoreError> {
+        let (id, fingerprint, receipt): (Option<String>, Option<String>, Option<String>) =
+            self.query(::redis::cmd("HMGET").arg(self.keys.idempotency(key_hash)).arg(&["id", "fp", "r"])).await?;
+        let Some(id) = id else { return Ok(None) };
+        Ok(Some(RememberedKey {
+            incident_id: parse_incident_id(&id)?,
+            fingerprint: fingerprint.unwrap_or_default(),
+            receipt: receipt.unwrap_or_default(),
+        }))
+    }
+
     async fn offered_to(&self, mediator: &AccountId) -> Result<Vec<IncidentId>, StoreError> {
         self.set_members(self.keys.offers(mediator)).await
     }
@@ -930,6 +941,13 @@ impl Store for RedisStore {
 
     async fn clear_rate_window(&self, key_hash: &str) -> Result<(), StoreError> {
         let _: i64 = self.query(::redis::cmd("DEL").arg(self.keys.rate_window(key_hash))).await?;
+        Ok(())
+    }
+
+    async fn refund_rate_window(&self, key_hash: &str) -> Result<(), StoreError> {
+        let mut inv = scripts::REFUND_RATE_WINDOW.prepare_invoke();
+        inv.key(self.keys.rate_window(key_hash));
+        let _: i64 = self.invoke(&inv).await?;
         Ok(())
     }
 

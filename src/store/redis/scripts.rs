@@ -306,6 +306,19 @@ return {n, redis.call('PTTL', KEYS[1])}
     )
 });
 
+/// Take back one hit of a live window (DECR keeps its expiry; a gone or zero window is left).
+///
+/// `KEYS[1]` = the window. Returns the count left.
+pub(super) static REFUND_RATE_WINDOW: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+local n = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if n > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+",
+    )
+});
+
 /// Forget the cached access token only if it is still the stale one.
 ///
 /// `KEYS[1]` = `wx:token`; `ARGV` = stale token. Returns 1 if dropped.
