@@ -77,6 +77,10 @@ pub struct HttpSettings {
     /// Extra origins allowed to open WebSockets.
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Take the client IP from `X-Forwarded-For` (only behind trusted proxies).
+    pub trust_forwarded_for: bool,
+    /// Which `X-Forwarded-For` entry, counted from the right (1: the rightmost).
+    pub trusted_hops: u32,
 }
 
 /// `[redis]`.
@@ -112,11 +116,23 @@ pub struct AuthSettings {
     /// Lifetime of login tokens.
     #[serde(with = "humantime_serde")]
     pub token_ttl: Duration,
-    /// Failures before lockout.
+    /// Attempts per phone and client address before lockout.
     pub login_max_failures: u32,
-    /// Lockout length.
+    /// That lockout's window.
     #[serde(with = "humantime_serde")]
     pub login_lockout: Duration,
+    /// Attempts per client address over every phone.
+    pub login_ip_max_failures: u32,
+    /// That limit's window.
+    #[serde(with = "humantime_serde")]
+    pub login_ip_window: Duration,
+    /// Attempts per phone over every address, before only fresh addresses get through.
+    pub login_phone_max_failures: u32,
+    /// That limit's window.
+    #[serde(with = "humantime_serde")]
+    pub login_phone_window: Duration,
+    /// Password checks at once per instance; 0: half the cores, at least 1.
+    pub password_hash_concurrency: usize,
     /// HMAC key; from `GD_AUTH__JWT_SECRET` only.
     #[serde(skip)]
     pub jwt_secret: Option<SecretString>,
@@ -370,6 +386,13 @@ impl Settings {
         {
             return bad("auth.jwt_secret (GD_AUTH__JWT_SECRET)", "must be at least 32 bytes");
         }
+        let a = &self.auth;
+        if a.login_lockout.is_zero() || a.login_ip_window.is_zero() || a.login_phone_window.is_zero() {
+            return bad("auth.login_lockout / login_ip_window / login_phone_window", "must be more than zero");
+        }
+        if a.password_hash_concurrency > 64 {
+            return bad("auth.password_hash_concurrency", "must be 0 (half the cores) to 64");
+        }
         if crate::domain::location::resolution(self.dispatch.index_resolution).is_err() {
             return bad("dispatch.index_resolution", "must be 0..=15");
         }
@@ -598,8 +621,10 @@ pub struct ReportLimitSettings {
     /// The fixed window.
     #[serde(with = "humantime_serde")]
     pub window: Duration,
-    /// Take the client IP from the first `X-Forwarded-For` entry (only behind a trusted proxy).
-    pub trust_forwarded_for: bool,
+    /// The key's old place (moved to `http.trust_forwarded_for`): refused when set, so a
+    /// deployment that set it does not silently count every resident as its proxy.
+    #[serde(default)]
+    pub trust_forwarded_for: Option<bool>,
 }
 
 impl Settings {
@@ -637,6 +662,15 @@ impl Settings {
         }
         if self.report_limits.window.is_zero() {
             return bad("report_limits.window", "must be more than zero");
+        }
+        if self.report_limits.trust_forwarded_for.is_some() {
+            return bad(
+                "report_limits.trust_forwarded_for",
+                "moved to http.trust_forwarded_for (GD_HTTP__TRUST_FORWARDED_FOR), with http.trusted_hops",
+            );
+        }
+        if self.http.trust_forwarded_for && !(1..=10).contains(&self.http.trusted_hops) {
+            return bad("http.trusted_hops", "must be 1..=10 (how many trusted proxies append to X-Forwarded-For)");
         }
         Ok(())
     }

@@ -482,3 +482,99 @@ async fn unsafe_redis_settings_keep_the_instance_unready_and_refusing_until_fixe
     let stored = incidents_by_description(base).await;
     assert_eq!(stored.keys().map(String::as_str).collect::<Vec<_>>(), ["accepted"], "refused ones left nothing");
 }
+
+/// The service's peak resident memory so far (`VmHWM`), KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the service's /proc status");
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
+    line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmHWM in kB")
+}
+
+/// A login flood cannot be turned into a weapon: 128 logins at once (a known phone and unknown
+/// ones, each from its own address, so no limit refuses them and every one is checked) hold
+/// at most `auth.password_hash_concurrency` argon2 blocks of 19 MiB at a time. The service's
+/// peak memory grows by tens of MiB, not by one block per request (GiB), and health probes and
+/// a resident's tracking read stay fast meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_flood_leaves_memory_flat_and_other_requests_fast() {
+    const FLOOD: usize = 128;
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = redis_env(&redis, &unique_prefix());
+    env.push(("GD_AUTH__PASSWORD_HASH_CONCURRENCY", "2".into()));
+    // Every login must be checked, however slow the shared machine is today.
+    env.push(("GD_HTTP__REQUEST_TIMEOUT", "120s".into()));
+    let svc = ServiceProcess::start("flood", dir.path(), &env).await;
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+    let known = "13911112222";
+    let body = json!({ "name": "洪水", "phone": known, "password": "s3cret-pass" });
+    let created = http
+        .post(format!("{}/api/v1/admin/mediators", svc.base))
+        .bearer_auth(token("ops-admin", Role::Admin))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let login_ok = json!({ "phone": known, "password": "s3cret-pass" });
+    let resp = http.post(format!("{}/api/v1/auth/login", svc.base)).json(&login_ok).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "warm: one check has run before the baseline");
+    let filed: Value = http
+        .post(format!("{}/api/v1/reports", svc.base))
+        .json(&report_body("flood"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let track = format!("{}/api/v1/track/{}", svc.base, filed["tracking_token"].as_str().unwrap());
+    let before_kib = peak_rss_kib(svc.pid());
+
+    let started = Instant::now();
+    let flood: Vec<_> = (0..FLOOD)
+        .map(|i| {
+            let ip =
+                std::net::Ipv4Addr::new(127, 3, u8::try_from(i / 200).unwrap(), u8::try_from(i % 200 + 1).unwrap());
+            let client = reqwest::Client::builder()
+                .local_address(std::net::IpAddr::V4(ip))
+                .timeout(Duration::from_secs(120))
+                .build()
+                .unwrap();
+            let phone = if i % 2 == 0 { known.to_owned() } else { format!("137{:08}", 40_000_000 + i) };
+            let url = format!("{}/api/v1/auth/login", svc.base);
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .json(&json!({ "phone": phone, "password": "wrong-password" }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    let mut probes = vec![];
+    while flood.iter().any(|f| !f.is_finished()) {
+        for url in [format!("{}/healthz", svc.base), track.clone()] {
+            let t = Instant::now();
+            assert_eq!(http.get(&url).send().await.unwrap().status(), StatusCode::OK);
+            probes.push(t.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let flood_took = started.elapsed();
+    for f in flood {
+        assert_eq!(f.await.unwrap(), StatusCode::UNAUTHORIZED, "every login of the flood was checked and refused");
+    }
+    let grew_mib = peak_rss_kib(svc.pid()).saturating_sub(before_kib) / 1024;
+    probes.sort();
+    let (p50, max) = (probes[probes.len() / 2], probes[probes.len() - 1]);
+    eprintln!(
+        "login flood of {FLOOD}: {flood_took:?}; peak RSS grew {grew_mib} MiB; probes p50 {p50:?} max {max:?} of {}",
+        probes.len()
+    );
+    assert!(grew_mib <= 64, "peak memory grew {grew_mib} MiB during the flood (2 checks × 19 MiB allowed)");
+    assert!(probes.len() >= 4, "the flood lasted long enough to probe");
+    assert!(p50 < Duration::from_millis(100) && max < Duration::from_secs(1), "probes p50 {p50:?}, max {max:?}");
+}

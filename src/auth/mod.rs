@@ -159,6 +159,9 @@ pub fn sha256_hex(value: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Longest password accepted (argon2's cost grows with it; keep it bounded).
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
 /// Hash a password with argon2id (CPU-heavy: call from a blocking task).
 ///
 /// # Errors

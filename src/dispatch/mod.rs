@@ -8,11 +8,12 @@
 mod areas;
 mod effects;
 pub mod feed;
-mod logins;
+pub mod logins;
 mod notify;
 mod positions;
 mod profiles;
 mod queries;
+pub mod rate;
 mod recent;
 mod report;
 pub mod resident_chat;
@@ -130,6 +131,8 @@ struct Inner {
     recent: recent::Recent,
     /// Positions waiting to be written together.
     positions: positions::Positions,
+    /// Password checks and hashes allowed at once on this instance (each holds 19 MiB).
+    hash_permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// The dispatch service. Cheap to clone.
@@ -154,6 +157,7 @@ impl Dispatcher {
         let areas_reload = tokio::sync::Mutex::new(());
         let profiles = profiles::Profiles::default();
         let positions = positions::Positions::default();
+        let hash_permits = logins::hash_permits(settings.auth.password_hash_concurrency);
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -169,6 +173,7 @@ impl Dispatcher {
                 workloads: workloads::Workloads::default(),
                 recent: recent::Recent::default(),
                 positions,
+                hash_permits,
             }),
         }
     }

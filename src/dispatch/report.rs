@@ -247,8 +247,7 @@ impl Dispatcher {
         match self.store().write_incident(&write).await? {
             WriteOutcome::Written => {}
             WriteOutcome::Replayed { incident_id, same_request: true, receipt } => {
-                let incident = self.store().get_incident(&incident_id).await?.ok_or(DispatchError::NotFound)?;
-                return Ok(ReportReceipt { incident, tracking_token: receipt, replayed: true });
+                return self.replayed(&incident_id, receipt).await;
             }
             WriteOutcome::Replayed { same_request: false, .. } => return Err(DispatchError::IdempotencyMismatch),
             WriteOutcome::Conflict | WriteOutcome::AtCapacity => return Err(DispatchError::Contended),
@@ -267,6 +266,18 @@ impl Dispatcher {
             self.wake_timers();
         }
         Ok(ReportReceipt { incident, tracking_token, replayed: false })
+    }
+}
+
+impl Dispatcher {
+    /// The answer to a retry: the first request's incident as it is now, with its receipt.
+    pub(super) async fn replayed(
+        &self,
+        incident_id: &IncidentId,
+        tracking_token: String,
+    ) -> Result<ReportReceipt, DispatchError> {
+        let incident = self.store().get_incident(incident_id).await?.ok_or(DispatchError::NotFound)?;
+        Ok(ReportReceipt { incident, tracking_token, replayed: true })
     }
 }
 

@@ -10,6 +10,7 @@
 //! by all instances), WeChat's retries get the stored answer, and a retry racing the first copy
 //! waits for it within `wechat.reply_budget`, else answers `success` (WeChat then stops).
 
+pub use super::rate::{RateLimited, RateScope};
 use super::{DispatchError, Dispatcher, NewReport};
 use crate::auth::sha256_hex;
 use crate::domain::category::Category;
@@ -49,41 +50,6 @@ impl ChatReply {
     }
 }
 
-/// Which sender a rate limit counts.
-#[derive(Debug, Clone, Copy)]
-pub enum RateScope<'a> {
-    /// A WeChat user.
-    Openid(&'a str),
-    /// A client IP (the H5 form).
-    Ip(std::net::IpAddr),
-}
-
-/// A sender over their report limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimited {
-    /// Until the window resets, whole seconds (at least 1).
-    pub retry_after_s: u32,
-}
-
-impl RateLimited {
-    /// Over the limit of a window that resets in `resets_in` (Retry-After: whole seconds,
-    /// rounded up, at least 1).
-    #[must_use]
-    pub fn until(resets_in: std::time::Duration) -> Self {
-        let secs = resets_in.as_secs_f64().ceil();
-        // Bounded by the window, which is a config duration: fits u32 in practice.
-        let retry_after_s = if secs >= f64::from(u32::MAX) { u32::MAX } else { (secs as u32).max(1) };
-        Self { retry_after_s }
-    }
-
-    /// The friendly text residents see.
-    #[must_use]
-    pub fn message(&self) -> String {
-        let minutes = self.retry_after_s.div_ceil(60).max(1);
-        format!("您提交得有些频繁，请约{minutes}分钟后再试。如遇紧急情况（打架、持械、人员受伤），请立即拨打110。")
-    }
-}
-
 /// Guess a category from the words (residents can correct it later on the H5 page).
 #[must_use]
 pub fn infer_category(text: &str) -> Category {
@@ -100,27 +66,6 @@ pub fn infer_category(text: &str) -> Category {
 }
 
 impl Dispatcher {
-    /// Count one report attempt by `scope`; `Err` when over the configured limit.
-    ///
-    /// # Errors
-    /// `Ok(Err(RateLimited))` over the limit; `Err(Store)` on backend failure.
-    pub async fn check_report_rate(&self, scope: RateScope<'_>) -> Result<Result<(), RateLimited>, DispatchError> {
-        let limits = &self.settings().report_limits;
-        let (limit, key) = match scope {
-            RateScope::Openid(openid) => (limits.per_openid, format!("report:openid:{openid}")),
-            RateScope::Ip(ip) => (limits.per_ip, format!("report:ip:{ip}")),
-        };
-        if limit == 0 {
-            return Ok(Ok(()));
-        }
-        let hit = self.store().hit_rate_window(&sha256_hex(&key), limits.window).await?;
-        if hit.count > u64::from(limit) {
-            metrics::counter!("gd_reports_rate_limited_total").increment(1);
-            return Ok(Err(RateLimited::until(hit.resets_in)));
-        }
-        Ok(Ok(()))
-    }
-
     /// Answer one verified WeChat delivery, exactly once per WeChat message id.
     ///
     /// # Errors
@@ -250,9 +195,6 @@ impl Dispatcher {
         content: &str,
         base: &str,
     ) -> Result<ChatReply, DispatchError> {
-        if let Err(limited) = self.check_report_rate(RateScope::Openid(openid)).await? {
-            return Ok(ChatReply::Text(limited.message()));
-        }
         let description: String = content.chars().take(self.settings().limits.description_max_chars).collect();
         let new = NewReport {
             scene: bound.scene.clone(),
@@ -264,7 +206,10 @@ impl Dispatcher {
         };
         // The dedupe claim makes retries safe; the idempotency key covers an expired claim too.
         let idempotency = Some((format!("wechat:{}", message.dedupe_key()), sha256_hex(&description)));
-        let receipt = self.report(new, idempotency).await?;
+        let receipt = match self.report_as(RateScope::Openid(openid), new, idempotency).await? {
+            Ok(receipt) => receipt,
+            Err(limited) => return Ok(ChatReply::Text(limited.message())),
+        };
         let incident = &receipt.incident;
         if let Err(e) = self.store().set_incident_openid(&incident.id, openid, INCIDENT_OPENID_TTL).await {
             tracing::warn!(incident_id = %incident.id, error = %e, "could not remember the reporter for notifications");
@@ -301,11 +246,5 @@ mod tests {
         for r in [ChatReply::Success, ChatReply::Text("好的 t: s".into()), ChatReply::Text(String::new())] {
             assert_eq!(ChatReply::decode(&r.encode()), r);
         }
-    }
-
-    #[test]
-    fn the_rate_limit_message_names_minutes() {
-        assert!(RateLimited { retry_after_s: 61 }.message().contains("约2分钟"));
-        assert!(RateLimited { retry_after_s: 1 }.message().contains("约1分钟"));
     }
 }

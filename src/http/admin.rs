@@ -1,10 +1,12 @@
 //! Administration: staff accounts (mediators, operators), QR scenes, and login.
 
 use super::auth::AdminAuth;
+use super::client_ip::ClientIp;
 use super::error::{ApiError, ApiJson, ApiPath, ErrorBody, check_len};
 use super::resident::LocationInput;
 use super::state::AppState;
 use crate::auth;
+use crate::dispatch::logins::LoginRefused;
 use crate::domain::account::{Account, Phone, Role};
 use crate::domain::category::Category;
 use crate::domain::ids::{AccountId, SceneId};
@@ -22,8 +24,6 @@ use utoipa_axum::routes;
 
 /// Shortest password accepted.
 const MIN_PASSWORD_CHARS: usize = 8;
-/// Longest password accepted (argon2 cost is per byte; keep it bounded).
-const MAX_PASSWORD_CHARS: usize = 128;
 /// Largest area upload (a district outline with thousands of vertices).
 const AREA_BODY_LIMIT_BYTES: usize = 4 * 1024 * 1024;
 /// Largest capacity an admin may set.
@@ -184,8 +184,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 fn check_password(password: &str) -> Result<(), ApiError> {
     let n = password.chars().count();
-    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n) {
-        return Err(ApiError::invalid("password", format!("{MIN_PASSWORD_CHARS}..={MAX_PASSWORD_CHARS} characters")));
+    if !(MIN_PASSWORD_CHARS..=auth::MAX_PASSWORD_CHARS).contains(&n) {
+        let max = auth::MAX_PASSWORD_CHARS;
+        return Err(ApiError::invalid("password", format!("{MIN_PASSWORD_CHARS}..={max} characters")));
     }
     Ok(())
 }
@@ -221,12 +222,12 @@ fn check_capacity(capacity: u32) -> Result<u32, ApiError> {
     }
 }
 
-async fn hash(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "could not hash the password"))
+async fn hash(state: &AppState, password: String) -> Result<String, ApiError> {
+    state
+        .dispatcher
+        .hash_password(password)
+        .await?
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "could not hash the password"))
 }
 
 async fn create_account(
@@ -246,7 +247,7 @@ async fn create_account(
         role,
         name,
         phone,
-        password_hash: hash(body.password).await?,
+        password_hash: hash(state, body.password).await?,
         enabled: true,
         specialties: if role == Role::Mediator { dedup(body.specialties) } else { vec![] },
         capacity: check_capacity(body.capacity.unwrap_or(3))?,
@@ -285,7 +286,7 @@ async fn update_account(
     let password_hash = match body.password {
         Some(p) => {
             check_password(&p)?;
-            Some(hash(p).await?)
+            Some(hash(state, p).await?)
         }
         None => None,
     };
@@ -461,50 +462,34 @@ async fn get_scene(
     Ok(Json(scene_view(&state, &scene)))
 }
 
-/// Log in as a mediator or operator. After `auth.login_max_failures` attempts that did not
-/// succeed a phone is locked out until `auth.login_lockout` after the first of them (429, on
-/// every instance: the count is in the store).
+/// Log in as a mediator or operator. Attempts are limited per phone and client address, per
+/// address and (more slowly) per phone, counted in the store for every instance: 429 with
+/// `Retry-After` over a limit (see `dispatch::logins`). A wrong password and an unknown phone
+/// get the same 401.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
+    ClientIp(from): ClientIp,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let denied = || ApiError::unauthorized("wrong phone or password");
-    let phone = Phone::parse(&body.phone).map_err(|_| denied())?;
-    if body.password.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(denied());
-    }
-    let cfg = &state.settings.auth;
+    let account = match state.dispatcher.login(&body.phone, body.password, from).await? {
+        Ok(account) => account,
+        Err(LoginRefused::Denied) => return Err(denied()),
+        Err(LoginRefused::Throttled(limited)) => {
+            return Err(ApiError::rate_limited("too many failed logins; try again later", limited.retry_after_s));
+        }
+    };
     let now = state.dispatcher.now();
-    if let Err(limited) = state.dispatcher.count_login_attempt(&phone).await? {
-        tracing::info!(phone = %phone.masked(), "login refused: too many attempts");
-        return Err(ApiError::rate_limited("too many failed logins; try again later", limited.retry_after_s));
-    }
-    let account = state.dispatcher.store().account_by_phone(&phone).await?;
-    // Verify against a fixed hash when the phone is unknown, so timing does not reveal it.
-    let phc = account.as_ref().map_or_else(|| DUMMY_HASH.to_owned(), |a| a.password_hash.clone());
-    let password = body.password;
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc)).await.unwrap_or(false);
-    match account {
-        Some(a) if ok && a.enabled && a.role != Role::Admin => {
-            state.dispatcher.login_succeeded(&phone).await?;
-            let (access_token, expires_at) =
-                state.keys.issue(&a.id.to_string(), a.role, cfg.token_ttl, now).map_err(|_| denied())?;
-            tracing::info!(account_id = %a.id, role = a.role.as_str(), "login");
-            Ok(Json(LoginResponse { access_token, expires_at, role: a.role, account_id: a.id.to_string() }))
-        }
-        _ => {
-            tracing::info!(phone = %phone.masked(), "login failed");
-            Err(denied())
-        }
-    }
+    let (access_token, expires_at) = state
+        .keys
+        .issue(&account.id.to_string(), account.role, state.settings.auth.token_ttl, now)
+        .map_err(|_| denied())?;
+    Ok(Json(LoginResponse { access_token, expires_at, role: account.role, account_id: account.id.to_string() }))
 }
-
-/// argon2id of a random string nobody knows: the cost of a real check for unknown phones.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
 
 /// A new or replaced area of the jurisdiction hierarchy.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,9 +1,11 @@
 //! Residents (H5 form and tracking link): no account; a report returns a tracking token that
 //! reads that one report.
 
+use super::client_ip::ClientIp;
 use super::error::{ApiBytes, ApiError, ApiPath, ErrorBody, check_len, parse_json};
 use super::state::AppState;
 use crate::auth::sha256_hex;
+use crate::dispatch::rate::RateScope;
 use crate::dispatch::{Dispatcher, NewReport, TrackingView};
 use crate::domain::account::Phone;
 use crate::domain::category::{Category, Risk};
@@ -93,8 +95,10 @@ fn private(mut response: Response) -> Response {
 }
 
 /// File a report (the H5 form). Either `scene` or `location` is required. Send an
-/// `Idempotency-Key` header to make retries safe: a repeat with the same key and body returns
-/// the first report; the same key with another body is a 422.
+/// `Idempotency-Key` header to make retries safe: a repeat from the same client IP with the
+/// same key and body returns the first report (and does not count toward the per-IP limit);
+/// the same key with another body is a 422. Keys are scoped to the client's IP. Only a report
+/// that files something counts toward `report_limits.per_ip` (4xx answers spend nothing).
 #[utoipa::path(post, path = "/api/v1/reports", tag = "resident",
     request_body = CreateReportRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "client-chosen key, ≤ 128 chars")),
@@ -105,11 +109,12 @@ fn private(mut response: Response) -> Response {
     ))]
 async fn create_report(
     State(state): State<AppState>,
-    client_ip: super::wechat_webhook::ClientIp,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
-    super::wechat_webhook::check_h5_report_rate(&state, client_ip).await?;
+    // Everything is checked before the sender's allowance is counted (a refused request
+    // spends nothing, see `dispatch::rate`).
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -143,7 +148,10 @@ async fn create_report(
     };
     let new = NewReport { scene, location, category: request.category, description, phone, risk: request.risk };
     let dispatcher: &Dispatcher = &state.dispatcher;
-    let receipt = dispatcher.report(new, idempotency).await?;
+    let receipt = match dispatcher.report_as(RateScope::Ip(client_ip), new, idempotency).await? {
+        Ok(receipt) => receipt,
+        Err(limited) => return Err(ApiError::rate_limited(limited.message(), limited.retry_after_s)),
+    };
     let base = state.settings.http.public_base_url.trim_end_matches('/');
     let body = ReportResponse {
         id: receipt.incident.id.to_string(),

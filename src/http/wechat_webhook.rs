@@ -11,17 +11,14 @@
 use super::error::{ApiBytes, ApiError, ApiQuery, ErrorBody};
 use super::state::AppState;
 use crate::auth::sha256_hex;
-use crate::dispatch::resident_chat::{ChatReply, RateScope};
+use crate::dispatch::resident_chat::ChatReply;
 use crate::wechat::crypto::{self, MsgCrypt};
 use crate::wechat::message::{self, MAX_XML_BYTES, Message};
 use axum::extract::State;
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -230,42 +227,6 @@ async fn receive(
     let mut response = xml.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=utf-8"));
     Ok(response)
-}
-
-// --- client IP and report rate limits (shared with the H5 form) --------------------------------
-
-/// The client's IP: the TCP peer, or the first `X-Forwarded-For` entry when
-/// `report_limits.trust_forwarded_for` says a trusted proxy sets it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientIp(pub IpAddr);
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let forwarded = state
-            .settings
-            .report_limits
-            .trust_forwarded_for
-            .then(|| parts.headers.get("x-forwarded-for"))
-            .flatten()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse::<IpAddr>().ok());
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        Ok(Self(forwarded.or(peer).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))))
-    }
-}
-
-/// Count one H5 report by client IP: 429 with `Retry-After` and a friendly message over it.
-///
-/// # Errors
-/// 429 over the limit; 503 when the store is down.
-pub async fn check_h5_report_rate(state: &AppState, ip: ClientIp) -> Result<(), ApiError> {
-    match state.dispatcher.check_report_rate(RateScope::Ip(ip.0)).await? {
-        Ok(()) => Ok(()),
-        Err(limited) => Err(ApiError::rate_limited(limited.message(), limited.retry_after_s)),
-    }
 }
 
 /// Validate an openid an admin binds (empty unbinds).

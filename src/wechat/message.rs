@@ -257,8 +257,10 @@ impl Message {
         Ok(Self { envelope, inbound, event })
     }
 
-    /// WeChat's retry identity: `MsgId` for messages, FromUserName + CreateTime + Event for
-    /// events (Event added so two events in one second stay distinct).
+    /// WeChat's retry identity: FromUserName + `MsgId` for messages (a `MsgId` is only known
+    /// to be unique per sender, and one sender's delivery must never answer another's),
+    /// FromUserName + CreateTime + Event for events (Event added so two events in one second
+    /// stay distinct).
     #[must_use]
     pub fn dedupe_key(&self) -> String {
         let msg_id = match &self.inbound {
@@ -267,7 +269,7 @@ impl Message {
             _ => None,
         };
         match msg_id {
-            Some(id) => format!("msg:{id}"),
+            Some(id) => format!("msg:{}:{id}", self.envelope.from),
             None => format!(
                 "evt:{}:{}:{}",
                 self.envelope.from,
@@ -368,7 +370,7 @@ mod tests {
         ));
         assert_eq!(m.envelope, Envelope { to: "gh_123".into(), from: "oUser1".into(), create_time: 1_348_831_860 });
         assert_eq!(m.inbound, Inbound::Text { msg_id: 6_054_768_590_064_713_728, content: "楼上漏水 & 吵".into() });
-        assert_eq!(m.dedupe_key(), "msg:6054768590064713728");
+        assert_eq!(m.dedupe_key(), "msg:oUser1:6054768590064713728");
     }
 
     #[test]
@@ -423,7 +425,7 @@ mod tests {
             "<xml>{HEAD}<MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://x]]></PicUrl><MsgId>42</MsgId></xml>"
         ));
         assert_eq!(image.inbound, Inbound::Other { kind: "image".into(), msg_id: Some(42) });
-        assert_eq!(image.dedupe_key(), "msg:42");
+        assert_eq!(image.dedupe_key(), "msg:oUser1:42");
     }
 
     #[test]

@@ -425,6 +425,26 @@ async fn report_rate_limits_answer_429_or_a_friendly_text(backend: Backend) {
     assert_eq!(incident_count(&app).await, 3);
 }
 
+/// WeChat's `MsgId` is only known to be unique per sender: a delivery is a retry only when the
+/// sender and the `MsgId` both match, so one resident is never answered with another's
+/// tracking link.
+async fn two_residents_sending_the_same_msg_id_each_get_their_own_answer(backend: Backend) {
+    let app = app(backend).await;
+    let scene = scene(&app, "同号小区").await;
+    let msg_id = unique();
+    let mut tokens = vec![];
+    for (user, words) in [(openid(), "楼上漏水"), (openid(), "邻居装修噪音")] {
+        post_plain(&app, subscribe_xml(&user, &scene, now())).await;
+        let (status, body) = post_plain(&app, text_xml(&user, msg_id, words)).await;
+        assert_eq!(status, StatusCode::OK);
+        tokens.push(tracking_token(&reply_text(&body)));
+    }
+    assert_ne!(tokens[0], tokens[1], "the second resident got the first one's tracking link");
+    assert_eq!(incident_count(&app).await, 2);
+    let (_, second) = app.get(&format!("/api/v1/track/{}", tokens[1]), None).await;
+    assert_eq!(second["description"], "邻居装修噪音");
+}
+
 on_both_stores!(
     url_verification_echoes_only_with_a_valid_signature,
     scan_then_text_files_a_report_with_a_tracking_link,
@@ -433,6 +453,7 @@ on_both_stores!(
     retries_never_file_twice_and_get_the_same_answer,
     hostile_deliveries_are_refused_and_record_nothing,
     report_rate_limits_answer_429_or_a_friendly_text,
+    two_residents_sending_the_same_msg_id_each_get_their_own_answer,
     qr_posters_render_as_svg_and_png,
     notifications_go_out_and_survive_a_token_expiry,
 );
