@@ -570,14 +570,16 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// A mediator's phone reports where it is; answered once the position is stored. The time
-    /// is clamped to the server's clock, and a fix older than the one held is ignored
-    /// (out-of-order delivery).
+    /// A mediator's phone reports where it is; answered once the position is stored. A time
+    /// ahead of the server's clock counts as now; a position older than
+    /// `dispatch.stale_after` is refused (matching would ignore it, and stamping it as now
+    /// would put the mediator where they no longer are); one older than the position held is
+    /// ignored (out-of-order delivery).
     ///
     /// # Errors
-    /// `Store` on backend failure.
+    /// `Invalid` (`at`) for a stale position; `Store` on backend failure.
     pub async fn record_position(&self, mediator: &AccountId, fix: Fix) -> Result<(), DispatchError> {
-        match self.queue_position(mediator, fix) {
+        match self.queue_position(mediator, fix)? {
             Some(stored) => positions::outcome(stored).await,
             None => Ok(()),
         }
@@ -586,21 +588,32 @@ impl Dispatcher {
     /// [`Self::record_position`] without waiting for the store: for a socket, whose next
     /// message must not wait behind this one. If the batch fails, the feed tells the
     /// mediator's sockets (`error`, `store_unavailable`); the phone sends again within seconds.
-    pub fn record_position_in_background(&self, mediator: &AccountId, fix: Fix) {
-        drop(self.queue_position(mediator, fix));
+    ///
+    /// # Errors
+    /// `Invalid` (`at`) for a stale position, at once.
+    pub fn record_position_in_background(&self, mediator: &AccountId, fix: Fix) -> Result<(), DispatchError> {
+        drop(self.queue_position(mediator, fix)?);
+        Ok(())
     }
 
-    fn queue_position(&self, mediator: &AccountId, mut fix: Fix) -> Option<positions::Stored> {
+    fn queue_position(&self, mediator: &AccountId, mut fix: Fix) -> Result<Option<positions::Stored>, DispatchError> {
         let now = self.now();
-        let max_age = jiff::SignedDuration::from_secs(3600);
-        if fix.at > now || now.duration_since(fix.at) > max_age {
-            fix.at = now;
+        let stale_after = self.settings().dispatch.stale_after;
+        fix.at = fix.at.min(now);
+        if now.duration_since(fix.at) > jiff::SignedDuration::try_from(stale_after).unwrap_or(jiff::SignedDuration::MAX)
+        {
+            metrics::counter!("gd_positions_stale_total").increment(1);
+            let reason = format!(
+                "older than {} (dispatch.stale_after); send a current position",
+                humantime::format_duration(stale_after)
+            );
+            return Err(DispatchError::Invalid { field: "at", reason });
         }
         if let Some((_, Some(held))) = self.inner.index.get(mediator)
             && held.at > fix.at
         {
-            return None;
+            return Ok(None);
         }
-        Some(self.add_position(mediator, fix))
+        Ok(Some(self.add_position(mediator, fix)))
     }
 }

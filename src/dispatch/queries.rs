@@ -18,6 +18,20 @@ const SUGGEST_SCOPED_FACTOR: usize = 4;
 
 /// Assumed travel speed for ETAs (e-bike or taxi in town): 15 km/h.
 const ETA_SPEED_M_PER_MIN: f64 = 250.0;
+/// The mediator's position is shown to residents rounded to 4 decimal places of a degree:
+/// 0.0001° is 11 m north–south and 9 m east–west at Xining's latitude (36.6° N), so the
+/// resident sees where the mediator is to about 10 m, never their exact fix.
+const SHOWN_POSITION_PER_DEG: f64 = 10_000.0;
+/// Distances shown to residents are measured from that rounded position, to 10 m.
+const SHOWN_DISTANCE_STEP_M: f64 = 10.0;
+
+/// A point as the resident sees it (see [`SHOWN_POSITION_PER_DEG`]).
+fn shown(point: crate::domain::location::GeoPoint) -> crate::domain::location::GeoPoint {
+    // Dividing by a power of ten gives the double nearest the decimal (36.6235, not 36.62350000000001).
+    let round = |deg: f64| (deg * SHOWN_POSITION_PER_DEG).round() / SHOWN_POSITION_PER_DEG;
+    // Rounding keeps a valid point valid (it moves at most half a step, and never past ±90/±180).
+    crate::domain::location::GeoPoint::new(round(point.lat()), round(point.lng())).unwrap_or(point)
+}
 
 /// The holding mediator as the resident sees them.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -26,12 +40,13 @@ pub struct MediatorDetail {
     pub name: String,
     /// Full phone: the resident may call them.
     pub phone: String,
-    /// Live position while they are on the way or on site (hidden once resolved).
+    /// Live position while they are on the way or on site (hidden once resolved), rounded to
+    /// 0.0001° (about 10 m).
     pub position: Option<LatLng>,
     /// When that position was reported.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub position_at: Option<Timestamp>,
-    /// Distance to the incident, metres.
+    /// Distance to the incident from the rounded position, to 10 m.
     pub distance_m: Option<f64>,
     /// Rough minutes until arrival.
     pub eta_min: Option<u32>,
@@ -145,11 +160,13 @@ impl Dispatcher {
         // The position is shown only between claim and resolution.
         let fix =
             if incident.status.is_active_claim() { self.index().get(&account.id).and_then(|(_, f)| f) } else { None };
-        let distance_m = fix.map(|f| f.point.distance_m(incident.location).round());
+        let point = fix.map(|f| shown(f.point));
+        let distance_m =
+            point.map(|p| (p.distance_m(incident.location) / SHOWN_DISTANCE_STEP_M).round() * SHOWN_DISTANCE_STEP_M);
         MediatorDetail {
             name: account.name.clone(),
             phone: account.phone.full().to_owned(),
-            position: fix.map(|f| f.point.into()),
+            position: point.map(Into::into),
             position_at: fix.map(|f| f.at),
             distance_m,
             eta_min: match (incident.status, distance_m) {

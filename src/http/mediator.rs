@@ -37,7 +37,9 @@ pub struct PositionRequest {
     /// Accuracy radius, metres.
     #[serde(default)]
     pub accuracy_m: Option<f32>,
-    /// When the phone was there (defaults to now; clamped to the server clock).
+    /// When the phone was there (defaults to now; a time ahead of the server's clock counts as
+    /// now). A position older than `dispatch.stale_after` (2 min) is refused: 422
+    /// `invalid_field` over HTTP, an `error` message on the socket; nothing is stored.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub at: Option<Timestamp>,
@@ -111,7 +113,7 @@ async fn handle_client_text(
 ) -> Result<Option<MediatorMessage>, ApiError> {
     match parse_json::<MediatorClientMessage>(text.as_bytes())? {
         MediatorClientMessage::Position(p) => {
-            dispatcher.record_position_in_background(me, p.to_fix(dispatcher.now())?);
+            dispatcher.record_position_in_background(me, p.to_fix(dispatcher.now())?)?;
             Ok(None)
         }
         MediatorClientMessage::Duty(d) => {

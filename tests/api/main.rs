@@ -19,6 +19,7 @@ mod names;
 mod ops;
 mod overload;
 mod pages;
+mod positions;
 mod report_limits;
 mod scopes;
 mod wechat;
