@@ -523,6 +523,20 @@ mod tests {
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("GD_AUTH__JWT_SECRET"), "{err}");
     }
+
+    #[test]
+    fn the_client_ip_keys_are_checked_and_the_old_one_says_where_it_moved() {
+        let mut s = Settings::defaults();
+        s.report_limits.trust_forwarded_for = Some(true);
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("http.trust_forwarded_for"), "{err}");
+        s.report_limits.trust_forwarded_for = None;
+        s.http.trust_forwarded_for = true;
+        s.http.trusted_hops = 0;
+        assert!(s.validate().unwrap_err().to_string().contains("http.trusted_hops"));
+        s.http.trusted_hops = 2;
+        s.validate().unwrap();
+    }
 }
 
 // --- WeChat and report rate limits (issue #3) -------------------------------------------------

@@ -569,12 +569,14 @@ async fn a_login_flood_leaves_memory_flat_and_other_requests_fast() {
     }
     let grew_mib = peak_rss_kib(svc.pid()).saturating_sub(before_kib) / 1024;
     probes.sort();
-    let (p50, max) = (probes[probes.len() / 2], probes[probes.len() - 1]);
+    let (p50, p90, max) = (probes[probes.len() / 2], probes[probes.len() * 9 / 10], probes[probes.len() - 1]);
     eprintln!(
-        "login flood of {FLOOD}: {flood_took:?}; peak RSS grew {grew_mib} MiB; probes p50 {p50:?} max {max:?} of {}",
+        "login flood of {FLOOD}: {flood_took:?}; peak RSS grew {grew_mib} MiB; probes p50 {p50:?} p90 {p90:?} max {max:?} of {}",
         probes.len()
     );
     assert!(grew_mib <= 64, "peak memory grew {grew_mib} MiB during the flood (2 checks × 19 MiB allowed)");
     assert!(probes.len() >= 4, "the flood lasted long enough to probe");
-    assert!(p50 < Duration::from_millis(100) && max < Duration::from_secs(1), "probes p50 {p50:?}, max {max:?}");
+    // Without the permits, probes took 350 ms at the median (the checks took every core).
+    let fast = p50 < Duration::from_millis(100) && p90 < Duration::from_millis(250) && max < Duration::from_secs(2);
+    assert!(fast, "probes p50 {p50:?}, p90 {p90:?}, max {max:?}");
 }
