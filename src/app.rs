@@ -7,6 +7,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::dispatch::Dispatcher;
 use crate::dispatch::feed::{self, Feed};
+use crate::dispatch::tracking::{StreamCaps, TrackingStreams};
 use crate::domain::location::resolution;
 use crate::http::{self, state::AppState};
 use crate::matcher::index::PositionIndex;
@@ -31,6 +32,8 @@ pub struct App {
     addr: SocketAddr,
     dispatcher: Dispatcher,
     keys: JwtKeys,
+    hub: Hub,
+    tracking: TrackingStreams,
     generated_key: bool,
     shutdown: CancellationToken,
     draining: Arc<AtomicBool>,
@@ -110,10 +113,14 @@ impl App {
             }
         });
         let draining = Arc::new(AtomicBool::new(false));
+        let push = &settings.push;
+        let caps = StreamCaps { per_token: push.tracking_streams_per_token, per_ip: push.tracking_streams_per_ip };
+        let tracking = TrackingStreams::new(dispatcher.clone(), hub.clone(), caps, shutdown.clone());
         let state = AppState {
             dispatcher: dispatcher.clone(),
             keys: keys.clone(),
             hub: hub.clone(),
+            tracking: tracking.clone(),
             settings: settings.clone(),
             metrics: telemetry::metrics_handle(),
             draining: draining.clone(),
@@ -175,7 +182,7 @@ impl App {
             "timer runner"
         });
         tracing::info!(%addr, "grid-dispatch listening");
-        Ok(Self { addr, dispatcher, keys, generated_key, shutdown, draining, tasks })
+        Ok(Self { addr, dispatcher, keys, hub, tracking, generated_key, shutdown, draining, tasks })
     }
 
     /// The bound address (useful with port 0).
@@ -194,6 +201,18 @@ impl App {
     #[must_use]
     pub fn keys(&self) -> &JwtKeys {
         &self.keys
+    }
+
+    /// This instance's sockets (tests count them).
+    #[must_use]
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// This instance's tracking streams (tests count their reads).
+    #[must_use]
+    pub fn tracking(&self) -> &TrackingStreams {
+        &self.tracking
     }
 
     /// True when no signing key was configured and one was generated for this run.

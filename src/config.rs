@@ -203,6 +203,17 @@ pub struct PushSettings {
     /// Live-feed batching period.
     #[serde(with = "humantime_serde")]
     pub live_batch_interval: Duration,
+    /// A socket write slower than this drops the socket (a peer that stopped reading).
+    #[serde(with = "humantime_serde")]
+    pub write_timeout: Duration,
+    /// Command-center screens per account, per instance.
+    pub screens_per_account: usize,
+    /// Command-center screens in all, per instance.
+    pub screens_total: usize,
+    /// Tracking streams per tracking token, per instance.
+    pub tracking_streams_per_token: usize,
+    /// Tracking streams per client IP, per instance.
+    pub tracking_streams_per_ip: usize,
 }
 
 /// `[limits]`.
@@ -467,6 +478,19 @@ impl Settings {
         }
         if self.push.socket_queue == 0 {
             return bad("push.socket_queue", "must be at least 1");
+        }
+        if self.push.write_timeout.is_zero() {
+            return bad("push.write_timeout", "must be more than zero");
+        }
+        for (key, value) in [
+            ("push.screens_per_account", self.push.screens_per_account),
+            ("push.screens_total", self.push.screens_total),
+            ("push.tracking_streams_per_token", self.push.tracking_streams_per_token),
+            ("push.tracking_streams_per_ip", self.push.tracking_streams_per_ip),
+        ] {
+            if value == 0 {
+                return bad(key, "must be at least 1");
+            }
         }
         if !matches!(self.log.format.as_str(), "json" | "pretty") {
             return bad("log.format", "must be \"json\" or \"pretty\"");

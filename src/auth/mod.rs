@@ -47,7 +47,13 @@ pub struct Principal {
     pub sub: String,
     /// The role.
     pub role: Role,
+    /// The last moment the token is accepted: its `exp` plus the leeway for clock skew. Open
+    /// sockets close then (4401).
+    pub valid_until: Timestamp,
 }
+
+/// Clock skew tolerated on `exp` and `nbf`, seconds.
+pub const LEEWAY_SECS: u64 = 30;
 
 /// Signing and verifying keys with the validation rules pinned. Cheap to clone (shared): the
 /// app state holding it is cloned for every request.
@@ -79,7 +85,7 @@ impl JwtKeys {
         let issuer = Some(issuer.to_owned()).filter(|s| !s.is_empty());
         let audience = Some(audience.to_owned()).filter(|s| !s.is_empty());
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
         let mut required = vec!["exp", "sub", "iat"];
         if let Some(iss) = &issuer {
@@ -137,7 +143,9 @@ impl JwtKeys {
         let data =
             jsonwebtoken::decode::<Claims>(token, &self.0.decoding, &self.0.validation).map_err(AuthError::Invalid)?;
         let role = Role::parse(&data.claims.role).ok_or(AuthError::UnknownRole)?;
-        Ok(Principal { sub: data.claims.sub, role })
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(i64::MAX);
+        let valid_until = Timestamp::from_second(data.claims.exp.saturating_add(leeway)).unwrap_or(Timestamp::MAX);
+        Ok(Principal { sub: data.claims.sub, role, valid_until })
     }
 }
 
@@ -192,8 +200,10 @@ mod tests {
     #[test]
     fn issued_tokens_verify_and_tampered_ones_do_not() {
         let k = keys();
-        let (token, _) = k.issue("op-1", Role::Operator, Duration::from_secs(60), Timestamp::now()).unwrap();
-        assert_eq!(k.verify(&token).unwrap(), Principal { sub: "op-1".into(), role: Role::Operator });
+        let now = Timestamp::now();
+        let (token, exp) = k.issue("op-1", Role::Operator, Duration::from_secs(60), now).unwrap();
+        let valid_until = exp + jiff::SignedDuration::from_secs(30);
+        assert_eq!(k.verify(&token).unwrap(), Principal { sub: "op-1".into(), role: Role::Operator, valid_until });
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
             br#"{"sub":"op-1","role":"admin","iat":1,"exp":9999999999,"iss":"grid-dispatch","aud":"grid-dispatch"}"#,

@@ -4,7 +4,7 @@
 
 use super::Dispatcher;
 use crate::matcher::index::fresh_after;
-use crate::push::{Change, Hub, Payload};
+use crate::push::{Change, Hub, Payload, Revoked};
 use crate::store::{BusMessage, BusReceiver, StoreError};
 use jiff::Timestamp;
 use std::future::Future;
@@ -88,7 +88,12 @@ impl Feed {
                 self.hub.send_operators(&Payload::from(payload), place.as_ref())
             }
             BusMessage::IncidentChanged { incident_id } => self.hub.announce(Change::Incident(incident_id)),
-            BusMessage::AccountChanged { account_id } => self.dispatcher.forget_profile(&account_id),
+            BusMessage::AccountChanged { account_id, disabled } => {
+                self.dispatcher.forget_profile(&account_id);
+                if disabled {
+                    self.hub.revoke(&account_id, Revoked::AccountDisabled);
+                }
+            }
             BusMessage::Noted { incident_id, at, place, open } => {
                 self.dispatcher.report_noted(&incident_id, at, place, open);
             }

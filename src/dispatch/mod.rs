@@ -18,6 +18,7 @@ mod recent;
 mod report;
 pub mod resident_chat;
 pub mod stats;
+pub mod tracking;
 mod waves;
 mod workloads;
 
@@ -551,10 +552,21 @@ impl Dispatcher {
         Ok(incident.resident_phone.map(|p| p.full().to_owned()))
     }
 
-    /// An account was changed (by an admin): every instance forgets what it held of it.
-    pub async fn account_changed(&self, id: &AccountId) {
+    /// An account was changed (by an admin): every instance forgets what it held of it. A
+    /// disabled mediator goes off duty (gone from every screen), and every instance closes the
+    /// account's sockets.
+    pub async fn account_changed(&self, account: &Account) {
+        let id = &account.id;
         self.forget_profile(id);
-        self.publish(BusMessage::AccountChanged { account_id: id.clone() }).await;
+        let disabled = !account.enabled;
+        if disabled && account.role == Role::Mediator && self.inner.index.get(id).is_some_and(|(on, _)| on) {
+            if let Err(e) = self.inner.store.set_duty(id, false).await {
+                tracing::warn!(error = %e, mediator_id = %id, "could not take a disabled mediator off duty in the store");
+            }
+            self.inner.index.apply_duty(id, false);
+            self.publish(BusMessage::Duty { mediator_id: id.clone(), on: false }).await;
+        }
+        self.publish(BusMessage::AccountChanged { account_id: id.clone(), disabled }).await;
     }
 
     /// A mediator goes on or off duty.

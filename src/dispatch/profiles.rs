@@ -94,6 +94,15 @@ impl Dispatcher {
         Ok(out.into_iter().map(Option::flatten).collect())
     }
 
+    /// Is `id` an enabled mediator, by this instance's copy (read once, forgotten when the
+    /// account changes): a socket's positions are dropped once it is not.
+    ///
+    /// # Errors
+    /// The store's error when the account had to be read.
+    pub async fn is_enabled_mediator(&self, id: &AccountId) -> Result<bool, StoreError> {
+        Ok(self.profiles(std::slice::from_ref(id)).await?.first().is_some_and(Option::is_some))
+    }
+
     /// Forget this instance's copy of one account's profile (it changed).
     pub fn forget_profile(&self, id: &AccountId) {
         self.inner.profiles.forget(Some(id));

@@ -114,6 +114,15 @@ impl Dispatcher {
     /// # Errors
     /// `NotFound` for an unknown token; `Store`.
     pub async fn tracking(&self, token: &str) -> Result<TrackingView, DispatchError> {
+        Ok(self.tracking_and_holder(token).await?.0)
+    }
+
+    /// [`Self::tracking`], with the mediator whose moves change it (the holder, while the
+    /// claim is active).
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown token; `Store`.
+    pub async fn tracking_and_holder(&self, token: &str) -> Result<(TrackingView, Option<AccountId>), DispatchError> {
         let incident = self.tracked_incident(token).await?;
         let mut timeline = self.store().timeline(&incident.id).await?;
         // The resident sees what happened to their report, not internal steps, audit, delivery
@@ -142,7 +151,8 @@ impl Dispatcher {
             Some(m) => self.store().get_account(m).await?.map(|a| self.mediator_detail(&incident, &a)),
             None => None,
         };
-        Ok(TrackingView {
+        let holder = incident.claimed_by.clone().filter(|_| incident.status.is_active_claim());
+        let view = TrackingView {
             id: incident.id.to_string(),
             status: incident.status,
             category_label: incident.category.label_zh().to_owned(),
@@ -153,7 +163,8 @@ impl Dispatcher {
             feedback: incident.feedback.clone(),
             reopened_at: incident.reopened_at,
             timeline,
-        })
+        };
+        Ok((view, holder))
     }
 
     fn mediator_detail(&self, incident: &Incident, account: &Account) -> MediatorDetail {

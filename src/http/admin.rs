@@ -327,7 +327,11 @@ async fn update_account(
         }
         next.version = current.version + 1;
         if state.dispatcher.store().update_account(&next, current.version).await? {
-            state.dispatcher.account_changed(&id).await;
+            state.dispatcher.account_changed(&next).await;
+            if !next.enabled {
+                // This instance at once (the bus tells the others, and this one again).
+                state.hub.revoke(&id, crate::push::Revoked::AccountDisabled);
+            }
             tracing::info!(account_id = %id, enabled = next.enabled, "account updated");
             return Ok(Json(AccountView::from(&next)));
         }

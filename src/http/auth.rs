@@ -64,6 +64,28 @@ impl FromRequestParts<AppState> for MediatorAuth {
     }
 }
 
+/// A verified, enabled mediator opening a socket: the socket closes when the token runs out.
+#[derive(Debug, Clone)]
+pub struct MediatorSession {
+    /// The mediator.
+    pub id: AccountId,
+    /// When the token stops being accepted (`exp` plus the leeway).
+    pub valid_until: jiff::Timestamp,
+}
+
+impl FromRequestParts<AppState> for MediatorSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match principal(parts, state).await? {
+            (Principal { role: Role::Mediator, valid_until, .. }, Some(account)) => {
+                Ok(Self { id: account.id, valid_until })
+            }
+            _ => Err(ApiError::forbidden("mediators only")),
+        }
+    }
+}
+
 /// A verified operator (or admin) for the command center, with what they may see.
 #[derive(Debug, Clone)]
 pub struct OperatorAuth {
@@ -75,6 +97,8 @@ pub struct OperatorAuth {
     pub area: Option<String>,
     /// What they see and act on, from `area` and the current map.
     pub scope: Scope,
+    /// When the token stops being accepted (`exp` plus the leeway): the live feed closes then.
+    pub valid_until: jiff::Timestamp,
 }
 
 impl FromRequestParts<AppState> for OperatorAuth {
@@ -91,7 +115,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
                     let why = "this operator has no area while several districts exist; an admin must set one";
                     ApiError::new(axum::http::StatusCode::FORBIDDEN, "no_area", why)
                 })?;
-                Ok(Self { account: account.map(|a| a.id), sub: p.sub, area, scope })
+                Ok(Self { account: account.map(|a| a.id), sub: p.sub, area, scope, valid_until: p.valid_until })
             }
             _ => Err(ApiError::forbidden("command-center operators only")),
         }
@@ -107,7 +131,7 @@ impl FromRequestParts<AppState> for AdminAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match principal(parts, state).await? {
-            (Principal { role: Role::Admin, sub }, _) => Ok(Self(sub)),
+            (Principal { role: Role::Admin, sub, .. }, _) => Ok(Self(sub)),
             _ => Err(ApiError::forbidden("admins only")),
         }
     }

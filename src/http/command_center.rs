@@ -12,6 +12,7 @@ use crate::domain::incident::Status;
 use crate::domain::timeline::TimelineEntry;
 use crate::matcher::index::fresh_after;
 use crate::push::wire::{self, IncidentView, LatLng, MediatorPosition, OperatorMessage};
+use crate::push::{ScreenCaps, Viewer};
 use axum::Json;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
@@ -52,9 +53,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// of another area is sent, not even a mediator's id going off duty. Reconnect and you get a
 /// fresh snapshot; a screen whose area changes meaning (a second district uploaded) is closed so
 /// that it reconnects. 403 for an operator without an area while several districts exist.
+///
+/// One account holds at most `push.screens_per_account` screens on an instance, and an instance
+/// `push.screens_total` (429 beyond). A screen that stops reading for `push.write_timeout` is
+/// dropped. Close codes: 1001 server restarting; 1007 text that is not UTF-8; 1008 binary
+/// frame; 1009 message over 16 KiB; 1013 too slow (queue full) or scope changed, reconnect;
+/// 4401 token expired, sign in again; 4403 account disabled, do not reconnect.
 #[utoipa::path(get, path = "/api/v1/command/live", tag = "command", security(("operator" = []), ("admin" = [])),
     params(("access_token" = Option<String>, Query, description = "JWT, for browsers that cannot set headers")),
-    responses((status = 101, description = "switching protocols"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 101, description = "switching protocols"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many screens open")))]
 async fn live_feed(
     State(state): State<AppState>,
     operator: OperatorAuth,
@@ -62,13 +70,19 @@ async fn live_feed(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     ws::check_origin(&headers, &state.settings)?;
-    let subscription = state.hub.register_operator(operator.area.clone(), operator.scope.clone());
+    let viewer = Viewer { sub: operator.sub.clone(), account: operator.account.clone() };
+    let push = &state.settings.push;
+    let caps = ScreenCaps { per_account: push.screens_per_account, total: push.screens_total };
+    let subscription = state
+        .hub
+        .register_screen(operator.area.clone(), operator.scope.clone(), viewer, caps)
+        .map_err(|full| ApiError::rate_limited(full.to_string(), 5))?;
     let snapshot = snapshot(&state, &operator.scope).await?;
-    let (ping_every, shutdown) = (state.settings.push.ping_interval, state.shutdown.clone());
+    let session = ws::Session::new(&state.settings, state.shutdown.clone(), vec![snapshot], operator.valid_until);
     Ok(ws::limits(upgrade, ws::Peer::Screen)
         .on_upgrade(move |socket| async move {
             // Operators only listen; anything they send is ignored.
-            ws::pump(socket, subscription, vec![snapshot], ping_every, shutdown, |_| async { Inbound::Quiet }).await;
+            ws::pump(socket, subscription, session, |_| async { Inbound::Quiet }).await;
         })
         .into_response())
 }

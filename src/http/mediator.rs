@@ -1,7 +1,7 @@
 //! Mediators' phones: the socket (offers in; positions and duty out), the same over plain HTTP
 //! for phones that cannot hold a socket, and the accept → arrive → resolve actions.
 
-use super::auth::MediatorAuth;
+use super::auth::{MediatorAuth, MediatorSession};
 use super::error::{ApiError, ApiJson, ApiPath, ErrorBody, check_len, parse_json};
 use super::resident::LocationInput;
 use super::state::AppState;
@@ -113,7 +113,12 @@ async fn handle_client_text(
 ) -> Result<Option<MediatorMessage>, ApiError> {
     match parse_json::<MediatorClientMessage>(text.as_bytes())? {
         MediatorClientMessage::Position(p) => {
-            dispatcher.record_position_in_background(me, p.to_fix(dispatcher.now())?)?;
+            let fix = p.to_fix(dispatcher.now())?;
+            // Disabled since the socket opened: its positions are neither stored nor shown
+            // (the socket is closing with 4403).
+            if dispatcher.is_enabled_mediator(me).await? {
+                dispatcher.record_position_in_background(me, fix)?;
+            }
             Ok(None)
         }
         MediatorClientMessage::Duty(d) => {
@@ -126,13 +131,19 @@ async fn handle_client_text(
 /// The mediator's socket (token in `?access_token=`). Server → client: `offer`, `offer_closed`,
 /// `assigned`, `duty`, `error`; client → server: `position`, `duty` (see the schemas
 /// `MediatorMessage` and `MediatorClientMessage`). Open offers are sent on connect.
+///
+/// The socket closes with 4401 when the token runs out (past `exp` and 30 s of leeway) and
+/// with 4403 when the account is disabled (within a second or two, on every instance).
+/// Close codes: 1001 server restarting; 1007 text that is not UTF-8; 1008 binary frame;
+/// 1009 message over 16 KiB; 1013 too slow (queue full), reconnect; 4401 token expired, sign
+/// in again; 4403 account disabled, do not reconnect.
 #[utoipa::path(get, path = "/api/v1/mediator/ws", tag = "mediator",
     security(("mediator" = [])),
     params(("access_token" = Option<String>, Query, description = "JWT, for browsers that cannot set headers")),
     responses((status = 101, description = "switching protocols"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn mediator_socket(
     State(state): State<AppState>,
-    MediatorAuth(me): MediatorAuth,
+    MediatorSession { id: me, valid_until }: MediatorSession,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
@@ -145,12 +156,11 @@ async fn mediator_socket(
     for incident in state.dispatcher.open_offers(&me).await? {
         first.push(wire::to_json(&MediatorMessage::Offer { incident }));
     }
-    let ping_every = state.settings.push.ping_interval;
-    let shutdown = state.shutdown.clone();
+    let session = ws::Session::new(&state.settings, state.shutdown.clone(), first, valid_until);
     Ok(ws::limits(upgrade, ws::Peer::Phone)
         .on_upgrade(move |socket| async move {
             let dispatcher = state.dispatcher.clone();
-            ws::pump(socket, subscription, first, ping_every, shutdown, |text| {
+            ws::pump(socket, subscription, session, |text| {
                 let (dispatcher, me) = (dispatcher.clone(), me.clone());
                 async move {
                     match handle_client_text(&dispatcher, &me, &text).await {

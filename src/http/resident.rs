@@ -187,75 +187,36 @@ async fn cancel_report(State(state): State<AppState>, ApiPath(token): ApiPath<St
     Ok(private(Json(view).into_response()))
 }
 
-struct Stream {
-    dispatcher: Dispatcher,
-    token: String,
-    incident_id: crate::domain::ids::IncidentId,
-    mediator: Option<crate::domain::ids::AccountId>,
-    changes: tokio::sync::broadcast::Receiver<crate::push::Change>,
-    shutdown: tokio_util::sync::CancellationToken,
-    first: Option<TrackingView>,
-}
-
-impl Stream {
-    /// Wait for a change this tracker shows; false when the stream should end.
-    async fn changed(&mut self) -> bool {
-        use crate::push::Change;
-        use tokio::sync::broadcast::error::RecvError;
-        loop {
-            let change = tokio::select! {
-                () = self.shutdown.cancelled() => return false,
-                c = self.changes.recv() => c,
-            };
-            match change {
-                Ok(Change::Incident(id)) if id == self.incident_id => return true,
-                Ok(Change::Mediator(m)) if self.mediator.as_ref() == Some(&m) => return true,
-                Ok(_) => {}
-                Err(RecvError::Lagged(_)) => return true,
-                Err(RecvError::Closed) => return false,
-            }
-        }
-    }
-
-    async fn next_event(mut self) -> Option<(Result<axum::response::sse::Event, std::convert::Infallible>, Self)> {
-        let view = match self.first.take() {
-            Some(v) => v,
-            None => {
-                if !self.changed().await {
-                    return None;
-                }
-                // A store error ends the stream; EventSource reconnects by itself.
-                let incident = self.dispatcher.tracked_incident(&self.token).await.ok()?;
-                self.mediator = incident.claimed_by.filter(|_| incident.status.is_active_claim());
-                self.dispatcher.tracking(&self.token).await.ok()?
-            }
-        };
-        let event = axum::response::sse::Event::default().event("update").json_data(&view).ok()?;
-        Some((Ok(event), self))
-    }
-}
-
 /// The tracking view as Server-Sent Events: an `update` event with the same JSON as
 /// `GET /api/v1/track/{tracking_token}` at once, then after every change (state, or the
 /// mediator moving). EventSource reconnects by itself.
+///
+/// At most `push.tracking_streams_per_token` streams per tracking token and
+/// `push.tracking_streams_per_ip` per client address are open on one instance (429 beyond);
+/// all the streams of one report share one read of it per change.
 #[utoipa::path(get, path = "/api/v1/track/{tracking_token}/events", tag = "resident",
     params(("tracking_token" = String, Path, description = "from the report response")),
     responses((status = 200, content_type = "text/event-stream", description = "`update` events carrying a TrackingView"),
-        (status = 404, body = ErrorBody)))]
-async fn tracking_events(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Response, ApiError> {
-    let changes = state.hub.watch_changes();
-    let incident = state.dispatcher.tracked_incident(&token).await?;
-    let first = state.dispatcher.tracking(&token).await?;
-    let stream = Stream {
-        dispatcher: state.dispatcher.clone(),
-        token,
-        incident_id: incident.id.clone(),
-        mediator: incident.claimed_by.filter(|_| incident.status.is_active_claim()),
-        changes,
-        shutdown: state.shutdown.clone(),
-        first: Some(first),
-    };
-    let events = futures_util::stream::unfold(stream, Stream::next_event);
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody, description = "too many streams open")))]
+async fn tracking_events(
+    State(state): State<AppState>,
+    ClientIp(client_ip): ClientIp,
+    ApiPath(token): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    use crate::dispatch::tracking::OpenError;
+    let stream = state.tracking.open(&token, client_ip).await.map_err(|e| match e {
+        OpenError::Dispatch(e) => ApiError::from(e),
+        full @ (OpenError::PerToken(_) | OpenError::PerIp(_)) => ApiError::rate_limited(full.to_string(), 5),
+    })?;
+    // The first event is the view held now; then one per change.
+    let events = futures_util::stream::unfold((stream, true), |(mut stream, first)| async move {
+        if !first {
+            stream.view.changed().await.ok()?;
+        }
+        let view = stream.view.borrow_and_update().clone();
+        let event = axum::response::sse::Event::default().event("update").json_data(&*view).ok()?;
+        Some((Ok::<_, std::convert::Infallible>(event), (stream, false)))
+    });
     let sse = axum::response::sse::Sse::new(events).keep_alive(axum::response::sse::KeepAlive::default());
     Ok(private(sse.into_response()))
 }

@@ -18,6 +18,8 @@ pub struct AppState {
     pub keys: JwtKeys,
     /// This instance's sockets.
     pub hub: Hub,
+    /// This instance's residents' tracking streams.
+    pub tracking: crate::dispatch::tracking::TrackingStreams,
     /// Settings.
     pub settings: Arc<Settings>,
     /// Prometheus rendering.

@@ -1,12 +1,16 @@
 //! WebSocket plumbing shared by the mediator and operator sockets: size limits, Origin check,
-//! server pings, and the pump between a hub subscription and the socket.
+//! server pings, close codes, and the pump between a hub subscription and the socket (which
+//! also ends the socket when its token runs out, its account is revoked, or its peer stops
+//! reading).
 
 use super::error::ApiError;
 use crate::config::Settings;
-use crate::push::Subscription;
+use crate::push::{Revoked, Subscription};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
+use jiff::Timestamp;
 use std::future::Future;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -16,8 +20,7 @@ pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
 
 /// Who is on the other end of a socket, for its outbound limit: the largest message it can be
 /// sent, which is also what it holds in its own write buffer when the peer stops reading
-/// (beyond the kernel's; a stalled socket waits on its one message while the hub's queue,
-/// `push.socket_queue`, fills and then drops it).
+/// (beyond the kernel's) until `push.write_timeout` drops it and frees that buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Peer {
     /// A mediator's phone: offers and notices, a few KiB each; thousands of sockets.
@@ -39,11 +42,23 @@ impl Peer {
     }
 }
 
-/// Close codes (RFC 6455 §7.4.1).
-mod close {
+/// Close codes: RFC 6455 §7.4.1, and ours in the 4000s (documented in the OpenAPI text of
+/// each socket route).
+pub mod close {
+    /// The server is shutting down: reconnect (elsewhere).
     pub const GOING_AWAY: u16 = 1001;
+    /// A text frame that is not UTF-8.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// A frame the socket does not take (binary).
     pub const POLICY: u16 = 1008;
+    /// A client message over [`super::MAX_CLIENT_MESSAGE_BYTES`].
+    pub const TOO_BIG: u16 = 1009;
+    /// This socket fell behind (its queue filled): reconnect.
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The token ran out (past its `exp` and the leeway): sign in again.
+    pub const TOKEN_EXPIRED: u16 = 4401;
+    /// The account was disabled: do not reconnect.
+    pub const ACCOUNT_DISABLED: u16 = 4403;
 }
 
 /// Apply our limits to an upgrade for `peer`.
@@ -81,66 +96,114 @@ pub enum Inbound {
     Reply(String),
 }
 
-/// Run a socket until it closes, the hub drops it, or the server shuts down.
-///
-/// `first` is sent right after registration (a snapshot), `on_text` handles client text.
-pub async fn pump<F, Fut>(
-    socket: WebSocket,
-    mut subscription: Subscription,
-    first: Vec<String>,
-    ping_every: Duration,
-    shutdown: CancellationToken,
-    mut on_text: F,
-) where
+/// How one socket runs: what it is sent first, and when it ends on its own.
+pub struct Session {
+    /// Sent right after registration (a snapshot).
+    pub first: Vec<String>,
+    /// Server ping period.
+    pub ping_every: Duration,
+    /// A write (with its flush) that takes longer means the peer stopped reading: the socket is
+    /// dropped and its buffers freed.
+    pub write_timeout: Duration,
+    /// When the token stops being accepted: the socket closes with 4401.
+    pub valid_until: Timestamp,
+    /// Server shutdown: the socket closes with 1001.
+    pub shutdown: CancellationToken,
+}
+
+impl Session {
+    /// A session from the settings, for a token accepted until `valid_until`.
+    #[must_use]
+    pub fn new(settings: &Settings, shutdown: CancellationToken, first: Vec<String>, valid_until: Timestamp) -> Self {
+        let push = &settings.push;
+        Self { first, ping_every: push.ping_interval, write_timeout: push.write_timeout, valid_until, shutdown }
+    }
+}
+
+/// Send within `within`; false if the socket must be dropped (gone, or the peer stopped reading).
+async fn send(tx: &mut SplitSink<WebSocket, Message>, message: Message, within: Duration) -> bool {
+    match tokio::time::timeout(within, tx.send(message)).await {
+        Ok(sent) => sent.is_ok(),
+        Err(_) => {
+            metrics::counter!("gd_ws_write_timeouts_total").increment(1);
+            false
+        }
+    }
+}
+
+/// The close a read error calls for (None: the connection is gone, nothing to say).
+fn close_for(error: &axum::Error) -> Option<(u16, &'static str)> {
+    use tungstenite::Error as E;
+    match std::error::Error::source(error)?.downcast_ref::<E>()? {
+        E::Capacity(_) => Some((close::TOO_BIG, "message too big")),
+        E::Utf8(_) => Some((close::INVALID_PAYLOAD, "text must be UTF-8")),
+        _ => None,
+    }
+}
+
+/// How long until `at` by the wall clock (the one token expiry is checked against).
+fn until(at: Timestamp) -> Duration {
+    Duration::try_from(at.duration_since(Timestamp::now())).unwrap_or(Duration::ZERO)
+}
+
+/// Run a socket until it closes, the hub drops or revokes it, its token runs out, or the
+/// server shuts down. `on_text` handles client text.
+pub async fn pump<F, Fut>(socket: WebSocket, mut subscription: Subscription, session: Session, mut on_text: F)
+where
     F: FnMut(Utf8Bytes) -> Fut,
     Fut: Future<Output = Inbound>,
 {
+    let within = session.write_timeout;
     let (mut tx, mut rx) = socket.split();
-    for text in first {
-        if tx.send(Message::Text(text.into())).await.is_err() {
+    for text in session.first {
+        if !send(&mut tx, Message::Text(text.into()), within).await {
             return;
         }
     }
-    let mut ping = tokio::time::interval(ping_every);
+    let mut ping = tokio::time::interval(session.ping_every);
     ping.tick().await;
+    let expiry = tokio::time::sleep(until(session.valid_until));
+    tokio::pin!(expiry);
     let closing = |code: u16, reason: &'static str| Message::Close(Some(CloseFrame { code, reason: reason.into() }));
-    loop {
+    // Biased: a revoked or expired socket is closed before anything queued is sent.
+    let (code, reason) = loop {
         tokio::select! {
-            () = shutdown.cancelled() => {
-                let _ = tx.send(closing(close::GOING_AWAY, "server restarting")).await;
-                return;
-            }
+            biased;
+            () = session.shutdown.cancelled() => break (close::GOING_AWAY, "server restarting"),
+            why = subscription.revocation.revoked() => match why {
+                Revoked::AccountDisabled => break (close::ACCOUNT_DISABLED, "account disabled"),
+            },
+            () = &mut expiry => break (close::TOKEN_EXPIRED, "token expired"),
             outbound = subscription.rx.recv() => match outbound {
                 Some(payload) => {
-                    if tx.send(Message::Text(payload.as_ref().into())).await.is_err() {
+                    if !send(&mut tx, Message::Text(payload.as_ref().into()), within).await {
                         return;
                     }
                 }
-                None => {
-                    // The hub dropped us: our queue was full (a stalled reader).
-                    let _ = tx.send(closing(close::TRY_AGAIN_LATER, "too slow; reconnect")).await;
-                    return;
-                }
+                // The hub dropped us: our queue was full (a stalled reader).
+                None => break (close::TRY_AGAIN_LATER, "too slow; reconnect"),
             },
             inbound = rx.next() => match inbound {
                 Some(Ok(Message::Text(text))) => {
                     if let Inbound::Reply(reply) = on_text(text).await
-                        && tx.send(Message::Text(reply.into())).await.is_err() {
+                        && !send(&mut tx, Message::Text(reply.into()), within).await {
                             return;
                         }
                 }
-                Some(Ok(Message::Binary(_))) => {
-                    let _ = tx.send(closing(close::POLICY, "text frames only")).await;
-                    return;
-                }
+                Some(Ok(Message::Binary(_))) => break (close::POLICY, "text frames only"),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Err(e)) => match close_for(&e) {
+                    Some(close) => break close,
+                    None => return,
+                },
+                Some(Ok(Message::Close(_))) | None => return,
             },
             _ = ping.tick() => {
-                if tx.send(Message::Ping(bytes::Bytes::new())).await.is_err() {
+                if !send(&mut tx, Message::Ping(bytes::Bytes::new()), within).await {
                     return;
                 }
             }
         }
-    }
+    };
+    let _ = send(&mut tx, closing(code, reason), within).await;
 }

@@ -3,6 +3,10 @@
 //! channel closes and its task closes the WebSocket) so one stalled phone never slows others.
 //!
 //! Cross-instance delivery is the bus's job (`store::Bus`); the hub only knows local sockets.
+//!
+//! Revocation: every socket of an account is registered under it, so disabling the account
+//! ([`Hub::revoke`], called by the bus feed on every instance) unhooks them from delivery at once
+//! and tells each socket's task why, so it closes with a code that says so.
 
 pub mod wire;
 
@@ -12,7 +16,7 @@ use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::location::GeoPoint;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// A message ready to send, shared by all recipients.
 pub type Payload = Arc<str>;
@@ -23,16 +27,74 @@ struct Inner {
     mediators: HashMap<AccountId, Vec<(u64, mpsc::Sender<Payload>)>>,
     /// Operator sockets, each with what it is shown.
     operators: Vec<(u64, mpsc::Sender<Payload>, Screen)>,
+    /// Open screens per viewer (the token's `sub`), for `push.screens_per_account`.
+    screens: HashMap<String, usize>,
+    /// Each account's sockets (mediators' and operators'), to tell them they are revoked.
+    revocable: HashMap<AccountId, Vec<(u64, oneshot::Sender<Revoked>)>>,
     moved: HashMap<AccountId, Fix>,
     /// Gone off duty, with where they were last (None: never placed, so shown nowhere scoped).
     off_duty: HashMap<AccountId, Option<GeoPoint>>,
 }
 
-/// What an operator socket is shown: the area its account names, and the scope that gave.
+/// What an operator socket is shown: the area its account names, and the scope that gave;
+/// and whom it is counted against (None: not counted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Screen {
     area: Option<String>,
     scope: Scope,
+    viewer: Option<String>,
+}
+
+impl Inner {
+    fn unhook(&mut self, id: u64, audience: &Audience) {
+        match audience {
+            Audience::Mediator(m) => {
+                if let Some(list) = self.mediators.get_mut(m) {
+                    list.retain(|(i, _)| *i != id);
+                    if list.is_empty() {
+                        self.mediators.remove(m);
+                    }
+                }
+            }
+            Audience::Operator(_) => self.operators.retain(|(i, ..)| *i != id),
+        }
+    }
+}
+
+/// Why the server ends a socket on its own (the socket's close code says it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// An admin disabled the account.
+    AccountDisabled,
+}
+
+/// Who watches a command-center screen: counted against the caps, revoked with the account.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// The token's `sub` (an account id, or an operations name).
+    pub sub: String,
+    /// The operator's account (None for an operations admin token).
+    pub account: Option<AccountId>,
+}
+
+/// How many screens one instance holds open.
+#[derive(Debug, Clone, Copy)]
+pub struct ScreenCaps {
+    /// Per viewer.
+    pub per_account: usize,
+    /// In all.
+    pub total: usize,
+}
+
+/// A screen refused by [`ScreenCaps`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ScreensFull {
+    /// This viewer has as many screens open as allowed.
+    #[error("this account has {0} command-center screens open already")]
+    PerAccount(usize),
+    /// This instance holds as many screens as allowed.
+    #[error("this server holds {0} command-center screens already")]
+    Total(usize),
 }
 
 /// Deliver to one sender; false if the socket must be dropped (full or gone).
@@ -77,24 +139,52 @@ enum Audience {
 pub struct Subscription {
     id: u64,
     audience: Audience,
+    account: Option<AccountId>,
     hub: Hub,
     /// Messages for this socket; `None` from `recv` means the hub dropped it (too slow).
     pub rx: mpsc::Receiver<Payload>,
+    /// Told once if the account is revoked.
+    pub revocation: Revocation,
+}
+
+/// A socket's ear for [`Hub::revoke`] (a field of its own, so a task can wait on it and on
+/// the message queue at once).
+pub struct Revocation(Option<oneshot::Receiver<Revoked>>);
+
+impl Revocation {
+    /// Wait until the socket's account is revoked (forever if it never is, or has no account).
+    pub async fn revoked(&mut self) -> Revoked {
+        if let Some(rx) = self.0.as_mut()
+            && let Ok(why) = rx.await
+        {
+            self.0 = None;
+            return why;
+        }
+        // Heard already, or the hub let go of the sender: nothing more will come.
+        self.0 = None;
+        std::future::pending().await
+    }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
         let mut g = self.hub.lock();
-        match &self.audience {
-            Audience::Mediator(m) => {
-                if let Some(list) = g.mediators.get_mut(m) {
-                    list.retain(|(id, _)| *id != self.id);
-                    if list.is_empty() {
-                        g.mediators.remove(m);
-                    }
-                }
+        g.unhook(self.id, &self.audience);
+        if let Audience::Operator(Screen { viewer: Some(v), .. }) = &self.audience
+            && let Some(n) = g.screens.get_mut(v)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                g.screens.remove(v);
             }
-            Audience::Operator(_) => g.operators.retain(|(id, ..)| *id != self.id),
+        }
+        if let Some(account) = &self.account
+            && let Some(list) = g.revocable.get_mut(account)
+        {
+            list.retain(|(id, _)| *id != self.id);
+            if list.is_empty() {
+                g.revocable.remove(account);
+            }
         }
     }
 }
@@ -111,30 +201,82 @@ impl Hub {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn register(&self, audience: Audience) -> Subscription {
+    /// Register under the held lock `g` (so a cap checked by the caller still holds).
+    fn register_locked(&self, g: &mut Inner, audience: Audience, account: Option<AccountId>) -> Subscription {
         let (tx, rx) = mpsc::channel(self.queue_len);
-        let mut g = self.lock();
         g.next_id += 1;
         let id = g.next_id;
         match &audience {
             Audience::Mediator(m) => g.mediators.entry(m.clone()).or_default().push((id, tx)),
-            Audience::Operator(screen) => g.operators.push((id, tx, screen.clone())),
+            Audience::Operator(screen) => {
+                g.operators.push((id, tx, screen.clone()));
+                if let Some(v) = &screen.viewer {
+                    *g.screens.entry(v.clone()).or_default() += 1;
+                }
+            }
         }
-        drop(g);
-        Subscription { id, audience, hub: self.clone(), rx }
+        let revoked = account.as_ref().map(|a| {
+            let (tell, told) = oneshot::channel();
+            g.revocable.entry(a.clone()).or_default().push((id, tell));
+            told
+        });
+        Subscription { id, audience, account, hub: self.clone(), rx, revocation: Revocation(revoked) }
     }
 
     /// Register a mediator's socket (a mediator may have several: phone and tablet).
     #[must_use]
     pub fn register_mediator(&self, mediator: &AccountId) -> Subscription {
-        self.register(Audience::Mediator(mediator.clone()))
+        let mut g = self.lock();
+        self.register_locked(&mut g, Audience::Mediator(mediator.clone()), Some(mediator.clone()))
     }
 
     /// Register an operator's socket: its account names `area`, which gave it `scope` (see
-    /// [`Self::rescope_operators`]); it is sent only what lies in that scope.
+    /// [`Self::rescope_operators`]); it is sent only what lies in that scope. Uncounted and
+    /// tied to no account (a screen is [`Self::register_screen`]).
     #[must_use]
     pub fn register_operator(&self, area: Option<String>, scope: Scope) -> Subscription {
-        self.register(Audience::Operator(Screen { area, scope }))
+        let mut g = self.lock();
+        self.register_locked(&mut g, Audience::Operator(Screen { area, scope, viewer: None }), None)
+    }
+
+    /// Register a command-center screen of `viewer` (as [`Self::register_operator`]) within
+    /// `caps`.
+    ///
+    /// # Errors
+    /// [`ScreensFull`] when the viewer or this instance has as many screens as allowed.
+    pub fn register_screen(
+        &self,
+        area: Option<String>,
+        scope: Scope,
+        viewer: Viewer,
+        caps: ScreenCaps,
+    ) -> Result<Subscription, ScreensFull> {
+        let mut g = self.lock();
+        if g.screens.get(&viewer.sub).copied().unwrap_or(0) >= caps.per_account {
+            return Err(ScreensFull::PerAccount(caps.per_account));
+        }
+        if g.operators.len() >= caps.total {
+            return Err(ScreensFull::Total(caps.total));
+        }
+        let audience = Audience::Operator(Screen { area, scope, viewer: Some(viewer.sub) });
+        Ok(self.register_locked(&mut g, audience, viewer.account))
+    }
+
+    /// Revoke every local socket of `account`: nothing more is delivered to them, and each is
+    /// told `why` (its task closes it). Returns how many there were.
+    pub fn revoke(&self, account: &AccountId, why: Revoked) -> usize {
+        let mut g = self.lock();
+        let Some(sockets) = g.revocable.remove(account) else { return 0 };
+        let count = sockets.len();
+        for (id, tell) in sockets {
+            g.unhook(id, &Audience::Mediator(account.clone()));
+            g.operators.retain(|(i, ..)| *i != id);
+            // A socket already gone does not listen: fine.
+            let _ = tell.send(why);
+        }
+        drop(g);
+        metrics::counter!("gd_ws_revoked_total").increment(count as u64);
+        count
     }
 
     /// The area map changed: drop every operator socket whose scope `resolve` now gives
@@ -270,5 +412,23 @@ mod tests {
         assert!(stalled.rx.recv().await.is_some());
         assert!(stalled.rx.recv().await.is_none());
         assert_eq!(hub.socket_counts(), (0, 1));
+    }
+
+    #[tokio::test]
+    async fn revoking_an_account_unhooks_its_sockets_and_tells_them_why() {
+        let hub = Hub::new(8);
+        let m = AccountId::generate();
+        let mut phone = hub.register_mediator(&m);
+        let viewer = Viewer { sub: "op".into(), account: Some(AccountId::generate()) };
+        let caps = ScreenCaps { per_account: 1, total: 2 };
+        let other = hub.register_screen(None, Scope::All, viewer.clone(), caps).unwrap();
+        assert_eq!(hub.register_screen(None, Scope::All, viewer, caps).err(), Some(ScreensFull::PerAccount(1)));
+        assert_eq!(hub.revoke(&m, Revoked::AccountDisabled), 1);
+        assert_eq!(phone.revocation.revoked().await, Revoked::AccountDisabled);
+        hub.send_mediators(std::slice::from_ref(&m), &Payload::from("{}"));
+        assert!(phone.rx.recv().await.is_none(), "nothing more is delivered");
+        assert_eq!(hub.socket_counts(), (0, 1));
+        drop(other);
+        assert_eq!(hub.socket_counts(), (0, 0));
     }
 }

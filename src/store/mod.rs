@@ -326,10 +326,13 @@ pub enum BusMessage {
         /// Still open (not resolved or cancelled).
         open: bool,
     },
-    /// An account changed: forget what is held of it.
+    /// An account changed: forget what is held of it; a disabled one's sockets are closed.
     AccountChanged {
         /// Which.
         account_id: AccountId,
+        /// It is disabled now: every instance closes its sockets (4403).
+        #[serde(default)]
+        disabled: bool,
     },
     /// Local only: this instance may have missed messages (bus reconnected) and must resync.
     Resync,

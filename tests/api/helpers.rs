@@ -263,6 +263,64 @@ impl Socket {
     pub async fn send_json(&mut self, v: &Value) {
         self.ws.send(Message::Text(v.to_string().into())).await.expect("sent");
     }
+
+    /// Send a raw message; false if the socket is already gone.
+    pub async fn try_send(&mut self, message: Message) -> bool {
+        self.ws.send(message).await.is_ok()
+    }
+
+    /// Read until the server closes the socket (within `PROMPTLY`); its close code, and the
+    /// JSON messages received before it. Panics if it stays open.
+    pub async fn closed(&mut self) -> (Option<u16>, Vec<Value>) {
+        let mut before = vec![];
+        let read = tokio::time::timeout(PROMPTLY, async {
+            while let Some(msg) = self.ws.next().await {
+                match msg {
+                    Ok(Message::Text(t)) => before.push(serde_json::from_str(&t).expect("JSON message")),
+                    Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+                    Ok(_) => {}
+                    Err(_) => return None,
+                }
+            }
+            None
+        })
+        .await;
+        (read.expect("the server closed the socket in time"), before)
+    }
+}
+
+/// Reads Server-Sent Events `update` payloads from a streaming response.
+pub struct Events {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Events {
+    /// Events from this (200, `text/event-stream`) response.
+    pub fn new(response: reqwest::Response) -> Self {
+        Self { response, buffer: String::new() }
+    }
+
+    /// The next `update` payload (within `PROMPTLY`).
+    pub async fn next(&mut self) -> Value {
+        let deadline = tokio::time::Instant::now() + PROMPTLY;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) {
+                    assert!(block.contains("event: update"), "{block}");
+                    return serde_json::from_str(data.trim()).expect("JSON event");
+                }
+                continue; // a keep-alive comment
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .expect("an event in time")
+                .expect("readable")
+                .expect("open");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
 }
 
 /// Poll `check` until it returns Some or `PROMPTLY` passes (for state visible only by asking).

@@ -1,7 +1,7 @@
 //! The case lifecycle districts run on: waves, risk colours, deadlines and urging, supervision,
 //! audit, follow-up visits, statistics and hot spots.
 
-use crate::helpers::{Backend, Socket, Staff, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, Events, Socket, Staff, TestApp, spawn_app, spawn_app_with};
 use crate::on_both_stores;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -400,34 +400,6 @@ async fn repeated_and_duplicate_reports_are_flagged(backend: Backend) {
     assert_eq!(hot[0]["boundary"].as_array().unwrap().len(), 6);
 }
 
-/// Reads Server-Sent Events `update` payloads from a streaming response.
-struct Events {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-impl Events {
-    async fn next(&mut self) -> Value {
-        let deadline = tokio::time::Instant::now() + crate::helpers::PROMPTLY;
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) {
-                    assert!(block.contains("event: update"), "{block}");
-                    return serde_json::from_str(data.trim()).unwrap();
-                }
-                continue; // a keep-alive comment
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
-                .await
-                .expect("an event in time")
-                .unwrap()
-                .expect("open");
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
-}
-
 async fn the_tracking_stream_pushes_each_change(backend: Backend) {
     let app = spawn_app(backend).await;
     let m = app.mediator("直播", &[]).await;
@@ -438,7 +410,7 @@ async fn the_tracking_stream_pushes_each_change(backend: Backend) {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let mut events = Events { response, buffer: String::new() };
+    let mut events = Events::new(response);
     assert_eq!(events.next().await["status"], "dispatching");
     app.post(&format!("/api/v1/mediator/incidents/{id}/accept"), Some(&m.token), json!({})).await;
     let claimed = events.next().await;

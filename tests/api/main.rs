@@ -22,4 +22,7 @@ mod pages;
 mod positions;
 mod report_limits;
 mod scopes;
+mod revocation;
+mod sockets;
+mod streams;
 mod wechat;
