@@ -5,8 +5,9 @@
 //! - [`matcher`]: ranking candidates, and the in-process H3 position index.
 //! - [`store`]: the storage and bus ports, with the memory and Redis backends.
 //! - [`timers`]: the durable-deadline runner (escalation).
-//! - [`push`]: the in-process WebSocket hub and the wire messages.
-//! - [`dispatch`]: use cases combining all of the above; the bus feed.
+//! - [`push`]: the in-process WebSocket hub (caps, revocation) and the wire messages.
+//! - [`dispatch`]: use cases combining all of the above; the bus feed; residents' shared
+//!   tracking streams.
 //! - [`auth`]: JWTs, passwords, tracking tokens.
 //! - [`wechat`]: the WeChat Official Account protocol: signatures, safe mode, XML, API client.
 //! - [`http`]: the router per audience, error mapping, extractors, sockets.

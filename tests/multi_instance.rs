@@ -187,6 +187,41 @@ async fn an_account_disabled_through_one_instance_gets_no_more_offers_from_the_o
     }
 }
 
+/// Revocation crosses instances: disabling accounts through A closes their sockets on B and C
+/// within a second or two (4403), and the disabled mediator leaves the screens on every instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabling_accounts_through_one_instance_closes_their_sockets_on_the_others() {
+    let server = RedisServer::start();
+    let apps = three_instances(&server, |_| {}).await;
+    let (a, b, c) = (&apps[0], &apps[1], &apps[2]);
+    let m = a.mediator("停用", &[]).await;
+    a.on_duty_at(&m, LAT, LNG).await;
+    let mut phone = b.socket("/api/v1/mediator/ws", &m.token).await;
+    phone.wait_for("duty", |d| d["on"] == true).await;
+    let (op, watcher) = (a.operator("停用值班员").await, a.operator("值班员").await);
+    let mut screen = c.socket("/api/v1/command/live", &op.token).await;
+    screen.wait_for("snapshot", |_| true).await;
+    let mut feed = b.socket("/api/v1/command/live", &watcher.token).await;
+    feed_shows_mediators(&mut feed, &BTreeSet::from([m.id.clone()])).await;
+
+    let started = Instant::now();
+    for (kind, id) in [("mediators", &m.id), ("operators", &op.id)] {
+        let path = format!("/api/v1/admin/{kind}/{id}");
+        let (status, _) =
+            a.call(reqwest::Method::PATCH, &path, Some(&a.admin_token()), Some(json!({ "enabled": false }))).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    assert_eq!(phone.closed().await.0, Some(4403), "the phone on B");
+    assert_eq!(screen.closed().await.0, Some(4403), "the screen on C");
+    let took = started.elapsed();
+    println!("sockets on other instances closed {took:?} after disabling");
+    assert!(took < Duration::from_secs(2), "closed after {took:?}");
+    feed.wait_for("positions", |p| p["off_duty"].as_array().is_some_and(|o| o.contains(&json!(m.id)))).await;
+    for app in apps {
+        app.stop().await;
+    }
+}
+
 /// Instances keep mediators' holds in memory too, set from what the store announces with each
 /// write: a mediator who fills up through one instance is skipped by the others' next reports.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
