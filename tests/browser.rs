@@ -246,7 +246,7 @@ async fn rename_in_store(app: &TestApp, id: &str, name: &str) {
     account.name = name.to_owned();
     account.version += 1;
     assert!(dispatcher.store().update_account(&account, version).await.expect("store"), "renamed");
-    dispatcher.account_changed(&id).await;
+    dispatcher.account_changed(&account).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
