@@ -580,3 +580,129 @@ async fn a_login_flood_leaves_memory_flat_and_other_requests_fast() {
     let fast = p50 < Duration::from_millis(100) && p90 < Duration::from_millis(250) && max < Duration::from_secs(2);
     assert!(fast, "probes p50 {p50:?}, p90 {p90:?}, max {max:?}");
 }
+
+/// `CONFIG SET name value` on `redis`.
+async fn config_set(redis: &RedisServer, name: &str, value: &str) {
+    let mut admin = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("CONFIG").arg("SET").arg(name).arg(value).query_async(&mut admin).await.unwrap();
+}
+
+/// Poll `/readyz` until it answers `want` (bounded).
+async fn wait_ready(base: &str, want: StatusCode) {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if http.get(format!("{base}/readyz")).send().await.unwrap().status() == want {
+            return;
+        }
+        assert!(Instant::now() < deadline, "readiness never turned {want}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+const WECHAT_TOKEN: &str = "faults-wechat-token";
+const WECHAT_ACCOUNT: &str = "gh_faults0000001";
+
+/// A plaintext WeChat delivery from `openid`, signed as WeChat signs it; returns the reply's text.
+async fn wechat_says(base: &str, openid: &str, inner: &str) -> String {
+    use grid_dispatch::wechat::crypto::signature;
+    let (ts, nonce) = (jiff::Timestamp::now().as_second().to_string(), unique_prefix());
+    let url =
+        format!("{base}/wechat?signature={}&timestamp={ts}&nonce={nonce}", signature(&[WECHAT_TOKEN, &ts, &nonce]));
+    let body = format!(
+        "<xml><ToUserName><![CDATA[{WECHAT_ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>\
+         <CreateTime>{ts}</CreateTime>{inner}</xml>"
+    );
+    let r = reqwest::Client::new().post(url).header("content-type", "text/xml").body(body).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "WeChat is always answered");
+    let xml = r.text().await.unwrap();
+    let fields = grid_dispatch::wechat::message::parse_fields(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+    fields.get("Content").unwrap_or_else(|| panic!("a text reply: {xml}")).to_owned()
+}
+
+/// #16.2: every door is behind the durability guard, not only `/api/`. While Redis's settings
+/// could lose acknowledged writes, a resident's WeChat text files nothing and is told to send
+/// it again (its retry too), and a phone's open socket gets its duty change refused; once the
+/// settings are fixed, the resident's next text is filed, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_redis_could_lose_writes_no_door_acknowledges_anything() {
+    let redis = RedisServer::start();
+    config_set(&redis, "appendonly", "yes").await;
+    config_set(&redis, "appendfsync", "always").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = redis_env(&redis, &unique_prefix());
+    env.extend([
+        ("GD_REDIS__DURABILITY", "always".to_owned()),
+        ("GD_REDIS__DURABILITY_CHECK_EVERY", "100ms".to_owned()),
+        ("GD_WECHAT__TOKEN", WECHAT_TOKEN.to_owned()),
+        ("GD_WECHAT__ORIGINAL_ID", WECHAT_ACCOUNT.to_owned()),
+    ]);
+    let svc = ServiceProcess::start("svc", dir.path(), &env).await;
+    wait_ready(&svc.base, StatusCode::OK).await;
+    let http = reqwest::Client::new();
+    let admin = token("ops", Role::Admin);
+    let scene: Value = http
+        .post(format!("{}/api/v1/admin/scenes", svc.base))
+        .bearer_auth(&admin)
+        .json(&json!({ "name": "幸福里", "location": { "lat": 36.6, "lng": 101.7 } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let scan = format!(
+        "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[SCAN]]></Event><EventKey><![CDATA[{}]]></EventKey>",
+        scene["id"].as_str().unwrap()
+    );
+    let resident = "oFaultsResident1";
+    assert!(wechat_says(&svc.base, resident, &scan).await.contains("/r/"), "the scan binds the resident");
+    let created: Value = http
+        .post(format!("{}/api/v1/admin/mediators", svc.base))
+        .bearer_auth(&admin)
+        .json(&json!({ "name": "守门", "phone": "13700008888", "password": "gatekeeper-1" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mediator = token(created["id"].as_str().unwrap(), Role::Mediator);
+    let ws_url = format!("{}/api/v1/mediator/ws?access_token={mediator}", svc.base.replacen("http", "ws", 1));
+    let (mut phone, _) = tokio_tungstenite::connect_async(ws_url).await.expect("socket opens");
+
+    config_set(&redis, "appendonly", "no").await;
+    wait_ready(&svc.base, StatusCode::SERVICE_UNAVAILABLE).await;
+    let text = |id: u64| {
+        format!(
+            "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[楼上漏水，邻居吵起来了]]></Content><MsgId>{id}</MsgId>"
+        )
+    };
+    for _ in 0..2 {
+        // The same message twice: WeChat's retry gets the same answer and files nothing either.
+        let reply = wechat_says(&svc.base, resident, &text(7001)).await;
+        assert!(reply.contains("暂未受理") && reply.contains("再发送"), "told to send it again: {reply}");
+        assert!(!reply.contains("已收到") && !reply.contains("/t/"), "nothing acknowledged: {reply}");
+    }
+    phone.send(Message::Text(json!({ "type": "duty", "on": true }).to_string().into())).await.unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let Some(Ok(Message::Text(t))) = phone.next().await else { panic!("the socket closed") };
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] == "error" || (v["type"] == "duty" && v["on"] == true) {
+                return v;
+            }
+        }
+    })
+    .await
+    .expect("the phone is answered");
+    assert_eq!(answer["code"], "store_unsafe", "a duty change on an open socket is refused: {answer}");
+
+    config_set(&redis, "appendonly", "yes").await;
+    wait_ready(&svc.base, StatusCode::OK).await;
+    assert!(incidents_by_description(&svc.base).await.is_empty(), "nothing was filed while unsafe");
+    let reply = wechat_says(&svc.base, resident, &text(7002)).await;
+    assert!(reply.contains("已收到") && reply.contains("/t/"), "{reply}");
+    let stored = incidents_by_description(&svc.base).await;
+    assert_eq!(stored.values().map(Vec::len).sum::<usize>(), 1, "{stored:?}");
+}

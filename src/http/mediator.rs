@@ -12,6 +12,7 @@ use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Outcome;
 use crate::domain::location::CoordSystem;
 use crate::push::wire::{self, IncidentView, MediatorMessage};
+use crate::store::durability::Guard;
 use axum::Json;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
@@ -106,12 +107,19 @@ fn incident_id(raw: &str) -> Result<IncidentId, ApiError> {
     IncidentId::parse(raw).map_err(|_| ApiError::not_found())
 }
 
+/// One message from a phone. While Redis's settings could lose writes (`redis.durability`),
+/// positions and duty changes are refused (`error`, `store_unsafe`), as over HTTP.
 async fn handle_client_text(
     dispatcher: &Dispatcher,
+    durability: &Guard,
     me: &AccountId,
     text: &str,
 ) -> Result<Option<MediatorMessage>, ApiError> {
-    match parse_json::<MediatorClientMessage>(text.as_bytes())? {
+    let message = parse_json::<MediatorClientMessage>(text.as_bytes())?;
+    if let Some(why) = durability.shortfall() {
+        return Err(super::store_unsafe(why));
+    }
+    match message {
         MediatorClientMessage::Position(p) => {
             let fix = p.to_fix(dispatcher.now())?;
             // Disabled since the socket opened: its positions are neither stored nor shown
@@ -159,11 +167,11 @@ async fn mediator_socket(
     let session = ws::Session::new(&state.settings, state.shutdown.clone(), first, valid_until);
     Ok(ws::limits(upgrade, ws::Peer::Phone)
         .on_upgrade(move |socket| async move {
-            let dispatcher = state.dispatcher.clone();
+            let (dispatcher, durability) = (state.dispatcher.clone(), state.durability.clone());
             ws::pump(socket, subscription, session, |text| {
-                let (dispatcher, me) = (dispatcher.clone(), me.clone());
+                let (dispatcher, durability, me) = (dispatcher.clone(), durability.clone(), me.clone());
                 async move {
-                    match handle_client_text(&dispatcher, &me, &text).await {
+                    match handle_client_text(&dispatcher, &durability, &me, &text).await {
                         Ok(None) => Inbound::Quiet,
                         Ok(Some(reply)) => Inbound::Reply(wire::to_json(&reply)),
                         Err(e) => Inbound::Reply(wire::to_json(&MediatorMessage::Error {

@@ -111,14 +111,26 @@ async fn shed_load(State(permits): State<Arc<Semaphore>>, req: Request, next: Ne
 
 /// While Redis's settings could lose acknowledged writes (`redis.durability`), the API answers
 /// 503 `store_unsafe` with the reason: nothing is acknowledged that a restart would forget.
-/// Pages still load (and show their "try again" state), probes still answer.
+/// So does any other request that may write (any method but GET/HEAD/OPTIONS), except
+/// `POST /wechat`, which must answer in WeChat's protocol and refuses in its own words (see
+/// `wechat_webhook`). Open mediator sockets refuse their writes too (`mediator`). Pages still
+/// load (and show their "try again" state), probes still answer.
 async fn refuse_while_unsafe(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.uri().path().starts_with("/api/")
+    if may_write(&req)
         && let Some(why) = state.durability.shortfall()
     {
         return store_unsafe(why).into_response();
     }
     next.run(req).await
+}
+
+/// Every API route, and any request with a method that may change something, outside the
+/// WeChat webhook.
+fn may_write(req: &Request) -> bool {
+    use axum::http::Method;
+    let path = req.uri().path();
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    path.starts_with("/api/") || (changes && path != "/wechat")
 }
 
 /// 503 `store_unsafe` with the guard's reason (Retry-After 30 s: someone has to change them).

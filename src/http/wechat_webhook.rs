@@ -167,7 +167,9 @@ fn decode(state: &AppState, q: &WebhookQuery, signed: &Signed<'_>, body: &[u8]) 
 }
 
 /// A delivery (message or event). Answers a passive text reply (encrypted in safe mode) or
-/// `success`. Retries of the same message get the same answer and never file twice.
+/// `success`. Retries of the same message get the same answer and never file twice. While
+/// Redis's settings could lose writes (`redis.durability`), every verified delivery is answered
+/// with a text asking the resident to send it again, and nothing is filed or remembered.
 #[utoipa::path(post, path = "/wechat", tag = "resident", params(WebhookQuery),
     request_body(content = String, content_type = "text/xml", description = "WeChat's XML"),
     responses((status = 200, content_type = "application/xml", description = "passive reply, or `success`"),
@@ -181,6 +183,12 @@ async fn receive(
     let started = tokio::time::Instant::now();
     let signed = check_signed(&state, &q)?;
     let Delivery { message, safe_mode } = decode(&state, &q, &signed, &body)?;
+    // Redis could lose what we write now (`redis.durability`): file nothing, remember nothing,
+    // and tell the resident to send it again. Every copy WeChat retries gets the same answer.
+    if state.durability.shortfall().is_some() {
+        metrics::counter!("gd_wechat_refused_total", "code" => "store_unsafe").increment(1);
+        return Ok(text_reply(&state, &signed, safe_mode, &message.envelope.from, STORE_UNSAFE_TEXT));
+    }
 
     // WeChat's plaintext signature does not cover the body: a signed URL seen with another
     // body is a replay. Kept for twice the window (a timestamp is accepted for ±window).
@@ -214,8 +222,17 @@ async fn receive(
         }
     };
     let ChatReply::Text(text) = reply else { return Ok(plain("success".into())) };
+    Ok(text_reply(&state, &signed, safe_mode, &message.envelope.from, &text))
+}
+
+/// What a resident is told while Redis's settings could lose a report: nothing was filed.
+const STORE_UNSAFE_TEXT: &str =
+    "系统维护中，您的消息暂未受理，请稍后再发送一次。如遇紧急情况（打架、持械、人员受伤），请立即拨打110。";
+
+/// A passive text reply to `to` (encrypted and signed in safe mode).
+fn text_reply(state: &AppState, signed: &Signed<'_>, safe_mode: Option<MsgCrypt>, to: &str, text: &str) -> Response {
     let w = &state.settings.wechat;
-    let xml = message::text_reply(&message.envelope.from, &w.original_id, state.dispatcher.now().as_second(), &text);
+    let xml = message::text_reply(to, &w.original_id, state.dispatcher.now().as_second(), text);
     let xml = match safe_mode {
         None => xml,
         Some(crypt) => {
@@ -226,7 +243,7 @@ async fn receive(
     };
     let mut response = xml.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=utf-8"));
-    Ok(response)
+    response
 }
 
 /// Validate an openid an admin binds (empty unbinds).
