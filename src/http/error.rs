@@ -120,7 +120,7 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(_) => {
+            StoreError::Unavailable(_) | StoreError::RefusesWrites(_) => {
                 tracing::warn!(error = %e, cause = ?std::error::Error::source(&e), "store unavailable");
                 Self::unavailable("store_unavailable", "the store is unavailable; retry shortly", 2)
             }

@@ -1,7 +1,8 @@
 //! Operations: liveness, readiness, Prometheus metrics.
 
-use super::error::ErrorBody;
+use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
+use crate::store::StoreError;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -21,22 +22,27 @@ async fn healthz() -> &'static str {
 }
 
 /// Ready for traffic: the instance is not shutting down, Redis's settings keep acknowledged
-/// writes safe (`redis.durability`), and the store answers.
+/// writes safe (`redis.durability`), and the store takes a write now (a Redis that answers
+/// `PING` but refuses writes, being out of memory, a read-only replica or in `MISCONF`, is
+/// not ready).
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses((status = 200, description = "ready"),
         (status = 503, body = ErrorBody,
          description = "`draining`, `store_unsafe` (the message names each unsafe Redis setting and its fix), \
-                        or the store is unreachable")))]
+                        `store_refuses_writes` (the message carries Redis's refusal), or `store_unavailable`")))]
 async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     if state.draining.load(Ordering::Relaxed) {
-        return super::error::ApiError::unavailable("draining", "shutting down", 1).into_response();
+        return ApiError::unavailable("draining", "shutting down", 1).into_response();
     }
     if let Some(why) = state.durability.shortfall() {
         return super::store_unsafe(why).into_response();
     }
-    match state.dispatcher.store().ping().await {
+    match state.dispatcher.store().probe_write().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => super::error::ApiError::from(e).into_response(),
+        Err(StoreError::RefusesWrites(why)) => {
+            ApiError::unavailable("store_refuses_writes", format!("Redis refuses writes: {why}"), 5).into_response()
+        }
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 

@@ -34,6 +34,10 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The backend answered but refuses writes: out of memory (`OOM`), a read-only replica
+    /// (`READONLY`), or persistence failing (`MISCONF`). Holds the backend's own words.
+    #[error("the store refuses writes: {0}")]
+    RefusesWrites(String),
 }
 
 /// What the incident must look like before a write.
@@ -355,6 +359,17 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] when it is not.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Does the backend take writes now? A Redis can answer `PING` and still refuse every
+    /// write: out of memory under `maxmemory` with `noeviction`, a read-only replica, or
+    /// `MISCONF` after a failed RDB save with `stop-writes-on-bgsave-error`.
+    ///
+    /// # Errors
+    /// [`StoreError::RefusesWrites`] when it answers and refuses, [`StoreError::Unavailable`]
+    /// when it does not answer.
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        self.ping().await
+    }
 
     // --- accounts ---------------------------------------------------------------------------
 

@@ -80,6 +80,69 @@ async fn readiness_follows_redis_and_writes_fail_with_503_while_it_is_down() {
     .await;
 }
 
+/// #16.9: readiness tells the truth. A Redis that answers `PING` but refuses writes is not
+/// ready: out of memory under `maxmemory` with `noeviction`, a read-only replica, and `MISCONF`
+/// after a failed RDB save with `stop-writes-on-bgsave-error yes`. Each makes `/readyz` 503 with
+/// Redis's own reason, and readiness returns by itself once Redis takes writes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_while_redis_answers_but_refuses_writes() {
+    let app = crate::helpers::spawn_app(Backend::Redis).await;
+    let redis = app.redis.as_ref().unwrap();
+    let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let mut run = async |args: &[&str]| {
+        let mut cmd = redis::cmd(args[0]);
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        cmd.query_async::<redis::Value>(&mut conn).await.unwrap()
+    };
+    let refused_with = async |word: &str| {
+        crate::helpers::eventually(&format!("readiness to fail with {word}"), || async {
+            let (s, body) = app.get("/readyz", None).await;
+            (s == StatusCode::SERVICE_UNAVAILABLE).then_some(body)
+        })
+        .await
+    };
+    let ready_again = async || {
+        crate::helpers::eventually("readiness to return", || async {
+            (app.get("/readyz", None).await.0 == StatusCode::OK).then_some(())
+        })
+        .await;
+    };
+    assert_eq!(app.get("/readyz", None).await.0, StatusCode::OK);
+
+    let check = |body: serde_json::Value, word: &str| {
+        assert_eq!(body["error"]["code"], "store_refuses_writes", "{body}");
+        let message = body["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(word), "the reason is Redis's own: {message}");
+    };
+    run(&["CONFIG", "SET", "maxmemory", "1"]).await;
+    check(refused_with("OOM").await, "OOM");
+    run(&["CONFIG", "SET", "maxmemory", "0"]).await;
+    ready_again().await;
+
+    // A replica of a master that is not there: read-only, though it answers everything else.
+    run(&["REPLICAOF", "127.0.0.1", "1"]).await;
+    check(refused_with("READONLY").await, "READONLY");
+    run(&["REPLICAOF", "NO", "ONE"]).await;
+    ready_again().await;
+
+    // An RDB save that fails (its child killed) with stop-writes-on-bgsave-error yes.
+    run(&["CONFIG", "SET", "save", "3600 1"]).await;
+    run(&["CONFIG", "SET", "rdb-key-save-delay", "100000000"]).await;
+    run(&["BGSAVE"]).await;
+    let pid = redis.pid();
+    let child = crate::helpers::eventually("the RDB child", || async {
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        children.split_whitespace().next().map(str::to_owned)
+    })
+    .await;
+    assert!(std::process::Command::new("kill").args(["-9", &child]).status().unwrap().success());
+    check(refused_with("MISCONF").await, "MISCONF");
+    run(&["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"]).await;
+    ready_again().await;
+}
+
 /// `grid-dispatch demo`: the simulated district fills the command center by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_city_moves_mediators_and_files_reports() {

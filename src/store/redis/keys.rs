@@ -46,6 +46,7 @@
 //! | `{p}:spots`            | zset   | hot-spot cell by its newest note's time (ms); 30 days      |
 //! | `{p}:timers`           | zset   | `TimerKey::member()` scored by due time (ms since epoch)   |
 //! | `{p}:bus`              | channel| pub/sub channel of JSON `BusMessage`s                      |
+//! | `{p}:ready`            | string | readiness write probe (the prober's clock, ms); 60 s TTL   |
 
 use crate::domain::ids::{AccountId, IncidentId};
 use std::fmt;
@@ -144,6 +145,12 @@ impl Keys {
     #[must_use]
     pub fn areas(&self) -> String {
         self.key("areas", None)
+    }
+
+    /// String written by the readiness probe (proves Redis takes writes, not only PING).
+    #[must_use]
+    pub fn ready_probe(&self) -> String {
+        self.key("ready", None)
     }
 
     /// Hash: scene id → scene JSON.

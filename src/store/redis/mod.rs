@@ -239,7 +239,13 @@ fn classify(e: RedisError) -> StoreError {
         || text.contains("WRONGTYPE")
         || text.contains("CORRUPT")
         || script_failure;
-    if corrupt { StoreError::Corrupt(e.to_string()) } else { StoreError::Unavailable(Box::new(e)) }
+    if corrupt {
+        StoreError::Corrupt(e.to_string())
+    } else if let Some(code @ ("OOM" | "READONLY" | "MISCONF")) = e.code() {
+        StoreError::RefusesWrites(format!("{code} {}", e.detail().unwrap_or_default()))
+    } else {
+        StoreError::Unavailable(Box::new(e))
+    }
 }
 
 fn corrupt(what: &str, e: impl fmt::Display) -> StoreError {
@@ -421,6 +427,14 @@ impl RedisStore {
 impl Store for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
         let _: String = self.query(&::redis::cmd("PING")).await?;
+        Ok(())
+    }
+
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        // A small write with a TTL: refused exactly when our own writes would be (OOM,
+        // READONLY, MISCONF all deny `SET`), and it never accumulates.
+        let now_ms = Timestamp::now().as_millisecond().to_string();
+        let () = self.query(::redis::cmd("SET").arg(self.keys.ready_probe()).arg(now_ms).arg("PX").arg(60_000)).await?;
         Ok(())
     }
 
