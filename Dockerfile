@@ -25,7 +25,8 @@ COPY config/ /app/config/
 # Listen on all interfaces inside the container; set GD_REDIS__URL and GD_AUTH__JWT_SECRET
 # (and GD_HTTP__PUBLIC_BASE_URL) at run time. Secrets are never baked into the image.
 ENV GD_HTTP__ADDR=0.0.0.0:8080 \
-    GD_ENV=production
+    GD_ENV=production \
+    GD_CONFIG_DIR=/app/config
 EXPOSE 8080
 # 65532 is distroless's "nonroot" user.
 USER 65532:65532

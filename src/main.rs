@@ -71,6 +71,8 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     telemetry::init_tracing(&settings.log);
+    let file = settings.loaded_from.as_ref().map_or_else(|| "none".to_owned(), |f| f.display().to_string());
+    tracing::info!(environment = settings.environment.as_str(), file, "configuration loaded");
     let mut app = App::start(settings).await?;
     if app.generated_key() {
         let (token, _) =

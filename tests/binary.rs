@@ -244,3 +244,102 @@ async fn the_token_command_mints_with_the_configured_key_and_env_overrides_apply
     assert!(String::from_utf8_lossy(&short.stderr).contains("GD_AUTH__JWT_SECRET"));
     let _ = server.sigterm_and_wait();
 }
+
+/// Run the binary with exactly `env` (plus PATH) in `cwd` and wait for it to exit (killed after
+/// 15 s: a server that starts when it should have refused is a failure, not a hang).
+fn run_to_exit(args: &[&str], env: &[(&str, &str)], cwd: &std::path::Path, bin: &std::path::Path) -> (bool, String) {
+    let mut child = Command::new(bin)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GD_HTTP__ADDR", "127.0.0.1:0")
+        .envs(env.iter().copied())
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("still running after 15 s; stderr:\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// The `iss` claim of a token printed by `grid-dispatch token`.
+fn issuer_of(printed: &str) -> String {
+    use base64::Engine;
+    let payload = printed.trim().split('.').nth(1).expect("a JWT");
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap();
+    serde_json::from_slice::<Value>(&json).unwrap()["iss"].as_str().unwrap_or_default().to_owned()
+}
+
+/// #16.10: configuration fails closed. An unknown `GD_ENV` (a typo that would silently drop
+/// production's `durability = "always"`), production without its file, without a signing key
+/// or without Redis, and secrets that are only whitespace all refuse to start, saying why.
+#[test]
+fn doubtful_configuration_refuses_to_start_and_says_why() {
+    let empty = tempfile::tempdir().unwrap();
+    let bin = std::path::Path::new(BIN);
+    let redis = ("GD_REDIS__URL", "redis://127.0.0.1:1");
+    let cases: [(&[(&str, &str)], &[&str]); 6] = [
+        (&[("GD_ENV", "prodution")], &["GD_ENV", "\"prodution\"", "local, test, production"]),
+        (&[("GD_ENV", "production"), ("GD_AUTH__JWT_SECRET", SECRET), redis], &["production.toml", "GD_CONFIG_DIR"]),
+        (
+            &[("GD_ENV", "production"), ("GD_CONFIG_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/config")), redis],
+            &["GD_AUTH__JWT_SECRET", "required in production"],
+        ),
+        (
+            &[
+                ("GD_ENV", "production"),
+                ("GD_CONFIG_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/config")),
+                ("GD_AUTH__JWT_SECRET", SECRET),
+            ],
+            &["GD_REDIS__URL", "required in production"],
+        ),
+        (
+            &[("GD_AUTH__JWT_SECRET", "                                        ")],
+            &["GD_AUTH__JWT_SECRET", "whitespace"],
+        ),
+        (&[("GD_WECHAT__TOKEN", " \t ")], &["GD_WECHAT__TOKEN", "whitespace"]),
+    ];
+    for (env, said) in cases {
+        let (ok, out) = run_to_exit(&[], env, empty.path(), bin);
+        assert!(!ok, "{env:?} must refuse to start; output:\n{out}");
+        for words in said {
+            assert!(out.contains(words), "{env:?}: the refusal says {words:?}; output:\n{out}");
+        }
+    }
+}
+
+/// #16.10: `{GD_ENV}.toml` is found beside the binary (as in the container's `/app/config`)
+/// from any working directory, and only in `GD_CONFIG_DIR` when that is set.
+#[test]
+fn the_environment_file_is_found_beside_the_binary_or_in_gd_config_dir() {
+    let install = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let bin = install.path().join("grid-dispatch");
+    std::fs::hard_link(BIN, &bin).or_else(|_| std::fs::copy(BIN, &bin).map(|_| ())).unwrap();
+    std::fs::create_dir(install.path().join("config")).unwrap();
+    std::fs::write(install.path().join("config/production.toml"), "[auth]\nissuer = \"beside-the-binary\"\n").unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("production.toml"), "[auth]\nissuer = \"from-gd-config-dir\"\n").unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let mint = ["token", "--role", "admin", "--sub", "ops"];
+    let base = [("GD_ENV", "production"), ("GD_AUTH__JWT_SECRET", SECRET), ("GD_REDIS__URL", "redis://127.0.0.1:1")];
+
+    let (ok, out) = run_to_exit(&mint, &base, cwd.path(), &bin);
+    assert!(ok, "{out}");
+    assert_eq!(issuer_of(&out), "beside-the-binary");
+    let told: Vec<(&str, &str)> =
+        base.iter().copied().chain([("GD_CONFIG_DIR", elsewhere.path().to_str().unwrap())]).collect();
+    let (ok, out) = run_to_exit(&mint, &told, cwd.path(), &bin);
+    assert!(ok, "{out}");
+    assert_eq!(issuer_of(&out), "from-gd-config-dir");
+}

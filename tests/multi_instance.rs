@@ -381,7 +381,7 @@ impl Instance {
             .current_dir(log_dir)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("GD_ENV", "multi-instance-test")
+            .env("GD_ENV", "test")
             .env("GD_HTTP__ADDR", format!("127.0.0.1:{port}"))
             .env("GD_REDIS__URL", redis_url)
             .env("GD_REDIS__PREFIX", prefix)

@@ -88,7 +88,7 @@ pub async fn start_server(dir: &Path, n: usize, redis_port: u16, prefix: &str) -
     let log = std::fs::File::create(&log_path)?;
     let child = Command::new(server_binary()?)
         .current_dir(dir)
-        .env("GD_ENV", "loadtest")
+        .env("GD_ENV", "test")
         .env("GD_HTTP__ADDR", format!("127.0.0.1:{port}"))
         .env("GD_HTTP__MAX_IN_FLIGHT", "8192")
         .env("GD_REDIS__URL", format!("redis://127.0.0.1:{redis_port}"))

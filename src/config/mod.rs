@@ -1,6 +1,11 @@
-//! Settings: `config/default.toml` (compiled in) → `config/{GD_ENV}.toml` → `GD_*` environment.
+//! Settings: `config/default.toml` (compiled in) → `{GD_ENV}.toml` (see [`sources`]: found in
+//! `GD_CONFIG_DIR`, beside the binary or in the working directory) → `GD_*` environment.
 //! Validated at load; a bad value fails fast and names its key. Secrets come only from the
 //! environment and are held in `secrecy` types.
+
+pub mod sources;
+
+pub use sources::Environment;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -8,7 +13,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 /// The documented defaults, compiled into the binary so it runs from any directory.
-pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 /// A setting that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +63,44 @@ pub struct Settings {
     pub wechat: WechatSettings,
     /// `[report_limits]` (issue #3).
     pub report_limits: ReportLimitSettings,
+    /// `[metrics]`.
+    pub metrics: MetricsSettings,
+    /// `GD_ENV` (not a file key).
+    #[serde(skip)]
+    pub environment: Environment,
+    /// The `{GD_ENV}.toml` layered over the defaults, if any (logged at start).
+    #[serde(skip)]
+    pub loaded_from: Option<std::path::PathBuf>,
+}
+
+/// `[metrics]`: the Prometheus endpoint.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    /// Serve `/metrics` only on this address instead of `http.addr`; empty: on `http.addr`.
+    #[serde(default)]
+    pub addr: String,
+    /// How often the recorder drains recorded samples into its summaries.
+    #[serde(with = "humantime_serde")]
+    pub upkeep_interval: Duration,
+    /// Bearer token `/metrics` requires; from `GD_METRICS__TOKEN` only. Unset: none.
+    #[serde(skip)]
+    pub token: Option<SecretString>,
+}
+
+impl MetricsSettings {
+    /// The separate listen address, if one is configured.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] when it is not `host:port`.
+    pub fn separate_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        if self.addr.trim().is_empty() {
+            return Ok(None);
+        }
+        self.addr.trim().parse().map(Some).map_err(|_| ConfigError::Invalid {
+            key: "metrics.addr",
+            reason: "must be empty or an ip:port such as 127.0.0.1:9100".into(),
+        })
+    }
 }
 
 /// `[http]`.
@@ -81,6 +124,18 @@ pub struct HttpSettings {
     pub trust_forwarded_for: bool,
     /// Which `X-Forwarded-For` entry, counted from the right (1: the rightmost).
     pub trusted_hops: u32,
+    /// A request's head (request line and headers) must arrive within this, counted from the
+    /// connection's start or, on a kept-alive connection, from the next request's first byte.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// A kept-alive connection with no request for this long is closed.
+    #[serde(with = "humantime_serde")]
+    pub keep_alive_idle_timeout: Duration,
+    /// Open connections (WebSockets and streams included); beyond it new ones get 503 and are closed.
+    pub max_connections: usize,
+    /// On shutdown, requests and streams in progress get this long; then every connection is closed.
+    #[serde(with = "humantime_serde")]
+    pub drain_timeout: Duration,
 }
 
 /// `[redis]`.
@@ -351,10 +406,15 @@ impl Settings {
     /// # Errors
     /// [`ConfigError`] naming the bad key.
     pub fn load() -> Result<Self, ConfigError> {
-        let env_name = std::env::var("GD_ENV").unwrap_or_else(|_| "local".into());
-        let built = config::Config::builder()
-            .add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml))
-            .add_source(config::File::with_name(&format!("config/{env_name}")).required(false))
+        let environment = Environment::parse(std::env::var("GD_ENV").ok().as_deref())?;
+        let explicit = std::env::var_os("GD_CONFIG_DIR").filter(|d| !d.is_empty()).map(std::path::PathBuf::from);
+        let loaded_from = sources::env_file(environment, explicit.as_deref(), &sources::default_dirs())?;
+        let mut builder =
+            config::Config::builder().add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml));
+        if let Some(file) = &loaded_from {
+            builder = builder.add_source(config::File::from(file.as_path()).required(true));
+        }
+        let built = builder
             .add_source(
                 config::Environment::with_prefix("GD")
                     .prefix_separator("_")
@@ -366,9 +426,11 @@ impl Settings {
             )
             .build()?;
         let mut settings: Self = built.try_deserialize()?;
-        settings.auth.jwt_secret =
-            std::env::var("GD_AUTH__JWT_SECRET").ok().filter(|s| !s.is_empty()).map(SecretString::from);
-        settings.wechat.load_secrets_from_env();
+        settings.environment = environment;
+        settings.loaded_from = loaded_from;
+        settings.auth.jwt_secret = sources::secret_from_env("GD_AUTH__JWT_SECRET")?;
+        settings.metrics.token = sources::secret_from_env("GD_METRICS__TOKEN")?;
+        settings.wechat.load_secrets_from_env()?;
         settings.validate()?;
         Ok(settings)
     }
@@ -403,6 +465,30 @@ impl Settings {
         }
         if a.password_hash_concurrency > 64 {
             return bad("auth.password_hash_concurrency", "must be 0 (half the cores) to 64");
+        }
+        if self.environment == Environment::Production {
+            if self.auth.jwt_secret.is_none() {
+                return bad(
+                    "auth.jwt_secret (GD_AUTH__JWT_SECRET)",
+                    "is required in production (a random key per run would log everyone out on restart)",
+                );
+            }
+            if self.uses_memory_store() {
+                return bad(
+                    "redis.url (GD_REDIS__URL)",
+                    "is required in production (the embedded store forgets everything on restart)",
+                );
+            }
+        }
+        self.metrics.separate_addr()?;
+        if self.metrics.upkeep_interval.is_zero() {
+            return bad("metrics.upkeep_interval", "must be more than zero");
+        }
+        if self.http.header_read_timeout.is_zero() || self.http.keep_alive_idle_timeout.is_zero() {
+            return bad("http", "header_read_timeout and keep_alive_idle_timeout must be more than zero");
+        }
+        if self.http.max_connections == 0 {
+            return bad("http.max_connections", "must be at least 1");
         }
         if crate::domain::location::resolution(self.dispatch.index_resolution).is_err() {
             return bad("dispatch.index_resolution", "must be 0..=15");
@@ -629,11 +715,14 @@ pub struct WechatSettings {
 
 impl WechatSettings {
     /// Read the three secrets from the environment (empty values count as unset).
-    pub fn load_secrets_from_env(&mut self) {
-        let var = |k: &str| std::env::var(k).ok().filter(|s| !s.is_empty()).map(SecretString::from);
-        self.token = var("GD_WECHAT__TOKEN");
-        self.aes_key = var("GD_WECHAT__AES_KEY");
-        self.appsecret = var("GD_WECHAT__APPSECRET");
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for a value that is all whitespace.
+    pub fn load_secrets_from_env(&mut self) -> Result<(), ConfigError> {
+        self.token = sources::secret_from_env("GD_WECHAT__TOKEN")?;
+        self.aes_key = sources::secret_from_env("GD_WECHAT__AES_KEY")?;
+        self.appsecret = sources::secret_from_env("GD_WECHAT__APPSECRET")?;
+        Ok(())
     }
 
     /// The webhook is served when a Token is configured.
