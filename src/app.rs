@@ -9,7 +9,7 @@ use crate::dispatch::Dispatcher;
 use crate::dispatch::feed::{self, Feed};
 use crate::dispatch::tracking::{StreamCaps, TrackingStreams};
 use crate::domain::location::resolution;
-use crate::http::{self, state::AppState};
+use crate::http::{self, serve, state::AppState};
 use crate::matcher::index::PositionIndex;
 use crate::push::Hub;
 use crate::store::durability::{Durability, Guard};
@@ -19,7 +19,6 @@ use crate::store::{Bus, Store};
 use crate::telemetry;
 use crate::timers::TimerRunner;
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 /// A running service.
 pub struct App {
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     dispatcher: Dispatcher,
     keys: JwtKeys,
     hub: Hub,
@@ -104,14 +104,13 @@ impl App {
             .await
             .with_context(|| format!("binding http.addr {}", settings.http.addr))?;
         let addr = listener.local_addr()?;
-        // Offers, screen updates and answers are small writes that must leave at once. With
-        // Nagle's algorithm a write waits while an earlier one to the same peer is
-        // unacknowledged, and a phone may delay its ACK by up to 40 ms.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY on an accepted connection");
+        let metrics_listener = match settings.metrics.separate_addr()? {
+            Some(at) => {
+                Some(tokio::net::TcpListener::bind(at).await.with_context(|| format!("binding metrics.addr {at}"))?)
             }
-        });
+            None => None,
+        };
+        let metrics_addr = metrics_listener.as_ref().map(tokio::net::TcpListener::local_addr).transpose()?;
         let draining = Arc::new(AtomicBool::new(false));
         let push = &settings.push;
         let caps = StreamCaps { per_token: push.tracking_streams_per_token, per_ip: push.tracking_streams_per_ip };
@@ -127,16 +126,26 @@ impl App {
             durability: durability.clone(),
             shutdown: shutdown.clone(),
         };
+        let metrics_router = metrics_listener.is_some().then(|| http::metrics_router(state.clone()));
         let router = http::router(state);
 
         let mut tasks = JoinSet::new();
-        let token = shutdown.clone();
+        let (token, limits) = (shutdown.clone(), serve::Limits::from_settings(&settings.http));
         tasks.spawn(async move {
-            let service = router.into_make_service_with_connect_info::<SocketAddr>();
-            if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(token.cancelled_owned()).await {
-                tracing::error!(error = %e, "http server failed");
-            }
+            serve::serve(listener, router, limits, token, "api").await;
             "http server"
+        });
+        if let (Some(listener), Some(router)) = (metrics_listener, metrics_router) {
+            let token = shutdown.clone();
+            tasks.spawn(async move {
+                serve::serve(listener, router, limits, token, "metrics").await;
+                "metrics server"
+            });
+        }
+        let (token, every) = (shutdown.clone(), settings.metrics.upkeep_interval);
+        tasks.spawn(async move {
+            telemetry::run_upkeep(every, token).await;
+            "metrics upkeep"
         });
         // Only while there is something to check: a task that ends counts as a failure.
         if let Some(store) = redis_store.clone().filter(|_| durability.wants() != Durability::None) {
@@ -181,14 +190,20 @@ impl App {
             runner.run(token).await;
             "timer runner"
         });
-        tracing::info!(%addr, "grid-dispatch listening");
-        Ok(Self { addr, dispatcher, keys, hub, tracking, generated_key, shutdown, draining, tasks })
+        tracing::info!(%addr, metrics_addr = ?metrics_addr, "grid-dispatch listening");
+        Ok(Self { addr, metrics_addr, dispatcher, keys, hub, tracking, generated_key, shutdown, draining, tasks })
     }
 
     /// The bound address (useful with port 0).
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where `/metrics` is served when `metrics.addr` puts it on its own listener.
+    #[must_use]
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// The use cases (tests and the demo drive them directly).

@@ -30,3 +30,17 @@ pub fn metrics_handle() -> PrometheusHandle {
         })
         .clone()
 }
+
+/// Drain recorded samples into their summaries every `every` until `stop`. Without it a
+/// histogram keeps every raw sample until the next scrape (and forever if nobody scrapes).
+pub async fn run_upkeep(every: std::time::Duration, stop: tokio_util::sync::CancellationToken) {
+    let handle = metrics_handle();
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => handle.run_upkeep(),
+        }
+    }
+}

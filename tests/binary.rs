@@ -289,7 +289,8 @@ fn doubtful_configuration_refuses_to_start_and_says_why() {
     let empty = tempfile::tempdir().unwrap();
     let bin = std::path::Path::new(BIN);
     let redis = ("GD_REDIS__URL", "redis://127.0.0.1:1");
-    let cases: [(&[(&str, &str)], &[&str]); 6] = [
+    type Env<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Env<'_>, &[&str]); 6] = [
         (&[("GD_ENV", "prodution")], &["GD_ENV", "\"prodution\"", "local, test, production"]),
         (&[("GD_ENV", "production"), ("GD_AUTH__JWT_SECRET", SECRET), redis], &["production.toml", "GD_CONFIG_DIR"]),
         (

@@ -2,17 +2,29 @@
 
 use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
+use crate::config::Settings;
 use crate::store::StoreError;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
+use secrecy::ExposeSecret;
 use std::sync::atomic::Ordering;
+use subtle::ConstantTimeEq;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Operations routes.
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(metrics_text))
+/// Operations routes; `/metrics` among them unless `metrics.addr` serves it on its own listener.
+pub fn router(settings: &Settings) -> OpenApiRouter<AppState> {
+    let ops = OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz));
+    if settings.metrics.addr.trim().is_empty() { ops.routes(routes!(metrics_text)) } else { ops }
+}
+
+/// The router of the separate metrics listener (`metrics.addr`): `/metrics` only.
+pub fn metrics_only(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(metrics_text))
+        .fallback(|| async { ApiError::not_found() })
+        .with_state(state)
 }
 
 /// The process is up.
@@ -46,12 +58,26 @@ async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     }
 }
 
-/// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format")))]
-async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+/// Prometheus text exposition. With `GD_METRICS__TOKEN` set it needs
+/// `Authorization: Bearer <token>`; with `metrics.addr` set it is served only there.
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text format"),
+        (status = 401, body = ErrorBody, description = "a metrics token is configured and this is not it")))]
+async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> axum::response::Response {
+    if let Some(token) = &state.settings.metrics.token {
+        let given =
+            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let matches = given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(token.expose_secret().as_bytes())));
+        if !matches {
+            let mut refused = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "metrics need the scrape token")
+                .into_response();
+            refused.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            return refused;
+        }
+    }
     let (mediator_sockets, operator_sockets) = state.hub.socket_counts();
     metrics::gauge!("gd_ws_connections", "audience" => "mediator").set(mediator_sockets as f64);
     metrics::gauge!("gd_ws_connections", "audience" => "operator").set(operator_sockets as f64);
     metrics::gauge!("gd_mediators_on_duty").set(state.dispatcher.index().on_duty_count() as f64);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }

@@ -12,6 +12,7 @@ pub mod mediator;
 pub mod pages;
 pub mod resident;
 pub mod scene_qr;
+pub mod serve;
 pub mod state;
 pub mod wechat_webhook;
 pub mod ws;
@@ -41,7 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(mediator::router())
         .merge(command_center::router())
         .merge(admin::router())
-        .merge(health::router())
+        .merge(health::router(&state.settings))
         .merge(wechat_webhook::router())
         .merge(scene_qr::router())
         .split_for_parts();
@@ -72,6 +73,11 @@ pub fn router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::new([axum::http::header::AUTHORIZATION, axum::http::header::COOKIE]))
         .with_state(state)
+}
+
+/// The router of the separate metrics listener (`metrics.addr`).
+pub fn metrics_router(state: AppState) -> Router {
+    health::metrics_only(state)
 }
 
 /// The OpenAPI document: info, and one bearer scheme per role (an operation's `security`
