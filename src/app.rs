@@ -184,6 +184,11 @@ impl App {
             .await;
             "position sweep"
         });
+        let (token, notifier) = (shutdown.clone(), dispatcher.clone());
+        tasks.spawn(async move {
+            notifier.run_notifier(token).await;
+            "wechat notifier"
+        });
         let token = shutdown.clone();
         let runner = TimerRunner::new(dispatcher.clone());
         tasks.spawn(async move {

@@ -11,7 +11,8 @@
 //! - [`auth`]: JWTs, passwords, tracking tokens.
 //! - [`wechat`]: the WeChat Official Account protocol: signatures, safe mode, XML, API client.
 //! - [`http`]: the router per audience, error mapping, extractors, sockets.
-//! - [`config`], [`telemetry`], [`clock`], [`app`]: settings, logs/metrics, time, composition.
+//! - [`config`], [`telemetry`], [`clock`], [`retry`], [`app`]: settings, logs/metrics, time,
+//!   backoff with jitter for every retry loop, composition.
 //! - [`demo`]: the simulated city behind `grid-dispatch demo`.
 
 pub mod app;
@@ -24,6 +25,7 @@ pub mod domain;
 pub mod http;
 pub mod matcher;
 pub mod push;
+pub mod retry;
 pub mod store;
 pub mod telemetry;
 pub mod timers;

@@ -114,11 +114,10 @@ impl Feed {
                 // Not the start-up load: this instance lagged behind the bus or lost it.
                 tracing::warn!("bus messages may have been missed; rebuilding the position index");
                 metrics::counter!("gd_bus_resyncs_total").increment(1);
-                let mut backoff = Duration::from_millis(100);
+                let mut backoff = crate::retry::Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
                 while let Err(e) = Self::resync(&self.dispatcher).await {
                     tracing::warn!(error = %e, "resync failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    tokio::time::sleep(backoff.next_delay()).await;
                 }
                 return FeedStep::Resynced;
             }

@@ -4,9 +4,14 @@
 //! is resolved.
 //!
 //! Dispatch only enqueues ([`Dispatcher::wechat_notify`], [`Dispatcher::wechat_offers`]): a
-//! bounded queue that never blocks (full → dropped and logged). A worker delivers with bounded
-//! retries and doubling backoff, and appends each attempt's outcome to the incident's timeline
-//! (`Event::Notified`). With no WeChat credentials configured, deliveries are logged as skipped.
+//! bounded queue (`wechat.notify_queue`) that never blocks (full → dropped, counted in
+//! `gd_wechat_notify_dropped_total`, and logged). The worker ([`Dispatcher::run_notifier`],
+//! started and stopped with the app) takes one of [`CONCURRENT_DELIVERIES`] slots *before* it
+//! takes the next job, so a WeChat that stops answering holds at most that many deliveries and
+//! a full queue, never a growing crowd of parked tasks. Each delivery retries with jittered
+//! exponential backoff ([`crate::retry`]) and appends each attempt's outcome to the incident's
+//! timeline (`Event::Notified`). With no WeChat credentials configured, deliveries are logged
+//! as skipped.
 
 use super::Dispatcher;
 use crate::config::Settings;
@@ -17,11 +22,13 @@ use crate::store::Store;
 use crate::wechat::client::{WechatClient, WechatError};
 use crate::wechat::mask;
 use serde_json::json;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 /// Deliveries in flight at once.
-const CONCURRENT_DELIVERIES: usize = 8;
+pub const CONCURRENT_DELIVERIES: usize = 8;
 
 /// Which message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,21 +72,24 @@ struct Context {
     store: Arc<dyn Store>,
     client: WechatClient,
     settings: Arc<Settings>,
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
 }
 
-/// The notification queue and its worker (started on first use, inside the runtime).
+/// The notification queue; its worker is [`Dispatcher::run_notifier`].
 pub(super) struct Notifier {
     context: Arc<Context>,
-    queue: OnceLock<mpsc::Sender<Job>>,
+    queue: mpsc::Sender<Job>,
+    /// Taken by the one worker when the app starts it.
+    jobs: Mutex<Option<mpsc::Receiver<Job>>>,
 }
 
 impl Notifier {
     /// A notifier delivering through `store`'s cached token with `settings.wechat`.
     pub(super) fn new(store: Arc<dyn Store>, settings: Arc<Settings>) -> Self {
         let client = WechatClient::new(settings.wechat.clone(), store.clone());
-        let slots = Semaphore::new(CONCURRENT_DELIVERIES);
-        Self { context: Arc::new(Context { store, client, settings, slots }), queue: OnceLock::new() }
+        let slots = Arc::new(Semaphore::new(CONCURRENT_DELIVERIES));
+        let (queue, jobs) = mpsc::channel(settings.wechat.notify_queue);
+        Self { context: Arc::new(Context { store, client, settings, slots }), queue, jobs: Mutex::new(Some(jobs)) }
     }
 
     /// The WeChat API client.
@@ -88,8 +98,9 @@ impl Notifier {
     }
 
     fn enqueue(&self, job: Job) {
-        let Some(queue) = self.queue() else { return };
-        if let Err(e) = queue.try_send(job) {
+        let sent = self.queue.try_send(job);
+        self.gauge_queue();
+        if let Err(e) = sent {
             metrics::counter!("gd_wechat_notify_dropped_total").increment(1);
             let job = match e {
                 mpsc::error::TrySendError::Full(j) | mpsc::error::TrySendError::Closed(j) => j,
@@ -98,25 +109,43 @@ impl Notifier {
         }
     }
 
-    fn queue(&self) -> Option<&mpsc::Sender<Job>> {
-        let runtime = tokio::runtime::Handle::try_current().ok()?;
-        Some(self.queue.get_or_init(|| {
-            let (tx, rx) = mpsc::channel(self.context.settings.wechat.notify_queue);
-            runtime.spawn(run(self.context.clone(), rx));
-            tx
-        }))
+    fn gauge_queue(&self) {
+        let queued = self.queue.max_capacity() - self.queue.capacity();
+        metrics::gauge!("gd_wechat_notify_queued").set(queued as f64);
     }
 }
 
-/// The worker: ends when the dispatcher (the sender) is gone.
-async fn run(context: Arc<Context>, mut rx: mpsc::Receiver<Job>) {
-    while let Some(job) = rx.recv().await {
+/// Deliver queued notifications until `stop`: a slot first, then a job, then its delivery as a
+/// task holding that slot. Deliveries still running at `stop` are cancelled.
+async fn run(notifier: &Notifier, mut jobs: mpsc::Receiver<Job>, stop: CancellationToken) {
+    let context = &notifier.context;
+    let mut deliveries = JoinSet::new();
+    loop {
+        let slot = tokio::select! {
+            () = stop.cancelled() => break,
+            Some(_) = deliveries.join_next(), if !deliveries.is_empty() => continue,
+            slot = context.slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
+        let job = tokio::select! {
+            () = stop.cancelled() => break,
+            job = jobs.recv() => match job {
+                Some(job) => job,
+                None => break,
+            },
+        };
+        notifier.gauge_queue();
         let context = context.clone();
-        tokio::spawn(async move {
-            let Ok(_slot) = context.slots.acquire().await else { return };
+        deliveries.spawn(async move {
+            metrics::gauge!("gd_wechat_notify_in_flight").increment(1.0);
             deliver(&context, job).await;
+            metrics::gauge!("gd_wechat_notify_in_flight").decrement(1.0);
+            drop(slot);
         });
     }
+    deliveries.shutdown().await;
 }
 
 async fn openid_of(context: &Context, job: &Job) -> Option<String> {
@@ -175,7 +204,7 @@ async fn deliver(context: &Context, job: Job) {
         "time3": { "value": now.strftime("%Y-%m-%d %H:%M").to_string() },
     });
     let client_msg_id = format!("{}:{}:{}", job.incident_id, job.notice.as_str(), mask(&openid));
-    let mut backoff = w.notify_backoff;
+    let mut backoff = crate::retry::Backoff::new(w.notify_backoff, w.notify_backoff.saturating_mul(16));
     for attempt in 1..=w.notify_attempts {
         let sent = if w.message_api == "subscribe" {
             context.client.send_subscribe(&openid, template, &link, &data).await
@@ -207,8 +236,7 @@ async fn deliver(context: &Context, job: Job) {
                     metrics::counter!("gd_wechat_notify_total", "outcome" => "failed").increment(1);
                     return;
                 }
-                tokio::time::sleep(backoff).await;
-                backoff = backoff.saturating_mul(2);
+                tokio::time::sleep(backoff.next_delay()).await;
             }
         }
     }
@@ -220,6 +248,17 @@ fn short(id: &IncidentId) -> String {
 }
 
 impl Dispatcher {
+    /// The notification worker: delivers what [`Self::wechat_notify`] queued until `stop`
+    /// (the app runs exactly one; a second call returns at once).
+    pub async fn run_notifier(&self, stop: CancellationToken) {
+        let notifier = &self.inner.wechat;
+        let jobs = notifier.jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        match jobs {
+            Some(jobs) => run(notifier, jobs, stop).await,
+            None => tracing::warn!("the notification worker is already running"),
+        }
+    }
+
     /// Enqueue the WeChat notifications a stored transition calls for (never waits).
     pub(super) fn wechat_notify(&self, transition: &Transition) {
         let id = &transition.incident.id;

@@ -85,18 +85,17 @@ impl TimerRunner {
     pub async fn run(self, cancel: CancellationToken) {
         let settings = self.dispatcher.settings().timers.clone();
         let wake = self.dispatcher.timer_wake().clone();
-        let mut backoff = settings.poll_interval;
+        let mut backoff = crate::retry::Backoff::new(settings.poll_interval, Duration::from_secs(5));
         loop {
             let pause = match self.step().await {
                 Ok(step) if step.claimed >= settings.batch => Duration::ZERO,
                 Ok(_) => {
-                    backoff = settings.poll_interval;
+                    backoff.reset();
                     settings.poll_interval
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "timer poll failed; store unavailable?");
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                    backoff
+                    backoff.next_delay()
                 }
             };
             tokio::select! {

@@ -1187,24 +1187,21 @@ impl Listener {
         }
     }
 
-    /// Resubscribe with capped exponential backoff, trying the next node first (the one that
+    /// Resubscribe with capped, jittered exponential backoff, trying the next node first (the one that
     /// failed is the likeliest to be down); `None` when the bus stopped meanwhile.
     async fn reconnect(&mut self) -> Option<::redis::aio::PubSub> {
-        let mut delay = RECONNECT_MIN_DELAY;
+        let mut backoff = crate::retry::Backoff::new(RECONNECT_MIN_DELAY, RECONNECT_MAX_DELAY);
         loop {
             tokio::select! {
                 () = self.stop.cancelled() => return None,
-                () = tokio::time::sleep(delay) => {}
+                () = tokio::time::sleep(backoff.next_delay()) => {}
             }
             match subscribe_any(&self.clients, self.seed + 1, &self.channel).await {
                 Ok((subscriber, seed)) => {
                     self.seed = seed;
                     return Some(subscriber);
                 }
-                Err(e) => {
-                    tracing::debug!(error = %e, "bus resubscribe failed");
-                    delay = (delay * 2).min(RECONNECT_MAX_DELAY);
-                }
+                Err(e) => tracing::debug!(error = %e, "bus resubscribe failed"),
             }
         }
     }
