@@ -116,6 +116,7 @@ impl App {
         let caps = StreamCaps { per_token: push.tracking_streams_per_token, per_ip: push.tracking_streams_per_ip };
         let tracking = TrackingStreams::new(dispatcher.clone(), hub.clone(), caps, shutdown.clone());
         let state = AppState {
+            accounts: crate::accounts::Accounts::new(dispatcher.clone()),
             dispatcher: dispatcher.clone(),
             keys: keys.clone(),
             hub: hub.clone(),

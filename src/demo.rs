@@ -121,6 +121,7 @@ async fn create(
         created_at: dispatcher.now(),
         version: 1,
         wechat_openid: None,
+        token_generation: 0,
     };
     anyhow::ensure!(dispatcher.store().insert_account(&account).await?, "demo phone {phone} already used");
     Ok(account.id)

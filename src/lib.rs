@@ -8,6 +8,7 @@
 //! - [`push`]: the in-process WebSocket hub (caps, revocation) and the wire messages.
 //! - [`dispatch`]: use cases combining all of the above; the bus feed; residents' shared
 //!   tracking streams.
+//! - [`accounts`]: staff accounts as admins manage them: changes, import/export, the audit record.
 //! - [`auth`]: JWTs, passwords, tracking tokens.
 //! - [`wechat`]: the WeChat Official Account protocol: signatures, safe mode, XML, API client.
 //! - [`http`]: the router per audience, error mapping, extractors, sockets.
@@ -15,6 +16,7 @@
 //!   backoff with jitter for every retry loop, composition.
 //! - [`demo`]: the simulated city behind `grid-dispatch demo`.
 
+pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod clock;

@@ -93,6 +93,8 @@ macro_rules! conformance_tests {
 
 conformance_tests!(
     accounts_are_unique_by_phone_and_updated_by_version,
+    a_batch_of_accounts_is_written_whole_or_not_at_all,
+    an_account_changes_phone_and_is_audited_with_the_change,
     presence_keeps_duty_and_position_apart,
     scenes_round_trip,
     creating_an_incident_writes_everything_at_once,

@@ -40,6 +40,9 @@ pub struct Claims {
     /// Audience, when configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
+    /// The account's token generation when issued by a login (absent: generation 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tgen: Option<u64>,
 }
 
 /// A verified principal.
@@ -52,6 +55,8 @@ pub struct Principal {
     /// The last moment the token is accepted: its `exp` plus the leeway for clock skew. Open
     /// sockets close then (4401).
     pub valid_until: Timestamp,
+    /// The token generation it was issued under (0 when the token names none).
+    pub generation: u64,
 }
 
 /// Clock skew tolerated on `exp` and `nbf`, seconds.
@@ -123,6 +128,32 @@ impl JwtKeys {
         ttl: Duration,
         now: Timestamp,
     ) -> Result<(String, Timestamp), AuthError> {
+        self.issue_generation(sub, role, None, ttl, now)
+    }
+
+    /// Sign a session token for an account: it carries the account's token generation, so
+    /// bumping that generation revokes it.
+    ///
+    /// # Errors
+    /// Only if signing itself fails (it does not for HMAC).
+    pub fn issue_for(
+        &self,
+        account: &crate::domain::account::Account,
+        ttl: Duration,
+        now: Timestamp,
+    ) -> Result<(String, Timestamp), AuthError> {
+        let generation = Some(account.token_generation).filter(|g| *g > 0);
+        self.issue_generation(&account.id.to_string(), account.role, generation, ttl, now)
+    }
+
+    fn issue_generation(
+        &self,
+        sub: &str,
+        role: Role,
+        tgen: Option<u64>,
+        ttl: Duration,
+        now: Timestamp,
+    ) -> Result<(String, Timestamp), AuthError> {
         let ttl_s = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
         let exp = now.as_second().saturating_add(ttl_s);
         let claims = Claims {
@@ -132,6 +163,7 @@ impl JwtKeys {
             exp,
             iss: self.0.issuer.clone(),
             aud: self.0.audience.clone(),
+            tgen,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.0.encoding)
             .map_err(AuthError::Invalid)?;
@@ -148,7 +180,7 @@ impl JwtKeys {
         let role = Role::parse(&data.claims.role).ok_or(AuthError::UnknownRole)?;
         let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(i64::MAX);
         let valid_until = Timestamp::from_second(data.claims.exp.saturating_add(leeway)).unwrap_or(Timestamp::MAX);
-        Ok(Principal { sub: data.claims.sub, role, valid_until })
+        Ok(Principal { sub: data.claims.sub, role, valid_until, generation: data.claims.tgen.unwrap_or(0) })
     }
 }
 
@@ -185,6 +217,11 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
     Ok(argon2::Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
 }
 
+/// The stored hash of an account nobody can log in to yet (imported without a password): an
+/// argon2id hash of a random string nobody knows, so checking it costs what a real check costs.
+pub const NO_PASSWORD_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$bm9wYXNzd29yZHNhbHQ$Vb3hzlR1xwB9D0bkbL3VXEJN1F5Ax6DQzu1E8pKUJGo";
+
 /// Check a password against a stored argon2 PHC string, in constant time.
 #[must_use]
 pub fn verify_password(password: &str, phc: &str) -> bool {
@@ -206,7 +243,10 @@ mod tests {
         let now = Timestamp::now();
         let (token, exp) = k.issue("op-1", Role::Operator, Duration::from_secs(60), now).unwrap();
         let valid_until = exp + jiff::SignedDuration::from_secs(30);
-        assert_eq!(k.verify(&token).unwrap(), Principal { sub: "op-1".into(), role: Role::Operator, valid_until });
+        assert_eq!(
+            k.verify(&token).unwrap(),
+            Principal { sub: "op-1".into(), role: Role::Operator, valid_until, generation: 0 }
+        );
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
             br#"{"sub":"op-1","role":"admin","iat":1,"exp":9999999999,"iss":"grid-dispatch","aud":"grid-dispatch"}"#,
@@ -237,5 +277,7 @@ mod tests {
         assert!(verify_password("correct horse", &phc));
         assert!(!verify_password("wrong", &phc));
         assert!(!verify_password("x", "not a phc string"));
+        assert!(argon2::password_hash::PasswordHash::new(NO_PASSWORD_HASH).is_ok(), "checked at full cost");
+        assert!(!verify_password("", NO_PASSWORD_HASH));
     }
 }

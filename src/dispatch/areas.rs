@@ -106,6 +106,7 @@ impl Dispatcher {
         }
         let map = self.areas();
         map.check_parent(new.level, new.parent.as_deref()).map_err(|e| invalid("parent", e))?;
+        map.check_outline(&new.code, new.level, new.parent.as_deref(), &cells).map_err(|e| invalid("geometry", e))?;
         if let Some(existing) = map.get(&new.code)
             && existing.level != new.level
         {
@@ -123,6 +124,39 @@ impl Dispatcher {
         self.publish(BusMessage::AreasChanged).await;
         tracing::info!(code = %stored.code, level = ?stored.level, "area saved");
         Ok(stored)
+    }
+
+    /// Rename an area or move it under another parent of the level above (its outline must fit
+    /// there); every instance reloads its map.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown code; `Invalid` for a parent that does not fit; `Store`.
+    pub async fn change_area(
+        &self,
+        code: &str,
+        name: Option<String>,
+        parent: Option<String>,
+    ) -> Result<Area, DispatchError> {
+        let invalid = |field: &'static str, e: area::AreaError| DispatchError::Invalid { field, reason: e.to_string() };
+        let map = self.areas();
+        let current = map.get(code).ok_or(DispatchError::NotFound)?;
+        let mut next = current.clone();
+        if let Some(parent) = parent {
+            let parent = Some(parent).filter(|p| !p.is_empty());
+            map.check_parent(next.level, parent.as_deref()).map_err(|e| invalid("parent", e))?;
+            if let Some(cells) = map.coverage_of(current) {
+                map.check_outline(code, next.level, parent.as_deref(), &cells).map_err(|e| invalid("parent", e))?;
+            }
+            next.parent = parent;
+        }
+        if let Some(name) = name {
+            next.name = name;
+        }
+        self.store().put_area(&next).await?;
+        self.reload_areas().await?;
+        self.publish(BusMessage::AreasChanged).await;
+        tracing::info!(code = %next.code, "area changed");
+        Ok(next)
     }
 
     /// The scope of an operator whose account names `area` ([`area::EVERY_DISTRICT`] for

@@ -27,16 +27,11 @@
 use super::rate::{RateLimited, ip_bucket};
 use super::{DispatchError, Dispatcher};
 use crate::auth::{self, sha256_hex};
-use crate::domain::account::{Account, Phone, Role};
+use crate::domain::account::{Account, Phone};
 use crate::store::StoreError;
 use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
-
-/// argon2id (the crate's default parameters) of a random string nobody knows: what an unknown
-/// phone's password is checked against, so that it costs what a known one does.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
 
 /// Why a login was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,11 +91,11 @@ impl Dispatcher {
             return Ok(Err(LoginRefused::Throttled(limited)));
         }
         let account = self.store().account_by_phone(&phone).await?;
-        let phc = account.as_ref().map_or_else(|| DUMMY_HASH.to_owned(), |a| a.password_hash.clone());
+        let phc = account.as_ref().map_or_else(|| auth::NO_PASSWORD_HASH.to_owned(), |a| a.password_hash.clone());
         let matches = self.verify_password(password, phc).await?;
         match account {
-            // Admins use tokens from the command line, not logins.
-            Some(a) if matches && a.enabled && a.role != Role::Admin => {
+            // Admin accounts log in too (issue #17); the CLI's tokens stay for bootstrapping.
+            Some(a) if matches && a.enabled => {
                 let store = self.store();
                 tokio::try_join!(
                     store.clear_rate_window(&windows.pair),

@@ -73,10 +73,32 @@ pub struct Account {
     /// The WeChat openid offers are notified to (issue #3), bound by an admin.
     #[serde(default)]
     pub wechat_openid: Option<String>,
+    /// Tokens carry the generation they were issued under; only the current one is accepted.
+    /// Revoking every token of the account bumps it (so do disabling it and a new password).
+    #[serde(default)]
+    pub token_generation: u64,
 }
 
 fn default_capacity() -> u32 {
     3
+}
+
+/// A WeChat openid that is not 1..=64 characters of `[A-Za-z0-9_-]`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("1..=64 of [A-Za-z0-9_-]")]
+pub struct InvalidOpenid;
+
+/// A WeChat openid as an admin binds it: trimmed; empty means none.
+///
+/// # Errors
+/// [`InvalidOpenid`] unless 1..=64 characters of `[A-Za-z0-9_-]`.
+pub fn check_openid(raw: &str) -> Result<Option<String>, InvalidOpenid> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let valid = raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    if valid { Ok(Some(raw.to_owned())) } else { Err(InvalidOpenid) }
 }
 
 /// A mainland China mobile number, validated and normalised to 11 digits.

@@ -17,6 +17,9 @@ use std::collections::HashMap;
 /// The resolution areas are tiled at: 0.015 km² cells, ~66 m edges.
 pub const AREA_RESOLUTION: Resolution = Resolution::Ten;
 
+/// The area of one cell at [`AREA_RESOLUTION`], km² (the average; for error messages).
+const AREA_CELL_KM2: f64 = 0.015;
+
 /// Most vertices an uploaded outline may have (all rings together).
 pub const MAX_VERTICES: usize = 20_000;
 
@@ -66,7 +69,14 @@ pub enum AreaError {
     /// The outline is not a usable GeoJSON Polygon or MultiPolygon.
     #[error("geometry: {0}")]
     Geometry(String),
+    /// The outline does not fit the hierarchy: it leaves its parent or covers a sibling.
+    #[error("{0}")]
+    Outline(String),
 }
+
+/// Share of an outline's cells that may lie outside its parent or inside a sibling: borders
+/// drawn by hand on different maps differ by a few metres, which touches a few cells.
+pub const OUTLINE_TOLERANCE: f64 = 0.01;
 
 /// An area as stored: its outline kept as GeoJSON (WGS-84), parsed when the map is built.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -383,6 +393,53 @@ impl AreaMap {
                 _ => Some(Scope::Area(code.to_owned())),
             },
         }
+    }
+
+    /// Check that an outline (its cells) fits the hierarchy: inside its parent, and clear of
+    /// the other areas of its level under that parent (both within [`OUTLINE_TOLERANCE`]).
+    ///
+    /// # Errors
+    /// [`AreaError::Outline`] naming the parent or sibling and how much is wrong.
+    pub fn check_outline(
+        &self,
+        code: &str,
+        level: AreaLevel,
+        parent: Option<&str>,
+        cells: &[CellIndex],
+    ) -> Result<(), AreaError> {
+        let allowed = |n: usize| (n as f64 * OUTLINE_TOLERANCE).floor() as usize;
+        let km2 = |n: usize| n as f64 * AREA_CELL_KM2;
+        if let Some(p) = parent
+            && let (Some(area), Some(inside)) = (self.areas.get(p), self.coverage.get(p))
+        {
+            let inside: std::collections::HashSet<&CellIndex> = inside.iter().collect();
+            let outside = cells.iter().filter(|c| !inside.contains(c)).count();
+            if outside > allowed(cells.len()) {
+                return Err(AreaError::Outline(format!(
+                    "{:.0}% of this outline (about {:.2} km²) lies outside its parent {} ({})",
+                    outside as f64 * 100.0 / cells.len() as f64,
+                    km2(outside),
+                    area.name,
+                    area.code
+                )));
+            }
+        }
+        let mine: std::collections::HashSet<&CellIndex> = cells.iter().collect();
+        let siblings =
+            self.all().into_iter().filter(|a| a.level == level && a.code != code && a.parent.as_deref() == parent);
+        for sibling in siblings {
+            let Some(theirs) = self.coverage.get(&sibling.code) else { continue };
+            let shared = theirs.iter().filter(|c| mine.contains(c)).count();
+            if shared > allowed(cells.len().min(theirs.len())) {
+                return Err(AreaError::Outline(format!(
+                    "this outline overlaps {} ({}) by about {:.2} km²",
+                    sibling.name,
+                    sibling.code,
+                    km2(shared)
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Check that a new area fits the hierarchy: its parent exists one level up.

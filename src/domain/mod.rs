@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod area;
+pub mod audit;
 pub mod category;
 pub mod ids;
 pub mod incident;

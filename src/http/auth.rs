@@ -34,16 +34,19 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<(Principal, Option
     let token = bearer(parts).ok_or_else(|| ApiError::unauthorized("a bearer token is required"))?;
     let keys: &JwtKeys = &state.keys;
     let principal = keys.verify(&token).map_err(|_| ApiError::unauthorized("invalid or expired token"))?;
-    // Staff tokens name an account: it must still exist, be enabled and have that role, so
-    // disabling an account cuts its tokens off at once. Admin tokens minted by the CLI for
-    // operations name no account and are trusted by signature alone.
+    // Staff tokens name an account: it must still exist, be enabled, have that role and the
+    // token generation the token was issued under, so disabling an account or revoking its
+    // tokens cuts them off at once. Admin tokens minted by the CLI for operations name no
+    // account and are trusted by signature alone (they are for bootstrapping: keep them short).
     let account_id = AccountId::parse(&principal.sub).ok();
     let account = match &account_id {
         Some(id) => state.dispatcher.store().get_account(id).await?,
         None => None,
     };
     match (principal.role, &account) {
-        (_, Some(a)) if a.enabled && a.role == principal.role => Ok((principal, account)),
+        (_, Some(a)) if a.enabled && a.role == principal.role && a.token_generation == principal.generation => {
+            Ok((principal, account))
+        }
         (Role::Admin, None) if account_id.is_none() => Ok((principal, None)),
         _ => Err(ApiError::unauthorized("the account behind this token is unknown or disabled")),
     }
@@ -122,16 +125,29 @@ impl FromRequestParts<AppState> for OperatorAuth {
     }
 }
 
-/// A verified admin.
+/// A verified admin: an enabled admin account, or an operations token from the CLI.
 #[derive(Debug, Clone)]
-pub struct AdminAuth(pub String);
+pub struct AdminAuth {
+    /// The `sub`: the account id, or the operations name of a CLI token.
+    pub sub: String,
+    /// The admin's name, when the token belongs to an account.
+    pub name: Option<String>,
+}
+
+impl AdminAuth {
+    /// Who acts, for the audit record.
+    #[must_use]
+    pub fn actor(&self) -> crate::accounts::AuditActor {
+        crate::accounts::AuditActor { id: self.sub.clone(), name: self.name.clone() }
+    }
+}
 
 impl FromRequestParts<AppState> for AdminAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match principal(parts, state).await? {
-            (Principal { role: Role::Admin, sub, .. }, _) => Ok(Self(sub)),
+            (Principal { role: Role::Admin, sub, .. }, account) => Ok(Self { sub, name: account.map(|a| a.name) }),
             _ => Err(ApiError::forbidden("admins only")),
         }
     }

@@ -3,6 +3,7 @@
 //! limit with 503 + Retry-After) and the OpenAPI document built from the same routes.
 
 pub mod admin;
+pub mod admin_accounts;
 pub mod auth;
 pub mod client_ip;
 pub mod command_center;

@@ -12,6 +12,8 @@ use std::sync::atomic::AtomicBool;
 /// Shared application state.
 #[derive(Clone, FromRef)]
 pub struct AppState {
+    /// Staff accounts as admins manage them, and the audit record.
+    pub accounts: crate::accounts::Accounts,
     /// The use cases.
     pub dispatcher: Dispatcher,
     /// Token keys.

@@ -251,10 +251,5 @@ fn text_reply(state: &AppState, signed: &Signed<'_>, safe_mode: Option<MsgCrypt>
 /// # Errors
 /// 422 unless 1..=64 characters of `[A-Za-z0-9_-]`.
 pub fn check_openid(raw: &str) -> Result<Option<String>, ApiError> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    let valid = raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
-    if valid { Ok(Some(raw.to_owned())) } else { Err(ApiError::invalid("wechat_openid", "1..=64 of [A-Za-z0-9_-]")) }
+    crate::domain::account::check_openid(raw).map_err(|e| ApiError::invalid("wechat_openid", e))
 }

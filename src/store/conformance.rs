@@ -3,10 +3,11 @@
 //! against a real `redis-server`.
 
 use super::{
-    AreaNote, ClaimedTimer, Creation, Expect, Hold, IdempotencyClaim, IncidentWrite, Store, TimerKey, TimerKind,
-    TimerOp, WriteOutcome,
+    AccountWrite, AreaNote, ClaimedTimer, Creation, Expect, Hold, IdempotencyClaim, IncidentWrite, Store, TimerKey,
+    TimerKind, TimerOp, WriteOutcome,
 };
 use crate::domain::account::{Account, Fix, Phone, Role};
+use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::category::{Category, Risk};
 use crate::domain::ids::{AccountId, IncidentId, SceneId};
 use crate::domain::incident::{Event, Incident, Status};
@@ -32,6 +33,8 @@ macro_rules! checks {
 
 checks!(
     accounts_are_unique_by_phone_and_updated_by_version,
+    a_batch_of_accounts_is_written_whole_or_not_at_all,
+    an_account_changes_phone_and_is_audited_with_the_change,
     presence_keeps_duty_and_position_apart,
     scenes_round_trip,
     creating_an_incident_writes_everything_at_once,
@@ -73,6 +76,20 @@ fn account(role: Role, phone: &str) -> Account {
         created_at: t(0),
         version: 1,
         wechat_openid: None,
+        token_generation: 0,
+    }
+}
+
+fn audit(action: AuditAction, target: &str) -> AuditEntry {
+    AuditEntry {
+        at: t(1),
+        actor_id: "ops".into(),
+        actor_name: None,
+        action,
+        target_kind: "mediator".into(),
+        target_id: target.into(),
+        target_name: "张三".into(),
+        detail: None,
     }
 }
 
@@ -162,6 +179,63 @@ async fn accounts_are_unique_by_phone_and_updated_by_version(store: Arc<dyn Stor
         got.iter().map(|x| x.as_ref().map(|a| a.id.clone())).collect::<Vec<_>>(),
         vec![Some(b.id), None, Some(a.id)]
     );
+}
+
+async fn a_batch_of_accounts_is_written_whole_or_not_at_all(store: Arc<dyn Store>) {
+    let existing = account(Role::Mediator, "13800000010");
+    assert!(store.insert_account(&existing).await.unwrap());
+    let batch = [
+        account(Role::Mediator, "13800000011"),
+        account(Role::Mediator, "13800000010"),
+        account(Role::Mediator, "13800000012"),
+        account(Role::Mediator, "13800000012"),
+    ];
+    let note = [audit(AuditAction::AccountsImported, "batch")];
+    assert_eq!(store.insert_accounts(&batch, &note).await.unwrap(), vec![1, 3], "a taken phone and a repeat");
+    assert_eq!(store.list_accounts(Role::Mediator).await.unwrap().len(), 1, "nothing of the batch was written");
+    assert_eq!(store.list_audit(0, 10).await.unwrap().1, 0, "nor its audit entry");
+
+    let good = [batch[0].clone(), batch[2].clone()];
+    assert!(store.insert_accounts(&good, &note).await.unwrap().is_empty());
+    assert_eq!(store.list_accounts(Role::Mediator).await.unwrap().len(), 3);
+    let by_phone = store.account_by_phone(&good[1].phone).await.unwrap().expect("found by phone");
+    assert_eq!(by_phone.id, good[1].id);
+    let (entries, total) = store.list_audit(0, 10).await.unwrap();
+    assert_eq!((entries, total), (note.to_vec(), 1));
+}
+
+async fn an_account_changes_phone_and_is_audited_with_the_change(store: Arc<dyn Store>) {
+    let a = account(Role::Operator, "13800000020");
+    let b = account(Role::Operator, "13800000021");
+    assert!(store.insert_account(&a).await.unwrap());
+    assert!(store.insert_account(&b).await.unwrap());
+    let mut moved = a.clone();
+    moved.phone = Phone::parse("13800000022").unwrap();
+    moved.version = 2;
+    let notes = [audit(AuditAction::PhoneChanged, "a"), audit(AuditAction::AccountDisabled, "a")];
+    assert_eq!(store.change_account(&moved, 2, &notes).await.unwrap(), AccountWrite::Conflict, "stale version");
+    let mut onto_b = moved.clone();
+    onto_b.phone = b.phone.clone();
+    assert_eq!(store.change_account(&onto_b, 1, &notes).await.unwrap(), AccountWrite::PhoneTaken);
+    assert_eq!(store.list_audit(0, 10).await.unwrap().1, 0, "a refused change is not audited");
+    assert_eq!(store.change_account(&moved, 1, &notes).await.unwrap(), AccountWrite::Written);
+    assert!(store.account_by_phone(&a.phone).await.unwrap().is_none(), "the old phone is free");
+    assert_eq!(store.account_by_phone(&moved.phone).await.unwrap().map(|x| x.id), Some(a.id.clone()));
+    let mut reuse = account(Role::Mediator, "13800000020");
+    reuse.name = "新人".into();
+    assert!(store.insert_account(&reuse).await.unwrap(), "the old phone can be given to someone else");
+
+    // Newest first, paged; a single append lands on top.
+    store.append_audit(&audit(AuditAction::SceneCreated, "s")).await.unwrap();
+    let (page, total) = store.list_audit(1, 1).await.unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(page[0].action, AuditAction::PhoneChanged, "{page:?}");
+    let (first, _) = store.list_audit(0, 2).await.unwrap();
+    assert_eq!(
+        first.iter().map(|e| e.action).collect::<Vec<_>>(),
+        [AuditAction::SceneCreated, AuditAction::AccountDisabled]
+    );
+    assert!(store.list_audit(5, 10).await.unwrap().0.is_empty());
 }
 
 async fn presence_keeps_duty_and_position_apart(store: Arc<dyn Store>) {

@@ -6,10 +6,11 @@
 
 use super::wechat::{CachedToken, DeliveryClaim, RateCount, ResidentSession};
 use super::{
-    AreaNote, Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, RememberedKey, Store, StoreError,
-    TimerKey, TimerOp, WriteOutcome,
+    AccountWrite, AreaNote, Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, RememberedKey, Store,
+    StoreError, TimerKey, TimerOp, WriteOutcome,
 };
 use crate::domain::account::{Account, Fix, Phone, Presence, Role};
+use crate::domain::audit::{AUDIT_KEEP, AuditEntry};
 use crate::domain::ids::{AccountId, IncidentId, SceneId};
 use crate::domain::incident::Incident;
 use crate::domain::location::GeoPoint;
@@ -17,7 +18,7 @@ use crate::domain::scene::Scene;
 use crate::domain::timeline::TimelineEntry;
 use async_trait::async_trait;
 use jiff::Timestamp;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -46,9 +47,19 @@ struct Inner {
     claims: HashMap<String, HashMap<AccountId, u32>>,
     /// Issue #3: WeChat conversation state, dedupe, rate windows, token cache.
     wechat: WechatState,
+    /// Issue #17: who did what, newest first.
+    audit: VecDeque<AuditEntry>,
 }
 
 impl Inner {
+    /// Add audit entries in order (the last one ends up newest), keeping [`AUDIT_KEEP`].
+    fn push_audit(&mut self, entries: &[AuditEntry]) {
+        for e in entries {
+            self.audit.push_front(e.clone());
+        }
+        self.audit.truncate(AUDIT_KEEP);
+    }
+
     /// Count one claim by `mediator` on `day`; returns their count that day.
     fn count_claim(&mut self, day: &str, mediator: &AccountId) -> u32 {
         if !self.claims.contains_key(day) {
@@ -169,6 +180,65 @@ impl Store for MemoryStore {
     async fn list_accounts(&self, role: Role) -> Result<Vec<Account>, StoreError> {
         // Ids are UUIDv7, so map order is creation order.
         Ok(self.lock().accounts.values().filter(|a| a.role == role).cloned().collect())
+    }
+
+    async fn insert_accounts(&self, accounts: &[Account], audit: &[AuditEntry]) -> Result<Vec<usize>, StoreError> {
+        let mut g = self.lock();
+        let mut seen = HashSet::new();
+        let clashing: Vec<usize> = accounts
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| {
+                g.phones.contains_key(a.phone.full())
+                    || g.accounts.contains_key(&a.id)
+                    || !seen.insert(a.phone.full().to_owned())
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if !clashing.is_empty() {
+            return Ok(clashing);
+        }
+        for a in accounts {
+            g.phones.insert(a.phone.full().to_owned(), a.id.clone());
+            g.accounts.insert(a.id.clone(), a.clone());
+        }
+        g.push_audit(audit);
+        Ok(vec![])
+    }
+
+    async fn change_account(
+        &self,
+        account: &Account,
+        expected_version: u64,
+        audit: &[AuditEntry],
+    ) -> Result<AccountWrite, StoreError> {
+        let mut g = self.lock();
+        let Some(old_phone) =
+            g.accounts.get(&account.id).filter(|cur| cur.version == expected_version).map(|cur| cur.phone.clone())
+        else {
+            return Ok(AccountWrite::Conflict);
+        };
+        if old_phone != account.phone {
+            if g.phones.contains_key(account.phone.full()) {
+                return Ok(AccountWrite::PhoneTaken);
+            }
+            g.phones.remove(old_phone.full());
+            g.phones.insert(account.phone.full().to_owned(), account.id.clone());
+        }
+        g.accounts.insert(account.id.clone(), account.clone());
+        g.push_audit(audit);
+        Ok(AccountWrite::Written)
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.lock().push_audit(std::slice::from_ref(entry));
+        Ok(())
+    }
+
+    async fn list_audit(&self, offset: usize, limit: usize) -> Result<(Vec<AuditEntry>, u64), StoreError> {
+        let g = self.lock();
+        let page = g.audit.iter().skip(offset).take(limit).cloned().collect();
+        Ok((page, g.audit.len() as u64))
     }
 
     async fn set_duty(&self, mediator: &AccountId, on: bool) -> Result<(), StoreError> {

@@ -15,6 +15,7 @@ pub mod wechat;
 pub mod conformance;
 
 use crate::domain::account::{Account, Fix, Phone, Presence, Role};
+use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{AccountId, IncidentId, SceneId};
 use crate::domain::incident::Incident;
 use crate::domain::location::GeoPoint;
@@ -240,6 +241,17 @@ impl IncidentWrite {
     }
 }
 
+/// How a [`Store::change_account`] ended. Nothing was written unless it is `Written`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountWrite {
+    /// Applied.
+    Written,
+    /// The account is gone or its version moved: re-read and decide again.
+    Conflict,
+    /// The new phone belongs to another account.
+    PhoneTaken,
+}
+
 /// How an [`IncidentWrite`] ended. Nothing was written unless it is `Written`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOutcome {
@@ -409,6 +421,40 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] on backend failure.
     async fn list_accounts(&self, role: Role) -> Result<Vec<Account>, StoreError>;
+
+    // --- administration (issue #17) ---------------------------------------------------------
+
+    /// Create all of `accounts` and append `audit`, or nothing: when any account's phone (or
+    /// id) is taken, or two of them share one, nothing is written and the indices of the
+    /// clashing accounts are returned (empty: everything was written).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure (then nothing was written).
+    async fn insert_accounts(&self, accounts: &[Account], audit: &[AuditEntry]) -> Result<Vec<usize>, StoreError>;
+
+    /// Replace an account if its stored version is `expected_version`, moving its phone entry
+    /// when the phone changed, and append `audit`: all of it or nothing.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn change_account(
+        &self,
+        account: &Account,
+        expected_version: u64,
+        audit: &[AuditEntry],
+    ) -> Result<AccountWrite, StoreError>;
+
+    /// Append to the audit record (the oldest entries beyond [`crate::domain::audit::AUDIT_KEEP`] are dropped).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+
+    /// Audit entries newest first, skipping `offset`, at most `limit`; and how many are kept.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn list_audit(&self, offset: usize, limit: usize) -> Result<(Vec<AuditEntry>, u64), StoreError>;
 
     // --- presence ---------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@
 //! | `{p}:fix`              | hash   | mediator id → `Fix` JSON                                   |
 //! | `{p}:fix_at`           | zset   | mediator id scored by its fix's time (ms), to prune silence |
 //! | `{p}:scenes`           | hash   | scene id → `Scene` JSON                                    |
+//! | `{p}:audit`            | list   | `AuditEntry` JSON, newest first, trimmed to `AUDIT_KEEP`    |
 //! | `{p}:inc:<id>`         | hash   | `v` → version (decimal), `doc` → `Incident` JSON           |
 //! | `{p}:tl:<id>`          | list   | `TimelineEntry` JSON, oldest first                         |
 //! | `{p}:incidents`        | zset   | incident id scored by creation time (ms since epoch)       |
@@ -101,6 +102,12 @@ impl Keys {
     #[must_use]
     pub fn phones(&self) -> String {
         self.key("phones", None)
+    }
+
+    /// List: audit entries, newest first.
+    #[must_use]
+    pub fn audit(&self) -> String {
+        self.key("audit", None)
     }
 
     /// Hash: mediator id → `"1"`/`"0"`.
@@ -225,6 +232,7 @@ mod tests {
         let all = [
             k.accounts(),
             k.phones(),
+            k.audit(),
             k.duty(),
             k.fixes(),
             k.fix_times(),

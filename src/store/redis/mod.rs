@@ -43,10 +43,11 @@ use self::scripts::write_code;
 use super::durability::ServerSettings;
 use super::wechat::{CachedToken, DeliveryClaim, RateCount, ResidentSession};
 use super::{
-    AreaNote, Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, RememberedKey, Store, StoreError,
-    TimerKey, TimerOp, WriteOutcome,
+    AccountWrite, AreaNote, Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, RememberedKey, Store,
+    StoreError, TimerKey, TimerOp, WriteOutcome,
 };
 use crate::domain::account::{Account, Fix, Phone, Presence, Role};
+use crate::domain::audit::{AUDIT_KEEP, AuditEntry};
 use crate::domain::ids::{AccountId, IncidentId, SceneId};
 use crate::domain::incident::Incident;
 use crate::domain::location::GeoPoint;
@@ -478,11 +479,12 @@ impl Store for RedisStore {
     }
 
     async fn account_by_phone(&self, phone: &Phone) -> Result<Option<Account>, StoreError> {
-        // Two reads are enough: an account is created atomically with its phone entry, and
-        // neither is ever removed or re-pointed.
+        // Two reads: an account is created atomically with its phone entry. A phone change
+        // between them moves both in one script, so an account that no longer has this phone
+        // is not the answer.
         let id: Option<String> = self.query(::redis::cmd("HGET").arg(self.keys.phones()).arg(phone.full())).await?;
         let Some(id) = id else { return Ok(None) };
-        self.get_account(&parse_account_id(&id)?).await
+        Ok(self.get_account(&parse_account_id(&id)?).await?.filter(|a| a.phone == *phone))
     }
 
     async fn list_accounts(&self, role: Role) -> Result<Vec<Account>, StoreError> {
@@ -497,6 +499,72 @@ impl Store for RedisStore {
         // Ids are UUIDv7: id order is creation order, as in the memory store.
         accounts.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(accounts)
+    }
+
+    async fn insert_accounts(&self, accounts: &[Account], audit: &[AuditEntry]) -> Result<Vec<usize>, StoreError> {
+        let mut inv = scripts::INSERT_ACCOUNTS.prepare_invoke();
+        inv.key(self.keys.accounts()).key(self.keys.phones()).key(self.keys.audit());
+        inv.arg(accounts.len()).arg(AUDIT_KEEP);
+        for a in accounts {
+            inv.arg(a.id.to_string()).arg(a.phone.full()).arg(encode("account", a)?);
+        }
+        for e in audit {
+            inv.arg(encode("audit entry", e)?);
+        }
+        self.invoke(&inv).await
+    }
+
+    async fn change_account(
+        &self,
+        account: &Account,
+        expected_version: u64,
+        audit: &[AuditEntry],
+    ) -> Result<AccountWrite, StoreError> {
+        let mut inv = scripts::CHANGE_ACCOUNT.prepare_invoke();
+        inv.key(self.keys.accounts()).key(self.keys.phones()).key(self.keys.audit());
+        inv.arg(account.id.to_string())
+            .arg(expected_version)
+            .arg(account.phone.full())
+            .arg(encode("account", account)?)
+            .arg(AUDIT_KEEP);
+        for e in audit {
+            inv.arg(encode("audit entry", e)?);
+        }
+        let outcome: i64 = self.invoke(&inv).await?;
+        Ok(match outcome {
+            1 => AccountWrite::Written,
+            2 => AccountWrite::PhoneTaken,
+            _ => AccountWrite::Conflict,
+        })
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let key = self.keys.audit();
+        let mut pipe = ::redis::pipe();
+        pipe.atomic()
+            .cmd("LPUSH")
+            .arg(&key)
+            .arg(encode("audit entry", entry)?)
+            .ignore()
+            .cmd("LTRIM")
+            .arg(&key)
+            .arg(0)
+            .arg(AUDIT_KEEP - 1)
+            .ignore();
+        self.query_pipe::<()>(&pipe).await
+    }
+
+    async fn list_audit(&self, offset: usize, limit: usize) -> Result<(Vec<AuditEntry>, u64), StoreError> {
+        if limit == 0 {
+            let total: u64 = self.query(::redis::cmd("LLEN").arg(self.keys.audit())).await?;
+            return Ok((vec![], total));
+        }
+        let key = self.keys.audit();
+        let mut pipe = ::redis::pipe();
+        pipe.cmd("LRANGE").arg(&key).arg(offset).arg(offset + limit - 1).cmd("LLEN").arg(&key);
+        let (raw, total): (Vec<String>, u64) = self.query_pipe(&pipe).await?;
+        let entries = raw.iter().map(|json| decode("audit entry", json)).collect::<Result<Vec<_>, _>>()?;
+        Ok((entries, total))
     }
 
     async fn set_duty(&self, mediator: &AccountId, on: bool) -> Result<(), StoreError> {

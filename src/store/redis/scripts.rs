@@ -253,6 +253,67 @@ return 1
     )
 });
 
+/// Create many accounts and append audit entries, or nothing (issue #17: a staff import).
+///
+/// `KEYS` = `accounts`, `phones`, `audit`; `ARGV` = n, audit entries to keep, then n triples
+/// (id, phone, account JSON), then the audit entries' JSON (oldest first). Every phone and id
+/// is checked before the first write, so a clash writes nothing. Returns the 0-based indices
+/// of the clashing accounts (empty when everything was written).
+pub(super) static INSERT_ACCOUNTS: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+local n = tonumber(ARGV[1])
+local clashing, seen = {}, {}
+for i = 0, n - 1 do
+  local id, phone = ARGV[3 + 3 * i], ARGV[4 + 3 * i]
+  if seen[phone] or redis.call('HEXISTS', KEYS[1], id) == 1 or redis.call('HEXISTS', KEYS[2], phone) == 1 then
+    clashing[#clashing + 1] = i
+  end
+  seen[phone] = true
+end
+if #clashing > 0 then return clashing end
+for i = 0, n - 1 do
+  redis.call('HSET', KEYS[2], ARGV[4 + 3 * i], ARGV[3 + 3 * i])
+  redis.call('HSET', KEYS[1], ARGV[3 + 3 * i], ARGV[5 + 3 * i])
+end
+for j = 3 + 3 * n, #ARGV do redis.call('LPUSH', KEYS[3], ARGV[j]) end
+if #ARGV >= 3 + 3 * n then redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[2]) - 1) end
+return {}
+",
+    )
+});
+
+/// Replace an account at an expected version, moving its phone entry when the phone changed,
+/// and append audit entries (issue #17).
+///
+/// `KEYS` = `accounts`, `phones`, `audit`; `ARGV` = id, expected version, new phone, new JSON,
+/// audit entries to keep, then the audit entries' JSON (oldest first). Returns 1 if written,
+/// 0 on a version conflict or a missing account, 2 when the new phone is another account's.
+pub(super) static CHANGE_ACCOUNT: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return 0 end
+local ok, stored = pcall(cjson.decode, cur)
+if not ok or type(stored) ~= 'table' then
+  return redis.error_reply('CORRUPT stored account is not JSON')
+end
+local v = stored['version']
+if type(v) ~= 'number' then v = 0 end
+if v ~= tonumber(ARGV[2]) then return 0 end
+if stored['phone'] ~= ARGV[3] then
+  if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then return 2 end
+  redis.call('HDEL', KEYS[2], stored['phone'])
+  redis.call('HSET', KEYS[2], ARGV[3], ARGV[1])
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+for j = 6, #ARGV do redis.call('LPUSH', KEYS[3], ARGV[j]) end
+if #ARGV >= 6 then redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[5]) - 1) end
+return 1
+",
+    )
+});
+
 // --- residents via WeChat (issue #3) ---------------------------------------------------------
 
 /// Claim a delivery: `SET NX PX` of the pending marker, else the current value.
