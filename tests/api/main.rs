@@ -7,6 +7,7 @@ mod redis_server;
 mod helpers;
 
 mod accounts;
+mod admin_console;
 mod areas;
 mod authz;
 mod bad_input;
