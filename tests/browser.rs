@@ -306,3 +306,49 @@ async fn hostile_names_and_texts_show_as_text_and_never_navigate_a_page() {
     }
     assert!(out.contains("ok: names-are-text"), "{out}");
 }
+
+fn feature(
+    code: &str,
+    name: &str,
+    level: &str,
+    parent: Option<&str>,
+    geometry: serde_json::Value,
+) -> serde_json::Value {
+    json!({ "type": "Feature", "properties": { "code": code, "name": name, "level": level, "parent": parent }, "geometry": geometry })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sets_up_a_district_from_the_console() {
+    let app = spawn_app(Backend::Memory).await;
+    let areas = json!({ "type": "FeatureCollection", "features": [
+        feature("S1", "南关街道", "street", Some("D"), rect(WEST, SOUTH, WEST + 0.04, SOUTH + 0.04)),
+        feature("S-BAD", "重叠街道", "street", Some("D"), rect(WEST + 0.03, SOUTH, WEST + 0.06, SOUTH + 0.04)),
+        feature("D", "城中区", "district", None, rect(WEST, SOUTH, WEST + 0.08, SOUTH + 0.04)),
+        feature("S2", "人民街街道", "street", Some("D"), rect(WEST + 0.04, SOUTH, WEST + 0.08, SOUTH + 0.04)),
+    ]});
+    let first_phone = 13_600_000_000_u64 + u64::from(std::process::id() % 9_000) * 1_000;
+    let new_phone = helpers::phone();
+    let setup = json!({ "areas": areas, "first_phone": first_phone, "new_phone": new_phone, "click": [LAT, LNG] });
+
+    let out = run_scenario("admin_console.mjs", &[&app.base, &app.admin_token(), &setup.to_string()]).await;
+
+    assert!(out.contains("ok: admin-console"), "{out}");
+    let admin = app.admin_token();
+    let (_, created) = app.get(&format!("/api/v1/admin/mediators?q={new_phone}"), Some(&admin)).await;
+    assert_eq!(created[0]["name"], "陈新调解", "{created}");
+    assert_eq!((created[0]["specialties"].clone(), created[0]["capacity"].clone()), (json!(["family"]), json!(4)));
+    let (status, login) =
+        app.post("/api/v1/auth/login", None, json!({ "phone": new_phone, "password": "wrong-password" })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{login}");
+    let (_, mediators) = app.get("/api/v1/admin/mediators", Some(&admin)).await;
+    assert_eq!(mediators.as_array().map(Vec::len), Some(198), "1 by hand + 197 imported, nothing of the strict file");
+    let (_, scenes) = app.get("/api/v1/admin/scenes", Some(&admin)).await;
+    let scenes = scenes.as_array().expect("scenes");
+    assert_eq!(scenes.len(), 2);
+    let typed = scenes.iter().find(|s| s["name"] == "南关街道办事处门口").expect("typed scene");
+    let (lat, lng) = (typed["location"]["lat"].as_f64().expect("lat"), typed["location"]["lng"].as_f64().expect("lng"));
+    let shift_m = ((lat - (LAT + 0.003)) * 111_000.0).hypot((lng - (LNG + 0.005)) * 89_000.0);
+    assert!(shift_m > 100.0, "GCJ-02 was converted to WGS-84 (moved {shift_m:.0} m): {typed}");
+    let (_, areas) = app.get("/api/v1/admin/areas", Some(&admin)).await;
+    assert_eq!(areas.as_array().map(Vec::len), Some(3), "{areas}");
+}

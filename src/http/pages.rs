@@ -1,5 +1,6 @@
 //! The pages people use, served from assets embedded in the binary (`web/`): the command-center
-//! screen `/`, the mediator's phone page `/m`, the resident's form `/r/{scene}` and tracking page
+//! screen `/`, the admin console `/admin` (and its printable posters `/admin/posters`), the
+//! mediator's phone page `/m`, the resident's form `/r/{scene}` and tracking page
 //! `/t/{tracking_token}`, and their scripts, styles and vendored libraries under `/assets/`.
 //!
 //! Pages are plain HTML + JS with no build step; they talk only to the public API. They are not
@@ -32,6 +33,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(command_center_page))
         .route("/m", get(mediator_page))
+        .route("/admin", get(admin_page))
+        .route("/admin/posters", get(posters_page))
         .route("/r/{scene}", get(report_page))
         .route("/t/{tracking_token}", get(tracking_page))
         .route("/assets/{*path}", get(asset))
@@ -40,6 +43,17 @@ pub fn router() -> Router<AppState> {
 async fn command_center_page(State(state): State<AppState>) -> Response {
     let (head, csp) = map_extras(&state);
     page_with("command.html", &[], &head, &csp)
+}
+
+/// The admin console (its map takes the district's base map too).
+async fn admin_page(State(state): State<AppState>) -> Response {
+    let (head, csp) = map_extras(&state);
+    page_with("admin.html", &[], &head, &csp)
+}
+
+/// Printable QR posters of the scenes named in `?ids=`.
+async fn posters_page() -> Response {
+    page("poster.html", &[])
 }
 
 async fn mediator_page() -> Response {
