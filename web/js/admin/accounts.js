@@ -3,9 +3,8 @@
 // its per-row report, and export.
 import { call, fetchRaw } from './session.js';
 
-import { GD } from '../common.js';
+import { GD, $ } from '../common.js';
 const el = GD.el;
-const $ = GD.$;
 const PAGE = 20;
 const ROLE = { mediators: 'mediator', operators: 'operator', admins: 'admin' };
 let kind = 'mediators';
@@ -73,7 +72,7 @@ function render(items) {
     const row = el('tr', { tabindex: '0', dataset: { id: a.id }, class: a.enabled ? '' : 'off', onclick: () => edit(a),
       onkeydown: (e) => { if (e.key === 'Enter') edit(a); } }, [
       el('td', { text: a.name }), el('td', { text: a.phone, class: 'num' }), el('td', { text: areaLabel(a.area) }),
-      el('td', { class: 'med-only', text: a.specialties.map((c) => GD.t('cat.' + c)).join('、') }),
+      el('td', { class: 'med-only', text: a.specialties.map((c) => GD.t('cat.' + c)).join(GD.lang === 'zh' ? '、' : ', ') }),
       el('td', { class: 'med-only num', text: String(a.capacity) }),
       el('td', { text: GD.t(a.wechat_openid ? 'yes.bound' : 'no.bound') }),
       el('td', { text: GD.t(a.password_set ? 'pw.set' : 'pw.unset'), class: a.password_set ? '' : 'warn' }),

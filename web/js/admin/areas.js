@@ -5,9 +5,8 @@
 import { call } from './session.js';
 import { makeMap, label } from './map.js';
 
-import { GD } from '../common.js';
+import { GD, $ } from '../common.js';
 const el = GD.el;
-const $ = GD.$;
 const LEVELS = ['district', 'street', 'community', 'grid'];
 const COLOURS = { district: '#35d0ff', street: '#ffc400', community: '#3ddc97', grid: '#c58cff' };
 let map = null;

@@ -1,9 +1,8 @@
 // Who did what: the audit log, newest first, paged on the server.
 import { call } from './session.js';
 
-import { GD } from '../common.js';
+import { GD, $ } from '../common.js';
 const el = GD.el;
-const $ = GD.$;
 const PAGE = 50;
 let offset = 0;
 let total = 0;

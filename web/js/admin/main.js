@@ -7,7 +7,7 @@ import * as scenes from './scenes.js';
 import * as areas from './areas.js';
 import * as audit from './audit.js';
 
-import { GD } from '../common.js';
+import { GD, $ } from '../common.js';
 GD.strings(STRINGS);
 GD.applyStrings();
 
@@ -17,7 +17,7 @@ const shows = { accounts: accounts.show, scenes: scenes.show, areas: areas.show,
 function open(tab) {
   if (!views[tab]) tab = 'mediators';
   document.querySelectorAll('.tabs [role=tab]').forEach((b) => b.setAttribute('aria-selected', String(b.dataset.tab === tab)));
-  Object.values(views).forEach((v) => { GD.$('#view-' + v).hidden = v !== views[tab]; });
+  Object.values(views).forEach((v) => { $('#view-' + v).hidden = v !== views[tab]; });
   if (location.hash !== '#' + tab) history.replaceState(null, '', '#' + tab);
   shows[views[tab]](tab);
 }

@@ -1,9 +1,8 @@
 // Posters for QR places: one A4 or A5 page per scene (`?ids=a,b,c&size=a4|a5`), with the QR
 // code, the place's name and the words residents need. The words on the poster stay Chinese
 // whatever the console's language (residents read them); the toolbar follows the toggle.
-import { GD } from '../common.js';
+import { GD, $ } from '../common.js';
 const el = GD.el;
-const $ = GD.$;
 GD.strings({
   zh: { 'page.title': '扫码点位海报', 'p.print': '打印', 'p.count': '共 {n} 张（{size}）', 'p.hint': '打印时请选择“实际大小”（100%），纸张与海报尺寸一致，关闭页眉页脚。',
     'p.login': '请先在管理后台登录', 'p.missing': '点位不存在：{id}' },

@@ -3,9 +3,8 @@
 import { call } from './session.js';
 import { makeMap, label } from './map.js';
 
-import { GD } from '../common.js';
+import { GD, $ } from '../common.js';
 const el = GD.el;
-const $ = GD.$;
 let map = null;
 let pick = null;
 let layer = null;

@@ -1,6 +1,7 @@
 // The admin's session: a token from `?token=` (the CLI's), localStorage, or the login form; every
 // API call goes through `call`, which asks for a login again when the token is refused.
-import { GD } from '../common.js';
+import { GD, $ } from '../common.js';
+
 let token = GD.takeToken('admin');
 let onReady = () => {};
 
@@ -11,7 +12,7 @@ export function call(method, path, opts = {}) {
   });
 }
 
-/** Raw fetch with the token (CSV bodies, downloads, SVG). */
+/** Raw fetch with the token (CSV bodies, downloads). */
 export function fetchRaw(method, path, body, contentType) {
   const headers = { Authorization: 'Bearer ' + token };
   if (contentType) headers['Content-Type'] = contentType;
@@ -19,39 +20,21 @@ export function fetchRaw(method, path, body, contentType) {
 }
 
 function showLogin(message) {
-  GD.$('#login').hidden = false;
-  GD.$('#login-error').textContent = message || '';
-  GD.$('#logout').hidden = true;
-  GD.$('#login-phone').focus();
+  $('#login').hidden = false;
+  $('#login-error').textContent = message || '';
+  $('#logout').hidden = true;
+  $('#login-phone').focus();
 }
 
 /** Start: check the token (or ask for a login), then call `ready()`. */
 export function start(ready) {
   onReady = ready;
   GD.loginForm('admin', (t) => { token = t; check(); });
-  GD.$('#logout').hidden = true;
-  GD.$('#login-phone').focus();
-}
-
-/** Start: check the token (or ask for a login), then call `ready()`. */
-export function start(ready) {
-  onReady = ready;
-  GD.$('#login-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    const body = { phone: GD.$('#login-phone').value.trim(), password: GD.$('#login-password').value };
-    GD.api('POST', '/api/v1/auth/login', { body }).then((r) => {
-      if (!r.ok) { GD.$('#login-error').textContent = r.status === 401 ? GD.t('login.failed') : r.message; return; }
-      if (r.body.role !== 'admin') { GD.$('#login-error').textContent = GD.t('login.notAdmin'); return; }
-      token = r.body.access_token;
-      GD.saveToken('admin', token);
-      GD.$('#login-password').value = '';
-      check();
-    });
-  });
-  GD.$('#logout').addEventListener('click', () => { token = null; GD.saveToken('admin', null); location.reload(); });
+  $('#logout').addEventListener('click', () => { token = null; GD.saveToken('admin', null); location.reload(); });
   check();
 }
 
+/** Whether the token is an admin's: then show who is signed in and call `ready()`. */
 function check() {
   if (!token) { showLogin(''); return; }
   GD.api('GET', '/api/v1/admin/admins?limit=500', { token }).then((r) => {
@@ -60,11 +43,13 @@ function check() {
       showLogin(why ? GD.t(why) : r.message);
       return;
     }
-    GD.$('#login').hidden = true;
-    GD.$('#logout').hidden = false;
+    $('#login').hidden = true;
+    $('#logout').hidden = false;
     const sub = subject(token);
     const me = (r.body || []).find((a) => a.id === sub);
-    GD.$('#who').textContent = me ? me.name : GD.t('who.ops');
+    const who = () => { $('#who').textContent = me ? me.name : GD.t('who.ops'); };
+    who();
+    GD.onLang(who);
     onReady();
   });
 }
