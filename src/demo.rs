@@ -2,15 +2,21 @@
 //! embedded store. Hundreds of mediators move and report positions, residents file reports
 //! every few seconds, simulated mediators accept some, travel, arrive and resolve; others are
 //! left unclaimed so escalation shows. Drives the same use cases the API does.
+//!
+//! The district comes with its jurisdictions: 城中区 (statistical division code 630103000000),
+//! four streets as quarters of it and two communities in each, all under 12-digit codes; the
+//! demo operator belongs to the district and every mediator to the street they start in, so
+//! the printed command-center link shows the live district at once.
 
 use crate::auth;
 use crate::dispatch::Dispatcher;
-use crate::dispatch::NewReport;
+use crate::dispatch::{NewArea, NewReport};
 use crate::domain::account::{Account, Fix, Phone, Role};
+use crate::domain::area::AreaLevel;
 use crate::domain::category::{Category, Risk};
 use crate::domain::ids::AccountId;
 use crate::domain::incident::Outcome;
-use crate::domain::location::GeoPoint;
+use crate::domain::location::{CoordSystem, GeoPoint};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -100,6 +106,96 @@ const DESCRIPTIONS: [(&str, Category); 8] = [
 
 const SURNAMES: [&str; 12] = ["王", "李", "张", "刘", "陈", "杨", "马", "韩", "赵", "周", "吴", "孙"];
 
+/// The demo district's statistical division code (西宁市城中区).
+pub const DISTRICT_CODE: &str = "630103000000";
+/// Its streets, a quarter of the district each (counter-clockwise from the east), with their
+/// two communities: the inner one around the centre and the outer one.
+const STREETS: [(&str, &str, [&str; 2]); 4] = [
+    ("630103001000", "人民街街道", ["人民街社区", "水井巷社区"]),
+    ("630103002000", "仓门街街道", ["仓门街社区", "石坡街社区"]),
+    ("630103003000", "礼让街街道", ["礼让街社区", "北大街社区"]),
+    ("630103004000", "南滩街道", ["南滩社区", "南关社区"]),
+];
+
+/// A point `r_m` metres from the centre at angle `a` (radians, counter-clockwise from east), as
+/// a GeoJSON position.
+fn around(r_m: f64, a: f64) -> serde_json::Value {
+    let lat = CENTRE.0 + r_m * a.sin() / M_PER_DEG_LAT;
+    let lng = CENTRE.1 + r_m * a.cos() / (M_PER_DEG_LAT * CENTRE.0.to_radians().cos());
+    serde_json::json!([lng, lat])
+}
+
+/// The ring between radii `inner_m` and `outer_m` over quarter `q` (all four when None).
+fn sector(inner_m: f64, outer_m: f64, q: Option<usize>) -> serde_json::Value {
+    const STEPS: usize = 24;
+    let (start, span) = q.map_or((0.0, std::f64::consts::TAU), |q| {
+        (q as f64 * std::f64::consts::FRAC_PI_2, std::f64::consts::FRAC_PI_2)
+    });
+    let angle = |k: usize| start + span * k as f64 / STEPS as f64;
+    let mut ring: Vec<serde_json::Value> = (0..=STEPS).map(|k| around(outer_m, angle(k))).collect();
+    if inner_m > 0.0 {
+        ring.extend((0..=STEPS).rev().map(|k| around(inner_m, angle(k))));
+    } else if q.is_some() {
+        ring.push(around(0.0, 0.0));
+    }
+    ring.push(ring[0].clone());
+    serde_json::json!({ "type": "Polygon", "coordinates": [ring] })
+}
+
+/// The street and community codes of quarter `q`.
+fn codes(q: usize) -> (String, [String; 2]) {
+    let street = STREETS[q].0;
+    (street.to_owned(), [1, 2].map(|k| format!("{}{k:03}", &street[..9])))
+}
+
+/// The demo's jurisdictions, top-down (parents before children), covering `radius_m` and a
+/// margin.
+fn demo_areas(radius_m: f64) -> Vec<NewArea> {
+    let (outer, inner) = (radius_m * 1.15, radius_m * 0.45);
+    let area = |code: String, name: &str, level, parent: Option<String>, geometry| NewArea {
+        code,
+        name: name.to_owned(),
+        level,
+        parent,
+        geometry,
+        coord: CoordSystem::Wgs84,
+    };
+    let mut out = vec![area(DISTRICT_CODE.to_owned(), "城中区", AreaLevel::District, None, sector(0.0, outer, None))];
+    for (q, (_, street_name, communities)) in STREETS.iter().enumerate() {
+        let (street, community) = codes(q);
+        out.push(area(
+            street.clone(),
+            street_name,
+            AreaLevel::Street,
+            Some(DISTRICT_CODE.to_owned()),
+            sector(0.0, outer, Some(q)),
+        ));
+        out.push(area(
+            community[0].clone(),
+            communities[0],
+            AreaLevel::Community,
+            Some(street.clone()),
+            sector(0.0, inner, Some(q)),
+        ));
+        out.push(area(
+            community[1].clone(),
+            communities[1],
+            AreaLevel::Community,
+            Some(street),
+            sector(inner, outer, Some(q)),
+        ));
+    }
+    out
+}
+
+/// The quarter (street) a point lies in.
+fn quarter(at: (f64, f64)) -> usize {
+    let y = at.0 - CENTRE.0;
+    let x = (at.1 - CENTRE.1) * CENTRE.0.to_radians().cos();
+    let a = y.atan2(x).rem_euclid(std::f64::consts::TAU);
+    ((a / std::f64::consts::FRAC_PI_2) as usize).min(3)
+}
+
 async fn create(
     dispatcher: &Dispatcher,
     role: Role,
@@ -107,6 +203,7 @@ async fn create(
     phone: &str,
     password_hash: &str,
     specialties: Vec<Category>,
+    area: &str,
 ) -> anyhow::Result<AccountId> {
     let account = Account {
         id: AccountId::generate(),
@@ -117,7 +214,7 @@ async fn create(
         enabled: true,
         specialties,
         capacity: 3,
-        area: Some("城中区".into()),
+        area: Some(area.to_owned()),
         created_at: dispatcher.now(),
         version: 1,
         wechat_openid: None,
@@ -165,9 +262,21 @@ pub async fn start(
     let hash = |p: &str| auth::hash_password(p).map_err(|e| anyhow::anyhow!("hashing a demo password: {e}"));
     let (operator_hash, mediator_hash, walker_hash) =
         (hash("demo-operator")?, hash("demo-mediator")?, hash("demo-walker-password")?);
+    for area in demo_areas(options.radius_m) {
+        let code = area.code.clone();
+        dispatcher.put_area(area).await.map_err(|e| anyhow::anyhow!("demo area {code}: {e}"))?;
+    }
     let accounts = DemoAccounts {
-        operator: create(&dispatcher, Role::Operator, "演示指挥员".into(), "13900000000", &operator_hash, vec![])
-            .await?,
+        operator: create(
+            &dispatcher,
+            Role::Operator,
+            "演示指挥员".into(),
+            "13900000000",
+            &operator_hash,
+            vec![],
+            DISTRICT_CODE,
+        )
+        .await?,
         mediator: create(
             &dispatcher,
             Role::Mediator,
@@ -175,6 +284,7 @@ pub async fn start(
             "13900000001",
             &mediator_hash,
             vec![Category::Neighbor],
+            &codes(0).0,
         )
         .await?,
         operator_login: ("13900000000".into(), "demo-operator".into()),
@@ -186,7 +296,7 @@ pub async fn start(
         id: accounts.scene.clone(),
         name: "演示：城中区人民政府门口".into(),
         location: centre,
-        grid: Some("城中-01".into()),
+        grid: None,
         created_at: dispatcher.now(),
     };
     dispatcher.store().insert_scene(&scene).await?;
@@ -195,9 +305,10 @@ pub async fn start(
         let name = format!("{}{}", rng.pick(&SURNAMES), ["调解员", "老师", "主任", "大姐", "师傅"][i % 5]);
         let specialties = vec![rng.pick(&DESCRIPTIONS).1, rng.pick(&DESCRIPTIONS).1];
         let phone = format!("137{:08}", i);
-        let id = create(&dispatcher, Role::Mediator, name, &phone, &walker_hash, specialties).await?;
-        dispatcher.set_duty(&id, true).await?;
         let at = rng.point_within(options.radius_m);
+        let street = codes(quarter(at)).0;
+        let id = create(&dispatcher, Role::Mediator, name, &phone, &walker_hash, specialties, &street).await?;
+        dispatcher.set_duty(&id, true).await?;
         walkers.push(Walker { id, at, to: rng.point_within(options.radius_m), speed_m_s: 1.2 + rng.next_f64() * 4.0 });
     }
     let simulated: Arc<HashSet<AccountId>> = Arc::new(walkers.iter().map(|w| w.id.clone()).collect());

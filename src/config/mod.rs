@@ -12,6 +12,9 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+mod map;
+pub use map::{BaseMap, MapSettings, MapSource};
+
 /// The documented defaults, compiled into the binary so it runs from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
@@ -54,9 +57,9 @@ pub struct Settings {
     pub triage: TriageSettings,
     /// `[ladder]`.
     pub ladder: LadderSettings,
-    /// `[pages]`.
+    /// `[map]`: the base map under every page's map.
     #[serde(default)]
-    pub pages: PageSettings,
+    pub map: MapSettings,
     /// `[log]`.
     pub log: LogSettings,
     /// `[wechat]` (issue #3).
@@ -320,42 +323,6 @@ impl LifecycleSettings {
     }
 }
 
-/// `[pages]`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct PageSettings {
-    /// Base-map tile URL template (`{z}`, `{x}`, `{y}`, optional `{s}`); empty: no base map.
-    #[serde(default)]
-    pub tile_url: String,
-    /// The datum the tiles are drawn in; only `wgs84` (incl. CGCS2000, e.g. Tianditu) for now.
-    #[serde(default)]
-    pub tile_coord: crate::domain::location::CoordSystem,
-    /// Deepest zoom the tile server has.
-    #[serde(default = "default_tile_max_zoom")]
-    pub tile_max_zoom: u8,
-    /// Letters for `{s}`.
-    #[serde(default = "default_tile_subdomains")]
-    pub tile_subdomains: String,
-}
-
-impl Default for PageSettings {
-    fn default() -> Self {
-        Self {
-            tile_url: String::new(),
-            tile_coord: crate::domain::location::CoordSystem::Wgs84,
-            tile_max_zoom: default_tile_max_zoom(),
-            tile_subdomains: default_tile_subdomains(),
-        }
-    }
-}
-
-fn default_tile_max_zoom() -> u8 {
-    18
-}
-
-fn default_tile_subdomains() -> String {
-    "abc".into()
-}
-
 /// `[ladder]`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LadderSettings {
@@ -523,21 +490,7 @@ impl Settings {
         if self.redis.durability_check_every < Duration::from_millis(100) {
             return bad("redis.durability_check_every", "must be at least 100ms");
         }
-        let tiles = &self.pages.tile_url;
-        if !tiles.is_empty() {
-            let shaped = (tiles.starts_with("https://") || tiles.starts_with("http://") || tiles.starts_with('/'))
-                && ["{z}", "{x}", "{y}"].iter().all(|p| tiles.contains(p))
-                && !tiles.contains(['"', '<', '>', ' ', ';']);
-            if !shaped {
-                return bad("pages.tile_url", "a http(s):// or /path template with {z}, {x} and {y}");
-            }
-        }
-        if self.pages.tile_coord != crate::domain::location::CoordSystem::Wgs84 {
-            return bad(
-                "pages.tile_coord",
-                "only wgs84 tiles (incl. CGCS2000 such as Tianditu) are supported; GCJ-02 tiles (AMap, Tencent) would misplace every marker by hundreds of metres",
-            );
-        }
+        self.map.validate()?;
         if self.dispatch.wave_interval.is_zero() {
             return bad("dispatch.wave_interval", "must be more than zero");
         }

@@ -105,6 +105,7 @@ pub(super) fn apply(
             | Event::FeedbackGiven { .. }
             | Event::Reopened
             | Event::PhoneRevealed
+            | Event::MediatorPhoneRevealed { .. }
             | Event::Notified { .. } => {}
         }
     }

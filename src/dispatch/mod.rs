@@ -17,6 +17,7 @@ pub mod rate;
 mod recent;
 mod report;
 pub mod resident_chat;
+mod roster;
 pub mod stats;
 pub mod tracking;
 mod waves;
@@ -25,6 +26,7 @@ mod workloads;
 pub use areas::{NewArea, Scope};
 pub use queries::{MediatorDetail, Suggestion, TrackingView};
 pub use report::{NewReport, ReportReceipt};
+pub use roster::RosterEntry;
 
 use crate::clock::Clock;
 use crate::config::Settings;

@@ -496,6 +496,13 @@ pub enum Event {
     Reopened,
     /// An operator revealed the resident's full phone number (audit only).
     PhoneRevealed,
+    /// An operator revealed a mediator's phone number to call them about this incident (audit
+    /// only).
+    MediatorPhoneRevealed {
+        /// Whose number.
+        #[schema(value_type = String)]
+        mediator_id: AccountId,
+    },
     /// It moved on the escalation ladder (climbed by timer, or handed up/down).
     LadderMoved {
         /// Level before.

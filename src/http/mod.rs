@@ -7,6 +7,7 @@ pub mod admin_accounts;
 pub mod auth;
 pub mod client_ip;
 pub mod command_center;
+pub mod command_staff;
 pub mod error;
 pub mod health;
 pub mod mediator;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(resident::router())
         .merge(mediator::router())
         .merge(command_center::router())
+        .merge(command_staff::router())
         .merge(admin::router())
         .merge(health::router(&state.settings))
         .merge(wechat_webhook::router())

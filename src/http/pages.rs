@@ -41,23 +41,21 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn command_center_page(State(state): State<AppState>) -> Response {
-    let (head, csp) = map_extras(&state);
-    page_with("command.html", &[], &head, &csp)
+    page(&state, "command.html", &[])
 }
 
 /// The admin console (its map takes the district's base map too).
 async fn admin_page(State(state): State<AppState>) -> Response {
-    let (head, csp) = map_extras(&state);
-    page_with("admin.html", &[], &head, &csp)
+    page(&state, "admin.html", &[])
 }
 
 /// Printable QR posters of the scenes named in `?ids=`.
-async fn posters_page() -> Response {
-    page("poster.html", &[])
+async fn posters_page(State(state): State<AppState>) -> Response {
+    page(&state, "poster.html", &[])
 }
 
-async fn mediator_page() -> Response {
-    page("mediator.html", &[])
+async fn mediator_page(State(state): State<AppState>) -> Response {
+    page(&state, "mediator.html", &[])
 }
 
 /// The report form, with the scene's name filled in when the scene is known (an unknown scene
@@ -72,16 +70,13 @@ async fn report_page(State(state): State<AppState>, Path(scene): Path<String>) -
     };
     let (name, lat, lng) =
         found.map_or_else(Default::default, |s| (s.name, s.location.lat().to_string(), s.location.lng().to_string()));
-    page("report.html", &[("{{scene_name}}", &name), ("{{scene_lat}}", &lat), ("{{scene_lng}}", &lng)])
+    page(&state, "report.html", &[("{{scene_name}}", &name), ("{{scene_lat}}", &lat), ("{{scene_lng}}", &lng)])
 }
 
 async fn tracking_page(State(state): State<AppState>) -> Response {
-    let (head, csp) = map_extras(&state);
-    page_with("track.html", &[], &head, &csp)
+    page(&state, "track.html", &[])
 }
 
-/// Add the district's base map (if configured) to a map page: a `<meta name="gd-tiles">` the
-/// scripts read, and the tile server's origin in the page's `img-src`.
 /// `scheme://host[:port]` of a tile URL template (or `'self'` for a path on this server).
 fn tile_origin(url: &str) -> String {
     match url.split_once("://") {
@@ -98,25 +93,35 @@ fn tile_origin(url: &str) -> String {
     }
 }
 
-/// The `<head>` additions and CSP of a map page.
+/// The `<head>` addition and CSP of every page: the base map (`[map]`), if one is configured, as
+/// a `<meta name="gd-map">` that `web/js/basemap.js` reads, and its tile servers' origins in
+/// the page's `img-src`. Without one: nothing, and nothing from outside is allowed.
 fn map_extras(state: &AppState) -> (String, Cow<'static, str>) {
-    let pages = &state.settings.pages;
-    if pages.tile_url.is_empty() {
+    let Some(base) = state.settings.map.base_map() else {
         return (String::new(), Cow::Borrowed(CSP));
-    }
+    };
+    let datum = match base.datum {
+        crate::domain::location::CoordSystem::Wgs84 => "wgs84",
+        crate::domain::location::CoordSystem::Gcj02 => "gcj02",
+    };
     let meta = format!(
-        "<meta name=\"gd-tiles\" content=\"{}\" data-max-zoom=\"{}\" data-subdomains=\"{}\">",
-        escape_html(&pages.tile_url),
-        pages.tile_max_zoom,
-        escape_html(&pages.tile_subdomains)
+        "<meta name=\"gd-map\" data-tiles=\"{}\" data-labels=\"{}\" data-datum=\"{datum}\" data-subdomains=\"{}\" data-max-zoom=\"{}\" data-attribution=\"{}\">",
+        escape_html(base.layers.first().map_or("", String::as_str)),
+        escape_html(base.layers.get(1).map_or("", String::as_str)),
+        escape_html(&base.subdomains),
+        base.max_zoom,
+        escape_html(&base.attribution)
     );
-    let csp = CSP.replace("img-src 'self'", &format!("img-src 'self' {}", tile_origin(&pages.tile_url)));
+    let mut origins: Vec<String> = base.layers.iter().map(|l| tile_origin(l)).collect();
+    origins.dedup();
+    let csp = CSP.replace("img-src 'self'", &format!("img-src 'self' {}", origins.join(" ")));
     (meta, Cow::Owned(csp))
 }
 
-/// An HTML page with the default CSP and nothing added to its head.
-fn page(name: &str, vars: &[(&str, &str)]) -> Response {
-    page_with(name, vars, "", CSP)
+/// A page with the base map's meta and CSP, `vars` substituted.
+fn page(state: &AppState, name: &str, vars: &[(&str, &str)]) -> Response {
+    let (head, csp) = map_extras(state);
+    page_with(name, vars, &head, &csp)
 }
 
 /// An HTML page: `{{asset:path}}` and `{{module:path}}` become content-versioned asset URLs, then `vars` are

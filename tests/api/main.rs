@@ -11,6 +11,7 @@ mod admin_console;
 mod areas;
 mod authz;
 mod bad_input;
+mod command_staff;
 mod dispatch_loop;
 mod escalation;
 mod fuzz;

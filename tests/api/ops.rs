@@ -169,6 +169,29 @@ async fn the_demo_city_moves_mediators_and_files_reports() {
         (list.as_array().unwrap().len() >= 3).then_some(())
     })
     .await;
+    // The printed operator belongs to the demo district, which exists: their screen shows the
+    // same mediators and reports, with the district's streets (12-digit codes, Chinese names).
+    let (s, login) = app
+        .post("/api/v1/auth/login", None, serde_json::json!({ "phone": "13900000000", "password": "demo-operator" }))
+        .await;
+    assert_eq!(s, StatusCode::OK, "the printed operator login works");
+    let operator = login["access_token"].as_str().unwrap().to_owned();
+    let (s, me) = app.get("/api/v1/command/me", Some(&operator)).await;
+    assert_eq!(s, StatusCode::OK, "{me}");
+    assert_eq!((me["area"].as_str(), me["area_status"].as_str()), (Some("630103000000"), Some("known")), "{me}");
+    assert_eq!(me["area_name"], "城中区");
+    let (_, areas) = app.get("/api/v1/command/areas", Some(&operator)).await;
+    let features = areas["features"].as_array().unwrap();
+    assert!(features.len() >= 5, "{areas}");
+    assert!(features.iter().all(|f| f["properties"]["code"].as_str().unwrap().len() == 12), "{areas}");
+    let (_, mine) = app.get("/api/v1/command/incidents", Some(&operator)).await;
+    assert!(mine.as_array().unwrap().len() >= 3, "the operator sees the reports: {mine}");
+    let (_, on_map) = app.get("/api/v1/command/mediators", Some(&operator)).await;
+    assert_eq!(on_map.as_array().unwrap().len(), 30, "the operator sees the mediators");
+    let (_, roster) = app.get("/api/v1/command/roster", Some(&operator)).await;
+    let roster = roster.as_array().unwrap();
+    assert_eq!(roster.len(), 31, "30 walkers and the demo mediator");
+    assert!(roster.iter().all(|m| m["area"].as_str().is_some_and(|a| a.starts_with("630103") && a.len() == 12)));
     let (s, scene) = app.get(&format!("/api/v1/admin/scenes/{}", accounts.scene), Some(&admin)).await;
     assert_eq!(s, StatusCode::OK, "{scene}");
     let (s, _) = app
@@ -178,34 +201,56 @@ async fn the_demo_city_moves_mediators_and_files_reports() {
     cancel.cancel();
 }
 
-/// A district's own tile server, when configured, is named to the map pages and allowed by
-/// their CSP; without one the pages load nothing from outside.
+/// The `[map]` base map, when configured, is named to every page (the command center, the
+/// phones' pages, the resident's form and tracking page) and allowed by their CSP, with its
+/// datum; without one the pages load nothing from outside.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_configured_base_map_reaches_the_map_pages_and_their_csp() {
+async fn a_configured_base_map_reaches_every_page_and_its_csp() {
+    use grid_dispatch::config::MapSource;
+    use grid_dispatch::domain::location::CoordSystem;
+    const PAGES: [&str; 4] = ["/", "/m", "/r/nope", "/t/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"];
     let plain = crate::helpers::spawn_app(Backend::Memory).await;
-    let resp = plain.http().get(format!("{}/", plain.base)).send().await.unwrap();
-    let csp = resp.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("img-src 'self' data: blob:;"), "{csp}");
-    assert!(!resp.text().await.unwrap().contains("gd-tiles"));
+    for page in PAGES {
+        let resp = plain.http().get(format!("{}{page}", plain.base)).send().await.unwrap();
+        let csp = resp.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("img-src 'self' data: blob:;"), "{page}: {csp}");
+        assert!(!resp.text().await.unwrap().contains("gd-map"), "{page}");
+    }
 
+    // An AMap/Tencent-style source in GCJ-02: the pages are told to shift markers onto it.
     let app = crate::helpers::spawn_app_with(Backend::Memory, |s| {
-        s.pages.tile_url = "https://t{s}.tiles.example.gov.cn/{z}/{x}/{y}.png".into();
+        s.map.source = MapSource::Custom;
+        s.map.tile_url = "https://t{s}.tiles.example.gov.cn/{z}/{x}/{y}.png".into();
+        s.map.datum = CoordSystem::Gcj02;
+        s.map.attribution = "© 某图 审图号：GS(2026)0001号".into();
     })
     .await;
-    for page in ["/", "/t/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+    for page in PAGES {
         let resp = app.http().get(format!("{}{page}", app.base)).send().await.unwrap();
         let csp = resp.headers()["content-security-policy"].to_str().unwrap().to_owned();
         assert!(csp.contains("img-src 'self' https://*.tiles.example.gov.cn"), "{page}: {csp}");
         let html = resp.text().await.unwrap();
-        assert!(
-            html.contains(r#"<meta name="gd-tiles" content="https://t{s}.tiles.example.gov.cn/{z}/{x}/{y}.png""#),
-            "{page}"
-        );
+        assert!(html.contains(r#"data-tiles="https://t{s}.tiles.example.gov.cn/{z}/{x}/{y}.png""#), "{page}");
+        assert!(html.contains(r#"data-datum="gcj02""#) && html.contains("审图号：GS(2026)0001号"), "{page}");
     }
+
+    // 天地图: its vector tiles and labels with the key, in WGS-84 (CGCS2000).
+    let mut tianditu = crate::helpers::test_settings();
+    tianditu.map.source = MapSource::Tianditu;
+    assert!(tianditu.validate().unwrap_err().to_string().contains("map.tianditu_key"), "a key is required");
+    tianditu.map.tianditu_key = "0123abcd".into();
+    tianditu.validate().unwrap();
+    let base = tianditu.map.base_map().unwrap();
+    assert_eq!(base.layers.len(), 2);
+    assert!(base.layers[0].contains("vec_w") && base.layers[1].contains("cva_w"), "{base:?}");
+    assert!(base.layers.iter().all(|l| l.ends_with("tk=0123abcd") && l.starts_with("https://t{s}.tianditu.gov.cn/")));
+    assert_eq!((base.datum, base.subdomains.as_str()), (CoordSystem::Wgs84, "01234567"));
+
     let mut bad = crate::helpers::test_settings();
-    bad.pages.tile_url = "javascript:alert(1)".into();
-    assert!(bad.validate().is_err());
-    bad.pages.tile_url = "https://tiles.example/{z}/{x}/{y}.png".into();
-    bad.pages.tile_coord = grid_dispatch::domain::location::CoordSystem::Gcj02;
-    assert!(bad.validate().unwrap_err().to_string().contains("pages.tile_coord"));
+    bad.map.source = MapSource::Custom;
+    bad.map.tile_url = "javascript:alert(1)".into();
+    assert!(bad.validate().unwrap_err().to_string().contains("map.tile_url"));
+    bad.map.tile_url = "https://tiles.example/{z}/{x}/{y}.png".into();
+    bad.map.label_url = "https://tiles.example/labels.png".into();
+    assert!(bad.validate().unwrap_err().to_string().contains("map.label_url"));
 }
