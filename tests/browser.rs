@@ -13,6 +13,9 @@ mod redis_server;
 #[path = "api/helpers.rs"]
 mod helpers;
 
+#[path = "browser/command_screen.rs"]
+mod command_screen;
+
 use helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::json;

@@ -34,9 +34,9 @@ await scenario('areas-ladder', async (browser, errors) => {
     ids.push(r.id);
   }
   const [inS1a, inS1b, inS2] = ids;
-  for (const id of ids) await page.waitForSelector(`#q-esc [data-id="${id}"]`, wait);
+  for (const id of ids) await page.waitForSelector(`#q-escalated [data-id="${id}"]`, wait);
   await page.waitForFunction(() => document.querySelector('#c-today').textContent === '3', null, wait);
-  const item = `#q-esc [data-id="${inS1a}"]`;
+  const item = `#q-escalated [data-id="${inS1a}"]`;
   await page.waitForFunction(([sel, street, community]) => {
     const el = document.querySelector(sel);
     return el && el.querySelector('.flag.ladder').textContent === '街道指挥中心'
@@ -50,9 +50,9 @@ await scenario('areas-ladder', async (browser, errors) => {
   const at = await page.evaluate(([lat, lng]) => window.gdCommand.point(lat, lng), [setup.S1.lat, setup.S1.lng]);
   await page.mouse.click(box.x + at.x, box.y + at.y);
   await page.waitForFunction((name) => document.querySelector('#crumbs .here')?.textContent === name, setup.S1.name, wait);
-  await page.waitForFunction(([a, b, c]) => document.querySelector(`#q-esc [data-id="${a}"]`)
-    && document.querySelector(`#q-esc [data-id="${b}"]`) && !document.querySelector(`#q-esc [data-id="${c}"]`)
-    && document.querySelector('#q-esc-count').textContent === '2'
+  await page.waitForFunction(([a, b, c]) => document.querySelector(`#q-escalated [data-id="${a}"]`)
+    && document.querySelector(`#q-escalated [data-id="${b}"]`) && !document.querySelector(`#q-escalated [data-id="${c}"]`)
+    && document.querySelector('#n-escalated').textContent === '2'
     && document.querySelector('#c-today').textContent === '2', [inS1a, inS1b, inS2], wait);
   await page.waitForFunction((n) => {
     const l = [...document.querySelectorAll('.area-label')].map((e) => e.textContent);
@@ -63,10 +63,10 @@ await scenario('areas-ladder', async (browser, errors) => {
 
   // Down to a community from the breadcrumb's list, then back to the top by its first crumb.
   await page.selectOption('#crumb-next', 'S1-C1');
-  await page.waitForFunction(([a, b]) => document.querySelector(`#q-esc [data-id="${a}"]`)
-    && !document.querySelector(`#q-esc [data-id="${b}"]`), [inS1a, inS1b], wait);
+  await page.waitForFunction(([a, b]) => document.querySelector(`#q-escalated [data-id="${a}"]`)
+    && !document.querySelector(`#q-escalated [data-id="${b}"]`), [inS1a, inS1b], wait);
   await page.locator('#crumbs button.crumb', { hasText: setup.D.name }).click();
-  await page.waitForFunction(() => document.querySelector('#q-esc-count').textContent === '3'
+  await page.waitForFunction(() => document.querySelector('#n-escalated').textContent === '3'
     && !document.querySelector('#crumbs .filtered'), null, wait);
   console.log('ok: the breadcrumb picks a community and goes back up to the whole district');
 
@@ -80,7 +80,7 @@ await scenario('areas-ladder', async (browser, errors) => {
     await page.getByLabel('交办说明（必填，记入处置经过）').fill(note);
     await page.click(dir === 'up' ? '#ho-up' : '#ho-down');
     await page.waitForFunction(([lv, id]) => document.querySelector('#panel .ladder-steps .current')?.dataset.level === lv
-      && document.querySelector(`#q-esc [data-id="${id}"] .flag.ladder`)?.dataset.ladder === lv, [level, inS1a], wait);
+      && document.querySelector(`#q-escalated [data-id="${id}"] .flag.ladder`)?.dataset.ladder === lv, [level, inS1a], wait);
     await page.waitForFunction((t) => (document.querySelector('#panel ol.timeline')?.textContent ?? '').includes(t), sentence, wait);
   };
   await hand('down', '请社区先行调解', 'community', '交社区处理：请社区先行调解');
@@ -88,8 +88,8 @@ await scenario('areas-ladder', async (browser, errors) => {
   await shot(page, 'command-ladder-down');
   await hand('up', '社区调解不成', 'street', '上报至街道指挥中心：社区调解不成');
   await hand('up', '涉及多个街道', 'district', '上报至区指挥中心：涉及多个街道');
-  if (!(await page.locator('#ho-up').isDisabled())) throw new Error('hand up is offered at the top of the ladder');
-  console.log('ok: handed up twice to the district; hand-up is then disabled');
+  if (await page.locator('#ho-up').count()) throw new Error('hand up is offered at the top of the ladder');
+  console.log('ok: handed up twice to the district; hand-up is then gone');
 
   // Transfer: search the list of areas by name, pick one, give a reason.
   await page.click('#tr-box summary');
@@ -101,7 +101,7 @@ await scenario('areas-ladder', async (browser, errors) => {
   await page.click('#tr-send');
   const moved = `转至 ${setup['S2-C2'].name}（原 ${setup.from}）：实际位置在对面小区`;
   await page.waitForFunction((t) => (document.querySelector('#panel ol.timeline')?.textContent ?? '').includes(t), moved, wait);
-  await page.waitForFunction(([id, name]) => document.querySelector(`#q-esc [data-id="${id}"]`)?.textContent.includes(name),
+  await page.waitForFunction(([id, name]) => document.querySelector(`#q-escalated [data-id="${id}"]`)?.textContent.includes(name),
     [inS1a, setup['S2-C2'].name], wait);
   console.log(`ok: transferred: "${moved}"`);
   await shot(page, 'command-ladder-panel');
@@ -116,7 +116,7 @@ await scenario('areas-ladder', async (browser, errors) => {
 
   // The month's figures per street and community.
   await page.click('#panel-close');
-  await page.getByRole('button', { name: '本月统计' }).click();
+  await page.getByRole('button', { name: '统计', exact: true }).click();
   await page.waitForSelector('#stats-areas', wait);
   const rows = await page.$$eval('#stats-areas tbody tr', (trs) => trs.map((tr) => [tr.dataset.code, ...[...tr.cells].map((c) => c.textContent)]));
   const row = (code) => rows.find((r) => r[0] === code);

@@ -17,7 +17,7 @@ await scenario('command-center-live', async (browser, errors) => {
   await api(base, 'POST', '/api/v1/mediator/position', { token: medToken, body: { lat, lng, coord: 'wgs84' } });
   const first = await page.waitForFunction((id) => {
     const m = window.gdCommand.mediators.get(id);
-    return m && { lat: m.marker.getLatLng().lat, lng: m.marker.getLatLng().lng };
+    return m && { lat: m.lat, lng: m.lng };
   }, medId, { timeout: WAIT_MS }).then((h) => h.jsonValue());
   if (Math.abs(first.lat - lat) > 1e-9) throw new Error(`marker at ${JSON.stringify(first)}`);
   await page.waitForFunction(() => document.querySelector('#c-duty').textContent === '1', null, { timeout: WAIT_MS });
@@ -27,7 +27,7 @@ await scenario('command-center-live', async (browser, errors) => {
   await api(base, 'POST', '/api/v1/mediator/position', { token: medToken, body: { lat: lat2, lng: lng2, coord: 'wgs84' } });
   await page.waitForFunction(([id, la, ln]) => {
     const m = window.gdCommand.mediators.get(id);
-    const p = m && m.marker.getLatLng();
+    const p = m && { lat: m.lat, lng: m.lng };
     return p && Math.abs(p.lat - la) < 1e-9 && Math.abs(p.lng - ln) < 1e-9;
   }, [medId, lat2, lng2], { timeout: WAIT_MS });
   console.log(`ok: the marker moved to ${lat2},${lng2}`);
@@ -36,7 +36,8 @@ await scenario('command-center-live', async (browser, errors) => {
   const report = await api(base, 'POST', '/api/v1/reports', {
     body: { location: { lat, lng, coord: 'wgs84' }, category: 'property', description: '物业停水三天，业主聚集在物业办公室', phone: '13812345678', risk: 'yellow' },
   });
-  await page.waitForSelector(`#q-disp [data-id="${report.id}"]`, { timeout: WAIT_MS });
+  await page.click('#tab-dispatching');
+  await page.waitForSelector(`#q-dispatching [data-id="${report.id}"]`, { timeout: WAIT_MS });
   await page.waitForFunction(() => document.querySelector('#c-today').textContent === '1', null, { timeout: WAIT_MS });
   console.log('ok: the new report is in the dispatching list');
 
@@ -49,10 +50,10 @@ await scenario('command-center-live', async (browser, errors) => {
   const red = await api(base, 'POST', '/api/v1/reports', {
     body: { location: { lat, lng, coord: 'wgs84' }, category: 'neighbor', description: '楼下邻居拿着刀在楼道里喊，说要报复', phone: '13700001111' },
   });
-  const redItem = `#q-disp [data-id="${red.id}"]`;
+  const redItem = `#q-dispatching [data-id="${red.id}"]`;
   await page.waitForSelector(`${redItem}.alerted`, { timeout: WAIT_MS });
   await page.waitForSelector('#alarm:not([hidden])', { timeout: WAIT_MS });
-  const order = await page.$$eval('#q-disp .item', (els) => els.map((e) => e.dataset.id));
+  const order = await page.$$eval('#q-dispatching .item', (els) => els.map((e) => e.dataset.id));
   if (order[0] !== red.id) throw new Error(`red is not first: ${order}`);
   if (!/红色警情/.test(await page.locator('#alarm').innerText())) throw new Error('no alarm banner text');
   await page.waitForFunction(() => document.querySelectorAll('.pulse-icon').length >= 1, null, { timeout: WAIT_MS });
@@ -65,7 +66,7 @@ await scenario('command-center-live', async (browser, errors) => {
   if (!/重复上报地区/.test(panel) || !/可能与另一起上报重复/.test(panel)) throw new Error(`panel lacks recurring/duplicate: ${panel}`);
   const stillAlarmed = await page.evaluate((id) => {
     const a = document.querySelector('#alarm');
-    return (!a.hidden && a.dataset.id === id) || document.querySelector(`#q-disp [data-id="${id}"]`).classList.contains('alerted');
+    return (!a.hidden && a.dataset.id === id) || document.querySelector(`#q-dispatching [data-id="${id}"]`).classList.contains('alerted');
   }, red.id);
   if (stillAlarmed) throw new Error('the alert stays after the operator opened it');
   const text = await page.evaluate(() => document.body.innerText);
@@ -83,7 +84,7 @@ await scenario('command-center-live', async (browser, errors) => {
   await shot(page, 'command-red-panel');
 
   await page.click('#panel-close');
-  await page.getByRole('button', { name: '本月统计' }).click();
+  await page.getByRole('button', { name: '统计', exact: true }).click();
   await page.waitForFunction(() => /上报总数/.test(document.querySelector('#stats-body').textContent), null, { timeout: WAIT_MS });
   const statsText = await page.locator('#stats-body').innerText();
   if (!/\b3\b/.test(statsText)) throw new Error(`stats: ${statsText}`);

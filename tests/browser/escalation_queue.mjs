@@ -15,7 +15,7 @@ await scenario('escalation-queue', async (browser, errors) => {
   const report = await api(base, 'POST', '/api/v1/reports', {
     body: { location: { lat, lng, coord: 'wgs84' }, category: 'wages', description: '工地拖欠二十多名工人三个月工资，工人情绪激动', phone: '13912345678', risk: 'red' },
   });
-  const item = `#q-esc [data-id="${report.id}"]`;
+  const item = `#q-escalated [data-id="${report.id}"]`;
   await page.waitForSelector(item, { timeout: WAIT_MS });
   console.log('ok: the escalated report is in the queue');
   await page.waitForFunction((sel) => {

@@ -71,12 +71,13 @@ await scenario('names-are-text', async (browser, errors) => {
   await screen.goto(`${base}/?token=${encodeURIComponent(s.operator)}`);
   await screen.waitForSelector('#link-state[data-state="open"]', { timeout: WAIT_MS });
   checks.push(await guard(screen, 'command center', errors));
-  const item = `#q-disp [data-id="${report.id}"]`;
+  await screen.evaluate(() => window.gdCommand.tab('dispatching'));
+  const item = `#q-dispatching [data-id="${report.id}"]`;
   await shows(screen, `${item} .sub`, [s.description]);
   await shows(screen, '#crumbs', [s.district]);
   await shows(screen, '.area-label', [s.street]);
   await screen.waitForFunction((m) => window.gdCommand.names[m.id] === m.name && window.gdCommand.mediators.has(m.id), med, { timeout: WAIT_MS });
-  await screen.evaluate((id) => window.gdCommand.mediators.get(id).marker.openTooltip(), med.id);
+  await screen.evaluate((id) => window.gdCommand.showMediator(id), med.id);
   await shows(screen, '.leaflet-tooltip.med-name', [med.name]);
   await screen.click(item);
   await shows(screen, '#panel .desc', [s.description]);

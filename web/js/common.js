@@ -163,6 +163,7 @@ GD.strings({
     'ev.fb.yes': '问题已解决', 'ev.fb.no': '问题没有解决',
     'ev.reopened': '群众反映问题未解决，重新交指挥中心', 'ev.reopened.resident': '您反映问题没有解决，已重新交给指挥中心',
     'ev.phone_revealed': '{who} 查看了群众完整电话（已记录）',
+    'ev.mediator_phone_revealed': '{who} 查看了调解员 {med} 的电话以便联系（已记录）',
     'ev.notified.sent': '微信通知已发送{notice}', 'ev.notified.failed': '微信通知发送失败{notice}',
     'ev.notified.skipped': '微信通知已跳过{notice}', 'ev.notified.other': '微信通知{notice}',
     'notice.offer': '（派单）', 'notice.claimed': '（接单）', 'notice.arrived': '（到场）', 'notice.resolved': '（办结）',
@@ -194,6 +195,7 @@ GD.strings({
     'ev.fb.yes': 'problem solved', 'ev.fb.no': 'problem not solved',
     'ev.reopened': 'Resident says not solved: back to the command center', 'ev.reopened.resident': 'You said it is not solved: sent back to the command center',
     'ev.phone_revealed': '{who} viewed the full phone number (recorded)',
+    'ev.mediator_phone_revealed': '{who} viewed the phone number of mediator {med} to call them (recorded)',
     'ev.notified.sent': 'WeChat notice sent{notice}', 'ev.notified.failed': 'WeChat notice failed{notice}',
     'ev.notified.skipped': 'WeChat notice skipped{notice}', 'ev.notified.other': 'WeChat notice{notice}',
     'notice.offer': ' (offer)', 'notice.claimed': ' (claimed)', 'notice.arrived': ' (arrived)', 'notice.resolved': ' (closed)',
@@ -212,10 +214,10 @@ GD.CATEGORIES = ['neighbor', 'family', 'property', 'wages', 'land', 'traffic', '
  * event types this page does not know: never a raw key). names maps account ids to names.
  * audience: 'staff' (default) or 'resident' (no internal plumbing, no operators' notes).
  */
-var RESIDENT_HIDDEN = ['declined', 'offers_expired', 'alerted', 'reminded', 'overdue', 'risk_changed', 'phone_revealed', 'notified',
+var RESIDENT_HIDDEN = ['declined', 'offers_expired', 'alerted', 'reminded', 'overdue', 'risk_changed', 'phone_revealed', 'mediator_phone_revealed', 'notified',
   'ladder_moved', 'transferred'];
 var KNOWN = ['reported', 'offered', 'claimed', 'declined', 'escalated', 'alerted', 'offers_expired', 'reminded', 'overdue',
-  'supervised', 'risk_changed', 'feedback_given', 'reopened', 'phone_revealed', 'assigned', 'arrived', 'resolved', 'cancelled', 'notified',
+  'supervised', 'risk_changed', 'feedback_given', 'reopened', 'phone_revealed', 'mediator_phone_revealed', 'assigned', 'arrived', 'resolved', 'cancelled', 'notified',
   'ladder_moved', 'transferred'];
 /** Ladder levels, bottom first. */
 GD.LADDER = ['community', 'street', 'district'];
@@ -244,6 +246,8 @@ GD.describeEvent = function (entry, names, audience) {
       return GD.t(resident ? 'ev.reopened.resident' : 'ev.reopened');
     case 'phone_revealed':
       return GD.t('ev.phone_revealed', { who: (entry.actor_id && names && names[entry.actor_id]) || GD.t('who.operator') });
+    case 'mediator_phone_revealed':
+      return GD.t('ev.mediator_phone_revealed', { who: (entry.actor_id && names && names[entry.actor_id]) || GD.t('who.operator'), med: who });
     case 'ladder_moved': {
       var from = GD.LADDER.indexOf(ev.from), to = GD.LADDER.indexOf(ev.to);
       var lv = { to: GD.t('ladder.' + ev.to), short: GD.t('lvl.' + ev.to), note: ev.note || '',
@@ -437,16 +441,6 @@ GD.LiveSocket = function (opts) {
 GD.wsUrl = function (path, token) {
   return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + path +
     '?access_token=' + encodeURIComponent(token);
-};
-
-/** The district's own base map, when the server names one (a <meta name="gd-tiles">). */
-GD.addBaseMap = function (map) {
-  var meta = document.querySelector('meta[name="gd-tiles"]');
-  var url = meta && meta.getAttribute('content');
-  if (!url || !window.L) return false;
-  var maxZoom = parseInt(meta.getAttribute('data-max-zoom'), 10) || 18;
-  L.tileLayer(url, { maxZoom: maxZoom, subdomains: (meta.getAttribute('data-subdomains') || 'abc').split('') }).addTo(map);
-  return true;
 };
 
 document.addEventListener('DOMContentLoaded', function () {

@@ -2,6 +2,7 @@
 // button, position and ETA on a small map once claimed, the timeline, and cancel before a
 // claim. Updates without reloading: Server-Sent Events, or polling every 5 s when they fail.
 import { GD, $ } from './common.js';
+import { addBaseMap, toMap } from './basemap.js';
 
 GD.strings({
   zh: {
@@ -273,11 +274,11 @@ function renderMap(m) {
   box.hidden = false;
   if (!map) {
     map = L.map(box, { preferCanvas: true, attributionControl: false, zoomControl: true, dragging: true, scrollWheelZoom: false });
-    GD.addBaseMap(map);
+    addBaseMap(map);
     L.control.scale({ imperial: false, position: 'bottomleft' }).addTo(map);
-    map.setView([m.position.lat, m.position.lng], 15);
+    map.setView(toMap(m.position.lat, m.position.lng), 15);
   }
-  var pos = [m.position.lat, m.position.lng];
+  var pos = toMap(m.position.lat, m.position.lng);
   if (!medMarker) {
     medMarker = L.circleMarker(pos, { radius: 10, color: '#fff', weight: 3, fillColor: '#0f5fd7', fillOpacity: 1 }).addTo(map);
     // Leaflet sets a string as HTML: the name goes in as a text node.
@@ -287,13 +288,13 @@ function renderMap(m) {
   }
   var place = view.location && isFinite(view.location.lat) ? view.location : storedPlace();
   if (place && !placeMarker) {
-    placeMarker = L.circleMarker([place.lat, place.lng], { radius: 10, color: '#fff', weight: 3, fillColor: '#d93025', fillOpacity: 1 }).addTo(map);
+    placeMarker = L.circleMarker(toMap(place.lat, place.lng), { radius: 10, color: '#fff', weight: 3, fillColor: '#d93025', fillOpacity: 1 }).addTo(map);
     placeMarker.bindTooltip(GD.t('pin.you'), { permanent: true, direction: 'bottom', offset: [0, 10] });
   }
   // Fit once per claim (keep what the resident zoomed to afterwards).
   if (fittedFor !== view.id + m.name) {
     fittedFor = view.id + m.name;
-    if (place) map.fitBounds(L.latLngBounds([pos, [place.lat, place.lng]]), { padding: [56, 56], maxZoom: 17, animate: false });
+    if (place) map.fitBounds(L.latLngBounds([pos, toMap(place.lat, place.lng)]), { padding: [56, 56], maxZoom: 17, animate: false });
     else map.setView(pos, 15, { animate: false });
   }
   setTimeout(function () { map.invalidateSize(); }, 0);

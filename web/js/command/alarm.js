@@ -35,3 +35,10 @@ export function acknowledge(id) {
 }
 $('#alarm-open').addEventListener('click', function () { var id = $('#alarm').dataset.id; if (id) openPanel(id); });
 $('#alarm-ack').addEventListener('click', function () { var id = $('#alarm').dataset.id; if (id) acknowledge(id); });
+
+// Alerts lapse after a while even when nobody acknowledged them.
+setInterval(function () {
+  var now = Date.now(), lapsed = false;
+  alerts.forEach(function (until, id) { if (until <= now) { alerts.delete(id); lapsed = true; var i = incidents.get(id); if (i) drawIncident(i); } });
+  if (lapsed) { renderAlarm(); queueRender(); }
+}, 1000);

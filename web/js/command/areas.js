@@ -5,6 +5,8 @@ import { S, incidents } from './state.js';
 import { fitAll, drawIncident } from './map.js';
 import { queueRender } from './queues.js';
 import { openPanel } from './panel.js';
+import { geoJsonOptions, fromMap } from '../basemap.js';
+import { zoomIntoCluster, redraw } from './mediators.js';
 
 /** code → {code, name, level, parent, geometry, children, layer, bounds} */
 export const areas = new Map();       // code → {code, name, level, parent, geometry, children, layer, bounds}
@@ -49,6 +51,13 @@ function filterCode() { return focus && focus !== top() ? focus : null; }
 export function inFocus(i) {
   var f = filterCode(), a = (i && i.area) || {};
   return !f || a.district === f || a.street === f || a.community === f || a.grid === f;
+}
+/** Whether area `code` lies in the area drilled into (or nothing is). */
+export function codeInFocus(code) { var f = filterCode(); return !f || within(code, f); }
+/** Whether a WGS-84 point lies in the area drilled into (or nothing is). */
+export function pointInFocus(lat, lng) {
+  var f = filterCode();
+  return !f || contains(areas.get(f).geometry, { lat: lat, lng: lng });
 }
 function within(code, ancestor) {
   for (var c = code; c; c = (areas.get(c) || {}).parent) if (c === ancestor) return true;
@@ -127,7 +136,7 @@ function drawAreas() {
   Array.from(areas.values())
     .sort(function (a, b) { return LEVELS.indexOf(b.level) - LEVELS.indexOf(a.level); })
     .forEach(function (a) {
-      a.layer = L.geoJSON(a.geometry, { renderer: areaRenderer, pane: 'areas', interactive: false, style: function () { return areaStyle(a); } });
+      a.layer = L.geoJSON(a.geometry, geoJsonOptions({ renderer: areaRenderer, pane: 'areas', interactive: false, style: function () { return areaStyle(a); } }));
       a.layer.addTo(areaLayer);
       a.bounds = a.layer.getBounds();
     });
@@ -175,6 +184,7 @@ export function setFocus(code) {
   drawLabels();
   renderCrumbs();
   incidents.forEach(drawIncident);
+  redraw();
   queueRender();
 }
 
@@ -195,8 +205,9 @@ function contains(g, ll) {
 }
 /** A click on the map drills into the area one level down under the pointer. */
 function onMapClick(e) {
-  if (!areas.size) return;
-  var hit = children(focus || top()).filter(function (c) { return contains(areas.get(c).geometry, e.latlng); })[0];
+  if (zoomIntoCluster(e.containerPoint) || !areas.size) return;
+  var w = fromMap(e.latlng.lat, e.latlng.lng), at = { lat: w[0], lng: w[1] };
+  var hit = children(focus || top()).filter(function (c) { return contains(areas.get(c).geometry, at); })[0];
   if (hit) setFocus(hit);
 }
 

@@ -2,6 +2,7 @@
 // five minutes while shown.
 import { GD, $ } from '../common.js';
 import { S, hook } from './state.js';
+import { toMap } from '../basemap.js';
 
 var hotLayer = null, hotTimer = null;
 
@@ -12,12 +13,12 @@ function loadHotspots() {
     hotLayer.clearLayers();
     var max = r.body.reduce(function (m, h) { return Math.max(m, h.reports); }, 1);
     r.body.forEach(function (h) {
-      var ring = (h.boundary || []).map(function (p) { return [p.lat, p.lng]; });
+      var ring = (h.boundary || []).map(function (p) { return toMap(p.lat, p.lng); });
       if (ring.length < 3) return;
       L.polygon(ring, { color: '#ff9f0a', weight: 2, opacity: 0.9, fillColor: '#ff9f0a', fillOpacity: 0.12 + 0.28 * h.reports / max, interactive: false })
         .addTo(hotLayer);
       L.tooltip({ permanent: true, direction: 'center', className: 'hot-label', interactive: false })
-        .setLatLng([h.center.lat, h.center.lng]).setContent(GD.el('span', { text: GD.t('hot.count', { n: h.reports }) })).addTo(hotLayer);
+        .setLatLng(toMap(h.center.lat, h.center.lng)).setContent(GD.el('span', { text: GD.t('hot.count', { n: h.reports }) })).addTo(hotLayer);
     });
     if (!r.body.length) GD.toast(GD.t('hot.none'));
     hook.hotspots = r.body.length;

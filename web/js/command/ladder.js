@@ -28,19 +28,31 @@ export function ladderSection(i, open) {
     }, [])));
   if (!i.ladder) out.push(GD.el('p', { class: 'meta', text: GD.t('p.ladder_none') }));
   if (!open) return out;
+  // Handing over moves the incident between command centers: only while one has it and nobody
+  // holds it (escalated). Not yet at a center, or held by a mediator: no such buttons.
+  if (i.status !== 'escalated') {
+    out.push(GD.el('p', { class: 'handover-note', text: GD.t(i.status === 'dispatching' ? 'p.ho_not_yet' : 'p.ho_held') }));
+    out.push(transferBox(i));
+    return out;
+  }
   var up = handTarget(i, true), down = handTarget(i, false);
-  out.push(GD.el('div', { class: 'handover' }, [
-    GD.el('label', { for: 'ho-note', text: GD.t('p.ho_label') }),
-    GD.el('textarea', { id: 'ho-note', dataset: { for: i.id }, rows: '2', maxlength: '1000', placeholder: GD.t('p.ho_ph') }),
-    GD.el('div', { class: 'ho-buttons' }, [
-      GD.el('button', { type: 'button', class: 'plain ho', id: 'ho-up', disabled: !up, title: up ? null : GD.t('p.top'),
-        text: up ? GD.t('p.up_to', { level: GD.t('ladder.' + up) }) : GD.t('p.up') + '（' + GD.t('p.top') + '）',
-        onclick: function (e) { handOver(i, true, e.currentTarget); } }),
-      GD.el('button', { type: 'button', class: 'plain ho', id: 'ho-down', disabled: !down, title: down ? null : GD.t('p.bottom'),
-        text: down ? GD.t('p.down_to', { level: GD.t('ladder.' + down) }) : GD.t('p.down') + '（' + GD.t('p.bottom') + '）',
-        onclick: function (e) { handOver(i, false, e.currentTarget); } })
-    ])
-  ]));
+  var buttons = [];
+  if (up) {
+    buttons.push(GD.el('button', { type: 'button', class: 'plain ho', id: 'ho-up', text: GD.t('p.up_to', { level: GD.t('ladder.' + up) }),
+      onclick: function (e) { handOver(i, true, e.currentTarget); } }));
+  }
+  if (down) {
+    buttons.push(GD.el('button', { type: 'button', class: 'plain ho', id: 'ho-down', text: GD.t('p.down_to', { level: GD.t('ladder.' + down) }),
+      onclick: function (e) { handOver(i, false, e.currentTarget); } }));
+  }
+  if (buttons.length) {
+    out.push(GD.el('div', { class: 'handover' }, [
+      GD.el('label', { for: 'ho-note', text: GD.t('p.ho_label') }),
+      GD.el('textarea', { id: 'ho-note', dataset: { for: i.id }, rows: '2', maxlength: '1000', placeholder: GD.t('p.ho_ph') }),
+      GD.el('div', { class: 'ho-buttons' }, buttons)
+    ]));
+  }
+  if (!up) out.push(GD.el('p', { class: 'handover-note', text: GD.t('p.top') + (down ? '' : '；' + GD.t('p.bottom')) }));
   out.push(transferBox(i));
   return out;
 }

@@ -2,10 +2,13 @@
 // today's incidents and the mediators' names over HTTP, and the link indicator.
 import { GD, $ } from '../common.js';
 import { S, mediators, incidents, names, alerts, isOpen } from './state.js';
-import { initMap, fitAll, upsertMediator, removeMediator, upsertIncident, drawIncident } from './map.js';
+import { initMap, fitAll, upsertIncident, drawIncident } from './map.js';
+import { upsertMediator, removeMediator } from './mediators.js';
+import { loadRoster } from './roster.js';
+import { loadSession, showAreaProblem } from './session.js';
 import { loadAreas, leftMyAreas } from './areas.js';
 import { renderAlarm } from './alarm.js';
-import { queueRender } from './queues.js';
+import { queueRender, renderCounters, tick } from './queues.js';
 import { openPanel, closePanel, renderPanel } from './panel.js';
 import { authFailed } from './auth.js';
 
@@ -40,7 +43,7 @@ function onMessage(msg) {
   if (msg.type === 'snapshot') {
     var seen = new Set();
     msg.mediators.forEach(function (p) { seen.add(p.id); upsertMediator(p); });
-    Array.from(mediators.keys()).forEach(function (id) { if (!seen.has(id)) removeMediator(id); });
+    Array.from(mediators.keys()).forEach(function (id) { if (!seen.has(id)) removeMediator(id, true); });
     var open = new Set();
     msg.incidents.forEach(function (i) { open.add(i.id); upsertIncident(i); });
     // Open before, absent now: closed while we were away. Today's list (refetched) fills in.
@@ -49,11 +52,15 @@ function onMessage(msg) {
     });
     fetchToday();
     fetchNamesSoon();
+    loadRoster(true);
     fitAll(false);
   } else if (msg.type === 'positions') {
+    // Moves redraw the mediators' canvas only: the work list is not touched.
     (msg.updates || []).forEach(upsertMediator);
-    (msg.off_duty || []).forEach(removeMediator);
+    (msg.off_duty || []).forEach(function (id) { removeMediator(id, false); });
+    if ((msg.off_duty || []).length) loadRoster();
     if (!S.fitted) fitAll(false);
+    return;
   } else if (msg.type === 'incident') {
     if (msg.event && msg.event.type === 'alerted') alerts.set(msg.incident.id, Date.now() + ALERT_MS);
     if (leftMyAreas(msg.incident)) {
@@ -72,10 +79,26 @@ function onMessage(msg) {
   queueRender();
 }
 
+var lostAt = null, everOpen = false;
+/**
+ * The link indicator, and the wall screen's honesty: while the live socket is not open (after it
+ * has been once) an overlay over the whole page says so, countdowns stop and counters grey out
+ * until it is back (then the snapshot brings everything up to date).
+ */
 export function setLink(state) {
   var box = $('#link-state');
   box.dataset.state = state;
   $('#link-text').textContent = GD.t('link.' + state);
+  var online = state === 'open';
+  if (online) everOpen = true;
+  var lost = !online && (everOpen || state === 'down');
+  if (lost && !lostAt) lostAt = new Date();
+  if (!lost) lostAt = null;
+  S.online = online;
+  document.body.classList.toggle('offline', lost);
+  $('#offline').hidden = !lost;
+  $('#offline-since').textContent = lostAt ? GD.t('off.since', { t: GD.fmtTime(lostAt) }) : '';
+  if (online) { tick(); renderCounters(); }
 }
 
 export function start(t) {
@@ -84,6 +107,8 @@ export function start(t) {
   $('#stats-open').hidden = false;
   initMap();
   loadAreas();
+  loadSession();
+  loadRoster(true);
   if (S.socket) S.socket.stop();
   S.socket = new GD.LiveSocket({
     url: function () { return GD.wsUrl('/api/v1/command/live', S.token); },
@@ -91,10 +116,13 @@ export function start(t) {
     onState: setLink,
     onAuthFailed: function () {
       GD.api('GET', '/api/v1/command/mediators', { token: S.token }).then(function (r) {
-        if (r.status === 401 || r.status === 403) authFailed();
+        if (r.status === 401) authFailed();
+        // Signed in but refused (no area among several districts): the banner says why.
+        else if (r.status === 403) showAreaProblem(r.message);
       });
     }
   });
   // The day rolls over and lists drift: refresh today's incidents now and then.
   setInterval(function () { if (S.token) fetchToday(); }, 60000);
+  setInterval(function () { if (S.token && S.online) loadRoster(); }, 30000);
 }

@@ -4,6 +4,7 @@
 // the screen. Leaflet is a classic script loaded before it (`L`).
 import './strings.js';
 import { GD, $ } from '../common.js';
+import { toMap } from '../basemap.js';
 import { S, hook } from './state.js';
 import { showLogin } from './auth.js';
 import { initMap } from './map.js';
@@ -14,13 +15,21 @@ import { openPanel } from './panel.js';
 import { areas, currentFocus, setFocus, renderCrumbs } from './areas.js';
 import { relabelHotspots } from './hotspots.js';
 import { openStats } from './stats.js';
+import { showTab } from './queues.js';
+import { renderBanner } from './session.js';
+import { showMediator, drawStats, redraw, lastDrawn } from './mediators.js';
 
 Object.assign(hook, {
   open: function (id) { openPanel(id); },
   areas: areas,
   focus: currentFocus,
   drill: function (code) { setFocus(code); },
-  point: function (lat, lng) { var p = S.map.latLngToContainerPoint([lat, lng]); return { x: p.x, y: p.y }; }
+  point: function (lat, lng) { var p = S.map.latLngToContainerPoint(toMap(lat, lng)); return { x: p.x, y: p.y }; },
+  tab: function (t) { showTab(t); },
+  showMediator: function (id) { showMediator(id); },
+  drawStats: drawStats,
+  drawn: lastDrawn,
+  redraw: function () { redraw(); }
 });
 window.gdCommand = hook;
 
@@ -34,6 +43,7 @@ window.addEventListener('hashchange', openFromHash);
 GD.onLang(function () {
   setLink(S.socket ? S.socket.state : 'connecting');
   renderCrumbs();
+  renderBanner();
   queueRender();
   renderAlarm();
   relabelHotspots();
@@ -44,7 +54,7 @@ GD.onLang(function () {
 document.addEventListener('DOMContentLoaded', function () {
   setLink('connecting');
   setInterval(tick, 1000);
-  setInterval(renderCounters, 5000);
+  setInterval(function () { if (S.online) renderCounters(); }, 5000);
   tick();
   var t = GD.takeToken('operator');
   if (t) { start(t); openFromHash(); } else { initMap(); showLogin(); }

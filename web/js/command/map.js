@@ -1,10 +1,13 @@
-// The map: a schematic grid (or the district's base map), mediators as green dots with their
-// name in a tooltip, incidents as coloured circles (red alerts pulse), fitted to what is shown.
+// The map: a schematic grid (or the configured base map, `[map]`), mediators (their own
+// module), incidents as coloured circles (red alerts pulse), fitted to what is shown. Positions
+// are WGS-84; `toMap` shifts them onto GCJ-02 tiles when the base map is drawn in that datum.
 import { GD, $ } from '../common.js';
 import { S, mediators, incidents, names, alerts, isOpen } from './state.js';
 import { addAreaPanes, areaBounds, inFocus } from './areas.js';
 import { fetchNamesSoon } from './live.js';
 import { openPanel } from './panel.js';
+import { addBaseMap, toMap } from '../basemap.js';
+import { initMediatorLayer, redraw } from './mediators.js';
 
 var incidentRenderer = null;
 var incMarkers = new Map();  // id → circleMarker
@@ -32,11 +35,12 @@ var Grid = L.GridLayer.extend({
 export function initMap() {
   if (S.map) return;
   S.map = L.map('map', { preferCanvas: true, zoomSnap: 0.25, zoomControl: true, attributionControl: false, center: [35.5, 104], zoom: 5, minZoom: 3, maxZoom: 19 });
-  if (!GD.addBaseMap(S.map)) new Grid({ pane: 'tilePane' }).addTo(S.map);
+  if (!addBaseMap(S.map)) new Grid({ pane: 'tilePane' }).addTo(S.map);
   L.control.scale({ imperial: false, position: 'bottomright' }).addTo(S.map);
   addAreaPanes();
   S.map.createPane('incidents').style.zIndex = 450;
   incidentRenderer = L.canvas({ pane: 'incidents', padding: 0.2 });
+  initMediatorLayer();
   ['mousedown', 'wheel', 'touchstart'].forEach(function (ev) {
     S.map.getContainer().addEventListener(ev, function () { S.autoFit = false; }, { passive: true });
   });
@@ -45,8 +49,8 @@ export function initMap() {
 
 export function fitAll(force) {
   var pts = [];
-  mediators.forEach(function (m) { pts.push([m.lat, m.lng]); });
-  incidents.forEach(function (i) { if (isOpen(i) && inFocus(i)) pts.push([i.location.lat, i.location.lng]); });
+  mediators.forEach(function (m) { if (!m.offAt) pts.push(toMap(m.lat, m.lng)); });
+  incidents.forEach(function (i) { if (isOpen(i) && inFocus(i)) pts.push(toMap(i.location.lat, i.location.lng)); });
   var b = areaBounds();
   if (b) { pts.push(b.getSouthWest()); pts.push(b.getNorthEast()); }
   if (!pts.length) return;
@@ -55,26 +59,6 @@ export function fitAll(force) {
     S.fitted = true;
   }
 }
-export function upsertMediator(p) {
-  var m = mediators.get(p.id);
-  if (!m) {
-    var marker = L.circleMarker([p.lat, p.lng], { radius: 7, color: '#0b1220', weight: 1, fillColor: '#3ddc97', fillOpacity: 0.9 });
-    // Leaflet sets a string as HTML: the name goes in as a text node.
-    marker.bindTooltip(function () { return GD.el('span', { text: names[p.id] || p.id }); }, { className: 'med-name', direction: 'top' });
-    marker.addTo(S.map);
-    m = { marker: marker };
-    mediators.set(p.id, m);
-    if (!names[p.id]) fetchNamesSoon();
-  } else {
-    m.marker.setLatLng([p.lat, p.lng]);
-  }
-  m.lat = p.lat; m.lng = p.lng; m.at = p.at;
-}
-export function removeMediator(id) {
-  var m = mediators.get(id);
-  if (m) { S.map.removeLayer(m.marker); mediators.delete(id); }
-}
-
 function incidentStyle(i) {
   var color = RISK_COLOR[i.risk] || RISK_COLOR.blue;
   if (i.status === 'claimed' || i.status === 'on_site') {
@@ -93,7 +77,7 @@ function drawPulse(i) {
   var want = isOpen(i) && isAlerting(i);
   if (!want) { if (p) { S.map.removeLayer(p); pulses.delete(i.id); } return; }
   if (!p) {
-    p = L.marker([i.location.lat, i.location.lng], {
+    p = L.marker(toMap(i.location.lat, i.location.lng), {
       icon: L.divIcon({ className: 'pulse-icon', iconSize: [64, 64], iconAnchor: [32, 32] }),
       interactive: false, keyboard: false
     }).addTo(S.map);
@@ -109,7 +93,7 @@ export function drawIncident(i) {
     return;
   }
   if (!mk) {
-    mk = L.circleMarker([i.location.lat, i.location.lng], Object.assign({ renderer: incidentRenderer, pane: 'incidents', bubblingMouseEvents: false }, incidentStyle(i)));
+    mk = L.circleMarker(toMap(i.location.lat, i.location.lng), Object.assign({ renderer: incidentRenderer, pane: 'incidents', bubblingMouseEvents: false }, incidentStyle(i)));
     mk.on('click', function () { openPanel(i.id); });
     mk.addTo(S.map);
     incMarkers.set(i.id, mk);
@@ -118,7 +102,10 @@ export function drawIncident(i) {
   }
 }
 export function upsertIncident(i) {
+  var before = incidents.get(i.id);
   incidents.set(i.id, i);
   drawIncident(i);
   if (i.claimed_by && !names[i.claimed_by]) fetchNamesSoon();
+  // Who is busy follows claims and closings.
+  if (!before || before.status !== i.status || before.claimed_by !== i.claimed_by) redraw();
 }

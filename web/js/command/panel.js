@@ -9,6 +9,8 @@ import { queueRender, tick } from './queues.js';
 import { acknowledge } from './alarm.js';
 import { closeStats } from './stats.js';
 import { authFailed } from './auth.js';
+import { callButton } from './roster.js';
+import { toMap } from '../basemap.js';
 
 var revealed = {};           // incident id → full phone, after an audited reveal
 
@@ -36,11 +38,11 @@ var links = null;
 function showLinks(d) {
   if (links) { S.map.removeLayer(links); links = null; }
   if (!d) return;
-  var i = d.incident, at = [i.location.lat, i.location.lng];
+  var i = d.incident, at = toMap(i.location.lat, i.location.lng);
   links = L.layerGroup();
   (d.nearest_mediators || []).forEach(function (s) {
     var m = mediators.get(s.mediator_id);
-    if (m) L.polyline([at, [m.lat, m.lng]], { color: '#ffffff', weight: 2, dashArray: '6 6', opacity: 0.8, interactive: false }).addTo(links);
+    if (m) L.polyline([at, toMap(m.lat, m.lng)], { color: '#ffffff', weight: 2, dashArray: '6 6', opacity: 0.8, interactive: false }).addTo(links);
   });
   links.addTo(S.map);
   // Keep the incident clear of the panel, which covers the right part of the map.
@@ -97,7 +99,11 @@ export function renderPanel(d) {
   }
   if (flags.length) parts.push(GD.el('div', { class: 'flags' }, flags));
   if (areas.size) parts = parts.concat(ladderSection(i, open));
-  if (i.claimed_by) parts.push(GD.el('p', { class: 'meta', text: GD.t('p.claimed_by', { who: names[i.claimed_by] || i.claimed_by }) }));
+  if (i.claimed_by) {
+    var who = names[i.claimed_by] || i.claimed_by;
+    parts.push(GD.el('p', { class: 'meta holder-line' }, [GD.el('span', { text: GD.t('p.claimed_by', { who: who }) }),
+      open ? callButton(i.claimed_by, who, i.id) : null]));
+  }
 
   if (i.arrive_by || i.resolve_by) {
     parts.push(GD.el('h3', { text: GD.t('p.deadlines') }));
@@ -164,6 +170,7 @@ export function renderPanel(d) {
       return GD.el('li', {}, [
         GD.el('span', {}, [m.name, m.specialist ? GD.el('span', { class: 'tag', text: GD.t('p.specialist') }) : null]),
         GD.el('span', { class: 'meta', text: GD.fmtDistance(m.distance_m) + ' · ' + GD.t('p.holds', { h: m.holds, c: m.capacity }) }),
+        callButton(m.mediator_id, m.name, i.id),
         GD.el('button', { type: 'button', class: 'primary assign', dataset: { mediator: m.mediator_id },
           'aria-label': GD.t('p.assign') + ' ' + m.name, text: GD.t('p.assign'),
           onclick: function (e) { assign(i.id, m, e.currentTarget); } })

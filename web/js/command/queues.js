@@ -1,18 +1,56 @@
-// The three queues (escalated, overdue, dispatching) with their countdowns, the headline
-// counters and the clock.
+// The work list: one tab per kind of work (escalated, dispatching, claimed, on site, overdue,
+// supervised, and the mediators), searched by id, phone tail or words, narrowed to the area
+// drilled into; the headline counters and the clock. Items are kept by id and updated in place
+// (never rebuilt on a tick), so a click always lands on the item it was aimed at.
 import { GD, $ } from '../common.js';
-import { mediators, incidents, names, alerts } from './state.js';
-import { isAlerting, drawIncident } from './map.js';
-import { areas, areaText, inFocus } from './areas.js';
-import { renderAlarm } from './alarm.js';
+import { S, mediators, incidents, names, isOpen } from './state.js';
+import { isAlerting } from './map.js';
+import { areaText, inFocus, pointInFocus } from './areas.js';
 import { openPanel } from './panel.js';
+import { renderRoster } from './roster.js';
+import { mediatorState, onDuty } from './mediators.js';
 
+/** The incident tabs, in order, with what belongs in each. */
+export const TABS = {
+  escalated: function (i) { return i.status === 'escalated'; },
+  dispatching: function (i) { return i.status === 'dispatching'; },
+  claimed: function (i) { return i.status === 'claimed'; },
+  on_site: function (i) { return i.status === 'on_site'; },
+  overdue: function (i) { return !!i.overdue && (i.status === 'claimed' || i.status === 'on_site'); },
+  supervised: function (i) { return !!i.supervision && isOpen(i); }
+};
 var renderQueued = false;
 
 export function queueRender() {
   if (renderQueued) return;
   renderQueued = true;
   requestAnimationFrame(function () { renderQueued = false; renderQueues(); renderCounters(); });
+}
+
+/**
+ * Make `ol`'s items follow `rows` ({key, sig, fill(li)}) in order, keeping each item's element:
+ * filled again only when its signature changed, moved only when its place did.
+ */
+export function fillKeyed(ol, rows, make) {
+  var have = new Map();
+  Array.prototype.forEach.call(ol.children, function (li) { have.set(li.dataset.id, li); });
+  rows.forEach(function (row, k) {
+    var li = have.get(row.key);
+    if (li) have.delete(row.key); else li = make(row.key);
+    if (li.gdSig !== row.sig) { row.fill(li); li.gdSig = row.sig; }
+    if (ol.children[k] !== li) ol.insertBefore(li, ol.children[k] || null);
+  });
+  have.forEach(function (li) { li.remove(); });
+}
+
+/** Does incident `i` match the search words: its id, the resident's phone tail, or its text? */
+export function matches(i, q) {
+  if (!q) return true;
+  if (i.id.toLowerCase().indexOf(q) >= 0) return true;
+  var phone = String(i.resident_phone || '');
+  if (/^\d{1,4}$/.test(q) && phone && phone.slice(-q.length) === q) return true;
+  var text = [i.description, GD.t('cat.' + i.category), GD.t('status.' + i.status), areaText(i), names[i.claimed_by] || ''].join(' ');
+  return text.toLowerCase().indexOf(q) >= 0;
 }
 
 /** The deadline an overdue incident missed: arrival while not there yet, else closing. */
@@ -23,57 +61,85 @@ function missedDeadline(i) {
   if (i.arrive_by && !i.arrived_at) return { kind: 'arrive', at: i.arrive_by };
   return { kind: 'resolve', at: i.resolve_by || i.arrive_by || i.claimed_at };
 }
+/** The clock an item shows: what it waits for in its state. */
+function deadlineOf(i, tab) {
+  if (tab === 'overdue') return missedDeadline(i).at;
+  if (i.status === 'escalated') return i.escalated_at || i.escalate_at;
+  if (i.status === 'dispatching') return i.escalate_at;
+  if (i.status === 'claimed') return i.arrive_by || i.claimed_at;
+  return i.resolve_by || i.arrived_at;
+}
 
-function queueItem(i, kind) {
-  var deadline = kind === 'esc' ? (i.escalated_at || i.escalate_at) : i.escalate_at;
+function itemRow(i, tab) {
   var what = GD.t('cat.' + i.category) + ' · ' + GD.t('risk.' + i.risk);
   var where = areaText(i);
-  var sub = (where ? where + ' · ' : '') + GD.t('t.reported', { t: GD.fmtTime(i.created_at) }) + ' ' + (i.scene_id ? GD.t('p.scene') : '') + ' ' + i.description;
-  if (kind === 'over') {
-    var missed = missedDeadline(i);
-    deadline = missed.at;
-    what = GD.t('o.' + missed.kind) + ' · ' + GD.t('cat.' + i.category);
-    sub = (where ? where + ' · ' : '') + GD.t('o.holder', { who: names[i.claimed_by] || '…' }) + ' · ' + i.description;
-  }
-  var alerting = isAlerting(i);
-  return GD.el('li', { class: 'item risk-' + i.risk + (alerting ? ' alerted' : ''), tabindex: '0', role: 'button', dataset: { id: i.id },
-    onclick: function () { openPanel(i.id); },
-    onkeydown: function (e) { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); openPanel(i.id); } } }, [
-    GD.el('span', { class: 'bar' }),
-    GD.el('div', {}, [
-      GD.el('div', { class: 'what' }, [what,
-        areas.size && i.ladder ? GD.el('span', { class: 'flag ladder ladder-' + i.ladder, dataset: { ladder: i.ladder }, text: GD.t('ladder.' + i.ladder) }) : null,
-        alerting ? GD.el('span', { class: 'flag alert-flag', text: GD.t('alerted') }) : null,
-        i.supervision ? GD.el('span', { class: 'flag', text: GD.t('p.supervision') }) : null,
-        i.recurring ? GD.el('span', { class: 'flag recurring', text: GD.t('p.recurring') }) : null]),
-      GD.el('div', { class: 'sub', text: sub })
-    ]),
-    GD.el('div', { class: 'timer', dataset: { deadline: deadline, mode: kind === 'disp' ? 'left' : 'over' } })
-  ]);
+  var holder = i.claimed_by ? GD.t('o.holder', { who: names[i.claimed_by] || '…' }) + ' · ' : '';
+  var sub = (where ? where + ' · ' : '') + (tab === 'escalated' || tab === 'dispatching'
+    ? GD.t('t.reported', { t: GD.fmtTime(i.created_at) }) + ' ' + (i.scene_id ? GD.t('p.scene') + ' ' : '')
+    : holder) + i.description;
+  if (tab === 'overdue') what = GD.t('o.' + missedDeadline(i).kind) + ' · ' + GD.t('cat.' + i.category);
+  var alerting = isAlerting(i), deadline = deadlineOf(i, tab);
+  var flags = [
+    i.ladder ? ['ladder ladder-' + i.ladder, GD.t('ladder.' + i.ladder)] : null,
+    alerting ? ['alert-flag', GD.t('alerted')] : null,
+    i.supervision ? ['', GD.t('p.supervision')] : null,
+    i.recurring ? ['recurring', GD.t('p.recurring')] : null
+  ].filter(Boolean);
+  return {
+    key: i.id,
+    sig: JSON.stringify([GD.lang, what, sub, flags, alerting, i.risk, deadline, i.phone_tail]),
+    fill: function (li) {
+      li.className = 'item risk-' + i.risk + (alerting ? ' alerted' : '');
+      li.replaceChildren(
+        GD.el('span', { class: 'bar' }),
+        GD.el('div', {}, [
+          GD.el('div', { class: 'what' }, [what].concat(flags.map(function (f) { return GD.el('span', { class: 'flag ' + f[0], text: f[1] }); }))),
+          GD.el('div', { class: 'sub' }, [GD.el('span', { class: 'id', text: '#' + i.id.slice(-6) + ' ' }), sub])
+        ]),
+        GD.el('div', { class: 'timer', dataset: { deadline: deadline || '' } }, [GD.el('small'), GD.el('span', { class: 'left' })]));
+    }
+  };
+}
+function makeItem(id) {
+  return GD.el('li', { class: 'item', tabindex: '0', role: 'button', dataset: { id: id },
+    onclick: function (e) { openPanel(e.currentTarget.dataset.id); },
+    onkeydown: function (e) { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); openPanel(e.currentTarget.dataset.id); } } });
 }
 
 function renderQueues() {
-  var esc = [], disp = [], over = [];
+  var q = S.query, lists = {};
+  Object.keys(TABS).forEach(function (t) { lists[t] = []; });
   incidents.forEach(function (i) {
-    if (!inFocus(i)) return;
-    if (i.status === 'escalated') esc.push(i);
-    else if (i.status === 'dispatching') disp.push(i);
-    else if (i.overdue && (i.status === 'claimed' || i.status === 'on_site')) over.push(i);
+    if (!inFocus(i) || !matches(i, q)) return;
+    Object.keys(TABS).forEach(function (t) { if (TABS[t](i)) lists[t].push(i); });
   });
-  esc.sort(GD.urgentFirst);
-  disp.sort(GD.urgentFirst);
-  over.sort(GD.urgentFirst);
-  fill('#q-esc', esc, 'esc');
-  fill('#q-over', over, 'over');
-  fill('#q-disp', disp, 'disp');
+  Object.keys(TABS).forEach(function (t) {
+    lists[t].sort(GD.urgentFirst);
+    fillKeyed($('#q-' + t), lists[t].map(function (i) { return itemRow(i, t); }), makeItem);
+    $('#n-' + t).textContent = lists[t].length;
+  });
+  $('#tab-escalated').classList.toggle('hot', lists.escalated.length > 0);
+  $('#tab-overdue').classList.toggle('hot', lists.overdue.length > 0);
+  var shown = renderRoster();
+  $('#work-empty').hidden = (S.tab === 'mediators' ? shown : lists[S.tab].length) > 0;
   tick();
 }
-function fill(sel, list, kind) {
-  var ol = $(sel);
-  ol.replaceChildren.apply(ol, list.map(function (i) { return queueItem(i, kind); }));
-  $(sel + '-empty').hidden = list.length > 0;
-  $(sel + '-count').textContent = list.length;
+
+/** Show the work list's tab `tab`. */
+export function showTab(tab) {
+  S.tab = tab;
+  document.querySelectorAll('#tabs [role=tab]').forEach(function (b) {
+    var on = b.dataset.tab === tab;
+    b.setAttribute('aria-selected', on ? 'true' : 'false');
+    b.tabIndex = on ? 0 : -1;
+    $('#' + b.getAttribute('aria-controls')).hidden = !on;
+  });
+  queueRender();
 }
+document.querySelectorAll('#tabs [role=tab]').forEach(function (b) {
+  b.addEventListener('click', function () { showTab(b.dataset.tab); });
+});
+$('#search').addEventListener('input', function (e) { S.query = e.target.value.trim().toLowerCase(); queueRender(); });
 
 function median(xs) {
   if (!xs.length) return null;
@@ -82,9 +148,10 @@ function median(xs) {
   return xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
 }
 
+/** The counters, for the area drilled into (its incidents, the mediators on duty inside it). */
 export function renderCounters() {
   var today = GD.startOfToday().getTime(), now = Date.now();
-  var count = 0, claimTimes = [], overdue = 0, late = 0;
+  var count = 0, claimTimes = [], overdue = 0, late = 0, free = 0, busy = 0;
   incidents.forEach(function (i) {
     if (!inFocus(i)) return;
     var created = Date.parse(i.created_at);
@@ -95,8 +162,13 @@ export function renderCounters() {
     if (i.status === 'escalated' || (i.status === 'dispatching' && Date.parse(i.escalate_at) < now)) overdue++;
     else if (i.overdue && (i.status === 'claimed' || i.status === 'on_site')) late++;
   });
+  mediators.forEach(function (m, id) {
+    if (!onDuty(id) || !pointInFocus(m.lat, m.lng)) return;
+    if (mediatorState(id) === 'busy') busy++; else free++;
+  });
   $('#c-today').textContent = count;
-  $('#c-duty').textContent = mediators.size;
+  $('#c-duty').textContent = free + busy;
+  $('#c-duty-split').textContent = GD.t('c.duty_split', { free: free, busy: busy });
   var med = median(claimTimes);
   $('#c-median').textContent = med === null ? '–' : GD.fmtDuration(med);
   $('#c-overdue').textContent = overdue + late;
@@ -104,16 +176,18 @@ export function renderCounters() {
   $('.counter.alert').classList.toggle('hot', overdue + late > 0);
 }
 
+/** Every second: the clock and, while the screen is live, the countdowns (stopped when not). */
 export function tick() {
   var now = Date.now();
   $('#clock').textContent = GD.fmtDateTime(new Date(now)) + ' ' + GD.t('beijing');
+  if (!S.online) return;
   document.querySelectorAll('.timer[data-deadline]').forEach(function (el) {
-    var d = Date.parse(el.dataset.deadline);
-    var over = now >= d;
+    if (!el.dataset.deadline) return;
+    var d = Date.parse(el.dataset.deadline), over = now >= d;
     var li = el.closest('.item');
     if (li) li.classList.toggle('overdue', over);
-    el.replaceChildren(GD.el('small', { text: over ? GD.t('t.over') : GD.t('t.left') }),
-      document.createTextNode(GD.fmtDuration(Math.abs(now - d))));
+    el.firstChild.textContent = over ? GD.t('t.over') : GD.t('t.left');
+    el.lastChild.textContent = GD.fmtDuration(Math.abs(now - d));
   });
   // The panel's deadline countdowns.
   document.querySelectorAll('.cd[data-deadline]').forEach(function (el) {
@@ -121,8 +195,4 @@ export function tick() {
     el.classList.toggle('over', over);
     el.textContent = (over ? GD.t('t.over') : GD.t('t.left')) + ' ' + GD.fmtDuration(Math.abs(now - d));
   });
-  // Alerts lapse after a while even when nobody acknowledged them.
-  var lapsed = false;
-  alerts.forEach(function (until, id) { if (until <= now) { alerts.delete(id); lapsed = true; var i = incidents.get(id); if (i) drawIncident(i); } });
-  if (lapsed) { renderAlarm(); queueRender(); }
 }

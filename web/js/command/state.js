@@ -14,10 +14,17 @@ export const S = {
   fitted: false,
   /** The incident whose panel is open, and what the panel last showed. */
   panelId: null,
-  panelData: null
+  panelData: null,
+  /** The live socket is open: the screen is current (countdowns run, counters are live). */
+  online: false,
+  /** What the server says about the signed-in operator (`GET /api/v1/command/me`). */
+  session: null,
+  /** The work list: its tab and search words. */
+  tab: 'escalated',
+  query: ''
 };
 
-/** id → {lat, lng, at, marker}: mediators on duty. */
+/** id → {lat, lng, at, w (map position), offAt}: mediators on duty, and for a while those gone off duty. */
 export const mediators = new Map();
 /** id → IncidentView: open ones, plus everything reported today. */
 export const incidents = new Map();
@@ -25,8 +32,10 @@ export const incidents = new Map();
 export const names = {};
 /** incident id → when its alert stops flashing (red alerts not yet acknowledged). */
 export const alerts = new Map();
+/** id → roster row (`GET /api/v1/command/roster`): every mediator this operator directs. */
+export const roster = new Map();
 
 export function isOpen(i) { return i.status !== 'resolved' && i.status !== 'cancelled'; }
 
 /** Test and debugging hook (`window.gdCommand`): read-only views of what the screen holds. */
-export const hook = { mediators: mediators, incidents: incidents, names: names, alerts: alerts };
+export const hook = { mediators: mediators, incidents: incidents, names: names, alerts: alerts, roster: roster, S: S };

@@ -1,6 +1,6 @@
 // This month's figures (and per street and community), and the CSV export.
 import { GD, $ } from '../common.js';
-import { S } from './state.js';
+import { S, roster } from './state.js';
 import { areas } from './areas.js';
 import { authFailed } from './auth.js';
 
@@ -18,12 +18,25 @@ function counts(obj, prefix) {
 function figure(label, value, cls) {
   return GD.el('div', { class: 'fig ' + (cls || '') }, [GD.el('div', { class: 'fig-v', text: value }), GD.el('div', { class: 'fig-l', text: label })]);
 }
+/** YYYY-MM-DD of a time, Beijing time. */
+function day(t) { return GD.fmtDateTime(t).slice(0, 10); }
+/** The range shown: the first of this month to today unless the operator picked one. */
+var range = null;
+function thisMonth() { var today = day(new Date()); return { from: today.slice(0, 8) + '01', to: today }; }
+
 export function openStats() {
   $('#stats').hidden = false;
+  if (!range) range = thisMonth();
+  $('#stats-from').value = range.from;
+  $('#stats-to').value = range.to;
+  loadStats();
+  $('#stats-close').focus();
+}
+function loadStats() {
   $('#stats-body').replaceChildren(GD.el('p', { class: 'meta', text: GD.t('stats.loading') }));
   $('#stats-range').textContent = '';
-  $('#stats-close').focus();
-  GD.api('GET', '/api/v1/command/stats', { token: S.token }).then(function (r) {
+  var q = '?from=' + encodeURIComponent(range.from) + '&to=' + encodeURIComponent(range.to);
+  GD.api('GET', '/api/v1/command/stats' + q, { token: S.token }).then(function (r) {
     if (r.status === 401) { authFailed(); return; }
     if (!r.ok) { $('#stats-body').replaceChildren(GD.el('p', { text: GD.t('p.failed', { msg: r.message }) })); return; }
     var st = r.body;
@@ -46,7 +59,11 @@ export function openStats() {
         GD.el('dt', { text: GD.t('stats.by_status') }), GD.el('dd', { text: counts(st.by_status, 'status.') }),
         GD.el('dt', { text: GD.t('stats.by_category') }), GD.el('dd', { text: counts(st.by_category, 'cat.') }),
         GD.el('dt', { text: GD.t('stats.mediators') }), GD.el('dd', {}, (st.mediators || []).slice(0, 8).map(function (m) {
-          return GD.el('div', { text: (m.name || m.mediator_id) + '：' + GD.t('stats.med_row', { c: m.claimed, r: m.resolved, m: m.mediated }) });
+          // Who exactly: two mediators may share a name, so the phone tail and home area go with it.
+          var who = roster.get(m.mediator_id);
+          var id = who ? '（' + GD.t('r.tail', { tail: who.phone_tail }) + (who.area ? ' · ' + GD.areaName(who.area) : '') + '）' : '';
+          return GD.el('div', { class: 'med-row', dataset: { id: m.mediator_id },
+            text: (m.name || m.mediator_id) + id + '：' + GD.t('stats.med_row', { c: m.claimed, r: m.resolved, m: m.mediated }) });
         }).concat((st.mediators || []).length ? [] : [GD.t('stats.none')]))
       ]));
     var table = areas.size ? areaTable(st) : null;
@@ -55,6 +72,16 @@ export function openStats() {
 }
 export function closeStats() { $('#stats').hidden = true; $('#stats-open').focus(); }
 $('#stats-open').addEventListener('click', openStats);
+$('#stats-range-form').addEventListener('submit', function (e) {
+  e.preventDefault();
+  var from = $('#stats-from').value, to = $('#stats-to').value;
+  if (!from || !to) return;
+  if (from > to) { GD.toast(GD.t('stats.bad_range'), 'error'); return; }
+  range = { from: from, to: to };
+  loadStats();
+});
+$('#stats-month').addEventListener('click', function () { range = thisMonth(); openStats(); });
+$('#stats-today').addEventListener('click', function () { var t = day(new Date()); range = { from: t, to: t }; openStats(); });
 $('#stats-close').addEventListener('click', closeStats);
 $('#stats').addEventListener('click', function (e) { if (e.target === $('#stats')) closeStats(); });
 // A plain link cannot carry the bearer token: fetch the CSV and hand it over as a file.
