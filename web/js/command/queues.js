@@ -80,7 +80,7 @@ function itemRow(i, tab) {
   if (tab === 'overdue') what = GD.t('o.' + missedDeadline(i).kind) + ' · ' + GD.t('cat.' + i.category);
   var alerting = isAlerting(i), deadline = deadlineOf(i, tab);
   var flags = [
-    i.ladder ? ['ladder ladder-' + i.ladder, GD.t('ladder.' + i.ladder)] : null,
+    i.ladder ? ['ladder ladder-' + i.ladder, GD.t('ladder.' + i.ladder), i.ladder] : null,
     alerting ? ['alert-flag', GD.t('alerted')] : null,
     i.supervision ? ['', GD.t('p.supervision')] : null,
     i.recurring ? ['recurring', GD.t('p.recurring')] : null
@@ -93,7 +93,9 @@ function itemRow(i, tab) {
       li.replaceChildren(
         GD.el('span', { class: 'bar' }),
         GD.el('div', {}, [
-          GD.el('div', { class: 'what' }, [what].concat(flags.map(function (f) { return GD.el('span', { class: 'flag ' + f[0], text: f[1] }); }))),
+          GD.el('div', { class: 'what' }, [what].concat(flags.map(function (f) {
+            return GD.el('span', { class: 'flag ' + f[0], text: f[1], dataset: f[2] ? { ladder: f[2] } : null });
+          }))),
           GD.el('div', { class: 'sub' }, [GD.el('span', { class: 'id', text: '#' + i.id.slice(-6) + ' ' }), sub])
         ]),
         GD.el('div', { class: 'timer', dataset: { deadline: deadline || '' } }, [GD.el('small'), GD.el('span', { class: 'left' })]));
