@@ -60,6 +60,10 @@ pub struct Settings {
     /// `[map]`: the base map under every page's map.
     #[serde(default)]
     pub map: MapSettings,
+    /// The base map's old place (`[pages] tile_*`, moved to `[map]`): refused when set, so a
+    /// configured base map never silently disappears.
+    #[serde(default)]
+    pub pages: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// `[log]`.
     pub log: LogSettings,
     /// `[wechat]` (issue #3).
@@ -742,6 +746,9 @@ impl Settings {
         }
         if self.report_limits.window.is_zero() {
             return bad("report_limits.window", "must be more than zero");
+        }
+        if self.pages.as_ref().is_some_and(|p| !p.is_empty()) {
+            return bad("pages", "the base map moved to [map] (map.source, map.tile_url, map.datum …; GD_MAP__*)");
         }
         if self.report_limits.trust_forwarded_for.is_some() {
             return bad(

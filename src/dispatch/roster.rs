@@ -23,24 +23,14 @@ pub struct RosterEntry {
 }
 
 impl Dispatcher {
-    /// Whether `mediator` belongs to what an operator with `scope` directs: their home area lies
-    /// in it or, without a known home area, the place their phone last reported.
-    fn directs(&self, scope: &Scope, mediator: &Account) -> bool {
-        if *scope == Scope::All {
-            return true;
-        }
-        let home = mediator.area.as_deref().and_then(|code| self.area_path(code));
-        let last_seen = || self.index().get(&mediator.id).and_then(|(_, fix)| fix).map(|f| self.locate(f.point));
-        home.or_else(last_seen).is_some_and(|place| scope.sees_path(&place))
-    }
-
-    /// Every enabled mediator an operator with `scope` directs, by name.
+    /// Every enabled mediator an operator with `scope` directs (may send: [`Self::may_send`]),
+    /// by name.
     ///
     /// # Errors
     /// `Store`.
     pub async fn roster(&self, scope: &Scope) -> Result<Vec<RosterEntry>, DispatchError> {
         let mut accounts = self.store().list_accounts(Role::Mediator).await?;
-        accounts.retain(|a| a.enabled && self.directs(scope, a));
+        accounts.retain(|a| a.enabled && self.may_send(scope, a));
         accounts.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
         let ids: Vec<AccountId> = accounts.iter().map(|a| a.id.clone()).collect();
         let loads = self.workloads(&ids, super::stats::today(self.now())).await?;
@@ -78,7 +68,7 @@ impl Dispatcher {
             .ok_or(DispatchError::NotFound)?;
         let involved = incident.claimed_by.as_ref() == Some(mediator)
             || incident.offers.iter().any(|o| &o.mediator_id == mediator);
-        if !involved && !self.directs(scope, &account) {
+        if !involved && !self.may_send(scope, &account) {
             return Err(DispatchError::NotFound);
         }
         let entry = TimelineEntry {

@@ -8,7 +8,7 @@ use super::error::{ApiError, ApiJson, ApiPath, ErrorBody};
 use super::state::AppState;
 use crate::dispatch::{Actor, Scope};
 use crate::domain::account::Role;
-use crate::domain::area::AreaLevel;
+use crate::domain::area::{AreaLevel, EVERY_DISTRICT};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::push::wire::MediatorPosition;
 use axum::Json;
@@ -56,12 +56,9 @@ pub struct OperatorSession {
     pub sees_all: bool,
 }
 
-fn scope(state: &AppState, operator: &OperatorAuth) -> Scope {
-    state.dispatcher.scope_for(operator.area.as_deref())
-}
-
 /// Who is signed in and which area they see. The screen shows a banner when `area_status` is
-/// `unknown` (the account names an area that does not exist: it would see nothing).
+/// `unknown` (the account names an area that does not exist: it would see nothing); an operator
+/// refused the screen altogether gets 403 (`no_area`), which the screen shows the same way.
 #[utoipa::path(get, path = "/api/v1/command/me", tag = "command", security(("operator" = []), ("admin" = [])),
     responses((status = 200, body = OperatorSession), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn who_am_i(State(state): State<AppState>, operator: OperatorAuth) -> Result<Json<OperatorSession>, ApiError> {
@@ -70,8 +67,10 @@ async fn who_am_i(State(state): State<AppState>, operator: OperatorAuth) -> Resu
         None => None,
     };
     let areas = state.dispatcher.areas();
-    let area = operator.area.as_deref().and_then(|code| areas.get(code));
-    let area_status = match (&operator.area, area) {
+    // Admins and operators of every district name `*`: no area of their own, like none.
+    let named = operator.area.as_deref().filter(|code| *code != EVERY_DISTRICT);
+    let area = named.and_then(|code| areas.get(code));
+    let area_status = match (named, area) {
         (None, _) => AreaStatus::None,
         (Some(_), Some(_)) => AreaStatus::Known,
         (Some(_), None) => AreaStatus::Unknown,
@@ -79,11 +78,11 @@ async fn who_am_i(State(state): State<AppState>, operator: OperatorAuth) -> Resu
     Ok(Json(OperatorSession {
         id: operator.account.as_ref().map(ToString::to_string),
         name,
-        area: operator.area.clone(),
+        area: named.map(str::to_owned),
         area_name: area.map(|a| a.name.clone()),
         area_level: area.map(|a| a.level),
         area_status,
-        sees_all: scope(&state, &operator) == Scope::All,
+        sees_all: operator.scope == Scope::All,
     }))
 }
 
@@ -127,7 +126,7 @@ pub struct RosterRow {
 #[utoipa::path(get, path = "/api/v1/command/roster", tag = "command", security(("operator" = []), ("admin" = [])),
     responses((status = 200, body = Vec<RosterRow>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_roster(State(state): State<AppState>, operator: OperatorAuth) -> Result<Json<Vec<RosterRow>>, ApiError> {
-    let roster = state.dispatcher.roster(&scope(&state, &operator)).await?;
+    let roster = state.dispatcher.roster(&operator.scope).await?;
     Ok(Json(
         roster
             .into_iter()
@@ -184,7 +183,7 @@ async fn reveal_mediator_phone(
 ) -> Result<Response, ApiError> {
     let mediator = AccountId::parse(&id).map_err(|_| ApiError::not_found())?;
     let incident = IncidentId::parse(&body.incident_id).map_err(|_| ApiError::not_found())?;
-    let scope = scope(&state, &operator);
+    let scope = &operator.scope;
     let seen = state.dispatcher.store().get_incident(&incident).await?.is_some_and(|i| scope.sees(&i));
     if !seen {
         return Err(ApiError::not_found());
@@ -193,7 +192,7 @@ async fn reveal_mediator_phone(
         Some(account) => Actor::account(Role::Operator, account),
         None => Actor::account(Role::Admin, &AccountId::operations()),
     };
-    let phone = state.dispatcher.reveal_mediator_phone(&actor, &scope, &incident, &mediator).await?;
+    let phone = state.dispatcher.reveal_mediator_phone(&actor, scope, &incident, &mediator).await?;
     let mut response = Json(MediatorPhone { phone }).into_response();
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(response)

@@ -253,4 +253,7 @@ async fn a_configured_base_map_reaches_every_page_and_its_csp() {
     bad.map.tile_url = "https://tiles.example/{z}/{x}/{y}.png".into();
     bad.map.label_url = "https://tiles.example/labels.png".into();
     assert!(bad.validate().unwrap_err().to_string().contains("map.label_url"));
+    let mut old = crate::helpers::test_settings();
+    old.pages = Some([("tile_url".to_owned(), serde_json::json!("https://tiles.example/{z}/{x}/{y}.png"))].into());
+    assert!(old.validate().unwrap_err().to_string().contains("moved to [map]"), "the old keys are refused");
 }

@@ -64,7 +64,8 @@ fn keep_moving(app: &TestApp, ids: Vec<AccountId>, every: Duration, cancel: Canc
             for (k, id) in ids.iter().enumerate() {
                 let wobble = f64::from((step + k as u32) % 20) * 0.0001;
                 let point = GeoPoint::new(LAT + 0.01 + wobble, LNG + (k % 100) as f64 * 0.0003).expect("a place");
-                d.record_position_in_background(id, Fix { point, at: jiff::Timestamp::now(), accuracy_m: None });
+                d.record_position_in_background(id, Fix { point, at: jiff::Timestamp::now(), accuracy_m: None })
+                    .expect("a fresh position is taken");
             }
             tokio::select! {
                 () = cancel.cancelled() => return,
@@ -175,7 +176,8 @@ async fn five_thousand_moving_mediators_cluster_when_zoomed_out_within_the_frame
                 let p = place(i);
                 let wobble = f64::from((step + i as u32) % 7) * 0.00005;
                 let point = GeoPoint::new(p.lat() + wobble, p.lng() - wobble).expect("a place");
-                d.record_position_in_background(id, Fix { point, at: jiff::Timestamp::now(), accuracy_m: None });
+                d.record_position_in_background(id, Fix { point, at: jiff::Timestamp::now(), accuracy_m: None })
+                    .expect("a fresh position is taken");
             }
             tokio::select! {
                 () = stop.cancelled() => return,
