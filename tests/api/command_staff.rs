@@ -39,7 +39,7 @@ async fn operator_of(app: &TestApp, name: &str, area: Option<&str>) -> Staff {
     account.area = area.map(Into::into);
     account.version += 1;
     assert!(store.update_account(&account, version).await.unwrap());
-    app.app().dispatcher().account_changed(&id).await;
+    app.app().dispatcher().account_changed(&account).await;
     staff
 }
 

@@ -21,7 +21,7 @@ async fn operator_in(app: &TestApp, name: &str, area: &str) -> helpers::Staff {
     account.area = Some(area.into());
     account.version += 1;
     assert!(store.update_account(&account, version).await.expect("store"));
-    app.app().dispatcher().account_changed(&id).await;
+    app.app().dispatcher().account_changed(&account).await;
     staff
 }
 
