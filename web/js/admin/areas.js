@@ -4,6 +4,7 @@
 // and says why; each refusal is listed here.
 import { call } from './session.js';
 import { makeMap, label } from './map.js';
+import { geoJsonOptions } from '../basemap.js';
 
 import { GD, $ } from '../common.js';
 const el = GD.el;
@@ -42,8 +43,8 @@ function draw() {
   layer.clearLayers();
   const all = L.featureGroup();
   areas.slice().sort((a, b) => LEVELS.indexOf(a.level) - LEVELS.indexOf(b.level)).forEach((a) => {
-    const shape = L.geoJSON(a.geometry, { style: { color: COLOURS[a.level] || '#fff', weight: a.level === 'district' ? 3 : 2,
-      fillOpacity: 0.06, dashArray: a.level === 'grid' ? '4 4' : null } });
+    const shape = L.geoJSON(a.geometry, geoJsonOptions({ style: { color: COLOURS[a.level] || '#fff', weight: a.level === 'district' ? 3 : 2,
+      fillOpacity: 0.06, dashArray: a.level === 'grid' ? '4 4' : null } }));
     shape.eachLayer((l) => l.bindTooltip(label(a.name, 'area-label'), { permanent: a.level !== 'grid', direction: 'center', className: 'area-tip' }));
     shape.addTo(layer);
     shape.addTo(all);

@@ -1,11 +1,11 @@
 // A Leaflet map for the console: offline (no base tiles unless the district configured its
 // own), a schematic background, centred on what it shows.
-import { GD } from '../common.js';
+import { addBaseMap } from '../basemap.js';
 
 /** A map in element `id`. */
 export function makeMap(id) {
   const map = L.map(id, { zoomSnap: 0.25, attributionControl: false, center: [36.62, 101.78], zoom: 12, minZoom: 3, maxZoom: 19 });
-  GD.addBaseMap(map);
+  addBaseMap(map);
   return map;
 }
 

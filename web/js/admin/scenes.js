@@ -2,6 +2,7 @@
 // pickers or WGS-84), list them, and open their posters for printing (one, or a sheet).
 import { call } from './session.js';
 import { makeMap, label } from './map.js';
+import { mapDatum, toMap } from '../basemap.js';
 
 import { GD, $ } from '../common.js';
 const el = GD.el;
@@ -23,7 +24,8 @@ export function show() {
     map = makeMap('scene-map');
     layer = L.layerGroup().addTo(map);
     map.on('click', (e) => {
-      $('#sc-datum').value = 'wgs84';
+      // A click gives the map's own datum (GCJ-02 on AMap/Tencent-style tiles).
+      $('#sc-datum').value = mapDatum();
       $('#sc-lat').value = e.latlng.lat.toFixed(6);
       $('#sc-lng').value = e.latlng.lng.toFixed(6);
       mark(e.latlng);
@@ -55,10 +57,10 @@ function load() {
     ])));
     if (!r.body.length) list.appendChild(el('li', { class: 'empty', text: GD.t('sc.none') }));
     r.body.forEach((s) => {
-      L.circleMarker([s.location.lat, s.location.lng], { radius: 7, color: '#35d0ff', weight: 2, fillOpacity: 0.7 })
+      L.circleMarker(toMap(s.location.lat, s.location.lng), { radius: 7, color: '#35d0ff', weight: 2, fillOpacity: 0.7 })
         .bindTooltip(label(s.name), { direction: 'top' }).addTo(layer);
     });
-    if (r.body.length && !pick) map.fitBounds(r.body.map((s) => [s.location.lat, s.location.lng]), { maxZoom: 15, padding: [40, 40] });
+    if (r.body.length && !pick) map.fitBounds(r.body.map((s) => toMap(s.location.lat, s.location.lng)), { maxZoom: 15, padding: [40, 40] });
   });
 }
 
