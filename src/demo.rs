@@ -160,7 +160,10 @@ fn demo_areas(radius_m: f64) -> Vec<NewArea> {
         geometry,
         coord: CoordSystem::Wgs84,
     };
-    let mut out = vec![area(DISTRICT_CODE.to_owned(), "城中区", AreaLevel::District, None, sector(0.0, outer, None))];
+    // The district's rim lies a little beyond its streets': each outline is a polygon of
+    // chords, and the streets' own arcs must not poke out of their parent's.
+    let rim = outer * 1.03;
+    let mut out = vec![area(DISTRICT_CODE.to_owned(), "城中区", AreaLevel::District, None, sector(0.0, rim, None))];
     for (q, (_, street_name, communities)) in STREETS.iter().enumerate() {
         let (street, community) = codes(q);
         out.push(area(
