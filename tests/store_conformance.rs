@@ -105,6 +105,7 @@ conformance_tests!(
     due_timers_are_leased_not_deleted,
     a_finished_timer_stays_if_rescheduled,
     incidents_list_newest_first_within_range,
+    open_incidents_are_kept_apart_from_closed_ones,
     timeline_entries_append_after_the_state_ones,
     claims_are_counted_per_day,
     areas_are_replaced_by_code,

@@ -251,21 +251,18 @@ impl Dispatcher {
         Ok(incidents.iter().map(IncidentView::for_holder).collect())
     }
 
-    /// On-duty mediators with a fresh position inside a box (min lng, min lat, max lng, max lat).
+    /// On-duty mediators with a fresh position where `keep` holds (a box, an operator's area),
+    /// by id, with their accounts: only theirs are read.
     ///
     /// # Errors
     /// `Store`.
-    pub async fn mediators_in(
+    pub async fn mediators_where(
         &self,
-        bbox: Option<[f64; 4]>,
+        keep: impl Fn(crate::domain::location::GeoPoint) -> bool,
     ) -> Result<Vec<(MediatorPosition, Option<Account>)>, DispatchError> {
         let fresh = fresh_after(self.now(), self.settings().dispatch.stale_after);
         let mut on_duty = self.index().on_duty(fresh);
-        if let Some([min_lng, min_lat, max_lng, max_lat]) = bbox {
-            on_duty.retain(|(_, f)| {
-                (min_lng..=max_lng).contains(&f.point.lng()) && (min_lat..=max_lat).contains(&f.point.lat())
-            });
-        }
+        on_duty.retain(|(_, f)| keep(f.point));
         on_duty.sort_by(|a, b| a.0.cmp(&b.0));
         let ids: Vec<_> = on_duty.iter().map(|(id, _)| id.clone()).collect();
         let accounts = self.store().get_accounts(&ids).await?;
@@ -275,6 +272,14 @@ impl Dispatcher {
             .filter(|(_, a)| a.as_ref().is_none_or(|a| a.role == Role::Mediator))
             .map(|((id, fix), a)| (MediatorPosition::new(id, fix), a))
             .collect())
+    }
+
+    /// Incidents not yet closed, oldest first, at most `limit` (of every area).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn open_incidents(&self, limit: usize) -> Result<Vec<Incident>, DispatchError> {
+        Ok(self.store().open_incidents(limit).await?)
     }
 
     /// Incidents created in `[from, to)`, newest first.

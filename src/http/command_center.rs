@@ -10,8 +10,7 @@ use crate::domain::category::{Category, Risk};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Status;
 use crate::domain::timeline::TimelineEntry;
-use crate::matcher::index::fresh_after;
-use crate::push::wire::{self, IncidentView, LatLng, MediatorPosition, OperatorMessage};
+use crate::push::wire::{self, IncidentView, LatLng, MediatorPosition, OperatorMessage, ScreenMediator};
 use crate::push::{ScreenCaps, Viewer};
 use axum::Json;
 use axum::extract::State;
@@ -87,22 +86,28 @@ async fn live_feed(
         .into_response())
 }
 
+/// Most open incidents a snapshot reads (of every area, oldest first, before the operator's
+/// area is applied): about 1 KiB each on the wire, so at most about 5 MiB, under a screen's
+/// outbound limit ([`ws::Peer::Screen`]). Newer ones reach the screen through its list of
+/// today's incidents and the `incident` messages.
+pub const SNAPSHOT_OPEN_LIMIT: usize = 5_000;
+
+/// What the screen draws on connect: the mediators on duty in the operator's area, compact and
+/// named once, and the open incidents there (closed ones are not sent: the page lists today's
+/// over HTTP).
 async fn snapshot(state: &AppState, scope: &Scope) -> Result<String, ApiError> {
     let d = &state.dispatcher;
-    let fresh = fresh_after(d.now(), state.settings.dispatch.stale_after);
     let areas = d.areas();
-    let mut mediators: Vec<_> = d
-        .index()
-        .on_duty(fresh)
+    let on_duty = d.mediators_where(|point| scope.sees_path(&areas.locate(point))).await?;
+    let mediators = on_duty
         .iter()
-        .filter(|(_, fix)| scope.sees_path(&areas.locate(fix.point)))
-        .map(|(id, fix)| MediatorPosition::new(id, fix))
+        .filter(|(_, a)| a.as_ref().is_none_or(|a| a.enabled))
+        .map(|(p, a)| ScreenMediator::new(p, a.as_ref().map(|a| a.name.clone())))
         .collect();
-    mediators.sort_by(|a, b| a.id.cmp(&b.id));
-    let since = d.now().checked_sub(SignedDuration::from_hours(24 * 30)).unwrap_or(Timestamp::MIN);
-    let mut open = d.incidents_between(since, Timestamp::MAX, LIST_LIMIT).await?;
+    let mut open = d.open_incidents(SNAPSHOT_OPEN_LIMIT).await?;
+    open.retain(|i| !i.status.is_closed() && scope.sees(i));
     open.sort_by(crate::dispatch::stats::urgent_first);
-    let incidents = open.iter().filter(|i| !i.status.is_closed() && scope.sees(i)).map(IncidentView::masked).collect();
+    let incidents = open.iter().map(IncidentView::masked).collect();
     Ok(wire::to_json(&OperatorMessage::Snapshot { mediators, incidents }))
 }
 
@@ -152,11 +157,13 @@ async fn list_mediators(
     ApiQuery(q): ApiQuery<MediatorsQuery>,
 ) -> Result<Json<Vec<MediatorOnMap>>, ApiError> {
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
-    let mut found = state.dispatcher.mediators_in(bbox).await?;
     let (scope, areas) = (&operator.scope, state.dispatcher.areas());
-    found.retain(|(p, _)| {
-        crate::domain::location::GeoPoint::new(p.lat, p.lng).is_ok_and(|point| scope.sees_path(&areas.locate(point)))
-    });
+    let in_box = |p: crate::domain::location::GeoPoint| {
+        bbox.is_none_or(|[min_lng, min_lat, max_lng, max_lat]| {
+            (min_lng..=max_lng).contains(&p.lng()) && (min_lat..=max_lat).contains(&p.lat())
+        })
+    };
+    let found = state.dispatcher.mediators_where(|p| in_box(p) && scope.sees_path(&areas.locate(p))).await?;
     Ok(Json(found.into_iter().map(|(position, a)| MediatorOnMap { position, name: a.map(|a| a.name) }).collect()))
 }
 

@@ -25,9 +25,9 @@ pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
 pub enum Peer {
     /// A mediator's phone: offers and notices, a few KiB each; thousands of sockets.
     Phone,
-    /// A command-center screen: the snapshot carries every mediator on duty and every open
-    /// incident (about 120 B and 1 KiB each: 20,000 mediators and 5,000 incidents come to
-    /// 7 MiB); tens of sockets.
+    /// A command-center screen: the snapshot carries every mediator on duty in the operator's
+    /// area and its open incidents (about 100 B and 1 KiB each, at most 5,000 incidents: 20,000
+    /// mediators and 5,000 incidents come to 7 MiB); tens of sockets.
     Screen,
 }
 

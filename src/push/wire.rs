@@ -223,6 +223,33 @@ impl MediatorPosition {
     }
 }
 
+/// A mediator on the command-center screen's snapshot: only what the map draws (a dot where
+/// they are, their name on hover). Every mediator in the snapshot is on duty with a fresh
+/// position (that is their status on the map); later moves come as [`MediatorPosition`]s.
+/// About 100 bytes each with a short name (`SCREEN_MEDIATOR_BUDGET` in `tests/api/overload.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ScreenMediator {
+    /// Mediator id.
+    pub id: String,
+    /// Where, to 6 decimal places (about 0.1 m).
+    pub lat: f64,
+    /// Where, to 6 decimal places.
+    pub lng: f64,
+    /// Name (absent for an account that is gone), sent once here, not with every move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl ScreenMediator {
+    /// From a position and the name of its account.
+    #[must_use]
+    pub fn new(position: &MediatorPosition, name: Option<String>) -> Self {
+        // Dividing by a power of ten gives the double nearest the decimal (shortest to print).
+        let round = |deg: f64| (deg * 1e6).round() / 1e6;
+        Self { id: position.id.clone(), lat: round(position.lat), lng: round(position.lng), name }
+    }
+}
+
 /// A mediator as operators see them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MediatorSummary {
@@ -324,9 +351,10 @@ pub enum MediatorMessage {
 pub enum OperatorMessage {
     /// Sent on connect (and after a resync): everyone on duty and every open incident.
     Snapshot {
-        /// On-duty mediators with fresh positions.
-        mediators: Vec<MediatorPosition>,
-        /// Incidents not yet closed.
+        /// On-duty mediators with fresh positions, by id, each with their name.
+        mediators: Vec<ScreenMediator>,
+        /// Incidents not yet closed, most urgent first (at most `SNAPSHOT_OPEN_LIMIT` of
+        /// every area, oldest first, before the area filter).
         incidents: Vec<IncidentView>,
     },
     /// Batched position changes since the last batch.

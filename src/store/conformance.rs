@@ -45,6 +45,7 @@ checks!(
     due_timers_are_leased_not_deleted,
     a_finished_timer_stays_if_rescheduled,
     incidents_list_newest_first_within_range,
+    open_incidents_are_kept_apart_from_closed_ones,
     timeline_entries_append_after_the_state_ones,
     claims_are_counted_per_day,
     areas_are_replaced_by_code,
@@ -450,6 +451,33 @@ async fn incidents_list_newest_first_within_range(store: Arc<dyn Store>) {
     let limited = store.list_incidents(t(0), t(10_000), 2).await.unwrap();
     assert_eq!(limited.len(), 2);
     assert_eq!(limited[0].id, ids[4]);
+}
+
+async fn open_incidents_are_kept_apart_from_closed_ones(store: Arc<dyn Store>) {
+    let mut ids = vec![];
+    for i in 0..4 {
+        let mut inc = incident(&[]);
+        inc.created_at = t(i * 60);
+        store.write_incident(&creation(&inc, &format!("o{i}"))).await.unwrap();
+        ids.push(inc);
+    }
+    // The second is claimed (still open), the third resolved, the fourth cancelled.
+    let mediator = AccountId::generate();
+    store.write_incident(&claim(&ids[1], &mediator, 5)).await.unwrap();
+    for (inc, status) in [(&ids[2], Status::Resolved), (&ids[3], Status::Cancelled)] {
+        let mut closed = inc.clone();
+        closed.status = status;
+        closed.version += 1;
+        assert_eq!(
+            store.write_incident(&IncidentWrite::new(closed, Expect::Version(inc.version))).await.unwrap(),
+            WriteOutcome::Written
+        );
+    }
+    let open: Vec<_> = store.open_incidents(10).await.unwrap().into_iter().map(|i| (i.id, i.status)).collect();
+    assert_eq!(open, vec![(ids[0].id.clone(), Status::Dispatching), (ids[1].id.clone(), Status::Claimed)]);
+    let first: Vec<_> = store.open_incidents(1).await.unwrap().into_iter().map(|i| i.id).collect();
+    assert_eq!(first, vec![ids[0].id.clone()], "oldest first");
+    assert!(store.open_incidents(0).await.unwrap().is_empty());
 }
 
 async fn timeline_entries_append_after_the_state_ones(store: Arc<dyn Store>) {

@@ -35,6 +35,8 @@ struct Inner {
     area_notes: HashMap<String, BTreeMap<(i64, IncidentId), GeoPoint>>,
     incidents: HashMap<IncidentId, Incident>,
     by_created: BTreeSet<(i64, IncidentId)>,
+    /// Incidents not yet closed, by creation time.
+    open: BTreeSet<(i64, IncidentId)>,
     timelines: HashMap<IncidentId, Vec<TimelineEntry>>,
     tracking: HashMap<String, IncidentId>,
     idempotency: HashMap<String, (IncidentId, String, String, Timestamp)>,
@@ -372,6 +374,12 @@ impl Store for MemoryStore {
             }
             g.by_created.insert((ms(w.incident.created_at), id.clone()));
         }
+        let entry = (ms(w.incident.created_at), id.clone());
+        if w.incident.status.is_closed() {
+            g.open.remove(&entry);
+        } else {
+            g.open.insert(entry);
+        }
         g.incidents.insert(id.clone(), w.incident.clone());
         g.timelines.entry(id.clone()).or_default().extend(w.append.iter().cloned());
         for op in &w.timers {
@@ -420,6 +428,11 @@ impl Store for MemoryStore {
     async fn get_incidents(&self, ids: &[IncidentId]) -> Result<Vec<Incident>, StoreError> {
         let g = self.lock();
         Ok(ids.iter().filter_map(|id| g.incidents.get(id).cloned()).collect())
+    }
+
+    async fn open_incidents(&self, limit: usize) -> Result<Vec<Incident>, StoreError> {
+        let g = self.lock();
+        Ok(g.open.iter().take(limit).filter_map(|(_, id)| g.incidents.get(id).cloned()).collect())
     }
 
     async fn list_incidents(&self, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<Incident>, StoreError> {

@@ -581,6 +581,13 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] on backend failure.
     async fn list_incidents(&self, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<Incident>, StoreError>;
 
+    /// Incidents not yet closed (resolved or cancelled), oldest first, at most `limit`: the
+    /// store keeps them apart, so a flood of closed reports never hides an open one.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn open_incidents(&self, limit: usize) -> Result<Vec<Incident>, StoreError>;
+
     /// The incident's timeline, oldest first.
     ///
     /// # Errors

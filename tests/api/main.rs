@@ -25,6 +25,7 @@ mod positions;
 mod report_limits;
 mod revocation;
 mod scopes;
+mod screen_snapshot;
 mod sockets;
 mod streams;
 mod wechat;

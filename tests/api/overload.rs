@@ -79,8 +79,12 @@ async fn a_stalled_operator_socket_is_dropped_while_the_others_keep_up(backend: 
     assert!(metrics.as_str().unwrap().contains("gd_ws_slow_consumer_dropped_total"), "the drop is counted");
 }
 
+/// Bytes a screen's snapshot may spend per mediator, name included (on main before issue #16
+/// it was 120 without a name: full-precision coordinates and a timestamp each; now about 100).
+const SCREEN_MEDIATOR_BUDGET: usize = 105;
+
 /// A county has about 3,000 mediators: a screen that opens while they are all on duty gets
-/// every one of them in its snapshot (a message far over a phone socket's limit), then sees
+/// every one of them in its snapshot, compact and named (3,000 in under 315 KB), then sees
 /// them move.
 async fn a_county_of_mediators_on_duty_reaches_a_new_screen_and_keeps_moving_on_it(backend: Backend) {
     use grid_dispatch::domain::account::{Account, Fix};
@@ -91,7 +95,10 @@ async fn a_county_of_mediators_on_duty_reaches_a_new_screen_and_keeps_moving_on_
     // Accounts straight into the store: 3,000 password hashes through the admin API would
     // test argon2. Duty and positions go through the same calls the phones' requests make.
     let now = jiff::Timestamp::now();
-    let place = |i: usize| GeoPoint::new(36.55 + (i % 60) as f64 * 0.002, 101.70 + (i / 60) as f64 * 0.002).unwrap();
+    // Phones report full-precision coordinates.
+    let place = |i: usize| {
+        GeoPoint::new(36.55 + (i % 60) as f64 * 0.002_013_7, 101.70 + (i / 60) as f64 * 0.002_031_9).unwrap()
+    };
     let mut ids = std::collections::BTreeSet::new();
     let mut on_duty = Vec::new();
     for i in 0..COUNTY {
@@ -120,6 +127,11 @@ async fn a_county_of_mediators_on_duty_reaches_a_new_screen_and_keeps_moving_on_
     let shown: std::collections::BTreeSet<String> =
         snapshot["mediators"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(shown, ids, "every mediator on duty is on the new screen");
+    let bytes = serde_json::to_string(&snapshot["mediators"]).unwrap().len();
+    println!("snapshot: {bytes} bytes for {COUNTY} mediators ({} per mediator)", bytes / COUNTY);
+    assert!(bytes < COUNTY * SCREEN_MEDIATOR_BUDGET, "{bytes} bytes for {COUNTY} mediators");
+    let named = snapshot["mediators"].as_array().unwrap().iter().filter(|m| m["name"].is_string()).count();
+    assert_eq!(named, COUNTY, "each comes with their name, so the screen asks for no names");
 
     // Everyone moves at once: the screen gets every move.
     let moves = accounts.iter().enumerate().map(|(i, id)| {

@@ -184,6 +184,12 @@ impl Keys {
         self.key("incidents", None)
     }
 
+    /// Zset: ids of incidents not yet closed, by creation time.
+    #[must_use]
+    pub fn open_incidents(&self) -> String {
+        self.key("incidents:open", None)
+    }
+
     /// String: the incident a tracking-token hash (hex) belongs to.
     #[must_use]
     pub fn tracking(&self, tracking_hash: &str) -> String {
@@ -240,6 +246,7 @@ mod tests {
             k.incident(&i),
             k.timeline(&i),
             k.incidents_by_created(),
+            k.open_incidents(),
             k.tracking("ab12"),
             k.idempotency("cd34"),
             k.offers(&m),

@@ -720,7 +720,8 @@ impl Store for RedisStore {
         inv.key(self.keys.incident(id))
             .key(self.keys.timeline(id))
             .key(self.keys.timers())
-            .key(self.keys.incidents_by_created());
+            .key(self.keys.incidents_by_created())
+            .key(self.keys.open_incidents());
         if let Some(creation) = &w.creation {
             inv.key(self.keys.tracking(&creation.tracking_hash));
             if let Some(claim) = idempotency {
@@ -771,7 +772,8 @@ impl Store for RedisStore {
             .arg(self.keys.bus_channel())
             .arg(w.hold.as_ref().map_or(String::new(), |h| h.mediator_id.to_string()))
             .arg(w.hold.as_ref().map_or("", |h| h.day.as_str()))
-            .arg(w.release.as_ref().map_or(String::new(), ToString::to_string));
+            .arg(w.release.as_ref().map_or(String::new(), ToString::to_string))
+            .arg(flag(!w.incident.status.is_closed()));
         for entry in timeline {
             inv.arg(entry);
         }
@@ -814,6 +816,16 @@ impl Store for RedisStore {
         }
         let raw: Vec<Option<String>> = self.query_pipe(&pipe).await?;
         raw.into_iter().flatten().map(|json| decode("incident", &json)).collect()
+    }
+
+    async fn open_incidents(&self, limit: usize) -> Result<Vec<Incident>, StoreError> {
+        if limit == 0 {
+            return Ok(vec![]);
+        }
+        let ids: Vec<String> =
+            self.query(::redis::cmd("ZRANGE").arg(self.keys.open_incidents()).arg(0).arg(limit - 1)).await?;
+        let ids = ids.iter().map(|s| parse_incident_id(s)).collect::<Result<Vec<_>, _>>()?;
+        self.get_incidents(&ids).await
     }
 
     async fn list_incidents(&self, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<Incident>, StoreError> {

@@ -29,7 +29,7 @@ pub(super) mod write_code {
 /// One atomic `IncidentWrite`.
 ///
 /// `KEYS`, in order (a cursor walks them; the counts come from `ARGV`):
-/// - always: `inc:<id>`, `tl:<id>`, `timers`, `incidents`;
+/// - always: `inc:<id>`, `tl:<id>`, `timers`, `incidents`, `incidents:open`;
 /// - `track:<hash>` if creating, then `idem:<hash>` if an idempotency key is given;
 /// - one `offers:<m>` per opened offer, then one per closed offer;
 /// - `holds:<m>` and `claims:<day>` of the hold if any, then `holds:<m>` of the release if any.
@@ -44,6 +44,7 @@ pub(super) mod write_code {
 /// - 18–19: count of announcements, the bus channel;
 /// - 20–22: the hold's mediator id and day (`""` without a hold), the release's mediator id
 ///   (`""` without one);
+/// - 23: `1` if the incident is open after the write (kept in `incidents:open`), else `0`;
 /// - then the timeline entries (JSON), then 3 per timer op: `s`/`c`, member, due ms, then the
 ///   announcements (bus message JSON), `PUBLISH`ed on the channel after every effect. A
 ///   channel is not a key (Cluster routes `PUBLISH` to every node), so the script stays
@@ -55,7 +56,7 @@ pub(super) mod write_code {
 pub(super) static WRITE_INCIDENT: LazyLock<::redis::Script> = LazyLock::new(|| {
     ::redis::Script::new(
         r"
-local inc, tl, timers, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local inc, tl, timers, index, open_index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local expect, version, doc, id, created = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local creating, has_idem, fp, idem_ttl = ARGV[6] == '1', ARGV[7] == '1', ARGV[8], tonumber(ARGV[9])
 local capacity = tonumber(ARGV[10])
@@ -65,8 +66,9 @@ local has_hold, has_release = ARGV[15] == '1', ARGV[16] == '1'
 local receipt = ARGV[17]
 local n_announce, channel = tonumber(ARGV[18]), ARGV[19]
 local hold_id, hold_day, release_id = ARGV[20], ARGV[21], ARGV[22]
+local still_open = ARGV[23] == '1'
 
-local k = 4
+local k = 5
 local function next_key()
   k = k + 1
   return KEYS[k]
@@ -100,7 +102,7 @@ end
 
 -- A wrong-typed key would make a write below fail halfway (scripts do not roll back), so
 -- refuse before the first write instead.
-local expected_types = {[inc] = 'hash', [tl] = 'list', [timers] = 'zset', [index] = 'zset'}
+local expected_types = {[inc] = 'hash', [tl] = 'list', [timers] = 'zset', [index] = 'zset', [open_index] = 'zset'}
 if track then expected_types[track] = 'string' end
 if idem then expected_types[idem] = 'hash' end
 for i = 1, n_open do expected_types[open_keys[i]] = 'set' end
@@ -129,7 +131,12 @@ if creating then
   redis.call('ZADD', index, created, id)
 end
 redis.call('HSET', inc, 'v', version, 'doc', doc)
-local a = 22
+if still_open then
+  redis.call('ZADD', open_index, created, id)
+else
+  redis.call('ZREM', open_index, id)
+end
+local a = 23
 for i = 1, n_append do
   redis.call('RPUSH', tl, ARGV[a + i])
 end

@@ -42,7 +42,8 @@ function fetchToday() {
 function onMessage(msg) {
   if (msg.type === 'snapshot') {
     var seen = new Set();
-    msg.mediators.forEach(function (p) { seen.add(p.id); upsertMediator(p); });
+    // Each comes with their name once: the screen asks for no names on connect.
+    msg.mediators.forEach(function (p) { if (p.name) names[p.id] = p.name; seen.add(p.id); upsertMediator(p); });
     Array.from(mediators.keys()).forEach(function (id) { if (!seen.has(id)) removeMediator(id, true); });
     var open = new Set();
     msg.incidents.forEach(function (i) { open.add(i.id); upsertIncident(i); });
@@ -51,7 +52,6 @@ function onMessage(msg) {
       if (isOpen(i) && !open.has(id)) { incidents.delete(id); drawIncident({ id: id, status: 'resolved' }); }
     });
     fetchToday();
-    fetchNamesSoon();
     loadRoster(true);
     fitAll(false);
   } else if (msg.type === 'positions') {
@@ -114,6 +114,7 @@ export function start(t) {
     url: function () { return GD.wsUrl('/api/v1/command/live', S.token); },
     onMessage: onMessage,
     onState: setLink,
+    onRevoked: authFailed,
     onAuthFailed: function () {
       GD.api('GET', '/api/v1/command/mediators', { token: S.token }).then(function (r) {
         if (r.status === 401) authFailed();
