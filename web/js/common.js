@@ -172,7 +172,8 @@ GD.strings({
     'ev.ladder.first': '由{to}负责处置', 'ev.ladder.climb': '{from}未及时处置，自动上报至{to}',
     'ev.ladder.up': '上报至{to}：{note}', 'ev.ladder.down': '交{short}处理：{note}',
     'ev.transferred': '转至 {to}（原 {from}）：{note}', 'ev.transferred.nofrom': '转至 {to}：{note}',
-    'who.mediator': '调解员', 'who.operator': '值班员', 'err.network': '网络不通，请稍后再试', 'err.generic': '出错了：{msg}'
+    'who.mediator': '调解员', 'who.operator': '值班员', 'err.network': '网络不通，请稍后再试', 'err.generic': '出错了：{msg}',
+    'revoked.4401': '登录已过期，请重新登录', 'revoked.4403': '账号已停用，请联系管理员'
   },
   en: {
     'cat.neighbor': 'Neighbours', 'cat.family': 'Marriage & family', 'cat.property': 'Property management',
@@ -204,7 +205,9 @@ GD.strings({
     'ev.ladder.first': 'Handled by the {to}', 'ev.ladder.climb': 'Not handled by the {from} in time: moved up to the {to}',
     'ev.ladder.up': 'Handed up to the {to}: {note}', 'ev.ladder.down': 'Handed down to the {short}: {note}',
     'ev.transferred': 'Transferred to {to} (was {from}): {note}', 'ev.transferred.nofrom': 'Transferred to {to}: {note}',
-    'who.mediator': 'a mediator', 'who.operator': 'an operator', 'err.network': 'No connection, please try again', 'err.generic': 'Error: {msg}'
+    'who.mediator': 'a mediator', 'who.operator': 'an operator', 'err.network': 'No connection, please try again', 'err.generic': 'Error: {msg}',
+    'revoked.4401': 'Your sign-in has expired, please sign in again',
+    'revoked.4403': 'This account has been disabled, please contact the administrator'
   }
 });
 GD.CATEGORIES = ['neighbor', 'family', 'property', 'wages', 'land', 'traffic', 'consumer', 'other'];
@@ -391,8 +394,11 @@ GD.api = function (method, path, opts) {
 /**
  * A socket that reconnects with jittered exponential backoff (1 s → 30 s).
  * opts: url() → string, onOpen(), onMessage(obj), onState(state: 'connecting'|'open'|'down'),
- * onAuthFailed() (closed before ever opening, e.g. a 401/403 upgrade).
+ * onAuthFailed() (closed before ever opening, e.g. a 401/403 upgrade), onRevoked(message)
+ * (the server closed it with 4401 token expired or 4403 account disabled: it does not reconnect,
+ * the page signs out at once and shows `message`).
  */
+var REVOKED = { 4401: 'revoked.4401', 4403: 'revoked.4403' };
 GD.LiveSocket = function (opts) {
   var self = this;
   var attempt = 0, ws = null, timer = null, stopped = false, failedFast = 0;
@@ -411,9 +417,10 @@ GD.LiveSocket = function (opts) {
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
       opts.onMessage(msg);
     };
-    ws.onclose = function () {
+    ws.onclose = function (ev) {
       ws = null;
       if (stopped) return;
+      if (REVOKED[ev.code] && opts.onRevoked) { stopped = true; setState('down'); opts.onRevoked(GD.t(REVOKED[ev.code])); return; }
       setState('down');
       if (!opened && ++failedFast >= 3 && opts.onAuthFailed) {
         // Three refusals in a row before opening: check the token over HTTP.

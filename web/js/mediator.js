@@ -76,10 +76,10 @@ function showLogin(message) {
 }
 GD.loginForm('mediator', start);
 $('#logout').addEventListener('click', function () { stop(); GD.saveToken('mediator', null); showLogin(); });
-function authFailed(status) {
+function authFailed(status, message) {
   stop();
   GD.saveToken('mediator', null);
-  showLogin(GD.t(status === 403 ? 'login.wrong_role' : 'login.expired'));
+  showLogin(message || GD.t(status === 403 ? 'login.wrong_role' : 'login.expired'));
 }
 /** Any API answer: 401 (or 403 on a read: not a mediator's token) sends us back to log in. */
 function checked(r, read) {
@@ -109,6 +109,7 @@ function start(t) {
       bar.textContent = GD.t(s === 'down' ? 'net.down' : 'net.connecting');
       if (s === 'down') startPolling();
     },
+    onRevoked: function (message) { authFailed(0, message); },
     onAuthFailed: function () { GD.api('GET', '/api/v1/mediator/offers', { token: token }).then(function (r) { checked(r, true); }); }
   });
   loadOffers();

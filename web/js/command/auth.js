@@ -19,9 +19,10 @@ $('#logout').addEventListener('click', function () {
   S.socket = null;
   showLogin();
 });
-export function authFailed() {
+/** Back to the sign-in, with `message` (default: the session expired). */
+export function authFailed(message) {
   GD.saveToken('operator', null);
   if (S.socket) S.socket.stop();
   S.socket = null;
-  showLogin(GD.t('login.expired'));
+  showLogin(message || GD.t('login.expired'));
 }
