@@ -73,6 +73,11 @@ impl App {
             };
             let store = RedisStore::connect(&cfg).await.context("connecting to Redis (redis.url)")?;
             durability.check(&store).await;
+            match store.index_open_incidents().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(incidents = n, "open incidents written before the open index were indexed"),
+                Err(e) => tracing::warn!(error = %e, "could not index the open incidents yet; the next start retries"),
+            }
             let bus = RedisBus::start(&cfg, shutdown.child_token()).await.context("subscribing to Redis pub/sub")?;
             tracing::info!(prefix = %cfg.prefix, cluster = cfg.is_cluster(), "running on Redis");
             redis_store = Some(store.clone());

@@ -50,3 +50,40 @@ async fn a_flood_of_closed_reports_does_not_push_an_open_one_out_of_the_snapshot
     println!("snapshot: {bytes} bytes for {} open incident(s)", incidents.len());
     assert!(bytes < incidents.len() * SCREEN_INCIDENT_BUDGET, "{bytes} bytes per open incident");
 }
+
+/// Incidents filed before the open index existed (an upgrade over a Redis full of data): the
+/// first start of this version indexes the open ones, so the screen still shows them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_incidents_filed_before_the_open_index_reach_the_snapshot_after_an_upgrade() {
+    use grid_dispatch::store::redis::keys::Keys;
+    let app = spawn_app(Backend::Redis).await;
+    let store = app.app().dispatcher().store().clone();
+    let open = incident(&[]);
+    store.write_incident(&creation(&open, "before-upgrade-open")).await.unwrap();
+    let report = incident(&[]);
+    store.write_incident(&creation(&report, "before-upgrade-closed")).await.unwrap();
+    let mut closed = report.clone();
+    closed.status = Status::Resolved;
+    closed.version += 1;
+    store.write_incident(&IncidentWrite::new(closed, Expect::Version(report.version))).await.unwrap();
+
+    // As the previous version left Redis: no open index, no marker.
+    let (settings, redis) = app.stop().await;
+    let server = redis.expect("on Redis");
+    let keys = Keys::new(&settings.redis.prefix).unwrap();
+    let mut conn = ::redis::Client::open(server.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let removed: i64 = ::redis::cmd("DEL")
+        .arg(keys.open_incidents())
+        .arg(keys.open_incidents_built())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(removed >= 1, "the open index existed");
+
+    let app = crate::helpers::start(settings, Some(server)).await;
+    let op = app.operator("大屏").await;
+    let mut screen = app.socket("/api/v1/command/live", &op.token).await;
+    let snapshot = screen.wait_for("snapshot", |_| true).await;
+    let ids: Vec<&str> = snapshot["incidents"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![open.id.to_string().as_str()], "the open one, indexed at start; not the closed one");
+}

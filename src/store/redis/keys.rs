@@ -190,6 +190,13 @@ impl Keys {
         self.key("incidents:open", None)
     }
 
+    /// String: present once `incidents:open` holds every open incident (its one-time build
+    /// from the incidents written before it existed is done).
+    #[must_use]
+    pub fn open_incidents_built(&self) -> String {
+        self.key("incidents:open:built", None)
+    }
+
     /// String: the incident a tracking-token hash (hex) belongs to.
     #[must_use]
     pub fn tracking(&self, tracking_hash: &str) -> String {
@@ -247,6 +254,7 @@ mod tests {
             k.timeline(&i),
             k.incidents_by_created(),
             k.open_incidents(),
+            k.open_incidents_built(),
             k.tracking("ab12"),
             k.idempotency("cd34"),
             k.offers(&m),

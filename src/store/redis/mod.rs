@@ -319,6 +319,49 @@ impl RedisStore {
         Ok(Self { conn, keys, command_timeout: settings.command_timeout })
     }
 
+    /// Build `incidents:open` from the incidents written before it existed (once per
+    /// deployment: a marker key says it is done; every later write keeps it). Walks every
+    /// incident in chunks of 500, each checked and indexed atomically. Returns how many open
+    /// ones were added.
+    ///
+    /// # Errors
+    /// The store's error; the next start tries again (adding is idempotent).
+    pub async fn index_open_incidents(&self) -> Result<usize, StoreError> {
+        const CHUNK: usize = 500;
+        let marker = self.keys.open_incidents_built();
+        let built: bool = self.query(::redis::cmd("EXISTS").arg(&marker)).await?;
+        if built {
+            return Ok(0);
+        }
+        let (mut start, mut added) = (0, 0);
+        loop {
+            let chunk: Vec<(String, i64)> = self
+                .query(
+                    ::redis::cmd("ZRANGE")
+                        .arg(self.keys.incidents_by_created())
+                        .arg(start)
+                        .arg(start + CHUNK - 1)
+                        .arg("WITHSCORES"),
+                )
+                .await?;
+            if !chunk.is_empty() {
+                let mut inv = scripts::INDEX_OPEN.prepare_invoke();
+                inv.key(self.keys.open_incidents());
+                for (id, created) in &chunk {
+                    inv.key(self.keys.incident(&parse_incident_id(id)?)).arg(id).arg(created);
+                }
+                let n: usize = self.invoke(&inv).await?;
+                added += n;
+            }
+            if chunk.len() < CHUNK {
+                break;
+            }
+            start += CHUNK;
+        }
+        self.query::<()>(::redis::cmd("SET").arg(&marker).arg("1")).await?;
+        Ok(added)
+    }
+
     /// The key builder this store uses (for operators' tools and tests).
     #[must_use]
     pub fn keys(&self) -> &Keys {

@@ -411,3 +411,27 @@ return 0
 ",
     )
 });
+
+/// Index, once, the open incidents written before `incidents:open` existed: one chunk.
+///
+/// `KEYS` = `incidents:open`, then `inc:<id>` of each incident of the chunk; `ARGV` = for each,
+/// its id and creation time ms. An incident whose status is not `resolved` or `cancelled` is
+/// added; atomic per chunk, so a write racing the backfill is never undone. Returns how many
+/// were added.
+pub(super) static INDEX_OPEN: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+local added = 0
+for i = 2, #KEYS do
+  local doc = redis.call('HGET', KEYS[i], 'doc')
+  if doc then
+    local status = cjson.decode(doc)['status']
+    if status ~= 'resolved' and status ~= 'cancelled' then
+      added = added + redis.call('ZADD', KEYS[1], ARGV[2 * i - 2], ARGV[2 * i - 3])
+    end
+  end
+end
+return added
+",
+    )
+});
