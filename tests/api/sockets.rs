@@ -153,7 +153,7 @@ async fn stalled_screens(backend: Backend) {
     let dropped_after = last_opened.elapsed();
     assert!(dropped_after < write_timeout + Duration::from_secs(2), "dropped after {dropped_after:?}");
     let rss_after = rss_kib();
-    let mut healthy = reporter.await.expect("the reading screen got every update");
+    let healthy = reporter.await.expect("the reading screen got every update");
     // Freed, not pinned: as many again stall and are dropped in the memory the first let go.
     // Reports keep coming meanwhile (a snapshot alone may fit in the kernel's buffers).
     let again = stall().await;
