@@ -306,6 +306,9 @@ impl Accounts {
             match store.change_account(&next, current.version, &notes).await? {
                 AccountWrite::Written => {
                     self.dispatcher.account_changed(&next).await;
+                    if next.enabled && next.token_generation != current.token_generation {
+                        self.dispatcher.account_signed_out(&next.id).await;
+                    }
                     tracing::info!(account_id = %id, enabled = next.enabled, "account updated");
                     return Ok(next);
                 }

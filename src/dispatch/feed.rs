@@ -94,6 +94,9 @@ impl Feed {
                     self.hub.revoke(&account_id, Revoked::AccountDisabled);
                 }
             }
+            BusMessage::AccountSignedOut { account_id } => {
+                self.hub.revoke(&account_id, Revoked::SignedOut);
+            }
             BusMessage::Noted { incident_id, at, place, open } => {
                 self.dispatcher.report_noted(&incident_id, at, place, open);
             }

@@ -571,6 +571,12 @@ impl Dispatcher {
         self.publish(BusMessage::AccountChanged { account_id: id.clone(), disabled }).await;
     }
 
+    /// An admin revoked the account's tokens: every instance closes its sockets (they were
+    /// opened with a token that is refused now).
+    pub async fn account_signed_out(&self, account: &AccountId) {
+        self.publish(BusMessage::AccountSignedOut { account_id: account.clone() }).await;
+    }
+
     /// A mediator goes on or off duty.
     ///
     /// # Errors

@@ -172,6 +172,7 @@ where
             () = session.shutdown.cancelled() => break (close::GOING_AWAY, "server restarting"),
             why = subscription.revocation.revoked() => match why {
                 Revoked::AccountDisabled => break (close::ACCOUNT_DISABLED, "account disabled"),
+                Revoked::SignedOut => break (close::TOKEN_EXPIRED, "signed out; sign in again"),
             },
             () = &mut expiry => break (close::TOKEN_EXPIRED, "token expired"),
             outbound = subscription.rx.recv() => match outbound {

@@ -66,6 +66,8 @@ impl Inner {
 pub enum Revoked {
     /// An admin disabled the account.
     AccountDisabled,
+    /// An admin revoked the account's tokens or reset its password: sign in again.
+    SignedOut,
 }
 
 /// Who watches a command-center screen: counted against the caps, revoked with the account.

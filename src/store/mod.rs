@@ -350,6 +350,12 @@ pub enum BusMessage {
         #[serde(default)]
         disabled: bool,
     },
+    /// An admin revoked an account's tokens (or reset its password): every instance closes
+    /// its sockets (4401, sign in again).
+    AccountSignedOut {
+        /// Which.
+        account_id: AccountId,
+    },
     /// Local only: this instance may have missed messages (bus reconnected) and must resync.
     Resync,
 }

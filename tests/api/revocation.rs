@@ -1,5 +1,6 @@
 //! Revocation reaches open sockets: disabling an account closes its sockets (4403) and takes a
-//! mediator off every screen; a token that runs out closes its sockets (4401).
+//! mediator off every screen; a token that runs out, or an admin's revocation of an account's
+//! tokens, closes its sockets (4401).
 
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_stores;
@@ -18,6 +19,7 @@ on_both_stores!(
     disabling_a_mediator_closes_their_socket_with_4403_and_takes_them_off_every_screen,
     disabling_an_operator_closes_their_screen_with_4403_and_it_is_sent_nothing_more,
     sockets_close_with_4401_when_their_token_runs_out,
+    revoking_an_accounts_tokens_closes_its_sockets_with_4401,
 );
 
 async fn disable(app: &TestApp, kind: &str, id: &str) {
@@ -111,4 +113,27 @@ async fn sockets_close_with_4401_when_their_token_runs_out(backend: Backend) {
     // A screen on a valid token keeps getting updates.
     let created = app.report_at(LAT, LNG).await;
     ops_screen.wait_for("incident", |m| m["incident"]["id"] == created["id"]).await;
+}
+
+async fn revoking_an_accounts_tokens_closes_its_sockets_with_4401(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let m = app.mediator("撤销", &[]).await;
+    let op = app.operator("撤销大屏").await;
+    let mut phone = app.socket("/api/v1/mediator/ws", &m.token).await;
+    phone.wait_for("duty", |_| true).await;
+    let mut screen = app.socket("/api/v1/command/live", &op.token).await;
+    screen.wait_for("snapshot", |_| true).await;
+
+    let started = Instant::now();
+    for id in [&m.id, &op.id] {
+        let (s, b) =
+            app.post(&format!("/api/v1/admin/accounts/{id}/revoke"), Some(&app.admin_token()), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    assert_eq!(phone.closed().await.0, Some(4401), "the phone must sign in again");
+    assert_eq!(screen.closed().await.0, Some(4401), "the screen must sign in again");
+    assert!(started.elapsed() < REVOCATION_BOUND, "closed in {:?}", started.elapsed());
+    // A fresh sign-in opens a socket that stays open.
+    let (s, _) = app.get("/api/v1/mediator/offers", Some(&m.token)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the old token is refused");
 }
