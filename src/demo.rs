@@ -392,6 +392,7 @@ async fn file_reports(
             description: description.into(),
             phone,
             risk: Some(risk),
+            address: None,
         };
         let receipt = match dispatcher.report(report, None).await {
             Ok(r) => r,

@@ -11,6 +11,7 @@
 //! - [`accounts`]: staff accounts as admins manage them: changes, import/export, the audit record.
 //! - [`auth`]: JWTs, passwords, tracking tokens.
 //! - [`wechat`]: the WeChat Official Account protocol: signatures, safe mode, XML, API client.
+//! - [`sms`]: texts to residents' phones through an HTTP gateway (the tracking link).
 //! - [`http`]: the router per audience, error mapping, extractors, sockets.
 //! - [`config`], [`telemetry`], [`clock`], [`retry`], [`app`]: settings, logs/metrics, time,
 //!   backoff with jitter for every retry loop, composition.
@@ -28,6 +29,7 @@ pub mod http;
 pub mod matcher;
 pub mod push;
 pub mod retry;
+pub mod sms;
 pub mod store;
 pub mod telemetry;
 pub mod timers;

@@ -72,6 +72,12 @@ pub struct Settings {
     pub report_limits: ReportLimitSettings,
     /// `[metrics]`.
     pub metrics: MetricsSettings,
+    /// `[resident]`: what the resident's pages need (the district's centre, the center's phone).
+    #[serde(default)]
+    pub resident: ResidentSettings,
+    /// `[sms]`: texts to residents (the tracking link).
+    #[serde(default)]
+    pub sms: crate::sms::SmsSettings,
     /// `GD_ENV` (not a file key).
     #[serde(skip)]
     pub environment: Environment,
@@ -108,6 +114,36 @@ impl MetricsSettings {
             reason: "must be empty or an ip:port such as 127.0.0.1:9100".into(),
         })
     }
+}
+
+/// `[resident]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResidentSettings {
+    /// The district's centre (WGS-84): where the report form's map starts, and where a report
+    /// whose place is only typed in words is filed.
+    #[serde(default = "default_home_lat")]
+    pub home_lat: f64,
+    /// See `home_lat`.
+    #[serde(default = "default_home_lng")]
+    pub home_lng: f64,
+    /// The command center's public phone number, shown to a resident while the command center
+    /// is finding a mediator (empty: none shown).
+    #[serde(default)]
+    pub center_phone: String,
+}
+
+impl Default for ResidentSettings {
+    fn default() -> Self {
+        Self { home_lat: default_home_lat(), home_lng: default_home_lng(), center_phone: String::new() }
+    }
+}
+
+fn default_home_lat() -> f64 {
+    36.6171
+}
+
+fn default_home_lng() -> f64 {
+    101.7782
 }
 
 /// `[http]`.
@@ -257,7 +293,7 @@ pub struct TimerSettings {
 pub struct PushSettings {
     /// Per-socket queue length.
     pub socket_queue: usize,
-    /// Ping period.
+    /// Ping period; two unanswered pings close a socket as dead.
     #[serde(with = "humantime_serde")]
     pub ping_interval: Duration,
     /// Bus buffer per subscriber.
@@ -402,6 +438,7 @@ impl Settings {
         settings.auth.jwt_secret = sources::secret_from_env("GD_AUTH__JWT_SECRET")?;
         settings.metrics.token = sources::secret_from_env("GD_METRICS__TOKEN")?;
         settings.wechat.load_secrets_from_env()?;
+        settings.sms.api_key = sources::secret_from_env("GD_SMS__API_KEY")?;
         settings.validate()?;
         Ok(settings)
     }
@@ -495,6 +532,16 @@ impl Settings {
             return bad("redis.durability_check_every", "must be at least 100ms");
         }
         self.map.validate()?;
+        if let Err((key, why)) = self.sms.validate() {
+            return bad(key, why);
+        }
+        if crate::domain::location::GeoPoint::new(self.resident.home_lat, self.resident.home_lng).is_err() {
+            return bad("resident.home_lat", "home_lat/home_lng must be a valid WGS-84 point");
+        }
+        let phone = self.resident.center_phone.trim();
+        if phone.len() > 32 || !phone.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | ' ')) {
+            return bad("resident.center_phone", "digits, spaces, '-' or '+', at most 32 characters");
+        }
         if self.dispatch.wave_interval.is_zero() {
             return bad("dispatch.wave_interval", "must be more than zero");
         }

@@ -81,6 +81,12 @@ impl Feed {
                     (false, last) => self.hub.queue_off_duty(&mediator_id, last.map(|f| f.point)),
                 }
             }
+            BusMessage::Unreachable { mediator_id } => {
+                if let Some(last) = index.forget_fix(&mediator_id) {
+                    self.hub.queue_off_duty(&mediator_id, Some(last.point));
+                    self.hub.announce(Change::Mediator(mediator_id));
+                }
+            }
             BusMessage::ToMediators { mediator_ids, payload } => {
                 self.hub.send_mediators(&mediator_ids, &Payload::from(payload));
             }

@@ -10,6 +10,7 @@ mod effects;
 pub mod feed;
 pub mod logins;
 mod notify;
+mod places;
 mod positions;
 mod profiles;
 mod queries;
@@ -20,6 +21,7 @@ pub mod resident_chat;
 mod roster;
 pub mod stats;
 pub mod tracking;
+mod texts;
 mod waves;
 mod workloads;
 
@@ -74,6 +76,12 @@ pub enum DispatchError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Texts are not configured (`sms.url` is empty).
+    #[error("text messages are not available here")]
+    SmsUnavailable,
+    /// The SMS gateway did not take the text.
+    #[error(transparent)]
+    Sms(#[from] crate::sms::SmsError),
 }
 
 /// Who is acting, for the timeline.
@@ -136,6 +144,8 @@ struct Inner {
     positions: positions::Positions,
     /// Password checks and hashes allowed at once on this instance (each holds 19 MiB).
     hash_permits: Arc<tokio::sync::Semaphore>,
+    /// Texts to residents; None when `sms.url` is empty.
+    sms: Option<Arc<dyn crate::sms::SmsSender>>,
 }
 
 /// The dispatch service. Cheap to clone.
@@ -161,6 +171,7 @@ impl Dispatcher {
         let profiles = profiles::Profiles::default();
         let positions = positions::Positions::default();
         let hash_permits = logins::hash_permits(settings.auth.password_hash_concurrency);
+        let sms = crate::sms::from_settings(&settings.sms);
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -177,6 +188,7 @@ impl Dispatcher {
                 recent: recent::Recent::default(),
                 positions,
                 hash_permits,
+                sms,
             }),
         }
     }
@@ -595,6 +607,18 @@ impl Dispatcher {
     /// `dispatch.stale_after` is refused (matching would ignore it, and stamping it as now
     /// would put the mediator where they no longer are); one older than the position held is
     /// ignored (out-of-order delivery).
+    /// A mediator's phone stopped answering its socket's heartbeat: every instance drops its
+    /// position, so it leaves the live map and gets no offers by distance until the phone
+    /// sends a position again. Their duty flag stays (the page polls and comes back).
+    pub async fn lost_contact(&self, mediator: &AccountId) {
+        // Every instance's feed, this one's included, drops the position and tells its screens.
+        tracing::info!(mediator_id = %mediator, "a phone stopped answering: off the live map, duty kept");
+        self.publish(BusMessage::Unreachable { mediator_id: mediator.clone() }).await;
+    }
+
+    /// A mediator's phone reports where it is; answered once the position is stored. The time
+    /// is clamped to the server's clock, and a fix older than the one held is ignored
+    /// (out-of-order delivery).
     ///
     /// # Errors
     /// `Invalid` (`at`) for a stale position; `Store` on backend failure.

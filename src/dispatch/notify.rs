@@ -242,7 +242,8 @@ async fn deliver(context: &Context, job: Job) {
     }
 }
 
-fn short(id: &IncidentId) -> String {
+/// The number residents are told: the id's last six characters.
+pub(super) fn short(id: &IncidentId) -> String {
     let s = id.to_string();
     s[s.len().saturating_sub(6)..].to_owned()
 }

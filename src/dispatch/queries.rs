@@ -65,9 +65,21 @@ pub struct TrackingView {
     pub description: String,
     /// Where they reported it (WGS-84).
     pub location: LatLng,
+    /// The place's name (the QR scene's, else the community and grid names).
+    pub place_name: Option<String>,
+    /// The place in their own words, if they typed one.
+    pub address: Option<String>,
     /// Reported at.
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    /// When it went to the command center, if it did.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub escalated_at: Option<Timestamp>,
+    /// The command center's public phone (`resident.center_phone`), while the command center is
+    /// finding a mediator (escalated, or reopened and not yet claimed again).
+    pub center_phone: Option<String>,
+    /// Whether the page may offer to text its link (`POST …/sms`).
+    pub sms_available: bool,
     /// Who is coming, once claimed.
     pub mediator: Option<MediatorDetail>,
     /// Their follow-up answer, once given.
@@ -76,7 +88,27 @@ pub struct TrackingView {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub reopened_at: Option<Timestamp>,
     /// What happened, oldest first.
-    pub timeline: Vec<TimelineEntry>,
+    pub timeline: Vec<TrackedEntry>,
+}
+
+/// One line of the resident's timeline: the entry without staff ids, and the name of the
+/// mediator it is about (a claim or an assignment), which the resident may know.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TrackedEntry {
+    /// The entry (ids replaced).
+    #[serde(flatten)]
+    pub entry: TimelineEntry,
+    /// The mediator who claimed it or was assigned, by name.
+    pub who: Option<String>,
+}
+
+/// The mediator a timeline event names as taking the incident.
+fn claimant(event: &crate::domain::incident::Event) -> Option<&AccountId> {
+    use crate::domain::incident::Event as E;
+    match event {
+        E::Claimed { mediator_id } | E::Assigned { mediator_id, .. } => Some(mediator_id),
+        _ => None,
+    }
 }
 
 /// A mediator an operator could send.
@@ -143,10 +175,23 @@ impl Dispatcher {
                     | E::Reopened
             )
         });
-        for e in &mut timeline {
-            e.actor_id = None;
-            e.event.anonymize();
-        }
+        let named: Vec<AccountId> = timeline.iter().filter_map(|e| claimant(&e.event).cloned()).collect();
+        let accounts = if named.is_empty() { vec![] } else { self.store().get_accounts(&named).await? };
+        let names: std::collections::HashMap<AccountId, String> =
+            named.into_iter().zip(accounts).filter_map(|(id, a)| Some((id, a?.name))).collect();
+        let timeline = timeline
+            .into_iter()
+            .map(|mut entry| {
+                let who = claimant(&entry.event).and_then(|m| names.get(m)).cloned();
+                entry.actor_id = None;
+                entry.event.anonymize();
+                TrackedEntry { entry, who }
+            })
+            .collect();
+        let with_center =
+            incident.status == Status::Escalated || (incident.reopened_at.is_some() && incident.status.is_unclaimed());
+        let center_phone =
+            Some(self.settings().resident.center_phone.trim().to_owned()).filter(|p| with_center && !p.is_empty());
         let mediator = match &incident.claimed_by {
             Some(m) => self.store().get_account(m).await?.map(|a| self.mediator_detail(&incident, &a)),
             None => None,
@@ -158,7 +203,12 @@ impl Dispatcher {
             category_label: incident.category.label_zh().to_owned(),
             description: incident.description.clone(),
             location: incident.location.into(),
+            place_name: incident.place_name.clone(),
+            address: incident.address.clone(),
             created_at: incident.created_at,
+            escalated_at: incident.escalated_at,
+            center_phone,
+            sms_available: self.sms_available(),
             mediator,
             feedback: incident.feedback.clone(),
             reopened_at: incident.reopened_at,

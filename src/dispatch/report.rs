@@ -33,6 +33,9 @@ pub struct NewReport {
     pub phone: Option<Phone>,
     /// Colour chosen by the resident.
     pub risk: Option<Risk>,
+    /// Where, in the resident's words (an address or landmark); alone it files the report at
+    /// the district's centre, straight to the command center.
+    pub address: Option<String>,
 }
 
 /// What the resident gets back.
@@ -148,33 +151,16 @@ impl Dispatcher {
         new: NewReport,
         idempotency: Option<(String, String)>,
     ) -> Result<ReportReceipt, DispatchError> {
-        let place = match (&new.location, &new.scene) {
-            (Some(p), _) => *p,
-            (None, Some(scene)) => {
-                self.store()
-                    .get_scene(scene)
-                    .await?
-                    .ok_or(DispatchError::Invalid { field: "scene", reason: "unknown scene".into() })?
-                    .location
-            }
-            (None, None) => {
-                return Err(DispatchError::Invalid {
-                    field: "location",
-                    reason: "a scene or a location is required".into(),
-                });
-            }
-        };
-        if let Some(scene) = &new.scene
-            && new.location.is_some()
-            && self.store().get_scene(scene).await?.is_none()
-        {
-            return Err(DispatchError::Invalid { field: "scene", reason: "unknown scene".into() });
-        }
+        let found = self.place_of(&new).await?;
+        let place = found.point;
         let s = &self.settings().dispatch;
         let now = self.now();
         let risk = self.settings().triage.rules().assess(new.category, &new.description, new.risk);
-        let ((wave, chosen), (duplicate_of, recurring)) =
-            tokio::try_join!(self.first_wave(place, new.category), self.look_back(place, now))?;
+        // A place known only in words cannot be offered by distance: the command center reads
+        // the address and sends someone (the same path as "nobody near").
+        let first_wave =
+            async { if found.approximate { Ok((1, vec![])) } else { self.first_wave(place, new.category).await } };
+        let ((wave, chosen), (duplicate_of, recurring)) = tokio::try_join!(first_wave, self.look_back(place, now))?;
         let report = Report {
             id: IncidentId::generate(),
             category: new.category,
@@ -203,6 +189,9 @@ impl Dispatcher {
         incident.duplicate_of = duplicate_of;
         incident.recurring = recurring;
         incident.area = self.locate(place);
+        incident.place_name = found.scene_name.or_else(|| self.area_names(&incident.area));
+        incident.address = new.address;
+        incident.approximate = found.approximate;
         if risk == Risk::Red {
             // Red goes to street and district at once: the district holds it on the ladder,
             // and the street sees it as it lies in its area.

@@ -203,6 +203,7 @@ impl Dispatcher {
             description: description.clone(),
             phone: None,
             risk: None,
+            address: None,
         };
         // The dedupe claim makes retries safe; the idempotency key covers an expired claim too.
         let idempotency = Some((format!("wechat:{}", message.dedupe_key()), sha256_hex(&description)));
@@ -218,8 +219,7 @@ impl Dispatcher {
         let spent = ResidentSession { scene: None, place: None, bound_at: self.now() };
         self.store().put_resident_session(openid_hash, &spent, self.settings().wechat.session_ttl).await?;
         tracing::info!(incident_id = %incident.id, openid = %mask(openid), "report filed through wechat");
-        let number: String =
-            incident.id.to_string().chars().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
+        let number = super::notify::short(&incident.id);
         Ok(ChatReply::Text(format!(
             "已收到您的反映（编号 {number}，类别：{}），正在通知附近的人民调解员。查看进度：{base}/t/{}",
             incident.category.label_zh(),

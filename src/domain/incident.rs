@@ -157,6 +157,18 @@ pub struct Incident {
     pub location: GeoPoint,
     /// H3 cell of `location` at the index resolution.
     pub cell: String,
+    /// The place's name when it was reported: the QR scene's name, else the names of the
+    /// community and grid it lies in; None when neither is known (pages show coordinates).
+    #[serde(default)]
+    pub place_name: Option<String>,
+    /// Where it is in the resident's own words (typed on the form: an address or landmark).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// `location` is only the district's centre: the resident typed an address but gave no
+    /// pin, scene or GPS, so nobody can be offered it by distance (it goes to the command
+    /// center at once).
+    #[serde(default)]
+    pub approximate: bool,
     /// The QR scene it was reported from, if any.
     #[serde(default)]
     pub scene_id: Option<SceneId>,
@@ -278,6 +290,9 @@ impl Incident {
             description: report.description,
             location: report.location,
             cell: report.cell,
+            place_name: None,
+            address: None,
+            approximate: false,
             scene_id: report.scene_id,
             resident_phone: report.resident_phone,
             created_at: report.created_at,

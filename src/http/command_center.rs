@@ -81,7 +81,7 @@ async fn live_feed(
     Ok(ws::limits(upgrade, ws::Peer::Screen)
         .on_upgrade(move |socket| async move {
             // Operators only listen; anything they send is ignored.
-            ws::pump(socket, subscription, session, |_| async { Inbound::Quiet }).await;
+            let _ = ws::pump(socket, subscription, session, |_| async { Inbound::Quiet }).await;
         })
         .into_response())
 }

@@ -166,6 +166,13 @@ impl From<DispatchError> for ApiError {
             ),
             DispatchError::Contended => Self::unavailable("contended", "the incident is changing fast; retry", 1),
             DispatchError::Store(s) => s.into(),
+            DispatchError::SmsUnavailable => {
+                Self::new(StatusCode::NOT_FOUND, "sms_unavailable", "text messages are not available here")
+            }
+            DispatchError::Sms(e) => {
+                tracing::warn!(error = %e, "a text message did not go out");
+                Self::unavailable("sms_failed", "the text message could not be sent; retry shortly", 30)
+            }
         }
     }
 }

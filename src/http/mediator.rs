@@ -87,6 +87,9 @@ pub enum MediatorClientMessage {
     Position(PositionRequest),
     /// On or off duty.
     Duty(DutyRequest),
+    /// Heartbeat: the server answers `pong` (pages cannot see WebSocket pings, so they send
+    /// their own to notice a dead link).
+    Ping,
 }
 
 /// Mediator routes.
@@ -133,18 +136,22 @@ async fn handle_client_text(
             dispatcher.set_duty(me, d.on).await?;
             Ok(Some(MediatorMessage::Duty { on: d.on }))
         }
+        MediatorClientMessage::Ping => Ok(Some(MediatorMessage::Pong)),
     }
 }
 
 /// The mediator's socket (token in `?access_token=`). Server → client: `offer`, `offer_closed`,
-/// `assigned`, `duty`, `error`; client → server: `position`, `duty` (see the schemas
-/// `MediatorMessage` and `MediatorClientMessage`). Open offers are sent on connect.
+/// `assigned`, `duty`, `risk_changed`, `pong`, `error`; client → server: `position`, `duty`,
+/// `ping` (see the schemas `MediatorMessage` and `MediatorClientMessage`). Open offers are sent
+/// on connect. The server pings every `push.ping_interval` and closes a socket that leaves two
+/// pings unanswered (1001); the mediator then leaves the live map (duty stays) until a position
+/// comes again.
 ///
 /// The socket closes with 4401 when the token runs out (past `exp` and 30 s of leeway) and
 /// with 4403 when the account is disabled (within a second or two, on every instance).
-/// Close codes: 1001 server restarting; 1007 text that is not UTF-8; 1008 binary frame;
-/// 1009 message over 16 KiB; 1013 too slow (queue full), reconnect; 4401 token expired, sign
-/// in again; 4403 account disabled, do not reconnect.
+/// Close codes: 1001 server restarting, or no answer to two pings; 1007 text that is not UTF-8;
+/// 1008 binary frame; 1009 message over 16 KiB; 1013 too slow (queue full), reconnect; 4401
+/// token expired, sign in again; 4403 account disabled, do not reconnect.
 #[utoipa::path(get, path = "/api/v1/mediator/ws", tag = "mediator",
     security(("mediator" = [])),
     params(("access_token" = Option<String>, Query, description = "JWT, for browsers that cannot set headers")),
@@ -168,7 +175,7 @@ async fn mediator_socket(
     Ok(ws::limits(upgrade, ws::Peer::Phone)
         .on_upgrade(move |socket| async move {
             let (dispatcher, durability) = (state.dispatcher.clone(), state.durability.clone());
-            ws::pump(socket, subscription, session, |text| {
+            let ended = ws::pump(socket, subscription, session, |text| {
                 let (dispatcher, durability, me) = (dispatcher.clone(), durability.clone(), me.clone());
                 async move {
                     match handle_client_text(&dispatcher, &durability, &me, &text).await {
@@ -182,6 +189,10 @@ async fn mediator_socket(
                 }
             })
             .await;
+            // Another live socket of theirs here (a tablet) still reaches them.
+            if ended == ws::Ended::Silent && !state.hub.has_mediator(&me) {
+                state.dispatcher.lost_contact(&me).await;
+            }
         })
         .into_response())
 }

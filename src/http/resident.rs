@@ -61,7 +61,15 @@ pub struct CreateReportRequest {
     pub phone: Option<String>,
     /// Risk colour, if the resident chose one.
     pub risk: Option<Risk>,
+    /// Where, in the resident's words (an address or landmark, ≤ 200 characters): shown to
+    /// the mediator. Alone (no scene, no location) it files the report at the district's
+    /// centre, marked `approximate`, straight to the command center.
+    #[serde(default)]
+    pub address: Option<String>,
 }
+
+/// Longest address typed on the form, in characters.
+pub const ADDRESS_MAX_CHARS: usize = 200;
 
 /// What a filed report returns.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -84,6 +92,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel_report))
         .routes(routes!(tracking_events))
         .routes(routes!(give_feedback))
+        .routes(routes!(text_tracking_link))
 }
 
 fn private(mut response: Response) -> Response {
@@ -94,7 +103,8 @@ fn private(mut response: Response) -> Response {
     response
 }
 
-/// File a report (the H5 form). Either `scene` or `location` is required. Send an
+/// File a report (the H5 form). One of `scene`, `location` or `address` is required (an
+/// address alone goes straight to the command center). Send an
 /// `Idempotency-Key` header to make retries safe: a repeat from the same client IP with the
 /// same key and body returns the first report (and does not count toward the per-IP limit);
 /// the same key with another body is a 422. Keys are scoped to the client's IP. Only a report
@@ -146,7 +156,12 @@ async fn create_report(
         }
         None => None,
     };
-    let new = NewReport { scene, location, category: request.category, description, phone, risk: request.risk };
+    let address = request.address.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
+    if let Some(a) = &address {
+        check_len("address", a, ADDRESS_MAX_CHARS)?;
+    }
+    let new =
+        NewReport { scene, location, category: request.category, description, phone, risk: request.risk, address };
     let dispatcher: &Dispatcher = &state.dispatcher;
     let receipt = match dispatcher.report_as(RateScope::Ip(client_ip), new, idempotency).await? {
         Ok(receipt) => receipt,
@@ -260,4 +275,33 @@ async fn give_feedback(
     let incident = state.dispatcher.tracked_incident(&token).await?;
     state.dispatcher.feedback(&incident.id, body.rating, comment, body.resolved).await?;
     Ok(private(Json(state.dispatcher.tracking(&token).await?).into_response()))
+}
+
+/// Where to text the tracking link.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextLinkRequest {
+    /// A mainland mobile number.
+    pub phone: String,
+}
+
+/// Text this page's link to a phone (the H5 form's reporters have no chat to find it in).
+/// Only where `sms.url` is configured (`sms_available` in the tracking view); at most
+/// `sms.per_report` texts per report a day.
+#[utoipa::path(post, path = "/api/v1/track/{tracking_token}/sms", tag = "resident",
+    params(("tracking_token" = String, Path, description = "from the report response")), request_body = TextLinkRequest,
+    responses((status = 204, description = "handed to the SMS gateway"),
+        (status = 404, body = ErrorBody, description = "unknown token, or `sms_unavailable`: texts are not configured"),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody, description = "`sms_failed`: the gateway did not take it")))]
+async fn text_tracking_link(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+    super::error::ApiJson(body): super::error::ApiJson<TextLinkRequest>,
+) -> Result<Response, ApiError> {
+    let phone = Phone::parse(body.phone.trim()).map_err(|e| ApiError::invalid("phone", e))?;
+    match state.dispatcher.text_tracking_link(&token, &phone).await? {
+        Ok(()) => Ok(private(StatusCode::NO_CONTENT.into_response())),
+        Err(limited) => Err(ApiError::rate_limited(limited.message(), limited.retry_after_s)),
+    }
 }

@@ -146,9 +146,24 @@ fn until(at: Timestamp) -> Duration {
     Duration::try_from(at.duration_since(Timestamp::now())).unwrap_or(Duration::ZERO)
 }
 
-/// Run a socket until it closes, the hub drops or revokes it, its token runs out, or the
-/// server shuts down. `on_text` handles client text.
-pub async fn pump<F, Fut>(socket: WebSocket, mut subscription: Subscription, session: Session, mut on_text: F)
+/// Pings in a row a peer may leave unanswered (no pong, no message) before its socket is
+/// closed as dead: a phone whose link died goes within two or three ping intervals.
+pub const MISSED_PINGS: u8 = 2;
+
+/// Why a socket's pump ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The peer closed, the hub dropped or revoked it, a send failed, or the server is stopping.
+    Closed,
+    /// The peer stopped answering pings ([`MISSED_PINGS`]): its link is probably dead.
+    Silent,
+}
+
+/// Run a socket until it closes, the hub drops or revokes it, its token runs out, the peer
+/// falls silent, or the server shuts down. `on_text` handles client text. Any frame from the
+/// peer (a pong, a message) answers the last ping; after [`MISSED_PINGS`] unanswered ones the
+/// socket is closed (1001) and the pump says [`Ended::Silent`].
+pub async fn pump<F, Fut>(socket: WebSocket, mut subscription: Subscription, session: Session, mut on_text: F) -> Ended
 where
     F: FnMut(Utf8Bytes) -> Fut,
     Fut: Future<Output = Inbound>,
@@ -157,13 +172,14 @@ where
     let (mut tx, mut rx) = socket.split();
     for text in session.first {
         if !send(&mut tx, Message::Text(text.into()), within).await {
-            return;
+            return Ended::Closed;
         }
     }
     let mut ping = tokio::time::interval(session.ping_every);
     ping.tick().await;
     let expiry = tokio::time::sleep(until(session.valid_until));
     tokio::pin!(expiry);
+    let (mut heard, mut missed) = (true, 0u8);
     let closing = |code: u16, reason: &'static str| Message::Close(Some(CloseFrame { code, reason: reason.into() }));
     // Biased: a revoked or expired socket is closed before anything queued is sent.
     let (code, reason) = loop {
@@ -178,33 +194,46 @@ where
             outbound = subscription.rx.recv() => match outbound {
                 Some(payload) => {
                     if !send(&mut tx, Message::Text(payload.as_ref().into()), within).await {
-                        return;
+                        return Ended::Closed;
                     }
                 }
                 // The hub dropped us: our queue was full (a stalled reader).
                 None => break (close::TRY_AGAIN_LATER, "too slow; reconnect"),
             },
-            inbound = rx.next() => match inbound {
-                Some(Ok(Message::Text(text))) => {
-                    if let Inbound::Reply(reply) = on_text(text).await
-                        && !send(&mut tx, Message::Text(reply.into()), within).await {
-                            return;
-                        }
+            inbound = rx.next() => {
+                heard = true;
+                match inbound {
+                    Some(Ok(Message::Text(text))) => {
+                        if let Inbound::Reply(reply) = on_text(text).await
+                            && !send(&mut tx, Message::Text(reply.into()), within).await {
+                                return Ended::Closed;
+                            }
+                    }
+                    Some(Ok(Message::Binary(_))) => break (close::POLICY, "text frames only"),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Err(e)) => match close_for(&e) {
+                        Some(close) => break close,
+                        None => return Ended::Closed,
+                    },
+                    Some(Ok(Message::Close(_))) | None => return Ended::Closed,
                 }
-                Some(Ok(Message::Binary(_))) => break (close::POLICY, "text frames only"),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Err(e)) => match close_for(&e) {
-                    Some(close) => break close,
-                    None => return,
-                },
-                Some(Ok(Message::Close(_))) | None => return,
-            },
+            }
             _ = ping.tick() => {
+                missed = if heard { 0 } else { missed + 1 };
+                heard = false;
+                if missed >= MISSED_PINGS {
+                    break (close::GOING_AWAY, NO_ANSWER);
+                }
                 if !send(&mut tx, Message::Ping(bytes::Bytes::new()), within).await {
-                    return;
+                    return Ended::Closed;
                 }
             }
         }
     };
+    // A dead link may never take the close frame: `send` gives up after the write timeout.
     let _ = send(&mut tx, closing(code, reason), within).await;
+    if reason == NO_ANSWER { Ended::Silent } else { Ended::Closed }
 }
+
+/// The close reason of a socket that left [`MISSED_PINGS`] pings unanswered.
+const NO_ANSWER: &str = "no answer to pings";

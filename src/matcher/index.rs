@@ -266,6 +266,16 @@ impl PositionIndex {
         near
     }
 
+    /// Drop one mediator's fix (their phone's link died), keeping their duty flag; the fix
+    /// dropped, if there was one.
+    pub fn forget_fix(&self, id: &AccountId) -> Option<Fix> {
+        let mut g = self.lock();
+        let Some((duty, Some(fix), cell)) = g.mediators.get(id).copied() else { return None };
+        g.unindex(id, cell);
+        g.mediators.insert(id.clone(), (duty, None, None));
+        Some(fix)
+    }
+
     /// Drop fixes older than `cutoff` (phones gone silent), returning how many were dropped.
     pub fn forget_older_than(&self, cutoff: Timestamp) -> usize {
         let mut g = self.lock();

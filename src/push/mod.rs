@@ -385,6 +385,12 @@ impl Hub {
         self.changes.subscribe()
     }
 
+    /// Whether this mediator has a socket on this instance.
+    #[must_use]
+    pub fn has_mediator(&self, mediator: &AccountId) -> bool {
+        self.lock().mediators.contains_key(mediator)
+    }
+
     /// Local sockets, for metrics: (mediator sockets, operator sockets).
     #[must_use]
     pub fn socket_counts(&self) -> (usize, usize) {

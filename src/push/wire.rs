@@ -46,6 +46,16 @@ pub struct IncidentView {
     pub location: LatLng,
     /// H3 cell.
     pub cell: String,
+    /// The place's name: the QR scene's, else the community and grid names; absent when
+    /// neither is known (show `location`).
+    #[serde(default)]
+    pub place_name: Option<String>,
+    /// Where it is in the resident's words (an address or landmark typed on the form).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// `location` is only the district's centre: go by `address` (the resident set no pin).
+    #[serde(default)]
+    pub approximate: bool,
     /// QR scene, if reported from one.
     pub scene_id: Option<String>,
     /// The resident's phone: full for the holding mediator, masked for everyone else.
@@ -137,6 +147,9 @@ impl IncidentView {
             description: incident.description.clone(),
             location: incident.location.into(),
             cell: incident.cell.clone(),
+            place_name: incident.place_name.clone(),
+            address: incident.address.clone(),
+            approximate: incident.approximate,
             scene_id: incident.scene_id.as_ref().map(ToString::to_string),
             resident_phone: incident
                 .resident_phone
@@ -331,6 +344,8 @@ pub enum MediatorMessage {
         /// The order.
         note: String,
     },
+    /// Answer to the page's heartbeat `ping`.
+    Pong,
     /// Your duty state as the server has it (answer to a duty message, and on connect).
     Duty {
         /// On duty.

@@ -297,6 +297,12 @@ pub enum BusMessage {
         /// On duty now.
         on: bool,
     },
+    /// A mediator's phone stopped answering its socket's heartbeat: off the live map (their
+    /// position is dropped from every index) until it sends a position again; duty stays.
+    Unreachable {
+        /// Who.
+        mediator_id: AccountId,
+    },
     /// A message for mediators' sockets (only the named ones).
     ToMediators {
         /// Recipients.

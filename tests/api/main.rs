@@ -14,6 +14,7 @@ mod bad_input;
 mod command_staff;
 mod dispatch_loop;
 mod escalation;
+mod field;
 mod fuzz;
 mod lifecycle;
 mod logins;
