@@ -375,3 +375,80 @@ async fn an_admin_sets_up_a_district_from_the_console() {
     let (_, areas) = app.get("/api/v1/admin/areas", Some(&admin)).await;
     assert_eq!(areas.as_array().map(Vec::len), Some(3), "{areas}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mediator_on_a_half_dead_link_sees_the_red_bar_gets_the_missed_offer_and_a_risk_change() {
+    let app = spawn_app(Backend::Memory).await;
+    let scene_name = "幸福小区3号楼";
+    let scene = create_scene(&app, scene_name).await;
+    let mediator = app.mediator("王调解", &[]).await;
+    let operator = app.operator("值班员").await;
+    let (lat, lng) = (LAT.to_string(), LNG.to_string());
+
+    let out = run_scenario(
+        "phone_half_dead_link.mjs",
+        &[&app.base, &mediator.phone, "s3cret-pass", &lat, &lng, &scene, scene_name, &operator.token],
+    )
+    .await;
+
+    for line in [
+        "ok: the red bar shows",
+        "ok: the missed offer appeared",
+        "ok: the offer rang",
+        "ok: the offer names its place",
+        "ok: the job navigates with AMap, Tencent and Baidu web links",
+        "ok: the holder sees red and the new arrival deadline",
+        "ok: phone-half-dead-link",
+    ] {
+        assert!(out.contains(line), "{line}\n{out}");
+    }
+}
+
+/// A local SMS gateway for the browser tests: answers 200 and keeps the texts.
+async fn sms_gateway() -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    let texts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = texts.clone();
+    let router = axum::Router::new().route(
+        "/send",
+        axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let kept = kept.clone();
+            async move { kept.lock().expect("lock").push(body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (format!("http://{addr}/send"), texts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_without_a_valid_scene_or_location_files_by_pin_and_by_typed_place_and_sees_the_centers_phone() {
+    let (gateway, texts) = sms_gateway().await;
+    let center_phone = "0971-8123456";
+    let app = spawn_app_with(Backend::Memory, |s| {
+        s.pages.center_phone = center_phone.into();
+        s.pages.home_lat = LAT;
+        s.pages.home_lng = LNG;
+        s.sms.url = gateway;
+    })
+    .await;
+    upload_area(&app, "D", "城中区", "district", None, rect(WEST, SOUTH, WEST + 0.08, SOUTH + 0.04)).await;
+    let unknown_scene = "0193a7c2-5d1e-7a00-8000-000000000000";
+
+    let out = run_scenario("resident_without_scene.mjs", &[&app.base, unknown_scene, center_phone]).await;
+
+    assert!(out.contains("ok: filed where the pin was dropped"), "{out}");
+    assert!(out.contains("ok: filed by a typed place"), "{out}");
+    assert!(out.contains("ok: resident-without-scene"), "{out}");
+    let (_, filed) = app.get("/api/v1/command/incidents", Some(&app.admin_token())).await;
+    let filed = filed.as_array().expect("a list");
+    assert_eq!(filed.len(), 2, "{filed:?}");
+    let typed = filed.iter().find(|i| i["approximate"] == true).expect("the typed one");
+    assert_eq!(typed["address"], "人民街菜市场东门");
+    assert!(typed["place_name"].is_null(), "the district's centre names nothing: {typed}");
+    let pinned = filed.iter().find(|i| i["approximate"] == false).expect("the pinned one");
+    assert!(pinned["address"].is_null());
+    let texts = texts.lock().expect("lock").clone();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(texts[0]["text"].as_str().is_some_and(|t| t.contains("/t/")), "{texts:?}");
+}

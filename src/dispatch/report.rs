@@ -189,7 +189,9 @@ impl Dispatcher {
         incident.duplicate_of = duplicate_of;
         incident.recurring = recurring;
         incident.area = self.locate(place);
-        incident.place_name = found.scene_name.or_else(|| self.area_names(&incident.area));
+        // The district's centre names nothing: the resident's words are the place.
+        incident.place_name =
+            if found.approximate { None } else { found.scene_name.or_else(|| self.area_names(&incident.area)) };
         incident.address = new.address;
         incident.approximate = found.approximate;
         if risk == Risk::Red {

@@ -58,8 +58,13 @@ async fn mediator_page(State(state): State<AppState>) -> Response {
     page(&state, "mediator.html", &[])
 }
 
+/// Largest district outline embedded in the report form (bytes of GeoJSON); a bigger one is
+/// left out (the form's map then shows only its grid, or the district's tiles).
+const MAX_OUTLINE_BYTES: usize = 256 * 1024;
+
 /// The report form, with the scene's name filled in when the scene is known (an unknown scene
-/// still gets the form: the resident can share the device's location instead).
+/// still gets the form, which says so: the resident can share the device's location, drag a
+/// pin on a map that starts at the district's centre, or type the address instead).
 async fn report_page(State(state): State<AppState>, Path(scene): Path<String>) -> Response {
     let found = match crate::domain::ids::SceneId::parse(&scene) {
         Ok(id) => state.dispatcher.store().get_scene(&id).await.unwrap_or_else(|e| {
@@ -70,7 +75,25 @@ async fn report_page(State(state): State<AppState>, Path(scene): Path<String>) -
     };
     let (name, lat, lng) =
         found.map_or_else(Default::default, |s| (s.name, s.location.lat().to_string(), s.location.lng().to_string()));
-    page(&state, "report.html", &[("{{scene_name}}", &name), ("{{scene_lat}}", &lat), ("{{scene_lng}}", &lng)])
+    let home = &state.settings.resident;
+    let (home_lat, home_lng) = (home.home_lat.to_string(), home.home_lng.to_string());
+    let areas = state.dispatcher.areas();
+    let outline = areas
+        .all()
+        .into_iter()
+        .find(|a| a.level == crate::domain::area::AreaLevel::District)
+        .map(|a| a.geometry.to_string())
+        .filter(|g| g.len() <= MAX_OUTLINE_BYTES)
+        .unwrap_or_default();
+    let vars = [
+        ("{{scene_name}}", name.as_str()),
+        ("{{scene_lat}}", &lat),
+        ("{{scene_lng}}", &lng),
+        ("{{home_lat}}", &home_lat),
+        ("{{home_lng}}", &home_lng),
+        ("{{outline}}", &outline),
+    ];
+    page(&state, "report.html", &vars)
 }
 
 async fn tracking_page(State(state): State<AppState>) -> Response {

@@ -173,7 +173,12 @@ GD.strings({
     'ev.ladder.up': '上报至{to}：{note}', 'ev.ladder.down': '交{short}处理：{note}',
     'ev.transferred': '转至 {to}（原 {from}）：{note}', 'ev.transferred.nofrom': '转至 {to}：{note}',
     'who.mediator': '调解员', 'who.operator': '值班员', 'err.network': '网络不通，请稍后再试', 'err.generic': '出错了：{msg}',
-    'revoked.4401': '登录已过期，请重新登录', 'revoked.4403': '账号已停用，请联系管理员'
+    'revoked.4401': '登录已过期，请重新登录', 'revoked.4403': '账号已停用，请联系管理员',
+    'code.already_claimed': '已被其他调解员接单', 'code.at_capacity': '您手上的案件已达上限，请先办结再接单',
+    'code.wrong_state': '这件事的状态已经变了，请刷新', 'code.store_unavailable': '系统暂时繁忙，请稍后再试',
+    'code.rate_limited': '操作太频繁，请稍后再试', 'code.not_found': '没有找到，可能已被撤销', 'code.network': '网络不通，请稍后再试',
+    'code.sms_unavailable': '暂不支持短信发送', 'code.sms_failed': '短信暂时发不出去，请稍后再试',
+    'code.overloaded': '系统繁忙，请稍后再试', 'code.timeout': '系统响应超时，请稍后再试'
   },
   en: {
     'cat.neighbor': 'Neighbours', 'cat.family': 'Marriage & family', 'cat.property': 'Property management',
@@ -207,7 +212,13 @@ GD.strings({
     'ev.transferred': 'Transferred to {to} (was {from}): {note}', 'ev.transferred.nofrom': 'Transferred to {to}: {note}',
     'who.mediator': 'a mediator', 'who.operator': 'an operator', 'err.network': 'No connection, please try again', 'err.generic': 'Error: {msg}',
     'revoked.4401': 'Your sign-in has expired, please sign in again',
-    'revoked.4403': 'This account has been disabled, please contact the administrator'
+    'revoked.4403': 'This account has been disabled, please contact the administrator',
+    'code.already_claimed': 'Another mediator already took it', 'code.at_capacity': 'You hold as many cases as allowed; close one first',
+    'code.wrong_state': 'This case has changed; please refresh', 'code.store_unavailable': 'The system is busy; please try again shortly',
+    'code.rate_limited': 'Too many tries; please wait a little', 'code.not_found': 'Not found; it may have been withdrawn',
+    'code.network': 'No connection, please try again', 'code.sms_unavailable': 'Text messages are not available here',
+    'code.sms_failed': 'The text could not be sent; please try again later',
+    'code.overloaded': 'The system is busy; please try again shortly', 'code.timeout': 'The system took too long; please try again'
   }
 });
 GD.CATEGORIES = ['neighbor', 'family', 'property', 'wages', 'land', 'traffic', 'consumer', 'other'];
@@ -305,15 +316,35 @@ GD.el = function (tag, attrs, children) {
 export function $(sel, root) { return (root || document).querySelector(sel); }
 GD.$ = $;
 
-/** A short message at the bottom of the screen. */
+/**
+ * A short message at the bottom of the screen. `text` may be a function returning it: the
+ * toast is then written again in the other language if the toggle is tapped while it shows.
+ */
+var toastText = null;
 GD.toast = function (text, kind) {
   var box = GD.$('#toast');
   if (!box) return;
-  box.textContent = text;
+  toastText = typeof text === 'function' ? text : null;
+  box.textContent = toastText ? toastText() : text;
   box.className = 'toast show ' + (kind || '');
   clearTimeout(GD._toastTimer);
-  GD._toastTimer = setTimeout(function () { box.className = 'toast'; }, 4000);
+  GD._toastTimer = setTimeout(function () { box.className = 'toast'; toastText = null; }, 4000);
 };
+listeners.push(function () { var box = GD.$('#toast'); if (box && toastText) box.textContent = toastText(); });
+
+/**
+ * An API failure in the page's language: the error's code when this page knows it, else the
+ * server's message (which is English) behind a translated lead.
+ */
+GD.errText = function (r) {
+  var key = 'code.' + (r && r.code);
+  var known = dict[GD.lang][key] || dict.zh[key];
+  if (known) return GD.t(key);
+  if (r && r.status === 0) return GD.t('err.network');
+  return GD.t('err.generic', { msg: (r && r.message) || '' });
+};
+/** Toast an API failure, re-translated on toggle. */
+GD.toastError = function (r) { GD.toast(function () { return GD.errText(r); }, 'error'); };
 
 /** 128 random bits as a UUID (works outside secure contexts too). */
 GD.uuid = function () {
@@ -354,7 +385,7 @@ GD.loginForm = function (role, signedIn) {
     e.preventDefault();
     var body = { phone: $('#login-phone').value.trim(), password: $('#login-password').value };
     GD.api('POST', '/api/v1/auth/login', { body: body }).then(function (r) {
-      if (!r.ok) { $('#login-error').textContent = r.status === 401 ? GD.t('login.failed') : r.message; return; }
+      if (!r.ok) { $('#login-error').textContent = r.status === 401 ? GD.t('login.failed') : GD.errText(r); return; }
       GD.saveToken(role, r.body.access_token);
       $('#login-password').value = '';
       signedIn(r.body.access_token);
@@ -440,6 +471,17 @@ GD.LiveSocket = function (opts) {
     return false;
   };
   self.isOpen = function () { return !!ws && ws.readyState === 1; };
+  /**
+   * Give up on this connection now (the link is dead: no heartbeat, or the browser says it is
+   * offline): a dead link may take minutes to report its close, so don't wait for it.
+   */
+  self.reset = function () {
+    if (stopped) return;
+    if (ws) { ws.onclose = null; ws.onmessage = null; try { ws.close(); } catch (e) { /* already closing */ } ws = null; }
+    clearTimeout(timer);
+    setState('down');
+    schedule();
+  };
   self.stop = function () { stopped = true; clearTimeout(timer); if (ws) ws.close(); };
   /** Reconnect now (e.g. the page became visible again). */
   self.kick = function () { if (!ws && !stopped) { clearTimeout(timer); attempt = 0; connect(); } };

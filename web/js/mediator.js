@@ -18,7 +18,7 @@ GD.strings({
     'o.expires': '此单 {t} 后失效', 'o.expiring': '此单即将失效', 'o.accept': '接单', 'o.decline': '不方便',
     'o.distance': '距您 {d}', 'o.gone.claimed': '已被他人接单', 'o.gone.assigned': '指挥中心已另派他人',
     'o.gone.cancelled': '群众已撤销', 'o.gone.expired': '此派单已失效', 'o.accepted': '接单成功，请尽快联系群众',
-    'j.call': '拨打电话', 'j.no_phone': '群众未留电话', 'j.navigate': '导航前往', 'j.amap': '用高德地图打开',
+    'j.call': '拨打电话', 'j.no_phone': '群众未留电话', 'j.navigate': '导航前往',
     'j.arrive': '我已到场', 'j.resolve': '办结', 'j.outcome': '调解结果', 'j.note': '处理情况（选填）',
     'j.note_ph': '例如：双方达成协议，已签调解书', 'j.pick_outcome': '请选择调解结果', 'j.resolved': '已办结，辛苦了',
     'j.assigned': '指挥中心给您派了一单', 'j.arrived': '已记录到场',
@@ -28,7 +28,12 @@ GD.strings({
     'r.resolve.left': '还有 {n} 分钟需办结', 'r.resolve.over': '已超时，请尽快办结',
     'd.arrive': '到场时限', 'd.resolve': '办结时限', 'd.left': '还剩 {t}', 'd.over': '已超时 {t}', 'd.done': '已到场',
     'sup': '指挥中心督办：{note}', 'sup.toast': '指挥中心督办了您的一单，请查看', 'rem.toast': '办理时限提醒，请查看',
-    'o.gone.expired_soft': '这单已转给其他调解员，不用处理了'
+    'o.gone.expired_soft': '这单已转给其他调解员，不用处理了',
+    'net.lost': '网络已断开：实时派单收不到了。恢复后会自动补上错过的派单', 'net.offline': '手机没有网络：实时派单收不到了。恢复后会自动补上错过的派单',
+    'wake.on': '屏幕保持常亮，新派单会响铃并震动', 'wake.off': '此浏览器无法保持屏幕常亮：请在手机设置中把自动锁屏时间调长，并保持本页在前台',
+    'p.coords': '坐标 {lat}, {lng}', 'p.address': '群众说的位置：{a}', 'p.approx': '位置未标注，请按群众说的地址前往或先电话联系',
+    'nav.amap': '高德地图', 'nav.qq': '腾讯地图', 'nav.baidu': '百度地图', 'nav.with': '用其他地图导航：',
+    'risk.toast': '指挥中心把一单调为{risk}，时限已按新等级更新', 'code.position_unstored': '位置暂时没有保存成功，系统会自动重试'
   },
   en: {
     'page.title': 'Mediator', 'logout': 'Log out', 'duty.title': 'Duty',
@@ -45,7 +50,7 @@ GD.strings({
     'o.distance': '{d} away', 'o.gone.claimed': 'Taken by someone else', 'o.gone.assigned': 'The command center sent someone else',
     'o.gone.cancelled': 'Withdrawn by the resident', 'o.gone.expired': 'This offer is no longer open',
     'o.accepted': 'Accepted: please call the resident', 'j.call': 'Call', 'j.no_phone': 'No phone left', 'j.navigate': 'Navigate',
-    'j.amap': 'Open in AMap', 'j.arrive': "I'm here", 'j.resolve': 'Close case', 'j.outcome': 'Outcome',
+    'j.arrive': "I'm here", 'j.resolve': 'Close case', 'j.outcome': 'Outcome',
     'j.note': 'Note (optional)', 'j.note_ph': 'e.g. both sides signed an agreement', 'j.pick_outcome': 'Pick an outcome',
     'j.resolved': 'Closed. Thank you', 'j.assigned': 'The command center sent you a case', 'j.arrived': 'Arrival recorded',
     'login.title': 'Mediator sign-in', 'login.phone': 'Phone', 'login.password': 'Password', 'login.submit': 'Sign in',
@@ -54,17 +59,30 @@ GD.strings({
     'r.resolve.left': '{n} min left to close this case', 'r.resolve.over': 'Overdue: please close this case as soon as you can',
     'd.arrive': 'Arrive by', 'd.resolve': 'Close by', 'd.left': '{t} left', 'd.over': 'overdue by {t}', 'd.done': 'arrived',
     'sup': 'Command center order: {note}', 'sup.toast': 'The command center is supervising one of your cases', 'rem.toast': 'Deadline reminder',
-    'o.gone.expired_soft': 'This case went to another mediator; nothing to do'
+    'o.gone.expired_soft': 'This case went to another mediator; nothing to do',
+    'net.lost': 'Connection lost: live offers cannot reach you. Missed offers appear once it is back',
+    'net.offline': 'No network on this phone: live offers cannot reach you. Missed offers appear once it is back',
+    'wake.on': 'Screen kept on; new offers ring and vibrate',
+    'wake.off': 'This browser cannot keep the screen on: set a longer auto-lock in the phone settings and keep this page open',
+    'p.coords': 'Coordinates {lat}, {lng}', 'p.address': 'Resident says: {a}', 'p.approx': 'No pin set: go by the address the resident gave, or call first',
+    'nav.amap': 'AMap', 'nav.qq': 'Tencent Maps', 'nav.baidu': 'Baidu Maps', 'nav.with': 'Navigate with:',
+    'risk.toast': 'The command center set a case to {risk}; deadlines follow the new colour', 'code.position_unstored': 'Your position was not saved; retrying automatically'
   }
 });
 
 var POLL_MS = 5000, RESEND_MS = 30000, MIN_SEND_MS = 3000;
+// The page's heartbeat: a ping every 8 s; no word from the server for two of them means the
+// link is dead even if the socket has not noticed (a half-dead mobile link). Checked every
+// second, so the red bar shows within 17 s of the last word.
+var HEARTBEAT_MS = 8000, SILENT_MS = 2 * HEARTBEAT_MS;
+var lastHeard = 0, linkLost = null;   // null, 'lost' (no heartbeat) or 'offline' (the browser says so)
+var alerts = { played: 0, vibrated: 0, wake: 'off' }, chime = null, wakeLock = null;
 var token = null, socket = null, onDuty = false, pollTimer = null, watchId = null;
 var offers = new Map(), gone = new Map(), mine = new Map();
 var reminders = new Map();   // incident id → the latest reminder {deadline, due_at, overdue}
 var orders = new Map();      // incident id → supervision note received over the socket
 var lastFix = null, lastSentAt = 0, positionPending = false, posError = null;
-window.gdMediator = { offers: offers, mine: mine, reminders: reminders };
+window.gdMediator = { offers: offers, mine: mine, reminders: reminders, alerts: alerts };
 
 // ---- login ----------------------------------------------------------------------------------
 function showLogin(message) {
@@ -97,16 +115,16 @@ function start(t) {
     url: function () { return GD.wsUrl('/api/v1/mediator/ws', token); },
     onMessage: onMessage,
     onOpen: function () {
-      stopPolling();
+      lastHeard = Date.now();
+      // After a dead link, only a word from the server proves this one works: poll until then.
+      if (!linkLost) stopPolling();
+      renderNet();
       loadOffers();
       loadMine();
       if (onDuty && lastFix) sendPosition(true);
     },
     onState: function (s) {
-      var bar = $('#netbar');
-      bar.hidden = s === 'open';
-      bar.className = 'netbar' + (s === 'down' ? ' bad' : '');
-      bar.textContent = GD.t(s === 'down' ? 'net.down' : 'net.connecting');
+      renderNet();
       if (s === 'down') startPolling();
     },
     onRevoked: function (message) { authFailed(0, message); },
@@ -117,6 +135,37 @@ function start(t) {
   // A fresh duty state even before the socket answers (the socket also sends it on connect).
   renderDuty();
 }
+/** The bar under the header: red while the link is dead or down, yellow while connecting. */
+function renderNet() {
+  var bar = $('#netbar'), s = socket ? socket.state : 'open';
+  var key = linkLost ? 'net.' + linkLost : s === 'down' ? 'net.down' : s === 'connecting' ? 'net.connecting' : null;
+  bar.hidden = !key || !socket;
+  bar.className = 'netbar' + (linkLost || s === 'down' ? ' bad' : '');
+  bar.textContent = key ? GD.t(key) : '';
+}
+/** The link is dead (no heartbeat) or the browser went offline: say so, poll, reconnect. */
+function linkDown(why) {
+  linkLost = why;
+  if (socket) socket.reset();
+  startPolling();
+  renderNet();
+}
+var lastPing = 0;
+setInterval(function () {
+  if (!socket || !socket.isOpen()) return;
+  if (Date.now() - lastHeard > SILENT_MS) { linkDown('lost'); return; }
+  if (Date.now() - lastPing >= HEARTBEAT_MS) { lastPing = Date.now(); socket.send({ type: 'ping' }); }
+}, 1000);
+window.addEventListener('offline', function () { if (socket) linkDown('offline'); });
+window.addEventListener('online', function () {
+  if (!socket) return;
+  linkLost = null;
+  socket.kick();
+  loadOffers();
+  loadMine();
+  renderNet();
+});
+
 function stop() {
   if (socket) socket.stop();
   socket = null;
@@ -140,12 +189,15 @@ document.addEventListener('visibilitychange', function () {
 });
 
 function onMessage(msg) {
+  lastHeard = Date.now();
+  if (linkLost === 'lost') { linkLost = null; stopPolling(); renderNet(); }
+  if (msg.type === 'pong') return;
   if (msg.type === 'duty') {
     setDuty(msg.on);
   } else if (msg.type === 'offer') {
+    if (!offers.has(msg.incident.id)) ring([200, 100, 200]);
     offers.set(msg.incident.id, msg.incident);
     gone.delete(msg.incident.id);
-    if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
   } else if (msg.type === 'offer_closed') {
     if (offers.has(msg.incident_id)) markGone(msg.incident_id, msg.reason);
   } else if (msg.type === 'assigned') {
@@ -163,8 +215,13 @@ function onMessage(msg) {
     GD.toast(GD.t('sup.toast'), 'error');
     if (navigator.vibrate) navigator.vibrate([400, 150, 400]);
     loadMine();
+  } else if (msg.type === 'risk_changed') {
+    mine.set(msg.incident.id, msg.incident);
+    reminders.delete(msg.incident.id);
+    GD.toast(function () { return GD.t('risk.toast', { risk: GD.t('risk.' + msg.incident.risk) }); }, msg.incident.risk === 'red' ? 'error' : '');
+    ring([300, 100, 300]);
   } else if (msg.type === 'error') {
-    GD.toast(GD.t('err.generic', { msg: msg.message }), 'error');
+    GD.toastError(msg.code === 'store_unavailable' ? { code: 'position_unstored' } : msg);
   }
   render();
 }
@@ -173,6 +230,8 @@ function loadOffers() {
   return GD.api('GET', '/api/v1/mediator/offers', { token: token }).then(function (r) {
     if (!checked(r, true).ok || !Array.isArray(r.body)) return;
     var now = new Set();
+    // Offers this page had not seen (filed while the link was down) ring too.
+    if (r.body.some(function (i) { return !offers.has(i.id); })) ring([200, 100, 200]);
     r.body.forEach(function (i) { now.add(i.id); offers.set(i.id, i); });
     offers.forEach(function (_, id) { if (!now.has(id) && !gone.has(id)) offers.delete(id); });
     render();
@@ -190,21 +249,60 @@ function loadMine() {
 // ---- duty and position ------------------------------------------------------------------------
 function setDuty(on) {
   onDuty = on;
-  if (on) startGeo(); else stopGeo();
+  if (on) { startGeo(); keepAwake(); } else { stopGeo(); letSleep(); }
   renderDuty();
 }
+
+// ---- hard to miss: a sound, a vibration, a screen that stays on ---------------------------------
+/** Browsers play sound only after a tap: the duty tap primes the clip (muted) for later offers. */
+function primeChime() {
+  if (!chime) {
+    var src = document.querySelector('meta[name="gd-chime"]');
+    chime = new Audio(src ? src.content : '/assets/audio/offer.wav');
+    chime.preload = 'auto';
+  }
+  chime.muted = true;
+  var p = chime.play();
+  if (p && p.then) p.then(function () { chime.pause(); chime.currentTime = 0; chime.muted = false; }, function () { chime.muted = false; });
+  else chime.muted = false;
+}
+function ring(pattern) {
+  if (navigator.vibrate && navigator.vibrate(pattern)) alerts.vibrated++;
+  if (!chime) return;
+  try {
+    chime.currentTime = 0;
+    var p = chime.play();
+    if (p && p.then) p.then(function () { alerts.played++; }, function () { /* not allowed yet: vibration only */ });
+  } catch (e) { /* no audio on this device */ }
+}
+function keepAwake() {
+  if (!('wakeLock' in navigator)) { alerts.wake = 'unsupported'; renderDuty(); return; }
+  if (wakeLock || document.visibilityState !== 'visible') return;
+  navigator.wakeLock.request('screen').then(function (lock) {
+    wakeLock = lock;
+    alerts.wake = 'on';
+    lock.addEventListener('release', function () { wakeLock = null; if (alerts.wake === 'on') alerts.wake = 'off'; renderDuty(); });
+    renderDuty();
+  }, function () { alerts.wake = 'refused'; renderDuty(); });
+}
+function letSleep() {
+  alerts.wake = 'off';
+  if (wakeLock) { wakeLock.release().catch(function () {}); wakeLock = null; }
+}
+// A lock is released when the page is hidden; take it again when shown.
+document.addEventListener('visibilitychange', function () { if (document.visibilityState === 'visible' && onDuty) keepAwake(); });
 $('#duty-toggle').addEventListener('click', function () {
   var want = !onDuty;
   var button = $('#duty-toggle');
   button.disabled = true;
-  if (want) startGeo(); // ask for permission on the tap itself (browsers want a gesture)
+  if (want) { startGeo(); primeChime(); } // ask on the tap itself (browsers want a gesture)
   if (socket && socket.send({ type: 'duty', on: want })) {
     setTimeout(function () { button.disabled = false; }, 800);
     return;
   }
   GD.api('POST', '/api/v1/mediator/duty', { token: token, body: { on: want } }).then(function (r) {
     button.disabled = false;
-    if (!checked(r).ok) { GD.toast(GD.t('err.generic', { msg: r.message }), 'error'); return; }
+    if (!checked(r).ok) { GD.toastError(r); return; }
     setDuty(r.body.on);
   });
 });
@@ -259,6 +357,10 @@ function renderDuty() {
   else if (lastFix && lastSentAt) pos = GD.t('pos.shared', { acc: GD.fmtDistance(lastFix.accuracy_m), t: GD.fmtTime(new Date(lastSentAt)) });
   else pos = GD.t('pos.waiting');
   $('#pos-state').textContent = pos;
+  var wake = $('#wake-state');
+  wake.hidden = !onDuty || alerts.wake === 'off';
+  wake.textContent = alerts.wake === 'on' ? GD.t('wake.on') : GD.t('wake.off');
+  wake.className = 'wake' + (alerts.wake === 'on' ? '' : ' warn-text');
 }
 
 // ---- offers -----------------------------------------------------------------------------------
@@ -284,7 +386,7 @@ function accept(i, button) {
       markGone(i.id, 'expired');
     } else {
       checked(r);
-      GD.toast(GD.t('err.generic', { msg: r.message }), 'error');
+      GD.toastError(r);
     }
     render();
   });
@@ -294,7 +396,7 @@ function decline(i, button) {
   GD.api('POST', '/api/v1/mediator/incidents/' + encodeURIComponent(i.id) + '/decline', { token: token }).then(function (r) {
     button.disabled = false;
     if (r.ok || r.status === 404 || r.status === 409) { offers.delete(i.id); render(); return; }
-    GD.toast(GD.t('err.generic', { msg: r.message }), 'error');
+    GD.toastError(r);
   });
 }
 
@@ -305,6 +407,7 @@ function offerCard(i) {
       GD.el('span', { class: 'cat' }, [GD.t('cat.' + i.category) + ' ', GD.el('span', { class: 'riskpill', text: GD.t('risk.' + i.risk) })]),
       i.distance_m !== undefined ? GD.el('span', { class: 'dist', text: GD.t('o.distance', { d: GD.fmtDistance(i.distance_m) }) }) : null
     ]),
+    placeLine(i),
     GD.el('p', { class: 'desc', text: i.description }),
     // The offer's own lapse when it comes first, else the hand-over to the command center.
     i.offer_expires_at
@@ -327,7 +430,7 @@ function act(i, what, body, button) {
   return GD.api('POST', '/api/v1/mediator/incidents/' + encodeURIComponent(i.id) + '/' + what, { token: token, body: body || {} })
     .then(function (r) {
       button.disabled = false;
-      if (!checked(r).ok) { GD.toast(GD.t('err.generic', { msg: r.message }), 'error'); return null; }
+      if (!checked(r).ok) { GD.toastError(r); return null; }
       if (r.body.status === 'resolved') mine.delete(i.id); else mine.set(i.id, r.body);
       render();
       return r.body;
@@ -346,14 +449,14 @@ function jobCard(i) {
     supervisionNote(i),
     GD.el('p', { class: 'desc', text: i.description }),
     deadlineList(i),
+    placeLine(i),
     GD.el('div', { class: 'row' }, [
       i.resident_phone && i.resident_phone.indexOf('*') < 0
         ? GD.el('a', { class: 'big good call', href: 'tel:' + i.resident_phone, text: GD.t('j.call') + ' ' + i.resident_phone })
         : GD.el('span', { class: 'muted', text: GD.t('j.no_phone') }),
-      GD.el('a', { class: 'big ghost navigate', href: 'geo:' + q + '?q=' + q + '(' + encodeURIComponent(label) + ')', text: GD.t('j.navigate') })
+      GD.el('a', { class: 'big ghost navigate', href: 'geo:' + q + '?q=' + q + '(' + encodeURIComponent(placeLabel(i)) + ')', text: GD.t('j.navigate') })
     ]),
-    GD.el('p', {}, [GD.el('a', { href: 'https://uri.amap.com/marker?position=' + i.location.lng + ',' + i.location.lat +
-      '&coordinate=wgs84&callnative=1&name=' + encodeURIComponent(label), rel: 'noreferrer', text: GD.t('j.amap') })])
+    navLinks(i)
   ];
   if (i.status === 'claimed') {
     children.push(GD.el('button', { type: 'button', class: 'big primary arrive', text: GD.t('j.arrive'),
@@ -378,6 +481,35 @@ function jobCard(i) {
       } }));
   }
   return GD.el('article', { class: 'card job risk-' + i.risk, dataset: { id: i.id } }, children);
+}
+
+/** What to call the place: its name, else the resident's words, else the category. */
+function placeLabel(i) { return i.place_name || i.address || GD.t('cat.' + i.category); }
+/** The place: its name (or coordinates), what the resident said, and a warning without a pin. */
+function placeLine(i) {
+  var name = i.place_name || (i.approximate ? '' : GD.t('p.coords', { lat: i.location.lat.toFixed(5), lng: i.location.lng.toFixed(5) }));
+  return GD.el('div', { class: 'place-line' }, [
+    name ? GD.el('p', { class: 'place-name', text: name }) : null,
+    i.address ? GD.el('p', { class: 'place-address', text: GD.t('p.address', { a: i.address }) }) : null,
+    i.approximate ? GD.el('p', { class: 'place-approx', role: 'note', text: GD.t('p.approx') }) : null
+  ]);
+}
+/**
+ * Web links of the three map apps, which open inside WeChat and on iOS (where `geo:` does
+ * nothing); each takes WGS-84 coordinates (see docs: the maps note).
+ */
+function navLinks(i) {
+  if (i.approximate) return null;
+  var lat = i.location.lat, lng = i.location.lng, name = encodeURIComponent(placeLabel(i));
+  var links = [
+    ['amap', 'https://uri.amap.com/navigation?to=' + lng + ',' + lat + ',' + name + '&mode=car&src=grid-dispatch&coordinate=wgs84&callnative=1'],
+    ['qq', 'https://apis.map.qq.com/uri/v1/routeplan?type=drive&to=' + name + '&tocoord=' + lat + ',' + lng + '&coord_type=1&referer=grid-dispatch'],
+    ['baidu', 'https://api.map.baidu.com/direction?destination=latlng:' + lat + ',' + lng + '|name:' + name +
+      '&mode=driving&coord_type=wgs84&output=html&src=webapp.grid-dispatch.mediator']
+  ];
+  return GD.el('p', { class: 'nav-links' }, [GD.el('span', { class: 'muted', text: GD.t('nav.with') })].concat(links.map(function (l) {
+    return GD.el('a', { class: 'nav-' + l[0], href: l[1], rel: 'noreferrer', target: '_blank', text: GD.t('nav.' + l[0]) });
+  })));
 }
 
 /** The binding deadline's banner: after a reminder, or once overdue. */

@@ -27,7 +27,13 @@ GD.strings({
     'fb.reopened': '您说问题没有解决，已经重新交给指挥中心，会再安排调解员联系您。',
     'fb.sent_late': '这次上报已经评价过了', 'fb.sending': '正在提交…',
     'h.reopened': '已重新交给指挥中心，正在为您再安排调解员', 's.reopened': '您反映问题没有解决，指挥中心会尽快处理。',
-    'step.resolved1': '第一次办结', 'step.reopened': '重新交给指挥中心'
+    'step.resolved1': '第一次办结', 'step.reopened': '重新交给指挥中心',
+    'c.hint': '指挥中心正在为您安排调解员。着急的话，可以直接打电话：', 'c.call': '拨打指挥中心电话',
+    'c.waited': '您已经等了 {t}', 'place': '地点：{p}', 'place.said': '您说的地址：{a}',
+    'keep.title': '以后怎么找回这一页', 'keep.copy': '复制本页链接', 'keep.copied': '链接已复制，可以粘贴保存',
+    'keep.copy_failed': '复制不了：请长按上面的网址保存', 'sms.label': '把本页链接用短信发到手机', 'sms.ph': '11位手机号',
+    'sms.send': '发短信给我', 'sms.sent': '短信已发送，请查收', 'sms.bad': '手机号应为11位数字',
+    'code.rate_limited': '短信发得太多了，请明天再试'
   },
   en: {
     'page.title': 'Your report', 'loading': 'Loading…', 'm.title': 'Mediator', 'm.call': 'Call the mediator', 'm.map': 'Map of the mediator\u2019s position',
@@ -51,7 +57,13 @@ GD.strings({
     'fb.reopened': 'You said it is not solved: it went back to the command center, and a mediator will contact you again.',
     'fb.sent_late': 'This report has already been rated', 'fb.sending': 'Sending…',
     'h.reopened': 'Back with the command center: another mediator is being arranged', 's.reopened': 'You said the problem is not solved; the command center will act soon.',
-    'step.resolved1': 'First closed', 'step.reopened': 'Back to the command center'
+    'step.resolved1': 'First closed', 'step.reopened': 'Back to the command center',
+    'c.hint': 'The command center is finding a mediator for you. If it is urgent, call them:', 'c.call': 'Call the command center',
+    'c.waited': 'You have waited {t}', 'place': 'Place: {p}', 'place.said': 'Address you gave: {a}',
+    'keep.title': 'How to find this page again', 'keep.copy': 'Copy this page\u2019s link', 'keep.copied': 'Link copied: paste it somewhere safe',
+    'keep.copy_failed': 'Could not copy: press and hold the address above to save it', 'sms.label': 'Text this page\u2019s link to my phone',
+    'sms.ph': '11-digit mobile number', 'sms.send': 'Text it to me', 'sms.sent': 'Text sent; check your phone', 'sms.bad': 'A mobile number has 11 digits',
+    'code.rate_limited': 'Too many texts for this report; please try tomorrow'
   }
 });
 
@@ -209,13 +221,59 @@ function render() {
   renderStars();
 
   $('#cancel-card').hidden = !(v.status === 'dispatching' || v.status === 'escalated') || reopened;
+  var place = v.place_name ? GD.t('place', { p: v.place_name }) : '';
+  if (v.address) place = (place ? place + ' · ' : '') + GD.t('place.said', { a: v.address });
+  $('#place-line').textContent = place;
+  $('#place-line').hidden = !place;
+  renderCenter();
+  $('#sms-box').hidden = !v.sms_available;
   $('#report-summary').textContent = GD.t('summary', { cat: v.category_label, desc: v.description });
   $('#timeline').replaceChildren.apply($('#timeline'), tl.map(function (e) {
-    var text = GD.describeEvent(e, name && e.event.mediator_id ? fakeNames(e.event.mediator_id, name) : null, 'resident');
+    // Each claim or assignment names its own mediator (also after a reopen).
+    var who = e.who || (e.event.type === 'claimed' || e.event.type === 'assigned' ? '' : name);
+    var text = GD.describeEvent(e, who && e.event.mediator_id ? fakeNames(e.event.mediator_id, who) : null, 'resident');
     if (text === null) return null;
     return GD.el('li', {}, [GD.el('time', { datetime: e.at, text: GD.fmtShort(e.at) }), GD.el('span', { text: text })]);
   }).filter(Boolean));
 }
+
+/** While the command center has it: how long they have waited, and its number to call. */
+function renderCenter() {
+  var v = view;
+  var waiting = v && (v.status === 'dispatching' || v.status === 'escalated');
+  $('#center-card').hidden = !(waiting && (v.center_phone || v.status === 'escalated'));
+  if ($('#center-card').hidden) return;
+  var ms = Date.now() - Date.parse(v.created_at);
+  $('#waited').textContent = GD.t('c.waited', { t: GD.fmtDuration(ms) });
+  $('#center-call').hidden = !v.center_phone;
+  $('#center-hint').hidden = !v.center_phone;
+  if (v.center_phone) {
+    $('#center-call').href = 'tel:' + v.center_phone.replace(/[^0-9+]/g, '');
+    $('#center-call').replaceChildren(GD.t('c.call') + ' ', GD.el('span', { class: 'nowrap', text: v.center_phone }));
+  }
+}
+setInterval(function () { if (view) renderCenter(); }, 1000);
+
+// ---- finding this page again: copy the link, or have it texted ------------------------------------
+$('#copy-link').addEventListener('click', function () {
+  var done = function () { GD.toast(function () { return GD.t('keep.copied'); }, 'ok'); };
+  var failed = function () { GD.toast(function () { return GD.t('keep.copy_failed'); }, 'error'); };
+  if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(location.href).then(done, failed);
+  else failed();
+});
+$('#sms-send').addEventListener('click', function (e) {
+  var b = e.currentTarget, phone = $('#sms-phone').value.replace(/\s+/g, '');
+  var err = $('#sms-error');
+  if (!/^1\d{10}$/.test(phone)) { err.dataset.i18n = 'sms.bad'; err.textContent = GD.t('sms.bad'); return; }
+  delete err.dataset.i18n; err.textContent = '';
+  b.disabled = true;
+  GD.api('POST', base + '/sms', { body: { phone: phone } }).then(function (r) {
+    b.disabled = false;
+    if (r.ok) { GD.toast(function () { return GD.t('sms.sent'); }, 'ok'); return; }
+    if (GD.t('code.' + r.code) !== 'code.' + r.code) { err.dataset.i18n = 'code.' + r.code; err.textContent = GD.t('code.' + r.code); }
+    else err.textContent = GD.errText(r);
+  });
+});
 
 // ---- rating form (回访) -----------------------------------------------------------------------
 function renderStars() {
@@ -223,7 +281,7 @@ function renderStars() {
   row.replaceChildren.apply(row, [1, 2, 3, 4, 5].map(function (n) {
     return GD.el('button', { type: 'button', class: 'star' + (n <= fbRating ? ' on' : ''), 'aria-pressed': n === fbRating ? 'true' : 'false',
       'aria-label': GD.t('fb.star_label', { n: n, word: GD.t('fb.' + n) }), dataset: { n: String(n) },
-      onclick: function () { fbRating = n; $('#fb-error').textContent = ''; renderStars(); } }, [
+      onclick: function () { fbRating = n; fbError(null); renderStars(); } }, [
       GD.el('span', { class: 'glyph', 'aria-hidden': 'true', text: n <= fbRating ? '★' : '☆' }),
       GD.el('span', { class: 'word', 'aria-hidden': 'true', text: GD.t('fb.' + n) })
     ]);
@@ -232,13 +290,18 @@ function renderStars() {
   $('#fb-yes').setAttribute('aria-pressed', fbResolved === true ? 'true' : 'false');
   $('#fb-no').setAttribute('aria-pressed', fbResolved === false ? 'true' : 'false');
 }
-$('#fb-yes').addEventListener('click', function () { fbResolved = true; $('#fb-error').textContent = ''; renderStars(); });
-$('#fb-no').addEventListener('click', function () { fbResolved = false; $('#fb-error').textContent = ''; renderStars(); });
+/** A rating-form error by key (re-translated on toggle). */
+function fbError(key) {
+  var el = $('#fb-error');
+  if (key) { el.dataset.i18n = key; el.textContent = GD.t(key); } else { delete el.dataset.i18n; el.textContent = ''; }
+}
+$('#fb-yes').addEventListener('click', function () { fbResolved = true; fbError(null); renderStars(); });
+$('#fb-no').addEventListener('click', function () { fbResolved = false; fbError(null); renderStars(); });
 $('#fb-submit').addEventListener('click', function (e) {
   var b = e.currentTarget;
   if (fbSending) return;
-  if (!fbRating) { $('#fb-error').textContent = GD.t('fb.need_star'); return; }
-  if (fbResolved === null) { $('#fb-error').textContent = GD.t('fb.need_solved'); return; }
+  if (!fbRating) { fbError('fb.need_star'); return; }
+  if (fbResolved === null) { fbError('fb.need_solved'); return; }
   var body = { rating: fbRating, resolved: fbResolved };
   var comment = $('#fb-comment').value.trim();
   if (comment) body.comment = comment;
@@ -255,8 +318,9 @@ $('#fb-submit').addEventListener('click', function (e) {
       if (!terminal(r.body) && !es) startEvents();
       return;
     }
-    if (r.status === 409) { GD.toast(GD.t('fb.sent_late'), 'error'); load(); return; }
-    $('#fb-error').textContent = GD.t('err.generic', { msg: r.message });
+    if (r.status === 409) { GD.toast(function () { return GD.t('fb.sent_late'); }, 'error'); load(); return; }
+    fbError(null);
+    $('#fb-error').textContent = GD.errText(r);
   });
 });
 
@@ -310,8 +374,8 @@ $('#cancel-yes').addEventListener('click', function (e) {
     b.disabled = false;
     $('#cancel-confirm').hidden = true;
     $('#cancel').hidden = false;
-    if (r.ok) { GD.toast(GD.t('cancel.done'), 'ok'); apply(r.body); return; }
-    GD.toast(r.status === 409 ? GD.t('cancel.late') : GD.t('err.generic', { msg: r.message }), 'error');
+    if (r.ok) { GD.toast(function () { return GD.t('cancel.done'); }, 'ok'); apply(r.body); return; }
+    GD.toast(function () { return r.status === 409 ? GD.t('cancel.late') : GD.errText(r); }, 'error');
     load();
   });
 });
