@@ -452,3 +452,62 @@ async fn a_resident_without_a_valid_scene_or_location_files_by_pin_and_by_typed_
     assert_eq!(texts.len(), 1, "{texts:?}");
     assert!(texts[0]["text"].as_str().is_some_and(|t| t.contains("/t/")), "{texts:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_phone_page_is_fully_english_on_toggle_and_fits_360_px_in_both_languages() {
+    let app = spawn_app_with(Backend::Memory, |s| {
+        s.pages.center_phone = "0971-8123456".into();
+        s.report_limits.per_ip = 0;
+    })
+    .await;
+    let scene_name = "幸福小区3号楼";
+    let scene = create_scene(&app, scene_name).await;
+    let mediator = app.mediator("王调解", &["neighbor"]).await;
+    app.on_duty_at(&mediator, LAT + 0.003, LNG).await;
+    let file = |description: &'static str, extra: serde_json::Value| {
+        let app = &app;
+        async move {
+            let mut body = json!({ "category": "neighbor", "description": description, "phone": "13812345678" });
+            body.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+            let (status, filed) = app.post("/api/v1/reports", None, body).await;
+            assert_eq!(status, StatusCode::CREATED, "{filed}");
+            filed
+        }
+    };
+    let act = |id: String, what: &'static str, body: serde_json::Value| {
+        let (app, token) = (&app, mediator.token.clone());
+        async move {
+            let (status, b) = app.post(&format!("/api/v1/mediator/incidents/{id}/{what}"), Some(&token), body).await;
+            assert_eq!(status, StatusCode::OK, "{what}: {b}");
+        }
+    };
+    let near = json!({ "location": { "lat": LAT + 0.001, "lng": LNG, "coord": "wgs84" } });
+    let resolved = file("邻居家的狗每天夜里叫", near.clone()).await;
+    let id = resolved["id"].as_str().expect("id").to_owned();
+    act(id.clone(), "accept", json!({})).await;
+    act(id.clone(), "arrive", json!({})).await;
+    act(id, "resolve", json!({ "outcome": "mediated", "note": "双方同意晚上把狗关在屋里" })).await;
+    let job = file("楼上漏水，邻居不理", json!({ "scene": scene, "address": "2单元501门口" })).await;
+    let id = job["id"].as_str().expect("id").to_owned();
+    act(id.clone(), "accept", json!({})).await;
+    act(id, "arrive", json!({})).await;
+    file("楼道里堆满杂物，两家吵起来了", near).await;
+    let escalated = file("菜市场门口有人推搡", json!({ "address": "人民街菜市场东门" })).await;
+
+    let setup = json!({
+        "scene": scene,
+        "unknown_scene": "0193a7c2-5d1e-7a00-8000-000000000000",
+        "resolved_token": resolved["tracking_token"],
+        "escalated_token": escalated["tracking_token"],
+        "mediator_token": mediator.token,
+        // What people typed stays as typed.
+        "typed": [scene_name, "王调解", "邻居家的狗每天夜里叫", "楼上漏水，邻居不理", "2单元501门口", "楼道里堆满杂物，两家吵起来了",
+            "菜市场门口有人推搡", "人民街菜市场东门", "双方同意晚上把狗关在屋里"],
+    });
+    let out = run_scenario("english_360.mjs", &[&app.base, &setup.to_string()]).await;
+
+    for page in ["report-form", "report-form-unknown-scene", "tracking-rating", "tracking-escalated", "mediator"] {
+        assert!(out.contains(&format!("ok: {page} in English")), "{page}: {out}");
+    }
+    assert!(out.contains("ok: english-360"), "{out}");
+}

@@ -59,7 +59,9 @@ pub struct TrackingView {
     pub id: String,
     /// State.
     pub status: Status,
-    /// Category label.
+    /// Category (pages translate it).
+    pub category: crate::domain::category::Category,
+    /// Category label (Chinese).
     pub category_label: String,
     /// Their words.
     pub description: String,
@@ -200,6 +202,7 @@ impl Dispatcher {
         let view = TrackingView {
             id: incident.id.to_string(),
             status: incident.status,
+            category: incident.category,
             category_label: incident.category.label_zh().to_owned(),
             description: incident.description.clone(),
             location: incident.location.into(),

@@ -343,6 +343,8 @@ GD.errText = function (r) {
   if (r && r.status === 0) return GD.t('err.network');
   return GD.t('err.generic', { msg: (r && r.message) || '' });
 };
+/** A string by key, as a function of the current language (for toasts that re-translate). */
+GD.tr = function (key, vars) { return function () { return GD.t(key, vars); }; };
 /** Toast an API failure, re-translated on toggle. */
 GD.toastError = function (r) { GD.toast(function () { return GD.errText(r); }, 'error'); };
 

@@ -203,16 +203,16 @@ function onMessage(msg) {
   } else if (msg.type === 'assigned') {
     mine.set(msg.incident.id, msg.incident);
     offers.delete(msg.incident.id);
-    GD.toast(GD.t('j.assigned'), 'ok');
+    GD.toast(GD.tr('j.assigned'), 'ok');
     if (navigator.vibrate) navigator.vibrate([300, 100, 300]);
   } else if (msg.type === 'reminder') {
     reminders.set(msg.incident_id, { deadline: msg.deadline, due_at: msg.due_at, overdue: !!msg.overdue });
-    GD.toast(GD.t('rem.toast'), msg.overdue ? 'error' : '');
+    GD.toast(GD.tr('rem.toast'), msg.overdue ? 'error' : '');
     if (navigator.vibrate) navigator.vibrate([400, 150, 400]);
     loadMine();
   } else if (msg.type === 'supervised') {
     orders.set(msg.incident_id, msg.note);
-    GD.toast(GD.t('sup.toast'), 'error');
+    GD.toast(GD.tr('sup.toast'), 'error');
     if (navigator.vibrate) navigator.vibrate([400, 150, 400]);
     loadMine();
   } else if (msg.type === 'risk_changed') {
@@ -377,7 +377,7 @@ function accept(i, button) {
     if (r.ok) {
       offers.delete(i.id);
       mine.set(r.body.id, r.body);
-      GD.toast(GD.t('o.accepted'), 'ok');
+      GD.toast(GD.tr('o.accepted'), 'ok');
     } else if (r.code === 'already_claimed') {
       markGone(i.id, 'claimed');
     } else if (r.status === 404) {
@@ -460,7 +460,7 @@ function jobCard(i) {
   ];
   if (i.status === 'claimed') {
     children.push(GD.el('button', { type: 'button', class: 'big primary arrive', text: GD.t('j.arrive'),
-      onclick: function (e) { act(i, 'arrive', {}, e.currentTarget).then(function (v) { if (v) GD.toast(GD.t('j.arrived'), 'ok'); }); } }));
+      onclick: function (e) { act(i, 'arrive', {}, e.currentTarget).then(function (v) { if (v) GD.toast(GD.tr('j.arrived'), 'ok'); }); } }));
   } else if (i.status === 'on_site') {
     var name = 'outcome-' + i.id;
     var noteId = 'note-' + i.id;
@@ -474,10 +474,10 @@ function jobCard(i) {
     children.push(GD.el('button', { type: 'button', class: 'big primary resolve', text: GD.t('j.resolve'),
       onclick: function (e) {
         var picked = document.querySelector('input[name="' + name + '"]:checked');
-        if (!picked) { GD.toast(GD.t('j.pick_outcome'), 'error'); return; }
+        if (!picked) { GD.toast(GD.tr('j.pick_outcome'), 'error'); return; }
         var note = document.getElementById(noteId).value.trim();
         act(i, 'resolve', note ? { outcome: picked.value, note: note } : { outcome: picked.value }, e.currentTarget)
-          .then(function (v) { if (v) GD.toast(GD.t('j.resolved'), 'ok'); });
+          .then(function (v) { if (v) GD.toast(GD.tr('j.resolved'), 'ok'); });
       } }));
   }
   return GD.el('article', { class: 'card job risk-' + i.risk, dataset: { id: i.id } }, children);

@@ -30,7 +30,7 @@ GD.strings({
     'place.need': 'Tell us the place: tap "Use my current location", drag the pin on the map, or type the address',
     'pick.how': 'Drag the red pin to where it is happening (or tap the map)', 'pick.map': 'Map for choosing the place',
     'pick.set': 'Place marked on the map', 'pick.pin': 'The place (drag me)',
-    'addr.label': 'Address or a landmark nearby (optional)', 'addr.ph': 'e.g. outside the shop at 12 Renmin Street', 'call110': 'Call 110',
+    'addr.label': 'Address or a landmark nearby (optional)', 'addr.ph': 'e.g. 12 Renmin St, by the shop', 'call110': 'Call 110',
     'place.device': 'Your current location is set (±{acc})', 'place.locating': 'Getting your location…',
     'place.denied': 'Your location is not available. Drag the pin on the map below, or type the address.', 'place.failed': 'Location unavailable, please try again.',
     'cat.title': '1. What is it about? (tap one)', 'cat.need': 'Please tap one of the options above',

@@ -28,7 +28,7 @@ GD.strings({
     'fb.sent_late': '这次上报已经评价过了', 'fb.sending': '正在提交…',
     'h.reopened': '已重新交给指挥中心，正在为您再安排调解员', 's.reopened': '您反映问题没有解决，指挥中心会尽快处理。',
     'step.resolved1': '第一次办结', 'step.reopened': '重新交给指挥中心',
-    'c.hint': '指挥中心正在为您安排调解员。着急的话，可以直接打电话：', 'c.call': '拨打指挥中心电话',
+    'm.name': '调解员：{name}', 'c.hint': '指挥中心正在为您安排调解员。着急的话，可以直接打电话：', 'c.call': '拨打指挥中心电话',
     'c.waited': '您已经等了 {t}', 'place': '地点：{p}', 'place.said': '您说的地址：{a}',
     'keep.title': '以后怎么找回这一页', 'keep.copy': '复制本页链接', 'keep.copied': '链接已复制，可以粘贴保存',
     'keep.copy_failed': '复制不了：请长按上面的网址保存', 'sms.label': '把本页链接用短信发到手机', 'sms.ph': '11位手机号',
@@ -50,7 +50,7 @@ GD.strings({
     'pin.you': 'The place', 'pin.mediator': 'Mediator',
     'fb.title': 'Please rate this mediation', 'fb.stars': 'Were you satisfied? Tap a star', 'fb.solved': 'Is the problem solved?',
     'fb.yes': 'Yes, solved', 'fb.no': 'No, not solved', 'fb.comment': 'Anything else to tell us (optional)', 'fb.submit': 'Send',
-    'fb.1': 'Very unhappy', 'fb.2': 'Unhappy', 'fb.3': 'OK', 'fb.4': 'Happy', 'fb.5': 'Very happy',
+    'fb.1': 'Awful', 'fb.2': 'Poor', 'fb.3': 'OK', 'fb.4': 'Good', 'fb.5': 'Great',
     'fb.star_label': '{n} stars: {word}', 'fb.picked': 'You chose {n} stars: {word}',
     'fb.need_star': 'Please tap a star to tell us how satisfied you are', 'fb.need_solved': 'Please tell us whether the problem is solved',
     'fb.thanks': 'Thank you for your feedback', 'fb.thanks_sub': 'Your rating: {n} stars ({word}).',
@@ -58,10 +58,10 @@ GD.strings({
     'fb.sent_late': 'This report has already been rated', 'fb.sending': 'Sending…',
     'h.reopened': 'Back with the command center: another mediator is being arranged', 's.reopened': 'You said the problem is not solved; the command center will act soon.',
     'step.resolved1': 'First closed', 'step.reopened': 'Back to the command center',
-    'c.hint': 'The command center is finding a mediator for you. If it is urgent, call them:', 'c.call': 'Call the command center',
+    'm.name': 'Mediator: {name}', 'c.hint': 'The command center is finding a mediator for you. If it is urgent, call them:', 'c.call': 'Call the command center',
     'c.waited': 'You have waited {t}', 'place': 'Place: {p}', 'place.said': 'Address you gave: {a}',
-    'keep.title': 'How to find this page again', 'keep.copy': 'Copy this page\u2019s link', 'keep.copied': 'Link copied: paste it somewhere safe',
-    'keep.copy_failed': 'Could not copy: press and hold the address above to save it', 'sms.label': 'Text this page\u2019s link to my phone',
+    'keep.title': 'How to find this page again', "keep.copy": "Copy this page's link", 'keep.copied': 'Link copied: paste it somewhere safe',
+    'keep.copy_failed': 'Could not copy: press and hold the address above to save it', "sms.label": "Text this page's link to my phone",
     'sms.ph': '11-digit mobile number', 'sms.send': 'Text it to me', 'sms.sent': 'Text sent; check your phone', 'sms.bad': 'A mobile number has 11 digits',
     'code.rate_limited': 'Too many texts for this report; please try tomorrow'
   }
@@ -199,7 +199,7 @@ function render() {
   // The mediator: name, call, distance/ETA, map.
   $('#mediator-card').hidden = !m;
   if (m) {
-    $('#mediator-name').textContent = GD.t('pin.mediator') + '：' + m.name;
+    $('#mediator-name').textContent = GD.t('m.name', { name: m.name });
     $('#call').href = 'tel:' + m.phone;
     $('#call').textContent = GD.t('m.call') + ' ' + m.phone;
     var showEta = v.status === 'claimed' && m.distance_m !== null && m.distance_m !== undefined;
@@ -227,7 +227,7 @@ function render() {
   $('#place-line').hidden = !place;
   renderCenter();
   $('#sms-box').hidden = !v.sms_available;
-  $('#report-summary').textContent = GD.t('summary', { cat: v.category_label, desc: v.description });
+  $('#report-summary').textContent = GD.t('summary', { cat: v.category ? GD.t('cat.' + v.category) : v.category_label, desc: v.description });
   $('#timeline').replaceChildren.apply($('#timeline'), tl.map(function (e) {
     // Each claim or assignment names its own mediator (also after a reopen).
     var who = e.who || (e.event.type === 'claimed' || e.event.type === 'assigned' ? '' : name);
