@@ -363,6 +363,10 @@ impl LifecycleSettings {
     }
 }
 
+fn default_passive_reply_deadline() -> Duration {
+    Duration::from_millis(4500)
+}
+
 /// `[ladder]`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LadderSettings {
@@ -687,6 +691,10 @@ pub struct WechatSettings {
     /// Longest a delivery waits for a concurrent copy of itself before answering `success`.
     #[serde(with = "humantime_serde")]
     pub reply_budget: Duration,
+    /// A passive reply ready later than this after its delivery arrived is too late for
+    /// WeChat (it waits 5 s): it also goes out as a customer-service message.
+    #[serde(with = "humantime_serde", default = "default_passive_reply_deadline")]
+    pub passive_reply_deadline: Duration,
     /// The datum of `LOCATION` events (`wgs84` or `gcj02`); location messages are GCJ-02.
     pub location_event_coord: crate::domain::location::CoordSystem,
     /// `template` (template messages) or `subscribe` (subscription notices, `bizsend`).
@@ -787,6 +795,9 @@ impl Settings {
         }
         if w.reply_budget.is_zero() || w.reply_budget > Duration::from_secs(4) {
             return bad("wechat.reply_budget", "must be more than zero and at most 4s (WeChat waits 5 s)");
+        }
+        if w.passive_reply_deadline > Duration::from_secs(5) {
+            return bad("wechat.passive_reply_deadline", "at most 5s (WeChat waits 5 s for a reply)");
         }
         if w.notify_queue == 0 || !(1..=10).contains(&w.notify_attempts) {
             return bad("wechat", "notify_queue ≥ 1 and notify_attempts 1..=10 are required");

@@ -71,6 +71,7 @@ impl Dispatcher {
     /// # Errors
     /// `Store` (and report failures): nothing is remembered, so WeChat's retry tries again.
     pub async fn wechat_message(&self, message: &Message) -> Result<ChatReply, DispatchError> {
+        let started = tokio::time::Instant::now();
         let key = sha256_hex(&format!("wechat:{}", message.dedupe_key()));
         let budget = self.settings().wechat.reply_budget;
         let waited_until = tokio::time::Instant::now() + budget;
@@ -88,6 +89,11 @@ impl Dispatcher {
         match self.converse(message).await {
             Ok(reply) => {
                 self.store().finish_delivery(&key, &reply.encode(), self.settings().wechat.dedupe_ttl).await?;
+                if let ChatReply::Text(text) = &reply
+                    && started.elapsed() > self.settings().wechat.passive_reply_deadline
+                {
+                    self.send_late_reply(&message.envelope.from, text.clone());
+                }
                 Ok(reply)
             }
             Err(e) => {
@@ -97,6 +103,36 @@ impl Dispatcher {
                 Err(e)
             }
         }
+    }
+
+    /// WeChat stopped waiting for this reply (a report's tracking link, say): send it as a
+    /// customer-service message instead, in the background, a few times at most.
+    fn send_late_reply(&self, openid: &str, text: String) {
+        if !self.wechat_client().enabled() {
+            tracing::info!(openid = %mask(openid), "a late wechat reply was not resent: wechat not configured");
+            return;
+        }
+        let (dispatcher, openid) = (self.clone(), openid.to_owned());
+        tokio::spawn(async move {
+            let mut backoff = dispatcher.settings().wechat.notify_backoff;
+            for attempt in 1..=dispatcher.settings().wechat.notify_attempts {
+                match dispatcher.wechat_client().send_custom_text(&openid, &text).await {
+                    Ok(()) => {
+                        tracing::info!(openid = %mask(&openid), attempt, "late wechat reply resent");
+                        return;
+                    }
+                    Err(e) if e.is_transient() => {
+                        tracing::warn!(openid = %mask(&openid), attempt, error = %e, "late wechat reply failed; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = backoff.saturating_mul(2);
+                    }
+                    Err(e) => {
+                        tracing::warn!(openid = %mask(&openid), attempt, error = %e, "late wechat reply failed");
+                        return;
+                    }
+                }
+            }
+        });
     }
 
     async fn converse(&self, message: &Message) -> Result<ChatReply, DispatchError> {

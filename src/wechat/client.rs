@@ -231,6 +231,16 @@ impl WechatClient {
         self.post("/cgi-bin/message/template/send", &body).await.map(drop)
     }
 
+    /// Send a customer-service text message (客服消息: allowed within 48 hours of the user's
+    /// last message to the account).
+    ///
+    /// # Errors
+    /// [`WechatError`].
+    pub async fn send_custom_text(&self, openid: &str, content: &str) -> Result<(), WechatError> {
+        let body = json!({ "touser": openid, "msgtype": "text", "text": { "content": content } });
+        self.post("/cgi-bin/message/custom/send", &body).await.map(drop)
+    }
+
     /// Send a subscription notice (`bizsend`).
     ///
     /// # Errors

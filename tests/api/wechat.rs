@@ -456,6 +456,7 @@ on_both_stores!(
     two_residents_sending_the_same_msg_id_each_get_their_own_answer,
     qr_posters_render_as_svg_and_png,
     notifications_go_out_and_survive_a_token_expiry,
+    a_tracking_link_too_late_for_the_passive_reply_still_reaches_the_resident_in_wechat,
 );
 
 // --- a local server that speaks WeChat's API --------------------------------------------------
@@ -535,6 +536,7 @@ impl FakeWechat {
             .route("/cgi-bin/stable_token", post(stable_token))
             .route("/cgi-bin/message/template/send", post(send))
             .route("/cgi-bin/message/subscribe/bizsend", post(send))
+            .route("/cgi-bin/message/custom/send", post(send))
             .route("/cgi-bin/qrcode/create", post(qrcode))
             .route("/_fake/expire_token", post(expire))
             .with_state(fake);
@@ -687,6 +689,30 @@ async fn notifications_go_out_and_survive_a_token_expiry(backend: Backend) {
     })
     .await;
     assert!(notified.iter().any(|(n, _)| n == "offer") && notified.iter().any(|(n, _)| n == "claimed"), "{notified:?}");
+}
+
+async fn a_tracking_link_too_late_for_the_passive_reply_still_reaches_the_resident_in_wechat(backend: Backend) {
+    let mut fake = FakeWechat::start().await;
+    // Every reply counts as late (WeChat waits 5 s; a slow store can take longer).
+    let app = spawn_app_with(backend, |s| {
+        with_api(s, &fake);
+        s.wechat.passive_reply_deadline = std::time::Duration::ZERO;
+    })
+    .await;
+    let scene = scene(&app, "慢回复小区").await;
+    let resident = openid();
+    post_plain(&app, scan_xml(&resident, &scene)).await;
+    let (_, body) = post_plain(&app, text_xml(&resident, unique(), "楼下烧烤油烟很大")).await;
+    let token = tracking_token(&reply_text(&body));
+
+    let resent = loop {
+        let sent = fake.next_sent().await;
+        if sent["text"]["content"].as_str().is_some_and(|c| c.contains(&format!("/t/{token}"))) {
+            break sent;
+        }
+    };
+    assert_eq!(resent["touser"], resident.as_str());
+    assert_eq!(resent["msgtype"], "text");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
