@@ -69,6 +69,22 @@ async fn a_phone_that_stops_answering_pings_is_closed_and_leaves_the_live_map_wh
     })
     .await;
 
+    // A command-center screen watches (and answers its own pings by reading).
+    let mut screen = app.socket("/api/v1/command/live", &operator.token).await;
+    let gone = silent.id.clone();
+    let screen_told = tokio::spawn(async move {
+        let until = tokio::time::Instant::now() + crate::helpers::PROMPTLY;
+        while tokio::time::Instant::now() < until {
+            if let Some(m) = screen.next_json_within(Duration::from_millis(100)).await
+                && m["type"] == "positions"
+                && m["off_duty"].as_array().is_some_and(|ids| ids.iter().any(|id| id == gone.as_str()))
+            {
+                return true;
+            }
+        }
+        false
+    });
+
     // One phone's link dies: it reads nothing any more, so it answers no ping.
     let _ = stop_silent.send(());
     let mut silent_socket = silent_reader.await.expect("reader");
@@ -86,6 +102,7 @@ async fn a_phone_that_stops_answering_pings_is_closed_and_leaves_the_live_map_wh
         }
     }
     assert!(closed, "the silent socket was closed by the server");
+    assert!(screen_told.await.expect("screen"), "the screen took the silent phone off its map");
     let _ = stop_lively.send(());
     let mut lively_socket = lively_reader.await.expect("reader");
     lively_socket.send_json(&json!({ "type": "ping" })).await;
