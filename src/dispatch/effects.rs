@@ -95,13 +95,27 @@ pub(super) fn apply(
                         .push(TimerOp::Schedule(timer(TimerKind::Climb, next), after(timing.now, timing.climb_after)));
                 }
             }
+            Event::RiskChanged { .. } => {
+                // The deadlines moved to the new colour's: their reminders and checks move too.
+                if let Some(arrive_by) = next.arrive_by.filter(|_| next.arrive_by != prev.arrive_by) {
+                    write.timers.extend([
+                        TimerOp::Schedule(timer(TimerKind::RemindArrive, next), before(arrive_by, remind_before)),
+                        TimerOp::Schedule(timer(TimerKind::ArriveDue, next), arrive_by),
+                    ]);
+                }
+                if let Some(resolve_by) = next.resolve_by.filter(|_| next.resolve_by != prev.resolve_by) {
+                    write.timers.extend([
+                        TimerOp::Schedule(timer(TimerKind::RemindResolve, next), before(resolve_by, remind_before)),
+                        TimerOp::Schedule(timer(TimerKind::ResolveDue, next), resolve_by),
+                    ]);
+                }
+            }
             Event::Transferred { .. } | Event::CategoryChanged { .. } => {}
             Event::Reported
             | Event::Alerted
             | Event::Reminded { .. }
             | Event::Overdue { .. }
             | Event::Supervised { .. }
-            | Event::RiskChanged { .. }
             | Event::FeedbackGiven { .. }
             | Event::Reopened
             | Event::PhoneRevealed
@@ -149,6 +163,11 @@ pub(super) fn announcements(prev: &Incident, transition: &Transition, offer_ttl:
             }
             Event::Supervised { note } => {
                 let msg = MediatorMessage::Supervised { incident_id: id.clone(), note: note.clone() };
+                out.extend(for_mediators(holder.clone(), &msg));
+                None
+            }
+            Event::RiskChanged { .. } if after.status.is_active_claim() => {
+                let msg = MediatorMessage::RiskChanged { incident: IncidentView::for_holder(after) };
                 out.extend(for_mediators(holder.clone(), &msg));
                 None
             }

@@ -20,8 +20,8 @@ mod report;
 pub mod resident_chat;
 mod roster;
 pub mod stats;
-pub mod tracking;
 mod texts;
+pub mod tracking;
 mod waves;
 mod workloads;
 
@@ -245,7 +245,12 @@ impl Dispatcher {
 
     /// The deadlines a claim made now on `incident` gets, by its risk colour.
     fn claim_deadlines(&self, incident: &Incident, now: jiff::Timestamp) -> incident::ClaimDeadlines {
-        let d = self.settings().lifecycle.for_risk(incident.risk);
+        self.deadlines_for(incident.risk, now)
+    }
+
+    /// The arrive/resolve deadlines of colour `risk`, counted from `now`.
+    fn deadlines_for(&self, risk: crate::domain::category::Risk, now: jiff::Timestamp) -> incident::ClaimDeadlines {
+        let d = self.settings().lifecycle.for_risk(risk);
         let at = |within: std::time::Duration| {
             now.saturating_add(jiff::SignedDuration::try_from(within).unwrap_or(jiff::SignedDuration::MAX))
                 .unwrap_or(jiff::Timestamp::MAX)
@@ -529,7 +534,8 @@ impl Dispatcher {
         risk: crate::domain::category::Risk,
     ) -> Result<Incident, DispatchError> {
         let actor = Actor::account(Role::Operator, operator);
-        Ok(self.run(id, &actor, Command::SetRisk(risk)).await?.0)
+        let command = |_: &Incident, now| Command::SetRisk { risk, deadlines: self.deadlines_for(risk, now) };
+        Ok(self.execute(id, &actor, command).await?.0)
     }
 
     /// The resident answers the follow-up visit; "not resolved" reopens it.

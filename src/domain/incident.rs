@@ -395,8 +395,14 @@ pub enum Command {
         /// The order.
         note: String,
     },
-    /// Set the risk colour (resident's choice, triage, or an operator).
-    SetRisk(Risk),
+    /// Set the risk colour (resident's choice, triage, or an operator). `deadlines` are the new
+    /// colour's, counted from now: a held incident's pending deadlines move to them.
+    SetRisk {
+        /// The new colour.
+        risk: Risk,
+        /// The new colour's arrive/resolve deadlines from now.
+        deadlines: ClaimDeadlines,
+    },
     /// Correct the category (a WeChat text's guess, or a resident's wrong button).
     SetCategory(Category),
     /// The resident's follow-up answer.
@@ -840,11 +846,22 @@ pub fn decide(incident: &Incident, command: &Command, now: Timestamp) -> Result<
             next.supervision = Some(Supervision { operator_id: operator.clone(), note: note.clone(), at: now });
             vec![Event::Supervised { note: note.clone() }]
         }
-        Command::SetRisk(risk) => {
+        Command::SetRisk { risk, deadlines } => {
             if *risk == incident.risk {
                 return unchanged();
             }
             next.risk = *risk;
+            // Pending deadlines restart on the new colour's clock from the change: raised to
+            // red, the holder has red's 15 minutes from now (never overdue at once); a deadline
+            // already met (arrived) stays as it was.
+            if incident.deadline_pending(Deadline::Arrive) {
+                next.arrive_by = Some(deadlines.arrive_by);
+                next.arrive_overdue_at = None;
+            }
+            if incident.deadline_pending(Deadline::Resolve) {
+                next.resolve_by = Some(deadlines.resolve_by);
+                next.resolve_overdue_at = None;
+            }
             let mut events = vec![Event::RiskChanged { from: incident.risk, to: *risk }];
             if *risk == Risk::Red && incident.alerted_at.is_none() && !incident.status.is_closed() {
                 next.alerted_at = Some(now);

@@ -344,6 +344,12 @@ pub enum MediatorMessage {
         /// The order.
         note: String,
     },
+    /// The command center changed the colour of an incident you hold: the incident with its
+    /// new deadlines (counted from the change).
+    RiskChanged {
+        /// The incident (full resident phone included).
+        incident: IncidentView,
+    },
     /// Answer to the page's heartbeat `ping`.
     Pong,
     /// Your duty state as the server has it (answer to a duty message, and on connect).

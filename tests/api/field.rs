@@ -22,6 +22,7 @@ on_both_stores!(
     the_tracking_link_is_texted_through_the_configured_gateway_and_limited_per_report,
     nothing_is_texted_when_no_gateway_is_configured,
     the_residents_timeline_names_each_mediator_also_after_a_reopen,
+    a_risk_change_restarts_the_holders_deadlines_on_the_new_colours_clock_and_tells_their_phone,
 );
 
 async fn on_map(app: &TestApp, operator: &str) -> Vec<String> {
@@ -416,4 +417,71 @@ async fn the_residents_timeline_names_each_mediator_also_after_a_reopen(backend:
     assert_eq!(who("assigned"), vec![json!("李调解")], "{view}");
     let text = view.to_string();
     assert!(!text.contains(&first.id) && !text.contains(&second.id), "no staff ids: {text}");
+}
+
+async fn a_risk_change_restarts_the_holders_deadlines_on_the_new_colours_clock_and_tells_their_phone(backend: Backend) {
+    use grid_dispatch::domain::ids::IncidentId;
+    use grid_dispatch::store::{TimerKey, TimerKind};
+    let app = spawn_app_with(backend, |s| {
+        // Red is urgent here: arrive within 2 s, reminded 1 s before.
+        s.lifecycle.red.arrive_within = Duration::from_secs(2);
+        s.lifecycle.red.resolve_within = Duration::from_secs(3600);
+        s.lifecycle.remind_before = Duration::from_secs(1);
+    })
+    .await;
+    let mediator = app.mediator("王调解", &[]).await;
+    let mut phone = on_duty_by_socket(&app, &mediator.token).await;
+    app.move_to(&mediator, LAT + 0.001, LNG).await;
+    let filed = app.report_at(LAT, LNG).await;
+    let id = filed["id"].as_str().expect("id").to_owned();
+    let (status, held) =
+        app.post(&format!("/api/v1/mediator/incidents/{id}/accept"), Some(&mediator.token), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{held}");
+    assert_eq!(held["risk"], "blue", "{held}");
+    let blue_arrive: jiff::Timestamp = held["arrive_by"].as_str().expect("arrive_by").parse().expect("time");
+
+    let before = jiff::Timestamp::now();
+    let (status, raised) = app
+        .post(&format!("/api/v1/command/incidents/{id}/risk"), Some(&app.admin_token()), json!({ "risk": "red" }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{raised}");
+    let after = jiff::Timestamp::now();
+    let arrive_by: jiff::Timestamp = raised["arrive_by"].as_str().expect("arrive_by").parse().expect("time");
+    let resolve_by: jiff::Timestamp = raised["resolve_by"].as_str().expect("resolve_by").parse().expect("time");
+    // From the change, on red's clock (documented: not from the claim).
+    let two = jiff::SignedDuration::from_secs(2);
+    assert!(arrive_by >= before.checked_add(two).unwrap() && arrive_by <= after.checked_add(two).unwrap(), "{raised}");
+    assert!(arrive_by < blue_arrive);
+    let hour = jiff::SignedDuration::from_secs(3600);
+    assert!(resolve_by >= before.checked_add(hour).unwrap() && resolve_by <= after.checked_add(hour).unwrap());
+
+    // The holder's phone hears it, with the new deadline.
+    let told = phone.wait_for("risk_changed", |m| m["incident"]["id"] == id.as_str()).await;
+    assert_eq!(told["incident"]["risk"], "red");
+    assert_eq!(told["incident"]["arrive_by"], raised["arrive_by"]);
+    assert_eq!(told["incident"]["resident_phone"], "13812345678", "the holder's view");
+
+    // The reminders and checks moved with it.
+    let store = app.app().dispatcher().store().clone();
+    let incident_id = IncidentId::parse(&id).expect("id");
+    let due = |kind| {
+        let (store, key) = (store.clone(), TimerKey { kind, incident_id: incident_id.clone() });
+        // Timers are kept to the millisecond.
+        async move { store.timer_due(&key).await.expect("store").map(|t| t.as_millisecond()) }
+    };
+    let ms = |t: jiff::Timestamp| Some(t.as_millisecond());
+    let second = jiff::SignedDuration::from_secs(1);
+    // (A timer may already have fired and been removed: 2 s is short.)
+    if let Some(at) = due(TimerKind::RemindArrive).await {
+        assert_eq!(Some(at), ms(arrive_by.checked_sub(second).unwrap()));
+    }
+    assert_eq!(due(TimerKind::RemindResolve).await, ms(resolve_by.checked_sub(second).unwrap()));
+    assert_eq!(due(TimerKind::ResolveDue).await, ms(resolve_by));
+    // …and fire on the new clock: reminded, then overdue, within seconds (blue's were an hour away).
+    phone.wait_for("reminder", |m| m["incident_id"] == id.as_str() && m["overdue"] == false).await;
+    phone.wait_for("reminder", |m| m["incident_id"] == id.as_str() && m["overdue"] == true).await;
+
+    let (_, detail) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(&app.admin_token())).await;
+    let changed = detail["timeline"].as_array().expect("timeline").iter().any(|e| e["event"]["type"] == "risk_changed");
+    assert!(changed, "{detail}");
 }

@@ -110,5 +110,12 @@ await scenario('phone-half-dead-link', async (browser, errors) => {
   }, { id: filed.id, due: newArrive }, { timeout: WAIT_MS });
   const shown = await job.locator('.deadlines').innerText();
   console.log(`ok: the holder sees red and the new arrival deadline (${shown.split('\n')[0]})`);
-  await shot(med, 'phone-risk-raised', { fullPage: true });
+  const toast = await med.locator('#toast').textContent();
+  if (!/红色/.test(toast)) throw new Error(`no toast about the colour: ${toast}`);
+  // Readable: an error toast once took the page's red error text colour on its red background.
+  const [fg, bg] = await med.evaluate(() => { const cs = getComputedStyle(document.querySelector('#toast')); return [cs.color, cs.backgroundColor]; });
+  if (fg === bg) throw new Error(`the toast's text is invisible: ${fg} on ${bg}`);
+  console.log(`ok: the holder was told: ${toast}`);
+  await med.waitForFunction(() => document.querySelector('#toast').getAnimations().length === 0, null, { timeout: WAIT_MS });
+  await shot(med, 'phone-risk-raised');
 });
