@@ -151,6 +151,14 @@ async fn file(app: &TestApp, body: Value) -> Value {
     created
 }
 
+/// A filed report as the command center sees it.
+async fn command_view(app: &TestApp, filed: &Value) -> Value {
+    let id = filed["id"].as_str().expect("id");
+    let (status, detail) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(&app.admin_token())).await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    detail["incident"].clone()
+}
+
 async fn places_have_names_on_offers_jobs_tracking_and_the_command_center(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.report_limits.per_ip = 0).await;
     upload_areas(&app).await;
@@ -178,8 +186,7 @@ async fn places_have_names_on_offers_jobs_tracking_and_the_command_center(backen
     let (_, tracking) = app.get(&format!("/api/v1/track/{token}"), None).await;
     assert_eq!(tracking["place_name"], "幸福小区3号楼", "{tracking}");
     assert_eq!(tracking["address"], "2单元501门口", "{tracking}");
-    let (_, detail) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(&app.admin_token())).await;
-    assert_eq!(detail["incident"]["place_name"], "幸福小区3号楼", "{detail}");
+    assert_eq!(command_view(&app, &by_scene).await["place_name"], "幸福小区3号楼");
 
     // From a pin: the community and grid it lies in.
     let by_pin = file(
@@ -187,11 +194,9 @@ async fn places_have_names_on_offers_jobs_tracking_and_the_command_center(backen
         json!({ "location": { "lat": LAT + 0.01, "lng": LNG, "coord": "wgs84" }, "category": "family", "description": "夫妻吵架" }),
     )
     .await;
-    let (_, detail) = app
-        .get(&format!("/api/v1/command/incidents/{}", by_pin["id"].as_str().expect("id")), Some(&app.admin_token()))
-        .await;
-    assert_eq!(detail["incident"]["place_name"], "南滩社区 · 南滩第一网格", "{detail}");
-    assert_eq!(detail["incident"]["approximate"], false);
+    let seen = command_view(&app, &by_pin).await;
+    assert_eq!(seen["place_name"], "南滩社区 · 南滩第一网格", "{seen}");
+    assert_eq!(seen["approximate"], false);
 
     // Outside every area and without a scene: no name (pages show the coordinates).
     let nowhere = file(
@@ -199,10 +204,8 @@ async fn places_have_names_on_offers_jobs_tracking_and_the_command_center(backen
         json!({ "location": { "lat": LAT + 0.5, "lng": LNG, "coord": "wgs84" }, "category": "other", "description": "路上争执" }),
     )
     .await;
-    let (_, detail) = app
-        .get(&format!("/api/v1/command/incidents/{}", nowhere["id"].as_str().expect("id")), Some(&app.admin_token()))
-        .await;
-    assert!(detail["incident"]["place_name"].is_null(), "{detail}");
+    let seen = command_view(&app, &nowhere).await;
+    assert!(seen["place_name"].is_null(), "{seen}");
 }
 
 async fn a_place_typed_in_words_alone_goes_straight_to_the_command_center_whose_phone_the_resident_sees(
@@ -234,11 +237,9 @@ async fn a_place_typed_in_words_alone_goes_straight_to_the_command_center_whose_
     assert!(view["escalated_at"].is_string(), "{view}");
     let (_, offers) = app.get("/api/v1/mediator/offers", Some(&mediator.token)).await;
     assert_eq!(offers, json!([]), "nobody is offered a place known only in words");
-    let (_, detail) = app
-        .get(&format!("/api/v1/command/incidents/{}", filed["id"].as_str().expect("id")), Some(&app.admin_token()))
-        .await;
-    assert_eq!(detail["incident"]["approximate"], true, "{detail}");
-    assert_eq!(detail["incident"]["address"], "人民街12号小卖部门口");
+    let seen = command_view(&app, &filed).await;
+    assert_eq!(seen["approximate"], true, "{seen}");
+    assert_eq!(seen["address"], "人民街12号小卖部门口");
 
     // While a mediator is coming, the center's number is not shown.
     let id = filed["id"].as_str().expect("id");
