@@ -426,9 +426,9 @@ async fn a_resident_without_a_valid_scene_or_location_files_by_pin_and_by_typed_
     let (gateway, texts) = sms_gateway().await;
     let center_phone = "0971-8123456";
     let app = spawn_app_with(Backend::Memory, |s| {
-        s.pages.center_phone = center_phone.into();
-        s.pages.home_lat = LAT;
-        s.pages.home_lng = LNG;
+        s.resident.center_phone = center_phone.into();
+        s.resident.home_lat = LAT;
+        s.resident.home_lng = LNG;
         s.sms.url = gateway;
     })
     .await;
@@ -456,7 +456,7 @@ async fn a_resident_without_a_valid_scene_or_location_files_by_pin_and_by_typed_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_phone_page_is_fully_english_on_toggle_and_fits_360_px_in_both_languages() {
     let app = spawn_app_with(Backend::Memory, |s| {
-        s.pages.center_phone = "0971-8123456".into();
+        s.resident.center_phone = "0971-8123456".into();
         s.report_limits.per_ip = 0;
     })
     .await;
