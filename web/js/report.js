@@ -2,6 +2,7 @@
 // buttons, a description, an optional phone, the scene's place or the device's, one submit.
 // One Idempotency-Key per page load (per distinct form content), so a double tap files once.
 import { GD, $ } from './common.js';
+import { addBaseMap, toMap, fromMap, geoJsonOptions } from './basemap.js';
 
 GD.strings({
   zh: {
@@ -100,9 +101,10 @@ $('#use-location').addEventListener('click', function () {
  */
 function initPick() {
   if (pickMap || !window.L) return;
-  var home = [Number(meta('gd-home-lat')) || 0, Number(meta('gd-home-lng')) || 0];
+  // On GCJ-02 tiles the map's coordinates are shifted: drawn with toMap, read with fromMap.
+  var home = toMap(Number(meta('gd-home-lat')) || 0, Number(meta('gd-home-lng')) || 0);
   pickMap = L.map('pick-map', { attributionControl: false, scrollWheelZoom: false, tap: true });
-  var tiles = GD.addBaseMap(pickMap);
+  var tiles = addBaseMap(pickMap);
   pickMap.setView(home, tiles ? 16 : 14);
   if (!tiles) {
     var lines = [], step = 0.005, span = 0.06;
@@ -114,12 +116,20 @@ function initPick() {
   }
   var outline = meta('gd-outline');
   if (outline) {
-    try { L.geoJSON(JSON.parse(outline), { interactive: false, style: { color: '#0f5fd7', weight: 3, fill: false } }).addTo(pickMap); } catch (e) { /* no outline */ }
+    try {
+      L.geoJSON(JSON.parse(outline), geoJsonOptions({ interactive: false, style: { color: '#0f5fd7', weight: 3, fill: false } })).addTo(pickMap);
+    } catch (e) { /* no outline */ }
   }
   L.control.scale({ imperial: false, position: 'bottomleft' }).addTo(pickMap);
   pin = L.marker(home, { draggable: true, autoPan: true, title: GD.t('pick.pin'), alt: GD.t('pick.pin'),
     icon: L.divIcon({ className: 'pick-pin', iconSize: [30, 42], iconAnchor: [15, 42] }) }).addTo(pickMap);
-  function mark(latlng) { pin.setLatLng(latlng); pinned = { lat: latlng.lat, lng: latlng.lng }; placeError = null; renderPlace(); }
+  function mark(latlng) {
+    pin.setLatLng(latlng);
+    var wgs = fromMap(latlng.lat, latlng.lng);
+    pinned = { lat: wgs[0], lng: wgs[1] };
+    placeError = null;
+    renderPlace();
+  }
   pin.on('dragend', function () { mark(pin.getLatLng()); });
   pickMap.on('click', function (e) { mark(e.latlng); });
   window.gdReport = { map: pickMap, pin: pin };
