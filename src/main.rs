@@ -118,6 +118,7 @@ async fn demo(mut settings: Settings, mediators: usize) -> anyhow::Result<()> {
          command center (operator):\n  {base}/?token={operator}\n\n  \
          mediator phone page (or log in there as {} / {}):\n  {base}/m?token={mediator}\n\n  \
          report form for residents (scan target of a QR scene):\n  {base}/r/{}\n\n  \
+         admin console (district IT staff):\n  {base}/admin?token={admin}\n\n  \
          admin token (API):\n  {admin}\n",
         accounts.mediator_login.0, accounts.mediator_login.1, accounts.scene
     );
