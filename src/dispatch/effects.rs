@@ -1,9 +1,11 @@
-//! What must change alongside an incident (timers, offer and hold sets) and who must hear about
-//! it, derived from the state machine's events. One place, so every command gets the same rules.
+//! What must change alongside an incident (timers, offer and hold sets), who must hear about
+//! it, and what its timeline records, derived from the state machine's events. One place, so
+//! every command (filing included) gets the same rules.
 
 use crate::domain::area::AreaLevel;
 use crate::domain::ids::AccountId;
 use crate::domain::incident::{Deadline, Event, Incident, Transition};
+use crate::domain::timeline::{ActorRole, TimelineEntry};
 use crate::push::wire::{self, IncidentView, MediatorMessage, OfferClosedReason, OperatorMessage};
 use crate::store::{BusMessage, Hold, IncidentWrite, TimerKey, TimerKind, TimerOp};
 use jiff::{SignedDuration, Timestamp};
@@ -34,9 +36,29 @@ pub(super) struct Timing {
     pub climb_after: Duration,
 }
 
-/// Fill in the side effects of `transition` (from `prev`) on `write`.
+/// The timeline entries of `transition`, each by `actor`, at `now`. On filing only the report
+/// is the resident's: what the service did on receiving it (the alert, the offers) is its own.
+pub(super) fn timeline(
+    prev: Option<&Incident>,
+    transition: &Transition,
+    actor: &super::Actor,
+    now: Timestamp,
+) -> Vec<TimelineEntry> {
+    transition
+        .events
+        .iter()
+        .map(|event| {
+            let by_actor = prev.is_some() || matches!(event, Event::Reported);
+            let (actor_role, actor_id) =
+                if by_actor { (actor.role, actor.id.clone()) } else { (ActorRole::System, None) };
+            TimelineEntry { at: now, actor_role, actor_id, event: event.clone() }
+        })
+        .collect()
+}
+
+/// Fill in the side effects of `transition` (from `prev`, `None` when filing) on `write`.
 pub(super) fn apply(
-    prev: &Incident,
+    prev: Option<&Incident>,
     transition: &Transition,
     capacity: Option<u32>,
     timing: &Timing,
@@ -44,15 +66,25 @@ pub(super) fn apply(
 ) {
     let next = &transition.incident;
     let remind_before = timing.remind_before;
-    if next.wave > prev.wave && next.status == crate::domain::incident::Status::Dispatching {
-        write.timers.push(TimerOp::Schedule(timer(TimerKind::Wave, next), after(timing.now, timing.wave_interval)));
+    let next_wave = || TimerOp::Schedule(timer(TimerKind::Wave, next), after(timing.now, timing.wave_interval));
+    if prev.is_some_and(|p| next.wave > p.wave) && next.status == crate::domain::incident::Status::Dispatching {
+        write.timers.push(next_wave());
     }
     let cancel = |write: &mut IncidentWrite, kinds: &[TimerKind]| {
-        write.timers.extend(kinds.iter().map(|k| TimerOp::Cancel(timer(*k, prev))));
+        write.timers.extend(kinds.iter().map(|k| TimerOp::Cancel(timer(*k, next))));
     };
-    let close_all_offers = |write: &mut IncidentWrite| write.offers_close = prev.open_offer_ids().cloned().collect();
+    let close_all_offers = |write: &mut IncidentWrite| {
+        write.offers_close = prev.into_iter().flat_map(Incident::open_offer_ids).cloned().collect();
+    };
     for event in &transition.events {
         match event {
+            Event::Reported => {
+                // Offered: the next wave comes if nobody accepts; escalation regardless.
+                if next.open_offer_ids().next().is_some() {
+                    write.timers.push(next_wave());
+                }
+                write.timers.push(TimerOp::Schedule(timer(TimerKind::Escalate, next), next.escalate_at));
+            }
             Event::Claimed { mediator_id } | Event::Assigned { mediator_id, .. } => {
                 write.hold = Some(Hold {
                     mediator_id: mediator_id.clone(),
@@ -75,7 +107,7 @@ pub(super) fn apply(
             Event::Offered { mediator_ids } => write.offers_open.extend(mediator_ids.iter().cloned()),
             Event::Arrived => cancel(write, &[TimerKind::RemindArrive, TimerKind::ArriveDue]),
             Event::Resolved { .. } => {
-                write.release.clone_from(&prev.claimed_by);
+                write.release = prev.and_then(|p| p.claimed_by.clone());
                 cancel(
                     write,
                     &[TimerKind::RemindArrive, TimerKind::ArriveDue, TimerKind::RemindResolve, TimerKind::ResolveDue],
@@ -97,13 +129,15 @@ pub(super) fn apply(
             }
             Event::RiskChanged { .. } => {
                 // The deadlines moved to the new colour's: their reminders and checks move too.
-                if let Some(arrive_by) = next.arrive_by.filter(|_| next.arrive_by != prev.arrive_by) {
+                let before_change = |f: fn(&Incident) -> Option<Timestamp>| prev.and_then(f);
+                if let Some(arrive_by) = next.arrive_by.filter(|_| next.arrive_by != before_change(|p| p.arrive_by)) {
                     write.timers.extend([
                         TimerOp::Schedule(timer(TimerKind::RemindArrive, next), before(arrive_by, remind_before)),
                         TimerOp::Schedule(timer(TimerKind::ArriveDue, next), arrive_by),
                     ]);
                 }
-                if let Some(resolve_by) = next.resolve_by.filter(|_| next.resolve_by != prev.resolve_by) {
+                if let Some(resolve_by) = next.resolve_by.filter(|_| next.resolve_by != before_change(|p| p.resolve_by))
+                {
                     write.timers.extend([
                         TimerOp::Schedule(timer(TimerKind::RemindResolve, next), before(resolve_by, remind_before)),
                         TimerOp::Schedule(timer(TimerKind::ResolveDue, next), resolve_by),
@@ -111,8 +145,7 @@ pub(super) fn apply(
                 }
             }
             Event::Transferred { .. } | Event::CategoryChanged { .. } => {}
-            Event::Reported
-            | Event::Alerted
+            Event::Alerted
             | Event::Reminded { .. }
             | Event::Overdue { .. }
             | Event::Supervised { .. }
@@ -127,7 +160,8 @@ pub(super) fn apply(
 
 /// Who must hear about a transition (mediators, operators, trackers), as the bus messages its
 /// write announces: they go out with the write and never for a refused one.
-pub(super) fn announcements(prev: &Incident, transition: &Transition, offer_ttl: Duration) -> Vec<BusMessage> {
+pub(super) fn announcements(prev: Option<&Incident>, transition: &Transition, offer_ttl: Duration) -> Vec<BusMessage> {
+    let Some(prev) = prev else { return filed(transition, offer_ttl) };
     let after = &transition.incident;
     let id = after.id.to_string();
     let holder: Vec<AccountId> = after.claimed_by.iter().cloned().collect();
@@ -187,8 +221,26 @@ pub(super) fn announcements(prev: &Incident, transition: &Transition, offer_ttl:
     out
 }
 
+/// Who hears of a new report. Offers first (each mediator's own view, with their distance):
+/// the latency residents wait on. The report's note goes ahead of the screens' updates, so an
+/// instance that shows the report knows it for the look-back. Nobody tracks it yet.
+fn filed(transition: &Transition, offer_ttl: Duration) -> Vec<BusMessage> {
+    let incident = &transition.incident;
+    let offered: Vec<AccountId> = incident.open_offer_ids().cloned().collect();
+    let mut out: Vec<BusMessage> = offers(incident, &offered, offer_ttl).collect();
+    out.push(noted(incident));
+    out.extend(
+        transition
+            .events
+            .iter()
+            .filter(|e| !matches!(e, Event::Offered { .. }))
+            .map(|e| to_operators(e, incident, &incident.area)),
+    );
+    out
+}
+
 /// The report as recent reports by area keep it, open or not as it is now.
-pub(super) fn noted(incident: &Incident) -> BusMessage {
+fn noted(incident: &Incident) -> BusMessage {
     BusMessage::Noted {
         incident_id: incident.id.clone(),
         at: incident.created_at,
@@ -198,7 +250,7 @@ pub(super) fn noted(incident: &Incident) -> BusMessage {
 }
 
 /// Each offered mediator's own offer (their distance and its lapse in it).
-pub(super) fn offers<'a>(
+fn offers<'a>(
     incident: &'a Incident,
     mediator_ids: &'a [AccountId],
     offer_ttl: Duration,
@@ -210,7 +262,7 @@ pub(super) fn offers<'a>(
 }
 
 /// An operator screen update for `event`, for the screens that see `place`.
-pub(super) fn to_operators(event: &Event, incident: &Incident, place: &crate::domain::area::AreaPath) -> BusMessage {
+fn to_operators(event: &Event, incident: &Incident, place: &crate::domain::area::AreaPath) -> BusMessage {
     let msg = OperatorMessage::Incident { event: event.clone(), incident: Box::new(IncidentView::masked(incident)) };
     BusMessage::ToOperators { payload: wire::to_json(&msg), place: Some(place.clone()) }
 }

@@ -276,38 +276,16 @@ impl Dispatcher {
             if let (None, Command::Accept { mediator, .. } | Command::Assign { mediator, .. }) = (capacity, &command) {
                 capacity = Some(self.mediator(mediator).await?.capacity);
             }
-            let transition = incident::decide(&current, &command, now)?;
+            let transition = incident::decide(Some(&current), &command, now)?;
             if transition.incident == current {
                 return Ok((current, false));
             }
-            let mut write = IncidentWrite::new(transition.incident.clone(), Expect::Version(current.version));
-            write.append = transition
-                .events
-                .iter()
-                .map(|e| TimelineEntry {
-                    at: now,
-                    actor_role: actor.role,
-                    actor_id: actor.id.clone(),
-                    event: e.clone(),
-                })
-                .collect();
-            let timing = effects::Timing {
-                now,
-                remind_before: self.settings().lifecycle.remind_before,
-                wave_interval: self.settings().dispatch.wave_interval,
-                climb_after: self.settings().ladder.climb_after,
-            };
-            effects::apply(&current, &transition, capacity, &timing, &mut write);
-            write.announce = effects::announcements(&current, &transition, self.settings().dispatch.offer_ttl);
+            let write = self.plan(Some(&current), &transition, actor, capacity, now);
             let mark = self.workload_mark();
             match self.inner.store.write_incident(&write).await? {
                 WriteOutcome::Written => {
                     tracing::info!(incident_id = %id, status = ?transition.incident.status, "incident changed");
-                    self.wechat_notify(&transition);
-                    self.note_own(&write.announce);
-                    let moved: Vec<&AccountId> =
-                        write.hold.iter().map(|h| &h.mediator_id).chain(write.release.as_ref()).collect();
-                    self.own_workloads_back(&moved, mark).await;
+                    self.written(&transition, &write, mark).await;
                     let changed = !transition.is_noop();
                     return Ok((transition.incident, changed));
                 }
@@ -317,6 +295,39 @@ impl Dispatcher {
             }
         }
         Err(DispatchError::Contended)
+    }
+
+    /// The one atomic write of a decided transition (from `prev`, `None` when filing): the
+    /// incident, its timeline, and everything that changes and is announced with it.
+    fn plan(
+        &self,
+        prev: Option<&Incident>,
+        transition: &incident::Transition,
+        actor: &Actor,
+        capacity: Option<u32>,
+        now: jiff::Timestamp,
+    ) -> IncidentWrite {
+        let expect = prev.map_or(Expect::Absent, |p| Expect::Version(p.version));
+        let mut write = IncidentWrite::new(transition.incident.clone(), expect);
+        write.append = effects::timeline(prev, transition, actor, now);
+        let timing = effects::Timing {
+            now,
+            remind_before: self.settings().lifecycle.remind_before,
+            wave_interval: self.settings().dispatch.wave_interval,
+            climb_after: self.settings().ladder.climb_after,
+        };
+        effects::apply(prev, transition, capacity, &timing, &mut write);
+        write.announce = effects::announcements(prev, transition, self.settings().dispatch.offer_ttl);
+        write
+    }
+
+    /// What follows a stored write on this instance: notifications out, its own news applied
+    /// at once, and (bounded) its workload messages back.
+    async fn written(&self, transition: &incident::Transition, write: &IncidentWrite, mark: u64) {
+        self.wechat_notify(transition);
+        self.note_own(&write.announce);
+        let moved: Vec<&AccountId> = write.hold.iter().map(|h| &h.mediator_id).chain(write.release.as_ref()).collect();
+        self.own_workloads_back(&moved, mark).await;
     }
 
     /// Run a command that needs no claim deadlines.

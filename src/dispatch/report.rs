@@ -1,20 +1,17 @@
-//! Filing a report: locate it, find the nearest available mediators, store it with its
-//! escalation deadline and offers in one atomic write, which also publishes the offers.
+//! Filing a report: locate it, find the nearest available mediators and look back for
+//! duplicates, then file it through the state machine (`Command::File`) and store it with its
+//! deadlines and offers in one atomic write, which also publishes the offers.
 
-use super::effects::{self, timer};
 use super::recent::{Kept, Nearby, PER_AREA};
-use super::{DispatchError, Dispatcher};
+use super::{Actor, DispatchError, Dispatcher};
 use crate::auth;
 use crate::domain::account::Phone;
 use crate::domain::category::{Category, Risk};
 use crate::domain::ids::{IncidentId, SceneId};
-use crate::domain::incident::{Event, Incident, Offer, Report};
+use crate::domain::incident::{self, Command, Filing, Incident, Offer, Report};
 use crate::domain::location::GeoPoint;
-use crate::domain::timeline::{ActorRole, TimelineEntry};
 use crate::matcher::{self, Candidate, index::fresh_after};
-use crate::store::{
-    AreaNote, BusMessage, Creation, Expect, IdempotencyClaim, IncidentWrite, TimerKind, TimerOp, WriteOutcome,
-};
+use crate::store::{AreaNote, BusMessage, Creation, IdempotencyClaim, WriteOutcome};
 use jiff::{SignedDuration, Timestamp};
 use tracing::instrument;
 
@@ -47,10 +44,6 @@ pub struct ReportReceipt {
     pub tracking_token: String,
     /// True when this was a retry answered from the first request.
     pub replayed: bool,
-}
-
-fn after(t: Timestamp, d: std::time::Duration) -> Timestamp {
-    t.saturating_add(SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX)).unwrap_or(Timestamp::MAX)
 }
 
 impl Dispatcher {
@@ -161,71 +154,34 @@ impl Dispatcher {
         let first_wave =
             async { if found.approximate { Ok((1, vec![])) } else { self.first_wave(place, new.category).await } };
         let ((wave, chosen), (duplicate_of, recurring)) = tokio::try_join!(first_wave, self.look_back(place, now))?;
-        let report = Report {
-            id: IncidentId::generate(),
-            category: new.category,
-            risk,
-            description: new.description,
-            location: place,
-            cell: place.cell(self.index().resolution()).to_string(),
-            scene_id: new.scene,
-            resident_phone: new.phone,
-            created_at: now,
-            // Nobody near: the command center must act now, through the same durable timer.
-            escalate_at: if chosen.is_empty() { now } else { after(now, s.escalate_after) },
-        };
-        let offers = chosen
-            .iter()
-            .map(|c| Offer {
-                mediator_id: c.mediator_id.clone(),
-                distance_m: c.distance_m,
-                offered_at: now,
-                declined_at: None,
-                expired_at: None,
-            })
-            .collect();
-        let mut incident = Incident::reported(report, offers);
-        incident.wave = wave;
-        incident.duplicate_of = duplicate_of;
-        incident.recurring = recurring;
-        incident.area = self.locate(place);
+        let area = self.locate(place);
         // The district's centre names nothing: the resident's words are the place.
-        incident.place_name =
-            if found.approximate { None } else { found.scene_name.or_else(|| self.area_names(&incident.area)) };
-        incident.address = new.address;
-        incident.approximate = found.approximate;
-        if risk == Risk::Red {
-            // Red goes to street and district at once: the district holds it on the ladder,
-            // and the street sees it as it lies in its area.
-            incident.alerted_at = Some(now);
-            incident.ladder = Some(crate::domain::area::AreaLevel::District);
-        }
+        let place_name = if found.approximate { None } else { found.scene_name.or_else(|| self.area_names(&area)) };
+        let filing = Filing {
+            report: Report {
+                id: IncidentId::generate(),
+                category: new.category,
+                risk,
+                description: new.description,
+                location: place,
+                cell: place.cell(self.index().resolution()).to_string(),
+                scene_id: new.scene,
+                resident_phone: new.phone,
+                address: new.address,
+            },
+            area,
+            place_name,
+            approximate: found.approximate,
+            offers: chosen.iter().map(|c| Offer::new(c.mediator_id.clone(), c.distance_m, now)).collect(),
+            wave,
+            duplicate_of,
+            recurring,
+            escalate_after: SignedDuration::try_from(s.escalate_after).unwrap_or(SignedDuration::MAX),
+        };
+        let transition = incident::decide(None, &Command::File(Box::new(filing)), now)?;
+        let incident = &transition.incident;
         let tracking_token = auth::random_token();
-        let mut write = IncidentWrite::new(incident.clone(), Expect::Absent);
-        let entry = |event| TimelineEntry { at: now, actor_role: ActorRole::Resident, actor_id: None, event };
-        write.append.push(entry(Event::Reported));
-        if risk == Risk::Red {
-            write.append.push(TimelineEntry { actor_role: ActorRole::System, ..entry(Event::Alerted) });
-        }
-        if !chosen.is_empty() {
-            let mediator_ids = chosen.iter().map(|c| c.mediator_id.clone()).collect();
-            write
-                .append
-                .push(TimelineEntry { actor_role: ActorRole::System, ..entry(Event::Offered { mediator_ids }) });
-            write.timers.push(TimerOp::Schedule(timer(TimerKind::Wave, &incident), after(now, s.wave_interval)));
-        }
-        write.timers.push(TimerOp::Schedule(timer(TimerKind::Escalate, &incident), incident.escalate_at));
-        write.offers_open = chosen.iter().map(|c| c.mediator_id.clone()).collect();
-        // Offers first (each mediator's own view, with their distance): the latency residents
-        // wait on. They and the screens' updates leave with the write itself.
-        // The report's note goes ahead of the screens' updates, so an instance that shows the
-        // report knows it for the look-back.
-        write.announce = effects::offers(&incident, &write.offers_open, s.offer_ttl).collect();
-        write.announce.push(effects::noted(&incident));
-        write.announce.push(effects::to_operators(&Event::Reported, &incident, &incident.area));
-        if risk == Risk::Red {
-            write.announce.push(effects::to_operators(&Event::Alerted, &incident, &incident.area));
-        }
+        let mut write = self.plan(None, &transition, &Actor::resident(), None, now);
         write.creation = Some(Creation {
             tracking_hash: auth::sha256_hex(&tracking_token),
             idempotency: idempotency.map(|(key, fingerprint)| IdempotencyClaim {
@@ -244,7 +200,7 @@ impl Dispatcher {
             WriteOutcome::Conflict | WriteOutcome::AtCapacity => return Err(DispatchError::Contended),
         }
         metrics::counter!("gd_reports_total").increment(1);
-        self.note_own(&write.announce);
+        self.written(&transition, &write, self.workload_mark()).await;
         let keep = std::time::Duration::from_secs(HOTSPOT_WINDOW.as_secs().unsigned_abs());
         let note = AreaNote { id: incident.id.clone(), at: now, place };
         if let Err(e) = self.store().note_in_area(&place.area().to_string(), &note, keep).await {
@@ -252,11 +208,10 @@ impl Dispatcher {
             tracing::warn!(error = %e, "could not note the report in its hot-spot area");
         }
         tracing::info!(incident_id = %incident.id, cell = %incident.cell, offers = chosen.len(), "report filed");
-        self.wechat_offers(&incident.id, &incident.open_offer_ids().cloned().collect::<Vec<_>>());
         if chosen.is_empty() {
             self.wake_timers();
         }
-        Ok(ReportReceipt { incident, tracking_token, replayed: false })
+        Ok(ReportReceipt { incident: transition.incident, tracking_token, replayed: false })
     }
 }
 

@@ -58,16 +58,7 @@ impl Dispatcher {
         let radius_m = self.wave_radius_m(incident.wave + 1);
         let fresh =
             self.candidates_within(incident.location, incident.category, s.offer_count, radius_m, &asked).await?;
-        let offers: Vec<Offer> = fresh
-            .into_iter()
-            .map(|c| Offer {
-                mediator_id: c.mediator_id,
-                distance_m: c.distance_m,
-                offered_at: now,
-                declined_at: None,
-                expired_at: None,
-            })
-            .collect();
+        let offers: Vec<Offer> = fresh.into_iter().map(|c| Offer::new(c.mediator_id, c.distance_m, now)).collect();
         let ttl = SignedDuration::try_from(s.offer_ttl).unwrap_or(SignedDuration::MAX);
         let command = Command::Offer { offers, expire_before: now.checked_sub(ttl).ok() };
         match self.run(id, &Actor::system(), command).await {

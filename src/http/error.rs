@@ -141,7 +141,7 @@ impl From<DispatchError> for ApiError {
                 TransitionError::AlreadyClaimed => {
                     Self::new(StatusCode::CONFLICT, "already_claimed", "another mediator already took this incident")
                 }
-                TransitionError::NotOffered => Self::not_found(),
+                TransitionError::NotOffered | TransitionError::NotFiled => Self::not_found(),
                 TransitionError::NotYours => Self::forbidden("this incident is not assigned to you"),
                 TransitionError::NoSuchLevel => {
                     Self::new(StatusCode::CONFLICT, "no_such_level", "there is no level to hand it to that way")

@@ -94,33 +94,37 @@ fn audit(action: AuditAction, target: &str) -> AuditEntry {
     }
 }
 
-/// A fresh incident, offered to `offered`.
+/// A fresh incident, offered to `offered`, filed at `t(0)` and escalating at `t(300)`.
 #[must_use]
 pub fn incident(offered: &[AccountId]) -> Incident {
+    use crate::domain::incident::{Command, Filing, Offer, Report, decide};
     let loc = GeoPoint::new(36.6171, 101.7782).expect("valid");
-    let report = crate::domain::incident::Report {
-        id: IncidentId::generate(),
-        category: Category::Neighbor,
-        risk: Risk::Blue,
-        description: "楼上漏水".into(),
-        location: loc,
-        cell: loc.cell(h3o::Resolution::Eight).to_string(),
-        scene_id: None,
-        resident_phone: Some(Phone::parse("13800135678").expect("valid")),
-        created_at: t(0),
-        escalate_at: t(300),
+    let filing = Filing {
+        report: Report {
+            id: IncidentId::generate(),
+            category: Category::Neighbor,
+            risk: Risk::Blue,
+            description: "楼上漏水".into(),
+            location: loc,
+            cell: loc.cell(h3o::Resolution::Eight).to_string(),
+            scene_id: None,
+            resident_phone: Some(Phone::parse("13800135678").expect("valid")),
+            address: None,
+        },
+        area: crate::domain::area::AreaPath::default(),
+        place_name: None,
+        approximate: false,
+        offers: offered.iter().map(|m| Offer::new(m.clone(), 100.0, t(0))).collect(),
+        wave: 1,
+        duplicate_of: None,
+        recurring: false,
+        escalate_after: jiff::SignedDuration::from_secs(300),
     };
-    let offers = offered
-        .iter()
-        .map(|m| crate::domain::incident::Offer {
-            mediator_id: m.clone(),
-            distance_m: 100.0,
-            offered_at: t(0),
-            declined_at: None,
-            expired_at: None,
-        })
-        .collect();
-    Incident::reported(report, offers)
+    let mut incident =
+        decide(None, &Command::File(Box::new(filing)), t(0)).expect("filing applies to nothing").incident;
+    // Nobody offered: the fixture still escalates at `t(300)`, as the checks expect.
+    incident.escalate_at = t(300);
+    incident
 }
 
 fn escalate_key(id: &IncidentId) -> TimerKey {

@@ -1,0 +1,638 @@
+//! The incident state machine: a pure function (incident, command, now) → new incident + events.
+//!
+//! ```text
+//!  dispatching ──accept/assign──▶ claimed ──arrive──▶ on_site ──resolve──▶ resolved
+//!       │  ▲                         │                                 ▲
+//!   escalate│                        └─────────────resolve─────────────┘
+//!       ▼  │ (offers stay open: a nearby mediator may still grab it)
+//!   escalated ──accept/assign──▶ claimed
+//!  dispatching | escalated ──cancel──▶ cancelled
+//! ```
+//! Stores only persist what this module decides, guarded by the incident's version, so
+//! "exactly one accept wins" and "accept vs escalation" are decided here and made atomic there.
+//! Filing is a command like the others (applied to no incident yet): every rule about what a
+//! report becomes lives in [`decide`] and the one function per command it calls.
+
+mod decide;
+#[cfg(test)]
+mod table;
+#[cfg(test)]
+mod tests;
+
+pub use decide::decide;
+
+use super::account::Phone;
+use super::category::{Category, Risk};
+use super::ids::{AccountId, IncidentId, SceneId};
+use super::location::GeoPoint;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Where an incident is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Offered to nearby mediators; nobody has accepted yet.
+    Dispatching,
+    /// Nobody accepted in time (or nobody was near): the command center must act.
+    Escalated,
+    /// A mediator accepted or was assigned and is on the way.
+    Claimed,
+    /// The mediator is there.
+    OnSite,
+    /// Closed by the mediator with an outcome.
+    Resolved,
+    /// Withdrawn by the resident before anyone claimed it.
+    Cancelled,
+}
+
+impl Status {
+    /// Still waiting for a mediator.
+    #[must_use]
+    pub fn is_unclaimed(self) -> bool {
+        matches!(self, Self::Dispatching | Self::Escalated)
+    }
+
+    /// Resolved or cancelled: nobody works on it any more.
+    #[must_use]
+    pub fn is_closed(self) -> bool {
+        matches!(self, Self::Resolved | Self::Cancelled)
+    }
+
+    /// A mediator holds it and it is not closed.
+    #[must_use]
+    pub fn is_active_claim(self) -> bool {
+        matches!(self, Self::Claimed | Self::OnSite)
+    }
+}
+
+/// How a mediator closed an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// 调解成功.
+    Mediated,
+    /// 调解未成功.
+    NotMediated,
+    /// 转交 another body (court, labour bureau, police).
+    Referred,
+}
+
+/// One mediator an incident was offered to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Offer {
+    /// The mediator.
+    pub mediator_id: AccountId,
+    /// Great-circle distance from the mediator to the incident when offered.
+    pub distance_m: f64,
+    /// When the offer went out.
+    pub offered_at: Timestamp,
+    /// Set when the mediator said no.
+    #[serde(default)]
+    pub declined_at: Option<Timestamp>,
+    /// Set when the offer lapsed unanswered (`dispatch.offer_ttl`).
+    #[serde(default)]
+    pub expired_at: Option<Timestamp>,
+}
+
+impl Offer {
+    /// An offer to `mediator_id`, `distance_m` away, made at `at`.
+    #[must_use]
+    pub fn new(mediator_id: AccountId, distance_m: f64, at: Timestamp) -> Self {
+        Self { mediator_id, distance_m, offered_at: at, declined_at: None, expired_at: None }
+    }
+
+    /// Still open: neither declined nor lapsed.
+    #[must_use]
+    pub fn is_open(&self) -> bool {
+        self.declined_at.is_none() && self.expired_at.is_none()
+    }
+}
+
+/// A deadline that runs once a mediator holds an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Deadline {
+    /// Be there by `arrive_by`.
+    Arrive,
+    /// Close it by `resolve_by`.
+    Resolve,
+}
+
+/// When the holder must arrive and resolve, fixed at claim time from the risk colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimDeadlines {
+    /// Arrive by.
+    pub arrive_by: Timestamp,
+    /// Resolve by.
+    pub resolve_by: Timestamp,
+}
+
+/// An operator's supervision order (督办).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Supervision {
+    /// The operator.
+    #[schema(value_type = String)]
+    pub operator_id: AccountId,
+    /// What they asked for.
+    pub note: String,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+}
+
+/// The resident's follow-up answer (回访).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Feedback {
+    /// 1 (very unhappy) ..= 5 (very happy).
+    pub rating: u8,
+    /// Their words.
+    pub comment: Option<String>,
+    /// False: "not resolved", which reopens the incident to the command center.
+    pub resolved: bool,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+}
+
+/// A resident's report and everything that happened to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// Opaque id.
+    pub id: IncidentId,
+    /// Lifecycle state.
+    pub status: Status,
+    /// What it is about.
+    pub category: Category,
+    /// How urgent.
+    pub risk: Risk,
+    /// The resident's words.
+    pub description: String,
+    /// Where it happened (WGS-84).
+    pub location: GeoPoint,
+    /// H3 cell of `location` at the index resolution.
+    pub cell: String,
+    /// The place's name when it was reported: the QR scene's name, else the names of the
+    /// community and grid it lies in; None when neither is known (pages show coordinates).
+    #[serde(default)]
+    pub place_name: Option<String>,
+    /// Where it is in the resident's own words (typed on the form: an address or landmark).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// `location` is only the district's centre: the resident typed an address but gave no
+    /// pin, scene or GPS, so nobody can be offered it by distance (it goes to the command
+    /// center at once).
+    #[serde(default)]
+    pub approximate: bool,
+    /// The QR scene it was reported from, if any.
+    #[serde(default)]
+    pub scene_id: Option<SceneId>,
+    /// The resident's phone, if they gave one.
+    #[serde(default)]
+    pub resident_phone: Option<Phone>,
+    /// When it was reported.
+    pub created_at: Timestamp,
+    /// When it escalates to the command center if still unclaimed.
+    pub escalate_at: Timestamp,
+    /// Mediators it was offered to.
+    #[serde(default)]
+    pub offers: Vec<Offer>,
+    /// The mediator who holds it.
+    #[serde(default)]
+    pub claimed_by: Option<AccountId>,
+    /// When it was claimed or assigned.
+    #[serde(default)]
+    pub claimed_at: Option<Timestamp>,
+    /// The operator who assigned it, when it was not grabbed.
+    #[serde(default)]
+    pub assigned_by: Option<AccountId>,
+    /// When it escalated.
+    #[serde(default)]
+    pub escalated_at: Option<Timestamp>,
+    /// When the mediator arrived.
+    #[serde(default)]
+    pub arrived_at: Option<Timestamp>,
+    /// When it was closed.
+    #[serde(default)]
+    pub resolved_at: Option<Timestamp>,
+    /// How it was closed.
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    /// The mediator's closing note.
+    #[serde(default)]
+    pub resolution_note: Option<String>,
+    /// When the resident withdrew it.
+    #[serde(default)]
+    pub cancelled_at: Option<Timestamp>,
+    /// When a red incident was alerted to the command center.
+    #[serde(default)]
+    pub alerted_at: Option<Timestamp>,
+    /// The holder must arrive by then.
+    #[serde(default)]
+    pub arrive_by: Option<Timestamp>,
+    /// The holder must resolve by then.
+    #[serde(default)]
+    pub resolve_by: Option<Timestamp>,
+    /// When the arrival deadline passed unmet.
+    #[serde(default)]
+    pub arrive_overdue_at: Option<Timestamp>,
+    /// When the resolution deadline passed unmet.
+    #[serde(default)]
+    pub resolve_overdue_at: Option<Timestamp>,
+    /// Under supervision (督办).
+    #[serde(default)]
+    pub supervision: Option<Supervision>,
+    /// The resident's follow-up answer.
+    #[serde(default)]
+    pub feedback: Option<Feedback>,
+    /// When "not resolved" feedback reopened it.
+    #[serde(default)]
+    pub reopened_at: Option<Timestamp>,
+    /// How many offer waves went out.
+    #[serde(default)]
+    pub wave: u32,
+    /// A possibly identical open report (within 100 m and 30 minutes).
+    #[serde(default)]
+    pub duplicate_of: Option<IncidentId>,
+    /// Reported from an area with two or more reports in the last 30 days.
+    #[serde(default)]
+    pub recurring: bool,
+    /// Where it lies in the jurisdiction hierarchy.
+    #[serde(default)]
+    pub area: super::area::AreaPath,
+    /// Which command-center level is responsible on the escalation ladder (none before it
+    /// escalates, unless red).
+    #[serde(default)]
+    pub ladder: Option<super::area::AreaLevel>,
+    /// Optimistic-concurrency version: every stored change bumps it by one.
+    pub version: u64,
+}
+
+/// What the resident said and where: the part of a report that is theirs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// Id.
+    pub id: IncidentId,
+    /// Kind.
+    pub category: Category,
+    /// Colour (after triage).
+    pub risk: Risk,
+    /// Words.
+    pub description: String,
+    /// Where.
+    pub location: GeoPoint,
+    /// Its H3 cell.
+    pub cell: String,
+    /// QR scene.
+    pub scene_id: Option<SceneId>,
+    /// Phone.
+    pub resident_phone: Option<Phone>,
+    /// Where, in the resident's own words.
+    pub address: Option<String>,
+}
+
+/// A report as it is filed: the resident's part and what the service found for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filing {
+    /// What the resident said and where.
+    pub report: Report,
+    /// Where it lies in the jurisdiction hierarchy.
+    pub area: super::area::AreaPath,
+    /// The place's name (the scene's, else its community and grid), if any.
+    pub place_name: Option<String>,
+    /// The place is only the district's centre (the resident gave words, no point).
+    pub approximate: bool,
+    /// The first wave of offers (empty: nobody is near).
+    pub offers: Vec<Offer>,
+    /// The wave those offers come from (the first rings may have been empty).
+    pub wave: u32,
+    /// A possibly identical open report.
+    pub duplicate_of: Option<IncidentId>,
+    /// Its area had two or more reports in the last 30 days.
+    pub recurring: bool,
+    /// How long the offered mediators have before it escalates (`dispatch.escalate_after`).
+    pub escalate_after: SignedDuration,
+}
+
+impl Incident {
+    /// The live (not declined) offer made to `mediator`, if any.
+    #[must_use]
+    pub fn open_offer(&self, mediator: &AccountId) -> Option<&Offer> {
+        self.offers.iter().find(|o| &o.mediator_id == mediator && o.is_open())
+    }
+
+    /// Mediators whose offers are still open.
+    pub fn open_offer_ids(&self) -> impl Iterator<Item = &AccountId> {
+        self.offers.iter().filter(|o| o.is_open()).map(|o| &o.mediator_id)
+    }
+
+    /// Whether `deadline` still binds the holder (claimed, not yet met).
+    #[must_use]
+    pub fn deadline_pending(&self, deadline: Deadline) -> bool {
+        match deadline {
+            Deadline::Arrive => self.status == Status::Claimed && self.arrive_by.is_some(),
+            Deadline::Resolve => self.status.is_active_claim() && self.resolve_by.is_some(),
+        }
+    }
+
+    /// Overdue on any deadline and still open.
+    #[must_use]
+    pub fn is_overdue(&self) -> bool {
+        self.status.is_active_claim() && (self.arrive_overdue_at.is_some() || self.resolve_overdue_at.is_some())
+    }
+}
+
+/// Something asked of an incident.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// A resident files a report: the incident comes to be.
+    File(Box<Filing>),
+    /// A mediator grabs an offered incident.
+    Accept {
+        /// Who.
+        mediator: AccountId,
+        /// Their deadlines, from the risk colour.
+        deadlines: ClaimDeadlines,
+    },
+    /// A mediator turns an offer down.
+    Decline {
+        /// Who.
+        mediator: AccountId,
+    },
+    /// The escalation deadline passed.
+    Escalate,
+    /// An operator sends a mediator.
+    Assign {
+        /// The operator.
+        operator: AccountId,
+        /// The mediator sent.
+        mediator: AccountId,
+        /// Their deadlines, from the risk colour.
+        deadlines: ClaimDeadlines,
+    },
+    /// Another wave of offers (and lapse of offers past their time).
+    Offer {
+        /// New offers.
+        offers: Vec<Offer>,
+        /// Open offers made before this time lapse.
+        expire_before: Option<Timestamp>,
+    },
+    /// A reminder before a deadline.
+    Remind(Deadline),
+    /// A deadline passed.
+    MarkOverdue(Deadline),
+    /// An operator puts it under supervision (督办).
+    Supervise {
+        /// The operator.
+        operator: AccountId,
+        /// The order.
+        note: String,
+    },
+    /// Set the risk colour (resident's choice, triage, or an operator). `deadlines` are the new
+    /// colour's, counted from now: a held incident's pending deadlines move to them.
+    SetRisk {
+        /// The new colour.
+        risk: Risk,
+        /// The new colour's arrive/resolve deadlines from now.
+        deadlines: ClaimDeadlines,
+    },
+    /// Correct the category (a WeChat text's guess, or a resident's wrong button).
+    SetCategory(Category),
+    /// The resident's follow-up answer.
+    GiveFeedback {
+        /// 1..=5.
+        rating: u8,
+        /// Words.
+        comment: Option<String>,
+        /// False reopens it.
+        resolved: bool,
+    },
+    /// The holding mediator is there.
+    Arrive {
+        /// Who.
+        mediator: AccountId,
+    },
+    /// The holding mediator closes it.
+    Resolve {
+        /// Who.
+        mediator: AccountId,
+        /// How it ended.
+        outcome: Outcome,
+        /// Optional note.
+        note: Option<String>,
+    },
+    /// The resident withdraws it.
+    Cancel,
+    /// The level responsible did not act in time: climb to the district.
+    Climb,
+    /// An operator hands it one level up or down the ladder.
+    HandOver {
+        /// Up (towards the district) or down.
+        up: bool,
+        /// Why.
+        note: String,
+    },
+    /// An operator moves it to another area (it was placed wrongly).
+    Transfer {
+        /// Where it lies now.
+        area: super::area::AreaPath,
+        /// The area code named by the operator.
+        to: String,
+        /// Why.
+        note: String,
+    },
+}
+
+/// What happened, recorded in the timeline and pushed to whoever watches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The resident filed it.
+    Reported,
+    /// Offers went out.
+    Offered {
+        /// To whom.
+        #[schema(value_type = Vec<String>)]
+        mediator_ids: Vec<AccountId>,
+    },
+    /// A mediator grabbed it.
+    Claimed {
+        /// Who.
+        #[schema(value_type = String)]
+        mediator_id: AccountId,
+    },
+    /// A mediator turned the offer down.
+    Declined {
+        /// Who.
+        #[schema(value_type = String)]
+        mediator_id: AccountId,
+    },
+    /// Nobody grabbed it in time.
+    Escalated,
+    /// Red: alerted to the command center at once.
+    Alerted,
+    /// Offers lapsed unanswered.
+    OffersExpired {
+        /// Whose.
+        #[schema(value_type = Vec<String>)]
+        mediator_ids: Vec<AccountId>,
+    },
+    /// The holder was reminded of a coming deadline.
+    Reminded {
+        /// Which.
+        deadline: Deadline,
+    },
+    /// A deadline passed unmet (催办).
+    Overdue {
+        /// Which.
+        deadline: Deadline,
+    },
+    /// Put under supervision (督办).
+    Supervised {
+        /// The order.
+        note: String,
+    },
+    /// The risk colour changed.
+    RiskChanged {
+        /// Before.
+        from: Risk,
+        /// After.
+        to: Risk,
+    },
+    /// The resident answered the follow-up visit.
+    FeedbackGiven {
+        /// 1..=5.
+        rating: u8,
+        /// Whether they consider it resolved.
+        resolved: bool,
+    },
+    /// "Not resolved": back to the command center.
+    Reopened,
+    /// An operator revealed the resident's full phone number (audit only).
+    PhoneRevealed,
+    /// An operator revealed a mediator's phone number to call them about this incident (audit
+    /// only).
+    MediatorPhoneRevealed {
+        /// Whose number.
+        #[schema(value_type = String)]
+        mediator_id: AccountId,
+    },
+    /// It moved on the escalation ladder (climbed by timer, or handed up/down).
+    LadderMoved {
+        /// Level before.
+        from: Option<super::area::AreaLevel>,
+        /// Level now.
+        to: super::area::AreaLevel,
+        /// The operator's note, when handed over by hand.
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// The category was corrected.
+    CategoryChanged {
+        /// Before.
+        from: Category,
+        /// After.
+        to: Category,
+    },
+    /// Moved to another area.
+    Transferred {
+        /// The most specific code before.
+        from: Option<String>,
+        /// The area named.
+        to: String,
+        /// Why.
+        note: String,
+    },
+    /// An operator sent a mediator.
+    Assigned {
+        /// The operator.
+        #[schema(value_type = String)]
+        operator_id: AccountId,
+        /// The mediator.
+        #[schema(value_type = String)]
+        mediator_id: AccountId,
+    },
+    /// The mediator arrived.
+    Arrived,
+    /// Closed.
+    Resolved {
+        /// How.
+        outcome: Outcome,
+    },
+    /// Withdrawn by the resident.
+    Cancelled,
+    /// A notification went out (or was skipped or failed) through an external channel
+    /// (issue #3: WeChat). Appended outside state changes; one per delivery attempt.
+    Notified {
+        /// `wechat_template` or `wechat_subscribe`.
+        channel: String,
+        /// Which message: `offer`, `claimed`, `arrived`, `resolved`.
+        #[serde(default)]
+        notice: String,
+        /// The recipient, masked.
+        to: String,
+        /// `sent (attempt n)`, `failed (attempt n): <code>[; retrying]`, `skipped: <why>`.
+        outcome: String,
+    },
+}
+
+impl Event {
+    /// Replace every staff account id with the nil id (keeping how many), for residents.
+    pub fn anonymize(&mut self) {
+        let nil = AccountId::operations;
+        match self {
+            Self::Offered { mediator_ids } | Self::OffersExpired { mediator_ids } => {
+                mediator_ids.iter_mut().for_each(|m| *m = nil());
+            }
+            Self::Claimed { mediator_id } | Self::Declined { mediator_id } => *mediator_id = nil(),
+            Self::Assigned { operator_id, mediator_id } => {
+                *operator_id = nil();
+                *mediator_id = nil();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Why a command does not apply.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TransitionError {
+    /// Somebody else holds it.
+    #[error("another mediator already claimed this incident")]
+    AlreadyClaimed,
+    /// The mediator has no open offer for it (never offered, or declined).
+    #[error("this incident was not offered to you")]
+    NotOffered,
+    /// The mediator does not hold it.
+    #[error("this incident is not assigned to you")]
+    NotYours,
+    /// The command makes no sense in the current state.
+    #[error("not possible while the incident is {0:?}")]
+    WrongState(Status),
+    /// The follow-up was already answered.
+    #[error("feedback was already given")]
+    AlreadyAnswered,
+    /// There is no ladder level that way.
+    #[error("there is no level to hand it to that way")]
+    NoSuchLevel,
+    /// No such incident was filed (only filing applies to nothing).
+    #[error("no such incident")]
+    NotFiled,
+}
+
+/// The result of a command: the next incident (version bumped when it changed) and its events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// The incident after the command.
+    pub incident: Incident,
+    /// What happened; empty when the command was a repeat with nothing to do.
+    pub events: Vec<Event>,
+}
+
+impl Transition {
+    /// True when the command changed nothing (an idempotent repeat or a stale timer).
+    #[must_use]
+    pub fn is_noop(&self) -> bool {
+        self.events.is_empty()
+    }
+}
