@@ -1,6 +1,6 @@
 //! Composition root: picks the backends from settings, rebuilds in-process state, spawns the
 //! server and the background loops, and exposes the bound address. `main` and the tests both
-//! start the service through [`App::start`].
+//! start the service through [`App::start`] (or [`App::start_with`] a clock of their own).
 
 use crate::auth::{self, JwtKeys};
 use crate::clock::{Clock, SystemClock};
@@ -41,11 +41,20 @@ pub struct App {
 }
 
 impl App {
-    /// Start everything described by `settings`.
+    /// Start everything described by `settings`, on the system clock.
     ///
     /// # Errors
     /// Bad settings, an unreachable Redis, or a port that cannot be bound.
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
+        Self::start_with(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Start everything described by `settings`, reading time from `clock` (tests hold a
+    /// [`crate::clock::ManualClock`] and move it on).
+    ///
+    /// # Errors
+    /// As [`App::start`].
+    pub async fn start_with(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         settings.validate()?;
         let settings = Arc::new(settings);
         let shutdown = CancellationToken::new();
@@ -61,7 +70,7 @@ impl App {
                 "running on the embedded in-memory store: NOT durable and not shared between instances; \
                  set GD_REDIS__URL=redis://host:6379 for production"
             );
-            let store = MemoryStore::with_bus_capacity(settings.push.bus_capacity);
+            let store = MemoryStore::with_bus_capacity(settings.push.bus_capacity).with_clock(clock.clone());
             let bus = store.bus();
             (Arc::new(store), Arc::new(bus))
         } else {
@@ -96,7 +105,6 @@ impl App {
         };
         let index_resolution = resolution(settings.dispatch.index_resolution).map_err(anyhow::Error::msg)?;
         let index = PositionIndex::new(index_resolution);
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let dispatcher = Dispatcher::new(store, bus.clone(), index, clock, settings.clone());
         let hub = Hub::new(settings.push.socket_queue);
 

@@ -137,6 +137,24 @@ async fn redis_announcements_leave_only_with_an_applied_write() {
     cancel.cancel();
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn memory_a_sooner_deadline_is_announced_with_its_write() {
+    let store = MemoryStore::new();
+    let bus = Arc::new(store.bus());
+    conformance::a_sooner_deadline_is_announced_with_its_write(Arc::new(store), bus).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_a_sooner_deadline_is_announced_with_its_write() {
+    let server = RedisServer::start();
+    let cfg = config(&server);
+    let store = RedisStore::connect(&cfg).await.expect("connect to the test redis");
+    let cancel = CancellationToken::new();
+    let bus = RedisBus::start(&cfg, cancel.clone()).await.expect("subscribe");
+    conformance::a_sooner_deadline_is_announced_with_its_write(Arc::new(store), Arc::new(bus)).await;
+    cancel.cancel();
+}
+
 // --- Redis only -------------------------------------------------------------------------------
 
 fn is_unavailable<T: std::fmt::Debug>(result: &Result<T, StoreError>) -> bool {

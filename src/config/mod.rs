@@ -278,7 +278,8 @@ pub struct DispatchSettings {
 /// `[timers]`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TimerSettings {
-    /// Poll period.
+    /// Safety-net poll period (real time): the runner sleeps until the soonest deadline and is
+    /// woken by news of a sooner one; this bounds the wait if such news was lost.
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
     /// Claim lease.

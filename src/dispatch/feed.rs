@@ -103,6 +103,7 @@ impl Feed {
             BusMessage::AccountSignedOut { account_id } => {
                 self.hub.revoke(&account_id, Revoked::SignedOut);
             }
+            BusMessage::NextDeadline { .. } => self.dispatcher.deadlines_changed(),
             BusMessage::Noted { incident_id, at, place, open } => {
                 self.dispatcher.report_noted(&incident_id, at, place, open);
             }
@@ -123,6 +124,8 @@ impl Feed {
                 // Not the start-up load: this instance lagged behind the bus or lost it.
                 tracing::warn!("bus messages may have been missed; rebuilding the position index");
                 metrics::counter!("gd_bus_resyncs_total").increment(1);
+                // A sooner deadline may have been among them.
+                self.dispatcher.deadlines_changed();
                 let mut backoff = crate::retry::Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
                 while let Err(e) = Self::resync(&self.dispatcher).await {
                     tracing::warn!(error = %e, "resync failed; retrying");

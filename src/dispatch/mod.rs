@@ -124,7 +124,8 @@ struct Inner {
     index: PositionIndex,
     clock: Arc<dyn Clock>,
     settings: Arc<Settings>,
-    /// Wakes this instance's timer loop when a deadline is due sooner than its next poll.
+    /// Wakes this instance's timer runner when a write (on any instance) set a deadline
+    /// sooner than every one held before: it sleeps until the soonest.
     timer_wake: Arc<tokio::sync::Notify>,
     /// The jurisdiction map, swapped whole on every change (std RwLock: never held across an
     /// await; readers clone the Arc).
@@ -165,7 +166,7 @@ impl Dispatcher {
         settings: Arc<Settings>,
     ) -> Self {
         let timer_wake = Arc::new(tokio::sync::Notify::new());
-        let wechat = notify::Notifier::new(store.clone(), settings.clone());
+        let wechat = notify::Notifier::new(store.clone(), settings.clone(), clock.clone());
         let areas = std::sync::RwLock::default();
         let areas_reload = tokio::sync::Mutex::new(());
         let profiles = profiles::Profiles::default();
@@ -211,17 +212,26 @@ impl Dispatcher {
         &self.inner.settings
     }
 
-    /// Woken when a deadline may be due before the timer loop's next poll.
+    /// Woken when a deadline may be due before the one the timer runner sleeps until.
     #[must_use]
     pub fn timer_wake(&self) -> &Arc<tokio::sync::Notify> {
         &self.inner.timer_wake
     }
 
-    fn wake_timers(&self) {
+    /// A deadline sooner than the ones held was set (on any instance, heard on the bus), or
+    /// the bus may have lost such news: the timer runner looks again. A permit is kept when
+    /// it is busy, so news heard between its look and its sleep is not lost.
+    pub fn deadlines_changed(&self) {
         self.inner.timer_wake.notify_one();
     }
 
     /// The clock.
+    #[must_use]
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// Now, by the clock.
     #[must_use]
     pub fn now(&self) -> jiff::Timestamp {
         self.inner.clock.now()

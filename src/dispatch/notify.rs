@@ -14,6 +14,7 @@
 //! as skipped.
 
 use super::Dispatcher;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::{Event, Transition};
@@ -72,6 +73,7 @@ struct Context {
     store: Arc<dyn Store>,
     client: WechatClient,
     settings: Arc<Settings>,
+    clock: Arc<dyn Clock>,
     slots: Arc<Semaphore>,
 }
 
@@ -84,12 +86,14 @@ pub(super) struct Notifier {
 }
 
 impl Notifier {
-    /// A notifier delivering through `store`'s cached token with `settings.wechat`.
-    pub(super) fn new(store: Arc<dyn Store>, settings: Arc<Settings>) -> Self {
+    /// A notifier delivering through `store`'s cached token with `settings.wechat`, stamping
+    /// its messages and timeline entries with `clock`.
+    pub(super) fn new(store: Arc<dyn Store>, settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Self {
         let client = WechatClient::new(settings.wechat.clone(), store.clone());
         let slots = Arc::new(Semaphore::new(CONCURRENT_DELIVERIES));
         let (queue, jobs) = mpsc::channel(settings.wechat.notify_queue);
-        Self { context: Arc::new(Context { store, client, settings, slots }), queue, jobs: Mutex::new(Some(jobs)) }
+        let context = Arc::new(Context { store, client, settings, clock, slots });
+        Self { context, queue, jobs: Mutex::new(Some(jobs)) }
     }
 
     /// The WeChat API client.
@@ -169,7 +173,7 @@ async fn record(context: &Context, job: &Job, to: &str, outcome: String) {
         to: mask(to),
         outcome,
     };
-    let entry = timeline::system(jiff::Timestamp::now(), event);
+    let entry = timeline::system(context.clock.now(), event);
     if let Err(e) = context.store.append_timeline(&job.incident_id, &[entry]).await {
         tracing::warn!(incident_id = %job.incident_id, error = %e, "could not record a delivery");
     }
@@ -197,7 +201,7 @@ async fn deliver(context: &Context, job: Job) {
         Notice::Arrived => ("调解员已到场", format!("{base}/")),
         Notice::Resolved => ("您反映的问题已办结，欢迎评价", format!("{base}/")),
     };
-    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
+    let now = context.clock.now().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
     let data = json!({
         "thing1": { "value": what },
         "thing2": { "value": format!("编号{}", short(&job.incident_id)) },

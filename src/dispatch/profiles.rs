@@ -10,12 +10,12 @@ use crate::domain::account::{Account, Role};
 use crate::domain::category::Category;
 use crate::domain::ids::AccountId;
 use crate::store::StoreError;
+use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 /// How long a copy is trusted without an announcement.
-const MAX_AGE: Duration = Duration::from_secs(600);
+const MAX_AGE: SignedDuration = SignedDuration::from_mins(10);
 
 /// A mediator, as ranking sees them.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +43,7 @@ impl Profile {
 #[derive(Debug, Default)]
 pub(super) struct Profiles {
     /// By account: the profile (None: not an enabled mediator) and when it was read.
-    held: std::sync::RwLock<HashMap<AccountId, (Option<Profile>, Instant)>>,
+    held: std::sync::RwLock<HashMap<AccountId, (Option<Profile>, Timestamp)>>,
     /// Bumped by every forget, so a read that started before it is not kept.
     generation: AtomicU64,
 }
@@ -67,9 +67,12 @@ impl Dispatcher {
     pub(super) async fn profiles(&self, ids: &[AccountId]) -> Result<Vec<Option<Profile>>, StoreError> {
         let cache = &self.inner.profiles;
         let generation = cache.generation.load(Ordering::SeqCst);
+        let now = self.now();
         let mut out: Vec<Option<Option<Profile>>> = {
             let held = cache.held.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-            ids.iter().map(|id| held.get(id).filter(|(_, at)| at.elapsed() < MAX_AGE).map(|(p, _)| p.clone())).collect()
+            ids.iter()
+                .map(|id| held.get(id).filter(|(_, at)| now.duration_since(*at) < MAX_AGE).map(|(p, _)| p.clone()))
+                .collect()
         };
         let missing: Vec<AccountId> =
             ids.iter().zip(&out).filter(|(_, p)| p.is_none()).map(|(id, _)| id.clone()).collect();
@@ -81,7 +84,6 @@ impl Dispatcher {
                 let mut held = cache.held.write().unwrap_or_else(std::sync::PoisonError::into_inner);
                 // Keep what was read only if nothing was forgotten meanwhile.
                 if cache.generation.load(Ordering::SeqCst) == generation {
-                    let now = Instant::now();
                     held.extend(fresh.iter().map(|(id, p)| (id.clone(), (p.clone(), now))));
                 }
             }

@@ -208,9 +208,6 @@ impl Dispatcher {
             tracing::warn!(error = %e, "could not note the report in its hot-spot area");
         }
         tracing::info!(incident_id = %incident.id, cell = %incident.cell, offers = chosen.len(), "report filed");
-        if chosen.is_empty() {
-            self.wake_timers();
-        }
         Ok(ReportReceipt { incident: transition.incident, tracking_token, replayed: false })
     }
 }

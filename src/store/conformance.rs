@@ -770,13 +770,63 @@ pub async fn announcements_leave_only_with_an_applied_write(store: Arc<dyn Store
         holds,
         claims: claims.map(|count| super::DayClaims { day: DAY.into(), count }),
     };
+    // The first write's escalation is the soonest deadline, so the store says so after them.
+    let sooner = BusMessage::NextDeadline { due_ms: inc.escalate_at.as_millisecond() };
+    let heard = hear(&mut rx, 6).await;
+    assert_eq!(heard, vec![offer, screen("reported"), sooner, load(1, Some(1)), screen("claimed"), load(0, None)]);
+}
+
+/// The next `n` messages on `rx`, leaving out positions and duty.
+async fn hear(rx: &mut super::BusReceiver, n: usize) -> Vec<super::BusMessage> {
+    use super::BusMessage;
     let mut heard = vec![];
-    while heard.len() < 5 {
+    while heard.len() < n {
         let next = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
         match next.expect("announcements arrive in time").expect("bus open") {
             BusMessage::Fixes { .. } | BusMessage::Duty { .. } => {}
             message => heard.push(message),
         }
     }
-    assert_eq!(heard, vec![offer, screen("reported"), load(1, Some(1)), screen("claimed"), load(0, None)]);
+    heard
+}
+
+/// [`super::BusMessage::NextDeadline`]: a write that sets a deadline sooner than every one
+/// the store holds says so after its own messages (timer runners sleep until the soonest);
+/// a later deadline, a cancellation or a refused write says nothing. Runs on an empty store,
+/// with its bus, like [`announcements_leave_only_with_an_applied_write`].
+///
+/// # Panics
+/// On a violation.
+pub async fn a_sooner_deadline_is_announced_with_its_write(store: Arc<dyn Store>, bus: Arc<dyn super::Bus>) {
+    use super::BusMessage;
+    let mut rx = bus.subscribe();
+    let screen = |text: &str| BusMessage::ToOperators { payload: text.into(), place: None };
+    let file = |escalate_at: i64, name: &str| {
+        let mut inc = incident(&[]);
+        inc.escalate_at = t(escalate_at);
+        let mut write = creation(&inc, &format!("nd-{name}"));
+        write.announce = vec![screen(name)];
+        (inc, write)
+    };
+    let (first, write) = file(300, "first");
+    assert_eq!(store.write_incident(&write).await.unwrap(), WriteOutcome::Written);
+    let (_, write) = file(400, "later");
+    assert_eq!(store.write_incident(&write).await.unwrap(), WriteOutcome::Written);
+    let (_, mut refused) = file(100, "refused");
+    refused.incident.id = first.id.clone();
+    assert_eq!(store.write_incident(&refused).await.unwrap(), WriteOutcome::Conflict);
+    let (_, write) = file(200, "sooner");
+    assert_eq!(store.write_incident(&write).await.unwrap(), WriteOutcome::Written);
+    let mut cancelled =
+        IncidentWrite::new(Incident { version: first.version + 1, ..first.clone() }, Expect::Version(first.version));
+    cancelled.timers.push(TimerOp::Cancel(escalate_key(&first.id)));
+    cancelled.announce = vec![screen("cancelled")];
+    assert_eq!(store.write_incident(&cancelled).await.unwrap(), WriteOutcome::Written);
+
+    let due = |secs| BusMessage::NextDeadline { due_ms: t(secs).as_millisecond() };
+    let heard = hear(&mut rx, 6).await;
+    assert_eq!(
+        heard,
+        vec![screen("first"), due(300), screen("later"), screen("sooner"), due(200), screen("cancelled")]
+    );
 }

@@ -3,12 +3,14 @@
 //!
 //! All state sits behind one std `Mutex` (no lock is held across an `.await`), so each method
 //! is one critical section and `write_incident` is atomic exactly as the Redis script is.
+//! Expiry (idempotency keys, WeChat state, rate windows, locks) runs on the injected clock.
 
 use super::wechat::{CachedToken, DeliveryClaim, RateCount, ResidentSession};
 use super::{
     AccountWrite, AreaNote, Bus, BusMessage, BusReceiver, ClaimedTimer, Expect, IncidentWrite, RememberedKey, Store,
     StoreError, TimerKey, TimerOp, WriteOutcome,
 };
+use crate::clock::{Clock, SystemClock};
 use crate::domain::account::{Account, Fix, Phone, Presence, Role};
 use crate::domain::audit::{AUDIT_KEEP, AuditEntry};
 use crate::domain::ids::{AccountId, IncidentId, SceneId};
@@ -97,6 +99,8 @@ pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
     /// Where [`IncidentWrite::announce`] goes; [`MemoryStore::bus`] hands it out.
     bus: MemoryBus,
+    /// What expiry is measured against.
+    clock: Arc<dyn Clock>,
 }
 
 impl Default for MemoryStore {
@@ -118,7 +122,18 @@ impl MemoryStore {
     /// An empty store whose bus lets slow receivers lag (and resync) after `capacity` messages.
     #[must_use]
     pub fn with_bus_capacity(capacity: usize) -> Self {
-        Self { inner: Arc::default(), bus: MemoryBus::new(capacity) }
+        Self { inner: Arc::default(), bus: MemoryBus::new(capacity), clock: Arc::new(SystemClock) }
+    }
+
+    /// This store with expiry measured by `clock` (the system clock by default).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
     }
 
     /// The bus this store announces its writes on: the one an instance on this store uses.
@@ -136,6 +151,19 @@ impl MemoryStore {
 
 fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
+}
+
+/// The news for timer runners when `timers` set a deadline sooner than `earliest`, the soonest
+/// held before (as the Redis script decides it).
+fn sooner_deadline(earliest: Option<i64>, timers: &[TimerOp]) -> Option<BusMessage> {
+    let soonest = timers
+        .iter()
+        .filter_map(|op| match op {
+            TimerOp::Schedule(_, due) => Some(ms(*due)),
+            TimerOp::Cancel(_) => None,
+        })
+        .min()?;
+    earliest.is_none_or(|e| soonest < e).then_some(BusMessage::NextDeadline { due_ms: soonest })
 }
 
 #[async_trait]
@@ -338,7 +366,7 @@ impl Store for MemoryStore {
         // Every precondition first; nothing is mutated until all hold.
         if let Some(claim) = w.creation.as_ref().and_then(|c| c.idempotency.as_ref())
             && let Some((existing, fp, receipt, expires)) = g.idempotency.get(&claim.key_hash)
-            && *expires > Timestamp::now()
+            && *expires > self.now()
         {
             return Ok(WriteOutcome::Replayed {
                 incident_id: existing.clone(),
@@ -366,7 +394,7 @@ impl Store for MemoryStore {
             g.tracking.insert(creation.tracking_hash.clone(), id.clone());
             if let Some(claim) = &creation.idempotency {
                 let ttl = jiff::SignedDuration::try_from(claim.ttl).unwrap_or(jiff::SignedDuration::ZERO);
-                let expires = Timestamp::now().saturating_add(ttl).unwrap_or(Timestamp::MAX);
+                let expires = self.now().saturating_add(ttl).unwrap_or(Timestamp::MAX);
                 g.idempotency.insert(
                     claim.key_hash.clone(),
                     (id.clone(), claim.fingerprint.clone(), claim.receipt.clone(), expires),
@@ -382,6 +410,7 @@ impl Store for MemoryStore {
         }
         g.incidents.insert(id.clone(), w.incident.clone());
         g.timelines.entry(id.clone()).or_default().extend(w.append.iter().cloned());
+        let next_deadline = sooner_deadline(g.timer_order.first().map(|(t, _)| *t), &w.timers);
         for op in &w.timers {
             match op {
                 TimerOp::Schedule(key, due) => g.set_timer(key.clone(), ms(*due)),
@@ -414,7 +443,8 @@ impl Store for MemoryStore {
             claims,
         });
         // Still under the lock: announcements leave in the order their writes applied.
-        for message in loads.chain(w.announce.iter().filter(|m| !matches!(m, BusMessage::Resync)).cloned()) {
+        let announced = w.announce.iter().filter(|m| !matches!(m, BusMessage::Resync)).cloned();
+        for message in loads.chain(announced).chain(next_deadline) {
             // No receivers is fine: nobody is listening on this instance yet.
             let _ = self.bus.tx.send(message);
         }
@@ -461,8 +491,9 @@ impl Store for MemoryStore {
     }
 
     async fn remembered_key(&self, key_hash: &str) -> Result<Option<RememberedKey>, StoreError> {
+        let now = self.now();
         let g = self.lock();
-        Ok(g.idempotency.get(key_hash).filter(|(.., expires)| *expires > Timestamp::now()).map(
+        Ok(g.idempotency.get(key_hash).filter(|(.., expires)| *expires > now).map(
             |(incident_id, fingerprint, receipt, _)| RememberedKey {
                 incident_id: incident_id.clone(),
                 fingerprint: fingerprint.clone(),
@@ -540,34 +571,39 @@ impl Store for MemoryStore {
         session: &ResidentSession,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        self.lock().wechat.sessions.insert(openid_hash.to_owned(), Expiring::new(session.clone(), ttl));
+        let now = self.now();
+        self.lock().wechat.sessions.insert(openid_hash.to_owned(), Expiring::new(session.clone(), now, ttl));
         Ok(())
     }
 
     async fn resident_session(&self, openid_hash: &str) -> Result<Option<ResidentSession>, StoreError> {
-        Ok(live(&mut self.lock().wechat.sessions, openid_hash).cloned())
+        let now = self.now();
+        Ok(live(&mut self.lock().wechat.sessions, openid_hash, now).cloned())
     }
 
     async fn claim_delivery(&self, key_hash: &str, lease: Duration) -> Result<DeliveryClaim, StoreError> {
+        let now = self.now();
         let mut g = self.lock();
-        Ok(match live(&mut g.wechat.deliveries, key_hash) {
+        Ok(match live(&mut g.wechat.deliveries, key_hash, now) {
             Some(Some(reply)) => DeliveryClaim::Answered(reply.clone()),
             Some(None) => DeliveryClaim::Pending,
             None => {
-                g.wechat.deliveries.insert(key_hash.to_owned(), Expiring::new(None, lease));
+                g.wechat.deliveries.insert(key_hash.to_owned(), Expiring::new(None, now, lease));
                 DeliveryClaim::Claimed
             }
         })
     }
 
     async fn finish_delivery(&self, key_hash: &str, reply: &str, ttl: Duration) -> Result<(), StoreError> {
-        self.lock().wechat.deliveries.insert(key_hash.to_owned(), Expiring::new(Some(reply.to_owned()), ttl));
+        let now = self.now();
+        self.lock().wechat.deliveries.insert(key_hash.to_owned(), Expiring::new(Some(reply.to_owned()), now, ttl));
         Ok(())
     }
 
     async fn release_delivery(&self, key_hash: &str) -> Result<(), StoreError> {
+        let now = self.now();
         let mut g = self.lock();
-        if matches!(live(&mut g.wechat.deliveries, key_hash), Some(None)) {
+        if matches!(live(&mut g.wechat.deliveries, key_hash, now), Some(None)) {
             g.wechat.deliveries.remove(key_hash);
         }
         Ok(())
@@ -579,28 +615,33 @@ impl Store for MemoryStore {
         body_hash: &str,
         ttl: Duration,
     ) -> Result<Option<String>, StoreError> {
+        let now = self.now();
         let mut g = self.lock();
-        if let Some(first) = live(&mut g.wechat.signed_urls, url_hash) {
+        if let Some(first) = live(&mut g.wechat.signed_urls, url_hash, now) {
             return Ok(Some(first.clone()));
         }
-        g.wechat.signed_urls.insert(url_hash.to_owned(), Expiring::new(body_hash.to_owned(), ttl));
+        g.wechat.signed_urls.insert(url_hash.to_owned(), Expiring::new(body_hash.to_owned(), now, ttl));
         Ok(None)
     }
 
     async fn hit_rate_window(&self, key_hash: &str, window: Duration) -> Result<RateCount, StoreError> {
+        let now = self.now();
         let mut g = self.lock();
-        let entry = match live(&mut g.wechat.windows, key_hash) {
+        let entry = match live(&mut g.wechat.windows, key_hash, now) {
             Some(n) => {
                 *n += 1;
                 *n
             }
             None => {
-                g.wechat.windows.insert(key_hash.to_owned(), Expiring::new(1, window));
+                g.wechat.windows.insert(key_hash.to_owned(), Expiring::new(1, now, window));
                 1
             }
         };
-        let now = std::time::Instant::now();
-        let resets_in = g.wechat.windows.get(key_hash).map_or(window, |e| e.until.saturating_duration_since(now));
+        let resets_in = g
+            .wechat
+            .windows
+            .get(key_hash)
+            .map_or(window, |e| e.until.duration_since(now).try_into().unwrap_or(Duration::ZERO));
         Ok(RateCount { count: entry, resets_in })
     }
 
@@ -610,22 +651,25 @@ impl Store for MemoryStore {
     }
 
     async fn refund_rate_window(&self, key_hash: &str) -> Result<(), StoreError> {
-        if let Some(n) = live(&mut self.lock().wechat.windows, key_hash) {
+        let now = self.now();
+        if let Some(n) = live(&mut self.lock().wechat.windows, key_hash, now) {
             *n = n.saturating_sub(1);
         }
         Ok(())
     }
 
     async fn wechat_token(&self) -> Result<Option<CachedToken>, StoreError> {
+        let now = self.now();
         let mut g = self.lock();
-        if g.wechat.token.as_ref().is_some_and(|t| t.expires_at <= Timestamp::now()) {
+        if g.wechat.token.as_ref().is_some_and(|t| t.expires_at <= now) {
             g.wechat.token = None;
         }
         Ok(g.wechat.token.clone())
     }
 
     async fn put_wechat_token(&self, token: &CachedToken) -> Result<(), StoreError> {
-        self.lock().wechat.token = Some(token.clone()).filter(|t| t.expires_at > Timestamp::now());
+        let now = self.now();
+        self.lock().wechat.token = Some(token.clone()).filter(|t| t.expires_at > now);
         Ok(())
     }
 
@@ -638,10 +682,11 @@ impl Store for MemoryStore {
     }
 
     async fn lock_wechat_token_refresh(&self, holder: &str, lease: Duration) -> Result<bool, StoreError> {
+        let now = self.now();
         let mut g = self.lock();
         let mut slot = std::mem::take(&mut g.wechat.refresh_lock);
-        let free = live_slot(&mut slot).is_none();
-        g.wechat.refresh_lock = if free { Some(Expiring::new(holder.to_owned(), lease)) } else { slot };
+        let free = live_slot(&mut slot, now).is_none();
+        g.wechat.refresh_lock = if free { Some(Expiring::new(holder.to_owned(), now, lease)) } else { slot };
         Ok(free)
     }
 
@@ -663,12 +708,14 @@ impl Store for MemoryStore {
     }
 
     async fn set_incident_openid(&self, id: &IncidentId, openid: &str, ttl: Duration) -> Result<(), StoreError> {
-        self.lock().wechat.incident_openids.insert(id.clone(), Expiring::new(openid.to_owned(), ttl));
+        let now = self.now();
+        self.lock().wechat.incident_openids.insert(id.clone(), Expiring::new(openid.to_owned(), now, ttl));
         Ok(())
     }
 
     async fn incident_openid(&self, id: &IncidentId) -> Result<Option<String>, StoreError> {
-        Ok(live(&mut self.lock().wechat.incident_openids, id).cloned())
+        let now = self.now();
+        Ok(live(&mut self.lock().wechat.incident_openids, id, now).cloned())
     }
 }
 
@@ -704,30 +751,30 @@ impl Bus for MemoryBus {
 /// A value that stops existing at `until` (checked on read, as Redis's PX is).
 struct Expiring<T> {
     value: T,
-    until: std::time::Instant,
+    until: Timestamp,
 }
 
 impl<T> Expiring<T> {
-    fn new(value: T, ttl: Duration) -> Self {
-        let now = std::time::Instant::now();
-        Self { value, until: now.checked_add(ttl).unwrap_or(now + Duration::from_secs(100 * 365 * 24 * 3600)) }
+    fn new(value: T, now: Timestamp, ttl: Duration) -> Self {
+        let ttl = jiff::SignedDuration::try_from(ttl).unwrap_or(jiff::SignedDuration::MAX);
+        Self { value, until: now.saturating_add(ttl).unwrap_or(Timestamp::MAX) }
     }
 }
 
-/// The live value under `key`, removing it if expired.
-fn live<'a, K, Q, T>(map: &'a mut HashMap<K, Expiring<T>>, key: &Q) -> Option<&'a mut T>
+/// The live value under `key` at `now`, removing it if expired.
+fn live<'a, K, Q, T>(map: &'a mut HashMap<K, Expiring<T>>, key: &Q, now: Timestamp) -> Option<&'a mut T>
 where
     K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
     Q: std::hash::Hash + Eq + ?Sized,
 {
-    if map.get(key).is_some_and(|e| e.until <= std::time::Instant::now()) {
+    if map.get(key).is_some_and(|e| e.until <= now) {
         map.remove(key);
     }
     map.get_mut(key).map(|e| &mut e.value)
 }
 
-fn live_slot<T>(slot: &mut Option<Expiring<T>>) -> Option<&mut T> {
-    if slot.as_ref().is_some_and(|e| e.until <= std::time::Instant::now()) {
+fn live_slot<T>(slot: &mut Option<Expiring<T>>, now: Timestamp) -> Option<&mut T> {
+    if slot.as_ref().is_some_and(|e| e.until <= now) {
         *slot = None;
     }
     slot.as_mut().map(|e| &mut e.value)

@@ -218,7 +218,9 @@ pub struct IncidentWrite {
     /// effects): the offers and screen updates it causes go out without another round trip,
     /// and never for a write that was refused. [`BusMessage::Resync`] is local and never
     /// announced. The store adds a [`BusMessage::Load`] for the mediator in `hold` and the one
-    /// in `release`, with the counts the write left, before these.
+    /// in `release`, with the counts the write left, before these; and after them a
+    /// [`BusMessage::NextDeadline`] when the write set a deadline sooner than every deadline
+    /// held before it.
     pub announce: Vec<BusMessage>,
 }
 
@@ -347,6 +349,13 @@ pub enum BusMessage {
         place: crate::domain::location::GeoPoint,
         /// Still open (not resolved or cancelled).
         open: bool,
+    },
+    /// A write set a deadline sooner than every deadline held before it: timer runners that
+    /// sleep until the earliest one wake and look again. Sent by the store itself, with the
+    /// write (see [`IncidentWrite::announce`]).
+    NextDeadline {
+        /// When it is due, ms since the Unix epoch.
+        due_ms: i64,
     },
     /// An account changed: forget what is held of it; a disabled one's sockets are closed.
     AccountChanged {
@@ -684,7 +693,8 @@ pub trait Store: Send + Sync + 'static {
 
     // --- residents via WeChat (issue #3) ---------------------------------------------------
     // Keys are SHA-256 hex of the user-supplied identity (openid, dedupe key, signed URL, IP),
-    // so no user input reaches a key. TTLs are real time (WeChat's clock, not the injected one).
+    // so no user input reaches a key. TTLs run on the backend's clock: Redis's own, the
+    // injected one in memory.
 
     /// Bind a resident (by openid hash) to a conversation state, for `ttl`.
     ///

@@ -1,9 +1,15 @@
 //! The durable-deadline runner. Deadlines live in the store (a Redis sorted set scored by due
 //! time, or its in-memory twin), so they survive restarts and are shared by every instance.
-//! Each instance polls: due deadlines are claimed with a lease (moved forward, not deleted),
-//! acted on idempotently through the state machine, then removed with a fencing check. An
-//! instance that dies mid-way leaves its claims to come back when the lease ends: at least once
-//! delivery, exactly-once effect. Key-expiry notifications are never used.
+//! Due deadlines are claimed with a lease (moved forward, not deleted), acted on idempotently
+//! through the state machine, then removed with a fencing check. An instance that dies mid-way
+//! leaves its claims to come back when the lease ends: at least once delivery, exactly-once
+//! effect. Key-expiry notifications are never used.
+//!
+//! Each instance's runner sleeps on the injected clock until the soonest deadline in the
+//! store. A write that sets a sooner one (on any instance) says so on the bus
+//! ([`crate::store::BusMessage::NextDeadline`]) and the feed wakes the runner at once; it
+//! looks again. `timers.poll_interval` (real time) is only a safety net for news the bus
+//! lost.
 
 use crate::dispatch::Dispatcher;
 use crate::domain::incident::Deadline;
@@ -80,27 +86,42 @@ impl TimerRunner {
         Ok(fired)
     }
 
-    /// Poll until `cancel`: every `poll_interval`, sooner when woken or when a claimed batch
-    /// was full (more may be due).
+    /// Run until `cancel`: fire what is due, then sleep until the soonest deadline in the
+    /// store (by the injected clock), or until woken by news of a sooner one, or at most
+    /// `timers.poll_interval` (real time); at once again when a claimed batch was full.
     pub async fn run(self, cancel: CancellationToken) {
         let settings = self.dispatcher.settings().timers.clone();
         let wake = self.dispatcher.timer_wake().clone();
+        let clock = self.dispatcher.clock().clone();
         let mut backoff = crate::retry::Backoff::new(settings.poll_interval, Duration::from_secs(5));
         loop {
-            let pause = match self.step().await {
-                Ok(step) if step.claimed >= settings.batch => Duration::ZERO,
+            let (soonest, pause) = match self.step().await {
+                Ok(step) if step.claimed >= settings.batch => continue,
                 Ok(_) => {
                     backoff.reset();
-                    settings.poll_interval
+                    match self.dispatcher.store().next_timer_due().await {
+                        Ok(soonest) => (soonest, settings.poll_interval),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not read the next deadline; polling");
+                            (None, settings.poll_interval)
+                        }
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "timer poll failed; store unavailable?");
-                    backoff.next_delay()
+                    (None, backoff.next_delay())
+                }
+            };
+            let until_due = async {
+                match soonest {
+                    Some(due) => clock.sleep_until(due).await,
+                    None => clock.sleep_until(jiff::Timestamp::MAX).await,
                 }
             };
             tokio::select! {
                 () = cancel.cancelled() => return,
                 () = wake.notified() => {}
+                () = until_due => {}
                 () = tokio::time::sleep(pause) => {}
             }
         }

@@ -271,11 +271,7 @@ fn ladder_moves(detail: &Value) -> Vec<(Value, Value)> {
 }
 
 async fn the_ladder_climbs_hands_over_and_transfers(backend: Backend) {
-    let app = spawn_app_with(backend, |s| {
-        no_limits(s);
-        s.ladder.climb_after = std::time::Duration::from_millis(700);
-    })
-    .await;
+    let app = crate::helpers::spawn_app_on_clock(backend, no_limits).await;
     synthetic_district(&app).await;
     let district = operator_in(&app, "区指挥", "D").await;
     let street1 = operator_in(&app, "一街道", "S1").await;
@@ -285,7 +281,7 @@ async fn the_ladder_climbs_hands_over_and_transfers(backend: Backend) {
     street_live.wait_for("snapshot", |_| true).await;
     // A second instance on the same Redis polls the same timers: the climb still happens once.
     let second = match backend {
-        Backend::Redis => Some(crate::helpers::start(app.settings.clone(), None).await),
+        Backend::Redis => Some(crate::helpers::start_on_clock(app.settings.clone(), None, app.clock().clone()).await),
         Backend::Memory => None,
     };
 
@@ -295,6 +291,7 @@ async fn the_ladder_climbs_hands_over_and_transfers(backend: Backend) {
         .wait_for("incident", |m| m["event"]["type"] == "escalated" && m["incident"]["id"] == id.as_str())
         .await;
     assert_eq!(escalated["incident"]["ladder"], "street");
+    app.advance(app.settings.ladder.climb_after).await;
     let climbed = district_live
         .wait_for("incident", |m| {
             m["event"]["type"] == "ladder_moved" && m["event"]["to"] == "district" && m["incident"]["id"] == id.as_str()

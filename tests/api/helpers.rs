@@ -4,11 +4,13 @@
 use crate::redis_server::{RedisServer, unique_prefix};
 use futures_util::{SinkExt, StreamExt};
 use grid_dispatch::app::App;
+use grid_dispatch::clock::ManualClock;
 use grid_dispatch::config::Settings;
 use grid_dispatch::domain::account::Role;
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -32,6 +34,8 @@ pub enum Backend {
 /// A running service and the clients to talk to it.
 pub struct TestApp {
     app: Option<App>,
+    /// The clock it reads, when the test holds it (see [`spawn_app_on_clock`]).
+    clock: Option<Arc<ManualClock>>,
     /// `http://127.0.0.1:port`.
     pub base: String,
     /// The settings it started with.
@@ -55,8 +59,8 @@ pub fn test_settings() -> Settings {
     s
 }
 
-/// Start an app on `backend` with test settings changed by `tweak`.
-pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+/// Test settings on `backend` (starting its Redis server), changed by `tweak`.
+pub fn settings_on(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> (Settings, Option<RedisServer>) {
     let mut settings = test_settings();
     let redis = match backend {
         Backend::Memory => None,
@@ -68,15 +72,32 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         }
     };
     tweak(&mut settings);
+    (settings, redis)
+}
+
+/// Start an app on `backend` with test settings changed by `tweak`.
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let (settings, redis) = settings_on(backend, tweak);
     start(settings, redis).await
 }
 
 /// Start an app with these exact settings (keeping `redis` alive alongside).
 pub async fn start(settings: Settings, redis: Option<RedisServer>) -> TestApp {
     let app = App::start(settings.clone()).await.expect("the app starts");
-    let base = format!("http://{}", app.addr());
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
-    TestApp { app: Some(app), base, settings, redis, http }
+    TestApp::new(app, None, settings, redis)
+}
+
+/// Start an app with these exact settings on a clock the test holds.
+pub async fn start_on_clock(settings: Settings, redis: Option<RedisServer>, clock: Arc<ManualClock>) -> TestApp {
+    let app = App::start_with(settings.clone(), clock.clone()).await.expect("the app starts");
+    TestApp::new(app, Some(clock), settings, redis)
+}
+
+/// Start an app on `backend` with test settings changed by `tweak`, on a clock that stands
+/// still (at the wall clock's time) until the test moves it: durations stay as configured.
+pub async fn spawn_app_on_clock(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let (settings, redis) = settings_on(backend, tweak);
+    start_on_clock(settings, redis, Arc::new(ManualClock::starting_now())).await
 }
 
 /// Start an app on `backend` with test settings.
@@ -102,6 +123,24 @@ pub struct Staff {
 }
 
 impl TestApp {
+    fn new(app: App, clock: Option<Arc<ManualClock>>, settings: Settings, redis: Option<RedisServer>) -> Self {
+        let base = format!("http://{}", app.addr());
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+        Self { app: Some(app), clock, base, settings, redis, http }
+    }
+
+    /// The clock the test holds.
+    pub fn clock(&self) -> &Arc<ManualClock> {
+        self.clock.as_ref().expect("started with spawn_app_on_clock")
+    }
+
+    /// Move the app's clock on by `by`, then wait until its timer runner has fired whatever
+    /// fell due (it sleeps again, until a later deadline).
+    pub async fn advance(&self, by: Duration) {
+        self.clock().advance(by);
+        tokio::time::timeout(PROMPTLY, self.clock().idle()).await.expect("the timer runner settles in time");
+    }
+
     /// The running app.
     pub fn app(&self) -> &App {
         self.app.as_ref().expect("running")

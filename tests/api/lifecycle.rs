@@ -1,7 +1,7 @@
 //! The case lifecycle districts run on: waves, risk colours, deadlines and urging, supervision,
 //! audit, follow-up visits, statistics and hot spots.
 
-use crate::helpers::{Backend, Events, Socket, Staff, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, Events, Socket, Staff, TestApp, spawn_app, spawn_app_on_clock, spawn_app_with};
 use crate::on_both_stores;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -83,12 +83,8 @@ async fn a_red_report_is_alerted_at_once_and_listed_first(backend: Backend) {
 }
 
 async fn offers_widen_in_waves_and_lapse_unanswered(backend: Backend) {
-    let app = spawn_app_with(backend, |s| {
-        s.dispatch.offer_count = 1;
-        s.dispatch.wave_interval = Duration::from_millis(400);
-        s.dispatch.offer_ttl = Duration::from_millis(400);
-    })
-    .await;
+    let app = spawn_app_on_clock(backend, |s| s.dispatch.offer_count = 1).await;
+    let (wave_interval, offer_ttl) = (app.settings.dispatch.wave_interval, app.settings.dispatch.offer_ttl);
     let near = app.mediator("近", &[]).await;
     let far = app.mediator("远", &[]).await;
     app.on_duty_at(&near, LAT + 0.001, LNG).await; // ~110 m: wave 1
@@ -101,10 +97,13 @@ async fn offers_widen_in_waves_and_lapse_unanswered(backend: Backend) {
     let (_, offers) = app.get("/api/v1/mediator/offers", Some(&far.token)).await;
     assert_eq!(offers, json!([]), "the far mediator is not in the first wave");
 
+    app.advance(wave_interval).await;
     let offer = far_ws.wait_for("offer", |m| m["incident"]["id"] == id).await;
     assert!(offer["incident"]["wave"].as_u64().unwrap() >= 2);
     let at = |k: &str| offer["incident"][k].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
     assert!(at("offered_at") > at("created_at"), "a later wave says when it was offered: {offer}");
+    // The next wave after the first offer's time is up lapses it.
+    app.advance(offer_ttl).await;
     let lapsed = near_ws.wait_for("offer_closed", |m| m["incident_id"] == id).await;
     assert_eq!(lapsed["reason"], "expired");
     let (s, _) = app.post(&format!("/api/v1/mediator/incidents/{id}/accept"), Some(&near.token), json!({})).await;
@@ -138,12 +137,8 @@ async fn a_decline_moves_on_to_the_next_mediator_at_once(backend: Backend) {
 }
 
 async fn deadlines_remind_then_mark_overdue_and_urge_the_command_center(backend: Backend) {
-    let app = spawn_app_with(backend, |s| {
-        s.lifecycle.blue.arrive_within = Duration::from_millis(1200);
-        s.lifecycle.blue.resolve_within = Duration::from_millis(2400);
-        s.lifecycle.remind_before = Duration::from_millis(600);
-    })
-    .await;
+    let app = spawn_app_on_clock(backend, |_| {}).await;
+    let (blue, remind_before) = (app.settings.lifecycle.blue, app.settings.lifecycle.remind_before);
     let m = app.mediator("守时", &[]).await;
     app.on_duty_at(&m, LAT + 0.001, LNG).await;
     let op = app.operator("督办员").await;
@@ -155,8 +150,10 @@ async fn deadlines_remind_then_mark_overdue_and_urge_the_command_center(backend:
     assert_eq!(s, StatusCode::OK);
     assert!(claimed["arrive_by"].is_string() && claimed["resolve_by"].is_string());
 
+    app.advance(blue.arrive_within - remind_before).await;
     let reminder = ws.wait_for("reminder", |r| r["incident_id"] == id && r["overdue"] == false).await;
     assert_eq!(reminder["deadline"], "arrive");
+    app.advance(remind_before).await;
     let overdue = ws.wait_for("reminder", |r| r["incident_id"] == id && r["overdue"] == true).await;
     assert_eq!(overdue["deadline"], "arrive");
     let urged = live.wait_for("incident", |x| x["event"]["type"] == "overdue" && x["incident"]["id"] == id).await;
@@ -164,6 +161,7 @@ async fn deadlines_remind_then_mark_overdue_and_urge_the_command_center(backend:
     // Arriving late still counts; the resolution deadline keeps running, then passes too.
     let (s, _) = app.post(&format!("/api/v1/mediator/incidents/{id}/arrive"), Some(&m.token), json!({})).await;
     assert_eq!(s, StatusCode::OK);
+    app.advance(blue.resolve_within - blue.arrive_within).await;
     ws.wait_for("reminder", |r| r["incident_id"] == id && r["deadline"] == "resolve" && r["overdue"] == true).await;
     let (s, _) = app
         .post(&format!("/api/v1/mediator/incidents/{id}/resolve"), Some(&m.token), json!({ "outcome": "mediated" }))
@@ -253,7 +251,8 @@ async fn the_follow_up_visit_rates_or_reopens(backend: Backend) {
 }
 
 async fn statistics_match_the_history(backend: Backend) {
-    let app = spawn_app_with(backend, |s| s.dispatch.escalate_after = Duration::from_millis(300)).await;
+    // Time stands still: only the report with nobody near escalates (at once).
+    let app = spawn_app_on_clock(backend, |_| {}).await;
     let a = app.mediator("甲", &[]).await;
     let b = app.mediator("乙", &[]).await;
     app.on_duty_at(&a, LAT + 0.001, LNG).await;

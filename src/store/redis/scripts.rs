@@ -50,12 +50,14 @@ pub(super) mod write_code {
 ///   channel is not a key (Cluster routes `PUBLISH` to every node), so the script stays
 ///   single-slot. Before them, one `load` message (`cjson`, the shape of `BusMessage::Load`)
 ///   per mediator whose holds changed, with the counts left by the write: the claim counted on
-///   `claims:<day>` (kept two days) for the hold, the holds left for the release.
+///   `claims:<day>` (kept two days) for the hold, the holds left for the release. After them,
+///   a `next_deadline` message (`BusMessage::NextDeadline`, its due ms copied from `ARGV` so it
+///   stays an exact integer) when a scheduled deadline is sooner than every one held before.
 ///
 /// Returns `{code, incident id or "", same 0/1, receipt or ""}` (see [`write_code`]).
 pub(super) static WRITE_INCIDENT: LazyLock<::redis::Script> = LazyLock::new(|| {
     ::redis::Script::new(
-        r"
+        r#"
 local inc, tl, timers, index, open_index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local expect, version, doc, id, created = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local creating, has_idem, fp, idem_ttl = ARGV[6] == '1', ARGV[7] == '1', ARGV[8], tonumber(ARGV[9])
@@ -141,9 +143,15 @@ for i = 1, n_append do
   redis.call('RPUSH', tl, ARGV[a + i])
 end
 a = a + n_append
+local held = redis.call('ZRANGE', timers, 0, 0, 'WITHSCORES')[2]
+local earliest = held and tonumber(held) or nil
+local sooner = nil
 for i = 0, n_timers - 1 do
   local op, member, due = ARGV[a + 3 * i + 1], ARGV[a + 3 * i + 2], ARGV[a + 3 * i + 3]
   if op == 's' then
+    if (earliest == nil or tonumber(due) < earliest) and (sooner == nil or tonumber(due) < tonumber(sooner)) then
+      sooner = due
+    end
     redis.call('ZADD', timers, due, member)
   else
     redis.call('ZREM', timers, member)
@@ -167,8 +175,11 @@ end
 for i = 1, n_announce do
   redis.call('PUBLISH', channel, ARGV[a + i])
 end
+if sooner then
+  redis.call('PUBLISH', channel, '{"t":"next_deadline","due_ms":' .. sooner .. '}')
+end
 return {0, '', 0, ''}
-",
+"#,
     )
 });
 
