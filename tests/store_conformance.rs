@@ -119,40 +119,46 @@ conformance_tests!(
     wechat_qr_codes_and_incident_openids_round_trip,
 );
 
-#[tokio::test(flavor = "multi_thread")]
-async fn memory_announcements_leave_only_with_an_applied_write() {
+/// A bus check on a fresh memory store and its bus.
+async fn on_memory_with_bus<F: std::future::Future<Output = ()>>(
+    check: impl FnOnce(Arc<dyn Store>, Arc<dyn grid_dispatch::store::Bus>) -> F,
+) {
     let store = MemoryStore::new();
     let bus = Arc::new(store.bus());
-    conformance::announcements_leave_only_with_an_applied_write(Arc::new(store), bus).await;
+    check(Arc::new(store), bus).await;
+}
+
+/// A bus check on a fresh Redis, through a store and a subscribed bus.
+async fn on_redis_with_bus<F: std::future::Future<Output = ()>>(
+    check: impl FnOnce(Arc<dyn Store>, Arc<dyn grid_dispatch::store::Bus>) -> F,
+) {
+    let server = RedisServer::start();
+    let cfg = config(&server);
+    let store = RedisStore::connect(&cfg).await.expect("connect to the test redis");
+    let cancel = CancellationToken::new();
+    let bus = RedisBus::start(&cfg, cancel.clone()).await.expect("subscribe");
+    check(Arc::new(store), Arc::new(bus)).await;
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn memory_announcements_leave_only_with_an_applied_write() {
+    on_memory_with_bus(conformance::announcements_leave_only_with_an_applied_write).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_announcements_leave_only_with_an_applied_write() {
-    let server = RedisServer::start();
-    let cfg = config(&server);
-    let store = RedisStore::connect(&cfg).await.expect("connect to the test redis");
-    let cancel = CancellationToken::new();
-    let bus = RedisBus::start(&cfg, cancel.clone()).await.expect("subscribe");
-    conformance::announcements_leave_only_with_an_applied_write(Arc::new(store), Arc::new(bus)).await;
-    cancel.cancel();
+    on_redis_with_bus(conformance::announcements_leave_only_with_an_applied_write).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn memory_a_sooner_deadline_is_announced_with_its_write() {
-    let store = MemoryStore::new();
-    let bus = Arc::new(store.bus());
-    conformance::a_sooner_deadline_is_announced_with_its_write(Arc::new(store), bus).await;
+    on_memory_with_bus(conformance::a_sooner_deadline_is_announced_with_its_write).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_a_sooner_deadline_is_announced_with_its_write() {
-    let server = RedisServer::start();
-    let cfg = config(&server);
-    let store = RedisStore::connect(&cfg).await.expect("connect to the test redis");
-    let cancel = CancellationToken::new();
-    let bus = RedisBus::start(&cfg, cancel.clone()).await.expect("subscribe");
-    conformance::a_sooner_deadline_is_announced_with_its_write(Arc::new(store), Arc::new(bus)).await;
-    cancel.cancel();
+    on_redis_with_bus(conformance::a_sooner_deadline_is_announced_with_its_write).await;
 }
 
 // --- Redis only -------------------------------------------------------------------------------

@@ -27,6 +27,23 @@ pub struct EscalationFigures {
     pub seeded_per_s: f64,
 }
 
+impl EscalationFigures {
+    /// The table's figure and value cells: what was measured, observed over `window`.
+    pub fn cells(&self, window: Duration) -> String {
+        format!(
+            "escalation lateness p50 / p99 / max ({} pending, seeded at {:.0}/s; {} due in {window:?}, {} fired, {} twice) | {} / {} / {} ms",
+            self.pending,
+            self.seeded_per_s,
+            self.due,
+            self.fired,
+            self.duplicates,
+            self.late_ms.0,
+            self.late_ms.1,
+            self.late_ms.2,
+        )
+    }
+}
+
 /// Run the phase against the service's Redis (`prefix` = the service's).
 pub async fn run(redis_port: u16, prefix: &str, pending: usize, window: Duration) -> anyhow::Result<EscalationFigures> {
     let store = RedisStore::connect(&RedisConfig {
