@@ -14,9 +14,9 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// Most rows in one file.
-pub const MAX_IMPORT_ROWS: usize = 2_000;
+pub(super) const MAX_IMPORT_ROWS: usize = 2_000;
 /// Most rows that carry a password in one file (each costs an argon2 hash).
-pub const MAX_IMPORT_PASSWORDS: usize = 100;
+pub(super) const MAX_IMPORT_PASSWORDS: usize = 100;
 
 /// A row that cannot be imported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -29,11 +29,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// Deliveries in flight at once.
-pub const CONCURRENT_DELIVERIES: usize = 8;
+pub(super) const CONCURRENT_DELIVERIES: usize = 8;
 
 /// Which message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notice {
+pub(super) enum Notice {
     /// A mediator has a new offer.
     Offer,
     /// The resident's report was taken.

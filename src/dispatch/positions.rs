@@ -57,7 +57,7 @@ impl Default for Positions {
 }
 
 /// The mediators whose positions one failed batch held.
-pub type Unstored = Arc<[AccountId]>;
+pub(super) type Unstored = Arc<[AccountId]>;
 
 impl Dispatcher {
     /// Hear about every batch of positions this instance failed to store (whose they were).

@@ -19,7 +19,7 @@ const MAX_AGE: SignedDuration = SignedDuration::from_mins(10);
 
 /// A mediator, as ranking sees them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Profile {
+pub(super) struct Profile {
     /// Dispute kinds they are good at.
     pub specialties: Vec<Category>,
     /// Home grid or community code.

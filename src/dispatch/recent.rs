@@ -74,17 +74,17 @@ impl Recent {
     }
 
     /// Apply one report's news.
-    pub fn keep(&self, kept: Kept) {
+    pub(super) fn keep(&self, kept: Kept) {
         self.write().keep(kept);
     }
 
     /// Stop answering until [`Self::loaded`] (a reload begins).
-    pub fn unready(&self) {
+    pub(super) fn unready(&self) {
         self.write().ready = false;
     }
 
     /// Merge what was loaded from the store (open or not unknown) and answer from now on.
-    pub fn loaded(&self, notes: Vec<AreaNote>) {
+    pub(super) fn loaded(&self, notes: Vec<AreaNote>) {
         let mut state = self.write();
         for note in notes {
             state.keep(Kept { note, open: None });
@@ -94,7 +94,7 @@ impl Recent {
 
     /// Around `place`: reports in `cells` since `dup_since`, and the count in its own area
     /// since `since`; None until loaded.
-    pub fn around(
+    pub(super) fn around(
         &self,
         place: GeoPoint,
         cells: &[CellIndex],
@@ -116,7 +116,7 @@ impl Recent {
     }
 
     /// Drop reports made before `since` and areas left empty; returns how many were dropped.
-    pub fn forget_before(&self, since: Timestamp) -> usize {
+    pub(super) fn forget_before(&self, since: Timestamp) -> usize {
         let mut state = self.write();
         let mut dropped = 0;
         state.areas.retain(|_, notes| {

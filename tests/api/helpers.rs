@@ -18,13 +18,13 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// The signing key every test app uses, so tests can mint tokens.
-pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret!";
+pub(crate) const TEST_SECRET: &str = "test-secret-test-secret-test-secret!";
 /// How long a test waits for something that should happen "at once".
-pub const PROMPTLY: Duration = Duration::from_secs(5);
+pub(crate) const PROMPTLY: Duration = Duration::from_secs(5);
 
 /// Which store the app runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     /// The embedded memory store.
     Memory,
     /// A real redis-server started for this test.
@@ -32,7 +32,7 @@ pub enum Backend {
 }
 
 /// A running service and the clients to talk to it.
-pub struct TestApp {
+pub(crate) struct TestApp {
     app: Option<App>,
     /// The clock it reads, when the test holds it (see [`spawn_app_on_clock`]).
     clock: Option<Arc<ManualClock>>,
@@ -46,7 +46,7 @@ pub struct TestApp {
 }
 
 /// Test defaults: port 0, fixed key, fast timers, quiet logs unless `TEST_LOG` is set.
-pub fn test_settings() -> Settings {
+pub(crate) fn test_settings() -> Settings {
     let mut s = Settings::defaults();
     s.http.addr = "127.0.0.1:0".parse().expect("valid addr");
     s.auth.jwt_secret = Some(SecretString::from(TEST_SECRET));
@@ -60,7 +60,7 @@ pub fn test_settings() -> Settings {
 }
 
 /// Test settings on `backend` (starting its Redis server), changed by `tweak`.
-pub fn settings_on(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> (Settings, Option<RedisServer>) {
+pub(crate) fn settings_on(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> (Settings, Option<RedisServer>) {
     let mut settings = test_settings();
     let redis = match backend {
         Backend::Memory => None,
@@ -76,44 +76,44 @@ pub fn settings_on(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> (Sett
 }
 
 /// Start an app on `backend` with test settings changed by `tweak`.
-pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+pub(crate) async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let (settings, redis) = settings_on(backend, tweak);
     start(settings, redis).await
 }
 
 /// Start an app with these exact settings (keeping `redis` alive alongside).
-pub async fn start(settings: Settings, redis: Option<RedisServer>) -> TestApp {
+pub(crate) async fn start(settings: Settings, redis: Option<RedisServer>) -> TestApp {
     let app = App::start(settings.clone()).await.expect("the app starts");
     TestApp::new(app, None, settings, redis)
 }
 
 /// Start an app with these exact settings on a clock the test holds.
-pub async fn start_on_clock(settings: Settings, redis: Option<RedisServer>, clock: Arc<ManualClock>) -> TestApp {
+pub(crate) async fn start_on_clock(settings: Settings, redis: Option<RedisServer>, clock: Arc<ManualClock>) -> TestApp {
     let app = App::start_with(settings.clone(), clock.clone()).await.expect("the app starts");
     TestApp::new(app, Some(clock), settings, redis)
 }
 
 /// Start an app on `backend` with test settings changed by `tweak`, on a clock that stands
 /// still (at the wall clock's time) until the test moves it: durations stay as configured.
-pub async fn spawn_app_on_clock(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+pub(crate) async fn spawn_app_on_clock(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let (settings, redis) = settings_on(backend, tweak);
     start_on_clock(settings, redis, Arc::new(ManualClock::starting_now())).await
 }
 
 /// Start an app on `backend` with test settings.
-pub async fn spawn_app(backend: Backend) -> TestApp {
+pub(crate) async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
 /// A unique mainland mobile number.
-pub fn phone() -> String {
+pub(crate) fn phone() -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     format!("139{:08}", (u64::from(std::process::id()) * 1000 + N.fetch_add(1, Ordering::Relaxed)) % 100_000_000)
 }
 
 /// A staff member the tests act as.
 #[derive(Debug, Clone)]
-pub struct Staff {
+pub(crate) struct Staff {
     /// Account id.
     pub id: String,
     /// Bearer token.
@@ -130,24 +130,24 @@ impl TestApp {
     }
 
     /// The clock the test holds.
-    pub fn clock(&self) -> &Arc<ManualClock> {
+    pub(crate) fn clock(&self) -> &Arc<ManualClock> {
         self.clock.as_ref().expect("started with spawn_app_on_clock")
     }
 
     /// Move the app's clock on by `by`, then wait until its timer runner has fired whatever
     /// fell due (it sleeps again, until a later deadline).
-    pub async fn advance(&self, by: Duration) {
+    pub(crate) async fn advance(&self, by: Duration) {
         self.clock().advance(by);
         tokio::time::timeout(PROMPTLY, self.clock().idle()).await.expect("the timer runner settles in time");
     }
 
     /// The running app.
-    pub fn app(&self) -> &App {
+    pub(crate) fn app(&self) -> &App {
         self.app.as_ref().expect("running")
     }
 
     /// Stop gracefully (the Redis server, if any, keeps running).
-    pub async fn stop(mut self) -> (Settings, Option<RedisServer>) {
+    pub(crate) async fn stop(mut self) -> (Settings, Option<RedisServer>) {
         if let Some(app) = self.app.take() {
             app.stop().await;
         }
@@ -155,7 +155,7 @@ impl TestApp {
     }
 
     /// An operations admin token.
-    pub fn admin_token(&self) -> String {
+    pub(crate) fn admin_token(&self) -> String {
         self.app()
             .keys()
             .issue("ops-admin", Role::Admin, Duration::from_secs(600), jiff::Timestamp::now())
@@ -164,7 +164,7 @@ impl TestApp {
     }
 
     /// Send a request; `token` as a bearer, `body` as JSON.
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -185,27 +185,27 @@ impl TestApp {
     }
 
     /// GET.
-    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
         self.call(Method::GET, path, token, None).await
     }
 
     /// POST JSON.
-    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
         self.call(Method::POST, path, token, Some(body)).await
     }
 
     /// The raw client, for requests the helpers above cannot express.
-    pub fn http(&self) -> &reqwest::Client {
+    pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
     }
 
     /// Create a mediator through the admin API and log them in.
-    pub async fn mediator(&self, name: &str, specialties: &[&str]) -> Staff {
+    pub(crate) async fn mediator(&self, name: &str, specialties: &[&str]) -> Staff {
         self.staff("mediators", name, json!({ "specialties": specialties, "capacity": 3 })).await
     }
 
     /// Create an operator through the admin API and log them in.
-    pub async fn operator(&self, name: &str) -> Staff {
+    pub(crate) async fn operator(&self, name: &str) -> Staff {
         self.staff("operators", name, json!({})).await
     }
 
@@ -228,14 +228,14 @@ impl TestApp {
     }
 
     /// Put a mediator on duty at a WGS-84 point over HTTP.
-    pub async fn on_duty_at(&self, mediator: &Staff, lat: f64, lng: f64) {
+    pub(crate) async fn on_duty_at(&self, mediator: &Staff, lat: f64, lng: f64) {
         let (s, b) = self.post("/api/v1/mediator/duty", Some(&mediator.token), json!({ "on": true })).await;
         assert_eq!(s, StatusCode::OK, "{b}");
         self.move_to(mediator, lat, lng).await;
     }
 
     /// Report a mediator's position (WGS-84) over HTTP.
-    pub async fn move_to(&self, mediator: &Staff, lat: f64, lng: f64) {
+    pub(crate) async fn move_to(&self, mediator: &Staff, lat: f64, lng: f64) {
         let (s, b) = self
             .post(
                 "/api/v1/mediator/position",
@@ -247,7 +247,7 @@ impl TestApp {
     }
 
     /// File a report at a WGS-84 point; returns the response body.
-    pub async fn report_at(&self, lat: f64, lng: f64) -> Value {
+    pub(crate) async fn report_at(&self, lat: f64, lng: f64) -> Value {
         let body = json!({
             "location": { "lat": lat, "lng": lng, "coord": "wgs84" },
             "category": "neighbor",
@@ -260,7 +260,7 @@ impl TestApp {
     }
 
     /// Open a socket at `path` with `?access_token=`.
-    pub async fn socket(&self, path: &str, token: &str) -> Socket {
+    pub(crate) async fn socket(&self, path: &str, token: &str) -> Socket {
         let url = format!("{}{path}?access_token={token}", self.base.replacen("http", "ws", 1));
         let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("socket opens");
         Socket { ws }
@@ -268,13 +268,13 @@ impl TestApp {
 }
 
 /// A client WebSocket that reads JSON messages.
-pub struct Socket {
+pub(crate) struct Socket {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
 impl Socket {
     /// The next JSON text message within `limit`, or None (pings are skipped).
-    pub async fn next_json_within(&mut self, limit: Duration) -> Option<Value> {
+    pub(crate) async fn next_json_within(&mut self, limit: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             let msg = tokio::time::timeout_at(deadline, self.ws.next()).await.ok()??.ok()?;
@@ -287,7 +287,7 @@ impl Socket {
     }
 
     /// Wait for the first message of `kind` matching `pred`, skipping others.
-    pub async fn wait_for(&mut self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn wait_for(&mut self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = tokio::time::Instant::now() + PROMPTLY;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -299,18 +299,18 @@ impl Socket {
     }
 
     /// Send a JSON text message.
-    pub async fn send_json(&mut self, v: &Value) {
+    pub(crate) async fn send_json(&mut self, v: &Value) {
         self.ws.send(Message::Text(v.to_string().into())).await.expect("sent");
     }
 
     /// Send a raw message; false if the socket is already gone.
-    pub async fn try_send(&mut self, message: Message) -> bool {
+    pub(crate) async fn try_send(&mut self, message: Message) -> bool {
         self.ws.send(message).await.is_ok()
     }
 
     /// Read until the server closes the socket (within `PROMPTLY`); its close code, and the
     /// JSON messages received before it. Panics if it stays open.
-    pub async fn closed(&mut self) -> (Option<u16>, Vec<Value>) {
+    pub(crate) async fn closed(&mut self) -> (Option<u16>, Vec<Value>) {
         let mut before = vec![];
         let read = tokio::time::timeout(PROMPTLY, async {
             while let Some(msg) = self.ws.next().await {
@@ -329,19 +329,19 @@ impl Socket {
 }
 
 /// Reads Server-Sent Events `update` payloads from a streaming response.
-pub struct Events {
+pub(crate) struct Events {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl Events {
     /// Events from this (200, `text/event-stream`) response.
-    pub fn new(response: reqwest::Response) -> Self {
+    pub(crate) fn new(response: reqwest::Response) -> Self {
         Self { response, buffer: String::new() }
     }
 
     /// The next `update` payload (within `PROMPTLY`).
-    pub async fn next(&mut self) -> Value {
+    pub(crate) async fn next(&mut self) -> Value {
         let deadline = tokio::time::Instant::now() + PROMPTLY;
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
@@ -363,7 +363,7 @@ impl Events {
 }
 
 /// Poll `check` until it returns Some or `PROMPTLY` passes (for state visible only by asking).
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,

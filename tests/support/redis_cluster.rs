@@ -22,7 +22,7 @@ const ATTEMPTS: usize = 3;
 
 /// A running 3-master cluster owned by one test.
 #[derive(Debug)]
-pub struct RedisCluster {
+pub(crate) struct RedisCluster {
     nodes: Vec<(u16, Child)>,
     // Declared last: dropped (the directory removed) after the processes are gone.
     dir: tempfile::TempDir,
@@ -34,7 +34,7 @@ impl RedisCluster {
     /// # Panics
     /// When `redis-server`/`redis-cli` are missing or the cluster does not form in time.
     #[must_use]
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let mut last = String::new();
         for _ in 0..ATTEMPTS {
             match Self::try_start() {
@@ -77,19 +77,19 @@ impl RedisCluster {
 
     /// Seed URLs for `redis.cluster_nodes`, one per master.
     #[must_use]
-    pub fn seeds(&self) -> Vec<String> {
+    pub(crate) fn seeds(&self) -> Vec<String> {
         self.nodes.iter().map(|(port, _)| format!("redis://127.0.0.1:{port}")).collect()
     }
 
     /// The masters' ports.
     #[must_use]
-    pub fn ports(&self) -> Vec<u16> {
+    pub(crate) fn ports(&self) -> Vec<u16> {
         self.nodes.iter().map(|(port, _)| *port).collect()
     }
 
     /// Send one inline command to the node on `port`; the raw reply (None on I/O failure).
     #[must_use]
-    pub fn command(&self, port: u16, line: &str) -> Option<String> {
+    pub(crate) fn command(&self, port: u16, line: &str) -> Option<String> {
         command(port, line)
     }
 

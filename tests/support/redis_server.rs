@@ -20,7 +20,7 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running `redis-server` owned by one test.
 #[derive(Debug)]
-pub struct RedisServer {
+pub(crate) struct RedisServer {
     child: Option<Child>,
     socket: PathBuf,
     durable: bool,
@@ -31,14 +31,14 @@ pub struct RedisServer {
 impl RedisServer {
     /// A non-durable server (no RDB, no AOF), answering `PING` when this returns.
     #[must_use]
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Self::spawn(false)
     }
 
     /// A durable server (AOF, fsync on every write), so data survives [`Self::kill9`] and
     /// [`Self::restart`].
     #[must_use]
-    pub fn start_durable() -> Self {
+    pub(crate) fn start_durable() -> Self {
         Self::spawn(true)
     }
 
@@ -112,13 +112,13 @@ impl RedisServer {
 
     /// The URL to connect with (`redis+unix://` plus the socket path).
     #[must_use]
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis+unix://{}", self.socket.display())
     }
 
     /// The socket path.
     #[must_use]
-    pub fn socket(&self) -> &Path {
+    pub(crate) fn socket(&self) -> &Path {
         &self.socket
     }
 
@@ -127,12 +127,12 @@ impl RedisServer {
     /// # Panics
     /// When the server was killed and not restarted.
     #[must_use]
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().expect("redis-server is running").id()
     }
 
     /// Kill the server with SIGKILL (no shutdown, no final save) and reap it.
-    pub fn kill9(&mut self) {
+    pub(crate) fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill(); // SIGKILL on unix
             let _ = child.wait();
@@ -141,7 +141,7 @@ impl RedisServer {
 
     /// Start the server again on the same socket and directory (so AOF data comes back),
     /// killing the current one first if it is still running.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.kill9();
         self.launch();
     }
@@ -169,7 +169,7 @@ fn ping(socket: &Path) -> bool {
 
 /// A short prefix no other test uses, e.g. `t1a2b3c4d`.
 #[must_use]
-pub fn unique_prefix() -> String {
+pub(crate) fn unique_prefix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     // RandomState is seeded from the OS, so prefixes differ across processes too.

@@ -7,10 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The signing key the processes use (tests mint tokens with it).
-pub const SECRET: &str = "process-test-secret-process-test-secret";
+pub(crate) const SECRET: &str = "process-test-secret-process-test-secret";
 
 /// One running service process; killed on drop.
-pub struct ServiceProcess {
+pub(crate) struct ServiceProcess {
     child: Child,
     /// `http://127.0.0.1:<port>`.
     pub base: String,
@@ -19,7 +19,7 @@ pub struct ServiceProcess {
 impl ServiceProcess {
     /// Start the binary on a free loopback port with `env` (on top of test defaults), logging
     /// to `log_dir/<name>.log`. Returns once `/healthz` answers.
-    pub async fn start(name: &str, log_dir: &Path, env: &[(&str, String)]) -> Self {
+    pub(crate) async fn start(name: &str, log_dir: &Path, env: &[(&str, String)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -59,24 +59,24 @@ impl ServiceProcess {
     }
 
     /// SIGKILL by PID, and reap it.
-    pub fn kill9(&mut self) {
+    pub(crate) fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
     /// The process id.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// Send SIGTERM (a graceful stop) by PID.
-    pub fn sigterm(&self) {
+    pub(crate) fn sigterm(&self) {
         let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill runs");
         assert!(status.success(), "kill -TERM failed");
     }
 
     /// Wait up to `within` for the process to exit; its status, or `None` if it is still running.
-    pub async fn exited_within(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+    pub(crate) async fn exited_within(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
@@ -97,7 +97,7 @@ impl Drop for ServiceProcess {
 }
 
 /// A token for `sub` as `role`, signed with [`SECRET`].
-pub fn token(sub: &str, role: grid_dispatch::domain::account::Role) -> String {
+pub(crate) fn token(sub: &str, role: grid_dispatch::domain::account::Role) -> String {
     let secret = secrecy::SecretString::from(SECRET);
     let keys = grid_dispatch::auth::JwtKeys::hmac(&secret, "grid-dispatch", "grid-dispatch");
     keys.issue(sub, role, Duration::from_secs(3600), jiff::Timestamp::now()).expect("token").0
