@@ -81,6 +81,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         eprintln!(
             "\n  grid-dispatch is up at {base}\n  No signing key configured: this run uses a random one.\n  \
              Admin token (12 h, this run only):\n\n  {token}\n\n  Command center: {base}/?token=<token>\n  \
+             Admin console (staff, QR posters, areas): {base}/admin?token=<token>\n  \
              API: curl -H 'Authorization: Bearer <token>' {base}/api/v1/admin/mediators\n  \
              A simulated city instead: grid-dispatch demo\n"
         );
