@@ -417,8 +417,7 @@ async fn update_admin(
 }
 
 /// Revoke every token of an account (any role): its next request is refused with 401 and its
-/// open sockets close with 4401 on every instance; logging
-/// in again gives a working token.
+/// open sockets close with 4401 on every instance; logging in again gives a working token.
 #[utoipa::path(post, path = "/api/v1/admin/accounts/{id}/revoke", tag = "admin", security(("admin" = [])),
     params(("id" = String, Path, description = "account id")),
     responses((status = 200, body = AccountView), (status = 404, body = ErrorBody)))]
