@@ -15,7 +15,7 @@ use crate::push::Hub;
 use crate::store::durability::{Durability, Guard};
 use crate::store::memory::MemoryStore;
 use crate::store::redis::{RedisBus, RedisConfig, RedisStore};
-use crate::store::{Bus, Store};
+use crate::store::{Bus, Ports};
 use crate::telemetry;
 use crate::timers::TimerRunner;
 use anyhow::Context;
@@ -58,21 +58,19 @@ impl App {
         settings.validate()?;
         let settings = Arc::new(settings);
         let shutdown = CancellationToken::new();
-        // Kept concretely as well: only Redis needs its stored positions pruned.
-        let mut redis_store: Option<RedisStore> = None;
         let durability = Arc::new(Guard::new(if settings.uses_memory_store() {
             Durability::None
         } else {
             settings.redis.durability
         }));
-        let (store, bus): (Arc<dyn Store>, Arc<dyn Bus>) = if settings.uses_memory_store() {
+        let (ports, bus): (Ports, Arc<dyn Bus>) = if settings.uses_memory_store() {
             tracing::warn!(
                 "running on the embedded in-memory store: NOT durable and not shared between instances; \
                  set GD_REDIS__URL=redis://host:6379 for production"
             );
             let store = MemoryStore::with_bus_capacity(settings.push.bus_capacity).with_clock(clock.clone());
             let bus = store.bus();
-            (Arc::new(store), Arc::new(bus))
+            (Ports::of(Arc::new(store)), Arc::new(bus))
         } else {
             let cfg = RedisConfig {
                 url: settings.redis.url.clone(),
@@ -81,17 +79,16 @@ impl App {
                 cluster_nodes: settings.redis.cluster_nodes.clone(),
             };
             let store = RedisStore::connect(&cfg).await.context("connecting to Redis (redis.url)")?;
-            durability.check(&store).await;
-            match store.index_open_incidents().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(incidents = n, "open incidents written before the open index were indexed"),
-                Err(e) => tracing::warn!(error = %e, "could not index the open incidents yet; the next start retries"),
-            }
             let bus = RedisBus::start(&cfg, shutdown.child_token()).await.context("subscribing to Redis pub/sub")?;
             tracing::info!(prefix = %cfg.prefix, cluster = cfg.is_cluster(), "running on Redis");
-            redis_store = Some(store.clone());
-            (Arc::new(store), Arc::new(bus))
+            (Ports::of(Arc::new(store)), Arc::new(bus))
         };
+        durability.check(&*ports.health).await;
+        match ports.incidents.index_open_incidents().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(incidents = n, "open incidents written before the open index were indexed"),
+            Err(e) => tracing::warn!(error = %e, "could not index the open incidents yet; the next start retries"),
+        }
         let (keys, generated_key) = match &settings.auth.jwt_secret {
             Some(secret) => (JwtKeys::hmac(secret, &settings.auth.issuer, &settings.auth.audience), false),
             None => {
@@ -105,7 +102,7 @@ impl App {
         };
         let index_resolution = resolution(settings.dispatch.index_resolution).map_err(anyhow::Error::msg)?;
         let index = PositionIndex::new(index_resolution);
-        let dispatcher = Dispatcher::new(store, bus.clone(), index, clock, settings.clone());
+        let dispatcher = Dispatcher::new(ports.clone(), bus.clone(), index, clock, settings.clone());
         let hub = Hub::new(settings.push.socket_queue);
 
         // Subscribe before reading the store, so no change falls between the two.
@@ -162,8 +159,8 @@ impl App {
             "metrics upkeep"
         });
         // Only while there is something to check: a task that ends counts as a failure.
-        if let Some(store) = redis_store.clone().filter(|_| durability.wants() != Durability::None) {
-            let (token, every) = (shutdown.clone(), settings.redis.durability_check_every);
+        if durability.wants() != Durability::None {
+            let (store, token, every) = (ports.health.clone(), shutdown.clone(), settings.redis.durability_check_every);
             tasks.spawn(async move {
                 durability.watch(store, every, token).await;
                 "durability guard"
@@ -184,18 +181,7 @@ impl App {
         let token = shutdown.clone();
         let (sweep_dispatcher, every) = (dispatcher.clone(), settings.position_sweep_interval());
         tasks.spawn(async move {
-            // Bounded per sweep so one sweep never holds Redis long; the rest go next time.
-            const PRUNE_BATCH: usize = 10_000;
-            feed::run_position_sweep(sweep_dispatcher, every, token, move |cutoff| {
-                let store = redis_store.clone();
-                async move {
-                    match store {
-                        Some(store) => store.prune_fixes_older_than(cutoff, PRUNE_BATCH).await,
-                        None => Ok(0),
-                    }
-                }
-            })
-            .await;
+            feed::run_position_sweep(sweep_dispatcher, every, token).await;
             "position sweep"
         });
         let (token, notifier) = (shutdown.clone(), dispatcher.clone());

@@ -223,7 +223,7 @@ async fn create(
         wechat_openid: None,
         token_generation: 0,
     };
-    anyhow::ensure!(dispatcher.store().insert_account(&account).await?, "demo phone {phone} already used");
+    anyhow::ensure!(dispatcher.ports().directory.insert_account(&account).await?, "demo phone {phone} already used");
     Ok(account.id)
 }
 
@@ -302,7 +302,7 @@ pub async fn start(
         grid: None,
         created_at: dispatcher.now(),
     };
-    dispatcher.store().insert_scene(&scene).await?;
+    dispatcher.ports().directory.insert_scene(&scene).await?;
     let mut walkers = Vec::with_capacity(options.mediators);
     for i in 0..options.mediators {
         let name = format!("{}{}", rng.pick(&SURNAMES), ["调解员", "老师", "主任", "大姐", "师傅"][i % 5]);

@@ -264,11 +264,11 @@ async fn rename_in_store(app: &TestApp, id: &str, name: &str) {
     use grid_dispatch::domain::ids::AccountId;
     let dispatcher = app.app().dispatcher();
     let id = AccountId::parse(id).expect("account id");
-    let mut account = dispatcher.store().get_account(&id).await.expect("store").expect("account");
+    let mut account = dispatcher.ports().directory.get_account(&id).await.expect("store").expect("account");
     let version = account.version;
     account.name = name.to_owned();
     account.version += 1;
-    assert!(dispatcher.store().update_account(&account, version).await.expect("store"), "renamed");
+    assert!(dispatcher.ports().directory.update_account(&account, version).await.expect("store"), "renamed");
     dispatcher.account_changed(&account).await;
 }
 
@@ -304,7 +304,7 @@ async fn hostile_names_and_texts_show_as_text_and_never_navigate_a_page() {
         grid: None,
         created_at: jiff::Timestamp::now(),
     };
-    dispatcher.store().insert_scene(&scene).await.expect("scene stored");
+    dispatcher.ports().directory.insert_scene(&scene).await.expect("scene stored");
     let mediator = app.mediator("王调解", &[]).await;
     rename_in_store(&app, &mediator.id, &mediator_name).await;
     app.on_duty_at(&mediator, LAT + 0.003, LNG).await;

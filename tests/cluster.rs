@@ -16,7 +16,7 @@ mod redis_server;
 
 use grid_dispatch::store::conformance;
 use grid_dispatch::store::redis::{RedisBus, RedisConfig, RedisStore};
-use grid_dispatch::store::{Bus, BusMessage, Store, WriteOutcome};
+use grid_dispatch::store::{Bus, BusMessage, Health, IncidentStore, Ports, WriteOutcome};
 use helpers::{Backend, TestApp, spawn_app_with};
 use redis_cluster::RedisCluster;
 use redis_server::unique_prefix;
@@ -61,7 +61,7 @@ async fn every_conformance_check_passes_on_a_cluster_with_each_deployment_in_one
         prefixes.push(cfg.prefix.clone());
         let store = RedisStore::connect(&cfg).await.unwrap_or_else(|e| panic!("{name}: connect: {e:?}"));
         // A failing check panics inside; the name says which on the way out.
-        let outcome = tokio::spawn(run(Arc::new(store))).await;
+        let outcome = tokio::spawn(run(Ports::of(Arc::new(store)))).await;
         assert!(outcome.is_ok(), "conformance check {name} failed on the cluster");
     }
 

@@ -20,7 +20,7 @@ mod redis_server;
 use grid_dispatch::auth::JwtKeys;
 use grid_dispatch::domain::account::Role;
 use grid_dispatch::domain::ids::AccountId;
-use grid_dispatch::store::Store;
+use grid_dispatch::store::PresenceStore;
 use grid_dispatch::store::redis::{RedisConfig, RedisStore};
 use helpers::{Socket, Staff, TEST_SECRET, TestApp, start, test_settings};
 use redis_server::{RedisServer, unique_prefix};

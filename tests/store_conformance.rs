@@ -11,7 +11,7 @@ use grid_dispatch::domain::ids::{AccountId, IncidentId};
 use grid_dispatch::store::conformance;
 use grid_dispatch::store::memory::MemoryStore;
 use grid_dispatch::store::redis::{RedisBus, RedisConfig, RedisStore};
-use grid_dispatch::store::{Bus, BusMessage, BusReceiver, Store, StoreError, WriteOutcome};
+use grid_dispatch::store::{Bus, BusMessage, BusReceiver, Health, IncidentStore, Ports, StoreError, WriteOutcome};
 use redis_server::{RedisServer, unique_prefix};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,14 +32,14 @@ fn check(name: &str) -> conformance::Check {
 
 async fn run_on_memory(name: &str) {
     let (_, run) = check(name);
-    run(Arc::new(MemoryStore::new())).await;
+    run(Ports::of(Arc::new(MemoryStore::new()))).await;
 }
 
 async fn run_on_redis(name: &str) {
     let (_, run) = check(name);
     let server = RedisServer::start();
     let store = RedisStore::connect(&config(&server)).await.expect("connect to the test redis");
-    run(Arc::new(store)).await;
+    run(Ports::of(Arc::new(store))).await;
     assert_every_key_is_under_one_tag(&server).await;
 }
 
@@ -121,7 +121,7 @@ conformance_tests!(
 
 /// A bus check on a fresh memory store and its bus.
 async fn on_memory_with_bus<F: std::future::Future<Output = ()>>(
-    check: impl FnOnce(Arc<dyn Store>, Arc<dyn grid_dispatch::store::Bus>) -> F,
+    check: impl FnOnce(Arc<dyn IncidentStore>, Arc<dyn grid_dispatch::store::Bus>) -> F,
 ) {
     let store = MemoryStore::new();
     let bus = Arc::new(store.bus());
@@ -130,7 +130,7 @@ async fn on_memory_with_bus<F: std::future::Future<Output = ()>>(
 
 /// A bus check on a fresh Redis, through a store and a subscribed bus.
 async fn on_redis_with_bus<F: std::future::Future<Output = ()>>(
-    check: impl FnOnce(Arc<dyn Store>, Arc<dyn grid_dispatch::store::Bus>) -> F,
+    check: impl FnOnce(Arc<dyn IncidentStore>, Arc<dyn grid_dispatch::store::Bus>) -> F,
 ) {
     let server = RedisServer::start();
     let cfg = config(&server);

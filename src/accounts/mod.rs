@@ -159,7 +159,8 @@ impl Accounts {
             account.password_hash = hash(&self.dispatcher, p).await?;
         }
         let note = by.entry(AuditAction::AccountCreated, &account, self.dispatcher.now(), None);
-        if !self.dispatcher.store().insert_accounts(std::slice::from_ref(&account), &[note]).await?.is_empty() {
+        if !self.dispatcher.ports().directory.insert_accounts(std::slice::from_ref(&account), &[note]).await?.is_empty()
+        {
             return Err(AccountError::PhoneTaken);
         }
         tracing::info!(account_id = %account.id, role = role.as_str(), "account created");
@@ -283,7 +284,7 @@ impl Accounts {
         id: &AccountId,
         edit: impl Fn(&mut Account),
     ) -> Result<Account, AccountError> {
-        let store = self.dispatcher.store();
+        let store = &self.dispatcher.ports().directory;
         for _ in 0..MAX_CHANGE_RETRIES {
             let current = store
                 .get_account(id)
@@ -328,7 +329,7 @@ impl Accounts {
             return Err(AccountError::invalid("limit", format!("1..={MAX_PAGE}")));
         }
         let words = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
-        let all = self.dispatcher.store().list_accounts(role).await?;
+        let all = self.dispatcher.ports().directory.list_accounts(role).await?;
         let matching: Vec<Account> = all
             .into_iter()
             .filter(|a| query.enabled.is_none_or(|e| a.enabled == e))

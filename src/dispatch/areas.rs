@@ -53,7 +53,7 @@ impl Dispatcher {
     /// whose cells the caller has already computed.
     async fn reload_areas_knowing(&self, just_tiled: Option<(&Area, &Coverage)>) -> Result<(), StoreError> {
         let _one_at_a_time = self.inner.areas_reload.lock().await;
-        let stored = self.store().list_areas().await?;
+        let stored = self.ports().directory.list_areas().await?;
         let count = stored.len();
         let previous = self.areas();
         let (map, skipped) = AreaMap::build_reusing(stored, |a| match just_tiled {
@@ -119,7 +119,7 @@ impl Dispatcher {
             parent: new.parent,
             geometry: area::to_geojson(&shape),
         };
-        self.store().put_area(&stored).await?;
+        self.ports().directory.put_area(&stored).await?;
         self.reload_areas_knowing(Some((&stored, &cells))).await?;
         self.publish(BusMessage::AreasChanged).await;
         tracing::info!(code = %stored.code, level = ?stored.level, "area saved");
@@ -152,7 +152,7 @@ impl Dispatcher {
         if let Some(name) = name {
             next.name = name;
         }
-        self.store().put_area(&next).await?;
+        self.ports().directory.put_area(&next).await?;
         self.reload_areas().await?;
         self.publish(BusMessage::AreasChanged).await;
         tracing::info!(code = %next.code, "area changed");

@@ -6,8 +6,6 @@ use super::Dispatcher;
 use crate::matcher::index::fresh_after;
 use crate::push::{Change, Hub, Payload, Revoked};
 use crate::store::{BusMessage, BusReceiver, StoreError};
-use jiff::Timestamp;
-use std::future::Future;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -47,7 +45,7 @@ impl Feed {
     pub async fn resync(dispatcher: &Dispatcher) -> Result<(), crate::store::StoreError> {
         dispatcher.forget_profiles();
         dispatcher.forget_workloads();
-        let all = dispatcher.store().all_presence().await?;
+        let all = dispatcher.ports().presence.all_presence().await?;
         dispatcher.index().replace_all(&all);
         tracing::info!(mediators = all.len(), "position index rebuilt from the store");
         dispatcher.reload_recent_reports().await?;
@@ -187,25 +185,26 @@ pub async fn run_position_batches(hub: Hub, dispatcher: Dispatcher, interval: Du
 pub struct SweepStep {
     /// Positions dropped from this instance's index.
     pub forgotten: usize,
-    /// Positions removed from the store (0 on stores that need no pruning).
+    /// Positions removed from the store.
     pub pruned: usize,
 }
 
+/// Stored positions removed per sweep: bounded so one sweep never holds Redis long; the rest
+/// go next time.
+const PRUNE_BATCH: usize = 10_000;
+
 /// Forget positions of phones silent for longer than `dispatch.forget_positions_after`: from
-/// this instance's index, and through `prune` from the store. Every instance sweeps its own
-/// index (each holds a copy); store pruning is idempotent, so every instance may run it too.
+/// this instance's index, and from the store (at most [`PRUNE_BATCH`] a sweep). Every
+/// instance sweeps its own index (each holds a copy); store pruning is idempotent, so every
+/// instance may run it too.
 ///
 /// # Errors
-/// `prune`'s error (the index was swept anyway).
-pub async fn sweep_positions<F, Fut>(dispatcher: &Dispatcher, prune: &mut F) -> Result<SweepStep, StoreError>
-where
-    F: FnMut(Timestamp) -> Fut,
-    Fut: Future<Output = Result<usize, StoreError>>,
-{
+/// The store's error (the index was swept anyway).
+pub async fn sweep_positions(dispatcher: &Dispatcher) -> Result<SweepStep, StoreError> {
     let cutoff = fresh_after(dispatcher.now(), dispatcher.settings().dispatch.forget_positions_after);
     let forgotten = dispatcher.index().forget_older_than(cutoff);
     dispatcher.forget_old_reports();
-    let pruned = prune(cutoff).await?;
+    let pruned = dispatcher.ports().presence.prune_fixes_older_than(cutoff, PRUNE_BATCH).await?;
     if forgotten + pruned > 0 {
         tracing::info!(forgotten, pruned, "positions of silent phones forgotten");
     }
@@ -213,22 +212,14 @@ where
 }
 
 /// Run [`sweep_positions`] every `every` until `cancel`.
-pub async fn run_position_sweep<F, Fut>(
-    dispatcher: Dispatcher,
-    every: Duration,
-    cancel: CancellationToken,
-    mut prune: F,
-) where
-    F: FnMut(Timestamp) -> Fut,
-    Fut: Future<Output = Result<usize, StoreError>>,
-{
+pub async fn run_position_sweep(dispatcher: Dispatcher, every: Duration, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
             _ = tick.tick() => {
-                if let Err(e) = sweep_positions(&dispatcher, &mut prune).await {
+                if let Err(e) = sweep_positions(&dispatcher).await {
                     tracing::warn!(error = %e, "pruning silent positions from the store failed; retrying next sweep");
                 }
             }

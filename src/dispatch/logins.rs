@@ -90,13 +90,13 @@ impl Dispatcher {
             tracing::info!(phone = %phone.masked(), "login refused: too many attempts");
             return Ok(Err(LoginRefused::Throttled(limited)));
         }
-        let account = self.store().account_by_phone(&phone).await?;
+        let account = self.ports().directory.account_by_phone(&phone).await?;
         let phc = account.as_ref().map_or_else(|| auth::NO_PASSWORD_HASH.to_owned(), |a| a.password_hash.clone());
         let matches = self.verify_password(password, phc).await?;
         match account {
             // Admin accounts log in too (issue #17); the CLI's tokens stay for bootstrapping.
             Some(a) if matches && a.enabled => {
-                let store = self.store();
+                let store = &self.ports().leases;
                 tokio::try_join!(
                     store.clear_rate_window(&windows.pair),
                     store.refund_rate_window(&windows.address),
@@ -115,13 +115,13 @@ impl Dispatcher {
     /// Count one attempt in each window; `Ok(Err(..))` when it must be refused unchecked.
     async fn count_login_attempt(&self, windows: &Windows) -> Result<Result<(), RateLimited>, DispatchError> {
         let a = &self.settings().auth;
-        let store = self.store();
+        let store = &self.ports().leases;
         let (pair, address, phone) = tokio::try_join!(
             store.hit_rate_window(&windows.pair, a.login_lockout),
             store.hit_rate_window(&windows.address, a.login_ip_window),
             store.hit_rate_window(&windows.phone, a.login_phone_window),
         )?;
-        let over = |hit: crate::store::wechat::RateCount, max: u32| hit.count > u64::from(max);
+        let over = |hit: crate::store::leases::RateCount, max: u32| hit.count > u64::from(max);
         let refused = if over(pair, a.login_max_failures) {
             Some(("phone_and_address", pair))
         } else if over(address, a.login_ip_max_failures) {

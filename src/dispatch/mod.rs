@@ -37,7 +37,7 @@ use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::{self, Command, Incident, TransitionError};
 use crate::domain::timeline::{ActorRole, TimelineEntry};
 use crate::matcher::index::PositionIndex;
-use crate::store::{Bus, BusMessage, Expect, IncidentWrite, Store, StoreError, WriteOutcome};
+use crate::store::{Bus, BusMessage, Expect, IncidentWrite, Ports, StoreError, WriteOutcome};
 use std::sync::Arc;
 use tracing::instrument;
 
@@ -119,7 +119,7 @@ impl Actor {
 }
 
 struct Inner {
-    store: Arc<dyn Store>,
+    ports: Ports,
     bus: Arc<dyn Bus>,
     index: PositionIndex,
     clock: Arc<dyn Clock>,
@@ -159,14 +159,14 @@ impl Dispatcher {
     /// Assemble the service from its ports.
     #[must_use]
     pub fn new(
-        store: Arc<dyn Store>,
+        ports: Ports,
         bus: Arc<dyn Bus>,
         index: PositionIndex,
         clock: Arc<dyn Clock>,
         settings: Arc<Settings>,
     ) -> Self {
         let timer_wake = Arc::new(tokio::sync::Notify::new());
-        let wechat = notify::Notifier::new(store.clone(), settings.clone(), clock.clone());
+        let wechat = notify::Notifier::new(&ports, settings.clone(), clock.clone());
         let areas = std::sync::RwLock::default();
         let areas_reload = tokio::sync::Mutex::new(());
         let profiles = profiles::Profiles::default();
@@ -175,7 +175,7 @@ impl Dispatcher {
         let sms = crate::sms::from_settings(&settings.sms);
         Self {
             inner: Arc::new(Inner {
-                store,
+                ports,
                 bus,
                 index,
                 clock,
@@ -194,10 +194,10 @@ impl Dispatcher {
         }
     }
 
-    /// The store port (for health checks and admin use cases).
+    /// The storage ports (for health checks and admin use cases).
     #[must_use]
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.inner.store
+    pub fn ports(&self) -> &Ports {
+        &self.inner.ports
     }
 
     /// The position index.
@@ -247,7 +247,7 @@ impl Dispatcher {
 
     /// Load an account that must be an enabled mediator.
     async fn mediator(&self, id: &AccountId) -> Result<Account, DispatchError> {
-        match self.inner.store.get_account(id).await? {
+        match self.inner.ports.directory.get_account(id).await? {
             Some(a) if a.role == Role::Mediator && a.enabled => Ok(a),
             _ => Err(DispatchError::NotFound),
         }
@@ -280,7 +280,7 @@ impl Dispatcher {
     ) -> Result<(Incident, bool), DispatchError> {
         let mut capacity = None;
         for _ in 0..MAX_CONFLICT_RETRIES {
-            let current = self.inner.store.get_incident(id).await?.ok_or(DispatchError::NotFound)?;
+            let current = self.inner.ports.incidents.get_incident(id).await?.ok_or(DispatchError::NotFound)?;
             let now = self.now();
             let command = command(&current, now);
             if let (None, Command::Accept { mediator, .. } | Command::Assign { mediator, .. }) = (capacity, &command) {
@@ -292,7 +292,7 @@ impl Dispatcher {
             }
             let write = self.plan(Some(&current), &transition, actor, capacity, now);
             let mark = self.workload_mark();
-            match self.inner.store.write_incident(&write).await? {
+            match self.inner.ports.incidents.write_incident(&write).await? {
                 WriteOutcome::Written => {
                     tracing::info!(incident_id = %id, status = ?transition.incident.status, "incident changed");
                     self.written(&transition, &write, mark).await;
@@ -580,7 +580,7 @@ impl Dispatcher {
     /// `NotFound`; `Store`.
     #[instrument(skip_all, fields(incident_id = %id))]
     pub async fn reveal_phone(&self, operator: &Actor, id: &IncidentId) -> Result<Option<String>, DispatchError> {
-        let incident = self.store().get_incident(id).await?.ok_or(DispatchError::NotFound)?;
+        let incident = self.ports().incidents.get_incident(id).await?.ok_or(DispatchError::NotFound)?;
         let entry = TimelineEntry {
             at: self.now(),
             actor_role: operator.role,
@@ -588,7 +588,7 @@ impl Dispatcher {
             event: incident::Event::PhoneRevealed,
         };
         // Audit first: no record, no number.
-        self.store().append_timeline(id, &[entry]).await?;
+        self.ports().incidents.append_timeline(id, &[entry]).await?;
         tracing::info!(incident_id = %id, "resident phone revealed to an operator");
         Ok(incident.resident_phone.map(|p| p.full().to_owned()))
     }
@@ -601,7 +601,7 @@ impl Dispatcher {
         self.forget_profile(id);
         let disabled = !account.enabled;
         if disabled && account.role == Role::Mediator && self.inner.index.get(id).is_some_and(|(on, _)| on) {
-            if let Err(e) = self.inner.store.set_duty(id, false).await {
+            if let Err(e) = self.inner.ports.presence.set_duty(id, false).await {
                 tracing::warn!(error = %e, mediator_id = %id, "could not take a disabled mediator off duty in the store");
             }
             self.inner.index.apply_duty(id, false);
@@ -622,7 +622,7 @@ impl Dispatcher {
     /// `NotFound` for a disabled or unknown mediator; `Store`.
     pub async fn set_duty(&self, mediator: &AccountId, on: bool) -> Result<(), DispatchError> {
         self.mediator(mediator).await?;
-        self.inner.store.set_duty(mediator, on).await?;
+        self.inner.ports.presence.set_duty(mediator, on).await?;
         self.inner.index.apply_duty(mediator, on);
         self.publish(BusMessage::Duty { mediator_id: mediator.clone(), on }).await;
         tracing::info!(mediator_id = %mediator, on, "duty changed");

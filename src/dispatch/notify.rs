@@ -19,7 +19,7 @@ use crate::config::Settings;
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::{Event, Transition};
 use crate::domain::timeline;
-use crate::store::Store;
+use crate::store::{Directory, IncidentStore, Ports, WechatStore};
 use crate::wechat::client::{WechatClient, WechatError};
 use crate::wechat::mask;
 use serde_json::json;
@@ -70,7 +70,9 @@ struct Job {
 }
 
 struct Context {
-    store: Arc<dyn Store>,
+    directory: Arc<dyn Directory>,
+    wechat: Arc<dyn WechatStore>,
+    incidents: Arc<dyn IncidentStore>,
     client: WechatClient,
     settings: Arc<Settings>,
     clock: Arc<dyn Clock>,
@@ -88,11 +90,19 @@ pub(super) struct Notifier {
 impl Notifier {
     /// A notifier delivering through `store`'s cached token with `settings.wechat`, stamping
     /// its messages and timeline entries with `clock`.
-    pub(super) fn new(store: Arc<dyn Store>, settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Self {
-        let client = WechatClient::new(settings.wechat.clone(), store.clone());
+    pub(super) fn new(ports: &Ports, settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Self {
+        let client = WechatClient::new(settings.wechat.clone(), ports.wechat.clone());
         let slots = Arc::new(Semaphore::new(CONCURRENT_DELIVERIES));
         let (queue, jobs) = mpsc::channel(settings.wechat.notify_queue);
-        let context = Arc::new(Context { store, client, settings, clock, slots });
+        let context = Arc::new(Context {
+            directory: ports.directory.clone(),
+            wechat: ports.wechat.clone(),
+            incidents: ports.incidents.clone(),
+            client,
+            settings,
+            clock,
+            slots,
+        });
         Self { context, queue, jobs: Mutex::new(Some(jobs)) }
     }
 
@@ -154,8 +164,8 @@ async fn run(notifier: &Notifier, mut jobs: mpsc::Receiver<Job>, stop: Cancellat
 
 async fn openid_of(context: &Context, job: &Job) -> Option<String> {
     let found = match &job.recipient {
-        Recipient::Mediator(id) => context.store.get_account(id).await.map(|a| a.and_then(|a| a.wechat_openid)),
-        Recipient::Resident => context.store.incident_openid(&job.incident_id).await,
+        Recipient::Mediator(id) => context.directory.get_account(id).await.map(|a| a.and_then(|a| a.wechat_openid)),
+        Recipient::Resident => context.wechat.incident_openid(&job.incident_id).await,
     };
     match found {
         Ok(openid) => openid.filter(|o| !o.is_empty()),
@@ -174,7 +184,7 @@ async fn record(context: &Context, job: &Job, to: &str, outcome: String) {
         outcome,
     };
     let entry = timeline::system(context.clock.now(), event);
-    if let Err(e) = context.store.append_timeline(&job.incident_id, &[entry]).await {
+    if let Err(e) = context.incidents.append_timeline(&job.incident_id, &[entry]).await {
         tracing::warn!(incident_id = %job.incident_id, error = %e, "could not record a delivery");
     }
 }

@@ -26,7 +26,7 @@ impl Dispatcher {
     pub(super) async fn place_of(&self, new: &NewReport) -> Result<Found, DispatchError> {
         let unknown_scene = || DispatchError::Invalid { field: "scene", reason: "unknown scene".into() };
         let scene = match &new.scene {
-            Some(id) => Some(self.store().get_scene(id).await?.ok_or_else(unknown_scene)?),
+            Some(id) => Some(self.ports().directory.get_scene(id).await?.ok_or_else(unknown_scene)?),
             None => None,
         };
         match (new.location, scene, new.address.as_deref()) {

@@ -101,7 +101,7 @@ impl Dispatcher {
             return;
         };
         let fixes: Vec<(AccountId, Fix)> = batch.fixes.into_iter().collect();
-        let outcome = match self.inner.store.set_fixes(&fixes).await {
+        let outcome = match self.inner.ports.presence.set_fixes(&fixes).await {
             Ok(()) => {
                 for (mediator, fix) in &fixes {
                     self.inner.index.apply_fix(mediator, *fix);

@@ -77,7 +77,7 @@ impl Dispatcher {
         let missing: Vec<AccountId> =
             ids.iter().zip(&out).filter(|(_, p)| p.is_none()).map(|(id, _)| id.clone()).collect();
         if !missing.is_empty() {
-            let read = self.store().get_accounts(&missing).await?;
+            let read = self.ports().directory.get_accounts(&missing).await?;
             let mut fresh: HashMap<AccountId, Option<Profile>> =
                 missing.into_iter().zip(read).map(|(id, a)| (id, a.as_ref().and_then(Profile::of))).collect();
             {

@@ -139,8 +139,13 @@ impl Dispatcher {
         if token.len() < 32 || token.len() > 64 {
             return Err(DispatchError::NotFound);
         }
-        let id = self.store().incident_by_tracking(&auth::sha256_hex(token)).await?.ok_or(DispatchError::NotFound)?;
-        self.store().get_incident(&id).await?.ok_or(DispatchError::NotFound)
+        let id = self
+            .ports()
+            .incidents
+            .incident_by_tracking(&auth::sha256_hex(token))
+            .await?
+            .ok_or(DispatchError::NotFound)?;
+        self.ports().incidents.get_incident(&id).await?.ok_or(DispatchError::NotFound)
     }
 
     /// What the resident holding `token` sees.
@@ -158,7 +163,7 @@ impl Dispatcher {
     /// `NotFound` for an unknown token; `Store`.
     pub async fn tracking_and_holder(&self, token: &str) -> Result<(TrackingView, Option<AccountId>), DispatchError> {
         let incident = self.tracked_incident(token).await?;
-        let mut timeline = self.store().timeline(&incident.id).await?;
+        let mut timeline = self.ports().incidents.timeline(&incident.id).await?;
         // The resident sees what happened to their report, not internal steps, audit, delivery
         // plumbing or staff account ids.
         timeline.retain(|e| {
@@ -178,7 +183,7 @@ impl Dispatcher {
             )
         });
         let named: Vec<AccountId> = timeline.iter().filter_map(|e| claimant(&e.event).cloned()).collect();
-        let accounts = if named.is_empty() { vec![] } else { self.store().get_accounts(&named).await? };
+        let accounts = if named.is_empty() { vec![] } else { self.ports().directory.get_accounts(&named).await? };
         let names: std::collections::HashMap<AccountId, String> =
             named.into_iter().zip(accounts).filter_map(|(id, a)| Some((id, a?.name))).collect();
         let timeline = timeline
@@ -195,7 +200,7 @@ impl Dispatcher {
         let center_phone =
             Some(self.settings().resident.center_phone.trim().to_owned()).filter(|p| with_center && !p.is_empty());
         let mediator = match &incident.claimed_by {
-            Some(m) => self.store().get_account(m).await?.map(|a| self.mediator_detail(&incident, &a)),
+            Some(m) => self.ports().directory.get_account(m).await?.map(|a| self.mediator_detail(&incident, &a)),
             None => None,
         };
         let holder = incident.claimed_by.clone().filter(|_| incident.status.is_active_claim());
@@ -250,8 +255,8 @@ impl Dispatcher {
         id: &IncidentId,
         scope: &super::Scope,
     ) -> Result<(Incident, Vec<TimelineEntry>, Vec<Suggestion>), DispatchError> {
-        let incident = self.store().get_incident(id).await?.ok_or(DispatchError::NotFound)?;
-        let timeline = self.store().timeline(id).await?;
+        let incident = self.ports().incidents.get_incident(id).await?.ok_or(DispatchError::NotFound)?;
+        let timeline = self.ports().incidents.timeline(id).await?;
         let mut suggestions = vec![];
         if incident.status.is_unclaimed() {
             let n = self.settings().dispatch.suggest_count;
@@ -259,7 +264,7 @@ impl Dispatcher {
             let want = if *scope == super::Scope::All { n } else { n * SUGGEST_SCOPED_FACTOR };
             let ranked = self.candidates(incident.location, incident.category, want).await?;
             let ids: Vec<_> = ranked.iter().map(|c| c.mediator_id.clone()).collect();
-            let accounts = self.store().get_accounts(&ids).await?;
+            let accounts = self.ports().directory.get_accounts(&ids).await?;
             suggestions = ranked
                 .into_iter()
                 .zip(accounts)
@@ -284,8 +289,8 @@ impl Dispatcher {
     /// # Errors
     /// `Store`.
     pub async fn open_offers(&self, mediator: &AccountId) -> Result<Vec<IncidentView>, DispatchError> {
-        let ids = self.store().offered_to(mediator).await?;
-        let mut incidents = self.store().get_incidents(&ids).await?;
+        let ids = self.ports().incidents.offered_to(mediator).await?;
+        let mut incidents = self.ports().incidents.get_incidents(&ids).await?;
         incidents.retain(|i| i.status.is_unclaimed() && i.open_offer(mediator).is_some());
         incidents.sort_by(super::stats::urgent_first);
         let ttl = self.settings().dispatch.offer_ttl;
@@ -297,8 +302,8 @@ impl Dispatcher {
     /// # Errors
     /// `Store`.
     pub async fn held_incidents(&self, mediator: &AccountId) -> Result<Vec<IncidentView>, DispatchError> {
-        let ids = self.store().held_by(mediator).await?;
-        let mut incidents = self.store().get_incidents(&ids).await?;
+        let ids = self.ports().incidents.held_by(mediator).await?;
+        let mut incidents = self.ports().incidents.get_incidents(&ids).await?;
         incidents.retain(|i| i.claimed_by.as_ref() == Some(mediator));
         incidents.sort_by_key(|i| std::cmp::Reverse(i.created_at));
         Ok(incidents.iter().map(IncidentView::for_holder).collect())
@@ -318,7 +323,7 @@ impl Dispatcher {
         on_duty.retain(|(_, f)| keep(f.point));
         on_duty.sort_by(|a, b| a.0.cmp(&b.0));
         let ids: Vec<_> = on_duty.iter().map(|(id, _)| id.clone()).collect();
-        let accounts = self.store().get_accounts(&ids).await?;
+        let accounts = self.ports().directory.get_accounts(&ids).await?;
         Ok(on_duty
             .iter()
             .zip(accounts)
@@ -332,7 +337,7 @@ impl Dispatcher {
     /// # Errors
     /// `Store`.
     pub async fn open_incidents(&self, limit: usize) -> Result<Vec<Incident>, DispatchError> {
-        Ok(self.store().open_incidents(limit).await?)
+        Ok(self.ports().incidents.open_incidents(limit).await?)
     }
 
     /// Incidents created in `[from, to)`, newest first.
@@ -345,6 +350,6 @@ impl Dispatcher {
         to: Timestamp,
         limit: usize,
     ) -> Result<Vec<Incident>, DispatchError> {
-        Ok(self.store().list_incidents(from, to, limit).await?)
+        Ok(self.ports().incidents.list_incidents(from, to, limit).await?)
     }
 }

@@ -95,7 +95,7 @@ impl Dispatcher {
         }
         // A retry of a filed report is answered without spending anything.
         if let Some((key, fingerprint)) = &idempotency
-            && let Some(first) = self.store().remembered_key(&sha256_hex(key)).await?
+            && let Some(first) = self.ports().incidents.remembered_key(&sha256_hex(key)).await?
         {
             if first.fingerprint != *fingerprint {
                 return Err(DispatchError::IdempotencyMismatch);
@@ -103,14 +103,14 @@ impl Dispatcher {
             return self.replayed(&first.incident_id, first.receipt).await.map(Ok);
         }
         let window = sha256_hex(&format!("report:{who}"));
-        let hit = self.store().hit_rate_window(&window, limits.window).await?;
+        let hit = self.ports().leases.hit_rate_window(&window, limits.window).await?;
         if hit.count > u64::from(limit) {
             metrics::counter!("gd_reports_rate_limited_total").increment(1);
             return Ok(Err(RateLimited::until(hit.resets_in)));
         }
         let filed = self.report(new, idempotency).await;
         if !matches!(&filed, Ok(receipt) if !receipt.replayed)
-            && let Err(e) = self.store().refund_rate_window(&window).await
+            && let Err(e) = self.ports().leases.refund_rate_window(&window).await
         {
             tracing::warn!(error = %e, "could not give back a report's hit on its sender's window");
         }

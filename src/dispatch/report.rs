@@ -191,7 +191,7 @@ impl Dispatcher {
                 receipt: tracking_token.clone(),
             }),
         });
-        match self.store().write_incident(&write).await? {
+        match self.ports().incidents.write_incident(&write).await? {
             WriteOutcome::Written => {}
             WriteOutcome::Replayed { incident_id, same_request: true, receipt } => {
                 return self.replayed(&incident_id, receipt).await;
@@ -203,7 +203,7 @@ impl Dispatcher {
         self.written(&transition, &write, self.workload_mark()).await;
         let keep = std::time::Duration::from_secs(HOTSPOT_WINDOW.as_secs().unsigned_abs());
         let note = AreaNote { id: incident.id.clone(), at: now, place };
-        if let Err(e) = self.store().note_in_area(&place.area().to_string(), &note, keep).await {
+        if let Err(e) = self.ports().incidents.note_in_area(&place.area().to_string(), &note, keep).await {
             // A hint for later look-backs; the report itself is stored.
             tracing::warn!(error = %e, "could not note the report in its hot-spot area");
         }
@@ -219,7 +219,7 @@ impl Dispatcher {
         incident_id: &IncidentId,
         tracking_token: String,
     ) -> Result<ReportReceipt, DispatchError> {
-        let incident = self.store().get_incident(incident_id).await?.ok_or(DispatchError::NotFound)?;
+        let incident = self.ports().incidents.get_incident(incident_id).await?.ok_or(DispatchError::NotFound)?;
         Ok(ReportReceipt { incident, tracking_token, replayed: true })
     }
 }
@@ -260,7 +260,7 @@ impl Dispatcher {
         let unknown: Vec<IncidentId> =
             close.iter().filter(|(k, _)| k.open.is_none()).map(|(k, _)| k.note.id.clone()).collect();
         let open_unknown: Vec<IncidentId> =
-            if unknown.is_empty() { vec![] } else { self.store().get_incidents(&unknown).await? }
+            if unknown.is_empty() { vec![] } else { self.ports().incidents.get_incidents(&unknown).await? }
                 .into_iter()
                 .filter(|i| !i.status.is_closed())
                 .map(|i| i.id)
@@ -284,8 +284,8 @@ impl Dispatcher {
     ) -> Result<Nearby, DispatchError> {
         let (own, cells) = (area.to_string(), cells.iter().map(ToString::to_string).collect::<Vec<_>>());
         let (in_area, noted) = tokio::try_join!(
-            self.store().count_noted(&own, since),
-            self.store().noted_in_areas(&cells, dup_since, PER_AREA),
+            self.ports().incidents.count_noted(&own, since),
+            self.ports().incidents.noted_in_areas(&cells, dup_since, PER_AREA),
         )?;
         Ok(Nearby {
             recent: noted.into_iter().map(|note| Kept { note, open: None }).collect(),
@@ -301,10 +301,10 @@ impl Dispatcher {
     pub async fn reload_recent_reports(&self) -> Result<(), crate::store::StoreError> {
         self.inner.recent.unready();
         let since = self.now().checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
-        let cells = self.store().noted_areas(since).await?;
+        let cells = self.ports().incidents.noted_areas(since).await?;
         let mut notes = Vec::new();
         for chunk in cells.chunks(CELLS_PER_READ) {
-            notes.extend(self.store().noted_in_areas(chunk, since, PER_AREA).await?);
+            notes.extend(self.ports().incidents.noted_in_areas(chunk, since, PER_AREA).await?);
         }
         tracing::info!(areas = cells.len(), reports = notes.len(), "recent reports loaded from the store");
         self.inner.recent.loaded(notes);
@@ -344,11 +344,11 @@ impl Dispatcher {
     /// `Store`.
     pub async fn hotspots(&self, scope: &super::Scope) -> Result<Vec<(h3o::CellIndex, usize)>, DispatchError> {
         let since = self.now().checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
-        let cells = self.store().noted_areas(since).await?;
+        let cells = self.ports().incidents.noted_areas(since).await?;
         let areas = self.areas();
         let mut counts: std::collections::HashMap<h3o::CellIndex, usize> = std::collections::HashMap::new();
         for chunk in cells.chunks(CELLS_PER_READ) {
-            for note in self.store().noted_in_areas(chunk, since, HOTSPOT_NOTES_PER_AREA).await? {
+            for note in self.ports().incidents.noted_in_areas(chunk, since, HOTSPOT_NOTES_PER_AREA).await? {
                 if matches!(scope, super::Scope::All) || scope.sees_path(&areas.locate(note.place)) {
                     *counts.entry(note.place.area()).or_default() += 1;
                 }

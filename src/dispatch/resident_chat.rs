@@ -76,7 +76,7 @@ impl Dispatcher {
         let budget = self.settings().wechat.reply_budget;
         let waited_until = tokio::time::Instant::now() + budget;
         loop {
-            match self.store().claim_delivery(&key, CLAIM_LEASE).await? {
+            match self.ports().wechat.claim_delivery(&key, CLAIM_LEASE).await? {
                 DeliveryClaim::Claimed => break,
                 DeliveryClaim::Answered(stored) => return Ok(ChatReply::decode(&stored)),
                 DeliveryClaim::Pending if tokio::time::Instant::now() >= waited_until => {
@@ -88,7 +88,7 @@ impl Dispatcher {
         }
         match self.converse(message).await {
             Ok(reply) => {
-                self.store().finish_delivery(&key, &reply.encode(), self.settings().wechat.dedupe_ttl).await?;
+                self.ports().wechat.finish_delivery(&key, &reply.encode(), self.settings().wechat.dedupe_ttl).await?;
                 if let ChatReply::Text(text) = &reply
                     && started.elapsed() > self.settings().wechat.passive_reply_deadline
                 {
@@ -97,7 +97,7 @@ impl Dispatcher {
                 Ok(reply)
             }
             Err(e) => {
-                if let Err(release) = self.store().release_delivery(&key).await {
+                if let Err(release) = self.ports().wechat.release_delivery(&key).await {
                     tracing::warn!(error = %release, "could not release a wechat delivery claim");
                 }
                 Err(e)
@@ -141,7 +141,7 @@ impl Dispatcher {
         let w = &self.settings().wechat;
         let base = self.settings().http.public_base_url.trim_end_matches('/').to_owned();
         let now = self.now();
-        let session = self.store().resident_session(&openid_hash).await?;
+        let session = self.ports().wechat.resident_session(&openid_hash).await?;
         tracing::info!(openid = %mask(openid), kind = ?std::mem::discriminant(&message.inbound), "wechat delivery");
         let reply = match &message.inbound {
             Inbound::Scan { scene: None, .. } => ChatReply::Text(
@@ -151,7 +151,7 @@ impl Dispatcher {
             ),
             Inbound::Scan { scene: Some(raw), .. } => {
                 let scene = match SceneId::parse(raw) {
-                    Ok(id) => self.store().get_scene(&id).await?,
+                    Ok(id) => self.ports().directory.get_scene(&id).await?,
                     Err(_) => None,
                 };
                 match scene {
@@ -164,7 +164,7 @@ impl Dispatcher {
                             place: Some(scene.location),
                             bound_at: now,
                         };
-                        self.store().put_resident_session(&openid_hash, &bound, w.session_ttl).await?;
+                        self.ports().wechat.put_resident_session(&openid_hash, &bound, w.session_ttl).await?;
                         ChatReply::Text(format!(
                             "您好！您正在【{}】反映问题。请直接回复文字，说明发生了什么（如时间、涉及人数、起因），\
                              我们会立即通知附近的人民调解员。也可以填写表单：{base}/r/{}",
@@ -178,7 +178,7 @@ impl Dispatcher {
                 Ok(place) => {
                     let scene = session.and_then(|s| s.scene);
                     let bound = ResidentSession { scene, place: Some(place), bound_at: now };
-                    self.store().put_resident_session(&openid_hash, &bound, w.session_ttl).await?;
+                    self.ports().wechat.put_resident_session(&openid_hash, &bound, w.session_ttl).await?;
                     let label = label.chars().take(40).collect::<String>();
                     let at = if label.is_empty() { String::new() } else { format!("（{label}）") };
                     ChatReply::Text(format!(
@@ -192,13 +192,13 @@ impl Dispatcher {
                     && let Ok(place) = GeoPoint::from_system(*lat, *lng, w.location_event_coord)
                 {
                     let bound = ResidentSession { scene: None, place: Some(place), bound_at: now };
-                    self.store().put_resident_session(&openid_hash, &bound, w.session_ttl).await?;
+                    self.ports().wechat.put_resident_session(&openid_hash, &bound, w.session_ttl).await?;
                 }
                 ChatReply::Success
             }
             Inbound::Unsubscribe => {
                 let cleared = ResidentSession { scene: None, place: None, bound_at: now };
-                self.store().put_resident_session(&openid_hash, &cleared, Duration::from_secs(1)).await?;
+                self.ports().wechat.put_resident_session(&openid_hash, &cleared, Duration::from_secs(1)).await?;
                 ChatReply::Success
             }
             Inbound::Text { content, .. } => {
@@ -248,12 +248,12 @@ impl Dispatcher {
             Err(limited) => return Ok(ChatReply::Text(limited.message())),
         };
         let incident = &receipt.incident;
-        if let Err(e) = self.store().set_incident_openid(&incident.id, openid, INCIDENT_OPENID_TTL).await {
+        if let Err(e) = self.ports().wechat.set_incident_openid(&incident.id, openid, INCIDENT_OPENID_TTL).await {
             tracing::warn!(incident_id = %incident.id, error = %e, "could not remember the reporter for notifications");
         }
         // One scan, one report: the next text asks for a scan (or location) again.
         let spent = ResidentSession { scene: None, place: None, bound_at: self.now() };
-        self.store().put_resident_session(openid_hash, &spent, self.settings().wechat.session_ttl).await?;
+        self.ports().wechat.put_resident_session(openid_hash, &spent, self.settings().wechat.session_ttl).await?;
         tracing::info!(incident_id = %incident.id, openid = %mask(openid), "report filed through wechat");
         let number = super::notify::short(&incident.id);
         Ok(ChatReply::Text(format!(

@@ -29,7 +29,7 @@ impl Dispatcher {
     /// # Errors
     /// `Store`.
     pub async fn roster(&self, scope: &Scope) -> Result<Vec<RosterEntry>, DispatchError> {
-        let mut accounts = self.store().list_accounts(Role::Mediator).await?;
+        let mut accounts = self.ports().directory.list_accounts(Role::Mediator).await?;
         accounts.retain(|a| a.enabled && self.may_send(scope, a));
         accounts.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
         let ids: Vec<AccountId> = accounts.iter().map(|a| a.id.clone()).collect();
@@ -59,9 +59,10 @@ impl Dispatcher {
         id: &IncidentId,
         mediator: &AccountId,
     ) -> Result<String, DispatchError> {
-        let incident = self.store().get_incident(id).await?.ok_or(DispatchError::NotFound)?;
+        let incident = self.ports().incidents.get_incident(id).await?.ok_or(DispatchError::NotFound)?;
         let account = self
-            .store()
+            .ports()
+            .directory
             .get_account(mediator)
             .await?
             .filter(|a| a.role == Role::Mediator)
@@ -77,7 +78,7 @@ impl Dispatcher {
             actor_id: operator.id.clone(),
             event: Event::MediatorPhoneRevealed { mediator_id: mediator.clone() },
         };
-        self.store().append_timeline(id, &[entry]).await?;
+        self.ports().incidents.append_timeline(id, &[entry]).await?;
         tracing::info!(incident_id = %id, mediator_id = %mediator, "mediator phone revealed to an operator");
         Ok(account.phone.full().to_owned())
     }

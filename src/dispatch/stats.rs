@@ -342,17 +342,24 @@ impl Dispatcher {
         }
         let (start, end) =
             day_bounds(from, to).map_err(|e| DispatchError::Invalid { field: "to", reason: e.to_string() })?;
-        let mut incidents = self.store().list_incidents(start, end, MAX_INCIDENTS).await?;
+        let mut incidents = self.ports().incidents.list_incidents(start, end, MAX_INCIDENTS).await?;
         incidents.retain(|i| scope.sees(i));
         let names = self
-            .store()
+            .ports()
+            .directory
             .list_accounts(crate::domain::account::Role::Mediator)
             .await?
             .into_iter()
             .map(|a| (a.id.to_string(), a.name))
             .collect();
-        let grids =
-            self.store().list_scenes().await?.into_iter().filter_map(|s| Some((s.id.to_string(), s.grid?))).collect();
+        let grids = self
+            .ports()
+            .directory
+            .list_scenes()
+            .await?
+            .into_iter()
+            .filter_map(|s| Some((s.id.to_string(), s.grid?)))
+            .collect();
         Ok(compute(from, to, &incidents, &names, &grids))
     }
 }

@@ -29,7 +29,7 @@ impl Dispatcher {
         let Some(sender) = self.inner.sms.clone() else { return Err(DispatchError::SmsUnavailable) };
         let sms = &self.settings().sms;
         let day = std::time::Duration::from_secs(24 * 3600);
-        let hit = self.store().hit_rate_window(&sha256_hex(&format!("sms:{}", incident.id)), day).await?;
+        let hit = self.ports().leases.hit_rate_window(&sha256_hex(&format!("sms:{}", incident.id)), day).await?;
         if hit.count > u64::from(sms.per_report) {
             return Ok(Err(RateLimited::until(hit.resets_in)));
         }

@@ -48,7 +48,7 @@ impl Dispatcher {
     /// `Store`.
     #[instrument(skip_all, fields(incident_id = %id))]
     pub async fn next_wave(&self, id: &crate::domain::ids::IncidentId) -> Result<bool, DispatchError> {
-        let Some(incident) = self.store().get_incident(id).await? else { return Ok(false) };
+        let Some(incident) = self.ports().incidents.get_incident(id).await? else { return Ok(false) };
         if incident.status != Status::Dispatching {
             return Ok(false);
         }

@@ -144,8 +144,10 @@ impl Dispatcher {
         }
         let day = today.to_string();
         // Two independent reads, in flight together on the multiplexed connection.
-        let (holds, claims) =
-            tokio::try_join!(self.store().hold_counts(&missing), self.store().claims_on(&day, &missing))?;
+        let (holds, claims) = tokio::try_join!(
+            self.ports().incidents.hold_counts(&missing),
+            self.ports().incidents.claims_on(&day, &missing)
+        )?;
         let read: Vec<_> = missing.into_iter().zip(holds).zip(claims).map(|((id, h), c)| (id, h, c)).collect();
         cache.fill(generation, &read, today);
         let mut read = read.into_iter();

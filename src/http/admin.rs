@@ -131,7 +131,7 @@ async fn create_scene(
         grid: body.grid.or_else(|| state.dispatcher.locate(location).grid),
         created_at: state.dispatcher.now(),
     };
-    state.dispatcher.store().insert_scene(&scene).await?;
+    state.dispatcher.ports().directory.insert_scene(&scene).await?;
     let id = scene.id.to_string();
     state.accounts.record(&admin.actor(), AuditAction::SceneCreated, "scene", &id, &scene.name).await?;
     Ok((StatusCode::CREATED, Json(scene_view(&state, &scene))))
@@ -141,7 +141,7 @@ async fn create_scene(
 #[utoipa::path(get, path = "/api/v1/admin/scenes", tag = "admin", security(("admin" = [])),
     responses((status = 200, body = Vec<SceneView>)))]
 async fn list_scenes(State(state): State<AppState>, _admin: AdminAuth) -> Result<Json<Vec<SceneView>>, ApiError> {
-    let scenes = state.dispatcher.store().list_scenes().await?;
+    let scenes = state.dispatcher.ports().directory.list_scenes().await?;
     Ok(Json(scenes.iter().map(|s| scene_view(&state, s)).collect()))
 }
 
@@ -155,7 +155,7 @@ async fn get_scene(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SceneView>, ApiError> {
     let id = SceneId::parse(&id).map_err(|_| ApiError::not_found())?;
-    let scene = state.dispatcher.store().get_scene(&id).await?.ok_or_else(ApiError::not_found)?;
+    let scene = state.dispatcher.ports().directory.get_scene(&id).await?.ok_or_else(ApiError::not_found)?;
     Ok(Json(scene_view(&state, &scene)))
 }
 

@@ -40,7 +40,7 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<(Principal, Option
     // account and are trusted by signature alone (they are for bootstrapping: keep them short).
     let account_id = AccountId::parse(&principal.sub).ok();
     let account = match &account_id {
-        Some(id) => state.dispatcher.store().get_account(id).await?,
+        Some(id) => state.dispatcher.ports().directory.get_account(id).await?,
         None => None,
     };
     match (principal.role, &account) {

@@ -270,7 +270,7 @@ async fn assign_incident(
 
 /// 404 unless the incident exists and lies in the operator's area (or below).
 async fn ensure_visible(state: &AppState, operator: &OperatorAuth, id: &IncidentId) -> Result<(), ApiError> {
-    let incident = state.dispatcher.store().get_incident(id).await?.ok_or_else(ApiError::not_found)?;
+    let incident = state.dispatcher.ports().incidents.get_incident(id).await?.ok_or_else(ApiError::not_found)?;
     if operator.scope.sees(&incident) { Ok(()) } else { Err(ApiError::not_found()) }
 }
 

@@ -63,7 +63,7 @@ pub struct OperatorSession {
     responses((status = 200, body = OperatorSession), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn who_am_i(State(state): State<AppState>, operator: OperatorAuth) -> Result<Json<OperatorSession>, ApiError> {
     let name = match &operator.account {
-        Some(id) => state.dispatcher.store().get_account(id).await?.map(|a| a.name),
+        Some(id) => state.dispatcher.ports().directory.get_account(id).await?.map(|a| a.name),
         None => None,
     };
     let areas = state.dispatcher.areas();
@@ -184,7 +184,7 @@ async fn reveal_mediator_phone(
     let mediator = AccountId::parse(&id).map_err(|_| ApiError::not_found())?;
     let incident = IncidentId::parse(&body.incident_id).map_err(|_| ApiError::not_found())?;
     let scope = &operator.scope;
-    let seen = state.dispatcher.store().get_incident(&incident).await?.is_some_and(|i| scope.sees(&i));
+    let seen = state.dispatcher.ports().incidents.get_incident(&incident).await?.is_some_and(|i| scope.sees(&i));
     if !seen {
         return Err(ApiError::not_found());
     }

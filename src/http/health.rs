@@ -49,7 +49,7 @@ async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     if let Some(why) = state.durability.shortfall() {
         return super::store_unsafe(why).into_response();
     }
-    match state.dispatcher.store().probe_write().await {
+    match state.dispatcher.ports().health.probe_write().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(StoreError::RefusesWrites(why)) => {
             ApiError::unavailable("store_refuses_writes", format!("Redis refuses writes: {why}"), 5).into_response()

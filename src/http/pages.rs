@@ -67,7 +67,7 @@ const MAX_OUTLINE_BYTES: usize = 256 * 1024;
 /// pin on a map that starts at the district's centre, or type the address instead).
 async fn report_page(State(state): State<AppState>, Path(scene): Path<String>) -> Response {
     let found = match crate::domain::ids::SceneId::parse(&scene) {
-        Ok(id) => state.dispatcher.store().get_scene(&id).await.unwrap_or_else(|e| {
+        Ok(id) => state.dispatcher.ports().directory.get_scene(&id).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "scene lookup for the report form failed");
             None
         }),

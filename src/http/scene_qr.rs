@@ -36,7 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// What the code encodes for this scene and query.
 async fn content(state: &AppState, id: &str, query: &QrQuery) -> Result<String, ApiError> {
     let id = SceneId::parse(id).map_err(|_| ApiError::not_found())?;
-    let scene = state.dispatcher.store().get_scene(&id).await?.ok_or_else(ApiError::not_found)?;
+    let scene = state.dispatcher.ports().directory.get_scene(&id).await?.ok_or_else(ApiError::not_found)?;
     match query.kind.as_deref().unwrap_or("h5") {
         "h5" => {
             let base = state.settings.http.public_base_url.trim_end_matches('/');

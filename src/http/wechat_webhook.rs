@@ -201,7 +201,7 @@ async fn receive(
     ));
     let body_hash = sha256_hex(&String::from_utf8_lossy(&body));
     let ttl = state.settings.wechat.timestamp_window.saturating_mul(2);
-    if let Some(first) = state.dispatcher.store().remember_signed_url(&url_hash, &body_hash, ttl).await?
+    if let Some(first) = state.dispatcher.ports().leases.remember_signed_url(&url_hash, &body_hash, ttl).await?
         && first != body_hash
     {
         return Err(refused(StatusCode::FORBIDDEN, "replayed", "this signed URL was used with another body"));

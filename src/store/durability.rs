@@ -9,7 +9,10 @@
 //! time, and while they fall short of `redis.durability` readiness answers 503 with the reason
 //! and the API refuses requests (nothing is acknowledged that the settings would lose).
 
+use super::health::Health;
+pub use super::health::ServerSettings;
 use serde::Deserialize;
+use std::sync::Arc;
 use std::sync::RwLock;
 
 /// The promise asked of Redis (`redis.durability`).
@@ -22,19 +25,6 @@ pub enum Durability {
     Everysec,
     /// Nothing checked (development, tests, benchmarks).
     None,
-}
-
-/// The Redis settings the guard looks at, as `CONFIG GET` gives them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ServerSettings {
-    /// `appendonly`.
-    pub appendonly: String,
-    /// `appendfsync`.
-    pub appendfsync: String,
-    /// `no-appendfsync-on-rewrite`.
-    pub no_appendfsync_on_rewrite: String,
-    /// `maxmemory-policy`.
-    pub maxmemory_policy: String,
 }
 
 impl Durability {
@@ -131,17 +121,17 @@ impl Guard {
 }
 
 impl Guard {
-    /// Read `store`'s settings once and record the verdict. An unreachable Redis changes
+    /// Read the backend's settings once and record the verdict. An unreachable Redis changes
     /// nothing here (readiness already fails on it); one that answers but refuses `CONFIG`
     /// cannot be vouched for.
-    pub async fn check(&self, store: &super::redis::RedisStore) {
+    pub async fn check(&self, store: &dyn Health) {
         if self.want == Durability::None {
             return;
         }
-        match store.server_settings().await {
-            Ok(seen) => self.record(Ok(&seen)),
+        match store.persistence_settings().await {
+            Ok(Some(seen)) => self.record(Ok(&seen)),
+            Ok(None) => {}
             Err(e) => {
-                use super::Store as _;
                 if store.ping().await.is_ok() {
                     self.record(Err(error_chain(&e)));
                 }
@@ -152,7 +142,7 @@ impl Guard {
     /// Check every `every` until `stop` (and only then return).
     pub async fn watch(
         &self,
-        store: super::redis::RedisStore,
+        store: Arc<dyn Health>,
         every: std::time::Duration,
         stop: tokio_util::sync::CancellationToken,
     ) {
@@ -161,7 +151,7 @@ impl Guard {
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,
-                _ = tick.tick() => self.check(&store).await,
+                _ = tick.tick() => self.check(&*store).await,
             }
         }
     }

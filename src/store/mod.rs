@@ -1,30 +1,96 @@
-//! The storage port: what the dispatch layer needs from a backend, and the two backends.
+//! The storage ports, one per concern, and the two backends that implement them all.
 //!
-//! Every write that must be exactly-once (create, claim, escalate) goes through
-//! [`Store::write_incident`]: one atomic compare-and-set on the incident's version that also
-//! applies every side effect (timeline, timers, offer and hold sets, capacity guard). On Redis
-//! that is one Lua script over keys in one hash slot; in memory it is one critical section.
+//! - [`IncidentStore`] (`incidents.rs`): the atomic incident write with its deadlines, the
+//!   incident queries and indexes, the timeline. Every write that must be exactly-once
+//!   (create, claim, escalate) goes through [`IncidentStore::write_incident`]: one atomic
+//!   compare-and-set on the incident's version that also applies every side effect (timeline,
+//!   timers, offer and hold sets, capacity guard). On Redis that is one Lua script over keys in
+//!   one hash slot; in memory it is one critical section.
+//! - [`Directory`] (`directory.rs`): accounts and their audit record, scenes, areas.
+//! - [`PresenceStore`] (`presence.rs`): duty and positions.
+//! - [`Leases`] (`leases.rs`): keys that expire by themselves (rate windows, replay guards).
+//! - [`WechatStore`] (`wechat.rs`): what the WeChat channel keeps between requests.
+//! - [`Health`] (`health.rs`): reachability, writability and the durability probe
+//!   (`durability.rs` judges what it reads).
+//! - [`Bus`]: the cross-instance message bus.
+//!
+//! `memory/` and `redis/` implement every port, one file per port; [`Ports`] is how the app
+//! holds them. `conformance/` is the one behaviour suite, per port, run on both backends.
 //! Nothing here knows HTTP; nothing here decides business rules (that is `domain`).
 
+pub mod directory;
 pub mod durability;
+pub mod health;
+pub mod incidents;
+pub mod leases;
 pub mod memory;
+pub mod presence;
 pub mod redis;
 pub mod wechat;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
-use crate::domain::account::{Account, Fix, Phone, Presence, Role};
-use crate::domain::audit::AuditEntry;
-use crate::domain::ids::{AccountId, IncidentId, SceneId};
+pub use directory::Directory;
+pub use health::Health;
+pub use incidents::IncidentStore;
+pub use leases::Leases;
+pub use presence::PresenceStore;
+pub use wechat::WechatStore;
+
+use crate::domain::account::Fix;
+use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Incident;
 use crate::domain::location::GeoPoint;
-use crate::domain::scene::Scene;
 use crate::domain::timeline::TimelineEntry;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The storage ports an instance runs on, one per concern. Cheap to clone. Callers keep only
+/// the ports they use.
+#[derive(Clone)]
+pub struct Ports {
+    /// Incidents, their deadlines, indexes and timelines.
+    pub incidents: Arc<dyn IncidentStore>,
+    /// Accounts, audit, scenes, areas.
+    pub directory: Arc<dyn Directory>,
+    /// Duty and positions.
+    pub presence: Arc<dyn PresenceStore>,
+    /// Rate windows and replay guards.
+    pub leases: Arc<dyn Leases>,
+    /// The WeChat channel's state.
+    pub wechat: Arc<dyn WechatStore>,
+    /// Reachability, writability, durability.
+    pub health: Arc<dyn Health>,
+}
+
+impl Ports {
+    /// Every port served by one backend (both backends implement them all over one connection
+    /// or one lock).
+    #[must_use]
+    pub fn of<B>(backend: Arc<B>) -> Self
+    where
+        B: IncidentStore + Directory + PresenceStore + Leases + WechatStore + Health,
+    {
+        Self {
+            incidents: backend.clone(),
+            directory: backend.clone(),
+            presence: backend.clone(),
+            leases: backend.clone(),
+            wechat: backend.clone(),
+            health: backend,
+        }
+    }
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ports").finish_non_exhaustive()
+    }
+}
 
 /// A backend failure. Handlers answer 503 for `Unavailable`, 500 for `Corrupt`.
 #[derive(Debug, thiserror::Error)]
@@ -243,7 +309,7 @@ impl IncidentWrite {
     }
 }
 
-/// How a [`Store::change_account`] ended. Nothing was written unless it is `Written`.
+/// How a [`Directory::change_account`] ended. Nothing was written unless it is `Written`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountWrite {
     /// Applied.
@@ -382,440 +448,6 @@ pub struct DayClaims {
     pub day: String,
     /// How many.
     pub count: u32,
-}
-
-/// The backend's storage port.
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Is the backend reachable?
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`] when it is not.
-    async fn ping(&self) -> Result<(), StoreError>;
-
-    /// Does the backend take writes now? A Redis can answer `PING` and still refuse every
-    /// write: out of memory under `maxmemory` with `noeviction`, a read-only replica, or
-    /// `MISCONF` after a failed RDB save with `stop-writes-on-bgsave-error`.
-    ///
-    /// # Errors
-    /// [`StoreError::RefusesWrites`] when it answers and refuses, [`StoreError::Unavailable`]
-    /// when it does not answer.
-    async fn probe_write(&self) -> Result<(), StoreError> {
-        self.ping().await
-    }
-
-    // --- accounts ---------------------------------------------------------------------------
-
-    /// Create an account. Returns false (and writes nothing) when the phone is taken.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn insert_account(&self, account: &Account) -> Result<bool, StoreError>;
-
-    /// Replace an account if its stored version is `expected_version` (phone must not change).
-    /// Returns false on a version conflict or when the account does not exist.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn update_account(&self, account: &Account, expected_version: u64) -> Result<bool, StoreError>;
-
-    /// One account.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
-
-    /// Many accounts, in the order asked (None for unknown ids).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn get_accounts(&self, ids: &[AccountId]) -> Result<Vec<Option<Account>>, StoreError>;
-
-    /// The account that logs in with `phone`.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn account_by_phone(&self, phone: &Phone) -> Result<Option<Account>, StoreError>;
-
-    /// Every account with `role`, oldest first.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn list_accounts(&self, role: Role) -> Result<Vec<Account>, StoreError>;
-
-    // --- administration (issue #17) ---------------------------------------------------------
-
-    /// Create all of `accounts` and append `audit`, or nothing: when any account's phone (or
-    /// id) is taken, or two of them share one, nothing is written and the indices of the
-    /// clashing accounts are returned (empty: everything was written).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure (then nothing was written).
-    async fn insert_accounts(&self, accounts: &[Account], audit: &[AuditEntry]) -> Result<Vec<usize>, StoreError>;
-
-    /// Replace an account if its stored version is `expected_version`, moving its phone entry
-    /// when the phone changed, and append `audit`: all of it or nothing.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn change_account(
-        &self,
-        account: &Account,
-        expected_version: u64,
-        audit: &[AuditEntry],
-    ) -> Result<AccountWrite, StoreError>;
-
-    /// Append to the audit record (the oldest entries beyond [`crate::domain::audit::AUDIT_KEEP`] are dropped).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
-
-    /// Audit entries newest first, skipping `offset`, at most `limit`; and how many are kept.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn list_audit(&self, offset: usize, limit: usize) -> Result<(Vec<AuditEntry>, u64), StoreError>;
-
-    // --- presence ---------------------------------------------------------------------------
-
-    /// Record a mediator's duty state.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn set_duty(&self, mediator: &AccountId, on: bool) -> Result<(), StoreError>;
-
-    /// Record a mediator's latest position.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn set_fix(&self, mediator: &AccountId, fix: &Fix) -> Result<(), StoreError>;
-
-    /// Record several mediators' latest positions at once (one round trip where the backend
-    /// allows it).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure; then none or some of them may be recorded.
-    async fn set_fixes(&self, fixes: &[(AccountId, Fix)]) -> Result<(), StoreError> {
-        for (mediator, fix) in fixes {
-            self.set_fix(mediator, fix).await?;
-        }
-        Ok(())
-    }
-
-    /// Every mediator with a duty state or a position (to rebuild in-process indexes).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn all_presence(&self) -> Result<Vec<Presence>, StoreError>;
-
-    // --- scenes -----------------------------------------------------------------------------
-
-    /// Create a scene.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn insert_scene(&self, scene: &Scene) -> Result<(), StoreError>;
-
-    /// One scene.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn get_scene(&self, id: &SceneId) -> Result<Option<Scene>, StoreError>;
-
-    /// Every scene, oldest first.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn list_scenes(&self) -> Result<Vec<Scene>, StoreError>;
-
-    // --- hot-spot index ---------------------------------------------------------------------
-
-    /// Remember that an incident was reported in hot-spot area `cell` (kept for `keep`), so
-    /// looking back never scans every incident.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn note_in_area(&self, cell: &str, note: &AreaNote, keep: Duration) -> Result<(), StoreError>;
-
-    /// The newest notes, at most `newest` per cell, made in any of `cells` at or after `since`.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn noted_in_areas(
-        &self,
-        cells: &[String],
-        since: Timestamp,
-        newest: usize,
-    ) -> Result<Vec<AreaNote>, StoreError>;
-
-    /// The cells with a note made at or after `since` (any order).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn noted_areas(&self, since: Timestamp) -> Result<Vec<String>, StoreError>;
-
-    /// How many notes `cell` holds made at or after `since`.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn count_noted(&self, cell: &str, since: Timestamp) -> Result<u64, StoreError>;
-
-    // --- areas (issue #8) -------------------------------------------------------------------
-
-    /// Create or replace an area (by code).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn put_area(&self, area: &crate::domain::area::Area) -> Result<(), StoreError>;
-
-    /// Every area, by code.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn list_areas(&self) -> Result<Vec<crate::domain::area::Area>, StoreError>;
-
-    // --- incidents --------------------------------------------------------------------------
-
-    /// Apply one atomic incident change (see the module docs). The change is all or nothing.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure. A timeout is ambiguous (the write may or may not have
-    /// been applied, wholly): callers re-read the incident's version before retrying.
-    async fn write_incident(&self, write: &IncidentWrite) -> Result<WriteOutcome, StoreError>;
-
-    /// One incident.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn get_incident(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError>;
-
-    /// Many incidents, in the order asked; unknown ids are skipped.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn get_incidents(&self, ids: &[IncidentId]) -> Result<Vec<Incident>, StoreError>;
-
-    /// Incidents created in `[from, to)`, newest first, at most `limit`.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn list_incidents(&self, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<Incident>, StoreError>;
-
-    /// Incidents not yet closed (resolved or cancelled), oldest first, at most `limit`: the
-    /// store keeps them apart, so a flood of closed reports never hides an open one.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn open_incidents(&self, limit: usize) -> Result<Vec<Incident>, StoreError>;
-
-    /// The incident's timeline, oldest first.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEntry>, StoreError>;
-
-    /// Append entries to an existing incident's timeline outside a state change (deliveries,
-    /// audited reads). At least once: a retry after a timeout may append twice.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn append_timeline(&self, id: &IncidentId, entries: &[TimelineEntry]) -> Result<(), StoreError>;
-
-    /// The incident a tracking token (by its SHA-256 hex) belongs to.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn incident_by_tracking(&self, tracking_hash: &str) -> Result<Option<IncidentId>, StoreError>;
-
-    /// What an idempotency key (its hash) was first used for, while it is remembered: lets a
-    /// retry be told from a new request before anything is counted or written.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn remembered_key(&self, key_hash: &str) -> Result<Option<RememberedKey>, StoreError>;
-
-    /// Incidents with an open offer to `mediator`.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn offered_to(&self, mediator: &AccountId) -> Result<Vec<IncidentId>, StoreError>;
-
-    /// Incidents `mediator` holds (claimed or on site).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn held_by(&self, mediator: &AccountId) -> Result<Vec<IncidentId>, StoreError>;
-
-    /// How many incidents each mediator holds, in the order asked.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn hold_counts(&self, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError>;
-
-    /// Claims on `day` per mediator, in the order asked (counted by [`Hold`]s).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn claims_on(&self, day: &str, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError>;
-
-    // --- durable timers ---------------------------------------------------------------------
-
-    /// Claim up to `max` deadlines due at `now` for `lease`: they are moved to `now + lease`
-    /// (not deleted), so a crashed claimer's work comes back.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn claim_due_timers(
-        &self,
-        now: Timestamp,
-        lease: Duration,
-        max: usize,
-    ) -> Result<Vec<ClaimedTimer>, StoreError>;
-
-    /// Remove a claimed deadline, unless it was rescheduled or reclaimed since (fencing).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn finish_timer(&self, timer: &ClaimedTimer) -> Result<(), StoreError>;
-
-    /// When the earliest deadline is due.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError>;
-
-    /// The deadline set for `key`, if any (for operators and tests).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn timer_due(&self, key: &TimerKey) -> Result<Option<Timestamp>, StoreError>;
-
-    // --- residents via WeChat (issue #3) ---------------------------------------------------
-    // Keys are SHA-256 hex of the user-supplied identity (openid, dedupe key, signed URL, IP),
-    // so no user input reaches a key. TTLs run on the backend's clock: Redis's own, the
-    // injected one in memory.
-
-    /// Bind a resident (by openid hash) to a conversation state, for `ttl`.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn put_resident_session(
-        &self,
-        openid_hash: &str,
-        session: &wechat::ResidentSession,
-        ttl: Duration,
-    ) -> Result<(), StoreError>;
-
-    /// A resident's conversation state, if bound and not expired.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn resident_session(&self, openid_hash: &str) -> Result<Option<wechat::ResidentSession>, StoreError>;
-
-    /// Claim a delivery by its dedupe-key hash (SET NX with a `lease`): exactly one concurrent
-    /// caller gets `Claimed`; others see `Pending` until it finishes, then `Answered`.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn claim_delivery(&self, key_hash: &str, lease: Duration) -> Result<wechat::DeliveryClaim, StoreError>;
-
-    /// Record the answer to a claimed delivery, kept for `ttl`.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn finish_delivery(&self, key_hash: &str, reply: &str, ttl: Duration) -> Result<(), StoreError>;
-
-    /// Drop an unfinished claim (processing failed: WeChat's retry may try again).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn release_delivery(&self, key_hash: &str) -> Result<(), StoreError>;
-
-    /// Remember a signed URL's body hash for `ttl`; returns the body hash stored first when the
-    /// URL was seen before (None the first time).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn remember_signed_url(
-        &self,
-        url_hash: &str,
-        body_hash: &str,
-        ttl: Duration,
-    ) -> Result<Option<String>, StoreError>;
-
-    /// Count one hit on a fixed window of length `window` (INCR, expiry set by the first hit).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn hit_rate_window(&self, key_hash: &str, window: Duration) -> Result<wechat::RateCount, StoreError>;
-
-    /// Forget a rate window (its next hit starts a new one).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn clear_rate_window(&self, key_hash: &str) -> Result<(), StoreError>;
-
-    /// Take back one hit of a live window (a request that turned out not to count); the
-    /// window keeps its expiry, and one that is gone or at zero stays as it is.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn refund_rate_window(&self, key_hash: &str) -> Result<(), StoreError>;
-
-    /// The cached WeChat access token, unless expired.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn wechat_token(&self) -> Result<Option<wechat::CachedToken>, StoreError>;
-
-    /// Cache the access token until its `expires_at`.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn put_wechat_token(&self, token: &wechat::CachedToken) -> Result<(), StoreError>;
-
-    /// Forget the cached token only if it is still `stale` (someone may have refreshed it).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn drop_wechat_token(&self, stale: &str) -> Result<(), StoreError>;
-
-    /// Take the token-refresh lock for `lease` (true) unless another holder has it (false).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn lock_wechat_token_refresh(&self, holder: &str, lease: Duration) -> Result<bool, StoreError>;
-
-    /// Release the token-refresh lock if `holder` still has it.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn unlock_wechat_token_refresh(&self, holder: &str) -> Result<(), StoreError>;
-
-    /// The cached content of a scene's permanent WeChat QR code (from `qrcode/create`).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn wechat_qr(&self, scene: &SceneId) -> Result<Option<String>, StoreError>;
-
-    /// Cache a scene's permanent WeChat QR content (permanent codes never expire).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn put_wechat_qr(&self, scene: &SceneId, url: &str) -> Result<(), StoreError>;
-
-    /// Remember which WeChat user reported an incident (for their notifications), for `ttl`.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn set_incident_openid(&self, id: &IncidentId, openid: &str, ttl: Duration) -> Result<(), StoreError>;
-
-    /// The WeChat user who reported an incident, if any.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn incident_openid(&self, id: &IncidentId) -> Result<Option<String>, StoreError>;
 }
 
 /// The cross-instance message bus port.

@@ -53,7 +53,7 @@ impl TimerRunner {
     pub async fn step(&self) -> Result<TimerStep, crate::store::StoreError> {
         let settings = &self.dispatcher.settings().timers;
         let now = self.dispatcher.now();
-        let claimed = self.dispatcher.store().claim_due_timers(now, settings.lease, settings.batch).await?;
+        let claimed = self.dispatcher.ports().incidents.claim_due_timers(now, settings.lease, settings.batch).await?;
         let mut step = TimerStep { claimed: claimed.len(), ..TimerStep::default() };
         let mut by_incident: Vec<Vec<ClaimedTimer>> = vec![];
         for timer in claimed {
@@ -69,7 +69,7 @@ impl TimerRunner {
                     match self.fire(&timer).await {
                         Ok(fired) => {
                             done.fired += usize::from(fired);
-                            if let Err(e) = self.dispatcher.store().finish_timer(&timer).await {
+                            if let Err(e) = self.dispatcher.ports().incidents.finish_timer(&timer).await {
                                 // The lease will bring it back; firing again is a no-op.
                                 tracing::warn!(error = %e, timer = %timer.key.member(), "could not finish a fired timer");
                             }
@@ -122,7 +122,7 @@ impl TimerRunner {
                 Ok(step) if step.claimed >= settings.batch => continue,
                 Ok(_) => {
                     backoff.reset();
-                    match self.dispatcher.store().next_timer_due().await {
+                    match self.dispatcher.ports().incidents.next_timer_due().await {
                         Ok(soonest) => (soonest, settings.poll_interval),
                         Err(e) => {
                             tracing::warn!(error = %e, "could not read the next deadline; polling");

@@ -10,7 +10,7 @@
 use crate::config::WechatSettings;
 use crate::domain::ids::SceneId;
 use crate::store::wechat::CachedToken;
-use crate::store::{Store, StoreError};
+use crate::store::{StoreError, WechatStore};
 use jiff::{SignedDuration, Timestamp};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -67,7 +67,7 @@ impl WechatError {
 pub struct WechatClient {
     http: reqwest::Client,
     settings: Arc<WechatSettings>,
-    store: Arc<dyn Store>,
+    store: Arc<dyn WechatStore>,
     /// This instance's lock-holder name.
     holder: String,
 }
@@ -84,7 +84,7 @@ impl WechatClient {
     /// # Panics
     /// If the TLS backend cannot initialise (a broken build).
     #[must_use]
-    pub fn new(settings: WechatSettings, store: Arc<dyn Store>) -> Self {
+    pub fn new(settings: WechatSettings, store: Arc<dyn WechatStore>) -> Self {
         let http = reqwest::Client::builder()
             .timeout(settings.api_timeout)
             .connect_timeout(settings.api_timeout.min(Duration::from_secs(2)))

@@ -176,7 +176,7 @@ async fn an_escalation_due_while_stopped_fires_promptly_after_restart() {
 async fn a_deadline_set_by_another_instance_wakes_the_timer_runner() {
     use grid_dispatch::clock::Clock;
     use grid_dispatch::store::redis::{RedisConfig, RedisStore};
-    use grid_dispatch::store::{Store, WriteOutcome, conformance};
+    use grid_dispatch::store::{IncidentStore, WriteOutcome, conformance};
     let app = spawn_app_on_clock(Backend::Redis, |s| s.timers.poll_interval = Duration::from_secs(3600)).await;
     let op = app.operator("值班").await;
     let mut live = app.socket("/api/v1/command/live", &op.token).await;

@@ -1,0 +1,269 @@
+//! [`IncidentStore`] on the memory backend.
+
+use super::{MemoryStore, ms, sooner_deadline};
+use crate::domain::ids::{AccountId, IncidentId};
+use crate::domain::incident::Incident;
+use crate::domain::timeline::TimelineEntry;
+use crate::store::IncidentStore;
+use crate::store::{
+    AreaNote, BusMessage, ClaimedTimer, Expect, IncidentWrite, RememberedKey, StoreError, TimerKey, TimerOp,
+    WriteOutcome,
+};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use std::time::Duration;
+
+#[async_trait]
+impl IncidentStore for MemoryStore {
+    async fn note_in_area(&self, cell: &str, note: &AreaNote, keep: Duration) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        let oldest = ms(note.at).saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX));
+        let notes = g.area_notes.entry(cell.to_owned()).or_default();
+        notes.insert((ms(note.at), note.id.clone()), note.place);
+        notes.retain(|(t, _), _| *t >= oldest);
+        Ok(())
+    }
+
+    async fn noted_in_areas(
+        &self,
+        cells: &[String],
+        since: Timestamp,
+        newest: usize,
+    ) -> Result<Vec<AreaNote>, StoreError> {
+        let g = self.lock();
+        let lo = ms(since);
+        Ok(cells
+            .iter()
+            .filter_map(|c| g.area_notes.get(c))
+            .flat_map(|notes| {
+                notes.iter().rev().take_while(|((t, _), _)| *t >= lo).take(newest).filter_map(|((t, id), place)| {
+                    Some(AreaNote { id: id.clone(), at: Timestamp::from_millisecond(*t).ok()?, place: *place })
+                })
+            })
+            .collect())
+    }
+
+    async fn noted_areas(&self, since: Timestamp) -> Result<Vec<String>, StoreError> {
+        let lo = ms(since);
+        let g = self.lock();
+        Ok(g.area_notes
+            .iter()
+            .filter(|(_, n)| n.keys().next_back().is_some_and(|(t, _)| *t >= lo))
+            .map(|(c, _)| c.clone())
+            .collect())
+    }
+
+    async fn count_noted(&self, cell: &str, since: Timestamp) -> Result<u64, StoreError> {
+        let g = self.lock();
+        let lo = ms(since);
+        Ok(g.area_notes.get(cell).map_or(0, |notes| notes.keys().filter(|(t, _)| *t >= lo).count() as u64))
+    }
+
+    async fn write_incident(&self, w: &IncidentWrite) -> Result<WriteOutcome, StoreError> {
+        let mut g = self.lock();
+        let id = &w.incident.id;
+        // Every precondition first; nothing is mutated until all hold.
+        if let Some(claim) = w.creation.as_ref().and_then(|c| c.idempotency.as_ref())
+            && let Some((existing, fp, receipt, expires)) = g.idempotency.get(&claim.key_hash)
+            && *expires > self.now()
+        {
+            return Ok(WriteOutcome::Replayed {
+                incident_id: existing.clone(),
+                same_request: *fp == claim.fingerprint,
+                receipt: receipt.clone(),
+            });
+        }
+        let current = g.incidents.get(id).map(|i| i.version);
+        let precondition = match w.expect {
+            Expect::Absent => current.is_none(),
+            Expect::Version(v) => current == Some(v),
+        };
+        if !precondition {
+            return Ok(WriteOutcome::Conflict);
+        }
+        if let Some(hold) = &w.hold {
+            let held = g.holds.get(&hold.mediator_id).map_or(0, |s| s.len());
+            let already = g.holds.get(&hold.mediator_id).is_some_and(|s| s.contains(id));
+            if !already && held >= hold.capacity as usize {
+                return Ok(WriteOutcome::AtCapacity);
+            }
+        }
+
+        if let Some(creation) = &w.creation {
+            g.tracking.insert(creation.tracking_hash.clone(), id.clone());
+            if let Some(claim) = &creation.idempotency {
+                let ttl = jiff::SignedDuration::try_from(claim.ttl).unwrap_or(jiff::SignedDuration::ZERO);
+                let expires = self.now().saturating_add(ttl).unwrap_or(Timestamp::MAX);
+                g.idempotency.insert(
+                    claim.key_hash.clone(),
+                    (id.clone(), claim.fingerprint.clone(), claim.receipt.clone(), expires),
+                );
+            }
+            g.by_created.insert((ms(w.incident.created_at), id.clone()));
+        }
+        let entry = (ms(w.incident.created_at), id.clone());
+        if w.incident.status.is_closed() {
+            g.open.remove(&entry);
+        } else {
+            g.open.insert(entry);
+        }
+        g.incidents.insert(id.clone(), w.incident.clone());
+        g.timelines.entry(id.clone()).or_default().extend(w.append.iter().cloned());
+        let next_deadline = sooner_deadline(g.timer_order.first().map(|(t, _)| *t), &w.timers);
+        for op in &w.timers {
+            match op {
+                TimerOp::Schedule(key, due) => g.set_timer(key.clone(), ms(*due)),
+                TimerOp::Cancel(key) => g.remove_timer(key),
+            }
+        }
+        for m in &w.offers_open {
+            g.offers.entry(m.clone()).or_default().insert(id.clone());
+        }
+        for m in &w.offers_close {
+            if let Some(set) = g.offers.get_mut(m) {
+                set.remove(id);
+            }
+        }
+        let mut loads = vec![];
+        if let Some(hold) = &w.hold {
+            g.holds.entry(hold.mediator_id.clone()).or_default().insert(id.clone());
+            let count = g.count_claim(&hold.day, &hold.mediator_id);
+            loads.push((&hold.mediator_id, Some(crate::store::DayClaims { day: hold.day.clone(), count })));
+        }
+        if let Some(m) = &w.release {
+            if let Some(set) = g.holds.get_mut(m) {
+                set.remove(id);
+            }
+            loads.push((m, None));
+        }
+        let loads = loads.into_iter().map(|(m, claims)| BusMessage::Load {
+            mediator_id: m.clone(),
+            holds: g.holds.get(m).map_or(0, |s| u32::try_from(s.len()).unwrap_or(u32::MAX)),
+            claims,
+        });
+        // Still under the lock: announcements leave in the order their writes applied.
+        let announced = w.announce.iter().filter(|m| !matches!(m, BusMessage::Resync)).cloned();
+        for message in loads.chain(announced).chain(next_deadline) {
+            // No receivers is fine: nobody is listening on this instance yet.
+            let _ = self.bus.tx.send(message);
+        }
+        Ok(WriteOutcome::Written)
+    }
+
+    async fn get_incident(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError> {
+        Ok(self.lock().incidents.get(id).cloned())
+    }
+
+    async fn get_incidents(&self, ids: &[IncidentId]) -> Result<Vec<Incident>, StoreError> {
+        let g = self.lock();
+        Ok(ids.iter().filter_map(|id| g.incidents.get(id).cloned()).collect())
+    }
+
+    async fn open_incidents(&self, limit: usize) -> Result<Vec<Incident>, StoreError> {
+        let g = self.lock();
+        Ok(g.open.iter().take(limit).filter_map(|(_, id)| g.incidents.get(id).cloned()).collect())
+    }
+
+    async fn list_incidents(&self, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<Incident>, StoreError> {
+        let g = self.lock();
+        let (lo, hi) = (ms(from), ms(to));
+        Ok(g.by_created
+            .iter()
+            .rev()
+            .filter(|(t, _)| *t >= lo && *t < hi)
+            .take(limit)
+            .filter_map(|(_, id)| g.incidents.get(id).cloned())
+            .collect())
+    }
+
+    async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEntry>, StoreError> {
+        Ok(self.lock().timelines.get(id).cloned().unwrap_or_default())
+    }
+
+    async fn append_timeline(&self, id: &IncidentId, entries: &[TimelineEntry]) -> Result<(), StoreError> {
+        self.lock().timelines.entry(id.clone()).or_default().extend(entries.iter().cloned());
+        Ok(())
+    }
+
+    async fn incident_by_tracking(&self, tracking_hash: &str) -> Result<Option<IncidentId>, StoreError> {
+        Ok(self.lock().tracking.get(tracking_hash).cloned())
+    }
+
+    async fn remembered_key(&self, key_hash: &str) -> Result<Option<RememberedKey>, StoreError> {
+        let now = self.now();
+        let g = self.lock();
+        Ok(g.idempotency.get(key_hash).filter(|(.., expires)| *expires > now).map(
+            |(incident_id, fingerprint, receipt, _)| RememberedKey {
+                incident_id: incident_id.clone(),
+                fingerprint: fingerprint.clone(),
+                receipt: receipt.clone(),
+            },
+        ))
+    }
+
+    async fn offered_to(&self, mediator: &AccountId) -> Result<Vec<IncidentId>, StoreError> {
+        let mut ids: Vec<_> = self.lock().offers.get(mediator).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn held_by(&self, mediator: &AccountId) -> Result<Vec<IncidentId>, StoreError> {
+        let mut ids: Vec<_> = self.lock().holds.get(mediator).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn hold_counts(&self, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError> {
+        let g = self.lock();
+        Ok(mediators.iter().map(|m| g.holds.get(m).map_or(0, |s| u32::try_from(s.len()).unwrap_or(u32::MAX))).collect())
+    }
+
+    async fn claims_on(&self, day: &str, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError> {
+        let g = self.lock();
+        let counts = g.claims.get(day);
+        Ok(mediators.iter().map(|m| counts.and_then(|c| c.get(m)).copied().unwrap_or(0)).collect())
+    }
+
+    async fn claim_due_timers(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        max: usize,
+    ) -> Result<Vec<ClaimedTimer>, StoreError> {
+        let mut g = self.lock();
+        let now_ms = ms(now);
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let due: Vec<TimerKey> =
+            g.timer_order.iter().take_while(|(t, _)| *t <= now_ms).take(max).map(|(_, k)| k.clone()).collect();
+        let token = now_ms.saturating_add(lease_ms);
+        Ok(due
+            .into_iter()
+            .map(|key| {
+                g.set_timer(key.clone(), token);
+                ClaimedTimer { key, lease_token: token }
+            })
+            .collect())
+    }
+
+    async fn finish_timer(&self, timer: &ClaimedTimer) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        if g.timers.get(&timer.key) == Some(&timer.lease_token) {
+            g.remove_timer(&timer.key);
+        }
+        Ok(())
+    }
+
+    async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        let g = self.lock();
+        Ok(g.timer_order.first().and_then(|(t, _)| Timestamp::from_millisecond(*t).ok()))
+    }
+
+    async fn timer_due(&self, key: &TimerKey) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.lock().timers.get(key).and_then(|t| Timestamp::from_millisecond(*t).ok()))
+    }
+
+    async fn index_open_incidents(&self) -> Result<usize, StoreError> {
+        // Every write here has kept the open index since the store was made.
+        Ok(0)
+    }
+}

@@ -1,0 +1,245 @@
+//! The embedded in-memory backend: for a first try, development and tests. Not durable, and
+//! not shared between processes: production runs on Redis.
+//!
+//! All state sits behind one std `Mutex` (no lock is held across an `.await`), so each method
+//! is one critical section and `write_incident` is atomic exactly as the Redis script is.
+//! Expiry (idempotency keys, WeChat state, rate windows, locks) runs on the injected clock.
+
+mod directory;
+mod health;
+mod incidents;
+mod leases;
+mod presence;
+mod wechat;
+
+use super::wechat::{CachedToken, ResidentSession};
+use super::{Bus, BusMessage, BusReceiver, StoreError, TimerKey, TimerOp};
+use crate::clock::{Clock, SystemClock};
+use crate::domain::account::{Account, Fix};
+use crate::domain::audit::{AUDIT_KEEP, AuditEntry};
+use crate::domain::ids::{AccountId, IncidentId, SceneId};
+use crate::domain::incident::Incident;
+use crate::domain::location::GeoPoint;
+use crate::domain::scene::Scene;
+use crate::domain::timeline::TimelineEntry;
+use async_trait::async_trait;
+use jiff::Timestamp;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+#[derive(Default)]
+struct Inner {
+    accounts: BTreeMap<AccountId, Account>,
+    phones: HashMap<String, AccountId>,
+    duty: HashMap<AccountId, bool>,
+    fixes: HashMap<AccountId, Fix>,
+    scenes: BTreeMap<SceneId, Scene>,
+    areas: BTreeMap<String, crate::domain::area::Area>,
+    /// Hot-spot cell → (reported ms, incident).
+    area_notes: HashMap<String, BTreeMap<(i64, IncidentId), GeoPoint>>,
+    incidents: HashMap<IncidentId, Incident>,
+    by_created: BTreeSet<(i64, IncidentId)>,
+    /// Incidents not yet closed, by creation time.
+    open: BTreeSet<(i64, IncidentId)>,
+    timelines: HashMap<IncidentId, Vec<TimelineEntry>>,
+    tracking: HashMap<String, IncidentId>,
+    idempotency: HashMap<String, (IncidentId, String, String, Timestamp)>,
+    offers: HashMap<AccountId, HashSet<IncidentId>>,
+    holds: HashMap<AccountId, HashSet<IncidentId>>,
+    /// Timer deadlines by key, mirrored in `timer_order` for due scans.
+    timers: HashMap<TimerKey, i64>,
+    timer_order: BTreeSet<(i64, TimerKey)>,
+    /// Claims per (day, mediator); old days are dropped as new ones arrive.
+    claims: HashMap<String, HashMap<AccountId, u32>>,
+    /// Issue #3: WeChat conversation state, dedupe, rate windows, token cache.
+    wechat: WechatState,
+    /// Issue #17: who did what, newest first.
+    audit: VecDeque<AuditEntry>,
+}
+
+impl Inner {
+    /// Add audit entries in order (the last one ends up newest), keeping [`AUDIT_KEEP`].
+    fn push_audit(&mut self, entries: &[AuditEntry]) {
+        for e in entries {
+            self.audit.push_front(e.clone());
+        }
+        self.audit.truncate(AUDIT_KEEP);
+    }
+
+    /// Count one claim by `mediator` on `day`; returns their count that day.
+    fn count_claim(&mut self, day: &str, mediator: &AccountId) -> u32 {
+        if !self.claims.contains_key(day) {
+            // Keep the last two days only, like the Redis TTL.
+            let mut days: Vec<String> = self.claims.keys().cloned().collect();
+            days.sort();
+            for old in days.iter().rev().skip(1) {
+                self.claims.remove(old);
+            }
+        }
+        let count = self.claims.entry(day.to_owned()).or_default().entry(mediator.clone()).or_default();
+        *count += 1;
+        *count
+    }
+
+    fn set_timer(&mut self, key: TimerKey, due_ms: i64) {
+        if let Some(old) = self.timers.insert(key.clone(), due_ms) {
+            self.timer_order.remove(&(old, key.clone()));
+        }
+        self.timer_order.insert((due_ms, key));
+    }
+
+    fn remove_timer(&mut self, key: &TimerKey) {
+        if let Some(old) = self.timers.remove(key) {
+            self.timer_order.remove(&(old, key.clone()));
+        }
+    }
+}
+
+/// The in-memory store. Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Mutex<Inner>>,
+    /// Where [`IncidentWrite::announce`] goes; [`MemoryStore::bus`] hands it out.
+    bus: MemoryBus,
+    /// What expiry is measured against.
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::with_bus_capacity(DEFAULT_BUS_CAPACITY)
+    }
+}
+
+/// The bus capacity of [`MemoryStore::new`] (`push.bus_capacity`'s default).
+const DEFAULT_BUS_CAPACITY: usize = 8192;
+
+impl MemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty store whose bus lets slow receivers lag (and resync) after `capacity` messages.
+    #[must_use]
+    pub fn with_bus_capacity(capacity: usize) -> Self {
+        Self { inner: Arc::default(), bus: MemoryBus::new(capacity), clock: Arc::new(SystemClock) }
+    }
+
+    /// This store with expiry measured by `clock` (the system clock by default).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The bus this store announces its writes on: the one an instance on this store uses.
+    #[must_use]
+    pub fn bus(&self) -> MemoryBus {
+        self.bus.clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied write (every method checks
+        // before it mutates), so a poisoned lock is safe to keep using.
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+/// The news for timer runners when `timers` set a deadline sooner than `earliest`, the soonest
+/// held before (as the Redis script decides it).
+fn sooner_deadline(earliest: Option<i64>, timers: &[TimerOp]) -> Option<BusMessage> {
+    let soonest = timers
+        .iter()
+        .filter_map(|op| match op {
+            TimerOp::Schedule(_, due) => Some(ms(*due)),
+            TimerOp::Cancel(_) => None,
+        })
+        .min()?;
+    earliest.is_none_or(|e| soonest < e).then_some(BusMessage::NextDeadline { due_ms: soonest })
+}
+
+/// The in-process bus: one broadcast channel.
+#[derive(Clone)]
+pub struct MemoryBus {
+    tx: broadcast::Sender<BusMessage>,
+}
+
+impl MemoryBus {
+    /// A bus whose slow receivers lag (and resync) after `capacity` messages.
+    #[must_use]
+    pub fn new(capacity: usize) -> Self {
+        Self { tx: broadcast::channel(capacity.max(16)).0 }
+    }
+}
+
+#[async_trait]
+impl Bus for MemoryBus {
+    async fn publish(&self, message: &BusMessage) -> Result<(), StoreError> {
+        // No receivers is fine: nobody is listening on this instance yet.
+        let _ = self.tx.send(message.clone());
+        Ok(())
+    }
+
+    fn subscribe(&self) -> BusReceiver {
+        BusReceiver::new(self.tx.subscribe())
+    }
+}
+
+// --- residents via WeChat (issue #3) ---------------------------------------------------------
+
+/// A value that stops existing at `until` (checked on read, as Redis's PX is).
+struct Expiring<T> {
+    value: T,
+    until: Timestamp,
+}
+
+impl<T> Expiring<T> {
+    fn new(value: T, now: Timestamp, ttl: Duration) -> Self {
+        let ttl = jiff::SignedDuration::try_from(ttl).unwrap_or(jiff::SignedDuration::MAX);
+        Self { value, until: now.saturating_add(ttl).unwrap_or(Timestamp::MAX) }
+    }
+}
+
+/// The live value under `key` at `now`, removing it if expired.
+fn live<'a, K, Q, T>(map: &'a mut HashMap<K, Expiring<T>>, key: &Q, now: Timestamp) -> Option<&'a mut T>
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    if map.get(key).is_some_and(|e| e.until <= now) {
+        map.remove(key);
+    }
+    map.get_mut(key).map(|e| &mut e.value)
+}
+
+fn live_slot<T>(slot: &mut Option<Expiring<T>>, now: Timestamp) -> Option<&mut T> {
+    if slot.as_ref().is_some_and(|e| e.until <= now) {
+        *slot = None;
+    }
+    slot.as_mut().map(|e| &mut e.value)
+}
+
+#[derive(Default)]
+struct WechatState {
+    sessions: HashMap<String, Expiring<ResidentSession>>,
+    /// `None` while claimed (pending), `Some(reply)` once answered.
+    deliveries: HashMap<String, Expiring<Option<String>>>,
+    signed_urls: HashMap<String, Expiring<String>>,
+    windows: HashMap<String, Expiring<u64>>,
+    token: Option<CachedToken>,
+    refresh_lock: Option<Expiring<String>>,
+    qr: HashMap<SceneId, String>,
+    incident_openids: HashMap<IncidentId, Expiring<String>>,
+}
