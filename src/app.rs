@@ -14,7 +14,7 @@ use crate::matcher::index::PositionIndex;
 use crate::push::Hub;
 use crate::store::durability::{Durability, Guard};
 use crate::store::memory::MemoryStore;
-use crate::store::redis::{RedisBus, RedisConfig, RedisStore};
+use crate::store::redis::{self, RedisConfig};
 use crate::store::{Bus, Ports};
 use crate::telemetry;
 use crate::timers::TimerRunner;
@@ -78,10 +78,10 @@ impl App {
                 command_timeout: settings.redis.command_timeout,
                 cluster_nodes: settings.redis.cluster_nodes.clone(),
             };
-            let store = RedisStore::connect(&cfg).await.context("connecting to Redis (redis.url)")?;
-            let bus = RedisBus::start(&cfg, shutdown.child_token()).await.context("subscribing to Redis pub/sub")?;
+            let ports = redis::connect_ports(&cfg).await.context("connecting to Redis (redis.url)")?;
+            let bus = redis::start_bus(&cfg, shutdown.child_token()).await.context("subscribing to Redis pub/sub")?;
             tracing::info!(prefix = %cfg.prefix, cluster = cfg.is_cluster(), "running on Redis");
-            (Ports::of(Arc::new(store)), Arc::new(bus))
+            (ports, bus)
         };
         durability.check(&*ports.health).await;
         match ports.incidents.index_open_incidents().await {

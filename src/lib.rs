@@ -3,7 +3,8 @@
 //! Code map, in reading order:
 //! - [`domain`]: pure types and the incident state machine (no I/O).
 //! - [`matcher`]: ranking candidates, and the in-process H3 position index.
-//! - [`store`]: the storage and bus ports, with the memory and Redis backends.
+//! - [`store`]: the storage ports by concern (incidents, directory, presence, leases, WeChat
+//!   state, health) and the bus, each with its memory and Redis backend.
 //! - [`timers`]: the durable-deadline runner (escalation).
 //! - [`push`]: the in-process WebSocket hub (caps, revocation) and the wire messages.
 //! - [`dispatch`]: use cases combining all of the above; the bus feed; residents' shared

@@ -96,6 +96,7 @@ conformance_tests!(
     a_batch_of_accounts_is_written_whole_or_not_at_all,
     an_account_changes_phone_and_is_audited_with_the_change,
     presence_keeps_duty_and_position_apart,
+    stale_positions_are_pruned_oldest_first_and_duty_stays,
     scenes_round_trip,
     creating_an_incident_writes_everything_at_once,
     a_stale_version_writes_nothing,

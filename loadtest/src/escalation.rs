@@ -6,7 +6,7 @@
 use futures_util::StreamExt;
 use grid_dispatch::domain::incident::Event;
 use grid_dispatch::store::redis::{RedisConfig, RedisStore};
-use grid_dispatch::store::{Store, WriteOutcome, conformance};
+use grid_dispatch::store::{IncidentStore, WriteOutcome, conformance};
 use hdrhistogram::Histogram;
 use std::time::{Duration, Instant};
 

@@ -34,7 +34,7 @@ use anyhow::{Context, bail};
 use fleet::{Behaviour, Mediator, Stats};
 use grid_dispatch::auth::JwtKeys;
 use grid_dispatch::domain::account::{Account, Role};
-use grid_dispatch::store::Store;
+use grid_dispatch::store::Directory;
 use grid_dispatch::store::redis::{RedisConfig, RedisStore};
 use secrecy::SecretString;
 use std::sync::atomic::Ordering;

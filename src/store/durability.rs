@@ -9,8 +9,7 @@
 //! time, and while they fall short of `redis.durability` readiness answers 503 with the reason
 //! and the API refuses requests (nothing is acknowledged that the settings would lose).
 
-use super::health::Health;
-pub use super::health::ServerSettings;
+use super::health::{Health, ServerSettings};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::sync::RwLock;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 checks!(
     presence:
     presence_keeps_duty_and_position_apart,
+    stale_positions_are_pruned_oldest_first_and_duty_stays,
 );
 
 async fn presence_keeps_duty_and_position_apart(store: Arc<dyn PresenceStore>) {
@@ -40,4 +41,25 @@ async fn presence_keeps_duty_and_position_apart(store: Arc<dyn PresenceStore>) {
     let all = store.all_presence().await.unwrap();
     let fix_of = |id: &AccountId| all.iter().find(|p| &p.mediator_id == id).and_then(|p| p.fix);
     assert_eq!((fix_of(&m), fix_of(&third), fix_of(&other)), (Some(moved), Some(fix), Some(fix)));
+}
+
+async fn stale_positions_are_pruned_oldest_first_and_duty_stays(store: Arc<dyn PresenceStore>) {
+    let at = |secs| Fix { point: GeoPoint::new(36.6, 101.7).unwrap(), at: t(secs), accuracy_m: None };
+    let (oldest, old, fresh) = (AccountId::generate(), AccountId::generate(), AccountId::generate());
+    store.set_duty(&oldest, true).await.unwrap();
+    store.set_fixes(&[(old.clone(), at(20)), (oldest.clone(), at(10)), (fresh.clone(), at(30))]).await.unwrap();
+    let fix_of = |all: &[crate::domain::account::Presence], id: &AccountId| {
+        all.iter().find(|p| &p.mediator_id == id).map(|p| (p.on_duty, p.fix.is_some()))
+    };
+
+    assert_eq!(store.prune_fixes_older_than(t(30), 1).await.unwrap(), 1, "at most `max` a call");
+    let all = store.all_presence().await.unwrap();
+    assert_eq!(fix_of(&all, &oldest), Some((true, false)), "the oldest goes first; its duty stays");
+    assert_eq!(fix_of(&all, &old), Some((false, true)));
+
+    assert_eq!(store.prune_fixes_older_than(t(30), 10).await.unwrap(), 1, "a fix at the cutoff is not older");
+    let all = store.all_presence().await.unwrap();
+    assert_eq!(fix_of(&all, &old), None, "no duty and no position: gone");
+    assert_eq!(fix_of(&all, &fresh), Some((false, true)));
+    assert_eq!(store.prune_fixes_older_than(t(30), 10).await.unwrap(), 0);
 }

@@ -45,7 +45,7 @@ mod scripts;
 mod wechat;
 
 use self::keys::Keys;
-use super::{AreaNote, Bus, BusMessage, BusReceiver, StoreError};
+use super::{AreaNote, Bus, BusMessage, BusReceiver, Ports, StoreError};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::location::GeoPoint;
 use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -59,6 +59,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::{CancellationToken, DropGuard};
@@ -299,6 +300,22 @@ impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore").field("tag", &self.keys.tag()).finish_non_exhaustive()
     }
+}
+
+/// Every storage port on the Redis `settings` describes, over one connection.
+///
+/// # Errors
+/// As [`RedisStore::connect`].
+pub async fn connect_ports(settings: &RedisConfig) -> Result<Ports, StoreError> {
+    Ok(Ports::of(Arc::new(RedisStore::connect(settings).await?)))
+}
+
+/// The bus on the Redis `settings` describes, subscribed until `cancel`.
+///
+/// # Errors
+/// As [`RedisBus::start`].
+pub async fn start_bus(settings: &RedisConfig, cancel: CancellationToken) -> Result<Arc<dyn Bus>, StoreError> {
+    Ok(Arc::new(RedisBus::start(settings, cancel).await?))
 }
 
 impl RedisStore {
