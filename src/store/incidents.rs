@@ -14,36 +14,6 @@ use std::time::Duration;
 /// the incident it belongs to.
 #[async_trait]
 pub trait IncidentStore: Send + Sync + 'static {
-    /// Remember that an incident was reported in hot-spot area `cell` (kept for `keep`), so
-    /// looking back never scans every incident.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn note_in_area(&self, cell: &str, note: &AreaNote, keep: Duration) -> Result<(), StoreError>;
-
-    /// The newest notes, at most `newest` per cell, made in any of `cells` at or after `since`.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn noted_in_areas(
-        &self,
-        cells: &[String],
-        since: Timestamp,
-        newest: usize,
-    ) -> Result<Vec<AreaNote>, StoreError>;
-
-    /// The cells with a note made at or after `since` (any order).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn noted_areas(&self, since: Timestamp) -> Result<Vec<String>, StoreError>;
-
-    /// How many notes `cell` holds made at or after `since`.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn count_noted(&self, cell: &str, since: Timestamp) -> Result<u64, StoreError>;
-
     /// Apply one atomic incident change (see the module docs). The change is all or nothing.
     ///
     /// # Errors
@@ -125,6 +95,36 @@ pub trait IncidentStore: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] on backend failure.
     async fn claims_on(&self, day: &str, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError>;
+
+    /// Remember that an incident was reported in hot-spot area `cell` (kept for `keep`), so
+    /// looking back never scans every incident.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn note_in_area(&self, cell: &str, note: &AreaNote, keep: Duration) -> Result<(), StoreError>;
+
+    /// The newest notes, at most `newest` per cell, made in any of `cells` at or after `since`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn noted_in_areas(
+        &self,
+        cells: &[String],
+        since: Timestamp,
+        newest: usize,
+    ) -> Result<Vec<AreaNote>, StoreError>;
+
+    /// The cells with a note made at or after `since` (any order).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn noted_areas(&self, since: Timestamp) -> Result<Vec<String>, StoreError>;
+
+    /// How many notes `cell` holds made at or after `since`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn count_noted(&self, cell: &str, since: Timestamp) -> Result<u64, StoreError>;
 
     /// Claim up to `max` deadlines due at `now` for `lease`: they are moved to `now + lease`
     /// (not deleted), so a crashed claimer's work comes back.

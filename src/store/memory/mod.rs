@@ -4,6 +4,7 @@
 //! All state sits behind one std `Mutex` (no lock is held across an `.await`), so each method
 //! is one critical section and `write_incident` is atomic exactly as the Redis script is.
 //! Expiry (idempotency keys, WeChat state, rate windows, locks) runs on the injected clock.
+//! [`MemoryStore`] implements every storage port, one file per port.
 
 mod directory;
 mod health;

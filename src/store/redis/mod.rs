@@ -1,7 +1,8 @@
-//! The Redis backend: [`RedisStore`] (the [`Store`] port) and [`RedisBus`] (the [`Bus`] port).
-//! See `keys.rs` for the key layout and `scripts.rs` for the atomic scripts.
+//! The Redis backend: [`RedisStore`] (every storage port, one file per port: `incidents.rs`,
+//! `directory.rs`, `presence.rs`, `leases.rs`, `wechat.rs`, `health.rs`) and [`RedisBus`] (the
+//! [`Bus`] port). See `keys.rs` for the key layout and `scripts.rs` for the atomic scripts.
 //!
-//! Semantics match `memory.rs` exactly; `store/conformance.rs` checks both.
+//! Semantics match `memory/` exactly; `store/conformance/` checks both.
 //!
 //! Failure model:
 //! - Every command is bounded by `command_timeout` (client response timeout plus an outer
