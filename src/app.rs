@@ -2,6 +2,7 @@
 //! server and the background loops, and exposes the bound address. `main` and the tests both
 //! start the service through [`App::start`] (or [`App::start_with`] a clock of their own).
 
+use crate::accounts::Accounts;
 use crate::auth::{self, JwtKeys};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
@@ -12,6 +13,7 @@ use crate::domain::location::resolution;
 use crate::http::{self, serve, state::AppState};
 use crate::matcher::index::PositionIndex;
 use crate::push::Hub;
+use crate::services::{Areas, Health, Incidents, Presence, Reports, ResidentChat, Scenes, Statistics};
 use crate::store::durability::{Durability, Guard};
 use crate::store::memory::MemoryStore;
 use crate::store::redis::{self, RedisConfig};
@@ -125,16 +127,23 @@ impl App {
         let push = &settings.push;
         let caps = StreamCaps { per_token: push.tracking_streams_per_token, per_ip: push.tracking_streams_per_ip };
         let tracking = TrackingStreams::new(dispatcher.clone(), hub.clone(), caps, shutdown.clone());
+        let engine = &dispatcher;
         let state = AppState {
-            accounts: crate::accounts::Accounts::new(dispatcher.clone()),
-            dispatcher: dispatcher.clone(),
+            accounts: Accounts::new(engine.clone()),
+            incidents: Incidents::new(engine.clone()),
+            reports: Reports::new(engine.clone()),
+            presence: Presence::new(engine.clone()),
+            areas: Areas::new(engine.clone()),
+            scenes: Scenes::new(engine.clone()),
+            resident_chat: ResidentChat::new(engine.clone()),
+            statistics: Statistics::new(engine.clone()),
+            health: Health::new(dispatcher.clone(), durability.clone(), draining.clone()),
+            clock: dispatcher.clock().clone(),
             keys: keys.clone(),
             hub: hub.clone(),
             tracking: tracking.clone(),
             settings: settings.clone(),
             metrics: telemetry::metrics_handle(),
-            draining: draining.clone(),
-            durability: durability.clone(),
             shutdown: shutdown.clone(),
         };
         let metrics_router = metrics_listener.is_some().then(|| http::metrics_router(state.clone()));

@@ -431,6 +431,8 @@ async fn play_mediator(
     outcome: Outcome,
     cancel: CancellationToken,
 ) {
+    // A mediator's phone would go through the same service the HTTP edge uses.
+    let incidents = crate::services::Incidents::new(dispatcher);
     let wait = |s: f64| {
         let cancel = cancel.clone();
         async move {
@@ -440,13 +442,13 @@ async fn play_mediator(
             }
         }
     };
-    if !wait(delays_s[0]).await || dispatcher.accept(&mediator, &incident).await.is_err() {
+    if !wait(delays_s[0]).await || incidents.accept(&mediator, &incident).await.is_err() {
         return;
     }
-    if !wait(delays_s[1]).await || dispatcher.arrive(&mediator, &incident).await.is_err() {
+    if !wait(delays_s[1]).await || incidents.arrive(&mediator, &incident).await.is_err() {
         return;
     }
     if wait(delays_s[2]).await {
-        let _ = dispatcher.resolve(&mediator, &incident, outcome, Some("演示：已现场调解".into())).await;
+        let _ = incidents.resolve(&mediator, &incident, outcome, Some("演示：已现场调解".into())).await;
     }
 }

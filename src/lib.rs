@@ -7,13 +7,17 @@
 //!   state, health) and the bus, each with its memory and Redis backend.
 //! - [`timers`]: the durable-deadline runner (escalation).
 //! - [`push`]: the in-process WebSocket hub (caps, revocation) and the wire messages.
-//! - [`dispatch`]: use cases combining all of the above; the bus feed; residents' shared
-//!   tracking streams.
-//! - [`accounts`]: staff accounts as admins manage them: changes, import/export, the audit record.
+//! - [`dispatch`]: the engine under the services: the command path (read → decide → one
+//!   atomic write), the per-instance caches and the bus feed that keeps them fresh; residents'
+//!   shared tracking streams.
+//! - [`services`]: one cheap-clone handle per capability over the engine (incidents, reports,
+//!   presence, areas, scenes, resident chat, statistics, health): what the HTTP edge may call.
+//! - [`accounts`]: staff accounts: login (throttled), changes, import/export, the audit record.
 //! - [`auth`]: JWTs, passwords, tracking tokens.
 //! - [`wechat`]: the WeChat Official Account protocol: signatures, safe mode, XML, API client.
 //! - [`sms`]: texts to residents' phones through an HTTP gateway (the tracking link).
-//! - [`http`]: the router per audience, error mapping, extractors, sockets.
+//! - [`http`]: the router per audience, error mapping, extractors, sockets; handlers take
+//!   services, never a store (`tests/architecture.rs`).
 //! - [`config`], [`telemetry`], [`clock`], [`retry`], [`app`]: settings, logs/metrics, time,
 //!   backoff with jitter for every retry loop, composition.
 //! - [`demo`]: the simulated city behind `grid-dispatch demo`.
@@ -30,6 +34,7 @@ pub mod http;
 pub mod matcher;
 pub mod push;
 pub mod retry;
+pub mod services;
 pub mod sms;
 pub mod store;
 pub mod telemetry;

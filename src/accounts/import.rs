@@ -6,7 +6,7 @@
 //! then writes the usable rows in ONE atomic store write (one Lua script on Redis), so a
 //! failure never leaves half a file imported. Strict imports write nothing when any row is bad.
 
-use super::{AccountError, Accounts, AuditActor, NewAccount, hash};
+use super::{AccountError, Accounts, AuditActor, NewAccount};
 use crate::domain::account::{Account, Role};
 use crate::domain::audit::AuditAction;
 use crate::domain::category::Category;
@@ -252,7 +252,7 @@ impl Accounts {
             }
             for (_, account, password) in &mut ready {
                 if let Some(p) = password.take() {
-                    account.password_hash = hash(&self.dispatcher, p).await?;
+                    account.password_hash = self.hash_password(p).await?;
                 }
             }
             let accounts: Vec<Account> = ready.iter().map(|(_, a, _)| a.clone()).collect();

@@ -1,6 +1,7 @@
-//! Staff accounts as admins manage them (issue #17): create, change (with its optimistic retry
-//! loop and password hashing), disable, revoke tokens, search and page, import from and export
-//! to CSV, and the audit record of who did what.
+//! Staff accounts (issue #17): logging in (`login.rs`: throttled, one answer for every
+//! refusal), the account behind a token, and as admins manage them: create, change (with its
+//! optimistic retry loop and password hashing), disable, revoke tokens, search and page, import
+//! from and export to CSV, and the audit record of who did what.
 //!
 //! A cheap-clone handle over the dispatch service (for the store, the clock, the area map and
 //! the bus announcement that every instance forgets a changed mediator's ranking profile).
@@ -9,9 +10,11 @@
 
 mod audit;
 mod import;
+mod login;
 
 pub use audit::AuditActor;
 pub use import::{ImportReport, RowError};
+pub use login::LoginRefused;
 
 use crate::auth::{self, MAX_PASSWORD_CHARS};
 use crate::dispatch::Dispatcher;
@@ -136,13 +139,25 @@ pub struct Page {
 #[derive(Clone)]
 pub struct Accounts {
     dispatcher: Dispatcher,
+    /// Password checks and hashes allowed at once on this instance (each holds 19 MiB).
+    hash_permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Accounts {
     /// The service over the dispatch layer's store, clock and area map.
     #[must_use]
     pub fn new(dispatcher: Dispatcher) -> Self {
-        Self { dispatcher }
+        let hash_permits = login::hash_permits(dispatcher.settings().auth.password_hash_concurrency);
+        Self { dispatcher, hash_permits }
+    }
+
+    /// The account a staff token names, as stored now (the edge checks it is enabled, has the
+    /// token's role and generation).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn get(&self, id: &AccountId) -> Result<Option<Account>, AccountError> {
+        Ok(self.dispatcher.ports().directory.get_account(id).await?)
     }
 
     fn name_max_chars(&self) -> usize {
@@ -156,7 +171,7 @@ impl Accounts {
     pub async fn create(&self, by: &AuditActor, role: Role, new: NewAccount) -> Result<Account, AccountError> {
         let mut account = self.validate_new(role, &new)?;
         if let Some(p) = new.password {
-            account.password_hash = hash(&self.dispatcher, p).await?;
+            account.password_hash = self.hash_password(p).await?;
         }
         let note = by.entry(AuditAction::AccountCreated, &account, self.dispatcher.now(), None);
         if !self.dispatcher.ports().directory.insert_accounts(std::slice::from_ref(&account), &[note]).await?.is_empty()
@@ -230,7 +245,7 @@ impl Accounts {
         let password_hash = match change.password {
             Some(p) => {
                 check_password(&p)?;
-                Some(hash(&self.dispatcher, p).await?)
+                Some(self.hash_password(p).await?)
             }
             None => None,
         };
@@ -388,17 +403,6 @@ fn check_capacity(capacity: u32) -> Result<u32, AccountError> {
         Ok(capacity)
     } else {
         Err(AccountError::invalid("capacity", format!("1..={MAX_CAPACITY}")))
-    }
-}
-
-/// argon2id off the async threads, under the same permits as logins (so an import cannot
-/// crowd out everyone's logins).
-async fn hash(dispatcher: &Dispatcher, password: String) -> Result<String, AccountError> {
-    match dispatcher.hash_password(password).await {
-        Ok(Ok(phc)) => Ok(phc),
-        Ok(Err(_)) => Err(AccountError::Hashing),
-        Err(crate::dispatch::DispatchError::Store(e)) => Err(AccountError::Store(e)),
-        Err(_) => Err(AccountError::Hashing),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Use cases: the one layer that combines the domain, the store, the position index, timers
-//! and the bus. HTTP handlers and background loops call these; they never touch a store.
+//! The engine under the services: the one layer that combines the domain, the store, the
+//! position index, timers and the bus. The services by capability (`crate::services`,
+//! `crate::accounts`) and the background loops call it; HTTP handlers never see it.
 //!
 //! Every incident change is: read → `domain::incident::decide` → one atomic store write guarded
 //! by the version read (retried on conflict) → notifications derived from the events. So the
@@ -8,7 +9,6 @@
 mod areas;
 mod effects;
 pub mod feed;
-pub mod logins;
 mod notify;
 mod places;
 mod positions;
@@ -18,7 +18,6 @@ pub mod rate;
 mod recent;
 mod report;
 pub mod resident_chat;
-mod roster;
 pub mod stats;
 mod texts;
 pub mod tracking;
@@ -27,15 +26,15 @@ mod workloads;
 
 pub use areas::{NewArea, Scope};
 pub use queries::{MediatorDetail, Suggestion, TrackingView};
+pub(crate) use report::{CELLS_PER_READ, HOTSPOT_NOTES_PER_AREA, HOTSPOT_WINDOW};
 pub use report::{NewReport, ReportReceipt};
-pub use roster::RosterEntry;
 
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::account::{Account, Fix, Role};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::{self, Command, Incident, TransitionError};
-use crate::domain::timeline::{ActorRole, TimelineEntry};
+use crate::domain::timeline::ActorRole;
 use crate::matcher::index::PositionIndex;
 use crate::store::{Bus, BusMessage, Expect, IncidentWrite, Ports, StoreError, WriteOutcome};
 use std::sync::Arc;
@@ -143,8 +142,6 @@ struct Inner {
     recent: recent::Recent,
     /// Positions waiting to be written together.
     positions: positions::Positions,
-    /// Password checks and hashes allowed at once on this instance (each holds 19 MiB).
-    hash_permits: Arc<tokio::sync::Semaphore>,
     /// Texts to residents; None when `sms.url` is empty.
     sms: Option<Arc<dyn crate::sms::SmsSender>>,
 }
@@ -171,7 +168,6 @@ impl Dispatcher {
         let areas_reload = tokio::sync::Mutex::new(());
         let profiles = profiles::Profiles::default();
         let positions = positions::Positions::default();
-        let hash_permits = logins::hash_permits(settings.auth.password_hash_concurrency);
         let sms = crate::sms::from_settings(&settings.sms);
         Self {
             inner: Arc::new(Inner {
@@ -188,13 +184,12 @@ impl Dispatcher {
                 workloads: workloads::Workloads::default(),
                 recent: recent::Recent::default(),
                 positions,
-                hash_permits,
                 sms,
             }),
         }
     }
 
-    /// The storage ports (for health checks and admin use cases).
+    /// The storage ports (for the services and the background loops; never the HTTP edge).
     #[must_use]
     pub fn ports(&self) -> &Ports {
         &self.inner.ports
@@ -246,7 +241,7 @@ impl Dispatcher {
     }
 
     /// Load an account that must be an enabled mediator.
-    async fn mediator(&self, id: &AccountId) -> Result<Account, DispatchError> {
+    pub(crate) async fn mediator(&self, id: &AccountId) -> Result<Account, DispatchError> {
         match self.inner.ports.directory.get_account(id).await? {
             Some(a) if a.role == Role::Mediator && a.enabled => Ok(a),
             _ => Err(DispatchError::NotFound),
@@ -254,12 +249,16 @@ impl Dispatcher {
     }
 
     /// The deadlines a claim made now on `incident` gets, by its risk colour.
-    fn claim_deadlines(&self, incident: &Incident, now: jiff::Timestamp) -> incident::ClaimDeadlines {
+    pub(crate) fn claim_deadlines(&self, incident: &Incident, now: jiff::Timestamp) -> incident::ClaimDeadlines {
         self.deadlines_for(incident.risk, now)
     }
 
     /// The arrive/resolve deadlines of colour `risk`, counted from `now`.
-    fn deadlines_for(&self, risk: crate::domain::category::Risk, now: jiff::Timestamp) -> incident::ClaimDeadlines {
+    pub(crate) fn deadlines_for(
+        &self,
+        risk: crate::domain::category::Risk,
+        now: jiff::Timestamp,
+    ) -> incident::ClaimDeadlines {
         let d = self.settings().lifecycle.for_risk(risk);
         let at = |within: std::time::Duration| {
             now.saturating_add(jiff::SignedDuration::try_from(within).unwrap_or(jiff::SignedDuration::MAX))
@@ -272,7 +271,7 @@ impl Dispatcher {
     /// is built from the incident as read (claims take their deadlines from its colour).
     ///
     /// Returns the incident after the command and whether anything changed.
-    async fn execute(
+    pub(crate) async fn execute(
         &self,
         id: &IncidentId,
         actor: &Actor,
@@ -341,87 +340,13 @@ impl Dispatcher {
     }
 
     /// Run a command that needs no claim deadlines.
-    async fn run(&self, id: &IncidentId, actor: &Actor, command: Command) -> Result<(Incident, bool), DispatchError> {
+    pub(crate) async fn run(
+        &self,
+        id: &IncidentId,
+        actor: &Actor,
+        command: Command,
+    ) -> Result<(Incident, bool), DispatchError> {
         self.execute(id, actor, move |_, _| command.clone()).await
-    }
-
-    /// A mediator grabs an offer. Exactly one concurrent accept wins.
-    ///
-    /// # Errors
-    /// `Transition(AlreadyClaimed)` when someone else holds it; `NotFound`, `AtCapacity`, `Store`.
-    #[instrument(skip_all, fields(incident_id = %id))]
-    pub async fn accept(&self, mediator: &AccountId, id: &IncidentId) -> Result<Incident, DispatchError> {
-        let actor = Actor::account(Role::Mediator, mediator);
-        let command =
-            |i: &Incident, now| Command::Accept { mediator: mediator.clone(), deadlines: self.claim_deadlines(i, now) };
-        Ok(self.execute(id, &actor, command).await?.0)
-    }
-
-    /// A mediator turns an offer down; the next candidate is offered at once.
-    ///
-    /// # Errors
-    /// As [`Self::accept`].
-    #[instrument(skip_all, fields(incident_id = %id))]
-    pub async fn decline(&self, mediator: &AccountId, id: &IncidentId) -> Result<Incident, DispatchError> {
-        let actor = Actor::account(Role::Mediator, mediator);
-        let (incident, _) = self.run(id, &actor, Command::Decline { mediator: mediator.clone() }).await?;
-        if incident.status == incident::Status::Dispatching && incident.open_offer_ids().next().is_none() {
-            // Nobody left to answer: move on now rather than at the next wave.
-            self.next_wave(id).await?;
-        }
-        Ok(incident)
-    }
-
-    /// The holding mediator arrived.
-    ///
-    /// # Errors
-    /// As [`Self::accept`].
-    #[instrument(skip_all, fields(incident_id = %id))]
-    pub async fn arrive(&self, mediator: &AccountId, id: &IncidentId) -> Result<Incident, DispatchError> {
-        let actor = Actor::account(Role::Mediator, mediator);
-        Ok(self.run(id, &actor, Command::Arrive { mediator: mediator.clone() }).await?.0)
-    }
-
-    /// The holding mediator closes the incident.
-    ///
-    /// # Errors
-    /// As [`Self::accept`].
-    #[instrument(skip_all, fields(incident_id = %id))]
-    pub async fn resolve(
-        &self,
-        mediator: &AccountId,
-        id: &IncidentId,
-        outcome: incident::Outcome,
-        note: Option<String>,
-    ) -> Result<Incident, DispatchError> {
-        let actor = Actor::account(Role::Mediator, mediator);
-        let command = Command::Resolve { mediator: mediator.clone(), outcome, note };
-        Ok(self.run(id, &actor, command).await?.0)
-    }
-
-    /// An operator whose area is `scope` sends a mediator ([`Self::may_send`] decides whom).
-    ///
-    /// # Errors
-    /// `NotFound` for an unknown incident or mediator; `OutsideScope` for a mediator of another
-    /// area; `Transition(AlreadyClaimed)`; `AtCapacity`.
-    #[instrument(skip_all, fields(incident_id = %id))]
-    pub async fn assign(
-        &self,
-        operator: &AccountId,
-        scope: &Scope,
-        id: &IncidentId,
-        mediator: &AccountId,
-    ) -> Result<Incident, DispatchError> {
-        if !self.may_send(scope, &self.mediator(mediator).await?) {
-            return Err(DispatchError::OutsideScope("mediator"));
-        }
-        let actor = Actor::account(Role::Operator, operator);
-        let command = |i: &Incident, now| Command::Assign {
-            operator: operator.clone(),
-            mediator: mediator.clone(),
-            deadlines: self.claim_deadlines(i, now),
-        };
-        Ok(self.execute(id, &actor, command).await?.0)
     }
 
     /// The escalation deadline passed (called by the timer loop; idempotent).
@@ -458,21 +383,6 @@ impl Dispatcher {
         }
     }
 
-    /// An operator corrects the category (e.g. the guess made from a WeChat text).
-    ///
-    /// # Errors
-    /// `NotFound`.
-    #[instrument(skip_all, fields(incident_id = %id))]
-    pub async fn set_category(
-        &self,
-        operator: &AccountId,
-        id: &IncidentId,
-        category: crate::domain::category::Category,
-    ) -> Result<Incident, DispatchError> {
-        let actor = Actor::account(Role::Operator, operator);
-        Ok(self.run(id, &actor, Command::SetCategory(category)).await?.0)
-    }
-
     /// The level responsible did not act in time (timer; idempotent).
     ///
     /// # Errors
@@ -480,117 +390,6 @@ impl Dispatcher {
     #[instrument(skip_all, fields(incident_id = %id))]
     pub async fn climb(&self, id: &IncidentId) -> Result<bool, DispatchError> {
         self.fire(id, Command::Climb).await
-    }
-
-    /// An operator hands an incident one level up or down the ladder.
-    ///
-    /// # Errors
-    /// `Transition(NoSuchLevel)` when there is no level that way; `NotFound`.
-    #[instrument(skip_all, fields(incident_id = %id))]
-    pub async fn hand_over(
-        &self,
-        operator: &AccountId,
-        id: &IncidentId,
-        up: bool,
-        note: String,
-    ) -> Result<Incident, DispatchError> {
-        let actor = Actor::account(Role::Operator, operator);
-        Ok(self.run(id, &actor, Command::HandOver { up, note }).await?.0)
-    }
-
-    /// An operator whose area is `scope` moves an incident to another area of their district
-    /// (it was placed wrongly); [`Self::transfer_target`] decides where.
-    ///
-    /// # Errors
-    /// `Invalid` for an unknown area or one of another district; `NotFound`.
-    #[instrument(skip_all, fields(incident_id = %id))]
-    pub async fn transfer(
-        &self,
-        operator: &AccountId,
-        scope: &Scope,
-        id: &IncidentId,
-        to: &str,
-        note: String,
-    ) -> Result<Incident, DispatchError> {
-        let area = self
-            .transfer_target(scope, to)
-            .ok_or(DispatchError::Invalid { field: "area", reason: "unknown area".into() })?;
-        let actor = Actor::account(Role::Operator, operator);
-        Ok(self.run(id, &actor, Command::Transfer { area, to: to.to_owned(), note }).await?.0)
-    }
-
-    /// The resident withdraws their report.
-    ///
-    /// # Errors
-    /// `Transition(WrongState)` once claimed.
-    #[instrument(skip_all, fields(incident_id = %id))]
-    pub async fn cancel(&self, id: &IncidentId) -> Result<Incident, DispatchError> {
-        Ok(self.run(id, &Actor::resident(), Command::Cancel).await?.0)
-    }
-
-    /// An operator puts an incident under supervision (督办) with a note.
-    ///
-    /// # Errors
-    /// `NotFound`; `Transition(WrongState)` for a cancelled one.
-    #[instrument(skip_all, fields(incident_id = %id))]
-    pub async fn supervise(
-        &self,
-        operator: &AccountId,
-        id: &IncidentId,
-        note: String,
-    ) -> Result<Incident, DispatchError> {
-        let actor = Actor::account(Role::Operator, operator);
-        Ok(self.run(id, &actor, Command::Supervise { operator: operator.clone(), note }).await?.0)
-    }
-
-    /// An operator sets the risk colour (red alerts the command center).
-    ///
-    /// # Errors
-    /// `NotFound`.
-    #[instrument(skip_all, fields(incident_id = %id))]
-    pub async fn set_risk(
-        &self,
-        operator: &AccountId,
-        id: &IncidentId,
-        risk: crate::domain::category::Risk,
-    ) -> Result<Incident, DispatchError> {
-        let actor = Actor::account(Role::Operator, operator);
-        let command = |_: &Incident, now| Command::SetRisk { risk, deadlines: self.deadlines_for(risk, now) };
-        Ok(self.execute(id, &actor, command).await?.0)
-    }
-
-    /// The resident answers the follow-up visit; "not resolved" reopens it.
-    ///
-    /// # Errors
-    /// `Transition(WrongState)` before resolution; `Transition(AlreadyAnswered)`.
-    #[instrument(skip_all, fields(incident_id = %id))]
-    pub async fn feedback(
-        &self,
-        id: &IncidentId,
-        rating: u8,
-        comment: Option<String>,
-        resolved: bool,
-    ) -> Result<Incident, DispatchError> {
-        Ok(self.run(id, &Actor::resident(), Command::GiveFeedback { rating, comment, resolved }).await?.0)
-    }
-
-    /// An operator reads the resident's full phone number; the read is audited.
-    ///
-    /// # Errors
-    /// `NotFound`; `Store`.
-    #[instrument(skip_all, fields(incident_id = %id))]
-    pub async fn reveal_phone(&self, operator: &Actor, id: &IncidentId) -> Result<Option<String>, DispatchError> {
-        let incident = self.ports().incidents.get_incident(id).await?.ok_or(DispatchError::NotFound)?;
-        let entry = TimelineEntry {
-            at: self.now(),
-            actor_role: operator.role,
-            actor_id: operator.id.clone(),
-            event: incident::Event::PhoneRevealed,
-        };
-        // Audit first: no record, no number.
-        self.ports().incidents.append_timeline(id, &[entry]).await?;
-        tracing::info!(incident_id = %id, "resident phone revealed to an operator");
-        Ok(incident.resident_phone.map(|p| p.full().to_owned()))
     }
 
     /// An account was changed (by an admin): every instance forgets what it held of it. A

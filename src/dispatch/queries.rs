@@ -131,6 +131,14 @@ pub struct Suggestion {
 }
 
 impl Dispatcher {
+    /// One incident, if it exists.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn incident(&self, id: &IncidentId) -> Result<Option<Incident>, DispatchError> {
+        Ok(self.ports().incidents.get_incident(id).await?)
+    }
+
     /// The incident behind a tracking token.
     ///
     /// # Errors
@@ -338,18 +346,5 @@ impl Dispatcher {
     /// `Store`.
     pub async fn open_incidents(&self, limit: usize) -> Result<Vec<Incident>, DispatchError> {
         Ok(self.ports().incidents.open_incidents(limit).await?)
-    }
-
-    /// Incidents created in `[from, to)`, newest first.
-    ///
-    /// # Errors
-    /// `Store`.
-    pub async fn incidents_between(
-        &self,
-        from: Timestamp,
-        to: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Incident>, DispatchError> {
-        Ok(self.ports().incidents.list_incidents(from, to, limit).await?)
     }
 }

@@ -225,14 +225,14 @@ impl Dispatcher {
 }
 
 /// How far back hot spots look, and the duplicate window.
-const HOTSPOT_WINDOW: SignedDuration = SignedDuration::from_hours(24 * 30);
+pub(crate) const HOTSPOT_WINDOW: SignedDuration = SignedDuration::from_hours(24 * 30);
 const DUPLICATE_WINDOW: SignedDuration = SignedDuration::from_mins(30);
 const DUPLICATE_DISTANCE_M: f64 = 100.0;
 /// Reports counted per area for the hot-spot map: far more than one area gathers in 30 days
 /// (one every 10 minutes, day and night, is 4,320).
-const HOTSPOT_NOTES_PER_AREA: usize = 10_000;
+pub(crate) const HOTSPOT_NOTES_PER_AREA: usize = 10_000;
 /// Hot-spot cells whose notes one read asks for (a reload, the hot-spot list).
-const CELLS_PER_READ: usize = 256;
+pub(crate) const CELLS_PER_READ: usize = 256;
 
 impl Dispatcher {
     /// For a new report at `place`: a possibly identical open report (within 100 m and 30
@@ -330,32 +330,5 @@ impl Dispatcher {
     pub fn forget_old_reports(&self) -> usize {
         let since = self.now().checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
         self.inner.recent.forget_before(since)
-    }
-}
-
-impl Dispatcher {
-    /// Areas (hot-spot cells) with three or more reports in the last 30 days, most first.
-    ///
-    /// Counted from the store's hot-spot index (a report's id, time and place per area), not
-    /// by reading the incidents: a busy district files tens of thousands a month. An operator
-    /// limited to an area counts the reports whose place lies in it.
-    ///
-    /// # Errors
-    /// `Store`.
-    pub async fn hotspots(&self, scope: &super::Scope) -> Result<Vec<(h3o::CellIndex, usize)>, DispatchError> {
-        let since = self.now().checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
-        let cells = self.ports().incidents.noted_areas(since).await?;
-        let areas = self.areas();
-        let mut counts: std::collections::HashMap<h3o::CellIndex, usize> = std::collections::HashMap::new();
-        for chunk in cells.chunks(CELLS_PER_READ) {
-            for note in self.ports().incidents.noted_in_areas(chunk, since, HOTSPOT_NOTES_PER_AREA).await? {
-                if matches!(scope, super::Scope::All) || scope.sees_path(&areas.locate(note.place)) {
-                    *counts.entry(note.place.area()).or_default() += 1;
-                }
-            }
-        }
-        let mut areas: Vec<_> = counts.into_iter().filter(|(_, n)| *n >= 3).collect();
-        areas.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        Ok(areas)
     }
 }

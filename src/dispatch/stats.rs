@@ -10,7 +10,6 @@
 //!   on-time rate = resolved with neither deadline missed / resolved; average rating over the
 //!   follow-up answers.
 
-use super::{DispatchError, Dispatcher};
 use crate::domain::category::Risk;
 use crate::domain::incident::{Incident, Outcome, Status};
 use jiff::civil::Date;
@@ -329,39 +328,6 @@ pub fn to_csv(stats: &Stats) -> String {
         out.push_str("\r\n");
     }
     out
-}
-
-impl Dispatcher {
-    /// Statistics for the days `from..=to` (Asia/Shanghai).
-    ///
-    /// # Errors
-    /// `Invalid` for a reversed or too long range; `Store`.
-    pub async fn stats(&self, from: Date, to: Date, scope: &super::Scope) -> Result<Stats, DispatchError> {
-        if from > to {
-            return Err(DispatchError::Invalid { field: "from", reason: "must not be after `to`".into() });
-        }
-        let (start, end) =
-            day_bounds(from, to).map_err(|e| DispatchError::Invalid { field: "to", reason: e.to_string() })?;
-        let mut incidents = self.ports().incidents.list_incidents(start, end, MAX_INCIDENTS).await?;
-        incidents.retain(|i| scope.sees(i));
-        let names = self
-            .ports()
-            .directory
-            .list_accounts(crate::domain::account::Role::Mediator)
-            .await?
-            .into_iter()
-            .map(|a| (a.id.to_string(), a.name))
-            .collect();
-        let grids = self
-            .ports()
-            .directory
-            .list_scenes()
-            .await?
-            .into_iter()
-            .filter_map(|s| Some((s.id.to_string(), s.grid?)))
-            .collect();
-        Ok(compute(from, to, &incidents, &names, &grids))
-    }
 }
 
 /// Red first, then newer first: the order every list shows incidents in.

@@ -133,7 +133,7 @@ impl Dispatcher {
     ///
     /// # Errors
     /// The store's error when some had to be read.
-    pub(super) async fn workloads(&self, ids: &[AccountId], today: Date) -> Result<Vec<(u32, u32)>, StoreError> {
+    pub(crate) async fn workloads(&self, ids: &[AccountId], today: Date) -> Result<Vec<(u32, u32)>, StoreError> {
         let cache = &self.inner.workloads;
         let generation = cache.generation.load(Ordering::SeqCst);
         let mut out = cache.known(ids, today);

@@ -5,13 +5,13 @@ use super::client_ip::ClientIp;
 use super::error::{ApiError, ApiJson, ApiPath, ErrorBody, check_len};
 use super::resident::LocationInput;
 use super::state::AppState;
-use crate::dispatch::logins::LoginRefused;
+use crate::accounts::LoginRefused;
 use crate::domain::account::Role;
 use crate::domain::audit::AuditAction;
-use crate::domain::ids::SceneId;
 use crate::domain::location::CoordSystem;
 use crate::domain::scene::Scene;
 use crate::push::wire::LatLng;
+use crate::services::Areas;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -123,15 +123,8 @@ async fn create_scene(
         check_len("grid", g, state.settings.limits.name_max_chars)?;
     }
     let location = body.location.to_point("location", CoordSystem::Wgs84)?;
-    let scene = Scene {
-        id: SceneId::generate(),
-        name,
-        location,
-        // Located in the hierarchy when the admin names no grid.
-        grid: body.grid.or_else(|| state.dispatcher.locate(location).grid),
-        created_at: state.dispatcher.now(),
-    };
-    state.dispatcher.ports().directory.insert_scene(&scene).await?;
+    // Located in the hierarchy when the admin names no grid.
+    let scene = state.scenes.create(name, location, body.grid).await?;
     let id = scene.id.to_string();
     state.accounts.record(&admin.actor(), AuditAction::SceneCreated, "scene", &id, &scene.name).await?;
     Ok((StatusCode::CREATED, Json(scene_view(&state, &scene))))
@@ -141,7 +134,7 @@ async fn create_scene(
 #[utoipa::path(get, path = "/api/v1/admin/scenes", tag = "admin", security(("admin" = [])),
     responses((status = 200, body = Vec<SceneView>)))]
 async fn list_scenes(State(state): State<AppState>, _admin: AdminAuth) -> Result<Json<Vec<SceneView>>, ApiError> {
-    let scenes = state.dispatcher.ports().directory.list_scenes().await?;
+    let scenes = state.scenes.list().await?;
     Ok(Json(scenes.iter().map(|s| scene_view(&state, s)).collect()))
 }
 
@@ -154,14 +147,14 @@ async fn get_scene(
     _admin: AdminAuth,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SceneView>, ApiError> {
-    let id = SceneId::parse(&id).map_err(|_| ApiError::not_found())?;
-    let scene = state.dispatcher.ports().directory.get_scene(&id).await?.ok_or_else(ApiError::not_found)?;
+    let id = crate::domain::ids::SceneId::parse(&id).map_err(|_| ApiError::not_found())?;
+    let scene = state.scenes.get(&id).await?.ok_or_else(ApiError::not_found)?;
     Ok(Json(scene_view(&state, &scene)))
 }
 
 /// Log in as a mediator, operator or admin. Attempts are limited per phone and client address, per
 /// address and (more slowly) per phone, counted in the store for every instance: 429 with
-/// `Retry-After` over a limit (see `dispatch::logins`). A wrong password and an unknown phone
+/// `Retry-After` over a limit (see `accounts::login`). A wrong password and an unknown phone
 /// get the same 401.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
@@ -173,14 +166,14 @@ async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let denied = || ApiError::unauthorized("wrong phone or password");
-    let account = match state.dispatcher.login(&body.phone, body.password, from).await? {
+    let account = match state.accounts.login(&body.phone, body.password, from).await? {
         Ok(account) => account,
         Err(LoginRefused::Denied) => return Err(denied()),
         Err(LoginRefused::Throttled(limited)) => {
             return Err(ApiError::rate_limited("too many failed logins; try again later", limited.retry_after_s));
         }
     };
-    let now = state.dispatcher.now();
+    let now = state.clock.now();
     let (access_token, expires_at) =
         state.keys.issue_for(&account, state.settings.auth.token_ttl, now).map_err(|_| denied())?;
     Ok(Json(LoginResponse { access_token, expires_at, role: account.role, account_id: account.id.to_string() }))
@@ -245,7 +238,7 @@ async fn put_area(
         geometry: body.geometry,
         coord: body.coord.unwrap_or(CoordSystem::Wgs84),
     };
-    let area = state.dispatcher.put_area(new).await?;
+    let area = state.areas.put(new).await?;
     state.accounts.record(&admin.actor(), AuditAction::AreaSaved, "area", &area.code, &area.name).await?;
     Ok((StatusCode::CREATED, Json(AreaView::from(&area))))
 }
@@ -271,7 +264,7 @@ async fn update_area(
     ApiJson(body): ApiJson<UpdateAreaRequest>,
 ) -> Result<Json<AreaView>, ApiError> {
     let name = body.name.as_deref().map(|n| check_name(&state, "name", n)).transpose()?;
-    let area = state.dispatcher.change_area(&code, name, body.parent).await?;
+    let area = state.areas.change(&code, name, body.parent).await?;
     state.accounts.record(&admin.actor(), AuditAction::AreaSaved, "area", &area.code, &area.name).await?;
     Ok(Json(AreaView::from(&area)))
 }
@@ -279,6 +272,6 @@ async fn update_area(
 /// The hierarchy, top level first.
 #[utoipa::path(get, path = "/api/v1/admin/areas", tag = "admin", security(("admin" = [])),
     responses((status = 200, body = Vec<AreaView>)))]
-async fn list_areas(State(state): State<AppState>, _admin: AdminAuth) -> Json<Vec<AreaView>> {
-    Json(state.dispatcher.areas().all().into_iter().map(AreaView::from).collect())
+async fn list_areas(State(areas): State<Areas>, _admin: AdminAuth) -> Json<Vec<AreaView>> {
+    Json(areas.map().all().into_iter().map(AreaView::from).collect())
 }

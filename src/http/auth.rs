@@ -40,7 +40,7 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<(Principal, Option
     // account and are trusted by signature alone (they are for bootstrapping: keep them short).
     let account_id = AccountId::parse(&principal.sub).ok();
     let account = match &account_id {
-        Some(id) => state.dispatcher.ports().directory.get_account(id).await?,
+        Some(id) => state.accounts.get(id).await?,
         None => None,
     };
     match (principal.role, &account) {
@@ -114,7 +114,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
                     Some(a) if a.role == Role::Operator => a.area.clone(),
                     _ => Some(EVERY_DISTRICT.to_owned()),
                 };
-                let scope = state.dispatcher.scope_for(area.as_deref()).ok_or_else(|| {
+                let scope = state.areas.scope_for(area.as_deref()).ok_or_else(|| {
                     let why = "this operator has no area while several districts exist; an admin must set one";
                     ApiError::new(axum::http::StatusCode::FORBIDDEN, "no_area", why)
                 })?;

@@ -5,6 +5,7 @@ use super::auth::OperatorAuth;
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use super::state::AppState;
 use super::ws::{self, Inbound};
+use crate::clock::Clock;
 use crate::dispatch::{Scope, Suggestion};
 use crate::domain::category::{Category, Risk};
 use crate::domain::ids::{AccountId, IncidentId};
@@ -12,6 +13,7 @@ use crate::domain::incident::Status;
 use crate::domain::timeline::TimelineEntry;
 use crate::push::wire::{self, IncidentView, LatLng, MediatorPosition, OperatorMessage, ScreenMediator};
 use crate::push::{ScreenCaps, Viewer};
+use crate::services::{Areas, Presence, Statistics};
 use axum::Json;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
@@ -19,6 +21,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -96,17 +99,14 @@ pub const SNAPSHOT_OPEN_LIMIT: usize = 5_000;
 /// named once, and the open incidents there (closed ones are not sent: the page lists today's
 /// over HTTP).
 async fn snapshot(state: &AppState, scope: &Scope) -> Result<String, ApiError> {
-    let d = &state.dispatcher;
-    let areas = d.areas();
-    let on_duty = d.mediators_where(|point| scope.sees_path(&areas.locate(point))).await?;
+    let areas = state.areas.map();
+    let on_duty = state.presence.mediators_where(|point| scope.sees_path(&areas.locate(point))).await?;
     let mediators = on_duty
         .iter()
         .filter(|(_, a)| a.as_ref().is_none_or(|a| a.enabled))
         .map(|(p, a)| ScreenMediator::new(p, a.as_ref().map(|a| a.name.clone())))
         .collect();
-    let mut open = d.open_incidents(SNAPSHOT_OPEN_LIMIT).await?;
-    open.retain(|i| !i.status.is_closed() && scope.sees(i));
-    open.sort_by(crate::dispatch::stats::urgent_first);
+    let open = state.incidents.open_in(scope, SNAPSHOT_OPEN_LIMIT).await?;
     let incidents = open.iter().map(IncidentView::masked).collect();
     Ok(wire::to_json(&OperatorMessage::Snapshot { mediators, incidents }))
 }
@@ -152,18 +152,19 @@ fn parse_bbox(raw: &str) -> Result<[f64; 4], ApiError> {
     params(MediatorsQuery),
     responses((status = 200, body = Vec<MediatorOnMap>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_mediators(
-    State(state): State<AppState>,
+    State(areas): State<Areas>,
+    State(presence): State<Presence>,
     operator: OperatorAuth,
     ApiQuery(q): ApiQuery<MediatorsQuery>,
 ) -> Result<Json<Vec<MediatorOnMap>>, ApiError> {
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
-    let (scope, areas) = (&operator.scope, state.dispatcher.areas());
+    let (scope, areas) = (&operator.scope, areas.map());
     let in_box = |p: crate::domain::location::GeoPoint| {
         bbox.is_none_or(|[min_lng, min_lat, max_lng, max_lat]| {
             (min_lng..=max_lng).contains(&p.lng()) && (min_lat..=max_lat).contains(&p.lat())
         })
     };
-    let found = state.dispatcher.mediators_where(|p| in_box(p) && scope.sees_path(&areas.locate(p))).await?;
+    let found = presence.mediators_where(|p| in_box(p) && scope.sees_path(&areas.locate(p))).await?;
     Ok(Json(found.into_iter().map(|(position, a)| MediatorOnMap { position, name: a.map(|a| a.name) }).collect()))
 }
 
@@ -189,17 +190,18 @@ pub struct IncidentsQuery {
     params(IncidentsQuery),
     responses((status = 200, body = Vec<IncidentView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_incidents(
-    State(state): State<AppState>,
+    State(clock): State<Arc<dyn Clock>>,
+    State(statistics): State<Statistics>,
     operator: OperatorAuth,
     ApiQuery(q): ApiQuery<IncidentsQuery>,
 ) -> Result<Json<Vec<IncidentView>>, ApiError> {
-    let now = state.dispatcher.now();
+    let now = clock.now();
     let to = q.to.unwrap_or_else(|| now.saturating_add(SignedDuration::from_secs(1)).unwrap_or(now));
     let from = q.from.unwrap_or_else(|| now.checked_sub(SignedDuration::from_hours(24 * 7)).unwrap_or(Timestamp::MIN));
     if from > to {
         return Err(ApiError::invalid("from", "must not be after `to`"));
     }
-    let mut incidents = state.dispatcher.incidents_between(from, to, LIST_LIMIT).await?;
+    let mut incidents = statistics.incidents_between(from, to, LIST_LIMIT).await?;
     incidents.retain(|i| operator.scope.sees(i));
     incidents.sort_by(crate::dispatch::stats::urgent_first);
     Ok(Json(
@@ -235,7 +237,7 @@ async fn get_incident(
 ) -> Result<Json<IncidentDetail>, ApiError> {
     let id = IncidentId::parse(&id).map_err(|_| ApiError::not_found())?;
     ensure_visible(&state, &operator, &id).await?;
-    let (incident, timeline, nearest_mediators) = state.dispatcher.incident_detail(&id, &operator.scope).await?;
+    let (incident, timeline, nearest_mediators) = state.incidents.detail(&id, &operator.scope).await?;
     Ok(Json(IncidentDetail { incident: IncidentView::masked(&incident), timeline, nearest_mediators }))
 }
 
@@ -264,14 +266,13 @@ async fn assign_incident(
         AccountId::parse(&body.mediator_id).map_err(|_| ApiError::invalid("mediator_id", "unknown mediator"))?;
     let actor = operator_actor(&operator);
     ensure_visible(&state, &operator, &id).await?;
-    let incident = state.dispatcher.assign(&actor, &operator.scope, &id, &mediator).await?;
+    let incident = state.incidents.assign(&actor, &operator.scope, &id, &mediator).await?;
     Ok(Json(IncidentView::masked(&incident)))
 }
 
 /// 404 unless the incident exists and lies in the operator's area (or below).
 async fn ensure_visible(state: &AppState, operator: &OperatorAuth, id: &IncidentId) -> Result<(), ApiError> {
-    let incident = state.dispatcher.ports().incidents.get_incident(id).await?.ok_or_else(ApiError::not_found)?;
-    if operator.scope.sees(&incident) { Ok(()) } else { Err(ApiError::not_found()) }
+    Ok(state.incidents.ensure_visible(&operator.scope, id).await?)
 }
 
 fn operator_actor(operator: &OperatorAuth) -> AccountId {
@@ -307,7 +308,7 @@ async fn supervise_incident(
     super::error::check_len("note", &note, state.settings.limits.note_max_chars)?;
     let id = parse_incident(&id)?;
     ensure_visible(&state, &operator, &id).await?;
-    let incident = state.dispatcher.supervise(&operator_actor(&operator), &id, note).await?;
+    let incident = state.incidents.supervise(&operator_actor(&operator), &id, note).await?;
     Ok(Json(IncidentView::masked(&incident)))
 }
 
@@ -331,7 +332,7 @@ async fn set_incident_risk(
 ) -> Result<Json<IncidentView>, ApiError> {
     let id = parse_incident(&id)?;
     ensure_visible(&state, &operator, &id).await?;
-    let incident = state.dispatcher.set_risk(&operator_actor(&operator), &id, body.risk).await?;
+    let incident = state.incidents.set_risk(&operator_actor(&operator), &id, body.risk).await?;
     Ok(Json(IncidentView::masked(&incident)))
 }
 
@@ -360,7 +361,7 @@ async fn reveal_phone(
     let actor = crate::dispatch::Actor::account(role, &operator_actor(&operator));
     let id = parse_incident(&id)?;
     ensure_visible(&state, &operator, &id).await?;
-    let phone = state.dispatcher.reveal_phone(&actor, &id).await?;
+    let phone = state.incidents.reveal_phone(&actor, &id).await?;
     let mut response = Json(RevealedPhone { phone }).into_response();
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(response)
@@ -378,13 +379,13 @@ pub struct StatsQuery {
 }
 
 async fn stats_for(state: &AppState, q: &StatsQuery, scope: &Scope) -> Result<crate::dispatch::stats::Stats, ApiError> {
-    let today = crate::dispatch::stats::today(state.dispatcher.now());
+    let today = crate::dispatch::stats::today(state.clock.now());
     let to = q.to.unwrap_or(today);
     let from = q.from.unwrap_or_else(|| to.first_of_month());
     if to.since(from).map_or(true, |span| span.get_days() > 366) {
         return Err(ApiError::invalid("from", "the range must be 0..=366 days, from ≤ to"));
     }
-    Ok(state.dispatcher.stats(from, to, scope).await?)
+    Ok(state.statistics.figures(from, to, scope).await?)
 }
 
 /// Figures for the monthly report: counts by status, category, risk and scene; median and 90th
@@ -435,8 +436,11 @@ pub struct Hotspot {
 /// Areas (H3 resolution 8) with three or more reports in the last 30 days, most first.
 #[utoipa::path(get, path = "/api/v1/command/hotspots", tag = "command", security(("operator" = []), ("admin" = [])),
     responses((status = 200, body = Vec<Hotspot>)))]
-async fn list_hotspots(State(state): State<AppState>, operator: OperatorAuth) -> Result<Json<Vec<Hotspot>>, ApiError> {
-    let areas = state.dispatcher.hotspots(&operator.scope).await?;
+async fn list_hotspots(
+    State(statistics): State<Statistics>,
+    operator: OperatorAuth,
+) -> Result<Json<Vec<Hotspot>>, ApiError> {
+    let areas = statistics.hotspots(&operator.scope).await?;
     Ok(Json(
         areas
             .into_iter()
@@ -458,8 +462,8 @@ async fn list_hotspots(State(state): State<AppState>, operator: OperatorAuth) ->
 /// parent.
 #[utoipa::path(get, path = "/api/v1/command/areas", tag = "command", security(("operator" = []), ("admin" = [])),
     responses((status = 200, content_type = "application/geo+json", description = "FeatureCollection")))]
-async fn list_areas(State(state): State<AppState>, operator: OperatorAuth) -> axum::response::Response {
-    let map = state.dispatcher.areas();
+async fn list_areas(State(areas): State<Areas>, operator: OperatorAuth) -> axum::response::Response {
+    let map = areas.map();
     let areas = match &operator.scope {
         Scope::All => map.all(),
         Scope::Area(code) => map.subtree(code),
@@ -522,7 +526,7 @@ async fn hand_over(
     let id = parse_incident(&id)?;
     ensure_visible(&state, &operator, &id).await?;
     let up = matches!(body.direction, Direction::Up);
-    let incident = state.dispatcher.hand_over(&operator_actor(&operator), &id, up, note).await?;
+    let incident = state.incidents.hand_over(&operator_actor(&operator), &id, up, note).await?;
     Ok(Json(IncidentView::masked(&incident)))
 }
 
@@ -551,8 +555,7 @@ async fn transfer(
     let note = note(&state, &body.note)?;
     let id = parse_incident(&id)?;
     ensure_visible(&state, &operator, &id).await?;
-    let incident =
-        state.dispatcher.transfer(&operator_actor(&operator), &operator.scope, &id, &body.area, note).await?;
+    let incident = state.incidents.transfer(&operator_actor(&operator), &operator.scope, &id, &body.area, note).await?;
     Ok(Json(IncidentView::masked(&incident)))
 }
 
@@ -576,6 +579,6 @@ async fn set_incident_category(
 ) -> Result<Json<IncidentView>, ApiError> {
     let id = parse_incident(&id)?;
     ensure_visible(&state, &operator, &id).await?;
-    let incident = state.dispatcher.set_category(&operator_actor(&operator), &id, body.category).await?;
+    let incident = state.incidents.set_category(&operator_actor(&operator), &id, body.category).await?;
     Ok(Json(IncidentView::masked(&incident)))
 }

@@ -6,11 +6,13 @@
 use super::auth::OperatorAuth;
 use super::error::{ApiError, ApiJson, ApiPath, ErrorBody};
 use super::state::AppState;
+use crate::accounts::Accounts;
 use crate::dispatch::{Actor, Scope};
 use crate::domain::account::Role;
 use crate::domain::area::{AreaLevel, EVERY_DISTRICT};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::push::wire::MediatorPosition;
+use crate::services::{Areas, Incidents, Presence};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -61,12 +63,16 @@ pub struct OperatorSession {
 /// refused the screen altogether gets 403 (`no_area`), which the screen shows the same way.
 #[utoipa::path(get, path = "/api/v1/command/me", tag = "command", security(("operator" = []), ("admin" = [])),
     responses((status = 200, body = OperatorSession), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn who_am_i(State(state): State<AppState>, operator: OperatorAuth) -> Result<Json<OperatorSession>, ApiError> {
+async fn who_am_i(
+    State(accounts): State<Accounts>,
+    State(areas): State<Areas>,
+    operator: OperatorAuth,
+) -> Result<Json<OperatorSession>, ApiError> {
     let name = match &operator.account {
-        Some(id) => state.dispatcher.ports().directory.get_account(id).await?.map(|a| a.name),
+        Some(id) => accounts.get(id).await?.map(|a| a.name),
         None => None,
     };
-    let areas = state.dispatcher.areas();
+    let areas = areas.map();
     // Admins and operators of every district name `*`: no area of their own, like none.
     let named = operator.area.as_deref().filter(|code| *code != EVERY_DISTRICT);
     let area = named.and_then(|code| areas.get(code));
@@ -126,7 +132,7 @@ pub struct RosterRow {
 #[utoipa::path(get, path = "/api/v1/command/roster", tag = "command", security(("operator" = []), ("admin" = [])),
     responses((status = 200, body = Vec<RosterRow>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_roster(State(state): State<AppState>, operator: OperatorAuth) -> Result<Json<Vec<RosterRow>>, ApiError> {
-    let roster = state.dispatcher.roster(&operator.scope).await?;
+    let roster = state.presence.roster(&operator.scope).await?;
     Ok(Json(
         roster
             .into_iter()
@@ -176,7 +182,8 @@ pub struct MediatorPhone {
     params(("id" = String, Path, description = "mediator id")), request_body = CallMediatorRequest,
     responses((status = 200, body = MediatorPhone), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn reveal_mediator_phone(
-    State(state): State<AppState>,
+    State(incidents): State<Incidents>,
+    State(presence): State<Presence>,
     operator: OperatorAuth,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<CallMediatorRequest>,
@@ -184,15 +191,12 @@ async fn reveal_mediator_phone(
     let mediator = AccountId::parse(&id).map_err(|_| ApiError::not_found())?;
     let incident = IncidentId::parse(&body.incident_id).map_err(|_| ApiError::not_found())?;
     let scope = &operator.scope;
-    let seen = state.dispatcher.ports().incidents.get_incident(&incident).await?.is_some_and(|i| scope.sees(&i));
-    if !seen {
-        return Err(ApiError::not_found());
-    }
+    incidents.ensure_visible(scope, &incident).await?;
     let actor = match &operator.account {
         Some(account) => Actor::account(Role::Operator, account),
         None => Actor::account(Role::Admin, &AccountId::operations()),
     };
-    let phone = state.dispatcher.reveal_mediator_phone(&actor, scope, &incident, &mediator).await?;
+    let phone = presence.reveal_mediator_phone(&actor, scope, &incident, &mediator).await?;
     let mut response = Json(MediatorPhone { phone }).into_response();
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(response)

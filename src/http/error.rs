@@ -3,7 +3,7 @@
 
 use crate::dispatch::DispatchError;
 use crate::domain::incident::TransitionError;
-use crate::store::StoreError;
+use crate::services::StoreError;
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};

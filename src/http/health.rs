@@ -3,12 +3,11 @@
 use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
 use crate::config::Settings;
-use crate::store::StoreError;
+use crate::services::{Health, Readiness};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use secrecy::ExposeSecret;
-use std::sync::atomic::Ordering;
 use subtle::ConstantTimeEq;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -42,19 +41,15 @@ async fn healthz() -> &'static str {
         (status = 503, body = ErrorBody,
          description = "`draining`, `store_unsafe` (the message names each unsafe Redis setting and its fix), \
                         `store_refuses_writes` (the message carries Redis's refusal), or `store_unavailable`")))]
-async fn readyz(State(state): State<AppState>) -> axum::response::Response {
-    if state.draining.load(Ordering::Relaxed) {
-        return ApiError::unavailable("draining", "shutting down", 1).into_response();
-    }
-    if let Some(why) = state.durability.shortfall() {
-        return super::store_unsafe(why).into_response();
-    }
-    match state.dispatcher.ports().health.probe_write().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(StoreError::RefusesWrites(why)) => {
+async fn readyz(State(health): State<Health>) -> axum::response::Response {
+    match health.readiness().await {
+        Readiness::Ready => (StatusCode::OK, "ready").into_response(),
+        Readiness::Draining => ApiError::unavailable("draining", "shutting down", 1).into_response(),
+        Readiness::Unsafe(why) => super::store_unsafe(why).into_response(),
+        Readiness::RefusesWrites(why) => {
             ApiError::unavailable("store_refuses_writes", format!("Redis refuses writes: {why}"), 5).into_response()
         }
-        Err(e) => ApiError::from(e).into_response(),
+        Readiness::Failed(e) => ApiError::from(e).into_response(),
     }
 }
 
@@ -78,6 +73,6 @@ async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> axum
     let (mediator_sockets, operator_sockets) = state.hub.socket_counts();
     metrics::gauge!("gd_ws_connections", "audience" => "mediator").set(mediator_sockets as f64);
     metrics::gauge!("gd_ws_connections", "audience" => "operator").set(operator_sockets as f64);
-    metrics::gauge!("gd_mediators_on_duty").set(state.dispatcher.index().on_duty_count() as f64);
+    metrics::gauge!("gd_mediators_on_duty").set(state.presence.on_duty_count() as f64);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }

@@ -6,13 +6,14 @@ use super::error::{ApiError, ApiJson, ApiPath, ErrorBody, check_len, parse_json}
 use super::resident::LocationInput;
 use super::state::AppState;
 use super::ws::{self, Inbound};
-use crate::dispatch::Dispatcher;
+use crate::clock::Clock;
+use crate::config::Settings;
 use crate::domain::account::Fix;
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Outcome;
 use crate::domain::location::CoordSystem;
 use crate::push::wire::{self, IncidentView, MediatorMessage};
-use crate::store::durability::Guard;
+use crate::services::{Health, Incidents, Presence};
 use axum::Json;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
@@ -20,6 +21,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -113,27 +115,28 @@ fn incident_id(raw: &str) -> Result<IncidentId, ApiError> {
 /// One message from a phone. While Redis's settings could lose writes (`redis.durability`),
 /// positions and duty changes are refused (`error`, `store_unsafe`), as over HTTP.
 async fn handle_client_text(
-    dispatcher: &Dispatcher,
-    durability: &Guard,
+    presence: &Presence,
+    health: &Health,
+    clock: &dyn Clock,
     me: &AccountId,
     text: &str,
 ) -> Result<Option<MediatorMessage>, ApiError> {
     let message = parse_json::<MediatorClientMessage>(text.as_bytes())?;
-    if let Some(why) = durability.shortfall() {
+    if let Some(why) = health.unsafe_writes() {
         return Err(super::store_unsafe(why));
     }
     match message {
         MediatorClientMessage::Position(p) => {
-            let fix = p.to_fix(dispatcher.now())?;
+            let fix = p.to_fix(clock.now())?;
             // Disabled since the socket opened: its positions are neither stored nor shown
             // (the socket is closing with 4403).
-            if dispatcher.is_enabled_mediator(me).await? {
-                dispatcher.record_position_in_background(me, fix)?;
+            if presence.is_enabled_mediator(me).await? {
+                presence.record_position_in_background(me, fix)?;
             }
             Ok(None)
         }
         MediatorClientMessage::Duty(d) => {
-            dispatcher.set_duty(me, d.on).await?;
+            presence.set_duty(me, d.on).await?;
             Ok(Some(MediatorMessage::Duty { on: d.on }))
         }
         MediatorClientMessage::Ping => Ok(Some(MediatorMessage::Pong)),
@@ -166,19 +169,19 @@ async fn mediator_socket(
     let subscription = state.hub.register_mediator(&me);
     // Registered before the snapshot is read, so nothing falls in between (a duplicate offer
     // is possible; clients key offers by incident id).
-    let on_duty = state.dispatcher.index().get(&me).is_some_and(|(on, _)| on);
+    let on_duty = state.presence.on_duty(&me);
     let mut first = vec![wire::to_json(&MediatorMessage::Duty { on: on_duty })];
-    for incident in state.dispatcher.open_offers(&me).await? {
+    for incident in state.incidents.open_offers(&me).await? {
         first.push(wire::to_json(&MediatorMessage::Offer { incident }));
     }
     let session = ws::Session::new(&state.settings, state.shutdown.clone(), first, valid_until);
     Ok(ws::limits(upgrade, ws::Peer::Phone)
         .on_upgrade(move |socket| async move {
-            let (dispatcher, durability) = (state.dispatcher.clone(), state.durability.clone());
             let ended = ws::pump(socket, subscription, session, |text| {
-                let (dispatcher, durability, me) = (dispatcher.clone(), durability.clone(), me.clone());
+                let (presence, health, clock, me) =
+                    (state.presence.clone(), state.health.clone(), state.clock.clone(), me.clone());
                 async move {
-                    match handle_client_text(&dispatcher, &durability, &me, &text).await {
+                    match handle_client_text(&presence, &health, clock.as_ref(), &me, &text).await {
                         Ok(None) => Inbound::Quiet,
                         Ok(Some(reply)) => Inbound::Reply(wire::to_json(&reply)),
                         Err(e) => Inbound::Reply(wire::to_json(&MediatorMessage::Error {
@@ -191,7 +194,7 @@ async fn mediator_socket(
             .await;
             // Another live socket of theirs here (a tablet) still reaches them.
             if ended == ws::Ended::Silent && !state.hub.has_mediator(&me) {
-                state.dispatcher.lost_contact(&me).await;
+                state.presence.lost_contact(&me).await;
             }
         })
         .into_response())
@@ -203,11 +206,12 @@ async fn mediator_socket(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn post_position(
-    State(dispatcher): State<Dispatcher>,
+    State(presence): State<Presence>,
+    State(clock): State<Arc<dyn Clock>>,
     MediatorAuth(me): MediatorAuth,
     ApiJson(body): ApiJson<PositionRequest>,
 ) -> Result<StatusCode, ApiError> {
-    dispatcher.record_position(&me, body.to_fix(dispatcher.now())?).await?;
+    presence.record_position(&me, body.to_fix(clock.now())?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -216,11 +220,11 @@ async fn post_position(
     request_body = DutyRequest,
     responses((status = 200, body = DutyRequest), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn post_duty(
-    State(dispatcher): State<Dispatcher>,
+    State(presence): State<Presence>,
     MediatorAuth(me): MediatorAuth,
     ApiJson(body): ApiJson<DutyRequest>,
 ) -> Result<Json<DutyRequest>, ApiError> {
-    dispatcher.set_duty(&me, body.on).await?;
+    presence.set_duty(&me, body.on).await?;
     Ok(Json(body))
 }
 
@@ -228,20 +232,20 @@ async fn post_duty(
 #[utoipa::path(get, path = "/api/v1/mediator/offers", tag = "mediator", security(("mediator" = [])),
     responses((status = 200, body = Vec<IncidentView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_offers(
-    State(dispatcher): State<Dispatcher>,
+    State(incidents): State<Incidents>,
     MediatorAuth(me): MediatorAuth,
 ) -> Result<Json<Vec<IncidentView>>, ApiError> {
-    Ok(Json(dispatcher.open_offers(&me).await?))
+    Ok(Json(incidents.open_offers(&me).await?))
 }
 
 /// Incidents I hold, with the residents' phones.
 #[utoipa::path(get, path = "/api/v1/mediator/incidents", tag = "mediator", security(("mediator" = [])),
     responses((status = 200, body = Vec<IncidentView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_incidents(
-    State(dispatcher): State<Dispatcher>,
+    State(incidents): State<Incidents>,
     MediatorAuth(me): MediatorAuth,
 ) -> Result<Json<Vec<IncidentView>>, ApiError> {
-    Ok(Json(dispatcher.held_incidents(&me).await?))
+    Ok(Json(incidents.held(&me).await?))
 }
 
 /// Grab an offer. Exactly one mediator gets 200; every other gets 409 `already_claimed`.
@@ -253,11 +257,11 @@ async fn list_incidents(
         (status = 409, body = ErrorBody, description = "already_claimed, at_capacity or wrong_state"),
         (status = 503, body = ErrorBody)))]
 async fn accept_offer(
-    State(dispatcher): State<Dispatcher>,
+    State(incidents): State<Incidents>,
     MediatorAuth(me): MediatorAuth,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<IncidentView>, ApiError> {
-    let incident = dispatcher.accept(&me, &incident_id(&id)?).await?;
+    let incident = incidents.accept(&me, &incident_id(&id)?).await?;
     Ok(Json(IncidentView::for_holder(&incident)))
 }
 
@@ -266,11 +270,11 @@ async fn accept_offer(
     params(("id" = String, Path, description = "incident id")),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn decline_offer(
-    State(dispatcher): State<Dispatcher>,
+    State(incidents): State<Incidents>,
     MediatorAuth(me): MediatorAuth,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    dispatcher.decline(&me, &incident_id(&id)?).await?;
+    incidents.decline(&me, &incident_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -279,11 +283,11 @@ async fn decline_offer(
     params(("id" = String, Path, description = "incident id")),
     responses((status = 200, body = IncidentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn report_arrival(
-    State(dispatcher): State<Dispatcher>,
+    State(incidents): State<Incidents>,
     MediatorAuth(me): MediatorAuth,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<IncidentView>, ApiError> {
-    let incident = dispatcher.arrive(&me, &incident_id(&id)?).await?;
+    let incident = incidents.arrive(&me, &incident_id(&id)?).await?;
     Ok(Json(IncidentView::for_holder(&incident)))
 }
 
@@ -293,15 +297,16 @@ async fn report_arrival(
     responses((status = 200, body = IncidentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn resolve_incident(
-    State(state): State<AppState>,
+    State(incidents): State<Incidents>,
+    State(settings): State<Arc<Settings>>,
     MediatorAuth(me): MediatorAuth,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ResolveRequest>,
 ) -> Result<Json<IncidentView>, ApiError> {
     let note = body.note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if let Some(n) = &note {
-        check_len("note", n, state.settings.limits.note_max_chars)?;
+        check_len("note", n, settings.limits.note_max_chars)?;
     }
-    let incident = state.dispatcher.resolve(&me, &incident_id(&id)?, body.outcome, note).await?;
+    let incident = incidents.resolve(&me, &incident_id(&id)?, body.outcome, note).await?;
     Ok(Json(IncidentView::for_holder(&incident)))
 }

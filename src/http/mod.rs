@@ -56,7 +56,7 @@ pub fn router(state: AppState) -> Router {
     api.route("/openapi.json", axum::routing::get(move || async move { axum::Json(openapi.as_ref().clone()) }))
         .merge(pages::router())
         .fallback(|| async { ApiError::not_found() })
-        .layer(middleware::from_fn_with_state(state.clone(), refuse_while_unsafe))
+        .layer(middleware::from_fn_with_state(state.health.clone(), refuse_while_unsafe))
         .layer(middleware::from_fn_with_state(state.clone(), deadline))
         .layer(middleware::from_fn(record_metrics))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -124,9 +124,9 @@ async fn shed_load(State(permits): State<Arc<Semaphore>>, req: Request, next: Ne
 /// `POST /wechat`, which must answer in WeChat's protocol and refuses in its own words (see
 /// `wechat_webhook`). Open mediator sockets refuse their writes too (`mediator`). Pages still
 /// load (and show their "try again" state), probes still answer.
-async fn refuse_while_unsafe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn refuse_while_unsafe(State(health): State<crate::services::Health>, req: Request, next: Next) -> Response {
     if may_write(&req)
-        && let Some(why) = state.durability.shortfall()
+        && let Some(why) = health.unsafe_writes()
     {
         return store_unsafe(why).into_response();
     }

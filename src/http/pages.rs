@@ -67,7 +67,7 @@ const MAX_OUTLINE_BYTES: usize = 256 * 1024;
 /// pin on a map that starts at the district's centre, or type the address instead).
 async fn report_page(State(state): State<AppState>, Path(scene): Path<String>) -> Response {
     let found = match crate::domain::ids::SceneId::parse(&scene) {
-        Ok(id) => state.dispatcher.ports().directory.get_scene(&id).await.unwrap_or_else(|e| {
+        Ok(id) => state.scenes.get(&id).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "scene lookup for the report form failed");
             None
         }),
@@ -77,7 +77,7 @@ async fn report_page(State(state): State<AppState>, Path(scene): Path<String>) -
         found.map_or_else(Default::default, |s| (s.name, s.location.lat().to_string(), s.location.lng().to_string()));
     let home = &state.settings.resident;
     let (home_lat, home_lng) = (home.home_lat.to_string(), home.home_lng.to_string());
-    let areas = state.dispatcher.areas();
+    let areas = state.areas.map();
     let outline = areas
         .all()
         .into_iter()

@@ -5,18 +5,22 @@ use super::client_ip::ClientIp;
 use super::error::{ApiBytes, ApiError, ApiPath, ErrorBody, check_len, parse_json};
 use super::state::AppState;
 use crate::auth::sha256_hex;
+use crate::config::Settings;
 use crate::dispatch::rate::RateScope;
-use crate::dispatch::{Dispatcher, NewReport, TrackingView};
+use crate::dispatch::tracking::TrackingStreams;
+use crate::dispatch::{NewReport, TrackingView};
 use crate::domain::account::Phone;
 use crate::domain::category::{Category, Risk};
 use crate::domain::ids::SceneId;
 use crate::domain::incident::Status;
 use crate::domain::location::{CoordSystem, GeoPoint};
+use crate::services::{Incidents, Reports};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -118,7 +122,8 @@ fn private(mut response: Response) -> Response {
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody),
     ))]
 async fn create_report(
-    State(state): State<AppState>,
+    State(reports): State<Reports>,
+    State(settings): State<Arc<Settings>>,
     ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     ApiBytes(body): ApiBytes,
@@ -133,7 +138,7 @@ async fn create_report(
         return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send JSON"));
     }
     let request: CreateReportRequest = parse_json(&body)?;
-    let limits = &state.settings.limits;
+    let limits = &settings.limits;
     let description = request.description.trim().to_owned();
     if description.is_empty() {
         return Err(ApiError::invalid("description", "must not be empty"));
@@ -162,12 +167,11 @@ async fn create_report(
     }
     let new =
         NewReport { scene, location, category: request.category, description, phone, risk: request.risk, address };
-    let dispatcher: &Dispatcher = &state.dispatcher;
-    let receipt = match dispatcher.report_as(RateScope::Ip(client_ip), new, idempotency).await? {
+    let receipt = match reports.file(RateScope::Ip(client_ip), new, idempotency).await? {
         Ok(receipt) => receipt,
         Err(limited) => return Err(ApiError::rate_limited(limited.message(), limited.retry_after_s)),
     };
-    let base = state.settings.http.public_base_url.trim_end_matches('/');
+    let base = settings.http.public_base_url.trim_end_matches('/');
     let body = ReportResponse {
         id: receipt.incident.id.to_string(),
         tracking_url: format!("{base}/t/{}", receipt.tracking_token),
@@ -186,8 +190,11 @@ async fn create_report(
 #[utoipa::path(get, path = "/api/v1/track/{tracking_token}", tag = "resident",
     params(("tracking_token" = String, Path, description = "from the report response")),
     responses((status = 200, body = TrackingView), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn get_tracking(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Response, ApiError> {
-    let view = state.dispatcher.tracking(&token).await?;
+async fn get_tracking(
+    State(incidents): State<Incidents>,
+    ApiPath(token): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let view = incidents.tracking(&token).await?;
     Ok(private(Json(view).into_response()))
 }
 
@@ -195,10 +202,13 @@ async fn get_tracking(State(state): State<AppState>, ApiPath(token): ApiPath<Str
 #[utoipa::path(post, path = "/api/v1/track/{tracking_token}/cancel", tag = "resident",
     params(("tracking_token" = String, Path, description = "from the report response")),
     responses((status = 200, body = TrackingView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn cancel_report(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Response, ApiError> {
-    let incident = state.dispatcher.tracked_incident(&token).await?;
-    state.dispatcher.cancel(&incident.id).await?;
-    let view = state.dispatcher.tracking(&token).await?;
+async fn cancel_report(
+    State(incidents): State<Incidents>,
+    ApiPath(token): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let incident = incidents.tracked(&token).await?;
+    incidents.cancel(&incident.id).await?;
+    let view = incidents.tracking(&token).await?;
     Ok(private(Json(view).into_response()))
 }
 
@@ -214,12 +224,12 @@ async fn cancel_report(State(state): State<AppState>, ApiPath(token): ApiPath<St
     responses((status = 200, content_type = "text/event-stream", description = "`update` events carrying a TrackingView"),
         (status = 404, body = ErrorBody), (status = 429, body = ErrorBody, description = "too many streams open")))]
 async fn tracking_events(
-    State(state): State<AppState>,
+    State(tracking): State<TrackingStreams>,
     ClientIp(client_ip): ClientIp,
     ApiPath(token): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     use crate::dispatch::tracking::OpenError;
-    let stream = state.tracking.open(&token, client_ip).await.map_err(|e| match e {
+    let stream = tracking.open(&token, client_ip).await.map_err(|e| match e {
         OpenError::Dispatch(e) => ApiError::from(e),
         full @ (OpenError::PerToken(_) | OpenError::PerIp(_)) => ApiError::rate_limited(full.to_string(), 5),
     })?;
@@ -261,7 +271,8 @@ fn yes() -> bool {
     responses((status = 200, body = TrackingView), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "not resolved yet, or already answered"), (status = 422, body = ErrorBody)))]
 async fn give_feedback(
-    State(state): State<AppState>,
+    State(incidents): State<Incidents>,
+    State(settings): State<Arc<Settings>>,
     ApiPath(token): ApiPath<String>,
     super::error::ApiJson(body): super::error::ApiJson<FeedbackRequest>,
 ) -> Result<Response, ApiError> {
@@ -270,11 +281,11 @@ async fn give_feedback(
     }
     let comment = body.comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
     if let Some(c) = &comment {
-        check_len("comment", c, state.settings.limits.note_max_chars)?;
+        check_len("comment", c, settings.limits.note_max_chars)?;
     }
-    let incident = state.dispatcher.tracked_incident(&token).await?;
-    state.dispatcher.feedback(&incident.id, body.rating, comment, body.resolved).await?;
-    Ok(private(Json(state.dispatcher.tracking(&token).await?).into_response()))
+    let incident = incidents.tracked(&token).await?;
+    incidents.feedback(&incident.id, body.rating, comment, body.resolved).await?;
+    Ok(private(Json(incidents.tracking(&token).await?).into_response()))
 }
 
 /// Where to text the tracking link.
@@ -295,12 +306,12 @@ pub struct TextLinkRequest {
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
         (status = 503, body = ErrorBody, description = "`sms_failed`: the gateway did not take it")))]
 async fn text_tracking_link(
-    State(state): State<AppState>,
+    State(reports): State<Reports>,
     ApiPath(token): ApiPath<String>,
     super::error::ApiJson(body): super::error::ApiJson<TextLinkRequest>,
 ) -> Result<Response, ApiError> {
     let phone = Phone::parse(body.phone.trim()).map_err(|e| ApiError::invalid("phone", e))?;
-    match state.dispatcher.text_tracking_link(&token, &phone).await? {
+    match reports.text_tracking_link(&token, &phone).await? {
         Ok(()) => Ok(private(StatusCode::NO_CONTENT.into_response())),
         Err(limited) => Err(ApiError::rate_limited(limited.message(), limited.retry_after_s)),
     }

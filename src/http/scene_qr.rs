@@ -36,14 +36,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// What the code encodes for this scene and query.
 async fn content(state: &AppState, id: &str, query: &QrQuery) -> Result<String, ApiError> {
     let id = SceneId::parse(id).map_err(|_| ApiError::not_found())?;
-    let scene = state.dispatcher.ports().directory.get_scene(&id).await?.ok_or_else(ApiError::not_found)?;
+    let scene = state.scenes.get(&id).await?.ok_or_else(ApiError::not_found)?;
     match query.kind.as_deref().unwrap_or("h5") {
         "h5" => {
             let base = state.settings.http.public_base_url.trim_end_matches('/');
             Ok(format!("{base}/r/{}", scene.id))
         }
         "wechat" => {
-            let client = state.dispatcher.wechat_client();
+            let client = state.scenes.wechat_client();
             if !client.enabled() {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,

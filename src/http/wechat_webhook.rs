@@ -87,7 +87,7 @@ fn check_signed<'a>(state: &'a AppState, q: &'a WebhookQuery) -> Result<Signed<'
         return Err(bad_signature());
     };
     let at: i64 = timestamp.parse().map_err(|_| bad_signature())?;
-    let now = state.dispatcher.now().as_second();
+    let now = state.clock.now().as_second();
     let window = i64::try_from(w.timestamp_window.as_secs()).unwrap_or(i64::MAX);
     if (now - at).abs() > window {
         return Err(refused(StatusCode::FORBIDDEN, "stale_timestamp", "timestamp outside the allowed window"));
@@ -185,7 +185,7 @@ async fn receive(
     let Delivery { message, safe_mode } = decode(&state, &q, &signed, &body)?;
     // Redis could lose what we write now (`redis.durability`): file nothing, remember nothing,
     // and tell the resident to send it again. Every copy WeChat retries gets the same answer.
-    if state.durability.shortfall().is_some() {
+    if state.health.unsafe_writes().is_some() {
         metrics::counter!("gd_wechat_refused_total", "code" => "store_unsafe").increment(1);
         return Ok(text_reply(&state, &signed, safe_mode, &message.envelope.from, STORE_UNSAFE_TEXT));
     }
@@ -201,7 +201,7 @@ async fn receive(
     ));
     let body_hash = sha256_hex(&String::from_utf8_lossy(&body));
     let ttl = state.settings.wechat.timestamp_window.saturating_mul(2);
-    if let Some(first) = state.dispatcher.ports().leases.remember_signed_url(&url_hash, &body_hash, ttl).await?
+    if let Some(first) = state.resident_chat.first_body_of(&url_hash, &body_hash, ttl).await?
         && first != body_hash
     {
         return Err(refused(StatusCode::FORBIDDEN, "replayed", "this signed URL was used with another body"));
@@ -209,9 +209,9 @@ async fn receive(
 
     // Run the conversation as its own task: if it outlives WeChat's deadline it still stores
     // its answer (for a retry), while this request answers `success` in time.
-    let dispatcher = state.dispatcher.clone();
+    let chat = state.resident_chat.clone();
     let for_task = message.clone();
-    let task = tokio::spawn(async move { dispatcher.wechat_message(&for_task).await });
+    let task = tokio::spawn(async move { chat.answer(&for_task).await });
     let left = REPLY_DEADLINE.saturating_sub(started.elapsed());
     let reply = match tokio::time::timeout(left, task).await {
         Ok(Ok(result)) => result?,
@@ -232,7 +232,7 @@ const STORE_UNSAFE_TEXT: &str =
 /// A passive text reply to `to` (encrypted and signed in safe mode).
 fn text_reply(state: &AppState, signed: &Signed<'_>, safe_mode: Option<MsgCrypt>, to: &str, text: &str) -> Response {
     let w = &state.settings.wechat;
-    let xml = message::text_reply(to, &w.original_id, state.dispatcher.now().as_second(), text);
+    let xml = message::text_reply(to, &w.original_id, state.clock.now().as_second(), text);
     let xml = match safe_mode {
         None => xml,
         Some(crypt) => {

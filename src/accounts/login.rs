@@ -24,9 +24,9 @@
 //! - **Enumeration.** An unknown phone is counted, looked up and checked against a dummy hash
 //!   with the same parameters, exactly like a known one: the same answer at the same cost.
 
-use super::rate::{RateLimited, ip_bucket};
-use super::{DispatchError, Dispatcher};
+use super::{AccountError, Accounts};
 use crate::auth::{self, sha256_hex};
+use crate::dispatch::rate::{RateLimited, ip_bucket};
 use crate::domain::account::{Account, Phone};
 use crate::store::StoreError;
 use std::net::IpAddr;
@@ -70,7 +70,7 @@ impl Windows {
     }
 }
 
-impl Dispatcher {
+impl Accounts {
     /// Log in with a phone and password from client address `from`: the account, or why not.
     ///
     /// # Errors
@@ -80,7 +80,7 @@ impl Dispatcher {
         phone: &str,
         password: String,
         from: IpAddr,
-    ) -> Result<Result<Account, LoginRefused>, DispatchError> {
+    ) -> Result<Result<Account, LoginRefused>, AccountError> {
         let Ok(phone) = Phone::parse(phone) else { return Ok(Err(LoginRefused::Denied)) };
         if password.chars().count() > auth::MAX_PASSWORD_CHARS {
             return Ok(Err(LoginRefused::Denied));
@@ -90,13 +90,13 @@ impl Dispatcher {
             tracing::info!(phone = %phone.masked(), "login refused: too many attempts");
             return Ok(Err(LoginRefused::Throttled(limited)));
         }
-        let account = self.ports().directory.account_by_phone(&phone).await?;
+        let account = self.dispatcher.ports().directory.account_by_phone(&phone).await?;
         let phc = account.as_ref().map_or_else(|| auth::NO_PASSWORD_HASH.to_owned(), |a| a.password_hash.clone());
         let matches = self.verify_password(password, phc).await?;
         match account {
             // Admin accounts log in too (issue #17); the CLI's tokens stay for bootstrapping.
             Some(a) if matches && a.enabled => {
-                let store = &self.ports().leases;
+                let store = &self.dispatcher.ports().leases;
                 tokio::try_join!(
                     store.clear_rate_window(&windows.pair),
                     store.refund_rate_window(&windows.address),
@@ -113,9 +113,9 @@ impl Dispatcher {
     }
 
     /// Count one attempt in each window; `Ok(Err(..))` when it must be refused unchecked.
-    async fn count_login_attempt(&self, windows: &Windows) -> Result<Result<(), RateLimited>, DispatchError> {
-        let a = &self.settings().auth;
-        let store = &self.ports().leases;
+    async fn count_login_attempt(&self, windows: &Windows) -> Result<Result<(), RateLimited>, AccountError> {
+        let a = &self.dispatcher.settings().auth;
+        let store = &self.dispatcher.ports().leases;
         let (pair, address, phone) = tokio::try_join!(
             store.hit_rate_window(&windows.pair, a.login_lockout),
             store.hit_rate_window(&windows.address, a.login_ip_window),
@@ -141,20 +141,18 @@ impl Dispatcher {
     }
 
     /// Check a password against a PHC string, waiting for a hashing permit.
-    async fn verify_password(&self, password: String, phc: String) -> Result<bool, DispatchError> {
+    async fn verify_password(&self, password: String, phc: String) -> Result<bool, AccountError> {
         self.with_hash_permit(move || auth::verify_password(&password, &phc)).await
     }
 
-    /// Hash a new password (argon2id), waiting for a hashing permit like a login does.
+    /// Hash a new password (argon2id), waiting for a hashing permit like a login does (so an
+    /// import cannot crowd out everyone's logins).
     ///
     /// # Errors
-    /// `Ok(Err(..))` if the hasher fails (it does not with its defaults); `Store` if hashing
+    /// `Hashing` if the hasher fails (it does not with its defaults); `Store` if hashing
     /// stopped.
-    pub async fn hash_password(
-        &self,
-        password: String,
-    ) -> Result<Result<String, argon2::password_hash::Error>, DispatchError> {
-        self.with_hash_permit(move || auth::hash_password(&password)).await
+    pub(super) async fn hash_password(&self, password: String) -> Result<String, AccountError> {
+        self.with_hash_permit(move || auth::hash_password(&password)).await?.map_err(|_| AccountError::Hashing)
     }
 
     /// Run `work` on a blocking thread once a permit is free; the permit is held until the
@@ -162,9 +160,9 @@ impl Dispatcher {
     async fn with_hash_permit<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, DispatchError> {
-        let stopped = || DispatchError::Store(StoreError::Unavailable("password hashing stopped".into()));
-        let permit = self.inner.hash_permits.clone().acquire_owned().await.map_err(|_| stopped())?;
+    ) -> Result<T, AccountError> {
+        let stopped = || AccountError::Store(StoreError::Unavailable("password hashing stopped".into()));
+        let permit = self.hash_permits.clone().acquire_owned().await.map_err(|_| stopped())?;
         tokio::task::spawn_blocking(move || {
             let out = work();
             drop(permit);

@@ -2,7 +2,8 @@
 //! are free, busy or off duty, and calling one, whose number an operator reads only through an
 //! audited action recorded on the incident they call about.
 
-use super::{Actor, DispatchError, Dispatcher, Scope};
+use super::Presence;
+use crate::dispatch::{Actor, DispatchError, Scope};
 use crate::domain::account::{Account, Fix, Role};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Event;
@@ -22,24 +23,25 @@ pub struct RosterEntry {
     pub holds: u32,
 }
 
-impl Dispatcher {
-    /// Every enabled mediator an operator with `scope` directs (may send: [`Self::may_send`]),
-    /// by name.
+impl Presence {
+    /// Every enabled mediator an operator with `scope` directs (may send:
+    /// `Dispatcher::may_send`), by name.
     ///
     /// # Errors
     /// `Store`.
     pub async fn roster(&self, scope: &Scope) -> Result<Vec<RosterEntry>, DispatchError> {
-        let mut accounts = self.ports().directory.list_accounts(Role::Mediator).await?;
-        accounts.retain(|a| a.enabled && self.may_send(scope, a));
+        let engine = &self.engine;
+        let mut accounts = engine.ports().directory.list_accounts(Role::Mediator).await?;
+        accounts.retain(|a| a.enabled && engine.may_send(scope, a));
         accounts.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
         let ids: Vec<AccountId> = accounts.iter().map(|a| a.id.clone()).collect();
-        let loads = self.workloads(&ids, super::stats::today(self.now())).await?;
-        let fresh = fresh_after(self.now(), self.settings().dispatch.stale_after);
+        let loads = engine.workloads(&ids, crate::dispatch::stats::today(engine.now())).await?;
+        let fresh = fresh_after(engine.now(), engine.settings().dispatch.stale_after);
         Ok(accounts
             .into_iter()
             .zip(loads)
             .map(|(account, (holds, _))| {
-                let (duty, fix) = self.index().get(&account.id).unwrap_or((false, None));
+                let (duty, fix) = engine.index().get(&account.id).unwrap_or((false, None));
                 let on_duty = duty && fix.is_some_and(|f| f.at >= fresh);
                 RosterEntry { account, on_duty, fix, holds }
             })
@@ -59,8 +61,9 @@ impl Dispatcher {
         id: &IncidentId,
         mediator: &AccountId,
     ) -> Result<String, DispatchError> {
-        let incident = self.ports().incidents.get_incident(id).await?.ok_or(DispatchError::NotFound)?;
-        let account = self
+        let engine = &self.engine;
+        let incident = engine.ports().incidents.get_incident(id).await?.ok_or(DispatchError::NotFound)?;
+        let account = engine
             .ports()
             .directory
             .get_account(mediator)
@@ -69,16 +72,16 @@ impl Dispatcher {
             .ok_or(DispatchError::NotFound)?;
         let involved = incident.claimed_by.as_ref() == Some(mediator)
             || incident.offers.iter().any(|o| &o.mediator_id == mediator);
-        if !involved && !self.may_send(scope, &account) {
+        if !involved && !engine.may_send(scope, &account) {
             return Err(DispatchError::NotFound);
         }
         let entry = TimelineEntry {
-            at: self.now(),
+            at: engine.now(),
             actor_role: operator.role,
             actor_id: operator.id.clone(),
             event: Event::MediatorPhoneRevealed { mediator_id: mediator.clone() },
         };
-        self.ports().incidents.append_timeline(id, &[entry]).await?;
+        engine.ports().incidents.append_timeline(id, &[entry]).await?;
         tracing::info!(incident_id = %id, mediator_id = %mediator, "mediator phone revealed to an operator");
         Ok(account.phone.full().to_owned())
     }

@@ -1,0 +1,139 @@
+//! The shape the code promises (docs/architecture.md), checked on the source itself:
+//! - the HTTP edge (`src/http/`) takes services and never names a store or the engine
+//!   underneath them (`crate::store`, `grid_dispatch::store`, `Dispatcher`);
+//! - the domain (`src/domain/`) does no I/O: no tokio, reqwest, redis, axum, hyper, no
+//!   `std::fs`/`net`/`io`/`env`/`process`/`thread`, and nothing of the crate outside it.
+//!
+//! Comments are skipped (module docs may say what they must not depend on); anything else
+//! that names a forbidden path counts, whether in a `use`, a path expression or a type.
+
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file under `dir`, recursively, in a stable order.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut entries: Vec<_> =
+        std::fs::read_dir(dir).expect("readable source dir").map(|e| e.expect("entry").path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The code of a line, without its `//` comment (a `//` inside a string literal ends the scan
+/// early, which can only hide a name, never invent one).
+fn code_of(line: &str) -> &str {
+    line.find("//").map_or(line, |at| &line[..at])
+}
+
+/// Whether `code` names `needle` as a path or identifier (not as part of a longer identifier,
+/// so `tokio` does not match `tokio_like`, nor `Dispatcher` match `DispatcherView`).
+fn names(code: &str, needle: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    code.match_indices(needle).any(|(at, _)| {
+        let before = code[..at].chars().next_back();
+        let after = code[at + needle.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
+/// `crate::{a, store}` style groups: the names a `crate::{…}` group brings in at top level.
+fn crate_group_names(code: &str) -> Vec<String> {
+    let mut out = vec![];
+    for (at, _) in code.match_indices("crate::{") {
+        let rest = &code[at + "crate::{".len()..];
+        let group = rest.split('}').next().unwrap_or("");
+        out.extend(group.split(',').map(|n| n.trim().split("::").next().unwrap_or("").trim().to_owned()));
+    }
+    out
+}
+
+/// Every (file:line, forbidden name) under `dir`.
+fn offences(dir: &str, forbidden: &[&str], forbidden_crate_modules: &[&str]) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = vec![];
+    for file in rust_files(&root.join(dir)) {
+        let text = std::fs::read_to_string(&file).expect("readable source file");
+        let shown = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+        for (n, line) in text.lines().enumerate() {
+            let code = code_of(line);
+            for needle in forbidden {
+                if names(code, needle) {
+                    found.push(format!("{shown}:{}: names `{needle}`: {}", n + 1, line.trim()));
+                }
+            }
+            for module in crate_group_names(code) {
+                if forbidden_crate_modules.contains(&module.as_str()) {
+                    found.push(format!("{shown}:{}: imports `crate::{{{module}}}`: {}", n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_http_edge_never_names_a_store_or_the_engine() {
+    let found = offences(
+        "src/http",
+        &["crate::store", "grid_dispatch::store", "super::super::store", "Dispatcher", "crate::dispatch::Dispatcher"],
+        &["store"],
+    );
+    assert!(
+        found.is_empty(),
+        "handlers take a service (crate::services, crate::accounts) from the app state, never a store or the \
+         dispatch engine:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_domain_does_no_io() {
+    let io = [
+        "tokio",
+        "reqwest",
+        "redis",
+        "axum",
+        "hyper",
+        "tower",
+        "std::fs",
+        "std::net",
+        "std::io",
+        "std::env",
+        "std::process",
+        "std::thread",
+        "crate::store",
+        "crate::dispatch",
+        "crate::http",
+        "crate::services",
+        "crate::accounts",
+        "crate::app",
+        "crate::wechat",
+        "crate::sms",
+        "crate::push",
+        "crate::timers",
+        "crate::telemetry",
+    ];
+    let modules =
+        ["store", "dispatch", "http", "services", "accounts", "app", "wechat", "sms", "push", "timers", "telemetry"];
+    let found = offences("src/domain", &io, &modules);
+    assert!(found.is_empty(), "the domain is pure (no I/O, nothing of the crate outside it):\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_checks_see_what_they_look_for() {
+    // The scanner itself: it must catch each shape it claims to, and skip comments.
+    assert!(names("use crate::store::StoreError;", "crate::store"));
+    assert!(names("state.x: Arc<crate::store::durability::Guard>", "crate::store"));
+    assert!(names("let d: Dispatcher = x;", "Dispatcher"));
+    assert!(!names("let d: DispatcherView = x;", "Dispatcher"));
+    assert!(!names("use crate::storefront;", "crate::store"));
+    assert!(names("#[tokio::test]", "tokio"));
+    assert!(!names(code_of("//! Nothing here depends on tokio"), "tokio"));
+    assert_eq!(crate_group_names("use crate::{auth, store::Store};"), ["auth", "store"]);
+}
