@@ -13,6 +13,8 @@
 //! --matcher-mediators 100000 --instances auto --screens auto` (one command-center screen per
 //! instance). `--only escalation` runs just the escalation phase (no baselines, phones or
 //! screens), e.g. `--only escalation --instances 3` for exactly-once across three instances.
+//! `--only write [--writes 5000]` times the atomic incident write itself against an `EVALSHA`
+//! floor on the same Redis (no service, seconds).
 //!
 //! One process may hold at most ~20,000 open files here, so mediators are spread over
 //! service instances (`--instances`, by default one per 10,000 mediators, all on the one
@@ -25,10 +27,12 @@ mod city;
 mod escalation;
 mod fleet;
 mod matcher_bench;
+mod positional_write;
 mod probe;
 mod procs;
 mod screen;
 mod worker;
+mod write_bench;
 
 use anyhow::{Context, bail};
 use fleet::{Behaviour, Mediator, Stats};
@@ -64,6 +68,10 @@ struct Options {
     screens: Option<usize>,
     /// Run only the escalation phase (`--only escalation`).
     only_escalation: bool,
+    /// Run only the write micro-benchmark (`--only write`).
+    only_write: bool,
+    /// Writes of each kind the write micro-benchmark times.
+    writes: usize,
 }
 
 /// Sockets one process (service instance or fleet worker) is given: half the open-files
@@ -88,6 +96,8 @@ impl Options {
             instances: 0,
             screens: None,
             only_escalation: false,
+            only_write: false,
+            writes: 5_000,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
         let mut it = args.iter();
@@ -124,6 +134,8 @@ impl Options {
                 "--instances" => o.instances = if value == "auto" { 0 } else { value.parse()? },
                 "--screens" => o.screens = if value == "auto" { None } else { Some(value.parse()?) },
                 "--only" if value == "escalation" => o.only_escalation = true,
+                "--only" if value == "write" => o.only_write = true,
+                "--writes" => o.writes = value.parse()?,
                 other => bail!("unknown option {other}"),
             }
         }
@@ -197,6 +209,13 @@ async fn main() -> anyhow::Result<()> {
     println!("options: {o:?}");
     if o.only_escalation {
         return escalation_only(&o, dir.path(), redis_port).await;
+    }
+    if o.only_write {
+        let writes = write_bench::run(redis_port, o.writes).await?;
+        println!("| figure | value | baselines (same run) | ratios p50 / p99 |");
+        println!("|---|---|---|---|");
+        println!("{}", writes.rows());
+        return Ok(());
     }
 
     // --- raw-Redis baselines, same Redis, same run ----------------------------------------

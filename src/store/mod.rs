@@ -24,6 +24,7 @@ pub mod health;
 pub mod incidents;
 pub mod leases;
 pub mod memory;
+pub mod plan;
 pub mod presence;
 pub mod redis;
 pub mod wechat;

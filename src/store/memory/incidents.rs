@@ -1,14 +1,12 @@
 //! [`IncidentStore`] on the memory backend.
 
-use super::{MemoryStore, ms, sooner_deadline};
+use super::{MemoryStore, ms, ms_duration};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Incident;
 use crate::domain::timeline::TimelineEntry;
 use crate::store::IncidentStore;
-use crate::store::{
-    AreaNote, BusMessage, ClaimedTimer, Expect, IncidentWrite, RememberedKey, StoreError, TimerKey, TimerOp,
-    WriteOutcome,
-};
+use crate::store::plan::Seen;
+use crate::store::{AreaNote, ClaimedTimer, IncidentWrite, RememberedKey, StoreError, TimerKey, WriteOutcome};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use std::time::Duration;
@@ -60,90 +58,83 @@ impl IncidentStore for MemoryStore {
     }
 
     async fn write_incident(&self, w: &IncidentWrite) -> Result<WriteOutcome, StoreError> {
+        let plan = w.plan();
+        let now = self.now();
         let mut g = self.lock();
-        let id = &w.incident.id;
-        // Every precondition first; nothing is mutated until all hold.
-        if let Some(claim) = w.creation.as_ref().and_then(|c| c.idempotency.as_ref())
-            && let Some((existing, fp, receipt, expires)) = g.idempotency.get(&claim.key_hash)
-            && *expires > self.now()
-        {
-            return Ok(WriteOutcome::Replayed {
-                incident_id: existing.clone(),
-                same_request: *fp == claim.fingerprint,
-                receipt: receipt.clone(),
-            });
-        }
-        let current = g.incidents.get(id).map(|i| i.version);
-        let precondition = match w.expect {
-            Expect::Absent => current.is_none(),
-            Expect::Version(v) => current == Some(v),
+        let id = plan.id;
+        // Every precondition first (the rules are the plan's); nothing is mutated until all hold.
+        let seen = Seen {
+            remembered: plan
+                .creation
+                .as_ref()
+                .and_then(|c| c.idempotency.as_ref())
+                .and_then(|i| g.idempotency.get(i.key_hash))
+                .filter(|(.., expires)| *expires > now)
+                .map(|(incident_id, fingerprint, receipt, _)| RememberedKey {
+                    incident_id: incident_id.clone(),
+                    fingerprint: fingerprint.clone(),
+                    receipt: receipt.clone(),
+                }),
+            version: g.incidents.get(id).map(|i| i.version),
+            held: plan
+                .hold
+                .as_ref()
+                .map_or((0, false), |h| g.holds.get(h.mediator_id).map_or((0, false), |s| (s.len(), s.contains(id)))),
         };
-        if !precondition {
-            return Ok(WriteOutcome::Conflict);
-        }
-        if let Some(hold) = &w.hold {
-            let held = g.holds.get(&hold.mediator_id).map_or(0, |s| s.len());
-            let already = g.holds.get(&hold.mediator_id).is_some_and(|s| s.contains(id));
-            if !already && held >= hold.capacity as usize {
-                return Ok(WriteOutcome::AtCapacity);
-            }
+        if let Some(refused) = plan.refusal(&seen) {
+            return Ok(refused);
         }
 
-        if let Some(creation) = &w.creation {
-            g.tracking.insert(creation.tracking_hash.clone(), id.clone());
+        if let Some(creation) = &plan.creation {
+            g.tracking.insert(creation.tracking_hash.to_owned(), id.clone());
             if let Some(claim) = &creation.idempotency {
-                let ttl = jiff::SignedDuration::try_from(claim.ttl).unwrap_or(jiff::SignedDuration::ZERO);
-                let expires = self.now().saturating_add(ttl).unwrap_or(Timestamp::MAX);
+                // A zero TTL remembers nothing (expired at once), as Redis deletes the key.
+                let expires = now.saturating_add(ms_duration(plan.ttl.idempotency_ms)).unwrap_or(Timestamp::MAX);
                 g.idempotency.insert(
-                    claim.key_hash.clone(),
-                    (id.clone(), claim.fingerprint.clone(), claim.receipt.clone(), expires),
+                    claim.key_hash.to_owned(),
+                    (id.clone(), claim.fingerprint.to_owned(), claim.receipt.to_owned(), expires),
                 );
             }
-            g.by_created.insert((ms(w.incident.created_at), id.clone()));
+            g.by_created.insert((plan.created_ms, id.clone()));
         }
-        let entry = (ms(w.incident.created_at), id.clone());
-        if w.incident.status.is_closed() {
-            g.open.remove(&entry);
-        } else {
+        let entry = (plan.created_ms, id.clone());
+        if plan.open {
             g.open.insert(entry);
+        } else {
+            g.open.remove(&entry);
         }
-        g.incidents.insert(id.clone(), w.incident.clone());
-        g.timelines.entry(id.clone()).or_default().extend(w.append.iter().cloned());
-        let next_deadline = sooner_deadline(g.timer_order.first().map(|(t, _)| *t), &w.timers);
-        for op in &w.timers {
-            match op {
-                TimerOp::Schedule(key, due) => g.set_timer(key.clone(), ms(*due)),
-                TimerOp::Cancel(key) => g.remove_timer(key),
+        g.incidents.insert(id.clone(), plan.record.clone());
+        g.timelines.entry(id.clone()).or_default().extend(plan.timeline.iter().cloned());
+        let next_deadline = plan.next_deadline(g.timer_order.first().map(|(t, _)| *t));
+        for timer in &plan.timers {
+            match timer.due_ms {
+                Some(due_ms) => g.set_timer(timer.key.clone(), due_ms),
+                None => g.remove_timer(timer.key),
             }
         }
-        for m in &w.offers_open {
+        for m in plan.offers_open {
             g.offers.entry(m.clone()).or_default().insert(id.clone());
         }
-        for m in &w.offers_close {
+        for m in plan.offers_close {
             if let Some(set) = g.offers.get_mut(m) {
                 set.remove(id);
             }
         }
-        let mut loads = vec![];
-        if let Some(hold) = &w.hold {
+        let mut claimed = None;
+        if let Some(hold) = &plan.hold {
             g.holds.entry(hold.mediator_id.clone()).or_default().insert(id.clone());
-            let count = g.count_claim(&hold.day, &hold.mediator_id);
-            loads.push((&hold.mediator_id, Some(crate::store::DayClaims { day: hold.day.clone(), count })));
+            let keep = ms_duration(plan.ttl.claims_ms);
+            claimed = Some(g.count_claim(hold.day, hold.mediator_id, now, keep));
         }
-        if let Some(m) = &w.release {
-            if let Some(set) = g.holds.get_mut(m) {
-                set.remove(id);
-            }
-            loads.push((m, None));
+        if let Some(m) = plan.release
+            && let Some(set) = g.holds.get_mut(m)
+        {
+            set.remove(id);
         }
-        let loads = loads.into_iter().map(|(m, claims)| BusMessage::Load {
-            mediator_id: m.clone(),
-            holds: g.holds.get(m).map_or(0, |s| u32::try_from(s.len()).unwrap_or(u32::MAX)),
-            claims,
-        });
+        let loads = plan.loads(|m| g.holds.get(m).map_or(0, |s| u32::try_from(s.len()).unwrap_or(u32::MAX)), claimed);
         // Still under the lock: announcements leave in the order their writes applied.
-        let announced = w.announce.iter().filter(|m| !matches!(m, BusMessage::Resync)).cloned();
-        for message in loads.chain(announced).chain(next_deadline) {
+        let announced = plan.announce.iter().map(|m| (*m).clone());
+        for message in loads.into_iter().chain(announced).chain(next_deadline) {
             // No receivers is fine: nobody is listening on this instance yet.
             let _ = self.bus.tx.send(message);
         }
@@ -219,8 +210,9 @@ impl IncidentStore for MemoryStore {
     }
 
     async fn claims_on(&self, day: &str, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError> {
+        let now = self.now();
         let g = self.lock();
-        let counts = g.claims.get(day);
+        let counts = g.claims.get(day).filter(|(_, expires)| *expires > now).map(|(counts, _)| counts);
         Ok(mediators.iter().map(|m| counts.and_then(|c| c.get(m)).copied().unwrap_or(0)).collect())
     }
 

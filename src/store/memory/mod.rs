@@ -14,7 +14,7 @@ mod presence;
 mod wechat;
 
 use super::wechat::{CachedToken, ResidentSession};
-use super::{Bus, BusMessage, BusReceiver, StoreError, TimerKey, TimerOp};
+use super::{Bus, BusMessage, BusReceiver, StoreError, TimerKey};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::account::{Account, Fix};
 use crate::domain::audit::{AUDIT_KEEP, AuditEntry};
@@ -52,8 +52,9 @@ struct Inner {
     /// Timer deadlines by key, mirrored in `timer_order` for due scans.
     timers: HashMap<TimerKey, i64>,
     timer_order: BTreeSet<(i64, TimerKey)>,
-    /// Claims per (day, mediator); old days are dropped as new ones arrive.
-    claims: HashMap<String, HashMap<AccountId, u32>>,
+    /// Claims per day and mediator, with when the day's counts expire (each claim counted
+    /// on a day keeps it for the plan's `ttl.claims_ms` more, like `EXPIRE` on Redis).
+    claims: HashMap<String, (HashMap<AccountId, u32>, Timestamp)>,
     /// Issue #3: WeChat conversation state, dedupe, rate windows, token cache.
     wechat: WechatState,
     /// Issue #17: who did what, newest first.
@@ -69,17 +70,13 @@ impl Inner {
         self.audit.truncate(AUDIT_KEEP);
     }
 
-    /// Count one claim by `mediator` on `day`; returns their count that day.
-    fn count_claim(&mut self, day: &str, mediator: &AccountId) -> u32 {
-        if !self.claims.contains_key(day) {
-            // Keep the last two days only, like the Redis TTL.
-            let mut days: Vec<String> = self.claims.keys().cloned().collect();
-            days.sort();
-            for old in days.iter().rev().skip(1) {
-                self.claims.remove(old);
-            }
-        }
-        let count = self.claims.entry(day.to_owned()).or_default().entry(mediator.clone()).or_default();
+    /// Count one claim by `mediator` on `day`, keeping the day's counts for `keep` from `now`;
+    /// returns their count that day. Expired days are forgotten first.
+    fn count_claim(&mut self, day: &str, mediator: &AccountId, now: Timestamp, keep: jiff::SignedDuration) -> u32 {
+        self.claims.retain(|_, (_, expires)| *expires > now);
+        let (counts, expires) = self.claims.entry(day.to_owned()).or_insert_with(|| (HashMap::new(), now));
+        *expires = now.saturating_add(keep).unwrap_or(Timestamp::MAX);
+        let count = counts.entry(mediator.clone()).or_default();
         *count += 1;
         *count
     }
@@ -158,17 +155,9 @@ fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
-/// The news for timer runners when `timers` set a deadline sooner than `earliest`, the soonest
-/// held before (as the Redis script decides it).
-fn sooner_deadline(earliest: Option<i64>, timers: &[TimerOp]) -> Option<BusMessage> {
-    let soonest = timers
-        .iter()
-        .filter_map(|op| match op {
-            TimerOp::Schedule(_, due) => Some(ms(*due)),
-            TimerOp::Cancel(_) => None,
-        })
-        .min()?;
-    earliest.is_none_or(|e| soonest < e).then_some(BusMessage::NextDeadline { due_ms: soonest })
+/// A plan's TTL (ms) as a duration on the store's clock.
+fn ms_duration(ms: u64) -> jiff::SignedDuration {
+    jiff::SignedDuration::from_millis(i64::try_from(ms).unwrap_or(i64::MAX))
 }
 
 /// The in-process bus: one broadcast channel.

@@ -1,18 +1,12 @@
 //! [`IncidentStore`] on the Redis backend.
 
 use super::scripts;
-use super::scripts::write_code;
-use super::{
-    MAX_IDEMPOTENCY_TTL_MS, RedisStore, decode, encode, ms, parse_area_note, parse_incident_id, score_to_timestamp,
-};
+use super::{RedisStore, decode, encode, ms, parse_area_note, parse_incident_id, score_to_timestamp};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Incident;
 use crate::domain::timeline::TimelineEntry;
 use crate::store::IncidentStore;
-use crate::store::{
-    AreaNote, BusMessage, ClaimedTimer, Expect, IncidentWrite, RememberedKey, StoreError, TimerKey, TimerOp,
-    WriteOutcome,
-};
+use crate::store::{AreaNote, ClaimedTimer, IncidentWrite, RememberedKey, StoreError, TimerKey, WriteOutcome};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use std::time::Duration;
@@ -74,101 +68,8 @@ impl IncidentStore for RedisStore {
     }
 
     async fn write_incident(&self, w: &IncidentWrite) -> Result<WriteOutcome, StoreError> {
-        let id = &w.incident.id;
-        let idempotency = w.creation.as_ref().and_then(|c| c.idempotency.as_ref());
-        let timeline = w.append.iter().map(|entry| encode("timeline entry", entry)).collect::<Result<Vec<_>, _>>()?;
-        let announce = w
-            .announce
-            .iter()
-            .filter(|m| !matches!(m, BusMessage::Resync))
-            .map(|m| encode("bus message", m))
-            .collect::<Result<Vec<_>, _>>()?;
-        let flag = |b: bool| if b { "1" } else { "0" };
-
-        // The KEYS/ARGV order is the contract documented on `scripts::WRITE_INCIDENT`.
-        let mut inv = scripts::WRITE_INCIDENT.prepare_invoke();
-        inv.key(self.keys.incident(id))
-            .key(self.keys.timeline(id))
-            .key(self.keys.timers())
-            .key(self.keys.incidents_by_created())
-            .key(self.keys.open_incidents());
-        if let Some(creation) = &w.creation {
-            inv.key(self.keys.tracking(&creation.tracking_hash));
-            if let Some(claim) = idempotency {
-                inv.key(self.keys.idempotency(&claim.key_hash));
-            }
-        }
-        for m in &w.offers_open {
-            inv.key(self.keys.offers(m));
-        }
-        for m in &w.offers_close {
-            inv.key(self.keys.offers(m));
-        }
-        if let Some(hold) = &w.hold {
-            inv.key(self.keys.holds(&hold.mediator_id)).key(self.keys.claims(&hold.day));
-        }
-        if let Some(m) = &w.release {
-            inv.key(self.keys.holds(m));
-        }
-
-        let expect = match w.expect {
-            Expect::Absent => "absent".to_owned(),
-            Expect::Version(v) => v.to_string(),
-        };
-        // A sub-millisecond TTL still remembers the key for a moment, as memory does.
-        let idem_ttl_ms = idempotency.map_or(0, |c| {
-            u64::try_from(c.ttl.as_millis())
-                .unwrap_or(u64::MAX)
-                .clamp(u64::from(!c.ttl.is_zero()), MAX_IDEMPOTENCY_TTL_MS)
-        });
-        inv.arg(expect)
-            .arg(w.incident.version)
-            .arg(encode("incident", &w.incident)?)
-            .arg(id.to_string())
-            .arg(ms(w.incident.created_at))
-            .arg(flag(w.creation.is_some()))
-            .arg(flag(idempotency.is_some()))
-            .arg(idempotency.map_or("", |c| c.fingerprint.as_str()))
-            .arg(idem_ttl_ms)
-            .arg(w.hold.as_ref().map_or(0, |h| h.capacity))
-            .arg(w.append.len())
-            .arg(w.timers.len())
-            .arg(w.offers_open.len())
-            .arg(w.offers_close.len())
-            .arg(flag(w.hold.is_some()))
-            .arg(flag(w.release.is_some()))
-            .arg(idempotency.map_or("", |c| c.receipt.as_str()))
-            .arg(announce.len())
-            .arg(self.keys.bus_channel())
-            .arg(w.hold.as_ref().map_or(String::new(), |h| h.mediator_id.to_string()))
-            .arg(w.hold.as_ref().map_or("", |h| h.day.as_str()))
-            .arg(w.release.as_ref().map_or(String::new(), ToString::to_string))
-            .arg(flag(!w.incident.status.is_closed()));
-        for entry in timeline {
-            inv.arg(entry);
-        }
-        for op in &w.timers {
-            match op {
-                TimerOp::Schedule(key, due) => inv.arg("s").arg(key.member()).arg(ms(*due)),
-                TimerOp::Cancel(key) => inv.arg("c").arg(key.member()).arg(0),
-            };
-        }
-        for message in announce {
-            inv.arg(message);
-        }
-
-        let (code, first_id, same, receipt): (i64, String, i64, String) = self.invoke(&inv).await?;
-        match code {
-            write_code::WRITTEN => Ok(WriteOutcome::Written),
-            write_code::CONFLICT => Ok(WriteOutcome::Conflict),
-            write_code::AT_CAPACITY => Ok(WriteOutcome::AtCapacity),
-            write_code::REPLAYED => Ok(WriteOutcome::Replayed {
-                incident_id: parse_incident_id(&first_id)?,
-                same_request: same == 1,
-                receipt,
-            }),
-            other => Err(StoreError::Corrupt(format!("write_incident script returned code {other}"))),
-        }
+        let invocation = super::write::invocation(&w.plan(), &self.keys)?;
+        super::write::outcome(self.invoke(&invocation).await?)
     }
 
     async fn get_incident(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError> {

@@ -44,8 +44,10 @@ mod leases;
 mod presence;
 mod scripts;
 mod wechat;
+mod write;
 
 use self::keys::Keys;
+use super::plan::MAX_IDEMPOTENCY_TTL_MS;
 use super::{AreaNote, Bus, BusMessage, BusReceiver, Ports, StoreError};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::location::GeoPoint;
@@ -79,8 +81,6 @@ const RECONNECT_ATTEMPTS: usize = 6;
 const BUS_CAPACITY: usize = 16 * 1024;
 /// How often the bus subscriber pings, to notice a silently dead connection.
 const BUS_PING_INTERVAL: Duration = Duration::from_secs(5);
-/// Longest idempotency TTL passed to `PEXPIRE` (a longer one would overflow Redis's clock).
-const MAX_IDEMPOTENCY_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
 
 /// How to reach Redis.
 #[derive(Clone)]

@@ -26,92 +26,56 @@ pub(super) mod write_code {
     pub(crate) const REPLAYED: i64 = 3;
 }
 
-/// One atomic `IncidentWrite`.
+/// One atomic `IncidentWrite`, as a named plan.
 ///
-/// `KEYS`, in order (a cursor walks them; the counts come from `ARGV`):
-/// - always: `inc:<id>`, `tl:<id>`, `timers`, `incidents`, `incidents:open`;
-/// - `track:<hash>` if creating, then `idem:<hash>` if an idempotency key is given;
-/// - one `offers:<m>` per opened offer, then one per closed offer;
-/// - `holds:<m>` and `claims:<day>` of the hold if any, then `holds:<m>` of the release if any.
+/// `ARGV[1]` is the JSON of a [`crate::store::plan::WritePlan`] (see there for every field)
+/// with two more fields: `keys`, the names of every key it touches by role (`write.rs`'s
+/// `PlanKeys`, whose one function also lists them all as `KEYS`, so each is declared), and
+/// `channel`, the bus channel. A channel is not a key (Cluster routes `PUBLISH` to every
+/// node), so the script stays single-slot.
 ///
-/// `ARGV`, in order:
-/// - 1: expect, `"absent"` or the expected version (decimal);
-/// - 2–5: new version, incident JSON, incident id, creation time ms;
-/// - 6–9: creating `0/1`, idempotency `0/1`, fingerprint, idempotency TTL ms;
-/// - 10: hold capacity (`0` without a hold);
-/// - 11–14: counts of timeline entries, timer ops, offers opened, offers closed;
-/// - 15–17: hold `0/1`, release `0/1`, idempotency receipt;
-/// - 18–19: count of announcements, the bus channel;
-/// - 20–22: the hold's mediator id and day (`""` without a hold), the release's mediator id
-///   (`""` without one);
-/// - 23: `1` if the incident is open after the write (kept in `incidents:open`), else `0`;
-/// - then the timeline entries (JSON), then 3 per timer op: `s`/`c`, member, due ms, then the
-///   announcements (bus message JSON), `PUBLISH`ed on the channel after every effect. A
-///   channel is not a key (Cluster routes `PUBLISH` to every node), so the script stays
-///   single-slot. Before them, one `load` message (`cjson`, the shape of `BusMessage::Load`)
-///   per mediator whose holds changed, with the counts left by the write: the claim counted on
-///   `claims:<day>` (kept two days) for the hold, the holds left for the release. After them,
-///   a `next_deadline` message (`BusMessage::NextDeadline`, its due ms copied from `ARGV` so it
-///   stays an exact integer) when a scheduled deadline is sooner than every one held before.
+/// It applies the plan as the memory store does, by the same rules (`WritePlan::refusal`,
+/// `next_deadline`, `loads`): preconditions in order (replay, version, capacity); then the
+/// effects; then one `load` message (`cjson`, the shape of `BusMessage::Load`) per mediator
+/// whose holds changed, with the counts left by the write (the claim counted on
+/// `claims:<day>`, kept `ttl.claims_ms` from the last claim, for the hold; the holds left for
+/// the release); then the plan's announcements; then a `next_deadline` message when a
+/// scheduled deadline is sooner than every one held before (its due ms copied from the plan's
+/// decimal string, so it stays an exact integer).
 ///
 /// Returns `{code, incident id or "", same 0/1, receipt or ""}` (see [`write_code`]).
 pub(super) static WRITE_INCIDENT: LazyLock<::redis::Script> = LazyLock::new(|| {
     ::redis::Script::new(
         r#"
-local inc, tl, timers, index, open_index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local expect, version, doc, id, created = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local creating, has_idem, fp, idem_ttl = ARGV[6] == '1', ARGV[7] == '1', ARGV[8], tonumber(ARGV[9])
-local capacity = tonumber(ARGV[10])
-local n_append, n_timers = tonumber(ARGV[11]), tonumber(ARGV[12])
-local n_open, n_close = tonumber(ARGV[13]), tonumber(ARGV[14])
-local has_hold, has_release = ARGV[15] == '1', ARGV[16] == '1'
-local receipt = ARGV[17]
-local n_announce, channel = tonumber(ARGV[18]), ARGV[19]
-local hold_id, hold_day, release_id = ARGV[20], ARGV[21], ARGV[22]
-local still_open = ARGV[23] == '1'
+local plan = cjson.decode(ARGV[1])
+local k, id = plan.keys, plan.id
+local idem = plan.creation and plan.creation.idempotency
+local hold = plan.hold
 
-local k = 5
-local function next_key()
-  k = k + 1
-  return KEYS[k]
-end
-local track = creating and next_key() or nil
-local idem = (creating and has_idem) and next_key() or nil
-local open_keys, close_keys = {}, {}
-for i = 1, n_open do open_keys[i] = next_key() end
-for i = 1, n_close do close_keys[i] = next_key() end
-local hold = has_hold and next_key() or nil
-local claims = has_hold and next_key() or nil
-local release = has_release and next_key() or nil
-
--- Preconditions, in the reference order: replay, version, capacity. Nothing written yet.
+-- Preconditions, in the plan's order: replay, version, capacity. Nothing written yet.
 if idem then
-  local prior = redis.call('HMGET', idem, 'id', 'fp', 'r')
+  local prior = redis.call('HMGET', k.idempotency, 'id', 'fp', 'r')
   if prior[1] then
-    return {3, prior[1], prior[2] == fp and 1 or 0, prior[3] or ''}
+    return {3, prior[1], prior[2] == idem.fingerprint and 1 or 0, prior[3] or ''}
   end
 end
-if expect == 'absent' then
-  if redis.call('EXISTS', inc) == 1 then return {1, '', 0, ''} end
-else
-  if redis.call('HGET', inc, 'v') ~= expect then return {1, '', 0, ''} end
-end
-if hold then
-  if redis.call('SISMEMBER', hold, id) == 0 and redis.call('SCARD', hold) >= capacity then
-    return {2, '', 0, ''}
-  end
+-- A missing hash or field reads as false; a plan without `expect_version` expects that.
+if redis.call('HGET', k.incident, 'v') ~= (plan.expect_version or false) then return {1, '', 0, ''} end
+if hold and redis.call('SISMEMBER', k.hold, id) == 0 and redis.call('SCARD', k.hold) >= hold.capacity then
+  return {2, '', 0, ''}
 end
 
 -- A wrong-typed key would make a write below fail halfway (scripts do not roll back), so
 -- refuse before the first write instead.
-local expected_types = {[inc] = 'hash', [tl] = 'list', [timers] = 'zset', [index] = 'zset', [open_index] = 'zset'}
-if track then expected_types[track] = 'string' end
-if idem then expected_types[idem] = 'hash' end
-for i = 1, n_open do expected_types[open_keys[i]] = 'set' end
-for i = 1, n_close do expected_types[close_keys[i]] = 'set' end
-if hold then expected_types[hold] = 'set' end
-if claims then expected_types[claims] = 'hash' end
-if release then expected_types[release] = 'set' end
+local expected_types = {[k.incident] = 'hash', [k.timeline] = 'list', [k.timers] = 'zset',
+  [k.index] = 'zset', [k.open_index] = 'zset'}
+if k.tracking then expected_types[k.tracking] = 'string' end
+if k.idempotency then expected_types[k.idempotency] = 'hash' end
+for _, key in ipairs(k.offers_open) do expected_types[key] = 'set' end
+for _, key in ipairs(k.offers_close) do expected_types[key] = 'set' end
+if k.hold then expected_types[k.hold] = 'set' end
+if k.claims then expected_types[k.claims] = 'hash' end
+if k.release then expected_types[k.release] = 'set' end
 for key, wanted in pairs(expected_types) do
   local actual = redis.call('TYPE', key)['ok']
   if actual ~= 'none' and actual ~= wanted then
@@ -120,63 +84,60 @@ for key, wanted in pairs(expected_types) do
 end
 
 -- Effects.
-if creating then
-  redis.call('SET', track, id)
+if plan.creation then
+  redis.call('SET', k.tracking, id)
   if idem then
-    redis.call('HSET', idem, 'id', id, 'fp', fp, 'r', receipt)
-    if idem_ttl > 0 then
-      redis.call('PEXPIRE', idem, idem_ttl)
+    redis.call('HSET', k.idempotency, 'id', id, 'fp', idem.fingerprint, 'r', idem.receipt)
+    if plan.ttl.idempotency_ms ~= '0' then
+      redis.call('PEXPIRE', k.idempotency, plan.ttl.idempotency_ms)
     else
-      redis.call('DEL', idem)
+      redis.call('DEL', k.idempotency)
     end
   end
-  redis.call('ZADD', index, created, id)
+  redis.call('ZADD', k.index, plan.created_ms, id)
 end
-redis.call('HSET', inc, 'v', version, 'doc', doc)
-if still_open then
-  redis.call('ZADD', open_index, created, id)
+redis.call('HSET', k.incident, 'v', plan.version, 'doc', plan.record)
+if plan.open then
+  redis.call('ZADD', k.open_index, plan.created_ms, id)
 else
-  redis.call('ZREM', open_index, id)
+  redis.call('ZREM', k.open_index, id)
 end
-local a = 23
-for i = 1, n_append do
-  redis.call('RPUSH', tl, ARGV[a + i])
+for _, entry in ipairs(plan.timeline) do
+  redis.call('RPUSH', k.timeline, entry)
 end
-a = a + n_append
-local held = redis.call('ZRANGE', timers, 0, 0, 'WITHSCORES')[2]
+local held = redis.call('ZRANGE', k.timers, 0, 0, 'WITHSCORES')[2]
 local earliest = held and tonumber(held) or nil
 local sooner = nil
-for i = 0, n_timers - 1 do
-  local op, member, due = ARGV[a + 3 * i + 1], ARGV[a + 3 * i + 2], ARGV[a + 3 * i + 3]
-  if op == 's' then
-    if (earliest == nil or tonumber(due) < earliest) and (sooner == nil or tonumber(due) < tonumber(sooner)) then
-      sooner = due
+for _, timer in ipairs(plan.timers) do
+  if timer.due_ms then
+    local due = tonumber(timer.due_ms)
+    if (earliest == nil or due < earliest) and (sooner == nil or due < tonumber(sooner)) then
+      sooner = timer.due_ms
     end
-    redis.call('ZADD', timers, due, member)
+    redis.call('ZADD', k.timers, timer.due_ms, timer.key)
   else
-    redis.call('ZREM', timers, member)
+    redis.call('ZREM', k.timers, timer.key)
   end
 end
-for i = 1, n_open do redis.call('SADD', open_keys[i], id) end
-for i = 1, n_close do redis.call('SREM', close_keys[i], id) end
-if hold then redis.call('SADD', hold, id) end
-if release then redis.call('SREM', release, id) end
-a = a + 3 * n_timers
+for _, key in ipairs(k.offers_open) do redis.call('SADD', key, id) end
+for _, key in ipairs(k.offers_close) do redis.call('SREM', key, id) end
+if hold then redis.call('SADD', k.hold, id) end
+if k.release then redis.call('SREM', k.release, id) end
 if hold then
-  local count = redis.call('HINCRBY', claims, hold_id, 1)
-  redis.call('EXPIRE', claims, 172800)
-  redis.call('PUBLISH', channel, cjson.encode({t = 'load', mediator_id = hold_id,
-    holds = redis.call('SCARD', hold), claims = {day = hold_day, count = count}}))
+  local count = redis.call('HINCRBY', k.claims, hold.mediator_id, 1)
+  redis.call('PEXPIRE', k.claims, plan.ttl.claims_ms)
+  redis.call('PUBLISH', plan.channel, cjson.encode({t = 'load', mediator_id = hold.mediator_id,
+    holds = redis.call('SCARD', k.hold), claims = {day = hold.day, count = count}}))
 end
-if release then
-  redis.call('PUBLISH', channel, cjson.encode({t = 'load', mediator_id = release_id,
-    holds = redis.call('SCARD', release)}))
+if k.release then
+  redis.call('PUBLISH', plan.channel, cjson.encode({t = 'load', mediator_id = plan.release,
+    holds = redis.call('SCARD', k.release)}))
 end
-for i = 1, n_announce do
-  redis.call('PUBLISH', channel, ARGV[a + i])
+for _, message in ipairs(plan.announce) do
+  redis.call('PUBLISH', plan.channel, message)
 end
 if sooner then
-  redis.call('PUBLISH', channel, '{"t":"next_deadline","due_ms":' .. sooner .. '}')
+  redis.call('PUBLISH', plan.channel, '{"t":"next_deadline","due_ms":' .. sooner .. '}')
 end
 return {0, '', 0, ''}
 "#,
