@@ -10,7 +10,7 @@ use grid_dispatch::domain::incident::Status;
 use grid_dispatch::store::redis::keys::Keys;
 use grid_dispatch::store::redis::{RedisConfig, RedisStore};
 use grid_dispatch::store::{
-    Expect, Hold, IncidentWrite, Store, TimerKey, TimerKind, TimerOp, WriteOutcome, conformance,
+    Expect, Hold, IncidentStore, IncidentWrite, TimerKey, TimerKind, TimerOp, WriteOutcome, conformance,
 };
 use hdrhistogram::Histogram;
 use std::time::{Duration, Instant};
