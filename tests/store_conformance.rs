@@ -335,8 +335,8 @@ async fn the_bus_delivers_to_every_instance_on_one_redis() {
     // Another prefix is another deployment: it hears nothing.
     let other = RedisBus::start(&config(&server), cancel.clone()).await.unwrap();
     let mut on_other = other.subscribe();
-    b.publish(&BusMessage::ToOperators { payload: "{}".into(), place: None }).await.unwrap();
-    assert!(matches!(recv_within(&mut on_a, Duration::from_secs(5)).await, BusMessage::ToOperators { .. }));
+    b.publish(&BusMessage::AreasChanged).await.unwrap();
+    assert!(matches!(recv_within(&mut on_a, Duration::from_secs(5)).await, BusMessage::AreasChanged));
     assert!(tokio::time::timeout(Duration::from_millis(200), on_other.recv()).await.is_err());
 
     cancel.cancel();
@@ -351,7 +351,7 @@ async fn the_bus_asks_for_resync_after_redis_restarts() {
     let mut rx = bus.subscribe();
 
     server.kill9();
-    let during = bus.publish(&BusMessage::ToOperators { payload: "lost".into(), place: None }).await;
+    let during = bus.publish(&BusMessage::AreasChanged).await;
     assert!(is_unavailable(&during), "{during:?}");
     server.restart();
 

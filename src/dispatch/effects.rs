@@ -4,9 +4,9 @@
 
 use crate::domain::area::AreaLevel;
 use crate::domain::ids::AccountId;
-use crate::domain::incident::{Deadline, Event, Incident, Transition};
+use crate::domain::incident::{Event, Incident, Transition};
+use crate::domain::news::{Notice, Recipients};
 use crate::domain::timeline::{ActorRole, TimelineEntry};
-use crate::push::wire::{self, IncidentView, MediatorMessage, OfferClosedReason, OperatorMessage};
 use crate::store::{BusMessage, Hold, IncidentWrite, TimerKey, TimerKind, TimerOp};
 use jiff::{SignedDuration, Timestamp};
 use std::time::Duration;
@@ -159,84 +159,82 @@ pub(super) fn apply(
 }
 
 /// Who must hear about a transition (mediators, operators, trackers), as the bus messages its
-/// write announces: they go out with the write and never for a refused one.
-pub(super) fn announcements(prev: Option<&Incident>, transition: &Transition, offer_ttl: Duration) -> Vec<BusMessage> {
-    let Some(prev) = prev else { return filed(transition, offer_ttl) };
+/// write announces: they go out with the write and never for a refused one. What each is shown
+/// is `push`'s to render, on every instance, for the sockets it holds.
+pub(super) fn announcements(prev: Option<&Incident>, transition: &Transition) -> Vec<BusMessage> {
+    let Some(prev) = prev else { return filed(transition) };
     let after = &transition.incident;
-    let id = after.id.to_string();
-    let holder: Vec<AccountId> = after.claimed_by.iter().cloned().collect();
+    let holder = after.claimed_by.clone();
     // A closed report's note first, so an instance that shows the closing knows it.
     let mut out: Vec<BusMessage> =
         (after.status.is_closed() && !prev.status.is_closed()).then(|| noted(after)).into_iter().collect();
+    let mut notices = Vec::new();
     for event in &transition.events {
         let closed_for = |winner: Option<&AccountId>| -> Vec<AccountId> {
             prev.open_offer_ids().filter(|m| Some(*m) != winner).cloned().collect()
         };
+        let mut tell = |to: Recipients| notices.push(Notice::new(event.clone(), to));
         let closed = match event {
-            Event::Claimed { mediator_id } => Some((OfferClosedReason::Claimed, closed_for(Some(mediator_id)))),
+            Event::Claimed { mediator_id } => closed_for(Some(mediator_id)),
             Event::Assigned { mediator_id, .. } => {
-                let msg = MediatorMessage::Assigned { incident: IncidentView::for_holder(after) };
-                out.extend(for_mediators(vec![mediator_id.clone()], &msg));
-                Some((OfferClosedReason::Assigned, closed_for(Some(mediator_id))))
+                tell(Recipients::Holder(mediator_id.clone()));
+                closed_for(Some(mediator_id))
             }
-            Event::Cancelled => Some((OfferClosedReason::Cancelled, closed_for(None))),
-            Event::OffersExpired { mediator_ids } => Some((OfferClosedReason::Expired, mediator_ids.clone())),
+            Event::Cancelled => closed_for(None),
+            Event::OffersExpired { mediator_ids } => mediator_ids.clone(),
             Event::Offered { mediator_ids } => {
-                out.extend(offers(after, mediator_ids, offer_ttl));
-                None
+                if !mediator_ids.is_empty() {
+                    tell(Recipients::Offered(mediator_ids.clone()));
+                }
+                vec![]
             }
-            Event::Reminded { deadline } | Event::Overdue { deadline } => {
-                let due_at = match deadline {
-                    Deadline::Arrive => after.arrive_by,
-                    Deadline::Resolve => after.resolve_by,
-                };
-                let overdue = matches!(event, Event::Overdue { .. });
-                let msg = MediatorMessage::Reminder { incident_id: id.clone(), deadline: *deadline, due_at, overdue };
-                out.extend(for_mediators(holder.clone(), &msg));
-                None
-            }
-            Event::Supervised { note } => {
-                let msg = MediatorMessage::Supervised { incident_id: id.clone(), note: note.clone() };
-                out.extend(for_mediators(holder.clone(), &msg));
-                None
+            Event::Reminded { .. } | Event::Overdue { .. } | Event::Supervised { .. } => {
+                if let Some(holder) = &holder {
+                    tell(Recipients::Holder(holder.clone()));
+                }
+                vec![]
             }
             Event::RiskChanged { .. } if after.status.is_active_claim() => {
-                let msg = MediatorMessage::RiskChanged { incident: IncidentView::for_holder(after) };
-                out.extend(for_mediators(holder.clone(), &msg));
-                None
+                if let Some(holder) = &holder {
+                    tell(Recipients::Holder(holder.clone()));
+                }
+                vec![]
             }
-            _ => None,
+            _ => vec![],
         };
-        if let Some((reason, others)) = closed.filter(|(_, others)| !others.is_empty()) {
-            let msg = MediatorMessage::OfferClosed { incident_id: id.clone(), reason };
-            out.extend(for_mediators(others, &msg));
+        if !closed.is_empty() {
+            tell(Recipients::OfferClosed(closed));
         }
         if matches!(event, Event::Transferred { .. }) && prev.area != after.area {
             // The screens of the area it left must drop it too (unscoped screens get both).
-            out.push(to_operators(event, after, &prev.area));
+            tell(Recipients::Screens(prev.area.clone()));
         }
-        out.push(to_operators(event, after, &after.area));
+        tell(Recipients::Screens(after.area.clone()));
     }
+    out.push(news(after, notices));
     out.push(BusMessage::IncidentChanged { incident_id: after.id.clone() });
     out
 }
 
 /// Who hears of a new report. Offers first (each mediator's own view, with their distance):
-/// the latency residents wait on. The report's note goes ahead of the screens' updates, so an
-/// instance that shows the report knows it for the look-back. Nobody tracks it yet.
-fn filed(transition: &Transition, offer_ttl: Duration) -> Vec<BusMessage> {
+/// the latency residents wait on. The report's note goes ahead of the news, so an instance
+/// that shows the report knows it for the look-back. Nobody tracks it yet.
+fn filed(transition: &Transition) -> Vec<BusMessage> {
     let incident = &transition.incident;
     let offered: Vec<AccountId> = incident.open_offer_ids().cloned().collect();
-    let mut out: Vec<BusMessage> = offers(incident, &offered, offer_ttl).collect();
-    out.push(noted(incident));
-    out.extend(
+    let mut notices = Vec::new();
+    if !offered.is_empty() {
+        let event = Event::Offered { mediator_ids: offered.clone() };
+        notices.push(Notice::new(event, Recipients::Offered(offered)));
+    }
+    notices.extend(
         transition
             .events
             .iter()
             .filter(|e| !matches!(e, Event::Offered { .. }))
-            .map(|e| to_operators(e, incident, &incident.area)),
+            .map(|e| Notice::new(e.clone(), Recipients::Screens(incident.area.clone()))),
     );
-    out
+    vec![noted(incident), news(incident, notices)]
 }
 
 /// The report as recent reports by area keep it, open or not as it is now.
@@ -249,25 +247,7 @@ fn noted(incident: &Incident) -> BusMessage {
     }
 }
 
-/// Each offered mediator's own offer (their distance and its lapse in it).
-fn offers<'a>(
-    incident: &'a Incident,
-    mediator_ids: &'a [AccountId],
-    offer_ttl: Duration,
-) -> impl Iterator<Item = BusMessage> + 'a {
-    mediator_ids.iter().filter_map(move |m| {
-        let incident = IncidentView::for_offer(incident, m, offer_ttl);
-        for_mediators(vec![m.clone()], &MediatorMessage::Offer { incident })
-    })
-}
-
-/// An operator screen update for `event`, for the screens that see `place`.
-fn to_operators(event: &Event, incident: &Incident, place: &crate::domain::area::AreaPath) -> BusMessage {
-    let msg = OperatorMessage::Incident { event: event.clone(), incident: Box::new(IncidentView::masked(incident)) };
-    BusMessage::ToOperators { payload: wire::to_json(&msg), place: Some(place.clone()) }
-}
-
-/// A message for these mediators' sockets (none when nobody is named).
-fn for_mediators(mediator_ids: Vec<AccountId>, message: &MediatorMessage) -> Option<BusMessage> {
-    (!mediator_ids.is_empty()).then(|| BusMessage::ToMediators { mediator_ids, payload: wire::to_json(message) })
+/// The write's notices with the incident they are about.
+fn news(incident: &Incident, notices: Vec<Notice>) -> BusMessage {
+    BusMessage::News { incident: Box::new(incident.clone()), notices }
 }

@@ -85,11 +85,8 @@ impl Feed {
                     self.hub.announce(Change::Mediator(mediator_id));
                 }
             }
-            BusMessage::ToMediators { mediator_ids, payload } => {
-                self.hub.send_mediators(&mediator_ids, &Payload::from(payload));
-            }
-            BusMessage::ToOperators { payload, place } => {
-                self.hub.send_operators(&Payload::from(payload), place.as_ref())
+            BusMessage::News { incident, notices } => {
+                self.hub.deliver(&incident, &notices, self.dispatcher.settings().dispatch.offer_ttl);
             }
             BusMessage::IncidentChanged { incident_id } => self.hub.announce(Change::Incident(incident_id)),
             BusMessage::AccountChanged { account_id, disabled } => {

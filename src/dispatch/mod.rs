@@ -326,7 +326,7 @@ impl Dispatcher {
             climb_after: self.settings().ladder.climb_after,
         };
         effects::apply(prev, transition, capacity, &timing, &mut write);
-        write.announce = effects::announcements(prev, transition, self.settings().dispatch.offer_ttl);
+        write.announce = effects::announcements(prev, transition);
         write
     }
 

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod incident;
 pub mod location;
 pub mod name;
+pub mod news;
 pub mod scene;
 pub mod timeline;
 pub mod triage;

@@ -26,6 +26,7 @@ pub mod leases;
 pub mod memory;
 pub mod plan;
 pub mod presence;
+pub mod records;
 pub mod redis;
 pub mod wechat;
 
@@ -372,20 +373,15 @@ pub enum BusMessage {
         /// Who.
         mediator_id: AccountId,
     },
-    /// A message for mediators' sockets (only the named ones).
-    ToMediators {
-        /// Recipients.
-        mediator_ids: Vec<AccountId>,
-        /// The wire message, already serialised.
-        payload: String,
-    },
-    /// A message for command-center sockets (those whose area `place` lies in).
-    ToOperators {
-        /// The wire message, already serialised.
-        payload: String,
-        /// Where the incident lies (None: for everyone).
-        #[serde(default)]
-        place: Option<crate::domain::area::AreaPath>,
+    /// What a write did to an incident and who must hear of it, with the incident as the write
+    /// left it (in its stored encoding, [`records`]): every instance renders each notice for
+    /// the sockets it holds (`push`), in order.
+    News {
+        /// The incident after the write.
+        #[serde(with = "records::incident_record")]
+        incident: Box<Incident>,
+        /// What happened, each with its recipients.
+        notices: Vec<crate::domain::news::Notice>,
     },
     /// An incident changed: resident trackers re-read it.
     IncidentChanged {

@@ -19,6 +19,7 @@ use super::{BusMessage, DayClaims, Expect, IncidentWrite, RememberedKey, TimerKe
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Incident;
 use crate::domain::timeline::TimelineEntry;
+use crate::store::records::Record;
 use serde::{Serialize, Serializer};
 use std::time::Duration;
 
@@ -40,8 +41,8 @@ pub struct WritePlan<'a> {
     /// Its version after the write.
     #[serde(serialize_with = "decimal")]
     pub version: u64,
-    /// The record stored (its JSON, verbatim, on Redis).
-    #[serde(serialize_with = "json_text")]
+    /// The record stored (its versioned stored form, verbatim, on Redis).
+    #[serde(serialize_with = "record_text")]
     pub record: &'a Incident,
     /// Its creation time, ms: its score in the by-creation and open indexes.
     #[serde(serialize_with = "decimal")]
@@ -259,8 +260,8 @@ fn opt_decimal<S: Serializer, N: ToString>(n: &Option<N>, s: S) -> Result<S::Ok,
     }
 }
 
-fn json_text<S: Serializer, T: Serialize>(value: &T, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&serde_json::to_string(value).map_err(serde::ser::Error::custom)?)
+fn record_text<S: Serializer>(incident: &&Incident, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&incident.encode().map_err(serde::ser::Error::custom)?)
 }
 
 fn each_json_text<S: Serializer, T: Serialize>(values: &[T], s: S) -> Result<S::Ok, S::Error> {
@@ -309,7 +310,7 @@ mod tests {
         assert_eq!(json["ttl"]["claims_ms"], "172800000");
         assert_eq!(json["hold"]["capacity"], 3);
         assert_eq!(json["announce"], serde_json::json!([r#"{"t":"areas_changed"}"#]), "Resync is local");
-        let record: Incident = serde_json::from_str(json["record"].as_str().unwrap()).unwrap();
+        let record = Incident::decode(json["record"].as_str().unwrap()).unwrap();
         assert_eq!(record, w.incident);
     }
 

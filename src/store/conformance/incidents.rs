@@ -314,11 +314,12 @@ pub async fn announcements_leave_only_with_an_applied_write(
 ) {
     use crate::store::BusMessage;
     let mut rx = bus.subscribe();
-    let screen = |text: &str| BusMessage::ToOperators { payload: text.into(), place: None };
     let m = AccountId::generate();
     let inc = incident(std::slice::from_ref(&m));
+    let screen = |text: &str| screen_news(&inc, text);
     let mut first = creation(&inc, "an1");
-    let offer = BusMessage::ToMediators { mediator_ids: vec![m.clone()], payload: "offer".into() };
+    let offered = crate::domain::news::Recipients::Offered(vec![m.clone()]);
+    let offer = news(&inc, Event::Offered { mediator_ids: vec![m.clone()] }, offered);
     first.announce = vec![offer.clone(), screen("reported"), BusMessage::Resync];
     assert_eq!(store.write_incident(&first).await.unwrap(), WriteOutcome::Written);
 
@@ -353,6 +354,18 @@ pub async fn announcements_leave_only_with_an_applied_write(
     assert_eq!(heard, vec![offer, screen("reported"), sooner, load(1, Some(1)), screen("claimed"), load(0, None)]);
 }
 
+/// News of `event` about `incident` for `to` (what a write announces).
+fn news(incident: &Incident, event: Event, to: crate::domain::news::Recipients) -> crate::store::BusMessage {
+    let notices = vec![crate::domain::news::Notice::new(event, to)];
+    crate::store::BusMessage::News { incident: Box::new(incident.clone()), notices }
+}
+
+/// News for the screens, told apart by `text` (a supervision note).
+fn screen_news(incident: &Incident, text: &str) -> crate::store::BusMessage {
+    let to = crate::domain::news::Recipients::Screens(incident.area.clone());
+    news(incident, Event::Supervised { note: text.into() }, to)
+}
+
 /// The next `n` messages on `rx`, leaving out positions and duty.
 async fn hear(rx: &mut crate::store::BusReceiver, n: usize) -> Vec<crate::store::BusMessage> {
     use crate::store::BusMessage;
@@ -380,7 +393,8 @@ pub async fn a_sooner_deadline_is_announced_with_its_write(
 ) {
     use crate::store::BusMessage;
     let mut rx = bus.subscribe();
-    let screen = |text: &str| BusMessage::ToOperators { payload: text.into(), place: None };
+    let about = incident(&[]);
+    let screen = |text: &str| screen_news(&about, text);
     let file = |escalate_at: i64, name: &str| {
         let mut inc = incident(&[]);
         inc.escalate_at = t(escalate_at);

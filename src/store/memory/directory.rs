@@ -6,6 +6,7 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{AccountId, SceneId};
 use crate::domain::scene::Scene;
 use crate::store::Directory;
+use crate::store::records::Record;
 use crate::store::{AccountWrite, StoreError};
 use async_trait::async_trait;
 use std::collections::HashSet;
@@ -18,7 +19,7 @@ impl Directory for MemoryStore {
             return Ok(false);
         }
         g.phones.insert(account.phone.full().to_owned(), account.id.clone());
-        g.accounts.insert(account.id.clone(), account.clone());
+        g.accounts.insert(account.id.clone(), account.round_trip()?);
         Ok(true)
     }
 
@@ -26,7 +27,7 @@ impl Directory for MemoryStore {
         let mut g = self.lock();
         match g.accounts.get(&account.id) {
             Some(cur) if cur.version == expected_version && cur.phone == account.phone => {
-                g.accounts.insert(account.id.clone(), account.clone());
+                g.accounts.insert(account.id.clone(), account.round_trip()?);
                 Ok(true)
             }
             _ => Ok(false),
@@ -70,7 +71,7 @@ impl Directory for MemoryStore {
         }
         for a in accounts {
             g.phones.insert(a.phone.full().to_owned(), a.id.clone());
-            g.accounts.insert(a.id.clone(), a.clone());
+            g.accounts.insert(a.id.clone(), a.round_trip()?);
         }
         g.push_audit(audit);
         Ok(vec![])
@@ -95,7 +96,7 @@ impl Directory for MemoryStore {
             g.phones.remove(old_phone.full());
             g.phones.insert(account.phone.full().to_owned(), account.id.clone());
         }
-        g.accounts.insert(account.id.clone(), account.clone());
+        g.accounts.insert(account.id.clone(), account.round_trip()?);
         g.push_audit(audit);
         Ok(AccountWrite::Written)
     }
@@ -112,7 +113,8 @@ impl Directory for MemoryStore {
     }
 
     async fn insert_scene(&self, scene: &Scene) -> Result<(), StoreError> {
-        self.lock().scenes.insert(scene.id.clone(), scene.clone());
+        let stored = scene.round_trip()?;
+        self.lock().scenes.insert(scene.id.clone(), stored);
         Ok(())
     }
 
@@ -125,7 +127,8 @@ impl Directory for MemoryStore {
     }
 
     async fn put_area(&self, area: &crate::domain::area::Area) -> Result<(), StoreError> {
-        self.lock().areas.insert(area.code.clone(), area.clone());
+        let stored = area.round_trip()?;
+        self.lock().areas.insert(area.code.clone(), stored);
         Ok(())
     }
 

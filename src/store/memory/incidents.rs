@@ -6,6 +6,7 @@ use crate::domain::incident::Incident;
 use crate::domain::timeline::TimelineEntry;
 use crate::store::IncidentStore;
 use crate::store::plan::Seen;
+use crate::store::records::Record;
 use crate::store::{AreaNote, ClaimedTimer, IncidentWrite, RememberedKey, StoreError, TimerKey, WriteOutcome};
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -103,7 +104,7 @@ impl IncidentStore for MemoryStore {
         } else {
             g.open.remove(&entry);
         }
-        g.incidents.insert(id.clone(), plan.record.clone());
+        g.incidents.insert(id.clone(), plan.record.round_trip()?);
         g.timelines.entry(id.clone()).or_default().extend(plan.timeline.iter().cloned());
         let next_deadline = plan.next_deadline(g.timer_order.first().map(|(t, _)| *t));
         for timer in &plan.timers {

@@ -7,13 +7,14 @@ use crate::domain::audit::{AUDIT_KEEP, AuditEntry};
 use crate::domain::ids::{AccountId, SceneId};
 use crate::domain::scene::Scene;
 use crate::store::Directory;
+use crate::store::records::Record;
 use crate::store::{AccountWrite, StoreError};
 use async_trait::async_trait;
 
 #[async_trait]
 impl Directory for RedisStore {
     async fn insert_account(&self, account: &Account) -> Result<bool, StoreError> {
-        let json = encode("account", account)?;
+        let json = account.encode()?;
         let mut inv = scripts::INSERT_ACCOUNT.prepare_invoke();
         inv.key(self.keys.accounts())
             .key(self.keys.phones())
@@ -25,7 +26,7 @@ impl Directory for RedisStore {
     }
 
     async fn update_account(&self, account: &Account, expected_version: u64) -> Result<bool, StoreError> {
-        let json = encode("account", account)?;
+        let json = account.encode()?;
         let mut inv = scripts::UPDATE_ACCOUNT.prepare_invoke();
         inv.key(self.keys.accounts())
             .arg(account.id.to_string())
@@ -39,7 +40,7 @@ impl Directory for RedisStore {
     async fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
         let raw: Option<String> =
             self.query(::redis::cmd("HGET").arg(self.keys.accounts()).arg(id.to_string())).await?;
-        raw.map(|json| decode("account", &json)).transpose()
+        raw.map(|json| Account::decode(&json)).transpose()
     }
 
     async fn get_accounts(&self, ids: &[AccountId]) -> Result<Vec<Option<Account>>, StoreError> {
@@ -48,7 +49,7 @@ impl Directory for RedisStore {
         }
         let fields: Vec<String> = ids.iter().map(ToString::to_string).collect();
         let raw: Vec<Option<String>> = self.query(::redis::cmd("HMGET").arg(self.keys.accounts()).arg(fields)).await?;
-        raw.into_iter().map(|json| json.map(|j| decode("account", &j)).transpose()).collect()
+        raw.into_iter().map(|json| json.map(|j| Account::decode(&j)).transpose()).collect()
     }
 
     async fn account_by_phone(&self, phone: &Phone) -> Result<Option<Account>, StoreError> {
@@ -64,7 +65,7 @@ impl Directory for RedisStore {
         let raw: Vec<String> = self.query(::redis::cmd("HVALS").arg(self.keys.accounts())).await?;
         let mut accounts = Vec::new();
         for json in raw {
-            let account: Account = decode("account", &json)?;
+            let account: Account = Account::decode(&json)?;
             if account.role == role {
                 accounts.push(account);
             }
@@ -79,7 +80,7 @@ impl Directory for RedisStore {
         inv.key(self.keys.accounts()).key(self.keys.phones()).key(self.keys.audit());
         inv.arg(accounts.len()).arg(AUDIT_KEEP);
         for a in accounts {
-            inv.arg(a.id.to_string()).arg(a.phone.full()).arg(encode("account", a)?);
+            inv.arg(a.id.to_string()).arg(a.phone.full()).arg(a.encode()?);
         }
         for e in audit {
             inv.arg(encode("audit entry", e)?);
@@ -98,7 +99,7 @@ impl Directory for RedisStore {
         inv.arg(account.id.to_string())
             .arg(expected_version)
             .arg(account.phone.full())
-            .arg(encode("account", account)?)
+            .arg(account.encode()?)
             .arg(AUDIT_KEEP);
         for e in audit {
             inv.arg(encode("audit entry", e)?);
@@ -141,31 +142,31 @@ impl Directory for RedisStore {
     }
 
     async fn insert_scene(&self, scene: &Scene) -> Result<(), StoreError> {
-        let json = encode("scene", scene)?;
+        let json = scene.encode()?;
         self.query::<()>(::redis::cmd("HSET").arg(self.keys.scenes()).arg(scene.id.to_string()).arg(json)).await
     }
 
     async fn put_area(&self, area: &crate::domain::area::Area) -> Result<(), StoreError> {
-        let json = encode("area", area)?;
+        let json = area.encode()?;
         self.query::<()>(::redis::cmd("HSET").arg(self.keys.areas()).arg(&area.code).arg(json)).await
     }
 
     async fn list_areas(&self) -> Result<Vec<crate::domain::area::Area>, StoreError> {
         let raw: Vec<String> = self.query(::redis::cmd("HVALS").arg(self.keys.areas())).await?;
         let mut areas =
-            raw.iter().map(|json| decode::<crate::domain::area::Area>("area", json)).collect::<Result<Vec<_>, _>>()?;
+            raw.iter().map(|json| crate::domain::area::Area::decode(json)).collect::<Result<Vec<_>, _>>()?;
         areas.sort_by(|a, b| a.code.cmp(&b.code));
         Ok(areas)
     }
 
     async fn get_scene(&self, id: &SceneId) -> Result<Option<Scene>, StoreError> {
         let raw: Option<String> = self.query(::redis::cmd("HGET").arg(self.keys.scenes()).arg(id.to_string())).await?;
-        raw.map(|json| decode("scene", &json)).transpose()
+        raw.map(|json| Scene::decode(&json)).transpose()
     }
 
     async fn list_scenes(&self) -> Result<Vec<Scene>, StoreError> {
         let raw: Vec<String> = self.query(::redis::cmd("HVALS").arg(self.keys.scenes())).await?;
-        let mut scenes = raw.iter().map(|json| decode::<Scene>("scene", json)).collect::<Result<Vec<_>, _>>()?;
+        let mut scenes = raw.iter().map(|json| Scene::decode(json)).collect::<Result<Vec<_>, _>>()?;
         scenes.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(scenes)
     }

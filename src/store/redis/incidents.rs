@@ -6,6 +6,7 @@ use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Incident;
 use crate::domain::timeline::TimelineEntry;
 use crate::store::IncidentStore;
+use crate::store::records::Record;
 use crate::store::{AreaNote, ClaimedTimer, IncidentWrite, RememberedKey, StoreError, TimerKey, WriteOutcome};
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -74,7 +75,7 @@ impl IncidentStore for RedisStore {
 
     async fn get_incident(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError> {
         let raw: Option<String> = self.query(::redis::cmd("HGET").arg(self.keys.incident(id)).arg("doc")).await?;
-        raw.map(|json| decode("incident", &json)).transpose()
+        raw.map(|json| Incident::decode(&json)).transpose()
     }
 
     async fn get_incidents(&self, ids: &[IncidentId]) -> Result<Vec<Incident>, StoreError> {
@@ -86,7 +87,7 @@ impl IncidentStore for RedisStore {
             pipe.cmd("HGET").arg(self.keys.incident(id)).arg("doc");
         }
         let raw: Vec<Option<String>> = self.query_pipe(&pipe).await?;
-        raw.into_iter().flatten().map(|json| decode("incident", &json)).collect()
+        raw.into_iter().flatten().map(|json| Incident::decode(&json)).collect()
     }
 
     async fn open_incidents(&self, limit: usize) -> Result<Vec<Incident>, StoreError> {
