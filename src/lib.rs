@@ -4,9 +4,11 @@
 //! - [`domain`]: pure types and the incident state machine (no I/O).
 //! - [`matcher`]: ranking candidates, and the in-process H3 position index.
 //! - [`store`]: the storage ports by concern (incidents, directory, presence, leases, WeChat
-//!   state, health) and the bus, each with its memory and Redis backend.
+//!   state, health) and the bus, each with its memory and Redis backend; the stored records
+//!   (schema-versioned).
 //! - [`timers`]: the durable-deadline runner (escalation).
-//! - [`push`]: the in-process WebSocket hub (caps, revocation) and the wire messages.
+//! - [`push`]: the in-process WebSocket hub (caps, revocation), the wire messages, and rendering
+//!   the bus's incident news for local sockets.
 //! - [`dispatch`]: the engine under the services: the command path (read → decide → one
 //!   atomic write), the per-instance caches and the bus feed that keeps them fresh; residents'
 //!   shared tracking streams.

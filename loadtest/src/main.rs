@@ -23,6 +23,7 @@
 
 mod alloc;
 mod baseline;
+mod bus;
 mod city;
 mod escalation;
 mod fleet;
@@ -374,6 +375,11 @@ async fn main() -> anyhow::Result<()> {
     ];
     let cpu_of = |pids: &[u32]| pids.iter().filter_map(|&pid| procs::cpu_ticks(pid)).sum::<u64>();
     let cpu_before: Vec<u64> = cpu_groups.iter().map(|(_, pids)| cpu_of(pids)).collect();
+    let bus_channel = grid_dispatch::store::redis::keys::Keys::new(prefix)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?
+        .bus_channel();
+    let sniffer = bus::start(redis_port, &bus_channel).await?;
+    let reports_before = stats.reports_ok.load(Ordering::Relaxed);
     let probe = probe::Probe::start();
     let steady = Instant::now();
     let reports = (o.rate * o.duration.as_secs_f64()) as usize;
@@ -384,6 +390,8 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let machine = probe.finish();
     let probed = steady.elapsed();
+    let bus_traffic = sniffer.finish().await;
+    let bus_reports = stats.reports_ok.load(Ordering::Relaxed) - reports_before;
     let _ = screens_stop.send(true);
     for w in watching {
         let _ = w.await;
@@ -525,6 +533,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("| errors (HTTP not 2xx/409, transport) | {} | | | 0 |", stats.errors.load(Ordering::Relaxed));
     print_screens(screen_stats, screens, probed, o.period);
+    bus::print(&bus_traffic, probed, bus_reports);
     print_machine(&machine, probed, stats, &redis_events);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(

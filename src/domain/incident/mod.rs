@@ -78,8 +78,8 @@ pub enum Outcome {
     Referred,
 }
 
-/// One mediator an incident was offered to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One mediator an incident was offered to (stored as `store::records::StoredOfferV1`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Offer {
     /// The mediator.
     pub mediator_id: AccountId,
@@ -88,10 +88,8 @@ pub struct Offer {
     /// When the offer went out.
     pub offered_at: Timestamp,
     /// Set when the mediator said no.
-    #[serde(default)]
     pub declined_at: Option<Timestamp>,
     /// Set when the offer lapsed unanswered (`dispatch.offer_ttl`).
-    #[serde(default)]
     pub expired_at: Option<Timestamp>,
 }
 
@@ -155,8 +153,10 @@ pub struct Feedback {
     pub at: Timestamp,
 }
 
-/// A resident's report and everything that happened to it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A resident's report and everything that happened to it. No serde here: stores keep it as
+/// `store::records::StoredIncidentV1`, clients see `push::wire::IncidentView`, so neither
+/// follows a field renamed here.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Incident {
     /// Opaque id.
     pub id: IncidentId,
@@ -174,95 +174,67 @@ pub struct Incident {
     pub cell: String,
     /// The place's name when it was reported: the QR scene's name, else the names of the
     /// community and grid it lies in; None when neither is known (pages show coordinates).
-    #[serde(default)]
     pub place_name: Option<String>,
     /// Where it is in the resident's own words (typed on the form: an address or landmark).
-    #[serde(default)]
     pub address: Option<String>,
     /// `location` is only the district's centre: the resident typed an address but gave no
     /// pin, scene or GPS, so nobody can be offered it by distance (it goes to the command
     /// center at once).
-    #[serde(default)]
     pub approximate: bool,
     /// The QR scene it was reported from, if any.
-    #[serde(default)]
     pub scene_id: Option<SceneId>,
     /// The resident's phone, if they gave one.
-    #[serde(default)]
     pub resident_phone: Option<Phone>,
     /// When it was reported.
     pub created_at: Timestamp,
     /// When it escalates to the command center if still unclaimed.
     pub escalate_at: Timestamp,
     /// Mediators it was offered to.
-    #[serde(default)]
     pub offers: Vec<Offer>,
     /// The mediator who holds it.
-    #[serde(default)]
     pub claimed_by: Option<AccountId>,
     /// When it was claimed or assigned.
-    #[serde(default)]
     pub claimed_at: Option<Timestamp>,
     /// The operator who assigned it, when it was not grabbed.
-    #[serde(default)]
     pub assigned_by: Option<AccountId>,
     /// When it escalated.
-    #[serde(default)]
     pub escalated_at: Option<Timestamp>,
     /// When the mediator arrived.
-    #[serde(default)]
     pub arrived_at: Option<Timestamp>,
     /// When it was closed.
-    #[serde(default)]
     pub resolved_at: Option<Timestamp>,
     /// How it was closed.
-    #[serde(default)]
     pub outcome: Option<Outcome>,
     /// The mediator's closing note.
-    #[serde(default)]
     pub resolution_note: Option<String>,
     /// When the resident withdrew it.
-    #[serde(default)]
     pub cancelled_at: Option<Timestamp>,
     /// When a red incident was alerted to the command center.
-    #[serde(default)]
     pub alerted_at: Option<Timestamp>,
     /// The holder must arrive by then.
-    #[serde(default)]
     pub arrive_by: Option<Timestamp>,
     /// The holder must resolve by then.
-    #[serde(default)]
     pub resolve_by: Option<Timestamp>,
     /// When the arrival deadline passed unmet.
-    #[serde(default)]
     pub arrive_overdue_at: Option<Timestamp>,
     /// When the resolution deadline passed unmet.
-    #[serde(default)]
     pub resolve_overdue_at: Option<Timestamp>,
     /// Under supervision (督办).
-    #[serde(default)]
     pub supervision: Option<Supervision>,
     /// The resident's follow-up answer.
-    #[serde(default)]
     pub feedback: Option<Feedback>,
     /// When "not resolved" feedback reopened it.
-    #[serde(default)]
     pub reopened_at: Option<Timestamp>,
     /// How many offer waves went out.
-    #[serde(default)]
     pub wave: u32,
     /// A possibly identical open report (within 100 m and 30 minutes).
-    #[serde(default)]
     pub duplicate_of: Option<IncidentId>,
     /// Reported from an area with two or more reports in the last 30 days.
-    #[serde(default)]
     pub recurring: bool,
     /// Where it lies in the jurisdiction hierarchy.
-    #[serde(default)]
     pub area: super::area::AreaPath,
     /// Which command-center level is responsible on the escalation ladder (none before it
     /// escalates, unless red).
-    #[serde(default)]
     pub ladder: Option<super::area::AreaLevel>,
     /// Optimistic-concurrency version: every stored change bumps it by one.
     pub version: u64,

@@ -204,16 +204,3 @@ fn accounts_scenes_and_areas_carry_their_schema_and_read_back() {
     assert!(json.starts_with("{\"schema\":1,"), "{json}");
     assert_eq!(Area::decode(&json).unwrap(), area);
 }
-
-/// Writes the golden files when `GD_WRITE_GOLDEN` is set (then check the diff in by hand).
-#[test]
-fn golden_files_are_written_only_on_request() {
-    if std::env::var_os("GD_WRITE_GOLDEN").is_none() {
-        return;
-    }
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden");
-    std::fs::write(format!("{dir}/incident_v1.json"), every_field().encode().unwrap() + "\n").unwrap();
-    std::fs::write(format!("{dir}/incident_fewest_v1.json"), fewest_fields().encode().unwrap() + "\n").unwrap();
-    std::fs::write(format!("{dir}/incident_unversioned.json"), serde_json::to_string(&every_field()).unwrap() + "\n")
-        .unwrap();
-}
