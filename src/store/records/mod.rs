@@ -74,6 +74,22 @@ pub trait Record: Sized {
     }
 }
 
+/// `Record` for a domain type stored as `$stored` (which has `schema` and the `From`s).
+macro_rules! record {
+    ($domain:ty, $stored:ty, $what:literal) => {
+        impl Record for $domain {
+            const WHAT: &'static str = $what;
+            type Stored = $stored;
+            fn to_stored(&self) -> $stored {
+                self.into()
+            }
+            fn schema(stored: &$stored) -> u32 {
+                stored.schema
+            }
+        }
+    };
+}
+
 /// Only the version of a record (to name an unknown one).
 #[derive(Deserialize)]
 struct Versioned {
@@ -437,16 +453,7 @@ impl From<StoredIncidentV1> for Incident {
     }
 }
 
-impl Record for Incident {
-    const WHAT: &'static str = "incident";
-    type Stored = StoredIncidentV1;
-    fn to_stored(&self) -> StoredIncidentV1 {
-        self.into()
-    }
-    fn schema(stored: &StoredIncidentV1) -> u32 {
-        stored.schema
-    }
-}
+record!(Incident, StoredIncidentV1, "incident");
 
 // --- accounts, scenes, areas ------------------------------------------------------------------
 
@@ -535,16 +542,7 @@ impl From<StoredAccountV1> for Account {
     }
 }
 
-impl Record for Account {
-    const WHAT: &'static str = "account";
-    type Stored = StoredAccountV1;
-    fn to_stored(&self) -> StoredAccountV1 {
-        self.into()
-    }
-    fn schema(stored: &StoredAccountV1) -> u32 {
-        stored.schema
-    }
-}
+record!(Account, StoredAccountV1, "account");
 
 /// A QR scene as stored, schema 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -584,16 +582,7 @@ impl From<StoredSceneV1> for Scene {
     }
 }
 
-impl Record for Scene {
-    const WHAT: &'static str = "scene";
-    type Stored = StoredSceneV1;
-    fn to_stored(&self) -> StoredSceneV1 {
-        self.into()
-    }
-    fn schema(stored: &StoredSceneV1) -> u32 {
-        stored.schema
-    }
-}
+record!(Scene, StoredSceneV1, "scene");
 
 /// An area as stored, schema 1 (its outline as GeoJSON, WGS-84).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -632,16 +621,7 @@ impl From<StoredAreaV1> for Area {
     }
 }
 
-impl Record for Area {
-    const WHAT: &'static str = "area";
-    type Stored = StoredAreaV1;
-    fn to_stored(&self) -> StoredAreaV1 {
-        self.into()
-    }
-    fn schema(stored: &StoredAreaV1) -> u32 {
-        stored.schema
-    }
-}
+record!(Area, StoredAreaV1, "area");
 
 #[cfg(test)]
 mod tests;
