@@ -65,6 +65,7 @@ impl App {
         } else {
             settings.redis.durability
         }));
+        let departments_store: Arc<dyn crate::departments::store::DepartmentStore>;
         let (ports, bus): (Ports, Arc<dyn Bus>) = if settings.uses_memory_store() {
             tracing::warn!(
                 "running on the embedded in-memory store: NOT durable and not shared between instances; \
@@ -72,6 +73,7 @@ impl App {
             );
             let store = MemoryStore::with_bus_capacity(settings.push.bus_capacity).with_clock(clock.clone());
             let bus = store.bus();
+            departments_store = Arc::new(crate::departments::memory::MemoryDepartments::new(store.clone()));
             (Ports::of(Arc::new(store)), Arc::new(bus))
         } else {
             let cfg = RedisConfig {
@@ -83,6 +85,11 @@ impl App {
             let ports = redis::connect_ports(&cfg).await.context("connecting to Redis (redis.url)")?;
             let bus = redis::start_bus(&cfg, shutdown.child_token()).await.context("subscribing to Redis pub/sub")?;
             tracing::info!(prefix = %cfg.prefix, cluster = cfg.is_cluster(), "running on Redis");
+            departments_store = Arc::new(
+                crate::departments::redis::RedisDepartments::connect(&cfg)
+                    .await
+                    .context("connecting to Redis (redis.url)")?,
+            );
             (ports, bus)
         };
         durability.check(&*ports.health).await;
@@ -106,6 +113,7 @@ impl App {
         let index = PositionIndex::new(index_resolution);
         let dispatcher = Dispatcher::new(ports.clone(), bus.clone(), index, clock, settings.clone());
         let hub = Hub::new(settings.push.socket_queue);
+        let departments = crate::departments::Departments::new(departments_store, dispatcher.clone());
 
         // Subscribe before reading the store, so no change falls between the two.
         let rx = bus.subscribe();
@@ -139,6 +147,7 @@ impl App {
             statistics: Statistics::new(engine.clone()),
             health: Health::new(dispatcher.clone(), durability.clone(), draining.clone()),
             clock: dispatcher.clock().clone(),
+            departments: departments.clone(),
             keys: keys.clone(),
             hub: hub.clone(),
             tracking: tracking.clone(),
@@ -199,7 +208,7 @@ impl App {
             "wechat notifier"
         });
         let token = shutdown.clone();
-        let runner = TimerRunner::new(dispatcher.clone());
+        let runner = TimerRunner::new(dispatcher.clone()).with_handler(Arc::new(departments));
         tasks.spawn(async move {
             runner.run(token).await;
             "timer runner"

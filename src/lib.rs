@@ -14,6 +14,7 @@
 //!   shared tracking streams.
 //! - [`services`]: one cheap-clone handle per capability over the engine (incidents, reports,
 //!   presence, areas, scenes, resident chat, statistics, health): what the HTTP edge may call.
+//! - [`departments`]: joint handling (联调联处): departments, call-ins on the clock, hand-over.
 //! - [`accounts`]: staff accounts: login (throttled), changes, import/export, the audit record.
 //! - [`auth`]: JWTs, passwords, tracking tokens.
 //! - [`wechat`]: the WeChat Official Account protocol: signatures, safe mode, XML, API client.
@@ -30,6 +31,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod departments;
 pub mod dispatch;
 pub mod domain;
 pub mod http;

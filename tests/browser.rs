@@ -511,3 +511,56 @@ async fn every_phone_page_is_fully_english_on_toggle_and_fits_360_px_in_both_lan
     }
     assert!(out.contains("ok: english-360"), "{out}");
 }
+
+/// Issue #21: a department's page on a phone and a desktop, in Chinese and English.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_department_acknowledges_a_call_in_on_its_phone_and_answers_on_a_desktop() {
+    let app = spawn_app(Backend::Memory).await;
+    let operator = app.operator("值班员").await;
+    let admin = app.admin_token();
+    let body = json!({ "name": "南滩派出所", "kind": "police_station", "duty_phone": "0971-8123456" });
+    let (s, dept) = app.post("/api/v1/admin/departments", Some(&admin), body).await;
+    assert_eq!(s, StatusCode::CREATED, "{dept}");
+    let dept = dept["id"].as_str().expect("id").to_owned();
+    let phone = helpers::phone();
+    let body = json!({ "name": "值班民警", "phone": phone, "password": "s3cret-pass" });
+    let (s, account) = app.post(&format!("/api/v1/admin/departments/{dept}/accounts"), Some(&admin), body).await;
+    assert_eq!(s, StatusCode::CREATED, "{account}");
+    let report = app.report_at(LAT, LNG).await;
+    let incident = report["id"].as_str().expect("id").to_owned();
+    let typed = json!([
+        "请派民警到场协助",
+        "民警已出发",
+        "民警已到场劝离",
+        "楼上装修噪音，沟通无果",
+        "南滩派出所",
+        "移交派出所"
+    ])
+    .to_string();
+    // A second report handed over to the department, which took it: its tracking page says so.
+    let handed = app.report_at(LAT + 0.01, LNG).await;
+    let body = json!({ "departments": [dept], "note": "移交派出所", "purpose": "handover" });
+    let path = format!("/api/v1/command/incidents/{}/call-ins", handed["id"].as_str().expect("id"));
+    let (s, made) = app.post(&path, Some(&operator.token), body).await;
+    assert_eq!(s, StatusCode::CREATED, "{made}");
+    let (_, login) = app.post("/api/v1/auth/login", None, json!({ "phone": phone, "password": "s3cret-pass" })).await;
+    let respond = format!("/api/v1/department/call-ins/{}/respond", made[0]["id"].as_str().expect("id"));
+    let (s, _) = app.post(&respond, login["access_token"].as_str(), json!({ "response": "took_over" })).await;
+    assert_eq!(s, StatusCode::OK);
+    let tracking = handed["tracking_token"].as_str().expect("token").to_owned();
+
+    let out = run_scenario(
+        "dept_page.mjs",
+        &[&app.base, &phone, "s3cret-pass", &operator.token, &incident, &dept, &typed, &tracking],
+    )
+    .await;
+
+    assert!(out.contains("ok: the call-in arrived live"), "{out}");
+    assert!(out.contains("ok: acknowledged from the phone"), "{out}");
+    assert!(out.contains("ok: English, within 360 px"), "{out}");
+    assert!(out.contains("ok: answered from the desktop, the phone followed"), "{out}");
+    assert!(out.contains("ok: the resident sees who has it now"), "{out}");
+    let (_, listed) = app.get(&format!("/api/v1/command/incidents/{incident}/call-ins"), Some(&operator.token)).await;
+    assert_eq!(listed["call_ins"][0]["response"], "arrived", "{listed}");
+    assert_eq!(listed["call_ins"][0]["response_note"], "民警已到场劝离");
+}

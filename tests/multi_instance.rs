@@ -590,3 +590,126 @@ async fn failed_logins_through_every_instance_count_toward_one_lockout() {
         app.stop().await;
     }
 }
+
+/// A department made through `app`, with one logged-in account; returns (department id, token).
+async fn department_with_account(app: &TestApp, name: &str, kind: &str) -> (String, String) {
+    let admin = app.admin_token();
+    let body = json!({ "name": name, "kind": kind, "duty_phone": "0971-8123456" });
+    let (s, d) = app.post("/api/v1/admin/departments", Some(&admin), body).await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let id = d["id"].as_str().expect("id").to_owned();
+    let phone = helpers::phone();
+    let body = json!({ "name": "值班员", "phone": phone, "password": "s3cret-pass" });
+    let (s, a) = app.post(&format!("/api/v1/admin/departments/{id}/accounts"), Some(&admin), body).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    let (s, login) = app.post("/api/v1/auth/login", None, json!({ "phone": phone, "password": "s3cret-pass" })).await;
+    assert_eq!(s, StatusCode::OK, "{login}");
+    (id, login["access_token"].as_str().expect("token").to_owned())
+}
+
+/// The `joint` timeline lines of an incident as `"<call-in id> <step>"`.
+async fn joint_steps(app: &TestApp, token: &str, id: &str) -> Vec<String> {
+    let (_, detail) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(token)).await;
+    detail["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter(|e| e["event"]["type"] == "joint")
+        .map(|e| {
+            format!("{} {}", e["event"]["call_in_id"].as_str().unwrap_or(""), e["event"]["step"].as_str().unwrap_or(""))
+        })
+        .collect()
+}
+
+/// Issue #21's "done": two departments called in through one instance, one acknowledging
+/// through another in time, the other late; every runner wakes for the deadline, and the
+/// overdue mark and its urging happen once: one timeline line, one message on each screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_in_deadline_urges_once_with_three_instances() {
+    use grid_dispatch::clock::ManualClock;
+    use grid_dispatch::domain::ids::IncidentId;
+    use grid_dispatch::store::{IncidentStore, TimerKey, TimerKind};
+    use std::sync::Arc;
+
+    let server = RedisServer::start();
+    let mut settings = test_settings();
+    settings.redis.url = server.url();
+    settings.redis.prefix = unique_prefix();
+    let clock = Arc::new(ManualClock::starting_now());
+    let mut apps = Vec::new();
+    for _ in 0..3 {
+        apps.push(helpers::start_on_clock(settings.clone(), None, clock.clone()).await);
+    }
+    let d = settings.departments.clone();
+    let op = apps[0].operator("指挥").await;
+    let mut screens = Vec::new();
+    for app in &apps {
+        let mut live = app.socket("/api/v1/command/live", &op.token).await;
+        live.wait_for("snapshot", |_| true).await;
+        screens.push(live);
+    }
+    let (police, police_token) = department_with_account(&apps[1], "南滩派出所", "police_station").await;
+    let (labour, _) = department_with_account(&apps[2], "劳动监察大队", "labour_inspection").await;
+    let report = apps[0].report_at(LAT, LNG).await;
+    let id = report["id"].as_str().expect("id").to_owned();
+    let body = json!({ "departments": [police, labour], "note": "请到场" });
+    let (s, made) = apps[1].post(&format!("/api/v1/command/incidents/{id}/call-ins"), Some(&op.token), body).await;
+    assert_eq!(s, StatusCode::CREATED, "{made}");
+    let (a, b) = (made[0]["id"].as_str().expect("id").to_owned(), made[1]["id"].as_str().expect("id").to_owned());
+
+    clock.advance(d.normal.ack_within - d.remind_before + Duration::from_secs(1));
+    helpers::eventually("both reminders", || async {
+        let s = joint_steps(&apps[2], &op.token, &id).await;
+        (s.iter().filter(|l| l.ends_with(" reminded_ack")).count() == 2).then_some(())
+    })
+    .await;
+    let (s, acked) =
+        apps[2].post(&format!("/api/v1/department/call-ins/{a}/acknowledge"), Some(&police_token), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{acked}");
+
+    clock.advance(d.remind_before);
+    for screen in &mut screens {
+        let urged = screen.wait_for("call_in", |m| m["step"] == "ack_overdue").await;
+        assert_eq!(urged["call_in"]["id"], json!(b));
+    }
+    // Once the deadline is finished in Redis no runner can fire it again.
+    let store = RedisStore::connect(&RedisConfig {
+        url: server.url(),
+        prefix: settings.redis.prefix.clone(),
+        command_timeout: Duration::from_secs(2),
+        cluster_nodes: vec![],
+    })
+    .await
+    .expect("connect");
+    let key = TimerKey::with_sub(TimerKind::CallInAckDue, IncidentId::parse(&id).expect("id"), b.clone());
+    helpers::eventually("the deadline finished", || async {
+        store.timer_due(&key).await.ok().flatten().is_none().then_some(())
+    })
+    .await;
+    // Past any lease: a deadline left behind would come back now.
+    clock.advance(settings.timers.lease + Duration::from_secs(1));
+    tokio::time::timeout(helpers::PROMPTLY, clock.idle()).await.expect("the runners settle");
+    // A marker after it: every screen has had every message about the deadline by then.
+    let (s, _) = apps[0]
+        .post(
+            &format!("/api/v1/command/incidents/{id}/call-ins/{b}/supervise"),
+            Some(&op.token),
+            json!({ "note": "督办" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    for screen in &mut screens {
+        let mut again = 0;
+        loop {
+            let m = screen.next_json_within(helpers::PROMPTLY).await.expect("the marker arrives");
+            if m["type"] == "call_in" && m["step"] == "supervised" {
+                break;
+            }
+            again += usize::from(m["type"] == "call_in" && m["step"] == "ack_overdue");
+        }
+        assert_eq!(again, 0, "urged once on every screen");
+    }
+    let lines = joint_steps(&apps[0], &op.token, &id).await;
+    assert_eq!(lines.iter().filter(|l| **l == format!("{b} ack_overdue")).count(), 1, "{lines:?}");
+    assert_eq!(lines.iter().filter(|l| **l == format!("{a} ack_overdue")).count(), 0, "{lines:?}");
+}

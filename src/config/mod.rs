@@ -78,6 +78,9 @@ pub struct Settings {
     /// `[sms]`: texts to residents (the tracking link).
     #[serde(default)]
     pub sms: crate::sms::SmsSettings,
+    /// `[departments]`: call-in deadlines (issue #21).
+    #[serde(default)]
+    pub departments: crate::departments::config::DepartmentSettings,
     /// `GD_ENV` (not a file key).
     #[serde(skip)]
     pub environment: Environment,
@@ -444,6 +447,7 @@ impl Settings {
         settings.metrics.token = sources::secret_from_env("GD_METRICS__TOKEN")?;
         settings.wechat.load_secrets_from_env()?;
         settings.sms.api_key = sources::secret_from_env("GD_SMS__API_KEY")?;
+        settings.departments.webhook.secret = sources::secret_from_env("GD_DEPARTMENTS__WEBHOOK__SECRET")?;
         settings.validate()?;
         Ok(settings)
     }
@@ -494,6 +498,7 @@ impl Settings {
             }
         }
         self.metrics.separate_addr()?;
+        self.departments.validate().map_err(|reason| ConfigError::Invalid { key: "departments", reason })?;
         if self.metrics.upkeep_interval.is_zero() {
             return bad("metrics.upkeep_interval", "must be more than zero");
         }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// The deadline key of `kind` for `incident`.
 pub(super) fn timer(kind: TimerKind, incident: &Incident) -> TimerKey {
-    TimerKey { kind, incident_id: incident.id.clone() }
+    TimerKey::new(kind, incident.id.clone())
 }
 
 fn before(t: Timestamp, d: Duration) -> Timestamp {
@@ -153,7 +153,8 @@ pub(super) fn apply(
             | Event::Reopened
             | Event::PhoneRevealed
             | Event::MediatorPhoneRevealed { .. }
-            | Event::Notified { .. } => {}
+            | Event::Notified { .. }
+            | Event::Joint { .. } => {}
         }
     }
 }

@@ -106,6 +106,7 @@ impl Actor {
             Role::Mediator => ActorRole::Mediator,
             Role::Operator => ActorRole::Operator,
             Role::Admin => ActorRole::Admin,
+            Role::Department => ActorRole::Department,
         };
         Self { role, id: Some(id.to_string()) }
     }

@@ -16,6 +16,8 @@ pub enum Role {
     Operator,
     /// Manages accounts and scenes.
     Admin,
+    /// Works for a department called in to incidents (issue #21): sees only its call-ins.
+    Department,
 }
 
 impl Role {
@@ -26,6 +28,7 @@ impl Role {
             Self::Mediator => "mediator",
             Self::Operator => "operator",
             Self::Admin => "admin",
+            Self::Department => "department",
         }
     }
 
@@ -36,6 +39,7 @@ impl Role {
             "mediator" => Some(Self::Mediator),
             "operator" => Some(Self::Operator),
             "admin" => Some(Self::Admin),
+            "department" => Some(Self::Department),
             _ => None,
         }
     }

@@ -77,6 +77,14 @@ id_type!(
     /// A QR scene: a named place where residents scan to report.
     SceneId
 );
+id_type!(
+    /// A department called in to joint handling (issue #21): a police station, a justice office…
+    DepartmentId
+);
+id_type!(
+    /// One call-in (吹哨) of one department to one incident (issue #21).
+    CallInId
+);
 
 #[cfg(test)]
 mod tests {

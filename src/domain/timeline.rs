@@ -16,6 +16,8 @@ pub enum ActorRole {
     Operator,
     /// An administrator.
     Admin,
+    /// A department's account (issue #21).
+    Department,
     /// The service itself (timers, matcher).
     System,
 }

@@ -152,3 +152,34 @@ impl FromRequestParts<AppState> for AdminAuth {
         }
     }
 }
+
+/// A verified, enabled department account (issue #21), with its department: it sees only
+/// the call-ins of that department.
+#[derive(Debug, Clone)]
+pub struct DepartmentAuth {
+    /// The account.
+    pub account: AccountId,
+    /// Its department.
+    pub department: crate::domain::ids::DepartmentId,
+    /// When the token stops being accepted (`exp` plus the leeway): its socket closes then.
+    pub valid_until: jiff::Timestamp,
+}
+
+impl FromRequestParts<AppState> for DepartmentAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match principal(parts, state).await? {
+            (Principal { role: Role::Department, valid_until, .. }, Some(account)) => {
+                // A department account's `area` names its department (set when it is created).
+                let department = account
+                    .area
+                    .as_deref()
+                    .and_then(|a| crate::domain::ids::DepartmentId::parse(a).ok())
+                    .ok_or_else(|| ApiError::forbidden("this account belongs to no department"))?;
+                Ok(Self { account: account.id, department, valid_until })
+            }
+            _ => Err(ApiError::forbidden("department accounts only")),
+        }
+    }
+}

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod client_ip;
 pub mod command_center;
 pub mod command_staff;
+pub mod departments;
 pub mod error;
 pub mod health;
 pub mod mediator;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router(&state.settings))
         .merge(wechat_webhook::router())
         .merge(scene_qr::router())
+        .merge(departments::router())
         .split_for_parts();
     let openapi = Arc::new(document(openapi));
     let x_request_id = HeaderName::from_static("x-request-id");
@@ -94,7 +96,7 @@ fn document(mut openapi: OpenApi) -> OpenApi {
             .into(),
     );
     let components = openapi.components.get_or_insert_with(Default::default);
-    for role in ["mediator", "operator", "admin"] {
+    for role in ["mediator", "operator", "admin", "department"] {
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".into());
         scheme.description = Some(format!("a JWT with role `{role}`"));

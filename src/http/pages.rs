@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(command_center_page))
         .route("/m", get(mediator_page))
+        .route("/d", get(department_page))
         .route("/admin", get(admin_page))
         .route("/admin/posters", get(posters_page))
         .route("/r/{scene}", get(report_page))
@@ -52,6 +53,11 @@ async fn admin_page(State(state): State<AppState>) -> Response {
 /// Printable QR posters of the scenes named in `?ids=`.
 async fn posters_page(State(state): State<AppState>) -> Response {
     page(&state, "poster.html", &[])
+}
+
+/// A called-in department's page (issue #21).
+async fn department_page(State(state): State<AppState>) -> Response {
+    page(&state, "dept.html", &[])
 }
 
 async fn mediator_page(State(state): State<AppState>) -> Response {

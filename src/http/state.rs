@@ -36,6 +36,8 @@ pub struct AppState {
     pub health: Health,
     /// Time (the one clock every service reads).
     pub clock: Arc<dyn Clock>,
+    /// Joint handling with departments (issue #21).
+    pub departments: crate::departments::Departments,
     /// Token keys.
     pub keys: JwtKeys,
     /// This instance's sockets.

@@ -279,6 +279,31 @@ impl Incidents {
         self.engine.held_incidents(mediator).await
     }
 
+    /// One incident as stored, for capabilities built beside incidents (departments, case
+    /// file, video) that decide visibility themselves.
+    ///
+    /// # Errors
+    /// `NotFound`; `Store`.
+    pub async fn get(&self, id: &IncidentId) -> Result<Incident, DispatchError> {
+        self.engine.ports().incidents.get_incident(id).await?.ok_or(DispatchError::NotFound)
+    }
+
+    /// Several incidents at once (those that exist, in no particular order).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn get_many(&self, ids: &[IncidentId]) -> Result<Vec<Incident>, DispatchError> {
+        Ok(self.engine.ports().incidents.get_incidents(ids).await?)
+    }
+
+    /// An incident's timeline, oldest first.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEntry>, DispatchError> {
+        Ok(self.engine.ports().incidents.timeline(id).await?)
+    }
+
     /// The incident behind a resident's tracking token.
     ///
     /// # Errors

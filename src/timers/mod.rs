@@ -13,10 +13,29 @@
 
 use crate::dispatch::Dispatcher;
 use crate::domain::incident::Deadline;
-use crate::store::{ClaimedTimer, TimerKind};
+use crate::store::{ClaimedTimer, TimerKey, TimerKind};
 use futures_util::StreamExt;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// Why firing a deadline failed (it comes back after its lease).
+pub type FireError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Fires the deadlines of a capability that lives outside the incident state machine (issue
+/// #21: call-ins), through the same claim, lease and fencing as every other deadline.
+#[async_trait::async_trait]
+pub trait TimerHandler: Send + Sync + 'static {
+    /// Whether this handler fires deadlines of `kind`.
+    fn handles(&self, kind: TimerKind) -> bool;
+
+    /// Fire one due deadline idempotently: true when it changed something, false when it was
+    /// stale (already done, or its subject is gone).
+    ///
+    /// # Errors
+    /// Whatever kept it from acting; the deadline comes back after its lease.
+    async fn fire(&self, key: &TimerKey) -> Result<bool, FireError>;
+}
 
 /// Incidents whose due deadlines one instance fires at once.
 pub const CONCURRENT_INCIDENTS: usize = 16;
@@ -35,13 +54,21 @@ pub struct TimerStep {
 /// Polls and fires due deadlines.
 pub struct TimerRunner {
     dispatcher: Dispatcher,
+    handlers: Vec<Arc<dyn TimerHandler>>,
 }
 
 impl TimerRunner {
     /// A runner for `dispatcher`'s store.
     #[must_use]
     pub fn new(dispatcher: Dispatcher) -> Self {
-        Self { dispatcher }
+        Self { dispatcher, handlers: vec![] }
+    }
+
+    /// This runner, also firing the kinds `handler` handles.
+    #[must_use]
+    pub fn with_handler(mut self, handler: Arc<dyn TimerHandler>) -> Self {
+        self.handlers.push(handler);
+        self
     }
 
     /// Claim and fire what is due now: one incident's deadlines in due order, different
@@ -90,9 +117,17 @@ impl TimerRunner {
         Ok(step)
     }
 
-    async fn fire(&self, timer: &ClaimedTimer) -> Result<bool, crate::dispatch::DispatchError> {
+    async fn fire(&self, timer: &ClaimedTimer) -> Result<bool, FireError> {
         let d = &self.dispatcher;
         let id = &timer.key.incident_id;
+        if let Some(handler) = self.handlers.iter().find(|h| h.handles(timer.key.kind)) {
+            let fired = handler.fire(&timer.key).await?;
+            if fired {
+                metrics::counter!("gd_timers_fired_total", "kind" => timer.key.kind.as_str()).increment(1);
+                tracing::info!(incident_id = %id, kind = timer.key.kind.as_str(), "deadline fired");
+            }
+            return Ok(fired);
+        }
         let fired = match timer.key.kind {
             TimerKind::Escalate => d.escalate(id).await?,
             TimerKind::Wave => d.next_wave(id).await?,
@@ -101,6 +136,12 @@ impl TimerRunner {
             TimerKind::ArriveDue => d.deadline(id, Deadline::Arrive, true).await?,
             TimerKind::ResolveDue => d.deadline(id, Deadline::Resolve, true).await?,
             TimerKind::Climb => d.climb(id).await?,
+            // A kind whose capability is not wired into this runner: nothing to do here.
+            TimerKind::CallInRemindAck
+            | TimerKind::CallInAckDue
+            | TimerKind::CallInRemindRespond
+            | TimerKind::CallInRespondDue
+            | TimerKind::Webhook => false,
         };
         if fired {
             metrics::counter!("gd_timers_fired_total", "kind" => timer.key.kind.as_str()).increment(1);

@@ -22,6 +22,8 @@ async fn callers(app: &TestApp) -> Vec<Caller> {
     let m = app.mediator("矩阵调解员", &[]).await;
     let op = app.operator("矩阵操作员").await;
     let report = app.report_at(36.6, 101.7).await;
+    let dept = crate::departments::department(app, "矩阵派出所", "police_station").await;
+    let dept = crate::departments::department_account(app, &dept, "矩阵民警").await;
     vec![
         Caller { name: "nobody", role: None, token: None },
         Caller {
@@ -32,6 +34,7 @@ async fn callers(app: &TestApp) -> Vec<Caller> {
         Caller { name: "mediator", role: Some("mediator"), token: Some(m.token) },
         Caller { name: "operator", role: Some("operator"), token: Some(op.token) },
         Caller { name: "admin", role: Some("admin"), token: Some(app.admin_token()) },
+        Caller { name: "department", role: Some("department"), token: Some(dept.token) },
     ]
 }
 
@@ -40,6 +43,7 @@ fn concrete(path: &str) -> String {
     path.replace("{id}", "0190e0c0-0000-7000-8000-000000000001")
         .replace("{tracking_token}", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
         .replace("{scene}", "0190e0c0-0000-7000-8000-000000000002")
+        .replace("{call_in}", "0190e0c0-0000-7000-8000-000000000003")
 }
 
 async fn every_route_grants_exactly_the_declared_roles(backend: Backend) {

@@ -466,7 +466,7 @@ async fn a_risk_change_restarts_the_holders_deadlines_on_the_new_colours_clock_a
     let store = app.app().dispatcher().ports().incidents.clone();
     let incident_id = IncidentId::parse(&id).expect("id");
     let due = |kind| {
-        let (store, key) = (store.clone(), TimerKey { kind, incident_id: incident_id.clone() });
+        let (store, key) = (store.clone(), TimerKey::new(kind, incident_id.clone()));
         // Timers are kept to the millisecond.
         async move { store.timer_due(&key).await.expect("store").map(|t| t.as_millisecond()) }
     };

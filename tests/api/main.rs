@@ -12,6 +12,7 @@ mod areas;
 mod authz;
 mod bad_input;
 mod command_staff;
+mod departments;
 mod dispatch_loop;
 mod escalation;
 mod field;

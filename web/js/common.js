@@ -172,6 +172,10 @@ GD.strings({
     'ev.ladder.first': '由{to}负责处置', 'ev.ladder.climb': '{from}未及时处置，自动上报至{to}',
     'ev.ladder.up': '上报至{to}：{note}', 'ev.ladder.down': '交{short}处理：{note}',
     'ev.transferred': '转至 {to}（原 {from}）：{note}', 'ev.transferred.nofrom': '转至 {to}：{note}',
+    'ev.joint.called_in': '呼叫 {dept} 联合处置', 'ev.joint.reminded_ack': '提醒 {dept} 报到', 'ev.joint.reminded_respond': '提醒 {dept} 答复',
+    'ev.joint.acknowledged': '{dept} 已报到', 'ev.joint.responded': '{dept} 已答复', 'ev.joint.accepted': '{dept} 已接手主办',
+    'ev.joint.ack_overdue': '{dept} 报到超时，已催办', 'ev.joint.respond_overdue': '{dept} 答复超时，已催办',
+    'ev.joint.supervised': '督办 {dept}', 'ev.joint.result': '{dept} 报送办理结果', 'ev.joint.note': '{text}：{note}',
     'who.mediator': '调解员', 'who.operator': '值班员', 'err.network': '网络不通，请稍后再试', 'err.generic': '出错了：{msg}',
     'revoked.4401': '登录已过期，请重新登录', 'revoked.4403': '账号已停用，请联系管理员',
     'code.already_claimed': '已被其他调解员接单', 'code.at_capacity': '您手上的案件已达上限，请先办结再接单',
@@ -210,6 +214,10 @@ GD.strings({
     'ev.ladder.first': 'Handled by the {to}', 'ev.ladder.climb': 'Not handled by the {from} in time: moved up to the {to}',
     'ev.ladder.up': 'Handed up to the {to}: {note}', 'ev.ladder.down': 'Handed down to the {short}: {note}',
     'ev.transferred': 'Transferred to {to} (was {from}): {note}', 'ev.transferred.nofrom': 'Transferred to {to}: {note}',
+    'ev.joint.called_in': '{dept} called in', 'ev.joint.reminded_ack': '{dept} reminded to report in', 'ev.joint.reminded_respond': '{dept} reminded to answer',
+    'ev.joint.acknowledged': '{dept} reported in', 'ev.joint.responded': '{dept} answered', 'ev.joint.accepted': '{dept} took over the lead',
+    'ev.joint.ack_overdue': '{dept} late to report in: urged', 'ev.joint.respond_overdue': '{dept} late to answer: urged',
+    'ev.joint.supervised': '{dept} under supervision', 'ev.joint.result': '{dept} sent its result', 'ev.joint.note': '{text}: {note}',
     'who.mediator': 'a mediator', 'who.operator': 'an operator', 'err.network': 'No connection, please try again', 'err.generic': 'Error: {msg}',
     'revoked.4401': 'Your sign-in has expired, please sign in again',
     'revoked.4403': 'This account has been disabled, please contact the administrator',
@@ -229,7 +237,7 @@ GD.CATEGORIES = ['neighbor', 'family', 'property', 'wages', 'land', 'traffic', '
  * audience: 'staff' (default) or 'resident' (no internal plumbing, no operators' notes).
  */
 var RESIDENT_HIDDEN = ['declined', 'offers_expired', 'alerted', 'reminded', 'overdue', 'risk_changed', 'phone_revealed', 'mediator_phone_revealed', 'notified',
-  'ladder_moved', 'transferred'];
+  'ladder_moved', 'transferred', 'joint'];
 var KNOWN = ['reported', 'offered', 'claimed', 'declined', 'escalated', 'alerted', 'offers_expired', 'reminded', 'overdue',
   'supervised', 'risk_changed', 'feedback_given', 'reopened', 'phone_revealed', 'mediator_phone_revealed', 'assigned', 'arrived', 'resolved', 'cancelled', 'notified',
   'ladder_moved', 'transferred'];
@@ -273,6 +281,12 @@ GD.describeEvent = function (entry, names, audience) {
     case 'transferred':
       return GD.t(ev.from ? 'ev.transferred' : 'ev.transferred.nofrom',
         { to: GD.areaName(ev.to), from: ev.from ? GD.areaName(ev.from) : '', note: ev.note || '' });
+    case 'joint': {
+      if (resident && ['called_in', 'accepted', 'result'].indexOf(ev.step) < 0) return null;
+      var jk = 'ev.joint.' + ev.step, text = GD.t(jk, { dept: ev.department || '' });
+      if (text === jk) return null;
+      return ev.note && !resident ? GD.t('ev.joint.note', { text: text, note: ev.note }) : text;
+    }
     case 'notified': {
       var o = String(ev.outcome || '');
       var kind = /^sent/.test(o) ? 'sent' : /^failed/.test(o) ? 'failed' : /^skipped/.test(o) ? 'skipped' : 'other';

@@ -30,6 +30,7 @@ GD.strings({
     'step.resolved1': '第一次办结', 'step.reopened': '重新交给指挥中心',
     'm.name': '调解员：{name}', 'c.hint': '指挥中心正在为您安排调解员。着急的话，可以直接打电话：', 'c.call': '拨打指挥中心电话',
     'c.waited': '您已经等了 {t}', 'place': '地点：{p}', 'place.said': '您说的地址：{a}',
+    'lead.department': '现在由 {d} 负责办理', 'lead.closed': '{d} 已办结，并把结果告诉了我们',
     'keep.title': '以后怎么找回这一页', 'keep.copy': '复制本页链接', 'keep.copied': '链接已复制，可以粘贴保存',
     'keep.copy_failed': '复制不了：请长按上面的网址保存', 'sms.label': '把本页链接用短信发到手机', 'sms.ph': '11位手机号',
     'sms.send': '发短信给我', 'sms.sent': '短信已发送，请查收', 'sms.bad': '手机号应为11位数字',
@@ -60,6 +61,7 @@ GD.strings({
     'step.resolved1': 'First closed', 'step.reopened': 'Back to the command center',
     'm.name': 'Mediator: {name}', 'c.hint': 'The command center is finding a mediator for you. If it is urgent, call them:', 'c.call': 'Call the command center',
     'c.waited': 'You have waited {t}', 'place': 'Place: {p}', 'place.said': 'Address you gave: {a}',
+    'lead.department': '{d} is handling your case now', 'lead.closed': '{d} has finished and told us the result',
     'keep.title': 'How to find this page again', "keep.copy": "Copy this page's link", 'keep.copied': 'Link copied: paste it somewhere safe',
     'keep.copy_failed': 'Could not copy: press and hold the address above to save it', "sms.label": "Text this page's link to my phone",
     'sms.ph': '11-digit mobile number', 'sms.send': 'Text it to me', 'sms.sent': 'Text sent; check your phone', 'sms.bad': 'A mobile number has 11 digits',
@@ -126,12 +128,24 @@ function notFound() {
   if (es) { es.close(); es = null; }
 }
 
+var lead = null;
 function apply(v) {
   view = v;
   window.gdTrack.view = v;
   window.gdTrack.updates++;
   render();
+  // Who has it now, when a department took it over (issue #21).
+  GD.api('GET', base + '/lead').then(function (r) {
+    if (r.ok) { lead = r.body; renderLead(); }
+  });
 }
+function renderLead() {
+  var line = $('#lead-line');
+  var show = lead && lead.department && (lead.lead === 'department' || lead.lead === 'closed');
+  line.hidden = !show;
+  line.textContent = show ? GD.t('lead.' + lead.lead, { d: lead.department }) : '';
+}
+GD.onLang(renderLead);
 
 /** Index of the last `reopened` entry, or -1. */
 function reopenedAt(tl) {

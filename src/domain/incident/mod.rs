@@ -546,6 +546,23 @@ pub enum Event {
         /// `sent (attempt n)`, `failed (attempt n): <code>[; retrying]`, `skipped: <why>`.
         outcome: String,
     },
+    /// Joint handling with a department (issue #21, `departments`): appended outside state
+    /// changes, one per step of a call-in or hand-over.
+    Joint {
+        /// The call-in.
+        call_in_id: String,
+        /// The department.
+        department_id: String,
+        /// Its name when this happened.
+        department: String,
+        /// `called_in`, `reminded_ack`, `reminded_respond`, `acknowledged`, `responded`,
+        /// `ack_overdue`, `respond_overdue`, `supervised`, `handed_over`, `accepted`,
+        /// `result`.
+        step: String,
+        /// The note or reason given, if any.
+        #[serde(default)]
+        note: Option<String>,
+    },
 }
 
 impl Event {

@@ -111,7 +111,7 @@ pub fn incident(offered: &[AccountId]) -> Incident {
 }
 
 fn escalate_key(id: &IncidentId) -> TimerKey {
-    TimerKey { kind: TimerKind::Escalate, incident_id: id.clone() }
+    TimerKey::new(TimerKind::Escalate, id.clone())
 }
 
 /// The write that creates `incident` with its escalation timer and offers.

@@ -144,6 +144,25 @@ impl MemoryStore {
         self.bus.clone()
     }
 
+    /// Apply deadline changes outside an incident write (for capabilities with their own
+    /// records, issue #21), with the same news for timer runners as an incident write.
+    pub(crate) fn change_timers(&self, timers: &[TimerOp]) {
+        let next_deadline = {
+            let mut g = self.lock();
+            let next = sooner_deadline(g.timer_order.first().map(|(t, _)| *t), timers);
+            for op in timers {
+                match op {
+                    TimerOp::Schedule(key, due) => g.set_timer(key.clone(), ms(*due)),
+                    TimerOp::Cancel(key) => g.remove_timer(key),
+                }
+            }
+            next
+        };
+        if let Some(news) = next_deadline {
+            let _ = self.bus.tx.send(news);
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave a half-applied write (every method checks
         // before it mutates), so a poisoned lock is safe to keep using.

@@ -48,6 +48,12 @@
 //! | `{p}:timers`           | zset   | `TimerKey::member()` scored by due time (ms since epoch)   |
 //! | `{p}:bus`              | channel| pub/sub channel of JSON `BusMessage`s                      |
 //! | `{p}:ready`            | string | readiness write probe (the prober's clock, ms); 60 s TTL   |
+//! | `{p}:depts`            | hash   | department id → `Department` JSON (issue #21)              |
+//! | `{p}:callins`          | hash   | call-in id → `CallIn` JSON (its `version` inside)          |
+//! | `{p}:callins:inc:<id>` | set    | call-in ids of an incident                                 |
+//! | `{p}:callins:dept:<id>`| set    | call-in ids of a department                                |
+//! | `{p}:hooks`            | hash   | webhook event id → `WebhookEvent` JSON, until delivered    |
+//! | `{p}:hooklog`          | list   | `DeliveryLine` JSON, newest first, trimmed                 |
 
 use crate::domain::ids::{AccountId, IncidentId};
 use std::fmt;
@@ -227,6 +233,42 @@ impl Keys {
         self.key("timers", None)
     }
 
+    /// Hash: department id → department JSON (issue #21).
+    #[must_use]
+    pub fn departments(&self) -> String {
+        self.key("depts", None)
+    }
+
+    /// Hash: call-in id → call-in JSON (issue #21).
+    #[must_use]
+    pub fn call_ins(&self) -> String {
+        self.key("callins", None)
+    }
+
+    /// Set: the call-in ids of an incident.
+    #[must_use]
+    pub fn call_ins_of_incident(&self, id: &IncidentId) -> String {
+        self.key("callins:inc", Some(id))
+    }
+
+    /// Set: the call-in ids of a department.
+    #[must_use]
+    pub fn call_ins_of_department(&self, id: &crate::domain::ids::DepartmentId) -> String {
+        self.key("callins:dept", Some(id))
+    }
+
+    /// Hash: webhook event id → event JSON, until delivered or given up.
+    #[must_use]
+    pub fn webhooks(&self) -> String {
+        self.key("hooks", None)
+    }
+
+    /// List: the webhook delivery log, newest first.
+    #[must_use]
+    pub fn webhook_log(&self) -> String {
+        self.key("hooklog", None)
+    }
+
     /// Pub/sub channel of the cross-instance bus.
     #[must_use]
     pub fn bus_channel(&self) -> String {
@@ -264,6 +306,12 @@ mod tests {
             k.noted_areas(),
             k.timers(),
             k.bus_channel(),
+            k.departments(),
+            k.call_ins(),
+            k.call_ins_of_incident(&i),
+            k.webhooks(),
+            k.webhook_log(),
+            k.call_ins_of_department(&crate::domain::ids::DepartmentId::generate()),
         ];
         for key in &all {
             assert!(key.starts_with("{gd}:"), "{key}");

@@ -368,7 +368,7 @@ impl RedisStore {
     }
 
     /// One idempotent command (every plain command this store sends is idempotent).
-    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+    pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
         self.idempotent("command", |mut conn| async move { cmd.query_async(&mut conn).await }).await
     }
 
@@ -378,7 +378,10 @@ impl RedisStore {
     }
 
     /// One script call. Never retried here: a failed call may have run.
-    async fn invoke<T: FromRedisValue>(&self, invocation: &::redis::ScriptInvocation<'_>) -> Result<T, StoreError> {
+    pub(crate) async fn invoke<T: FromRedisValue>(
+        &self,
+        invocation: &::redis::ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
         let mut conn = self.conn.clone();
         self.bounded("script", async move { invocation.invoke_async(&mut conn).await }).await
     }
