@@ -158,7 +158,7 @@ impl Pair {
     }
 
     fn timer(&self, kind: TimerKind, id: &IncidentId) -> TimerKey {
-        TimerKey { kind, incident_id: id.clone() }
+        TimerKey { kind, incident_id: id.clone(), sub: None }
     }
 
     /// The incident a command aimed at `slot` acts on, as the reference holds it: one of the

@@ -358,9 +358,9 @@ impl Departments {
                 "urging": step.urges(),
                 "call_in": view::CallInView::of(call_in),
             }));
-            out.push(BusMessage::ToOperators { payload: payload.clone(), place: place.clone() });
+            out.push(BusMessage::ToScreens { payload: payload.clone(), place: place.clone() });
             if !accounts.is_empty() {
-                out.push(BusMessage::ToMediators { mediator_ids: accounts.clone(), payload });
+                out.push(BusMessage::ToAccounts { account_ids: accounts.clone(), payload });
             }
             if matches!(step, Step::Responded(ResponseKind::TookOver) | Step::Result) {
                 // The resident's tracking page says who has it now: its streams re-read.

@@ -85,6 +85,12 @@ impl Feed {
                     self.hub.announce(Change::Mediator(mediator_id));
                 }
             }
+            BusMessage::ToAccounts { account_ids, payload } => {
+                self.hub.send_mediators(&account_ids, &Payload::from(payload));
+            }
+            BusMessage::ToScreens { payload, place } => {
+                self.hub.send_operators(&Payload::from(payload), place.as_ref())
+            }
             BusMessage::News { incident, notices } => {
                 self.hub.deliver(&incident, &notices, self.dispatcher.settings().dispatch.offer_ttl);
             }

@@ -424,6 +424,22 @@ pub enum BusMessage {
         /// Who.
         mediator_id: AccountId,
     },
+    /// A message of a capability beside the incident (departments' call-ins), already rendered
+    /// by that capability, for these accounts' sockets. Incident news never travels this way.
+    ToAccounts {
+        /// Recipients (mediator or department accounts).
+        account_ids: Vec<AccountId>,
+        /// The wire message, already serialised.
+        payload: String,
+    },
+    /// As [`BusMessage::ToAccounts`], for the command center's screens that see `place`.
+    ToScreens {
+        /// The wire message, already serialised.
+        payload: String,
+        /// Where the incident lies (None: for everyone).
+        #[serde(default)]
+        place: Option<crate::domain::area::AreaPath>,
+    },
     /// What a write did to an incident and who must hear of it, with the incident as the write
     /// left it (in its stored encoding, [`records`]): every instance renders each notice for
     /// the sockets it holds (`push`), in order.

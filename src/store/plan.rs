@@ -282,7 +282,7 @@ mod tests {
     fn sample() -> IncidentWrite {
         let incident = crate::store::conformance::incident(&[]);
         let mut w = IncidentWrite::new(incident.clone(), Expect::Version(7));
-        let key = TimerKey { kind: TimerKind::Escalate, incident_id: incident.id.clone() };
+        let key = TimerKey { kind: TimerKind::Escalate, incident_id: incident.id.clone(), sub: None };
         w.timers = vec![TimerOp::Schedule(key.clone(), jiff::Timestamp::from_second(1_800_000_300).unwrap())];
         w.timers.push(TimerOp::Cancel(key));
         w.hold = Some(Hold { mediator_id: AccountId::generate(), capacity: 3, day: "2026-11-22".into() });

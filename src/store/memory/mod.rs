@@ -23,6 +23,7 @@ use crate::domain::incident::Incident;
 use crate::domain::location::GeoPoint;
 use crate::domain::scene::Scene;
 use crate::domain::timeline::TimelineEntry;
+use crate::store::TimerOp;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
@@ -149,7 +150,17 @@ impl MemoryStore {
     pub(crate) fn change_timers(&self, timers: &[TimerOp]) {
         let next_deadline = {
             let mut g = self.lock();
-            let next = sooner_deadline(g.timer_order.first().map(|(t, _)| *t), timers);
+            let earliest = g.timer_order.first().map(|(t, _)| *t);
+            let soonest = timers
+                .iter()
+                .filter_map(|op| match op {
+                    TimerOp::Schedule(_, due) => Some(ms(*due)),
+                    TimerOp::Cancel(_) => None,
+                })
+                .min();
+            let next = soonest
+                .filter(|s| earliest.is_none_or(|e| *s < e))
+                .map(|due_ms| crate::store::BusMessage::NextDeadline { due_ms });
             for op in timers {
                 match op {
                     TimerOp::Schedule(key, due) => g.set_timer(key.clone(), ms(*due)),
