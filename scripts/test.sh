@@ -15,6 +15,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+# Video mediation (tests/browser/video.rs): a real coturn relays the browsers' media.
+command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing ${missing[*]} (Debian packages)"
   as_root apt-get update -qq

@@ -66,7 +66,9 @@ impl App {
             settings.redis.durability
         }));
         let departments_store: Arc<dyn crate::departments::store::DepartmentStore>;
-        let (ports, bus): (Ports, Arc<dyn Bus>) = if settings.uses_memory_store() {
+        let (ports, bus, video_store): (Ports, Arc<dyn Bus>, Arc<dyn crate::video::store::VideoStore>) = if settings
+            .uses_memory_store()
+        {
             tracing::warn!(
                 "running on the embedded in-memory store: NOT durable and not shared between instances; \
                  set GD_REDIS__URL=redis://host:6379 for production"
@@ -74,7 +76,7 @@ impl App {
             let store = MemoryStore::with_bus_capacity(settings.push.bus_capacity).with_clock(clock.clone());
             let bus = store.bus();
             departments_store = Arc::new(crate::departments::memory::MemoryDepartments::new(store.clone()));
-            (Ports::of(Arc::new(store)), Arc::new(bus))
+            (Ports::of(Arc::new(store)), Arc::new(bus), crate::video::memory::port())
         } else {
             let cfg = RedisConfig {
                 url: settings.redis.url.clone(),
@@ -84,13 +86,14 @@ impl App {
             };
             let ports = redis::connect_ports(&cfg).await.context("connecting to Redis (redis.url)")?;
             let bus = redis::start_bus(&cfg, shutdown.child_token()).await.context("subscribing to Redis pub/sub")?;
+            let video = crate::video::redis::connect(&cfg).await.context("connecting the video room to Redis")?;
             tracing::info!(prefix = %cfg.prefix, cluster = cfg.is_cluster(), "running on Redis");
             departments_store = Arc::new(
                 crate::departments::redis::RedisDepartments::connect(&cfg)
                     .await
                     .context("connecting to Redis (redis.url)")?,
             );
-            (ports, bus)
+            (ports, bus, video)
         };
         durability.check(&*ports.health).await;
         match ports.incidents.index_open_incidents().await {
@@ -137,6 +140,7 @@ impl App {
         let tracking = TrackingStreams::new(dispatcher.clone(), hub.clone(), caps, shutdown.clone());
         let engine = &dispatcher;
         let state = AppState {
+            video: crate::video::Video::new(video_store, dispatcher.clone()),
             accounts: Accounts::new(engine.clone()),
             incidents: Incidents::new(engine.clone()),
             reports: Reports::new(engine.clone()),

@@ -19,6 +19,8 @@
 //! - [`auth`]: JWTs, passwords, tracking tokens.
 //! - [`wechat`]: the WeChat Official Account protocol: signatures, safe mode, XML, API client.
 //! - [`sms`]: texts to residents' phones through an HTTP gateway (the tracking link).
+//! - [`video`]: video mediation on an incident: sessions, one-time invitations, TURN
+//!   credentials, the signaling relay (its own store port, memory and Redis).
 //! - [`http`]: the router per audience, error mapping, extractors, sockets; handlers take
 //!   services, never a store (`tests/architecture.rs`).
 //! - [`config`], [`telemetry`], [`clock`], [`retry`], [`app`]: settings, logs/metrics, time,
@@ -43,4 +45,5 @@ pub mod sms;
 pub mod store;
 pub mod telemetry;
 pub mod timers;
+pub mod video;
 pub mod wechat;

@@ -16,6 +16,12 @@ mod helpers;
 #[path = "browser/command_screen.rs"]
 mod command_screen;
 
+#[path = "support/turn_server.rs"]
+mod turn_server;
+
+#[path = "browser/video.rs"]
+mod video;
+
 use helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::json;

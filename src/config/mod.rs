@@ -81,6 +81,9 @@ pub struct Settings {
     /// `[departments]`: call-in deadlines (issue #21).
     #[serde(default)]
     pub departments: crate::departments::config::DepartmentSettings,
+    /// `[video]`: video mediation (issue #22): TURN, invitations, the room's limits.
+    #[serde(default)]
+    pub video: crate::video::VideoSettings,
     /// `GD_ENV` (not a file key).
     #[serde(skip)]
     pub environment: Environment,
@@ -437,7 +440,8 @@ impl Settings {
                     .try_parsing(true)
                     .list_separator(",")
                     .with_list_parse_key("http.allowed_origins")
-                    .with_list_parse_key("redis.cluster_nodes"),
+                    .with_list_parse_key("redis.cluster_nodes")
+                    .with_list_parse_key("video.turn_urls"),
             )
             .build()?;
         let mut settings: Self = built.try_deserialize()?;
@@ -448,6 +452,7 @@ impl Settings {
         settings.wechat.load_secrets_from_env()?;
         settings.sms.api_key = sources::secret_from_env("GD_SMS__API_KEY")?;
         settings.departments.webhook.secret = sources::secret_from_env("GD_DEPARTMENTS__WEBHOOK__SECRET")?;
+        settings.video.turn_secret = sources::secret_from_env("GD_VIDEO__TURN_SECRET")?;
         settings.validate()?;
         Ok(settings)
     }
@@ -542,6 +547,9 @@ impl Settings {
             return bad("redis.durability_check_every", "must be at least 100ms");
         }
         self.map.validate()?;
+        if let Err((key, why)) = self.video.validate() {
+            return bad(key, why);
+        }
         if let Err((key, why)) = self.sms.validate() {
             return bad(key, why);
         }

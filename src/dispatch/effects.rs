@@ -154,7 +154,11 @@ pub(super) fn apply(
             | Event::PhoneRevealed
             | Event::MediatorPhoneRevealed { .. }
             | Event::Notified { .. }
-            | Event::Joint { .. } => {}
+            | Event::Joint { .. }
+            | Event::VideoStarted { .. }
+            | Event::VideoJoined { .. }
+            | Event::VideoLeft { .. }
+            | Event::VideoEnded { .. } => {}
         }
     }
 }

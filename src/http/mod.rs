@@ -17,6 +17,7 @@ pub mod resident;
 pub mod scene_qr;
 pub mod serve;
 pub mod state;
+pub mod video;
 pub mod wechat_webhook;
 pub mod ws;
 
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(wechat_webhook::router())
         .merge(scene_qr::router())
         .merge(departments::router())
+        .merge(video::router())
         .split_for_parts();
     let openapi = Arc::new(document(openapi));
     let x_request_id = HeaderName::from_static("x-request-id");

@@ -42,6 +42,8 @@ pub struct AppState {
     pub keys: JwtKeys,
     /// This instance's sockets.
     pub hub: Hub,
+    /// Video mediation (issue #22).
+    pub video: crate::video::Video,
     /// This instance's residents' tracking streams.
     pub tracking: TrackingStreams,
     /// Settings.

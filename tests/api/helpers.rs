@@ -265,6 +265,17 @@ impl TestApp {
         let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("socket opens");
         Socket { ws }
     }
+
+    /// Open a socket at `path_and_query` as given: the socket, or the HTTP status that
+    /// refused the upgrade.
+    pub(crate) async fn try_socket(&self, path_and_query: &str) -> Result<Socket, StatusCode> {
+        let url = format!("{}{path_and_query}", self.base.replacen("http", "ws", 1));
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((ws, _)) => Ok(Socket { ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status()),
+            Err(e) => panic!("socket failed without an HTTP answer: {e}"),
+        }
+    }
 }
 
 /// A client WebSocket that reads JSON messages.

@@ -30,4 +30,5 @@ mod scopes;
 mod screen_snapshot;
 mod sockets;
 mod streams;
+mod video;
 mod wechat;

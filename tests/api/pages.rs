@@ -31,7 +31,7 @@ async fn every_page_loads_its_scripts_as_modules_under_one_cached_version() {
     let base = Url::parse(&app.base).expect("base URL");
     let mut versions = BTreeSet::new();
     let mut modules = BTreeSet::new();
-    for page in ["/", "/m", "/r/no-such-scene", "/t/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+    for page in ["/", "/m", "/r/no-such-scene", "/t/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "/v/AAAA"] {
         let resp = app.http().get(base.join(page).expect("page URL")).send().await.expect("page");
         let csp = resp.headers()["content-security-policy"].to_str().expect("CSP").to_owned();
         assert!(csp.contains("script-src 'self';") && !csp.contains("unsafe"), "{page}: {csp}");

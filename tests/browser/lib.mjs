@@ -12,15 +12,21 @@ export const WAIT_MS = Number(process.env.GD_WAIT_MS || 20000);
 mkdirSync(ARTIFACTS, { recursive: true });
 
 /** Debian's chromium, headless, an empty throwaway profile (playwright makes a fresh temp user-data-dir). */
-export async function launch() {
+export async function launch(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.GD_CHROMIUM || '/usr/bin/chromium',
     headless: true,
     timeout: 60000,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
 }
+
+/** Chromium flags for video calls: fake camera and microphone, no permission prompt, ICE on
+ *  loopback (the tests' only network), no mDNS host names. */
+export const MEDIA_FLAGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--autoplay-policy=no-user-gesture-required'];
 
 /**
  * A browser context; `errors` collects uncaught page errors and CSP violations (a scenario
@@ -70,9 +76,9 @@ export async function shot(page, name, { fullPage = false } = {}) {
 }
 
 /** Run a scenario: a fresh browser, failure screenshots of every open page, exit status. */
-export async function scenario(name, body) {
+export async function scenario(name, body, { args = [] } = {}) {
   const errors = [];
-  const browser = await launch();
+  const browser = await launch(args);
   const timer = setTimeout(() => { console.error(`${name}: scenario timed out`); process.exit(1); }, 150000);
   try {
     await body(browser, errors);

@@ -19,7 +19,7 @@ GD.strings({
     'o.distance': '距您 {d}', 'o.gone.claimed': '已被他人接单', 'o.gone.assigned': '指挥中心已另派他人',
     'o.gone.cancelled': '群众已撤销', 'o.gone.expired': '此派单已失效', 'o.accepted': '接单成功，请尽快联系群众',
     'j.call': '拨打电话', 'j.no_phone': '群众未留电话', 'j.navigate': '导航前往',
-    'j.arrive': '我已到场', 'j.resolve': '办结', 'j.outcome': '调解结果', 'j.note': '处理情况（选填）',
+    'j.arrive': '我已到场', 'j.video': '视频调解', 'j.resolve': '办结', 'j.outcome': '调解结果', 'j.note': '处理情况（选填）',
     'j.note_ph': '例如：双方达成协议，已签调解书', 'j.pick_outcome': '请选择调解结果', 'j.resolved': '已办结，辛苦了',
     'j.assigned': '指挥中心给您派了一单', 'j.arrived': '已记录到场',
     'login.title': '调解员登录', 'login.phone': '手机号', 'login.password': '密码', 'login.submit': '登录',
@@ -50,7 +50,7 @@ GD.strings({
     'o.distance': '{d} away', 'o.gone.claimed': 'Taken by someone else', 'o.gone.assigned': 'The command center sent someone else',
     'o.gone.cancelled': 'Withdrawn by the resident', 'o.gone.expired': 'This offer is no longer open',
     'o.accepted': 'Accepted: please call the resident', 'j.call': 'Call', 'j.no_phone': 'No phone left', 'j.navigate': 'Navigate',
-    'j.arrive': "I'm here", 'j.resolve': 'Close case', 'j.outcome': 'Outcome',
+    'j.arrive': "I'm here", 'j.video': 'Video mediation', 'j.resolve': 'Close case', 'j.outcome': 'Outcome',
     'j.note': 'Note (optional)', 'j.note_ph': 'e.g. both sides signed an agreement', 'j.pick_outcome': 'Pick an outcome',
     'j.resolved': 'Closed. Thank you', 'j.assigned': 'The command center sent you a case', 'j.arrived': 'Arrival recorded',
     'login.title': 'Mediator sign-in', 'login.phone': 'Phone', 'login.password': 'Password', 'login.submit': 'Sign in',
@@ -478,6 +478,19 @@ function jobCard(i) {
         var note = document.getElementById(noteId).value.trim();
         act(i, 'resolve', note ? { outcome: picked.value, note: note } : { outcome: picked.value }, e.currentTarget)
           .then(function (v) { if (v) GD.toast(GD.tr('j.resolved'), 'ok'); });
+      } }));
+  }
+  if (i.status === 'claimed' || i.status === 'on_site') {
+    // Video mediation (issue #22): open the room as its host (again, if it is already live).
+    children.push(GD.el('button', { type: 'button', class: 'big ghost video', text: GD.t('j.video'),
+      onclick: function (e) {
+        var b = e.currentTarget;
+        b.disabled = true;
+        GD.api('POST', '/api/v1/video/sessions', { token: token, body: { incident_id: i.id } }).then(function (r) {
+          b.disabled = false;
+          if (r.ok) { location.href = r.body.page; return; }
+          GD.toastError(r);
+        });
       } }));
   }
   return GD.el('article', { class: 'card job risk-' + i.risk, dataset: { id: i.id } }, children);

@@ -3,6 +3,7 @@
 // claim. Updates without reloading: Server-Sent Events, or polling every 5 s when they fail.
 import { GD, $ } from './common.js';
 import { addBaseMap, toMap } from './basemap.js';
+import './track_video.js';
 
 GD.strings({
   zh: {

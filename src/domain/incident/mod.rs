@@ -563,6 +563,42 @@ pub enum Event {
         #[serde(default)]
         note: Option<String>,
     },
+    /// A video mediation session started on this incident (issue #22; appended outside state
+    /// changes, like the audit entries).
+    VideoStarted {
+        /// The session.
+        session_id: String,
+    },
+    /// Someone joined the video session.
+    VideoJoined {
+        /// The session.
+        session_id: String,
+        /// `host`, `party`, `department`, `operator` or `observer`.
+        kind: String,
+        /// How the room shows them (a role and a label, never a phone or ID number).
+        label: String,
+    },
+    /// Someone left the video session (or the mediator removed them).
+    VideoLeft {
+        /// The session.
+        session_id: String,
+        /// As in `VideoJoined`.
+        label: String,
+        /// Seconds they were in the room this time.
+        seconds: u64,
+        /// True when the mediator removed them.
+        #[serde(default)]
+        removed: bool,
+    },
+    /// The video session ended.
+    VideoEnded {
+        /// The session.
+        session_id: String,
+        /// Everyone who joined, by label.
+        participants: Vec<String>,
+        /// From start to end, seconds.
+        seconds: u64,
+    },
 }
 
 impl Event {

@@ -337,6 +337,20 @@ impl RedisStore {
         &self.keys
     }
 
+    /// Run one command for a capability's own port (the video room, issue #22) on this store's
+    /// connection, with its timeout and error sorting. `repeatable`: the command may be sent
+    /// again after a dropped connection (never for one that takes something, like `GETDEL`).
+    ///
+    /// # Errors
+    /// As every store call: [`StoreError::Unavailable`], [`StoreError::RefusesWrites`].
+    pub async fn command<T: FromRedisValue>(&self, cmd: &Cmd, repeatable: bool) -> Result<T, StoreError> {
+        if repeatable {
+            return self.query(cmd).await;
+        }
+        let mut conn = self.conn.clone();
+        self.bounded("command", async move { cmd.query_async(&mut conn).await }).await
+    }
+
     /// Run one Redis round trip, bounded in time, with errors classified.
     async fn bounded<T>(
         &self,

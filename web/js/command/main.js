@@ -18,6 +18,7 @@ import { openStats } from './stats.js';
 import { showTab } from './queues.js';
 import { renderBanner } from './session.js';
 import { showMediator, drawStats, redraw, lastDrawn } from './mediators.js';
+import './video.js';
 
 Object.assign(hook, {
   open: function (id) { openPanel(id); },

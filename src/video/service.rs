@@ -1,0 +1,669 @@
+//! The video room's use cases behind one cheap-clone handle: start, invite, join, observe, the
+//! socket's entering and leaving, remove, end, TURN credentials, the live list. Every change to
+//! a session is read → change → compare-and-set on its version (retried), so two instances
+//! never lose each other's seats. Start, joins, leaves and the end go on the incident timeline.
+
+use super::VideoSettings;
+use super::rooms::{Membership, Outbound, Rooms};
+use super::session::{Invitation, MAX_INVITATIONS, Seat, SeatKind, VideoSession, runs_the_room};
+use super::store::VideoStore;
+use super::turn;
+use crate::auth::{random_token, sha256_hex};
+use crate::dispatch::{DispatchError, Dispatcher};
+use crate::domain::account::Role;
+use crate::domain::ids::IncidentId;
+use crate::domain::incident::Event;
+use crate::domain::timeline::{ActorRole, TimelineEntry};
+use crate::store::StoreError;
+use jiff::Timestamp;
+use secrecy::ExposeSecret;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Compare-and-set attempts before a change gives up (`Contended`).
+const CAS_ATTEMPTS: usize = 8;
+
+/// Longest label a seat may carry, characters.
+pub const MAX_LABEL_CHARS: usize = 20;
+
+/// Why a video request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum VideoError {
+    /// No such incident or session (or not one the caller may see).
+    #[error("not found")]
+    NotFound,
+    /// Only the mediator holding the incident, or an operator, may do this.
+    #[error("only the mediator holding this incident or an operator may do this")]
+    NotYours,
+    /// The incident already has a live session.
+    #[error("this incident already has a live video session")]
+    AlreadyLive(String),
+    /// The session has ended.
+    #[error("this video session has ended")]
+    Ended,
+    /// All seats are taken.
+    #[error("this video session is full")]
+    Full,
+    /// The session handed out as many invitations as it may.
+    #[error("this video session has handed out as many invitations as it may")]
+    TooManyInvitations,
+    /// The invitation's time ran out.
+    #[error("this invitation has expired; ask the mediator for a new one")]
+    InvitationExpired,
+    /// The invitation was used already (or never issued).
+    #[error("this invitation has been used already (or does not exist); ask the mediator for a new one")]
+    InvitationUsed,
+    /// The seat token is unknown, or the seat was removed.
+    #[error("this page is not a participant of the session")]
+    NotInvited,
+    /// A field is unusable.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// Which.
+        field: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// Too many concurrent changes; retry.
+    #[error("the session is changing too fast; retry")]
+    Contended,
+    /// Reading the incident failed.
+    #[error(transparent)]
+    Dispatch(#[from] DispatchError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Who is asking, when it is staff.
+#[derive(Debug, Clone)]
+pub struct StaffCaller {
+    /// The role.
+    pub role: Role,
+    /// The account (None: an operations token).
+    pub account_id: Option<String>,
+}
+
+/// A seat handed to a page: the token opens the socket and fetches TURN credentials.
+#[derive(Debug, Clone)]
+pub struct SeatTicket {
+    /// The session.
+    pub session_id: String,
+    /// The seat's id in the room.
+    pub seat_id: String,
+    /// The seat token (secret; only the page holds it).
+    pub token: String,
+    /// What for.
+    pub kind: SeatKind,
+}
+
+/// A fresh invitation.
+#[derive(Debug, Clone)]
+pub struct InvitationTicket {
+    /// The one-time token (the link is `/v/<token>`).
+    pub token: String,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+}
+
+/// What a page needs to connect: ICE servers with fresh credentials.
+#[derive(Debug, Clone)]
+pub struct IceConfig {
+    /// The URLs (`turn:`, `turns:`, `stun:`).
+    pub urls: Vec<String>,
+    /// TURN username (`expiry:seat`), when TURN is configured.
+    pub username: Option<String>,
+    /// TURN password.
+    pub credential: Option<String>,
+    /// When the credential expires.
+    pub expires_at: Timestamp,
+    /// Whether pages must use relayed paths only.
+    pub relay_only: bool,
+}
+
+/// The video room. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct Video(Arc<Inner>);
+
+struct Inner {
+    store: Arc<dyn VideoStore>,
+    dispatcher: Dispatcher,
+    rooms: Rooms,
+    settings: VideoSettings,
+    fallback_phone: String,
+}
+
+impl std::fmt::Debug for Video {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Video").finish_non_exhaustive()
+    }
+}
+
+fn seat_id() -> String {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).unwrap_or_default();
+    bytes.iter().fold(String::from("p"), |mut id, b| {
+        use std::fmt::Write as _;
+        let _ = write!(id, "{b:02x}");
+        id
+    })
+}
+
+fn valid_session_id(id: &str) -> Result<(), VideoError> {
+    if id.len() == 36 && uuid::Uuid::try_parse(id).is_ok() { Ok(()) } else { Err(VideoError::NotFound) }
+}
+
+/// A label from the client: trimmed, 1..=20 characters, no control characters; or the
+/// kind's default.
+fn label_for(kind: SeatKind, given: Option<&str>) -> Result<String, VideoError> {
+    let given = given.map(str::trim).filter(|l| !l.is_empty());
+    match given {
+        None => Ok(match kind {
+            SeatKind::Host => "调解员",
+            SeatKind::Party => "当事人",
+            SeatKind::Department => "部门专家",
+            SeatKind::Operator => "指挥中心",
+            SeatKind::Observer => "指挥中心（旁听）",
+        }
+        .to_owned()),
+        Some(l) if l.chars().count() > MAX_LABEL_CHARS => {
+            Err(VideoError::Invalid { field: "label", reason: "at most 20 characters" })
+        }
+        Some(l) if l.chars().any(char::is_control) => {
+            Err(VideoError::Invalid { field: "label", reason: "no control characters" })
+        }
+        Some(l) => Ok(l.to_owned()),
+    }
+}
+
+impl Video {
+    /// The room on `store`, reading incidents and writing timelines through `dispatcher`.
+    #[must_use]
+    pub fn new(store: Arc<dyn VideoStore>, dispatcher: Dispatcher) -> Self {
+        let settings = dispatcher.settings().video.clone();
+        let fallback_phone = if settings.fallback_phone.is_empty() {
+            dispatcher.settings().resident.center_phone.clone()
+        } else {
+            settings.fallback_phone.clone()
+        };
+        Self(Arc::new(Inner { store, dispatcher, rooms: Rooms::default(), settings, fallback_phone }))
+    }
+
+    fn now(&self) -> Timestamp {
+        self.0.dispatcher.now()
+    }
+
+    /// The number shown to a browser that cannot do video calls (may be empty).
+    #[must_use]
+    pub fn fallback_phone(&self) -> &str {
+        &self.0.fallback_phone
+    }
+
+    async fn timeline(&self, incident: &IncidentId, role: ActorRole, actor_id: Option<String>, event: Event) {
+        let entry = TimelineEntry { at: self.now(), actor_role: role, actor_id, event };
+        // The call goes on; a lost line is logged (the session record keeps the facts).
+        if let Err(e) = self.0.dispatcher.ports().incidents.append_timeline(incident, &[entry]).await {
+            tracing::warn!(incident_id = %incident, error = %e, "could not add a video line to the timeline");
+        }
+    }
+
+    /// Whether `caller` may run sessions on `incident`: its holder, or an operator/admin.
+    async fn check_runs(&self, caller: &StaffCaller, incident: &IncidentId) -> Result<(), VideoError> {
+        let incident = self.0.dispatcher.ports().incidents.get_incident(incident).await?.ok_or(VideoError::NotFound)?;
+        match caller.role {
+            Role::Operator | Role::Admin => Ok(()),
+            Role::Mediator if incident.claimed_by.as_ref().map(ToString::to_string) == caller.account_id => Ok(()),
+            Role::Mediator | Role::Department => Err(VideoError::NotYours),
+        }
+    }
+
+    fn new_seat(kind: SeatKind, label: String, account_id: Option<String>) -> (Seat, String) {
+        let token_secret = random_token();
+        let seat = Seat {
+            id: seat_id(),
+            kind,
+            label,
+            account_id,
+            token_hash: String::new(),
+            in_room_since: None,
+            removed: false,
+        };
+        (seat, token_secret)
+    }
+
+    fn ticket(session: &str, mut seat: Seat, secret: &str) -> (Seat, SeatTicket) {
+        let token = format!("{session}.{secret}");
+        seat.token_hash = sha256_hex(&token);
+        let ticket = SeatTicket { session_id: session.to_owned(), seat_id: seat.id.clone(), token, kind: seat.kind };
+        (seat, ticket)
+    }
+
+    /// Start a session on `incident`; the caller gets the host's seat. If it already has a live
+    /// one, the caller gets a fresh seat in it (their earlier seat there stops working).
+    ///
+    /// # Errors
+    /// `NotFound`, `NotYours`, `Store`.
+    pub async fn start(&self, caller: &StaffCaller, incident: &IncidentId) -> Result<SeatTicket, VideoError> {
+        self.check_runs(caller, incident).await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let kind = if caller.role == Role::Mediator { SeatKind::Host } else { SeatKind::Operator };
+        let (seat, secret) = Self::new_seat(kind, label_for(kind, None)?, caller.account_id.clone());
+        let (seat, ticket) = Self::ticket(&id, seat, &secret);
+        let session = VideoSession {
+            id: id.clone(),
+            incident_id: incident.clone(),
+            started_at: self.now(),
+            ended_at: None,
+            seats: vec![seat],
+            joined: Vec::new(),
+            invitations: 0,
+        };
+        if !self.0.store.insert_session(&session).await? {
+            let live = self.0.store.live_session_of(incident).await?.unwrap_or_default();
+            return self.reseat(caller, &live, kind).await;
+        }
+        let role = if caller.role == Role::Mediator { ActorRole::Mediator } else { ActorRole::Operator };
+        self.timeline(incident, role, caller.account_id.clone(), Event::VideoStarted { session_id: id }).await;
+        tracing::info!(incident_id = %incident, session_id = %session.id, "video session started");
+        Ok(ticket)
+    }
+
+    /// The incident already has a live session: its host (or an operator) who lost the page
+    /// gets a fresh seat of the same kind, and their previous seat stops working.
+    async fn reseat(&self, caller: &StaffCaller, live: &str, kind: SeatKind) -> Result<SeatTicket, VideoError> {
+        let (seat, secret) = Self::new_seat(kind, label_for(kind, None)?, caller.account_id.clone());
+        let (seat, ticket) = Self::ticket(live, seat, &secret);
+        let max = self.0.settings.max_participants;
+        let replaced = self
+            .change(live, |s| {
+                let mut replaced = Vec::new();
+                for old in
+                    s.seats.iter_mut().filter(|o| o.kind == kind && o.account_id == caller.account_id && !o.removed)
+                {
+                    old.removed = true;
+                    replaced.push(old.id.clone());
+                }
+                if !s.has_room_for(kind, max) {
+                    return Err(VideoError::Full);
+                }
+                s.seats.push(seat.clone());
+                Ok(replaced)
+            })
+            .await
+            .map_err(|e| if matches!(e, VideoError::NotFound) { VideoError::AlreadyLive(live.to_owned()) } else { e })?
+            .1;
+        for old in replaced {
+            self.0.rooms.tell(live, &old, Outbound::Close(super::close::REPLACED, "opened again elsewhere"));
+        }
+        Ok(ticket)
+    }
+
+    /// Read → change → compare-and-set, retried; `change` returns what the caller gets, or
+    /// refuses.
+    async fn change<T>(
+        &self,
+        id: &str,
+        mut change: impl FnMut(&mut VideoSession) -> Result<T, VideoError>,
+    ) -> Result<(VideoSession, T), VideoError> {
+        valid_session_id(id)?;
+        for _ in 0..CAS_ATTEMPTS {
+            let held = self.0.store.session(id).await?.ok_or(VideoError::NotFound)?;
+            let mut session = held.session;
+            let out = change(&mut session)?;
+            if self.0.store.replace_session(&session, held.version).await? {
+                return Ok((session, out));
+            }
+        }
+        Err(VideoError::Contended)
+    }
+
+    /// Give `seat` a place in a live session, if one of its kind is free.
+    async fn add_seat(&self, session_id: &str, seat: &Seat) -> Result<VideoSession, VideoError> {
+        let max = self.0.settings.max_participants;
+        let (session, ()) = self
+            .change(session_id, |s| {
+                if !s.is_live() {
+                    return Err(VideoError::Ended);
+                }
+                if !s.has_room_for(seat.kind, max) {
+                    return Err(VideoError::Full);
+                }
+                s.seats.push(seat.clone());
+                Ok(())
+            })
+            .await?;
+        Ok(session)
+    }
+
+    /// A session by id (for a caller already checked).
+    async fn session(&self, id: &str) -> Result<VideoSession, VideoError> {
+        valid_session_id(id)?;
+        Ok(self.0.store.session(id).await?.ok_or(VideoError::NotFound)?.session)
+    }
+
+    /// Invite someone: a one-time link. For a party it is also shown on the incident's
+    /// tracking page.
+    ///
+    /// # Errors
+    /// `NotFound`, `NotYours`, `Ended`, `TooManyInvitations`, `Invalid` (kind, label).
+    pub async fn invite(
+        &self,
+        caller: &StaffCaller,
+        session_id: &str,
+        kind: SeatKind,
+        label: Option<&str>,
+    ) -> Result<InvitationTicket, VideoError> {
+        let session = self.session(session_id).await?;
+        self.check_runs(caller, &session.incident_id).await?;
+        self.issue_invitation(session_id, kind, label).await
+    }
+
+    /// [`Self::invite`] from inside the room, by the host or an operator's seat.
+    ///
+    /// # Errors
+    /// As [`Self::invite`].
+    pub async fn invite_from_seat(
+        &self,
+        session_id: &str,
+        by: &Seat,
+        kind: SeatKind,
+        label: Option<&str>,
+    ) -> Result<InvitationTicket, VideoError> {
+        if !runs_the_room(by.kind) {
+            return Err(VideoError::NotYours);
+        }
+        self.issue_invitation(session_id, kind, label).await
+    }
+
+    async fn issue_invitation(
+        &self,
+        session_id: &str,
+        kind: SeatKind,
+        label: Option<&str>,
+    ) -> Result<InvitationTicket, VideoError> {
+        if matches!(kind, SeatKind::Host | SeatKind::Observer) {
+            return Err(VideoError::Invalid { field: "kind", reason: "party, department or operator" });
+        }
+        let label = label_for(kind, label)?;
+        let (session, ()) = self
+            .change(session_id, |s| {
+                if !s.is_live() {
+                    return Err(VideoError::Ended);
+                }
+                if s.invitations >= MAX_INVITATIONS {
+                    return Err(VideoError::TooManyInvitations);
+                }
+                s.invitations += 1;
+                Ok(())
+            })
+            .await?;
+        let token = random_token();
+        let ttl = self.0.settings.invitation_ttl;
+        let expires_at = self.now() + ttl;
+        let invitation = Invitation { session_id: session.id.clone(), kind, label, expires_at };
+        // Kept a day past its expiry, so a late click is told "expired" rather than "unknown".
+        let keep = ttl + Duration::from_secs(24 * 3600);
+        self.0.store.put_invitation(&sha256_hex(&token), &invitation, keep).await?;
+        if kind == SeatKind::Party {
+            self.0.store.put_party_link(&session.incident_id, &token, ttl).await?;
+        }
+        Ok(InvitationTicket { token, expires_at })
+    }
+
+    /// Use an invitation (once): a seat in its session.
+    ///
+    /// # Errors
+    /// `InvitationUsed` (used, or never issued), `InvitationExpired`, `Ended`, `Full`.
+    pub async fn join(&self, invitation_token: &str) -> Result<SeatTicket, VideoError> {
+        if invitation_token.is_empty() || invitation_token.len() > 64 {
+            return Err(VideoError::InvitationUsed);
+        }
+        let invitation =
+            self.0.store.take_invitation(&sha256_hex(invitation_token)).await?.ok_or(VideoError::InvitationUsed)?;
+        if invitation.expires_at <= self.now() {
+            return Err(VideoError::InvitationExpired);
+        }
+        let (seat, secret) = Self::new_seat(invitation.kind, invitation.label.clone(), None);
+        let (seat, ticket) = Self::ticket(&invitation.session_id, seat, &secret);
+        let session = self.add_seat(&invitation.session_id, &seat).await?;
+        if invitation.kind == SeatKind::Party
+            && self.0.store.party_link(&session.incident_id).await?.is_some_and(|t| t == invitation_token)
+        {
+            self.0.store.drop_party_link(&session.incident_id).await?;
+        }
+        Ok(ticket)
+    }
+
+    /// An operator watches a live session: a receive-only seat, no invitation needed.
+    ///
+    /// # Errors
+    /// `NotFound`, `NotYours` (not an operator), `Ended`, `Full` (two observers already).
+    pub async fn observe(&self, caller: &StaffCaller, session_id: &str) -> Result<SeatTicket, VideoError> {
+        if !matches!(caller.role, Role::Operator | Role::Admin) {
+            return Err(VideoError::NotYours);
+        }
+        let (seat, secret) =
+            Self::new_seat(SeatKind::Observer, label_for(SeatKind::Observer, None)?, caller.account_id.clone());
+        let (seat, ticket) = Self::ticket(session_id, seat, &secret);
+        self.add_seat(session_id, &seat).await?;
+        Ok(ticket)
+    }
+
+    /// The session and seat a seat token opens (live, not removed).
+    ///
+    /// # Errors
+    /// `NotInvited` for an unknown token or a removed seat; `Ended`.
+    pub async fn admit(&self, seat_token: &str) -> Result<(VideoSession, Seat), VideoError> {
+        let session_id = seat_token.split_once('.').map(|(s, _)| s).ok_or(VideoError::NotInvited)?;
+        if seat_token.len() > 128 || valid_session_id(session_id).is_err() {
+            return Err(VideoError::NotInvited);
+        }
+        let session = self.0.store.session(session_id).await?.ok_or(VideoError::NotInvited)?.session;
+        let seat = session.seat_by_token(&sha256_hex(seat_token)).cloned().ok_or(VideoError::NotInvited)?;
+        if seat.removed {
+            return Err(VideoError::NotInvited);
+        }
+        if !session.is_live() {
+            return Err(VideoError::Ended);
+        }
+        Ok((session, seat))
+    }
+
+    /// ICE servers for a seat, with a TURN credential minted now.
+    ///
+    /// # Errors
+    /// As [`Self::admit`].
+    pub async fn ice(&self, seat_token: &str) -> Result<IceConfig, VideoError> {
+        let (session, seat) = self.admit(seat_token).await?;
+        let s = &self.0.settings;
+        let expires_at = self.now() + s.credential_ttl;
+        let (username, credential) = match &s.turn_secret {
+            Some(secret) => {
+                // The user part names the seat, never the person.
+                let user = format!("{}-{}", &session.id[..8], seat.id);
+                let c = turn::credential(secret.expose_secret().as_bytes(), &user, expires_at.as_second());
+                (Some(c.username), Some(c.password))
+            }
+            None => (None, None),
+        };
+        Ok(IceConfig { urls: s.turn_urls.clone(), username, credential, expires_at, relay_only: s.relay_only })
+    }
+
+    /// A socket of `seat` opened: it joins the room here; everyone else is told; the first
+    /// time this stay begins, the timeline says so. Returns the welcome message and the
+    /// membership.
+    ///
+    /// # Errors
+    /// As [`Self::admit`]; `Store`.
+    pub async fn enter(&self, session: &VideoSession, seat: &Seat) -> Result<(String, Membership), VideoError> {
+        let now = self.now();
+        let (session, first_time) = self
+            .change(&session.id, |s| {
+                if !s.is_live() {
+                    return Err(VideoError::Ended);
+                }
+                let Some(me) = s.seat_mut(&seat.id).filter(|m| !m.removed) else { return Err(VideoError::NotInvited) };
+                let first = me.in_room_since.is_none();
+                me.in_room_since.get_or_insert(now);
+                if first && !s.joined.contains(&seat.label) {
+                    s.joined.push(seat.label.clone());
+                }
+                Ok(first)
+            })
+            .await?;
+        let membership = self.0.rooms.enter(&session.id, &seat.id);
+        let present = self.0.rooms.present(&session.id);
+        let peers: Vec<_> = session
+            .seats
+            .iter()
+            .filter(|s| s.id != seat.id && present.contains(&s.id))
+            .map(|s| json!({ "id": s.id, "kind": s.kind, "label": s.label }))
+            .collect();
+        let me = json!({ "id": seat.id, "kind": seat.kind, "label": seat.label });
+        let welcome = json!({
+            "type": "welcome", "you": me, "peers": peers, "session_id": session.id,
+            "incident_id": session.incident_id, "started_at": session.started_at,
+            "runs_room": runs_the_room(seat.kind),
+        });
+        self.0.rooms.tell_all(
+            &session.id,
+            Some(&seat.id),
+            &Outbound::Text(json!({ "type": "joined", "peer": me }).to_string().into()),
+        );
+        if first_time {
+            let event = Event::VideoJoined {
+                session_id: session.id.clone(),
+                kind: seat.kind.as_str().into(),
+                label: seat.label.clone(),
+            };
+            self.timeline(&session.incident_id, ActorRole::System, seat.account_id.clone(), event).await;
+        }
+        Ok((welcome.to_string(), membership))
+    }
+
+    /// A socket of `seat` closed. If no newer socket replaced it, the seat has left the room:
+    /// everyone else is told and the timeline gets the stay's length.
+    pub async fn left(&self, session_id: &str, seat: &Seat, conn: u64) {
+        if !self.0.rooms.leave(session_id, &seat.id, conn) {
+            return;
+        }
+        self.0.rooms.tell_all(
+            session_id,
+            None,
+            &Outbound::Text(json!({ "type": "left", "id": seat.id }).to_string().into()),
+        );
+        let now = self.now();
+        let changed = self
+            .change(session_id, |s| {
+                let me = s.seat_mut(&seat.id).ok_or(VideoError::NotInvited)?;
+                Ok((me.in_room_since.take(), me.removed))
+            })
+            .await;
+        match changed {
+            Ok((session, (Some(since), removed))) => {
+                let seconds = u64::try_from(now.duration_since(since).as_secs()).unwrap_or(0);
+                let event =
+                    Event::VideoLeft { session_id: session.id.clone(), label: seat.label.clone(), seconds, removed };
+                self.timeline(&session.incident_id, ActorRole::System, seat.account_id.clone(), event).await;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(session_id, error = %e, "could not record a video participant leaving"),
+        }
+    }
+
+    /// Relay a signaling message from `from` to `to` in the room (`from` is filled in here, so
+    /// no page can speak for another). False if `to` has no socket here.
+    #[must_use]
+    pub fn relay(&self, session_id: &str, from: &str, to: &str, mut message: serde_json::Value) -> bool {
+        message["from"] = json!(from);
+        message.as_object_mut().map(|m| m.remove("to"));
+        self.0.rooms.tell(session_id, to, Outbound::Text(message.to_string().into()))
+    }
+
+    /// Tell everyone else in the room that `from`'s state changed (muted, camera off…).
+    pub fn announce(&self, session_id: &str, from: &str, mut message: serde_json::Value) {
+        message["from"] = json!(from);
+        self.0.rooms.tell_all(session_id, Some(from), &Outbound::Text(message.to_string().into()));
+    }
+
+    /// The host (or an operator in the room) removes a participant: their seat stops working,
+    /// their socket closes (4410) and the others are told.
+    ///
+    /// # Errors
+    /// `NotYours` when `by` does not run the room; `NotFound` for an unknown seat.
+    pub async fn remove(&self, session_id: &str, by: &Seat, target: &str) -> Result<(), VideoError> {
+        if !runs_the_room(by.kind) || by.id == target {
+            return Err(VideoError::NotYours);
+        }
+        self.change(session_id, |s| {
+            let t = s.seat_mut(target).ok_or(VideoError::NotFound)?;
+            t.removed = true;
+            Ok(())
+        })
+        .await?;
+        self.0.rooms.tell(session_id, target, Outbound::Close(super::close::REMOVED, "removed by the mediator"));
+        Ok(())
+    }
+
+    /// End a session: every socket closes (4411), the timeline gets who took part and for how
+    /// long. Ending an ended session is a no-op.
+    ///
+    /// # Errors
+    /// `NotFound`; `NotYours`.
+    pub async fn end(&self, session_id: &str, by: EndedBy<'_>) -> Result<(), VideoError> {
+        let session = self.session(session_id).await?;
+        match by {
+            EndedBy::Staff(caller) => self.check_runs(caller, &session.incident_id).await?,
+            EndedBy::Seat(seat) if runs_the_room(seat.kind) => {}
+            EndedBy::Seat(_) => return Err(VideoError::NotYours),
+        }
+        let now = self.now();
+        let (session, was_live) = self
+            .change(session_id, |s| {
+                let was_live = s.is_live();
+                s.ended_at.get_or_insert(now);
+                Ok(was_live)
+            })
+            .await?;
+        if !was_live {
+            return Ok(());
+        }
+        self.0.rooms.tell_all(session_id, None, &Outbound::Close(super::close::ENDED, "the session ended"));
+        let _ = self.0.store.drop_party_link(&session.incident_id).await;
+        let seconds = u64::try_from(now.duration_since(session.started_at).as_secs()).unwrap_or(0);
+        let event = Event::VideoEnded { session_id: session.id.clone(), participants: session.joined.clone(), seconds };
+        self.timeline(&session.incident_id, ActorRole::System, None, event).await;
+        tracing::info!(session_id, seconds, "video session ended");
+        Ok(())
+    }
+
+    /// Every live session (the command center's list).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn live(&self) -> Result<Vec<VideoSession>, VideoError> {
+        Ok(self.0.store.live_sessions().await?)
+    }
+
+    /// The parties' invitation waiting for the resident holding `tracking_token`, if any.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown tracking token.
+    pub async fn party_link(&self, tracking_token: &str) -> Result<Option<String>, VideoError> {
+        let incident = self.0.dispatcher.tracked_incident(tracking_token).await.map_err(|e| match e {
+            DispatchError::NotFound => VideoError::NotFound,
+            e => VideoError::Dispatch(e),
+        })?;
+        Ok(self.0.store.party_link(&incident.id).await?)
+    }
+}
+
+/// Who ends a session.
+#[derive(Debug, Clone, Copy)]
+pub enum EndedBy<'a> {
+    /// Over HTTP, with a staff token.
+    Staff(&'a StaffCaller),
+    /// From inside the room.
+    Seat(&'a Seat),
+}

@@ -1,0 +1,78 @@
+//! Video mediation in real browsers through a real coturn (issue #22). Part of
+//! `tests/browser.rs` (`mod video`).
+
+use super::helpers::{Backend, spawn_app_with};
+use super::turn_server::TurnServer;
+use super::{LAT, LNG, run_scenario};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_pages_talk_over_turn_relay_and_the_timeline_records_the_session() {
+    let turn = TurnServer::start();
+    let (urls, secret) = (turn.urls(), turn.secret.clone());
+    let app = spawn_app_with(Backend::Memory, move |s| {
+        s.video.turn_urls = urls;
+        s.video.turn_secret = Some(secrecy::SecretString::from(secret));
+        s.video.relay_only = true;
+        s.video.fallback_phone = "0971-1234567".into();
+    })
+    .await;
+    let holder = app.mediator("王调解", &[]).await;
+    app.on_duty_at(&holder, LAT, LNG).await;
+    let report = app.report_at(LAT, LNG).await;
+    let incident = report["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/mediator/incidents/{incident}/accept");
+    assert_eq!(app.post(&path, Some(&holder.token), json!({})).await.0, StatusCode::OK);
+    let (s, host) = app.post("/api/v1/video/sessions", Some(&holder.token), json!({ "incident_id": incident })).await;
+    assert_eq!(s, StatusCode::CREATED, "{host}");
+    let session = host["session_id"].as_str().expect("session");
+    let invite = |kind: &'static str| {
+        let (app, path) = (&app, format!("/api/v1/video/sessions/{session}/invitations"));
+        let token = holder.token.clone();
+        async move {
+            let (s, inv) = app.post(&path, Some(&token), json!({ "kind": kind })).await;
+            assert_eq!(s, StatusCode::CREATED, "{inv}");
+            inv["token"].as_str().expect("token").to_owned()
+        }
+    };
+    let (party, expert, no_rtc) = (invite("party").await, invite("department").await, invite("party").await);
+    let page = host["page"].as_str().expect("page");
+
+    let operator = app.operator("值班员").await;
+    let args = [app.base.as_str(), page, &party, &expert, &no_rtc, "0971-1234567", &operator.token];
+    let out = run_scenario("video_call.mjs", &args).await;
+
+    for line in [
+        "ok: the host receives video from 2 peers over TURN relay",
+        "ok: the party receives video from 2 peers over TURN relay",
+        "ok: the expert receives video from 2 peers over TURN relay",
+        "ok: the observer receives video from 3 peers over TURN relay",
+        "ok: an uninvited page cannot join",
+        "ok: the session ended for everyone",
+        "ok: video-call",
+    ] {
+        assert!(out.contains(line), "missing {line:?}:\n{out}\n{}", turn.log());
+    }
+    // coturn really relayed: it logged allocations for the minted (expiry:seat) users.
+    let log = turn.log();
+    assert!(log.contains("ALLOCATE processed, success"), "coturn allocated nothing:\n{log}");
+    // The page without WebRTC did not spend its invitation (the session is over now).
+    let (_, refused) = app.post("/api/v1/video/join", None, json!({ "invitation": no_rtc })).await;
+    assert_eq!(refused["error"]["code"], "session_ended", "{refused}");
+
+    let timeline = super::helpers::eventually("the session's end on the timeline", || {
+        let (app, incident) = (&app, incident.clone());
+        async move {
+            let (_, detail) = app.get(&format!("/api/v1/command/incidents/{incident}"), Some(&app.admin_token())).await;
+            let events: Vec<Value> = detail["timeline"].as_array()?.iter().map(|e| e["event"].clone()).collect();
+            events.iter().any(|e| e["type"] == "video_ended").then_some(events)
+        }
+    })
+    .await;
+    let ended = timeline.iter().find(|e| e["type"] == "video_ended").expect("ended");
+    assert_eq!(ended["participants"], json!(["调解员", "当事人", "部门专家", "指挥中心（旁听）"]), "{ended}");
+    let joins = timeline.iter().filter(|e| e["type"] == "video_joined").count();
+    assert_eq!(joins, 4, "{timeline:?}");
+    assert!(timeline.iter().any(|e| e["type"] == "video_left" && e["removed"] == true), "{timeline:?}");
+}

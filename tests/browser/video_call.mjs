@@ -1,0 +1,125 @@
+// Video mediation (issue #22), the Done-means test: three Chromium pages with fake cameras,
+// relayed through a real coturn only (the service hands out iceTransportPolicy "relay"), each
+// reporting a relay candidate pair and inbound video bytes growing on every connection; the
+// room's controls (mute shows on the others' list, weak link → audio only, remove, end); an
+// uninvited page and a used invitation refused; a browser without WebRTC gets the phone number.
+// Args: base hostPage partyInvitation expertInvitation noRtcInvitation fallbackPhone operatorToken
+import { scenario, context, shot, PHONE, WAIT_MS, MEDIA_FLAGS } from './lib.mjs';
+
+const [base, hostPage, partyInv, expertInv, noRtcInv, phone, opToken] = process.argv.slice(2);
+const PHONE_360 = { ...PHONE, viewport: { width: 360, height: 780 } };
+
+async function enter(browser, errors, url, opts) {
+  const ctx = await context(browser, errors, { ...opts, permissions: ['camera', 'microphone'] });
+  const page = await ctx.newPage();
+  page.on('console', (m) => { if ((m.type() === 'warning' || m.type() === 'error') && !/Failed to load resource/.test(m.text())) console.log(`[${url.slice(0, 12)}] ${m.type()}: ${m.text()}`); });
+  // lite=1: 320×180 at 10 fps, so four browsers fit on two shared cores.
+  await page.goto(base + url.replace(/(#|$)/, '?lite=1$1'));
+  await page.locator('#enter').waitFor({ state: 'visible', timeout: WAIT_MS });
+  await page.locator('#enter').click();
+  await page.locator('#room').waitFor({ state: 'visible', timeout: WAIT_MS });
+  return page;
+}
+
+/** Wait until every connection of `page` is relayed with `peers` inbound video streams growing
+ *  (the page samples getStats every 2 s into window.__video.last). */
+async function mediaFlows(page, name, peers) {
+  const first = await page.waitForFunction((n) => {
+    const r = window.__video.last || [];
+    return r.length === n && r.every((p) => p.relay && p.framesDecoded >= 20 && p.videoBytesIn > 0) ? r : null;
+  }, peers, { timeout: 45000 }).then((h) => h.jsonValue(), async (e) => {
+    console.log(`${name} never saw media: ${JSON.stringify(await page.evaluate(() => [window.__video.last, window.__video.state()]))}`);
+    throw e;
+  });
+  const grew = await page.waitForFunction((before) => {
+    const r = window.__video.last || [];
+    return r.length === before.length && r.every((p) => {
+      const b = before.find((x) => x.id === p.id);
+      return b && p.videoBytesIn > b.videoBytesIn && p.relay;
+    }) ? r : null;
+  }, first, { timeout: WAIT_MS }).then((h) => h.jsonValue(), async (e) => {
+    console.log(`${name}'s media stopped growing: ${JSON.stringify(first)} → ${JSON.stringify(await page.evaluate(() => window.__video.last))}`);
+    throw e;
+  });
+  console.log(`ok: ${name} receives video from ${grew.length} peers over TURN relay (` +
+    grew.map((p) => `${p.videoBytesIn} B, ${p.framesDecoded} frames`).join('; ') + ')');
+}
+
+await scenario('video-call', async (browser, errors) => {
+  const host = await enter(browser, errors, hostPage, { viewport: { width: 1280, height: 800 } });
+  const party = await enter(browser, errors, `/v/${partyInv}`, PHONE_360);
+  const expert = await enter(browser, errors, `/v/${expertInv}`, { viewport: { width: 1024, height: 768 } });
+
+  await mediaFlows(host, 'the host', 2);
+  await mediaFlows(party, 'the party', 2);
+  await mediaFlows(expert, 'the expert', 2);
+  await host.locator('#people li').nth(2).waitFor({ timeout: WAIT_MS });
+  console.log('ok: three people in the list');
+  await shot(party, 'video-party-360');
+  await shot(host, 'video-host-desktop');
+
+  // The big screen lists the live session and watches it, receive only.
+  const screenCtx = await context(browser, errors, { viewport: { width: 1920, height: 1080 }, permissions: ['camera', 'microphone'] });
+  const screen = await screenCtx.newPage();
+  await screen.goto(`${base}/?token=${encodeURIComponent(opToken)}`);
+  const row = screen.locator('#video-list li');
+  await row.first().waitFor({ timeout: WAIT_MS });
+  await screen.locator('#video-list', { hasText: '3 人在线' }).waitFor({ timeout: WAIT_MS });
+  await shot(screen, 'video-command-center');
+  const [watch] = await Promise.all([screenCtx.waitForEvent('page'), row.first().locator('button', { hasText: '旁听' }).click()]);
+  await watch.locator('#enter').waitFor({ state: 'visible', timeout: WAIT_MS });
+  await watch.locator('#headline', { hasText: '旁听' }).waitFor({ timeout: WAIT_MS });
+  await watch.locator('#enter').click();
+  await mediaFlows(watch, 'the observer', 3);
+  if (await watch.locator('.tile.me').count()) throw new Error('the observer sends a picture');
+  await shot(watch, 'video-observer');
+  await watch.close();
+
+  // Mute shows on the others' lists.
+  await party.locator('#mute').click();
+  await host.locator('#people li', { hasText: '当事人' }).filter({ hasText: '静音' }).waitFor({ timeout: WAIT_MS });
+  console.log('ok: the host sees the party muted');
+
+  // A weak uplink drops the party to audio only, and says so.
+  await party.evaluate(() => window.__video.simulateWeakLink(true));
+  await party.locator('#netbar', { hasText: '只有声音' }).waitFor({ timeout: WAIT_MS });
+  await host.locator('#people li', { hasText: '当事人' }).filter({ hasText: '只有声音' }).waitFor({ timeout: WAIT_MS });
+  console.log('ok: weak link goes audio only');
+  await shot(party, 'video-party-weak-360');
+
+  // English toggle.
+  await party.locator('#lang-toggle').click();
+  await party.locator('#people', { hasText: 'Mediator' }).waitFor({ timeout: WAIT_MS });
+  await shot(party, 'video-party-english-360');
+  await party.locator('#lang-toggle').click();
+
+  // The uninvited: the used invitation, and a made-up one.
+  const ctx = await context(browser, errors, PHONE_360);
+  const stranger = await ctx.newPage();
+  await stranger.goto(`${base}/v/${expertInv}`);
+  await stranger.locator('#headline', { hasText: '这个邀请已经用过了' }).waitFor({ timeout: WAIT_MS });
+  await stranger.goto(`${base}/v/not-an-invitation`);
+  await stranger.locator('#headline', { hasText: '这个邀请已经用过了' }).waitFor({ timeout: WAIT_MS });
+  if (await stranger.locator('#enter').isVisible()) throw new Error('an uninvited page offers to enter');
+  await shot(stranger, 'video-uninvited-360');
+  console.log('ok: an uninvited page cannot join');
+
+  // No WebRTC: the phone number instead.
+  const old = await context(browser, errors, PHONE_360);
+  await old.addInitScript(() => { delete window.RTCPeerConnection; });
+  const oldPage = await old.newPage();
+  await oldPage.goto(`${base}/v/${noRtcInv}`);
+  await oldPage.locator('#fallback-call', { hasText: phone }).waitFor({ timeout: WAIT_MS });
+  await shot(oldPage, 'video-no-webrtc-360');
+  console.log('ok: no WebRTC gets a phone number');
+
+  // The host removes the expert; then ends the session.
+  await host.locator('#people li', { hasText: '部门专家' }).locator('button.remove').click();
+  await expert.locator('#headline', { hasText: '调解员已请您离开' }).waitFor({ timeout: WAIT_MS });
+  await host.locator('#people li', { hasText: '部门专家' }).waitFor({ state: 'detached', timeout: WAIT_MS });
+  console.log('ok: the host removed the expert');
+  await host.locator('#end').click();
+  await party.locator('#headline', { hasText: '这次视频调解已经结束' }).waitFor({ timeout: WAIT_MS });
+  await shot(party, 'video-ended-360');
+  console.log('ok: the session ended for everyone');
+}, { args: MEDIA_FLAGS });
