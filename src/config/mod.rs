@@ -84,6 +84,9 @@ pub struct Settings {
     /// `[video]`: video mediation (issue #22): TURN, invitations, the room's limits.
     #[serde(default)]
     pub video: crate::video::VideoSettings,
+    /// `[casefile]`: committees, seals, the PDF font (issue #20).
+    #[serde(default)]
+    pub casefile: crate::casefile::CaseFileSettings,
     /// `GD_ENV` (not a file key).
     #[serde(skip)]
     pub environment: Environment,
@@ -453,6 +456,7 @@ impl Settings {
         settings.sms.api_key = sources::secret_from_env("GD_SMS__API_KEY")?;
         settings.departments.webhook.secret = sources::secret_from_env("GD_DEPARTMENTS__WEBHOOK__SECRET")?;
         settings.video.turn_secret = sources::secret_from_env("GD_VIDEO__TURN_SECRET")?;
+        settings.casefile.keys = sources::secret_from_env("GD_CASEFILE__KEYS")?;
         settings.validate()?;
         Ok(settings)
     }

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod admin_accounts;
 pub mod auth;
+pub mod casefile;
 pub mod client_ip;
 pub mod command_center;
 pub mod command_staff;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scene_qr::router())
         .merge(departments::router())
         .merge(video::router())
+        .merge(casefile::router())
         .split_for_parts();
     let openapi = Arc::new(document(openapi));
     let x_request_id = HeaderName::from_static("x-request-id");

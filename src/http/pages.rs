@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(command_center_page))
         .route("/m", get(mediator_page))
         .route("/d", get(department_page))
+        .route("/m/case/{id}", get(casefile_page))
         .route("/admin", get(admin_page))
         .route("/admin/posters", get(posters_page))
         .route("/r/{scene}", get(report_page))
@@ -64,6 +65,11 @@ async fn department_page(State(state): State<AppState>) -> Response {
 
 async fn mediator_page(State(state): State<AppState>) -> Response {
     page(&state, "mediator.html", &[])
+}
+
+/// The case file of a held incident, on the mediator's phone (the id is read by the script).
+async fn casefile_page(State(state): State<AppState>) -> Response {
+    page(&state, "casefile.html", &[])
 }
 
 /// Largest district outline embedded in the report form (bytes of GeoJSON); a bigger one is

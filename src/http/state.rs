@@ -38,6 +38,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Joint handling with departments (issue #21).
     pub departments: crate::departments::Departments,
+    /// The case file: parties, record, agreement, PDFs.
+    pub casefiles: crate::casefile::CaseFiles,
     /// Token keys.
     pub keys: JwtKeys,
     /// This instance's sockets.

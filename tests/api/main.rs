@@ -11,6 +11,7 @@ mod admin_console;
 mod areas;
 mod authz;
 mod bad_input;
+mod casefile;
 mod command_staff;
 mod departments;
 mod dispatch_loop;

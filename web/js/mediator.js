@@ -19,7 +19,7 @@ GD.strings({
     'o.distance': '距您 {d}', 'o.gone.claimed': '已被他人接单', 'o.gone.assigned': '指挥中心已另派他人',
     'o.gone.cancelled': '群众已撤销', 'o.gone.expired': '此派单已失效', 'o.accepted': '接单成功，请尽快联系群众',
     'j.call': '拨打电话', 'j.no_phone': '群众未留电话', 'j.navigate': '导航前往',
-    'j.arrive': '我已到场', 'j.video': '视频调解', 'j.resolve': '办结', 'j.outcome': '调解结果', 'j.note': '处理情况（选填）',
+    'j.casefile': '案卷：当事人、笔录、协议', 'j.arrive': '我已到场', 'j.video': '视频调解', 'j.resolve': '办结', 'j.outcome': '调解结果', 'j.note': '处理情况（选填）',
     'j.note_ph': '例如：双方达成协议，已签调解书', 'j.pick_outcome': '请选择调解结果', 'j.resolved': '已办结，辛苦了',
     'j.assigned': '指挥中心给您派了一单', 'j.arrived': '已记录到场',
     'login.title': '调解员登录', 'login.phone': '手机号', 'login.password': '密码', 'login.submit': '登录',
@@ -50,7 +50,7 @@ GD.strings({
     'o.distance': '{d} away', 'o.gone.claimed': 'Taken by someone else', 'o.gone.assigned': 'The command center sent someone else',
     'o.gone.cancelled': 'Withdrawn by the resident', 'o.gone.expired': 'This offer is no longer open',
     'o.accepted': 'Accepted: please call the resident', 'j.call': 'Call', 'j.no_phone': 'No phone left', 'j.navigate': 'Navigate',
-    'j.arrive': "I'm here", 'j.video': 'Video mediation', 'j.resolve': 'Close case', 'j.outcome': 'Outcome',
+    'j.casefile': 'Case file: parties, record, agreement', 'j.arrive': "I'm here", 'j.video': 'Video mediation', 'j.resolve': 'Close case', 'j.outcome': 'Outcome',
     'j.note': 'Note (optional)', 'j.note_ph': 'e.g. both sides signed an agreement', 'j.pick_outcome': 'Pick an outcome',
     'j.resolved': 'Closed. Thank you', 'j.assigned': 'The command center sent you a case', 'j.arrived': 'Arrival recorded',
     'login.title': 'Mediator sign-in', 'login.phone': 'Phone', 'login.password': 'Password', 'login.submit': 'Sign in',
@@ -456,7 +456,8 @@ function jobCard(i) {
         : GD.el('span', { class: 'muted', text: GD.t('j.no_phone') }),
       GD.el('a', { class: 'big ghost navigate', href: 'geo:' + q + '?q=' + q + '(' + encodeURIComponent(placeLabel(i)) + ')', text: GD.t('j.navigate') })
     ]),
-    navLinks(i)
+    navLinks(i),
+    GD.el('a', { class: 'big ghost casefile', href: '/m/case/' + encodeURIComponent(i.id), text: GD.t('j.casefile') })
   ];
   if (i.status === 'claimed') {
     children.push(GD.el('button', { type: 'button', class: 'big primary arrive', text: GD.t('j.arrive'),

@@ -415,3 +415,28 @@ mod wechat_key_tests {
         }
     }
 }
+
+// The case file (issue #20, `casefile/redis.rs`), same hash tag:
+// | `{p}:case:<id>`        | hash   | `v` → version, `doc` → `CaseFile` JSON (phones, ID numbers sealed) |
+// | `{p}:case_img:<id>`    | hash   | image SHA-256 (hex) → the image's bytes (signatures, thumb prints) |
+// | `{p}:case_due`         | zset   | `<kind>:<incident id>` scored by due time (ms): case-file deadlines |
+
+impl Keys {
+    /// Hash `{v, doc}`: one incident's case file.
+    #[must_use]
+    pub fn case_file(&self, id: &IncidentId) -> String {
+        self.key("case", Some(id))
+    }
+
+    /// Zset: case-file deadlines (`<kind>:<incident id>`) by due time (ms).
+    #[must_use]
+    pub fn case_deadlines(&self) -> String {
+        self.key("case_due", None)
+    }
+
+    /// Hash: one incident's signature and thumb-print images by SHA-256.
+    #[must_use]
+    pub fn case_images(&self, id: &IncidentId) -> String {
+        self.key("case_img", Some(id))
+    }
+}

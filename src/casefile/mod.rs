@@ -1,0 +1,852 @@
+//! The case file (卷宗, issue #20): what happens after the mediator arrives. Parties with
+//! sealed phones and ID numbers, the mediation record (调解笔录), agreement versions drafted
+//! from category templates (调解协议书), signatures with the hash of the text they signed, and
+//! the A4 PDFs.
+//!
+//! - `domain.rs`: pure types and rules (freeze on signatures, mediator last, limits).
+//! - `seal.rs`: sealing at rest with rotating keys.
+//! - `store.rs` / `redis.rs`: the [`CaseFileStore`] port and its two backends; `conformance.rs`
+//!   is their shared behaviour suite.
+//! - `templates.rs`: common clauses per category. `pdf.rs`: layout and rendering.
+//!
+//! [`CaseFiles`] is the service handle. It reads incidents through the [`Dispatcher`] (to know
+//! the holder and the operator's scope) and never writes them. Nothing here knows HTTP.
+
+pub mod domain;
+pub mod pdf;
+pub mod redis;
+pub mod seal;
+pub mod store;
+pub mod templates;
+pub mod timers;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+
+use crate::dispatch::{Dispatcher, Scope};
+use crate::domain::ids::{AccountId, IncidentId};
+use crate::domain::incident::Incident;
+use crate::store::StoreError;
+use domain::{
+    Actor, AgreementDraft, AgreementVersion, AuditNote, CaseFile, Confirmation, Conflict, DueKind, FollowUp, Invalid,
+    Mark, Party, PartyRole, Performance, RecordEntry, Signature, Signer,
+};
+use seal::Sealer;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use store::CaseFileStore;
+
+/// `[casefile]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CaseFileSettings {
+    /// The committee's name when no `committees` entry matches the incident's area.
+    #[serde(default = "default_committee")]
+    pub committee: String,
+    /// Committees by area code (most specific match wins): name and seal image.
+    #[serde(default)]
+    pub committees: Vec<Committee>,
+    /// The CJK font the PDFs embed (an OpenType/TrueType file or collection).
+    #[serde(default = "default_font_path")]
+    pub font_path: PathBuf,
+    /// The face in a collection (Noto CJK `.ttc`: 2 is Simplified Chinese).
+    #[serde(default = "default_font_face")]
+    pub font_face: u32,
+    /// The mediation deadline from the claim (一般在一个月内); extended by as much again on
+    /// every party's recorded consent.
+    #[serde(with = "humantime_serde", default = "default_mediation_deadline")]
+    pub mediation_deadline: std::time::Duration,
+    /// When to remind of 司法确认 after the agreement takes effect (inside its 30 days).
+    #[serde(with = "humantime_serde", default = "default_confirmation_remind_after")]
+    pub confirmation_remind_after: std::time::Duration,
+    /// `GD_CASEFILE__KEYS` (`kid=base64,…`, first seals), from the environment only.
+    #[serde(skip)]
+    pub keys: Option<SecretString>,
+}
+
+/// One mediation committee (人民调解委员会).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Committee {
+    /// An area code (district, street, community or grid) whose incidents it handles.
+    pub area: String,
+    /// Its name on documents.
+    pub name: String,
+    /// Its seal, a PNG (transparent background), or none: a drawn seal with its name.
+    #[serde(default)]
+    pub seal_png: Option<PathBuf>,
+}
+
+fn default_committee() -> String {
+    "人民调解委员会".into()
+}
+
+fn default_font_path() -> PathBuf {
+    PathBuf::from("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc")
+}
+
+fn default_font_face() -> u32 {
+    2
+}
+
+fn default_mediation_deadline() -> std::time::Duration {
+    std::time::Duration::from_secs(30 * 24 * 3600)
+}
+
+fn default_confirmation_remind_after() -> std::time::Duration {
+    std::time::Duration::from_secs(7 * 24 * 3600)
+}
+
+impl Default for CaseFileSettings {
+    fn default() -> Self {
+        Self {
+            committee: default_committee(),
+            committees: vec![],
+            font_path: default_font_path(),
+            font_face: default_font_face(),
+            mediation_deadline: default_mediation_deadline(),
+            confirmation_remind_after: default_confirmation_remind_after(),
+            keys: None,
+        }
+    }
+}
+
+/// Why a case-file action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseFileError {
+    /// No such incident, or the caller may not see it.
+    #[error("not found")]
+    NotFound,
+    /// Only the holding mediator does this.
+    #[error("only the mediator holding the case does this")]
+    HolderOnly,
+    /// A field is unusable.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// The case file's rules refuse it now.
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
+    /// Too many concurrent writers.
+    #[error("the case file is changing too fast; retry")]
+    Contended,
+    /// A sealed field does not open (its key is gone).
+    #[error(transparent)]
+    Unopenable(#[from] seal::Unopenable),
+    /// PDFs cannot be made here (the font is missing).
+    #[error("documents are unavailable: {0}")]
+    PdfUnavailable(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<crate::dispatch::DispatchError> for CaseFileError {
+    fn from(e: crate::dispatch::DispatchError) -> Self {
+        match e {
+            crate::dispatch::DispatchError::Store(s) => Self::Store(s),
+            _ => Self::NotFound,
+        }
+    }
+}
+
+/// Who asks.
+#[derive(Debug, Clone)]
+pub enum Viewer {
+    /// A mediator (sees only the incidents they hold).
+    Mediator(AccountId),
+    /// An operator or admin, with their scope and their id for the audit.
+    Operator {
+        /// Account id (or `operations`).
+        id: AccountId,
+        /// `operator` or `admin`.
+        role: &'static str,
+        /// What they see.
+        scope: Scope,
+    },
+}
+
+impl Viewer {
+    fn actor(&self) -> Actor {
+        match self {
+            Self::Mediator(id) => Actor { role: "mediator".into(), id: id.to_string() },
+            Self::Operator { id, role, .. } => Actor { role: (*role).into(), id: id.to_string() },
+        }
+    }
+}
+
+/// A party as the holder enters it.
+#[derive(Debug, Clone)]
+pub struct NewParty {
+    /// Role.
+    pub role: PartyRole,
+    /// Name.
+    pub name: String,
+    /// Phone (plain; sealed here).
+    pub phone: Option<String>,
+    /// ID number (plain; sealed here).
+    pub id_number: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+}
+
+/// A party's revealed contact details.
+#[derive(Debug, Clone)]
+pub struct Revealed {
+    /// Full phone.
+    pub phone: Option<String>,
+    /// Full ID number.
+    pub id_number: Option<String>,
+}
+
+/// A new signature as the phone sends it.
+#[derive(Debug, Clone)]
+pub struct NewSignature {
+    /// Who signs.
+    pub signer: Signer,
+    /// Signature or thumb print.
+    pub mark: Mark,
+    /// PNG (canvas) or JPEG (thumb-print photo).
+    pub image: Vec<u8>,
+    /// The hash of the text shown to the signer.
+    pub text_sha256: String,
+}
+
+/// Which document is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    /// 调解笔录.
+    Record,
+    /// 调解协议书 (its current version).
+    Agreement,
+}
+
+/// The case-file service. Cheap to clone.
+#[derive(Clone)]
+pub struct CaseFiles {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn CaseFileStore>,
+    sealer: Sealer,
+    dispatcher: Dispatcher,
+    settings: CaseFileSettings,
+    /// Loaded on the first PDF (26 MB): most instances and tests never render one.
+    font: OnceLock<Result<krilla::text::Font, String>>,
+}
+
+/// How many times a write re-reads after losing a race before answering `Contended`.
+const WRITE_ATTEMPTS: usize = 8;
+
+impl CaseFiles {
+    /// Build the service on `store`, with the keys from `settings.keys` (a random key for this
+    /// run when none are configured: logged, since nothing it seals survives a restart).
+    ///
+    /// # Errors
+    /// A malformed key list.
+    pub fn new(
+        store: Arc<dyn CaseFileStore>,
+        dispatcher: Dispatcher,
+        settings: CaseFileSettings,
+    ) -> Result<Self, seal::BadKeys> {
+        let sealer = match &settings.keys {
+            Some(spec) => Sealer::from_spec(spec.expose_secret())?,
+            None => {
+                tracing::warn!(
+                    "no GD_CASEFILE__KEYS configured: parties' phones and ID numbers are sealed with a key for this \
+                     run only and will not open after a restart"
+                );
+                Sealer::ephemeral()
+            }
+        };
+        Ok(Self { inner: Arc::new(Inner { store, sealer, dispatcher, settings, font: OnceLock::new() }) })
+    }
+
+    fn now(&self) -> jiff::Timestamp {
+        self.inner.dispatcher.now()
+    }
+
+    /// The incident, if `viewer` may see its case file: its holder, or an operator in scope.
+    async fn visible(&self, viewer: &Viewer, id: &IncidentId) -> Result<Incident, CaseFileError> {
+        let incident =
+            self.inner.dispatcher.ports().incidents.get_incident(id).await?.ok_or(CaseFileError::NotFound)?;
+        let sees = match viewer {
+            Viewer::Mediator(me) => incident.claimed_by.as_ref() == Some(me),
+            Viewer::Operator { scope, .. } => scope.sees(&incident),
+        };
+        if sees { Ok(incident) } else { Err(CaseFileError::NotFound) }
+    }
+
+    /// The incident, if `mediator` holds it.
+    async fn held(&self, mediator: &AccountId, id: &IncidentId) -> Result<Incident, CaseFileError> {
+        self.visible(&Viewer::Mediator(mediator.clone()), id).await
+    }
+
+    /// Read, change, compare-and-set; again on a lost race. Deadlines the change sets or
+    /// moves are written with it (the document says what is pending; the store's deadline set
+    /// follows it in the same atomic write). The first write of a held case sets the
+    /// mediation deadline from the claim.
+    async fn update<T>(
+        &self,
+        id: &IncidentId,
+        claimed_at: Option<jiff::Timestamp>,
+        mut change: impl FnMut(&mut CaseFile) -> Result<T, CaseFileError>,
+    ) -> Result<T, CaseFileError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let stored = self.inner.store.load(id).await?;
+            let mut case = stored.case.clone();
+            if let Some(at) = claimed_at
+                && !case.reminders.iter().any(|r| r.kind == DueKind::Deadline)
+            {
+                case.set_reminder(DueKind::Deadline, self.after(at, self.inner.settings.mediation_deadline));
+            }
+            let out = change(&mut case)?;
+            let due: Vec<_> = DueKind::ALL
+                .into_iter()
+                .filter_map(|k| {
+                    let now = case.pending(k)?.due_at;
+                    (stored.case.pending(k).map(|r| r.due_at) != Some(now)).then_some((k, now))
+                })
+                .collect();
+            if self.inner.store.save(id, stored.version, &case, &due).await? {
+                return Ok(out);
+            }
+        }
+        Err(CaseFileError::Contended)
+    }
+
+    fn after(&self, t: jiff::Timestamp, d: std::time::Duration) -> jiff::Timestamp {
+        jiff::SignedDuration::try_from(d).ok().and_then(|d| t.checked_add(d).ok()).unwrap_or(jiff::Timestamp::MAX)
+    }
+
+    /// The incident and its case file.
+    ///
+    /// # Errors
+    /// `NotFound` when `viewer` may not see it; `Store`.
+    pub async fn case_file(&self, viewer: &Viewer, id: &IncidentId) -> Result<(Incident, CaseFile), CaseFileError> {
+        let incident = self.visible(viewer, id).await?;
+        Ok((incident, self.inner.store.load(id).await?.case))
+    }
+
+    fn seal_party(&self, id: &IncidentId, party: &mut Party, phone: Option<String>, id_number: Option<String>) {
+        if let Some(p) = phone {
+            party.phone_masked = Some(domain::mask_phone(&p));
+            party.phone = Some(self.inner.sealer.seal(&format!("{id}:{}:phone", party.id), &p));
+        }
+        if let Some(n) = id_number {
+            party.id_number_masked = Some(domain::mask_id_number(&n));
+            party.id_number = Some(self.inner.sealer.seal(&format!("{id}:{}:id_number", party.id), &n));
+        }
+    }
+
+    /// The holder adds a party.
+    ///
+    /// # Errors
+    /// `NotFound`; `Invalid` (limits); `Conflict::Full` past [`domain::MAX_PARTIES`].
+    pub async fn add_party(
+        &self,
+        mediator: &AccountId,
+        id: &IncidentId,
+        new: NewParty,
+    ) -> Result<Party, CaseFileError> {
+        let incident = self.held(mediator, id).await?;
+        let name = new.name.trim().to_owned();
+        domain::check_chars("name", &name, 1, domain::MAX_NAME_CHARS)?;
+        let address = new.address.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
+        if let Some(a) = &address {
+            domain::check_chars("address", a, 1, domain::MAX_ADDRESS_CHARS)?;
+        }
+        let phone = new.phone.filter(|p| !p.trim().is_empty()).map(|p| domain::parse_phone(&p)).transpose()?;
+        let id_number =
+            new.id_number.filter(|n| !n.trim().is_empty()).map(|n| domain::parse_id_number(&n)).transpose()?;
+        let now = self.now();
+        let party = self
+            .update(id, incident.claimed_at, |case| {
+                self.push_party(
+                    case,
+                    id,
+                    new.role,
+                    &name,
+                    phone.clone(),
+                    id_number.clone(),
+                    address.clone(),
+                    false,
+                    now,
+                )
+            })
+            .await?;
+        tracing::info!(incident_id = %id, party = %party.id, "party added");
+        Ok(party)
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one party's fields, used by both ways of adding one")]
+    fn push_party(
+        &self,
+        case: &mut CaseFile,
+        id: &IncidentId,
+        role: PartyRole,
+        name: &str,
+        phone: Option<String>,
+        id_number: Option<String>,
+        address: Option<String>,
+        from_reporter: bool,
+        now: jiff::Timestamp,
+    ) -> Result<Party, CaseFileError> {
+        if case.parties.len() >= domain::MAX_PARTIES {
+            return Err(Conflict::Full(format!("at most {} parties", domain::MAX_PARTIES)).into());
+        }
+        if from_reporter && case.parties.iter().any(|p| p.from_reporter) {
+            return Err(Conflict::Full("the reporter is already a party".into()).into());
+        }
+        let mut party = Party {
+            id: case.fresh_id("p"),
+            role,
+            name: name.to_owned(),
+            phone: None,
+            phone_masked: None,
+            id_number: None,
+            id_number_masked: None,
+            address,
+            from_reporter,
+            added_at: now,
+        };
+        self.seal_party(id, &mut party, phone, id_number);
+        case.parties.push(party.clone());
+        Ok(party)
+    }
+
+    /// The holder makes the resident who reported a party, in one tap: their phone comes
+    /// from the report.
+    ///
+    /// # Errors
+    /// As [`Self::add_party`]; `Conflict::Full` when the reporter already is one.
+    pub async fn add_reporter(
+        &self,
+        mediator: &AccountId,
+        id: &IncidentId,
+        role: PartyRole,
+        name: Option<String>,
+    ) -> Result<Party, CaseFileError> {
+        let incident = self.held(mediator, id).await?;
+        let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).unwrap_or_else(|| "报告人".into());
+        domain::check_chars("name", &name, 1, domain::MAX_NAME_CHARS)?;
+        let phone = incident.resident_phone.map(|p| p.full().to_owned());
+        let address = incident.address.clone().or(incident.place_name.clone());
+        let now = self.now();
+        self.update(id, incident.claimed_at, |case| {
+            self.push_party(case, id, role, &name, phone.clone(), None, address.clone(), true, now)
+        })
+        .await
+    }
+
+    /// A party's full phone and ID number, for the holder or an operator in scope; the
+    /// reveal is written to the case file's audit before anything is returned.
+    ///
+    /// # Errors
+    /// `NotFound` (incident or party); `Unopenable` when the sealing key is gone.
+    pub async fn reveal(&self, viewer: &Viewer, id: &IncidentId, party_id: &str) -> Result<Revealed, CaseFileError> {
+        self.visible(viewer, id).await?;
+        let actor = viewer.actor();
+        let now = self.now();
+        // Audit first: no record, no number.
+        let party = self
+            .update(id, None, |case| {
+                let party = case.parties.iter().find(|p| p.id == party_id).cloned().ok_or(CaseFileError::NotFound)?;
+                case.audit.push(AuditNote {
+                    at: now,
+                    actor: actor.clone(),
+                    action: format!("revealed the phone and ID number of party {party_id}"),
+                });
+                Ok(party)
+            })
+            .await?;
+        tracing::info!(incident_id = %id, party = %party_id, role = %actor.role, "party contact revealed");
+        let open = |field: &str, v: &Option<domain::Sealed>| {
+            v.as_ref().map(|s| self.inner.sealer.open(&format!("{id}:{}:{field}", party.id), s)).transpose()
+        };
+        Ok(Revealed { phone: open("phone", &party.phone)?, id_number: open("id_number", &party.id_number)? })
+    }
+
+    /// The holder adds a record entry (session ≥ 1).
+    ///
+    /// # Errors
+    /// `NotFound`; `Invalid`; `Conflict::RecordSigned` once the mediator signed the record.
+    pub async fn add_entry(
+        &self,
+        mediator: &AccountId,
+        id: &IncidentId,
+        session: u32,
+        text: &str,
+    ) -> Result<RecordEntry, CaseFileError> {
+        let incident = self.held(mediator, id).await?;
+        let text = text.trim();
+        domain::check_chars("text", text, 1, domain::MAX_ENTRY_CHARS)?;
+        if !(1..=99).contains(&session) {
+            return Err(Invalid::new("session", "1..=99").into());
+        }
+        let now = self.now();
+        self.update(id, incident.claimed_at, |case| {
+            if case.record_closed() {
+                return Err(Conflict::RecordSigned.into());
+            }
+            if case.record.len() >= domain::MAX_RECORD_ENTRIES {
+                return Err(Conflict::Full(format!("at most {} entries", domain::MAX_RECORD_ENTRIES)).into());
+            }
+            let entry =
+                RecordEntry { id: case.fresh_id("e"), session, at: now, text: text.to_owned(), edited_at: None };
+            case.record.push(entry.clone());
+            // Any party signature so far covered other text.
+            case.record_signatures.clear();
+            Ok(entry)
+        })
+        .await
+    }
+
+    /// The holder edits a record entry until the record is signed.
+    ///
+    /// # Errors
+    /// As [`Self::add_entry`]; `Conflict::Missing` for an unknown entry.
+    pub async fn edit_entry(
+        &self,
+        mediator: &AccountId,
+        id: &IncidentId,
+        entry_id: &str,
+        text: &str,
+    ) -> Result<RecordEntry, CaseFileError> {
+        let incident = self.held(mediator, id).await?;
+        let text = text.trim();
+        domain::check_chars("text", text, 1, domain::MAX_ENTRY_CHARS)?;
+        let now = self.now();
+        self.update(id, incident.claimed_at, |case| {
+            if case.record_closed() {
+                return Err(Conflict::RecordSigned.into());
+            }
+            let entry = case.record.iter_mut().find(|e| e.id == entry_id).ok_or(Conflict::Missing("entry"))?;
+            entry.text = text.to_owned();
+            entry.edited_at = Some(now);
+            let entry = entry.clone();
+            case.record_signatures.clear();
+            Ok(entry)
+        })
+        .await
+    }
+
+    /// The holder drafts the agreement (or changes it: a signed version stays, the change
+    /// becomes the next version).
+    ///
+    /// # Errors
+    /// `NotFound`; `Invalid`; `Conflict::Full` (no parties yet, or too many versions).
+    pub async fn draft(
+        &self,
+        mediator: &AccountId,
+        id: &IncidentId,
+        draft: AgreementDraft,
+    ) -> Result<AgreementVersion, CaseFileError> {
+        let incident = self.held(mediator, id).await?;
+        draft.validate()?;
+        let now = self.now();
+        let version = self
+            .update(id, incident.claimed_at, |case| {
+                if case.parties.is_empty() {
+                    return Err(Conflict::Full("add the parties before drafting the agreement".into()).into());
+                }
+                Ok(case.draft(draft.clone(), now)?.clone())
+            })
+            .await?;
+        tracing::info!(incident_id = %id, version = version.number, "agreement drafted");
+        Ok(version)
+    }
+
+    /// A signature taken on the holder's phone. Returns whether the agreement took effect.
+    ///
+    /// # Errors
+    /// `NotFound`; `Invalid` (image); [`Conflict`] (text changed, order, duplicates).
+    pub async fn sign(
+        &self,
+        mediator: &AccountId,
+        id: &IncidentId,
+        document: Document,
+        new: NewSignature,
+    ) -> Result<bool, CaseFileError> {
+        let incident = self.held(mediator, id).await?;
+        domain::check_image(&new.image)?;
+        let image_sha256 = domain::sha256_hex(&new.image);
+        // Content-addressed: stored before the signature names it, harmless if it stays unused.
+        self.inner.store.put_image(id, &image_sha256, &new.image).await?;
+        let now = self.now();
+        let signature = Signature {
+            signer: new.signer,
+            mark: new.mark,
+            image_sha256,
+            text_sha256: new.text_sha256,
+            at: now,
+            taken_by: mediator.clone(),
+        };
+        let remind_at = self.after(now, self.inner.settings.confirmation_remind_after);
+        let took_effect = self
+            .update(id, incident.claimed_at, |case| match document {
+                Document::Agreement => {
+                    let took_effect = case.sign_agreement(signature.clone(), now)?;
+                    if took_effect {
+                        let due = case.in_effect().and_then(|v| v.draft.performance_due);
+                        if let Some(at) = due.and_then(|d| performance_check_at(d).ok()) {
+                            case.set_reminder(DueKind::Performance, at);
+                        }
+                        case.set_reminder(DueKind::Confirmation, remind_at);
+                    }
+                    Ok(took_effect)
+                }
+                Document::Record => case.sign_record(signature.clone()).map(|()| false).map_err(Into::into),
+            })
+            .await?;
+        if took_effect {
+            tracing::info!(incident_id = %id, "agreement took effect");
+        }
+        Ok(took_effect)
+    }
+
+    /// A case-file deadline fell due (the runner, at least once): records it once. Returns
+    /// whether it fired now (false: already fired, moved, or moot).
+    ///
+    /// # Errors
+    /// `Store`; `Contended`.
+    pub async fn fire(&self, id: &IncidentId, kind: DueKind) -> Result<bool, CaseFileError> {
+        let now = self.now();
+        let fired = self.update(id, None, |case| Ok(case.fire(kind, now))).await?;
+        if fired {
+            // Parties and the mediator see it in the case file (the page lists due items).
+            tracing::info!(incident_id = %id, kind = kind.as_str(), "case-file deadline fired");
+            metrics::counter!("gd_casefile_deadlines_fired_total", "kind" => kind.as_str()).increment(1);
+        }
+        Ok(fired)
+    }
+
+    /// The holder records a performance follow-up (回访): not performed is urged the first
+    /// time, then advised to sue.
+    ///
+    /// # Errors
+    /// `NotFound`; `Invalid` (note over 1000 characters); `Conflict::NoAgreement`.
+    pub async fn follow_up(
+        &self,
+        mediator: &AccountId,
+        id: &IncidentId,
+        performance: Performance,
+        note: &str,
+    ) -> Result<FollowUp, CaseFileError> {
+        let incident = self.held(mediator, id).await?;
+        let note = note.trim().to_owned();
+        domain::check_chars("note", &note, 0, 1000)?;
+        let now = self.now();
+        self.update(id, incident.claimed_at, |case| {
+            if case.in_effect().is_none() {
+                return Err(Conflict::NoAgreement.into());
+            }
+            if case.follow_ups.len() >= 50 {
+                return Err(Conflict::Full("at most 50 follow-ups".into()).into());
+            }
+            Ok(case.follow_up(performance, note.clone(), now))
+        })
+        .await
+    }
+
+    /// The holder records the parties' joint 司法确认 application (court, day) and, later,
+    /// the court's result (`confirmed` / `rejected`).
+    ///
+    /// # Errors
+    /// `NotFound`; `Invalid`; `Conflict::NoAgreement`.
+    pub async fn confirmation(
+        &self,
+        mediator: &AccountId,
+        id: &IncidentId,
+        court: &str,
+        applied_on: jiff::civil::Date,
+        result: Option<&str>,
+    ) -> Result<Confirmation, CaseFileError> {
+        let incident = self.held(mediator, id).await?;
+        let court = court.trim().to_owned();
+        domain::check_chars("court", &court, 1, 100)?;
+        if let Some(r) = result
+            && !matches!(r, "confirmed" | "rejected")
+        {
+            return Err(Invalid::new("result", "confirmed or rejected").into());
+        }
+        let now = self.now();
+        self.update(id, incident.claimed_at, |case| {
+            if case.in_effect().is_none() {
+                return Err(Conflict::NoAgreement.into());
+            }
+            let c = Confirmation {
+                court: court.clone(),
+                applied_on,
+                result: result.map(str::to_owned),
+                result_at: result.map(|_| now),
+            };
+            case.confirmation = Some(c.clone());
+            Ok(c)
+        })
+        .await
+    }
+
+    /// Extend the mediation deadline by `casefile.mediation_deadline`, with every party's
+    /// consent recorded (their ids).
+    ///
+    /// # Errors
+    /// `NotFound`; `Invalid` when a party's consent is missing or unknown.
+    pub async fn extend(
+        &self,
+        mediator: &AccountId,
+        id: &IncidentId,
+        consents: &[String],
+    ) -> Result<jiff::Timestamp, CaseFileError> {
+        let incident = self.held(mediator, id).await?;
+        let now = self.now();
+        let by = self.inner.settings.mediation_deadline;
+        self.update(id, incident.claimed_at, |case| {
+            let all: std::collections::BTreeSet<&String> = case.parties.iter().map(|p| &p.id).collect();
+            let given: std::collections::BTreeSet<&String> = consents.iter().collect();
+            if case.parties.len() < 2 || all != given {
+                return Err(Invalid::new("consents", "every party (at least two) must consent").into());
+            }
+            if case.extensions.len() >= 12 {
+                return Err(Conflict::Full("at most 12 extensions".into()).into());
+            }
+            let last = case.reminders.iter().filter(|r| r.kind == DueKind::Deadline).map(|r| r.due_at).max();
+            let due = self.after(last.unwrap_or(now).max(now), by);
+            case.extensions.push(consents.to_vec());
+            case.set_reminder(DueKind::Deadline, due);
+            Ok(due)
+        })
+        .await
+    }
+
+    /// A signature image of a case `viewer` may see.
+    ///
+    /// # Errors
+    /// `NotFound`; `Store`.
+    pub async fn image(&self, viewer: &Viewer, id: &IncidentId, sha256: &str) -> Result<Vec<u8>, CaseFileError> {
+        self.visible(viewer, id).await?;
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(CaseFileError::NotFound);
+        }
+        self.inner.store.image(id, sha256).await?.ok_or(CaseFileError::NotFound)
+    }
+
+    /// The committee handling this incident: the most specific configured area, else the
+    /// default name.
+    #[must_use]
+    pub fn committee_for(&self, incident: &Incident) -> (String, Option<PathBuf>) {
+        let a = &incident.area;
+        for code in [&a.grid, &a.community, &a.street, &a.district].into_iter().flatten() {
+            if let Some(c) = self.inner.settings.committees.iter().find(|c| &c.area == code) {
+                return (c.name.clone(), c.seal_png.clone());
+            }
+        }
+        (self.inner.settings.committee.clone(), None)
+    }
+
+    /// Render a document of a case `viewer` may see, as PDF bytes.
+    ///
+    /// # Errors
+    /// `NotFound`; `Conflict::NoAgreement` for an agreement not drafted; `PdfUnavailable`
+    /// when the font is missing.
+    pub async fn pdf(&self, viewer: &Viewer, id: &IncidentId, which: pdf::Which) -> Result<Vec<u8>, CaseFileError> {
+        let (incident, case) = self.case_file(viewer, id).await?;
+        if which == pdf::Which::Agreement && case.current().is_none() {
+            return Err(Conflict::NoAgreement.into());
+        }
+        self.render(incident, case, which).await
+    }
+
+    /// The agreement in effect, for the resident holding the report's tracking token (their
+    /// copy); 404 until one is in effect.
+    ///
+    /// # Errors
+    /// `NotFound`; `PdfUnavailable`.
+    pub async fn resident_agreement(&self, tracking_token: &str) -> Result<Vec<u8>, CaseFileError> {
+        let incident = self.inner.dispatcher.tracked_incident(tracking_token).await?;
+        let mut case = self.inner.store.load(&incident.id).await?.case;
+        let number = case.in_effect().map(|v| v.number).ok_or(CaseFileError::NotFound)?;
+        // A later version still being signed is not theirs yet.
+        case.versions.retain(|v| v.number <= number);
+        self.render(incident, case, pdf::Which::Agreement).await
+    }
+
+    async fn render(&self, incident: Incident, case: CaseFile, which: pdf::Which) -> Result<Vec<u8>, CaseFileError> {
+        let id = &incident.id.clone();
+        let mut images = std::collections::HashMap::new();
+        let signatures = case
+            .versions
+            .iter()
+            .flat_map(|v| &v.signatures)
+            .chain(&case.record_signatures)
+            .map(|s| s.image_sha256.clone());
+        for sha in signatures.collect::<std::collections::BTreeSet<_>>() {
+            if let Some(bytes) = self.inner.store.image(id, &sha).await? {
+                images.insert(sha, bytes);
+            }
+        }
+        let (committee, seal_path) = self.committee_for(&incident);
+        let ports = self.inner.dispatcher.ports();
+        let timeline = if which == pdf::Which::CaseFile { ports.incidents.timeline(id).await? } else { vec![] };
+        let mediator = match &incident.claimed_by {
+            Some(m) => ports.directory.get_account(m).await?.map(|a| a.name).unwrap_or_default(),
+            None => String::new(),
+        };
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let seal = match seal_path {
+                Some(p) => Some(std::fs::read(&p).map_err(|e| {
+                    CaseFileError::PdfUnavailable(format!("the seal image {} cannot be read: {e}", p.display()))
+                })?),
+                None => None,
+            };
+            let input = pdf::Input { incident, case, images, committee, seal, mediator, timeline };
+            let font = this.font()?;
+            Ok(pdf::render(which, &input, font))
+        })
+        .await
+        .map_err(|e| CaseFileError::PdfUnavailable(format!("rendering stopped: {e}")))?
+    }
+
+    fn font(&self) -> Result<krilla::text::Font, CaseFileError> {
+        let s = &self.inner.settings;
+        self.inner
+            .font
+            .get_or_init(|| {
+                let bytes = std::fs::read(&s.font_path)
+                    .map_err(|e| format!("casefile.font_path {} cannot be read: {e}", s.font_path.display()))?;
+                krilla::text::Font::new(Arc::new(bytes).into(), s.font_face).ok_or_else(|| {
+                    format!("casefile.font_path {} face {} is not a font", s.font_path.display(), s.font_face)
+                })
+            })
+            .clone()
+            .map_err(CaseFileError::PdfUnavailable)
+    }
+}
+
+/// The case-file store the settings pick: in memory with the embedded store, else on Redis
+/// (its own multiplexed connection, under the deployment's prefix).
+///
+/// # Errors
+/// Redis unreachable, or a bad URL or prefix.
+pub async fn connect_store(settings: &crate::config::Settings) -> Result<Arc<dyn CaseFileStore>, StoreError> {
+    if settings.uses_memory_store() {
+        return Ok(Arc::new(store::MemoryCaseFiles::new()));
+    }
+    let cfg = crate::store::redis::RedisConfig {
+        url: settings.redis.url.clone(),
+        prefix: settings.redis.prefix.clone(),
+        command_timeout: settings.redis.command_timeout,
+        cluster_nodes: settings.redis.cluster_nodes.clone(),
+    };
+    let store = crate::store::redis::RedisStore::connect(&cfg).await?;
+    Ok(Arc::new(redis::RedisCaseFiles::new(store)))
+}
+
+/// The performance follow-up: 09:00 Asia/Shanghai on the agreed day.
+///
+/// # Errors
+/// A day out of the representable range.
+pub fn performance_check_at(day: jiff::civil::Date) -> Result<jiff::Timestamp, jiff::Error> {
+    day.at(9, 0, 0, 0).to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).map(|z| z.timestamp())
+}
