@@ -256,7 +256,7 @@ fn numeral(i: usize) -> String {
         1..=10 => CHINESE_NUMERALS[i - 1].to_owned(),
         11..=19 => format!("十{}", CHINESE_NUMERALS[i - 11]),
         20..=99 => {
-            let unit = if i % 10 == 0 { String::new() } else { CHINESE_NUMERALS[i % 10 - 1].to_owned() };
+            let unit = if i.is_multiple_of(10) { String::new() } else { CHINESE_NUMERALS[i % 10 - 1].to_owned() };
             format!("{}十{unit}", CHINESE_NUMERALS[i / 10 - 1])
         }
         _ => i.to_string(),
@@ -591,6 +591,6 @@ mod tests {
 
     #[test]
     fn party_roles_have_their_paper_names() {
-        assert_eq!(PartyRole::Respondent.label(), "被申请人");
+        assert_eq!(crate::casefile::domain::PartyRole::Respondent.label(), "被申请人");
     }
 }

@@ -77,12 +77,15 @@ pub trait CaseFileStore: Send + Sync {
     async fn image(&self, id: &IncidentId, sha256: &str) -> Result<Option<Vec<u8>>, StoreError>;
 }
 
+/// Images by incident and SHA-256.
+type Images = HashMap<(IncidentId, String), Vec<u8>>;
+
 /// Case files in process memory (tests, the embedded store). Cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryCaseFiles {
     // std Mutex: never held across an await.
     cases: Arc<Mutex<HashMap<IncidentId, Versioned>>>,
-    images: Arc<Mutex<HashMap<(IncidentId, String), Vec<u8>>>>,
+    images: Arc<Mutex<Images>>,
     due: Arc<Mutex<BTreeMap<(IncidentId, DueKind), Timestamp>>>,
 }
 
