@@ -25,12 +25,14 @@ mod alloc;
 mod baseline;
 mod bus;
 mod city;
+mod cost;
 mod escalation;
 mod fleet;
 mod matcher_bench;
 mod positional_write;
 mod probe;
 mod procs;
+mod province;
 mod screen;
 mod worker;
 mod write_bench;
@@ -39,6 +41,7 @@ use anyhow::{Context, bail};
 use fleet::{Behaviour, Mediator, Stats};
 use grid_dispatch::auth::JwtKeys;
 use grid_dispatch::domain::account::{Account, Role};
+use grid_dispatch::domain::ids::AccountId;
 use grid_dispatch::store::Directory;
 use grid_dispatch::store::redis::{RedisConfig, RedisStore};
 use secrecy::SecretString;
@@ -73,6 +76,15 @@ struct Options {
     only_write: bool,
     /// Writes of each kind the write micro-benchmark times.
     writes: usize,
+    /// Run only what the cost figures need (`--only cost`): no ingest blast, escalations or
+    /// matcher micro-benchmark.
+    only_cost: bool,
+    /// Run the cost phases once per size, each in a fresh child run (`--sizes 5000,10000,20000`).
+    sizes: Vec<usize>,
+    /// Length of each cost window (positions only; with screens). None: two periods.
+    cost_window: Option<Duration>,
+    /// Province simulation (`--province`): `mediators` (default 250,000) driven in-process.
+    province: bool,
 }
 
 /// Sockets one process (service instance or fleet worker) is given: half the open-files
@@ -99,10 +111,21 @@ impl Options {
             only_escalation: false,
             only_write: false,
             writes: 5_000,
+            only_cost: false,
+            sizes: vec![],
+            cost_window: None,
+            province: false,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
         let mut it = args.iter();
         while let Some(flag) = it.next() {
+            if flag == "--province" {
+                o.province = true;
+                if !args.iter().any(|a| a == "--mediators") {
+                    o.mediators = 250_000;
+                }
+                continue;
+            }
             if flag == "--smoke" {
                 o = Self {
                     mediators: 200,
@@ -137,8 +160,14 @@ impl Options {
                 "--only" if value == "escalation" => o.only_escalation = true,
                 "--only" if value == "write" => o.only_write = true,
                 "--writes" => o.writes = value.parse()?,
+                "--only" if value == "cost" => o.only_cost = true,
+                "--sizes" => o.sizes = value.split(',').map(str::parse).collect::<Result<_, _>>()?,
+                "--cost-window-s" => o.cost_window = Some(secs(value)?),
                 other => bail!("unknown option {other}"),
             }
+        }
+        if o.province {
+            return Ok(o);
         }
         if o.mediators == 0 || o.rate <= 0.0 || o.blast_sockets > o.mediators || o.mediators > 28_000 {
             bail!("need 0 < blast-sockets ≤ mediators ≤ 28000 (one loopback source address) and rate > 0");
@@ -146,24 +175,19 @@ impl Options {
         if o.instances == 0 {
             o.instances = o.mediators.div_ceil(SOCKETS_PER_PROCESS);
         }
+        if o.sizes.iter().any(|&n| n == 0 || n > 28_000) {
+            bail!("--sizes: each size in 1..=28000");
+        }
         Ok(o)
+    }
+
+    /// How long each cost window lasts.
+    fn cost_window(&self) -> Duration {
+        self.cost_window.unwrap_or(self.period * 2)
     }
 }
 
-/// Sum of a counter in Prometheus text (all label sets), over every instance in `bases`.
-async fn metric(http: &reqwest::Client, bases: &[String], name: &str) -> f64 {
-    let mut sum = 0.0;
-    for base in bases {
-        let Ok(resp) = http.get(format!("{base}/metrics")).send().await else { return f64::NAN };
-        let text = resp.text().await.unwrap_or_default();
-        sum += text
-            .lines()
-            .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>();
-    }
-    sum
-}
+use cost::metric;
 
 /// Only the escalation phase: `o.instances` service instances on a fresh Redis, `o.pending`
 /// deadlines seeded, lateness and duplicates read back.
@@ -183,6 +207,46 @@ async fn escalation_only(o: &Options, dir: &std::path::Path, redis_port: u16) ->
     Ok(())
 }
 
+/// Phase 1, ingest capacity: K sockets send positions back to back (to the first instance;
+/// the others follow every position through the bus, as they would in production).
+async fn ingest(
+    o: &Options,
+    http: &reqwest::Client,
+    bases: &[String],
+    mediators: &[Mediator],
+    stats: &'static Stats,
+) -> anyhow::Result<f64> {
+    let first = &bases[..1];
+    let base = bases[0].clone();
+    let before = metric(http, first, "gd_positions_received_total").await;
+    let t0 = Instant::now();
+    let until = t0 + o.blast;
+    let blasts: Vec<_> = mediators[..o.blast_sockets]
+        .iter()
+        .enumerate()
+        .map(|(i, m)| tokio::spawn(fleet::blast(base.clone(), m.clone(), i as u64 + 1, until, stats)))
+        .collect();
+    for b in blasts {
+        b.await?;
+    }
+    let ingest_per_s =
+        (metric(http, first, "gd_positions_received_total").await - before) / t0.elapsed().as_secs_f64();
+    println!("ingest: {ingest_per_s:.0} positions/s through {} sockets", o.blast_sockets);
+    // The sockets' TCP buffers still hold positions the server has not read: let it drain
+    // so the backlog does not count as steady-state traffic.
+    let mut last = metric(http, first, "gd_positions_received_total").await;
+    let draining = Instant::now();
+    while draining.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = metric(http, first, "gd_positions_received_total").await;
+        if now <= last {
+            break;
+        }
+        last = now;
+    }
+    Ok(ingest_per_s)
+}
+
 /// Total resident set size of `servers`.
 fn rss_of(servers: &[procs::Owned]) -> u64 {
     servers.iter().map(|s| procs::rss_bytes(s.pid()).unwrap_or(0)).sum()
@@ -200,6 +264,18 @@ async fn main() -> anyhow::Result<()> {
         return worker::serve().await;
     }
     let o = Options::parse()?;
+    if o.province {
+        println!("# grid-dispatch province simulation; options: {o:?}");
+        let screens = o.screens.unwrap_or(1);
+        let province = province::Province {
+            mediators: o.mediators,
+            period: o.period,
+            window: o.cost_window(),
+            screens,
+            rate: o.rate,
+        };
+        return province::run(&province).await;
+    }
     let fd_limit = procs::raise_fd_limit();
     let dir = tempfile::Builder::new().prefix("gd-loadtest-").tempdir()?;
     let (mut redis, redis_port) = procs::start_redis(dir.path())?;
@@ -217,6 +293,10 @@ async fn main() -> anyhow::Result<()> {
         println!("|---|---|---|---|");
         println!("{}", writes.rows());
         return Ok(());
+    }
+    if !o.sizes.is_empty() {
+        drop(redis);
+        return cost::run_sizes(&o.sizes, &std::env::args().skip(1).collect::<Vec<_>>()).await;
     }
 
     // --- raw-Redis baselines, same Redis, same run ----------------------------------------
@@ -251,6 +331,10 @@ async fn main() -> anyhow::Result<()> {
 
     // --- the service ----------------------------------------------------------------------
     let prefix = "lt";
+    let mut redis_conn =
+        redis::Client::open(format!("redis://127.0.0.1:{redis_port}"))?.get_multiplexed_async_connection().await?;
+    let memory_before = cost::redis_used_memory(&mut redis_conn).await?;
+    let bus = cost::BusCount::start(redis_port, format!("{{{prefix}}}:bus")).await?;
     let mut servers = vec![];
     let mut bases = vec![];
     for n in 0..o.instances {
@@ -276,36 +360,9 @@ async fn main() -> anyhow::Result<()> {
     let stats: &'static Stats = Box::leak(Box::new(Stats::new()));
     let http = reqwest::Client::builder().pool_max_idle_per_host(512).timeout(Duration::from_secs(30)).build()?;
 
-    // Phase 1: ingest capacity: K sockets send positions back to back (to the first instance;
-    // the others follow every position through the bus, as they would in production).
-    let first = &bases[..1];
-    let base = bases[0].clone();
-    let before = metric(&http, first, "gd_positions_received_total").await;
-    let t0 = Instant::now();
-    let until = t0 + o.blast;
-    let blasts: Vec<_> = mediators[..o.blast_sockets]
-        .iter()
-        .enumerate()
-        .map(|(i, m)| tokio::spawn(fleet::blast(base.clone(), m.clone(), i as u64 + 1, until, stats)))
-        .collect();
-    for b in blasts {
-        b.await?;
-    }
+    // Phase 1: ingest capacity (not in a cost-only run: it leaves positions of its own).
     let ingest_per_s =
-        (metric(&http, first, "gd_positions_received_total").await - before) / t0.elapsed().as_secs_f64();
-    println!("ingest: {ingest_per_s:.0} positions/s through {} sockets", o.blast_sockets);
-    // The sockets' TCP buffers still hold positions the server has not read: let it drain
-    // so the backlog does not count as steady-state traffic.
-    let mut last = metric(&http, first, "gd_positions_received_total").await;
-    let draining = Instant::now();
-    while draining.elapsed() < Duration::from_secs(60) {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let now = metric(&http, first, "gd_positions_received_total").await;
-        if now <= last {
-            break;
-        }
-        last = now;
-    }
+        if o.only_cost { f64::NAN } else { ingest(&o, &http, &bases, &mediators, stats).await? };
 
     // Phase 2: steady state: M sockets streaming (over the instances, from worker processes),
     // R reports/s (to each instance in turn), a share accepted.
@@ -337,6 +394,29 @@ async fn main() -> anyhow::Result<()> {
         connecting.elapsed().as_secs_f64(),
         bases.len()
     );
+    // Who used the cores in the steady window: Redis, the service, the phones, the residents.
+    let cpu_groups: [(&str, Vec<u32>); 4] = [
+        ("redis-server", vec![redis.pid()]),
+        (cost::SERVICE, servers.iter().map(procs::Owned::pid).collect()),
+        (cost::FLEET, workers.iter().map(worker::Worker::pid).collect()),
+        ("orchestrator (residents, probe)", vec![std::process::id()]),
+    ];
+    let mut meter = cost::Meter {
+        groups: cpu_groups.iter().map(|(n, p)| (*n, p.clone())).collect(),
+        redis: redis_conn.clone(),
+        http: &http,
+        bases: &bases,
+        bus,
+        thread_groups: vec![],
+    };
+    // Cost window 1: positions only (one period first, so every phone has streamed again).
+    tokio::time::sleep(o.period).await;
+    let w_positions = {
+        let a = meter.snapshot(0, 0).await?;
+        tokio::time::sleep(o.cost_window()).await;
+        { let b = meter.snapshot(0, 0).await?; cost::Window::between(&meter, &a, &b) }
+    };
+    println!("{}", cost::describe("cost window 1 (positions only)", &w_positions));
     // The command center watches: its screens take their snapshot (every mediator on duty).
     let screen_stats: &'static screen::ScreenStats = Box::leak(Box::new(screen::ScreenStats::new()));
     let (screens_stop, screens_stop_rx) = tokio::sync::watch::channel(false);
@@ -362,17 +442,18 @@ async fn main() -> anyhow::Result<()> {
     }
     // One full period so every phone has streamed at least once more.
     tokio::time::sleep(o.period).await;
+    // Cost window 2: positions and screens.
+    let w_screens = {
+        let updates = || screen_stats.position_updates.load(Ordering::Relaxed);
+        let a = meter.snapshot(0, updates()).await?;
+        tokio::time::sleep(o.cost_window()).await;
+        { let b = meter.snapshot(0, updates()).await?; cost::Window::between(&meter, &a, &b) }
+    };
+    println!("{}", cost::describe("cost window 2 (positions, screens)", &w_screens));
     screen_stats.reset();
     let positions_before = metric(&http, &bases, "gd_positions_received_total").await;
     let dropped_before = metric(&http, &bases, "gd_ws_slow_consumer_dropped_total").await;
     let redis_latency = redis_latency_monitor(redis_port).await?;
-    // Who used the cores in the steady window: Redis, the service, the phones, the residents.
-    let cpu_groups: [(&str, Vec<u32>); 4] = [
-        ("redis-server", vec![redis.pid()]),
-        ("service instances", servers.iter().map(procs::Owned::pid).collect()),
-        ("fleet processes (phones)", workers.iter().map(worker::Worker::pid).collect()),
-        ("orchestrator (residents, probe)", vec![std::process::id()]),
-    ];
     let cpu_of = |pids: &[u32]| pids.iter().filter_map(|&pid| procs::cpu_ticks(pid)).sum::<u64>();
     let cpu_before: Vec<u64> = cpu_groups.iter().map(|(_, pids)| cpu_of(pids)).collect();
     let bus_channel = grid_dispatch::store::redis::keys::Keys::new(prefix)
@@ -383,7 +464,13 @@ async fn main() -> anyhow::Result<()> {
     let probe = probe::Probe::start();
     let steady = Instant::now();
     let reports = (o.rate * o.duration.as_secs_f64()) as usize;
+    // Cost window 3: positions, screens and reports (the steady window).
+    let filed = || stats.reports_ok.load(Ordering::Relaxed);
+    let updates = || screen_stats.position_updates.load(Ordering::Relaxed);
+    let steady_from = meter.snapshot(filed(), updates()).await?;
     fleet::post_reports(&bases, http.clone(), o.rate, reports, stats).await;
+    let w_reports = { let b = meter.snapshot(filed(), updates()).await?; cost::Window::between(&meter, &steady_from, &b) };
+    println!("{}", cost::describe("cost window 3 (positions, screens, reports)", &w_reports));
     let steady_s = steady.elapsed().as_secs_f64();
     // Let offers and accepts of the last reports land: the offers are counted in the workers,
     // so give them a bounded moment.
@@ -410,6 +497,16 @@ async fn main() -> anyhow::Result<()> {
         / steady.elapsed().as_secs_f64();
     let dropped = metric(&http, &bases, "gd_ws_slow_consumer_dropped_total").await - dropped_before;
     let steady_rss = rss_of(&servers);
+    let mut costs = cost::Costs::from_windows(&w_positions, &w_screens, &w_reports);
+    costs.mediators = ready;
+    costs.instances = bases.len();
+    costs.redis_bytes_per_mediator =
+        (cost::redis_used_memory(&mut redis_conn).await? - memory_before) / ready.max(1) as f64;
+    let mut presence_bytes = 0.0;
+    for key in ["fix", "fix_at", "duty"] {
+        presence_bytes += cost::key_bytes(&mut redis_conn, &format!("{{{prefix}}}:{key}")).await?;
+    }
+    costs.presence_bytes_per_mediator = presence_bytes / ready.max(1) as f64;
     let lost_before = stats.sockets_lost.load(Ordering::Relaxed);
     for w in workers {
         w.finish(stats).await?;
@@ -420,7 +517,11 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // Phase 3: escalations with many pending deadlines.
-    let esc = escalation::run(redis_port, prefix, o.pending, o.escalation_window).await?;
+    let esc = if o.only_cost {
+        None
+    } else {
+        Some(escalation::run(redis_port, prefix, o.pending, o.escalation_window).await?)
+    };
     for server in &mut servers {
         server.check_alive()?;
     }
@@ -429,7 +530,11 @@ async fn main() -> anyhow::Result<()> {
     redis.check_alive()?;
 
     // Phase 4: matcher micro-benchmark (in this process; Redis for the GEOSEARCH side).
-    let matcher = matcher_bench::run(o.matcher_mediators, redis_port, o.matcher_budget).await?;
+    let matcher = if o.only_cost {
+        None
+    } else {
+        Some(matcher_bench::run(o.matcher_mediators, redis_port, o.matcher_budget).await?)
+    };
     drop(servers);
     // Keep the service's logs of this run (warnings, resyncs) next to the build.
     for n in 0..bases.len() {
@@ -480,31 +585,12 @@ async fn main() -> anyhow::Result<()> {
             ours / theirs
         );
     }
-    println!(
-        "| {} | GEOSEARCH -c 1 p99: {:.3} ms | p99 {:.0}× | p99 ≤ 10 ms, exactly once |",
-        esc.cells(o.escalation_window),
-        geosearch_c1.p99_ms,
-        esc.late_ms.1 as f64 / geosearch_c1.p99_ms
-    );
-    println!(
-        "| nearest-10 among {}k online (index) | {:.0}/s | GEOSEARCH 2 km COUNT 10, 1 client: {:.0}/s | {:.1}× | ≥ 100× |",
-        matcher.mediators / 1000,
-        matcher.index_qps,
-        matcher.geosearch_qps,
-        matcher.index_qps / matcher.geosearch_qps
-    );
-    println!(
-        "| nearest-10 brute-force scan | {:.0}/s | GEOSEARCH, 1 client: {:.0}/s | {:.2}× | — |",
-        matcher.brute_qps,
-        matcher.geosearch_qps,
-        matcher.brute_qps / matcher.geosearch_qps
-    );
-    println!(
-        "| index vs brute force | {:.0}× faster, {} of the checked queries differ | | | 0 differ |",
-        matcher.index_qps / matcher.brute_qps,
-        matcher.mismatches
-    );
-    println!("| index memory per online mediator | {:.0} B | | | ≤ 300 B |", matcher.bytes_per_mediator);
+    if let Some(esc) = &esc {
+        print_escalations(esc, o.escalation_window, &geosearch_c1);
+    }
+    if let Some(matcher) = &matcher {
+        print_matcher(matcher);
+    }
     println!(
         "| server RSS idle / steady / after escalations (all instances) | {:.0} / {:.0} / {:.0} MiB | redis-server RSS: {:.0} MiB | {:.2}× (steady) | — |",
         mb(idle_rss),
@@ -547,7 +633,43 @@ async fn main() -> anyhow::Result<()> {
         println!("error samples: {samples:?}");
     }
     println!("offer latency samples: {offers}; steady window {steady_s:.1}s");
+    costs.offer_p99_ms = op99;
+    costs.geosearch_p99_ms = geosearch_c50.p99_ms;
+    cost::print(&costs);
     Ok(())
+}
+
+/// Phase 3's row.
+fn print_escalations(esc: &escalation::EscalationFigures, window: Duration, geosearch_c1: &baseline::Bench) {
+    println!(
+        "| {} | GEOSEARCH -c 1 p99: {:.3} ms | p99 {:.0}× | p99 ≤ 10 ms, exactly once |",
+        esc.cells(window),
+        geosearch_c1.p99_ms,
+        esc.late_ms.1 as f64 / geosearch_c1.p99_ms
+    );
+}
+
+/// Phase 4's rows.
+fn print_matcher(matcher: &matcher_bench::MatcherFigures) {
+    println!(
+        "| nearest-10 among {}k online (index) | {:.0}/s | GEOSEARCH 2 km COUNT 10, 1 client: {:.0}/s | {:.1}× | ≥ 100× |",
+        matcher.mediators / 1000,
+        matcher.index_qps,
+        matcher.geosearch_qps,
+        matcher.index_qps / matcher.geosearch_qps
+    );
+    println!(
+        "| nearest-10 brute-force scan | {:.0}/s | GEOSEARCH, 1 client: {:.0}/s | {:.2}× | — |",
+        matcher.brute_qps,
+        matcher.geosearch_qps,
+        matcher.brute_qps / matcher.geosearch_qps
+    );
+    println!(
+        "| index vs brute force | {:.0}× faster, {} of the checked queries differ | | | 0 differ |",
+        matcher.index_qps / matcher.brute_qps,
+        matcher.mismatches
+    );
+    println!("| index memory per online mediator | {:.0} B | | | ≤ 300 B |", matcher.bytes_per_mediator);
 }
 
 /// What the command center's screens saw in the steady window.
@@ -669,13 +791,26 @@ fn print_machine(machine: &probe::Findings, window: Duration, stats: &Stats, red
 /// Create `n` accounts of `role` directly in the store (hashing 20,000 passwords through the
 /// admin API would measure argon2, not dispatch) and mint their tokens.
 async fn seed_accounts(store: &RedisStore, keys: &JwtKeys, role: Role, n: usize) -> anyhow::Result<Vec<Mediator>> {
+    let now = jiff::Timestamp::now();
+    insert_accounts(store, role, n)
+        .await?
+        .iter()
+        .map(|id| {
+            let token = keys.issue(&id.to_string(), role, Duration::from_secs(7200), now)?.0;
+            Ok(Mediator { token })
+        })
+        .collect()
+}
+
+/// Create `n` accounts of `role` directly in the store; their ids.
+async fn insert_accounts(store: &RedisStore, role: Role, n: usize) -> anyhow::Result<Vec<AccountId>> {
     use futures_util::StreamExt;
     let hash = grid_dispatch::auth::hash_password("loadtest-password").map_err(|e| anyhow::anyhow!("{e}"))?;
     let now = jiff::Timestamp::now();
     let accounts: Vec<Account> = (0..n)
         .map(|i| {
             serde_json::from_value(serde_json::json!({
-                "id": grid_dispatch::domain::ids::AccountId::generate(),
+                "id": AccountId::generate(),
                 "role": role.as_str(),
                 "name": format!("压测{i}"),
                 "phone": format!("{}{:08}", if role == Role::Mediator { 137 } else { 136 }, i),
@@ -698,11 +833,5 @@ async fn seed_accounts(store: &RedisStore, keys: &JwtKeys, role: Role, n: usize)
             bail!("a seeded phone was taken");
         }
     }
-    accounts
-        .iter()
-        .map(|a| {
-            let token = keys.issue(&a.id.to_string(), role, Duration::from_secs(7200), now)?.0;
-            Ok(Mediator { token })
-        })
-        .collect()
+    Ok(accounts.into_iter().map(|a| a.id).collect())
 }
