@@ -93,17 +93,22 @@ pub async fn run(p: &Province) -> anyhow::Result<()> {
     let (other, other_base) = procs::start_server(dir.path(), 1, redis_port, prefix).await?;
 
     // Duty on for everyone, through the phone's path.
-    let dispatcher = app.dispatcher().clone();
-    let guard = Arc::new(Guard::new(Durability::None));
+    let presence = grid_dispatch::services::Presence::new(app.dispatcher().clone());
+    let health = grid_dispatch::services::Health::new(
+        app.dispatcher().clone(),
+        Arc::new(Guard::new(Durability::None)),
+        Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
+    let clock: Arc<dyn grid_dispatch::clock::Clock> = Arc::new(grid_dispatch::clock::SystemClock);
     let ids: Arc<[AccountId]> = ids.into();
     {
-        let (dispatcher, guard, ids) = (dispatcher.clone(), guard.clone(), ids.clone());
+        let (presence, health, clock, ids) = (presence.clone(), health.clone(), clock.clone(), ids.clone());
         app_rt
             .spawn(async move {
                 use futures_util::StreamExt;
                 let duty = r#"{"type":"duty","on":true}"#;
                 futures_util::stream::iter(ids.iter())
-                    .map(|id| grid_dispatch::http::mediator::phone_message(&dispatcher, &guard, id, duty))
+                    .map(|id| grid_dispatch::http::mediator::phone_message(&presence, &health, clock.as_ref(), id, duty))
                     .buffer_unordered(64)
                     .for_each(|_| async {})
                     .await;
@@ -118,13 +123,13 @@ pub async fn run(p: &Province) -> anyhow::Result<()> {
     for _ in 0..HANDLERS {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<(u32, String)>>(64);
         inboxes.push(tx);
-        let (dispatcher, guard, ids) = (dispatcher.clone(), guard.clone(), ids.clone());
+        let (presence, health, clock, ids) = (presence.clone(), health.clone(), clock.clone(), ids.clone());
         handlers.push(app_rt.spawn(async move {
             let mut replies = 0u64;
             while let Some(batch) = rx.recv().await {
                 for (i, text) in batch {
                     let me = &ids[i as usize];
-                    if grid_dispatch::http::mediator::phone_message(&dispatcher, &guard, me, &text).await.is_some() {
+                    if grid_dispatch::http::mediator::phone_message(&presence, &health, clock.as_ref(), me, &text).await.is_some() {
                         replies += 1;
                     }
                 }

@@ -143,6 +143,26 @@ async fn handle_client_text(
     }
 }
 
+/// One text message from a phone, handled as its socket handles it; the reply to send, if
+/// any. Public for the load test's province mode, which carries many phones' messages without
+/// an OS socket each (`loadtest/src/province.rs`); not part of the HTTP API.
+#[doc(hidden)]
+pub async fn phone_message(
+    presence: &Presence,
+    health: &Health,
+    clock: &dyn Clock,
+    me: &AccountId,
+    text: &str,
+) -> Option<String> {
+    match handle_client_text(presence, health, clock, me, text).await {
+        Ok(None) => None,
+        Ok(Some(reply)) => Some(wire::to_json(&reply)),
+        Err(e) => {
+            Some(wire::to_json(&MediatorMessage::Error { code: e.code().to_owned(), message: e.message().to_owned() }))
+        }
+    }
+}
+
 /// The mediator's socket (token in `?access_token=`). Server → client: `offer`, `offer_closed`,
 /// `assigned`, `duty`, `risk_changed`, `pong`, `error`; client → server: `position`, `duty`,
 /// `ping` (see the schemas `MediatorMessage` and `MediatorClientMessage`). Open offers are sent
@@ -181,13 +201,9 @@ async fn mediator_socket(
                 let (presence, health, clock, me) =
                     (state.presence.clone(), state.health.clone(), state.clock.clone(), me.clone());
                 async move {
-                    match handle_client_text(&presence, &health, clock.as_ref(), &me, &text).await {
-                        Ok(None) => Inbound::Quiet,
-                        Ok(Some(reply)) => Inbound::Reply(wire::to_json(&reply)),
-                        Err(e) => Inbound::Reply(wire::to_json(&MediatorMessage::Error {
-                            code: e.code().to_owned(),
-                            message: e.message().to_owned(),
-                        })),
+                    match phone_message(&presence, &health, clock.as_ref(), &me, &text).await {
+                        None => Inbound::Quiet,
+                        Some(reply) => Inbound::Reply(reply),
                     }
                 }
             })

@@ -220,9 +220,15 @@ where
             }
             _ = ping.tick() => {
                 missed = if heard { 0 } else { missed + 1 };
-                heard = false;
                 if missed >= MISSED_PINGS {
                     break (close::GOING_AWAY, NO_ANSWER);
+                }
+                // A peer heard from since the last tick is alive: no ping (a phone streaming
+                // positions is never pinged; 20,000 of them would be thousands of pings and
+                // pongs a second). A silent one is pinged, and closed at the next tick
+                // unless it answers: the same 2-3 intervals as pinging every time.
+                if std::mem::take(&mut heard) {
+                    continue;
                 }
                 if !send(&mut tx, Message::Ping(bytes::Bytes::new()), within).await {
                     return Ended::Closed;

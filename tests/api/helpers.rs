@@ -297,6 +297,11 @@ impl Socket {
         }
     }
 
+    /// The next frame of any kind (pings included) within `limit`, or None.
+    pub(crate) async fn next_frame_within(&mut self, limit: Duration) -> Option<Message> {
+        tokio::time::timeout(limit, self.ws.next()).await.ok()??.ok()
+    }
+
     /// Wait for the first message of `kind` matching `pred`, skipping others.
     pub(crate) async fn wait_for(&mut self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = tokio::time::Instant::now() + PROMPTLY;

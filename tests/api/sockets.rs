@@ -21,6 +21,39 @@ async fn screens_that_stop_reading_are_dropped_by_the_write_timeout_while_the_ot
     stalled_screens(Backend::Memory).await;
 }
 
+/// On the memory store only: pings concern sockets, not the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_that_keeps_talking_is_not_pinged_and_a_quiet_one_is() {
+    let interval = Duration::from_millis(300);
+    let app = spawn_app_with(Backend::Memory, |s| s.push.ping_interval = interval).await;
+    let m = app.mediator("说话的", &[]).await;
+    let pings_over = |talk: bool| {
+        let (app, token) = (&app, m.token.clone());
+        async move {
+            let mut phone = app.socket("/api/v1/mediator/ws", &token).await;
+            phone.wait_for("duty", |_| true).await;
+            let (mut pings, until) = (0, tokio::time::Instant::now() + interval * 6);
+            while tokio::time::Instant::now() < until {
+                if talk {
+                    phone.send_json(&serde_json::json!({ "type": "ping" })).await;
+                }
+                // Reading answers the server's pings (the client library sends the pong).
+                if let Some(Message::Ping(_)) = phone.next_frame_within(interval / 6).await {
+                    pings += 1;
+                }
+            }
+            pings
+        }
+    };
+    // Talking six times an interval: heard every interval, so never pinged (one stall of
+    // this loaded test machine may cost one ping; pinging every interval would be six).
+    let talking = pings_over(true).await;
+    assert!(talking <= 1, "a phone heard from every interval was pinged {talking} times in 6 intervals");
+    // Silent: pinged (every other interval, as its pong counts as hearing from it), and kept.
+    let quiet = pings_over(false).await;
+    assert!(quiet >= 2, "a quiet phone was pinged {quiet} times in 6 intervals");
+}
+
 async fn a_message_over_16_kib_closes_with_1009_and_text_that_is_not_utf8_with_1007(backend: Backend) {
     let app = spawn_app(backend).await;
     let m = app.mediator("边界", &[]).await;
