@@ -120,9 +120,7 @@ fn thread_cpu_s(prefix: &str) -> f64 {
 }
 
 fn info_field(info: &str, name: &str) -> f64 {
-    info.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok())
-        .unwrap_or(f64::NAN)
+    info.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok()).unwrap_or(f64::NAN)
 }
 
 /// Everything counted at one moment.
@@ -214,7 +212,12 @@ impl Window {
         }
         Self {
             secs,
-            cores: meter.groups.iter().zip(a.cpu_s.iter().zip(&b.cpu_s)).map(|((n, _), (x, y))| (*n, (y - x) / secs)).collect(),
+            cores: meter
+                .groups
+                .iter()
+                .zip(a.cpu_s.iter().zip(&b.cpu_s))
+                .map(|((n, _), (x, y))| (*n, (y - x) / secs))
+                .collect(),
             redis_cores: (b.redis_cpu_s - a.redis_cpu_s) / secs,
             received_per_s: (b.received - a.received) / secs,
             stored_per_s: (b.stored - a.stored) / secs,
@@ -291,7 +294,8 @@ impl Costs {
                 screens.screen_updates_per_s,
             ),
             service_us_per_report: per(
-                reports.group(SERVICE) - screens.group(SERVICE) * reports.received_per_s / screens.received_per_s.max(1e-9),
+                reports.group(SERVICE)
+                    - screens.group(SERVICE) * reports.received_per_s / screens.received_per_s.max(1e-9),
                 reports.reports_per_s,
             ),
             redis_us_per_report: per(
@@ -351,13 +355,24 @@ impl Costs {
     pub fn rows(&self) -> Vec<(String, String, &'static str)> {
         vec![
             (
-                format!("service CPU per position ({} instances, {:.0} positions/s)", self.instances, self.positions_per_s),
+                format!(
+                    "service CPU per position ({} instances, {:.0} positions/s)",
+                    self.instances, self.positions_per_s
+                ),
                 format!("{:.1} µs", self.service_us_per_position),
                 "≤ 20 µs",
             ),
             ("Redis CPU per position".into(), format!("{:.1} µs", self.redis_us_per_position), "≤ 5 µs"),
-            ("service CPU per screen position update".into(), format!("{:.2} µs", self.service_us_per_screen_update), ""),
-            ("service CPU per report (its offers, accepts, screen events)".into(), format!("{:.0} µs", self.service_us_per_report), ""),
+            (
+                "service CPU per screen position update".into(),
+                format!("{:.2} µs", self.service_us_per_screen_update),
+                "",
+            ),
+            (
+                "service CPU per report (its offers, accepts, screen events)".into(),
+                format!("{:.0} µs", self.service_us_per_report),
+                "",
+            ),
             ("Redis CPU per report".into(), format!("{:.0} µs", self.redis_us_per_report), ""),
             (
                 "bus per position stored: messages / bytes published (each instance receives a copy)".into(),
@@ -369,7 +384,11 @@ impl Costs {
                 format!("{:.0} / {:.0} B", self.redis_bytes_per_mediator, self.presence_bytes_per_mediator),
                 "",
             ),
-            ("load generator (phones) CPU per position sent".into(), format!("{:.1} µs", self.fleet_us_per_position), ""),
+            (
+                "load generator (phones) CPU per position sent".into(),
+                format!("{:.1} µs", self.fleet_us_per_position),
+                "",
+            ),
         ]
     }
 }
@@ -425,7 +444,15 @@ pub fn print_sizes(all: &[Costs]) {
         let pos = ratio(first.service_us_per_position, last.service_us_per_position);
         let redis = ratio(first.redis_us_per_position, last.redis_us_per_position);
         let mem = ratio(first.redis_bytes_per_mediator, last.redis_bytes_per_mediator);
-        let linear = |r: f64| if (0.75..=1.33).contains(&r) { "flat: linear" } else if r > 1.33 { "grows: worse than linear" } else { "falls: better than linear" };
+        let linear = |r: f64| {
+            if (0.75..=1.33).contains(&r) {
+                "flat: linear"
+            } else if r > 1.33 {
+                "grows: worse than linear"
+            } else {
+                "falls: better than linear"
+            }
+        };
         println!(
             "growth ×{grow:.0} in mediators: service µs/position ×{pos:.2} ({}), Redis µs/position ×{redis:.2} ({}), Redis B/mediator ×{mem:.2} ({})",
             linear(pos),

@@ -229,8 +229,7 @@ async fn ingest(
     for b in blasts {
         b.await?;
     }
-    let ingest_per_s =
-        (metric(http, first, "gd_positions_received_total").await - before) / t0.elapsed().as_secs_f64();
+    let ingest_per_s = (metric(http, first, "gd_positions_received_total").await - before) / t0.elapsed().as_secs_f64();
     println!("ingest: {ingest_per_s:.0} positions/s through {} sockets", o.blast_sockets);
     // The sockets' TCP buffers still hold positions the server has not read: let it drain
     // so the backlog does not count as steady-state traffic.
@@ -361,8 +360,7 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::builder().pool_max_idle_per_host(512).timeout(Duration::from_secs(30)).build()?;
 
     // Phase 1: ingest capacity (not in a cost-only run: it leaves positions of its own).
-    let ingest_per_s =
-        if o.only_cost { f64::NAN } else { ingest(&o, &http, &bases, &mediators, stats).await? };
+    let ingest_per_s = if o.only_cost { f64::NAN } else { ingest(&o, &http, &bases, &mediators, stats).await? };
 
     // Phase 2: steady state: M sockets streaming (over the instances, from worker processes),
     // R reports/s (to each instance in turn), a share accepted.
@@ -414,7 +412,10 @@ async fn main() -> anyhow::Result<()> {
     let w_positions = {
         let a = meter.snapshot(0, 0).await?;
         tokio::time::sleep(o.cost_window()).await;
-        { let b = meter.snapshot(0, 0).await?; cost::Window::between(&meter, &a, &b) }
+        {
+            let b = meter.snapshot(0, 0).await?;
+            cost::Window::between(&meter, &a, &b)
+        }
     };
     println!("{}", cost::describe("cost window 1 (positions only)", &w_positions));
     // The command center watches: its screens take their snapshot (every mediator on duty).
@@ -447,7 +448,10 @@ async fn main() -> anyhow::Result<()> {
         let updates = || screen_stats.position_updates.load(Ordering::Relaxed);
         let a = meter.snapshot(0, updates()).await?;
         tokio::time::sleep(o.cost_window()).await;
-        { let b = meter.snapshot(0, updates()).await?; cost::Window::between(&meter, &a, &b) }
+        {
+            let b = meter.snapshot(0, updates()).await?;
+            cost::Window::between(&meter, &a, &b)
+        }
     };
     println!("{}", cost::describe("cost window 2 (positions, screens)", &w_screens));
     screen_stats.reset();
@@ -469,7 +473,10 @@ async fn main() -> anyhow::Result<()> {
     let updates = || screen_stats.position_updates.load(Ordering::Relaxed);
     let steady_from = meter.snapshot(filed(), updates()).await?;
     fleet::post_reports(&bases, http.clone(), o.rate, reports, stats).await;
-    let w_reports = { let b = meter.snapshot(filed(), updates()).await?; cost::Window::between(&meter, &steady_from, &b) };
+    let w_reports = {
+        let b = meter.snapshot(filed(), updates()).await?;
+        cost::Window::between(&meter, &steady_from, &b)
+    };
     println!("{}", cost::describe("cost window 3 (positions, screens, reports)", &w_reports));
     let steady_s = steady.elapsed().as_secs_f64();
     // Let offers and accepts of the last reports land: the offers are counted in the workers,

@@ -91,6 +91,8 @@ pub async fn start_server(dir: &Path, n: usize, redis_port: u16, prefix: &str) -
         .env("GD_ENV", "test")
         .env("GD_HTTP__ADDR", format!("127.0.0.1:{port}"))
         .env("GD_HTTP__MAX_IN_FLIGHT", "8192")
+        // 10,000 phones per instance, plus screens and the residents' connections.
+        .env("GD_HTTP__MAX_CONNECTIONS", "19000")
         .env("GD_REDIS__URL", format!("redis://127.0.0.1:{redis_port}"))
         .env("GD_REDIS__PREFIX", prefix)
         .env("GD_REDIS__COMMAND_TIMEOUT", "5s")

@@ -47,6 +47,19 @@ const HANDLERS: usize = 8;
 
 /// Run it and print the cost figures.
 pub async fn run(p: &Province) -> anyhow::Result<()> {
+    // The service, in this process on threads of its own.
+    let app_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(std::thread::available_parallelism().map_or(2, usize::from))
+        .thread_name(APP_THREADS)
+        .enable_all()
+        .build()?;
+    let outcome = run_on(p, &app_rt).await;
+    // A runtime may not be dropped (blocking) inside another one.
+    app_rt.shutdown_background();
+    outcome
+}
+
+async fn run_on(p: &Province, app_rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     let dir = tempfile::Builder::new().prefix("gd-province-").tempdir()?;
     let (mut redis, redis_port) = procs::start_redis(dir.path())?;
     let prefix = "lt";
@@ -70,15 +83,10 @@ pub async fn run(p: &Province) -> anyhow::Result<()> {
         "grid-dispatch",
         "grid-dispatch",
     );
-    let operators = crate::seed_accounts(&store, &keys, grid_dispatch::domain::account::Role::Operator, p.screens).await?;
+    let operators =
+        crate::seed_accounts(&store, &keys, grid_dispatch::domain::account::Role::Operator, p.screens).await?;
     println!("seeded {} mediators in {:.1}s", ids.len(), seeding.elapsed().as_secs_f64());
 
-    // The service, in this process on threads of its own.
-    let app_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(std::thread::available_parallelism().map_or(2, usize::from))
-        .thread_name(APP_THREADS)
-        .enable_all()
-        .build()?;
     let mut settings = grid_dispatch::config::Settings::defaults();
     settings.redis.url.clone_from(&url);
     settings.redis.prefix = prefix.into();
@@ -87,6 +95,7 @@ pub async fn run(p: &Province) -> anyhow::Result<()> {
     // As the service processes of a load test run (`procs::start_server`).
     settings.report_limits.per_ip = 0;
     settings.http.max_in_flight = 8192;
+    settings.http.max_connections = 19_000;
     let app = app_rt.spawn(grid_dispatch::app::App::start(settings)).await??;
     let base = format!("http://{}", app.addr());
     // A second instance, a process of its own: what every further instance pays per position.
@@ -102,18 +111,20 @@ pub async fn run(p: &Province) -> anyhow::Result<()> {
     let clock: Arc<dyn grid_dispatch::clock::Clock> = Arc::new(grid_dispatch::clock::SystemClock);
     let ids: Arc<[AccountId]> = ids.into();
     {
-        let (presence, health, clock, ids) = (presence.clone(), health.clone(), clock.clone(), ids.clone());
-        app_rt
-            .spawn(async move {
-                use futures_util::StreamExt;
-                let duty = r#"{"type":"duty","on":true}"#;
-                futures_util::stream::iter(ids.iter())
-                    .map(|id| grid_dispatch::http::mediator::phone_message(&presence, &health, clock.as_ref(), id, duty))
-                    .buffer_unordered(64)
-                    .for_each(|_| async {})
-                    .await;
-            })
-            .await?;
+        let mut going = tokio::task::JoinSet::new();
+        for part in 0..64 {
+            let (presence, health, clock, ids) = (presence.clone(), health.clone(), clock.clone(), ids.clone());
+            going.spawn_on(
+                async move {
+                    let duty = r#"{"type":"duty","on":true}"#;
+                    for id in ids.iter().skip(part).step_by(64) {
+                        grid_dispatch::http::mediator::phone_message(&presence, &health, clock.as_ref(), id, duty).await;
+                    }
+                },
+                app_rt.handle(),
+            );
+        }
+        while going.join_next().await.transpose()?.is_some() {}
     }
     println!("{} mediators on duty", ids.len());
 
@@ -155,7 +166,10 @@ pub async fn run(p: &Province) -> anyhow::Result<()> {
     tokio::time::sleep(p.period).await;
     let a = meter.snapshot(0, 0).await?;
     tokio::time::sleep(p.window).await;
-    let w_positions = { let b = meter.snapshot(0, 0).await?; cost::Window::between(&meter, &a, &b) };
+    let w_positions = {
+        let b = meter.snapshot(0, 0).await?;
+        cost::Window::between(&meter, &a, &b)
+    };
     println!("{}", cost::describe("province window 1 (positions only)", &w_positions));
 
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(p.screens.max(1));
@@ -173,13 +187,18 @@ pub async fn run(p: &Province) -> anyhow::Result<()> {
         .collect();
     drop(ready_tx);
     for _ in 0..p.screens {
-        tokio::time::timeout(crate::screen::CONNECT_WITHIN, ready_rx.recv()).await.context("a screen got no snapshot")?;
+        tokio::time::timeout(crate::screen::CONNECT_WITHIN, ready_rx.recv())
+            .await
+            .context("a screen got no snapshot")?;
     }
     tokio::time::sleep(p.period).await;
     let updates = || screen_stats.position_updates.load(std::sync::atomic::Ordering::Relaxed);
     let a = meter.snapshot(0, updates()).await?;
     tokio::time::sleep(p.window).await;
-    let w_screens = { let b = meter.snapshot(0, updates()).await?; cost::Window::between(&meter, &a, &b) };
+    let w_screens = {
+        let b = meter.snapshot(0, updates()).await?;
+        cost::Window::between(&meter, &a, &b)
+    };
     println!("{}", cost::describe("province window 2 (positions, screens)", &w_screens));
 
     let stats: &'static crate::fleet::Stats = Box::leak(Box::new(crate::fleet::Stats::new()));
@@ -187,7 +206,10 @@ pub async fn run(p: &Province) -> anyhow::Result<()> {
     let a = meter.snapshot(filed(), updates()).await?;
     let reports = (p.rate * p.window.as_secs_f64()) as usize;
     crate::fleet::post_reports(std::slice::from_ref(&base), http.clone(), p.rate, reports, stats).await;
-    let w_reports = { let b = meter.snapshot(filed(), updates()).await?; cost::Window::between(&meter, &a, &b) };
+    let w_reports = {
+        let b = meter.snapshot(filed(), updates()).await?;
+        cost::Window::between(&meter, &a, &b)
+    };
     println!("{}", cost::describe("province window 3 (positions, screens, reports)", &w_reports));
 
     let mut costs = cost::Costs::from_windows(&w_positions, &w_screens, &w_reports);
@@ -215,10 +237,12 @@ pub async fn run(p: &Province) -> anyhow::Result<()> {
     redis.check_alive()?;
     drop(other);
     app_rt.spawn(app.stop()).await?;
-    app_rt.shutdown_background();
 
     println!();
-    println!("## Province simulation ({} mediators every {:?}, in-process driver; see province.rs for what is not exercised)", costs.mediators, p.period);
+    println!(
+        "## Province simulation ({} mediators every {:?}, in-process driver; see province.rs for what is not exercised)",
+        costs.mediators, p.period
+    );
     println!("| figure | value | target |");
     println!("|---|---|---|");
     println!(

@@ -166,9 +166,10 @@ pub async fn phone_message(
 /// The mediator's socket (token in `?access_token=`). Server → client: `offer`, `offer_closed`,
 /// `assigned`, `duty`, `risk_changed`, `pong`, `error`; client → server: `position`, `duty`,
 /// `ping` (see the schemas `MediatorMessage` and `MediatorClientMessage`). Open offers are sent
-/// on connect. The server pings every `push.ping_interval` and closes a socket that leaves two
-/// pings unanswered (1001); the mediator then leaves the live map (duty stays) until a position
-/// comes again.
+/// on connect. The server pings a socket it has not heard from (no message, no pong) for a
+/// `push.ping_interval`, and closes one silent for two intervals (1001); the mediator then
+/// leaves the live map (duty stays) until a position comes again. A phone streaming positions
+/// is never pinged.
 ///
 /// The socket closes with 4401 when the token runs out (past `exp` and 30 s of leeway) and
 /// with 4403 when the account is disabled (within a second or two, on every instance).
