@@ -80,7 +80,6 @@ pub fn print(traffic: &Traffic, window: Duration, reports: u64) {
         ib as f64 / reports.max(1) as f64,
         per(ib, im)
     );
-    let kinds: Vec<String> =
-        traffic.iter().map(|(k, (m, b))| format!("{k} {m} × {:.0} B", per(*b, *m))).collect();
+    let kinds: Vec<String> = traffic.iter().map(|(k, (m, b))| format!("{k} {m} × {:.0} B", per(*b, *m))).collect();
     println!("| bus: by kind | {} | | | — |", kinds.join("; "));
 }

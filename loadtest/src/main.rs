@@ -460,9 +460,8 @@ async fn main() -> anyhow::Result<()> {
     let redis_latency = redis_latency_monitor(redis_port).await?;
     let cpu_of = |pids: &[u32]| pids.iter().filter_map(|&pid| procs::cpu_ticks(pid)).sum::<u64>();
     let cpu_before: Vec<u64> = cpu_groups.iter().map(|(_, pids)| cpu_of(pids)).collect();
-    let bus_channel = grid_dispatch::store::redis::keys::Keys::new(prefix)
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?
-        .bus_channel();
+    let bus_channel =
+        grid_dispatch::store::redis::keys::Keys::new(prefix).map_err(|e| anyhow::anyhow!("{e:?}"))?.bus_channel();
     let sniffer = bus::start(redis_port, &bus_channel).await?;
     let reports_before = stats.reports_ok.load(Ordering::Relaxed);
     let probe = probe::Probe::start();

@@ -171,7 +171,7 @@ pub fn invocation<'a>(script: &'a redis::Script, keys: &Keys, w: &IncidentWrite)
         w.announce.iter().filter(|m| !matches!(m, BusMessage::Resync)).map(|m| json!(m)).collect();
     inv.arg(expect)
         .arg(w.incident.version)
-        .arg(json!(&w.incident))
+        .arg(grid_dispatch::store::records::Record::encode(&w.incident).unwrap_or_default())
         .arg(id.to_string())
         .arg(w.incident.created_at.as_millisecond())
         .arg(flag(w.creation.is_some()))

@@ -118,7 +118,8 @@ async fn run_on(p: &Province, app_rt: &tokio::runtime::Runtime) -> anyhow::Resul
                 async move {
                     let duty = r#"{"type":"duty","on":true}"#;
                     for id in ids.iter().skip(part).step_by(64) {
-                        grid_dispatch::http::mediator::phone_message(&presence, &health, clock.as_ref(), id, duty).await;
+                        grid_dispatch::http::mediator::phone_message(&presence, &health, clock.as_ref(), id, duty)
+                            .await;
                     }
                 },
                 app_rt.handle(),
@@ -140,7 +141,10 @@ async fn run_on(p: &Province, app_rt: &tokio::runtime::Runtime) -> anyhow::Resul
             while let Some(batch) = rx.recv().await {
                 for (i, text) in batch {
                     let me = &ids[i as usize];
-                    if grid_dispatch::http::mediator::phone_message(&presence, &health, clock.as_ref(), me, &text).await.is_some() {
+                    if grid_dispatch::http::mediator::phone_message(&presence, &health, clock.as_ref(), me, &text)
+                        .await
+                        .is_some()
+                    {
                         replies += 1;
                     }
                 }
