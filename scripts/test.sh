@@ -42,6 +42,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
+echo "== cargo check loadtest/ (the load test builds against the library as it is)"
+cargo check --locked --manifest-path loadtest/Cargo.toml
 echo "== cargo deny (advisories from the vendored snapshot in deny/advisory-db)"
 scripts/deny.sh
 echo "== cargo test"
