@@ -69,10 +69,14 @@ impl FromRequestParts<AppState> for StaffAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Ok(MediatorAuth(id)) = MediatorAuth::from_request_parts(parts, state).await {
-            return Ok(Self(StaffCaller { role: Role::Mediator, account_id: Some(id.to_string()) }));
+            return Ok(Self(StaffCaller { role: Role::Mediator, account_id: Some(id.to_string()), scope: None }));
         }
         let op = OperatorAuth::from_request_parts(parts, state).await?;
-        Ok(Self(StaffCaller { role: Role::Operator, account_id: op.account.map(|a| a.to_string()) }))
+        Ok(Self(StaffCaller {
+            role: Role::Operator,
+            account_id: op.account.map(|a| a.to_string()),
+            scope: Some(op.scope),
+        }))
     }
 }
 
@@ -174,7 +178,8 @@ async fn observe_session(
     op: OperatorAuth,
     ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, Json<SeatResponse>), ApiError> {
-    let caller = StaffCaller { role: Role::Operator, account_id: op.account.map(|a| a.to_string()) };
+    let caller =
+        StaffCaller { role: Role::Operator, account_id: op.account.map(|a| a.to_string()), scope: Some(op.scope) };
     Ok((StatusCode::CREATED, Json(video.observe(&caller, &id).await?.into())))
 }
 
@@ -238,8 +243,8 @@ impl From<VideoSession> for LiveSession {
 /// Live sessions, oldest first (the big screen's 视频调解 list).
 #[utoipa::path(get, path = "/api/v1/video/sessions", tag = "video", security(("operator" = []), ("admin" = [])),
     responses((status = 200, body = Vec<LiveSession>), (status = 403, body = ErrorBody)))]
-async fn list_live_sessions(State(video): State<Video>, _op: OperatorAuth) -> Result<Json<Vec<LiveSession>>, ApiError> {
-    Ok(Json(video.live().await?.into_iter().map(LiveSession::from).collect()))
+async fn list_live_sessions(State(video): State<Video>, op: OperatorAuth) -> Result<Json<Vec<LiveSession>>, ApiError> {
+    Ok(Json(video.live(&op.scope).await?.into_iter().map(LiveSession::from).collect()))
 }
 
 /// Use an invitation.

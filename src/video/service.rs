@@ -9,7 +9,7 @@ use super::session::{Invitation, MAX_INVITATIONS, Seat, SeatKind, VideoSession, 
 use super::store::VideoStore;
 use super::turn;
 use crate::auth::{random_token, sha256_hex};
-use crate::dispatch::{DispatchError, Dispatcher};
+use crate::dispatch::{DispatchError, Dispatcher, Scope};
 use crate::domain::account::Role;
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::Event;
@@ -83,6 +83,8 @@ pub struct StaffCaller {
     pub role: Role,
     /// The account (None: an operations token).
     pub account_id: Option<String>,
+    /// For operators: the area they see (sessions on incidents elsewhere answer 404).
+    pub scope: Option<Scope>,
 }
 
 /// A seat handed to a page: the token opens the socket and fetches TURN credentials.
@@ -212,7 +214,8 @@ impl Video {
     async fn check_runs(&self, caller: &StaffCaller, incident: &IncidentId) -> Result<(), VideoError> {
         let incident = self.0.dispatcher.ports().incidents.get_incident(incident).await?.ok_or(VideoError::NotFound)?;
         match caller.role {
-            Role::Operator | Role::Admin => Ok(()),
+            Role::Operator | Role::Admin if caller.scope.as_ref().is_none_or(|s| s.sees(&incident)) => Ok(()),
+            Role::Operator | Role::Admin => Err(VideoError::NotFound),
             Role::Mediator if incident.claimed_by.as_ref().map(ToString::to_string) == caller.account_id => Ok(()),
             Role::Mediator | Role::Department => Err(VideoError::NotYours),
         }
@@ -443,6 +446,7 @@ impl Video {
         if !matches!(caller.role, Role::Operator | Role::Admin) {
             return Err(VideoError::NotYours);
         }
+        self.check_runs(caller, &self.session(session_id).await?.incident_id).await?;
         let (seat, secret) =
             Self::new_seat(SeatKind::Observer, label_for(SeatKind::Observer, None)?, caller.account_id.clone());
         let (seat, ticket) = Self::ticket(session_id, seat, &secret);
@@ -642,8 +646,11 @@ impl Video {
     ///
     /// # Errors
     /// `Store`.
-    pub async fn live(&self) -> Result<Vec<VideoSession>, VideoError> {
-        Ok(self.0.store.live_sessions().await?)
+    pub async fn live(&self, scope: &Scope) -> Result<Vec<VideoSession>, VideoError> {
+        let sessions = self.0.store.live_sessions().await?;
+        let ids: Vec<IncidentId> = sessions.iter().map(|s| s.incident_id.clone()).collect();
+        let seen = self.0.dispatcher.ports().incidents.get_incidents(&ids).await?;
+        Ok(sessions.into_iter().filter(|s| seen.iter().any(|i| i.id == s.incident_id && scope.sees(i))).collect())
     }
 
     /// The parties' invitation waiting for the resident holding `tracking_token`, if any.

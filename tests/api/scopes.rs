@@ -86,6 +86,7 @@ async fn an_operator_of_one_district_sees_and_acts_on_nothing_in_another(backend
     west_district(&app).await;
     east_district(&app).await;
     let west = operator_in(&app, "西区指挥", "w").await;
+    let east = operator_in(&app, "东区指挥", "e").await;
     let m_west = mediator_at(&app, "西区调解员", Some("w-s2-c"), W2 + 0.005).await;
     let m_east = mediator_at(&app, "东区调解员", Some("e-s1-c"), E1 - 0.005).await;
     let mut west_ids = vec![];
@@ -127,6 +128,22 @@ async fn an_operator_of_one_district_sees_and_acts_on_nothing_in_another(backend
     }
     let (_, untouched) = app.get(&e_detail, Some(&app.admin_token())).await;
     assert_eq!(untouched, was, "nothing happened to it, not even an audited phone reveal");
+
+    // Video mediation on the other district's incident: no starting it, and a session its own
+    // operators started is neither listed, watched, joined by invitation nor ended from here.
+    let (s, b) = app.post("/api/v1/video/sessions", Some(&west.token), json!({ "incident_id": e })).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a video session on another district's incident: {b}");
+    let (s, started) = app.post("/api/v1/video/sessions", Some(&east.token), json!({ "incident_id": e })).await;
+    assert_eq!(s, StatusCode::CREATED, "{started}");
+    let session = started["session_id"].as_str().expect("session_id").to_owned();
+    let (_, listed) = app.get("/api/v1/video/sessions", Some(&west.token)).await;
+    assert_eq!(listed, json!([]), "another district's live session is not listed");
+    let (_, listed) = app.get("/api/v1/video/sessions", Some(&east.token)).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "its own district lists it: {listed}");
+    for (action, body) in [("observe", json!({})), ("invitations", json!({ "kind": "operator" })), ("end", json!({}))] {
+        let (s, b) = app.post(&format!("/api/v1/video/sessions/{session}/{action}"), Some(&west.token), body).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "video {action} in another district: {b}");
+    }
 
     // Its own incident: not to another district's area, nor with another district's mediator.
     let w_path = |action: &str| format!("/api/v1/command/incidents/{w}/{action}");
@@ -183,7 +200,6 @@ async fn an_operator_of_one_district_sees_and_acts_on_nothing_in_another(backend
     assert!(outlines.iter().all(|c| c.starts_with('w')));
 
     // The other way round, and those who see everything.
-    let east = operator_in(&app, "东区指挥", "e").await;
     let seen = incident_ids(&app, &east.token).await;
     assert!(east_ids.iter().all(|id| seen.contains(id)) && west_ids.iter().all(|id| !seen.contains(id)));
     let everywhere = operator_in(&app, "市级指挥", "*").await;
