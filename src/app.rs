@@ -142,8 +142,11 @@ impl App {
         let caps = StreamCaps { per_token: push.tracking_streams_per_token, per_ip: push.tracking_streams_per_ip };
         let tracking = TrackingStreams::new(dispatcher.clone(), hub.clone(), caps, shutdown.clone());
         let engine = &dispatcher;
+        // Subscribed before the first socket can open, like the feed.
+        let video = crate::video::Video::new(video_store, dispatcher.clone(), bus.clone());
+        let video_rx = bus.subscribe();
         let state = AppState {
-            video: crate::video::Video::new(video_store, dispatcher.clone()),
+            video: video.clone(),
             accounts: Accounts::new(engine.clone()),
             incidents: Incidents::new(engine.clone()),
             reports: Reports::new(engine.clone()),
@@ -197,6 +200,11 @@ impl App {
         tasks.spawn(async move {
             feed.run(token).await;
             "bus feed"
+        });
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            video.run_relay(video_rx, token).await;
+            "video relay"
         });
         let token = shutdown.clone();
         let (batch_hub, every, batch_dispatcher) = (hub.clone(), settings.push.live_batch_interval, dispatcher.clone());

@@ -22,7 +22,8 @@
 //! - [`wechat`]: the WeChat Official Account protocol: signatures, safe mode, XML, API client.
 //! - [`sms`]: texts to residents' phones through an HTTP gateway (the tracking link).
 //! - [`video`]: video mediation on an incident: sessions, one-time invitations, TURN
-//!   credentials, the signaling relay (its own store port, memory and Redis).
+//!   credentials (its own store port, memory and Redis), the signaling relay between instances
+//!   over the bus, receive-only observers.
 //! - [`http`]: the router per audience, error mapping, extractors, sockets; handlers take
 //!   services, never a store (`tests/architecture.rs`).
 //! - [`config`], [`telemetry`], [`clock`], [`retry`], [`app`]: settings, logs/metrics, time,

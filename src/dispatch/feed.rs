@@ -105,6 +105,8 @@ impl Feed {
                 self.hub.revoke(&account_id, Revoked::SignedOut);
             }
             BusMessage::NextDeadline { .. } => self.dispatcher.deadlines_changed(),
+            // The video room subscribes on its own (`Video::run_relay`).
+            BusMessage::VideoRoom { .. } => {}
             BusMessage::Noted { incident_id, at, place, open } => {
                 self.dispatcher.report_noted(&incident_id, at, place, open);
             }

@@ -1,7 +1,9 @@
 //! Notifications out through WeChat (issue #3): a mediator with a bound openid gets one per
 //! offer (so a phone whose page is closed still hears about it); a resident who reported
 //! through WeChat gets one when their report is claimed, when the mediator arrives and when it
-//! is resolved.
+//! is resolved; and one with the link when the mediator invites them to a video mediation (a
+//! customer-service text: it needs no template, and WeChat accepts it within 48 hours of the
+//! resident's last message, which a report through WeChat is).
 //!
 //! Dispatch only enqueues ([`Dispatcher::wechat_notify`], [`Dispatcher::wechat_offers`]): a
 //! bounded queue (`wechat.notify_queue`) that never blocks (full → dropped, counted in
@@ -42,6 +44,8 @@ pub(super) enum Notice {
     Arrived,
     /// The report was closed.
     Resolved,
+    /// The parties are invited to a video mediation (a customer-service text with the link).
+    VideoInvitation,
 }
 
 impl Notice {
@@ -51,6 +55,7 @@ impl Notice {
             Self::Claimed => "claimed",
             Self::Arrived => "arrived",
             Self::Resolved => "resolved",
+            Self::VideoInvitation => "video_invitation",
         }
     }
 }
@@ -67,6 +72,8 @@ struct Job {
     incident_id: IncidentId,
     notice: Notice,
     recipient: Recipient,
+    /// A customer-service text to send instead of a template message.
+    text: Option<String>,
 }
 
 struct Context {
@@ -177,8 +184,9 @@ async fn openid_of(context: &Context, job: &Job) -> Option<String> {
 }
 
 async fn record(context: &Context, job: &Job, to: &str, outcome: String) {
+    let api = if job.text.is_some() { "custom" } else { context.settings.wechat.message_api.as_str() };
     let event = Event::Notified {
-        channel: format!("wechat_{}", context.settings.wechat.message_api),
+        channel: format!("wechat_{api}"),
         notice: job.notice.as_str().to_owned(),
         to: mask(to),
         outcome,
@@ -197,8 +205,9 @@ async fn deliver(context: &Context, job: Job) {
         Notice::Claimed => &w.template_claimed,
         Notice::Arrived => &w.template_arrived,
         Notice::Resolved => &w.template_resolved,
+        Notice::VideoInvitation => "",
     };
-    if !context.client.enabled() || template.is_empty() {
+    if !context.client.enabled() || (template.is_empty() && job.text.is_none()) {
         let why = if context.client.enabled() { "skipped: no template id" } else { "skipped: wechat not configured" };
         tracing::info!(incident_id = %job.incident_id, notice = job.notice.as_str(), to = %mask(&openid), "{why}");
         record(context, &job, &openid, why.to_owned()).await;
@@ -210,6 +219,7 @@ async fn deliver(context: &Context, job: Job) {
         Notice::Claimed => ("调解员已接单，正在赶来", format!("{base}/")),
         Notice::Arrived => ("调解员已到场", format!("{base}/")),
         Notice::Resolved => ("您反映的问题已办结，欢迎评价", format!("{base}/")),
+        Notice::VideoInvitation => ("", String::new()),
     };
     let now = context.clock.now().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
     let data = json!({
@@ -220,7 +230,9 @@ async fn deliver(context: &Context, job: Job) {
     let client_msg_id = format!("{}:{}:{}", job.incident_id, job.notice.as_str(), mask(&openid));
     let mut backoff = crate::retry::Backoff::new(w.notify_backoff, w.notify_backoff.saturating_mul(16));
     for attempt in 1..=w.notify_attempts {
-        let sent = if w.message_api == "subscribe" {
+        let sent = if let Some(text) = &job.text {
+            context.client.send_custom_text(&openid, text).await
+        } else if w.message_api == "subscribe" {
             context.client.send_subscribe(&openid, template, &link, &data).await
         } else {
             context.client.send_template(&openid, template, &link, &data, &client_msg_id).await
@@ -288,16 +300,39 @@ impl Dispatcher {
                 Event::Resolved { .. } => (Notice::Resolved, Recipient::Resident),
                 _ => continue,
             };
-            self.inner.wechat.enqueue(Job { incident_id: id.clone(), notice, recipient });
+            self.inner.wechat.enqueue(Job { incident_id: id.clone(), notice, recipient, text: None });
         }
     }
 
     /// Enqueue one offer notification per mediator (never waits).
     pub(super) fn wechat_offers(&self, id: &IncidentId, mediator_ids: &[AccountId]) {
         for m in mediator_ids {
-            let job = Job { incident_id: id.clone(), notice: Notice::Offer, recipient: Recipient::Mediator(m.clone()) };
+            let job = Job {
+                incident_id: id.clone(),
+                notice: Notice::Offer,
+                recipient: Recipient::Mediator(m.clone()),
+                text: None,
+            };
             self.inner.wechat.enqueue(job);
         }
+    }
+
+    /// Enqueue the video invitation `link` (absolute, one use, `valid_minutes`) for the resident
+    /// who reported `id` through WeChat, as a customer-service text (never waits; a report not
+    /// made through WeChat has nobody to send it to, and the delivery finds that out).
+    pub fn wechat_video_invitation(&self, id: &IncidentId, link: &str, valid_minutes: u64) {
+        let text = format!(
+            "调解员邀请您参加视频调解（编号{}），不用下载软件，点这里进入：\n{link}\n\
+             链接只能用一次，{valid_minutes}分钟内有效。本次视频不录音、不录像。",
+            short(id)
+        );
+        let job = Job {
+            incident_id: id.clone(),
+            notice: Notice::VideoInvitation,
+            recipient: Recipient::Resident,
+            text: Some(text),
+        };
+        self.inner.wechat.enqueue(job);
     }
 
     /// The WeChat API client (QR codes, notifications).

@@ -53,6 +53,8 @@ impl From<VideoError> for ApiError {
             VideoError::InvitationExpired => Self::new(StatusCode::GONE, "invitation_expired", message),
             VideoError::InvitationUsed => Self::new(StatusCode::GONE, "invitation_used", message),
             VideoError::NotInvited => Self::new(StatusCode::FORBIDDEN, "not_invited", message),
+            VideoError::NotHere => Self::new(StatusCode::CONFLICT, "not_here", message),
+            VideoError::ObserverSends => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "observer_sends_media", message),
             VideoError::Invalid { field, reason } => Self::invalid(field, reason),
             VideoError::Contended => Self::unavailable("contended", message, 1),
             VideoError::Dispatch(e) => e.into(),
@@ -356,13 +358,16 @@ struct SocketQuery {
     seat: String,
 }
 
-/// Signaling socket of one seat. First message `welcome` {you, peers, runs_room}; then
+/// Signaling socket of one seat, on any instance (the room's messages reach every instance
+/// through the bus). First message `welcome` {you, peers, runs_room}; then
 /// `joined` {peer}, `left` {id}, `signal` {from, description|candidate}, `state` {from, …}.
 /// The page sends `signal` {to, description|candidate}, `state` {muted, camera_off,
 /// audio_only, network}, `invite` {kind, label?} (answered `invited` {kind, link,
 /// expires_at}), `remove` {id} and `end` (the last three only from the host or an operator). Close codes: 4409 the seat opened the room elsewhere; 4410 removed by the
 /// mediator; 4411 the session ended; 1001, 1008, 1009 as on the other sockets. A seat that is
-/// not the session's (or was removed) gets 403 `not_invited` and no socket.
+/// not the session's (or was removed) gets 403 `not_invited` and no socket. A `signal` to a
+/// seat not in the room is answered `error` `not_here`; an observer's description that would
+/// send media (an `m=` line with `a=sendrecv`/`a=sendonly`), `error` `observer_sends_media`.
 #[utoipa::path(get, path = "/api/v1/video/ws", tag = "video",
     params(("seat" = String, Query, description = "the seat token")),
     responses((status = 101, description = "switching protocols"), (status = 403, body = ErrorBody),
@@ -473,18 +478,14 @@ async fn handle_text(video: &Video, session_id: &str, seat: &Seat, text: &str) -
             let forwarded = serde_json::json!({
                 "type": "signal", "description": message.get("description"), "candidate": message.get("candidate"),
             });
-            if video.relay(session_id, &seat.id, &to, forwarded) {
-                None
-            } else {
-                error("not_here", "that participant is not in the room")
-            }
+            video.relay(session_id, seat, &to, forwarded).await.err().and_then(refused)
         }
         Some("state") => {
             let state = serde_json::json!({
                 "type": "state", "muted": message["muted"].as_bool(), "camera_off": message["camera_off"].as_bool(),
                 "audio_only": message["audio_only"].as_bool(), "network": message["network"].as_str().map(|n| n.chars().take(16).collect::<String>()),
             });
-            video.announce(session_id, &seat.id, state);
+            video.announce(session_id, &seat.id, state).await;
             None
         }
         Some("remove") => {

@@ -501,6 +501,28 @@ pub enum BusMessage {
         /// Which.
         account_id: AccountId,
     },
+    /// Something for the sockets of one video session, whichever instance holds them (issue
+    /// #22): signaling, who joined or left, state, closes. Every instance hands it to the
+    /// session's sockets it holds (`video::Video::deliver`); the feed ignores it.
+    VideoRoom {
+        /// The session.
+        session_id: String,
+        /// The one seat addressed (None: every seat of the session but `except`).
+        #[serde(default)]
+        seat: Option<String>,
+        /// The seat left out when addressing everyone (the sender).
+        #[serde(default)]
+        except: Option<String>,
+        /// A connection of the seat that is spared (the socket that just replaced the others).
+        #[serde(default)]
+        spare_conn: Option<u64>,
+        /// The text to send, already serialised; None: close with `close_code`.
+        #[serde(default)]
+        text: Option<String>,
+        /// The close code (`video::close`), when `text` is None.
+        #[serde(default)]
+        close_code: Option<u16>,
+    },
     /// Local only: this instance may have missed messages (bus reconnected) and must resync.
     Resync,
 }

@@ -9,12 +9,15 @@
 //! - [`session`]: the session and its seats (pure rules).
 //! - [`store`]: the storage port; [`memory`] and [`redis`] implement it.
 //! - [`turn`]: TURN REST API credentials.
-//! - [`rooms`]: this instance's open sockets per session.
+//! - [`rooms`]: this instance's open sockets per session; what they are told travels over the
+//!   bus, so the participants of one session may be on different instances.
+//! - [`sdp`]: whether a description sends media (an observer's must not).
 //! - [`service`]: the use cases, as the cheap-clone handle [`Video`].
 
 pub mod memory;
 pub mod redis;
 pub mod rooms;
+pub mod sdp;
 pub mod service;
 pub mod session;
 pub mod store;
@@ -34,6 +37,17 @@ pub mod close {
     pub const REMOVED: u16 = 4410;
     /// The session ended.
     pub const ENDED: u16 = 4411;
+
+    /// The reason sent with `code`.
+    #[must_use]
+    pub const fn reason(code: u16) -> &'static str {
+        match code {
+            REPLACED => "opened again elsewhere",
+            REMOVED => "removed by the mediator",
+            ENDED => "the session ended",
+            _ => "closed",
+        }
+    }
 }
 
 /// `[video]`.

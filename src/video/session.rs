@@ -61,6 +61,10 @@ pub struct Seat {
     /// Set when the host removed them: the seat opens no socket again.
     #[serde(default)]
     pub removed: bool,
+    /// The connection (any instance's) that holds the seat now: when an older one closes, the
+    /// seat has not left.
+    #[serde(default)]
+    pub socket: Option<u64>,
 }
 
 /// A video mediation session on an incident.
@@ -128,6 +132,12 @@ impl VideoSession {
         self.seats.iter().find(|s| s.token_hash == token_hash)
     }
 
+    /// Whether `id` is a seat in the room now (not removed, with a socket open somewhere).
+    #[must_use]
+    pub fn in_room(&self, id: &str) -> bool {
+        self.seat(id).is_some_and(|s| !s.removed && s.in_room_since.is_some())
+    }
+
     /// Whether it is still going.
     #[must_use]
     pub const fn is_live(&self) -> bool {
@@ -167,6 +177,7 @@ mod tests {
             token_hash: String::new(),
             in_room_since: None,
             removed,
+            socket: None,
         }
     }
 

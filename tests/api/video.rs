@@ -256,7 +256,54 @@ async fn spawn_app_with_turn(backend: Backend) -> TestApp {
     .await
 }
 
+/// An SDP with one audio and one video section in `direction`.
+fn sdp(direction: &str) -> String {
+    format!(
+        "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+         m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na={direction}\r\n\
+         m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na={direction}\r\n"
+    )
+}
+
+async fn an_observer_receives_only_and_its_sending_descriptions_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (incident, _, holder) = held_incident(&app).await;
+    let host = start(&app, &incident, &holder.token).await;
+    let session = host["session_id"].as_str().expect("id").to_owned();
+    let operator = app.operator("值班员").await;
+    let (s, watcher) =
+        app.post(&format!("/api/v1/video/sessions/{session}/observe"), Some(&operator.token), json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{watcher}");
+    let mut h = open(&app, &host).await;
+    h.wait_for("welcome", |_| true).await;
+    let mut o = open(&app, &watcher).await;
+    o.wait_for("welcome", |_| true).await;
+
+    for (kind, direction) in [("offer", "sendrecv"), ("offer", "sendonly"), ("answer", "sendrecv")] {
+        let description = json!({ "type": kind, "sdp": sdp(direction) });
+        o.send_json(&json!({ "type": "signal", "to": host["seat_id"], "description": description })).await;
+        let refused = o.wait_for("error", |_| true).await;
+        assert_eq!(refused["code"], "observer_sends_media", "{kind} {direction}: {refused}");
+        assert!(refused["message"].as_str().is_some_and(|m| m.contains("receives only")), "{refused}");
+    }
+    o.send_json(&json!({ "type": "signal", "to": host["seat_id"], "description": { "type": "offer" } })).await;
+    assert_eq!(o.wait_for("error", |_| true).await["code"], "observer_sends_media", "a description without SDP");
+    // Receive-only passes, and is the first description the host sees: nothing refused got through.
+    let listening = json!({ "type": "offer", "sdp": sdp("recvonly") });
+    o.send_json(&json!({ "type": "signal", "to": host["seat_id"], "description": listening })).await;
+    let got = h.wait_for("signal", |_| true).await;
+    assert_eq!(got["from"], watcher["seat_id"]);
+    assert_eq!(got["description"], listening, "{got}");
+    // Candidates carry no media direction: they pass.
+    o.send_json(&json!({ "type": "signal", "to": host["seat_id"], "candidate": { "candidate": "" } })).await;
+    assert_eq!(h.wait_for("signal", |_| true).await["candidate"], json!({ "candidate": "" }));
+    // A sender's descriptions are theirs to choose.
+    h.send_json(&json!({ "type": "signal", "to": watcher["seat_id"], "description": { "type": "answer", "sdp": sdp("sendonly") } })).await;
+    assert_eq!(o.wait_for("signal", |_| true).await["from"], host["seat_id"]);
+}
+
 on_both_stores!(
+    an_observer_receives_only_and_its_sending_descriptions_are_refused,
     an_invitation_admits_once_and_the_tracking_page_offers_it_until_used,
     an_expired_invitation_is_refused,
     an_uninvited_page_cannot_open_the_room_or_get_turn_credentials,
@@ -299,4 +346,99 @@ async fn an_invitation_admits_exactly_once_across_instances() {
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::GONE), "{statuses:?}");
     other.stop().await;
+}
+
+/// The next `signal` messages `socket` receives, `n` of them, in order.
+async fn signals(socket: &mut Socket, n: usize) -> Vec<Value> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        got.push(socket.wait_for("signal", |_| true).await);
+    }
+    got
+}
+
+/// Two instances on one Redis, the participants' sockets spread over both: signaling reaches
+/// exactly the addressed seat wherever its socket is, in the order its sender sent it; state,
+/// joins, leaves, removal, a seat reopened on the other instance and the end reach every page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signaling_reaches_participants_on_other_instances_in_order_and_only_the_addressed_one() {
+    let a = spawn_app(Backend::Redis).await;
+    let b = crate::helpers::start(a.settings.clone(), None).await;
+    let (incident, _, holder) = held_incident(&a).await;
+    let host = start(&a, &incident, &holder.token).await;
+    let session = host["session_id"].as_str().expect("id").to_owned();
+    let party = join(&b, &invite(&a, &session, &holder.token, "party").await).await.1;
+    let expert = join(&a, &invite(&a, &session, &holder.token, "department").await).await.1;
+
+    // The host and the expert on A, the party on B.
+    let mut h = open(&a, &host).await;
+    h.wait_for("welcome", |_| true).await;
+    let mut e = open(&a, &expert).await;
+    e.wait_for("welcome", |_| true).await;
+    let mut p = open(&b, &party).await;
+    let welcome = p.wait_for("welcome", |_| true).await;
+    let peers: Vec<&Value> = welcome["peers"].as_array().expect("peers").iter().map(|p| &p["id"]).collect();
+    assert!(
+        peers.contains(&&host["seat_id"]) && peers.contains(&&expert["seat_id"]),
+        "B knows who is in on A: {welcome}"
+    );
+    h.wait_for("joined", |m| m["peer"]["id"] == party["seat_id"]).await;
+    e.wait_for("joined", |m| m["peer"]["id"] == party["seat_id"]).await;
+
+    // B → A: an offer and its candidates, in the order sent, to the host only.
+    p.send_json(&json!({ "type": "signal", "to": host["seat_id"], "description": { "type": "offer", "sdp": "v=0" } }))
+        .await;
+    for n in 0..30 {
+        p.send_json(&json!({ "type": "signal", "to": host["seat_id"], "candidate": { "n": n } })).await;
+    }
+    let got = signals(&mut h, 31).await;
+    assert_eq!(got[0]["description"]["type"], "offer");
+    let order: Vec<i64> = got[1..].iter().map(|g| g["candidate"]["n"].as_i64().expect("n")).collect();
+    assert_eq!(order, (0..30).collect::<Vec<_>>(), "one sender's signals keep their order across instances");
+    assert!(got.iter().all(|g| g["from"] == party["seat_id"]), "from is the sender's seat");
+    // The expert (on the host's instance) got none of it: the first signal it sees is this one.
+    h.send_json(&json!({ "type": "signal", "to": expert["seat_id"], "candidate": { "marker": true } })).await;
+    let first = e.wait_for("signal", |_| true).await;
+    assert_eq!(
+        (first["from"].clone(), first["candidate"].clone()),
+        (host["seat_id"].clone(), json!({ "marker": true }))
+    );
+
+    // A → B: the answer, and the host's state.
+    h.send_json(
+        &json!({ "type": "signal", "to": party["seat_id"], "description": { "type": "answer", "sdp": "v=0" } }),
+    )
+    .await;
+    let answer = p.wait_for("signal", |_| true).await;
+    assert_eq!(
+        (answer["from"].clone(), answer["description"]["type"].clone()),
+        (host["seat_id"].clone(), json!("answer"))
+    );
+    h.send_json(&json!({ "type": "state", "muted": true })).await;
+    assert_eq!(p.wait_for("state", |_| true).await["from"], host["seat_id"]);
+
+    // The host's seat reopened on B: its socket on A closes (4409), the others hear it joined
+    // (not left), and signals to it reach the new socket on B.
+    let mut h2 = open(&b, &host).await;
+    h2.wait_for("welcome", |_| true).await;
+    assert_eq!(h.closed().await.0, Some(4409), "the older socket on A is replaced");
+    e.wait_for("joined", |m| m["peer"]["id"] == host["seat_id"]).await;
+    e.send_json(&json!({ "type": "signal", "to": host["seat_id"], "candidate": { "n": "after" } })).await;
+    assert_eq!(h2.wait_for("signal", |_| true).await["candidate"]["n"], "after");
+    let (s, live) = b.get("/api/v1/video/sessions", Some(&b.operator("值班员").await.token)).await;
+    assert_eq!(s, StatusCode::OK, "{live}");
+    let in_room = |id: &Value| {
+        live[0]["participants"].as_array().expect("seats").iter().any(|s| &s["id"] == id && s["in_room"] == true)
+    };
+    assert!(in_room(&host["seat_id"]), "the replaced socket closing did not take the host out of the room: {live}");
+
+    // The host (now on B) removes the expert on A; then ends the session through A.
+    h2.send_json(&json!({ "type": "remove", "id": expert["seat_id"] })).await;
+    assert_eq!(e.closed().await.0, Some(4410));
+    p.wait_for("left", |m| m["id"] == expert["seat_id"]).await;
+    let (s, _) = a.post(&format!("/api/v1/video/sessions/{session}/end"), Some(&holder.token), json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(h2.closed().await.0, Some(4411));
+    assert_eq!(p.closed().await.0, Some(4411));
+    b.stop().await;
 }

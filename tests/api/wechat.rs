@@ -457,6 +457,7 @@ on_both_stores!(
     qr_posters_render_as_svg_and_png,
     notifications_go_out_and_survive_a_token_expiry,
     a_tracking_link_too_late_for_the_passive_reply_still_reaches_the_resident_in_wechat,
+    a_video_invitation_for_the_parties_reaches_the_resident_in_wechat,
 );
 
 // --- a local server that speaks WeChat's API --------------------------------------------------
@@ -713,6 +714,65 @@ async fn a_tracking_link_too_late_for_the_passive_reply_still_reaches_the_reside
     };
     assert_eq!(resent["touser"], resident.as_str());
     assert_eq!(resent["msgtype"], "text");
+}
+
+async fn a_video_invitation_for_the_parties_reaches_the_resident_in_wechat(backend: Backend) {
+    let mut fake = FakeWechat::start().await;
+    let app = spawn_app_with(backend, |s| with_api(s, &fake)).await;
+    let mediator = app.mediator("王调解", &["neighbor"]).await;
+    app.on_duty_at(&mediator, AT.0, AT.1).await;
+    let scene = scene(&app, "视频调解小区").await;
+    let resident = openid();
+    post_plain(&app, scan_xml(&resident, &scene)).await;
+    let (_, body) = post_plain(&app, text_xml(&resident, unique(), "楼上漏水")).await;
+    let token = tracking_token(&reply_text(&body));
+    let id = app.app().dispatcher().tracked_incident(&token).await.unwrap().id;
+    let (status, body) =
+        app.post(&format!("/api/v1/mediator/incidents/{id}/accept"), Some(&mediator.token), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, seat) = app.post("/api/v1/video/sessions", Some(&mediator.token), json!({ "incident_id": id })).await;
+    assert_eq!(status, StatusCode::CREATED, "{seat}");
+    let invitations = format!("/api/v1/video/sessions/{}/invitations", seat["session_id"].as_str().unwrap());
+
+    // An expert's link is for the mediator to pass on; the parties' goes to the resident.
+    let (status, expert) = app.post(&invitations, Some(&mediator.token), json!({ "kind": "department" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{expert}");
+    let (status, party) = app.post(&invitations, Some(&mediator.token), json!({ "kind": "party" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{party}");
+    let link = format!("/v/{}", party["token"].as_str().unwrap());
+    let expert_link = format!("/v/{}", expert["token"].as_str().unwrap());
+    let mut texts = Vec::new();
+    let invitation = loop {
+        let sent = fake.next_sent().await;
+        let content = sent["text"]["content"].as_str().unwrap_or_default().to_owned();
+        texts.push(content.clone());
+        if content.contains(&link) {
+            break sent;
+        }
+    };
+    assert_eq!(invitation["touser"], resident.as_str());
+    assert_eq!(invitation["msgtype"], "text", "a customer-service text: no template needed");
+    let content = invitation["text"]["content"].as_str().unwrap();
+    assert!(content.contains("视频调解") && content.contains("只能用一次"), "{content}");
+    assert!(texts.iter().all(|t| !t.contains(&expert_link)), "the expert's link went to the resident: {texts:?}");
+
+    // The delivery is on the timeline, the openid masked.
+    let store = app.app().dispatcher().ports().incidents.clone();
+    let recorded = eventually("the invitation's delivery on the timeline", || {
+        let (store, id) = (store.clone(), id.clone());
+        async move {
+            store.timeline(&id).await.ok()?.into_iter().find_map(|e| match e.event {
+                Event::Notified { notice, outcome, to, channel } if notice == "video_invitation" => {
+                    Some((outcome, to, channel))
+                }
+                _ => None,
+            })
+        }
+    })
+    .await;
+    assert!(recorded.0.starts_with("sent"), "{recorded:?}");
+    assert!(!recorded.1.contains(&resident), "{recorded:?}");
+    assert_eq!(recorded.2, "wechat_custom");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,50 +5,15 @@
 // uninvited page and a used invitation refused; a browser without WebRTC gets the phone number.
 // Args: base hostPage partyInvitation expertInvitation noRtcInvitation fallbackPhone operatorToken
 import { scenario, context, shot, PHONE, WAIT_MS, MEDIA_FLAGS } from './lib.mjs';
+import { enter, mediaFlows } from './video_lib.mjs';
 
 const [base, hostPage, partyInv, expertInv, noRtcInv, phone, opToken] = process.argv.slice(2);
 const PHONE_360 = { ...PHONE, viewport: { width: 360, height: 780 } };
 
-async function enter(browser, errors, url, opts) {
-  const ctx = await context(browser, errors, { ...opts, permissions: ['camera', 'microphone'] });
-  const page = await ctx.newPage();
-  page.on('console', (m) => { if ((m.type() === 'warning' || m.type() === 'error') && !/Failed to load resource/.test(m.text())) console.log(`[${url.slice(0, 12)}] ${m.type()}: ${m.text()}`); });
-  // lite=1: 320×180 at 10 fps, so four browsers fit on two shared cores.
-  await page.goto(base + url.replace(/(#|$)/, '?lite=1$1'));
-  await page.locator('#enter').waitFor({ state: 'visible', timeout: WAIT_MS });
-  await page.locator('#enter').click();
-  await page.locator('#room').waitFor({ state: 'visible', timeout: WAIT_MS });
-  return page;
-}
-
-/** Wait until every connection of `page` is relayed with `peers` inbound video streams growing
- *  (the page samples getStats every 2 s into window.__video.last). */
-async function mediaFlows(page, name, peers) {
-  const first = await page.waitForFunction((n) => {
-    const r = window.__video.last || [];
-    return r.length === n && r.every((p) => p.relay && p.framesDecoded >= 20 && p.videoBytesIn > 0) ? r : null;
-  }, peers, { timeout: 45000 }).then((h) => h.jsonValue(), async (e) => {
-    console.log(`${name} never saw media: ${JSON.stringify(await page.evaluate(() => [window.__video.last, window.__video.state()]))}`);
-    throw e;
-  });
-  const grew = await page.waitForFunction((before) => {
-    const r = window.__video.last || [];
-    return r.length === before.length && r.every((p) => {
-      const b = before.find((x) => x.id === p.id);
-      return b && p.videoBytesIn > b.videoBytesIn && p.relay;
-    }) ? r : null;
-  }, first, { timeout: WAIT_MS }).then((h) => h.jsonValue(), async (e) => {
-    console.log(`${name}'s media stopped growing: ${JSON.stringify(first)} → ${JSON.stringify(await page.evaluate(() => window.__video.last))}`);
-    throw e;
-  });
-  console.log(`ok: ${name} receives video from ${grew.length} peers over TURN relay (` +
-    grew.map((p) => `${p.videoBytesIn} B, ${p.framesDecoded} frames`).join('; ') + ')');
-}
-
 await scenario('video-call', async (browser, errors) => {
-  const host = await enter(browser, errors, hostPage, { viewport: { width: 1280, height: 800 } });
-  const party = await enter(browser, errors, `/v/${partyInv}`, PHONE_360);
-  const expert = await enter(browser, errors, `/v/${expertInv}`, { viewport: { width: 1024, height: 768 } });
+  const host = await enter(browser, errors, base, hostPage, { viewport: { width: 1280, height: 800 } });
+  const party = await enter(browser, errors, base, `/v/${partyInv}`, PHONE_360);
+  const expert = await enter(browser, errors, base, `/v/${expertInv}`, { viewport: { width: 1024, height: 768 } });
 
   await mediaFlows(host, 'the host', 2);
   await mediaFlows(party, 'the party', 2);
@@ -81,7 +46,7 @@ await scenario('video-call', async (browser, errors) => {
   console.log('ok: the host sees the party muted');
 
   // A weak uplink drops the party to audio only, and says so.
-  await party.evaluate(() => window.__video.simulateWeakLink(true));
+  await party.evaluate(() => window.__video.feedStats({ outKbps: 80 }));
   await party.locator('#netbar', { hasText: '只有声音' }).waitFor({ timeout: WAIT_MS });
   await host.locator('#people li', { hasText: '当事人' }).filter({ hasText: '只有声音' }).waitFor({ timeout: WAIT_MS });
   console.log('ok: weak link goes audio only');

@@ -19,7 +19,7 @@ GD.strings({
     'nortc.title': '您的浏览器不能视频通话', 'nortc.hint': '请用手机自带浏览器或电脑上的 Chrome、Edge 打开本链接，或者直接打电话参加：',
     'nortc.call': '打电话参加：{phone}', 'nocam': '打不开摄像头，先用语音参加',
     'net.connecting': '正在连接…', 'net.reconnecting': '网络断了，正在重新连接…', 'net.poor': '网络较差，已切换为只有声音',
-    'net.weak': '网络较差', 'controls': '通话按钮',
+    'net.weak': '网络较差，画面可能卡顿', 'controls': '通话按钮',
     'mute': '静音', 'unmute': '打开麦克风', 'camera_off': '关摄像头', 'camera_on': '开摄像头', 'switch': '换摄像头',
     'switch.one': '只有一个摄像头', 'leave': '离开', 'end': '结束本次视频调解', 'people': '参加的人', 'remove': '请离开',
     'me': '（我）', 'st.in': '在线', 'st.muted': '静音', 'st.camoff': '摄像头已关', 'st.audio': '只有声音', 'st.weak': '网络差',
@@ -39,7 +39,7 @@ GD.strings({
     'nortc.title': 'This browser cannot make video calls', 'nortc.hint': 'Open this link in the phone\u2019s own browser, or Chrome or Edge on a computer, or take part by phone:',
     'nortc.call': 'Call in: {phone}', 'nocam': 'The camera would not open: joining with audio only',
     'net.connecting': 'Connecting…', 'net.reconnecting': 'Connection lost, reconnecting…', 'net.poor': 'Weak network: switched to audio only',
-    'net.weak': 'Weak network', 'controls': 'Call controls',
+    'net.weak': 'Weak network: the picture may stutter', 'controls': 'Call controls',
     'mute': 'Mute', 'unmute': 'Unmute', 'camera_off': 'Camera off', 'camera_on': 'Camera on', 'switch': 'Switch camera',
     'switch.one': 'There is only one camera', 'leave': 'Leave', 'end': 'End this video mediation', 'people': 'In the room', 'remove': 'Remove',
     'me': ' (me)', 'st.in': 'online', 'st.muted': 'muted', 'st.camoff': 'camera off', 'st.audio': 'audio only', 'st.weak': 'weak network',
@@ -52,7 +52,8 @@ GD.strings({
 
 var seatToken = null, ice = null, ws = null, mesh = null, local = null, me = null, runsRoom = false;
 var people = {}, tiles = {}, chain = Promise.resolve(), attempts = 0, refusals = 0, leaving = false, finished = false;
-var muted = false, cameraOff = false, net = 'connecting', weakSamples = 0, goodSamples = 0, forcedWeak = false;
+var muted = false, cameraOff = false, net = 'connecting', badSamples = 0, goodSamples = 0, linkWeak = false, fedStats = null;
+var history = [];
 var headlineKey = 'loading', sublineKey = '';
 var LITE = new URLSearchParams(location.search).get('lite') === '1';
 var observerHint = /observer=1/.test(location.hash), staffSeat = /seat=/.test(location.hash);
@@ -211,34 +212,52 @@ function setNet(state) {
   document.body.dataset.net = state;
 }
 
+/** The bar's state: the socket and every connection (ICE) first, then the measured quality. */
 function peerStates() {
   if (!ws || ws.readyState !== 1) return setNet('reconnecting');
   var states = Object.keys(people).filter(function (id) { return id !== me.id; }).map(function (id) { return people[id].pc; });
   if (states.some(function (s) { return s === 'disconnected' || s === 'failed'; })) return setNet('reconnecting');
   if (states.some(function (s) { return s !== 'connected'; })) return setNet('connecting');
-  setNet(mesh && mesh.audioOnly ? 'poor' : 'ok');
+  setNet(mesh && mesh.audioOnly ? 'poor' : linkWeak ? 'weak' : 'ok');
 }
 
 function sendState() {
-  send({ type: 'state', muted: muted, camera_off: cameraOff, audio_only: !!(mesh && mesh.audioOnly), network: net === 'poor' ? 'weak' : 'ok' });
+  var weak = net === 'poor' || net === 'weak';
+  send({ type: 'state', muted: muted, camera_off: cameraOff, audio_only: !!(mesh && mesh.audioOnly), network: weak ? 'weak' : 'ok' });
 }
 
-/** Every 2 s: read the stats; three weak samples in a row → audio only; fifteen good ones → video again. */
+/** Every 2 s: read the stats (the tests' fed figures laid over them) and judge them; three bad
+ *  samples in a row → audio only (video stops going out); fifteen good ones → video again. */
 function sample() {
   if (!mesh || finished) return;
   mesh.report().then(function (reports) {
+    if (fedStats) reports = reports.map(function (r) { return Object.assign({}, r, fedStats); });
     window.__video.last = reports;
-    var weak = forcedWeak || reports.some(mesh.isWeak);
-    if (weak) { weakSamples++; goodSamples = 0; } else { goodSamples++; weakSamples = 0; }
-    if (!mesh.audioOnly && weakSamples >= 3 && local) {
+    history = history.concat([reports]).slice(-3);
+    var verdicts = reports.map(mesh.quality);
+    var bad = verdicts.indexOf('bad') >= 0, wasWeak = linkWeak;
+    linkWeak = bad || verdicts.indexOf('weak') >= 0;
+    if (bad) { badSamples++; goodSamples = 0; } else { goodSamples++; badSamples = 0; }
+    if (!mesh.audioOnly && badSamples >= 3 && local) {
       mesh.setAudioOnly(true);
-      sendState();
     } else if (mesh.audioOnly && goodSamples >= 15) {
       mesh.setAudioOnly(false);
-      sendState();
     }
+    var before = net;
     peerStates();
+    if (net !== before || linkWeak !== wasWeak) sendState();
   });
+}
+
+/** Show “switch camera” only with a second camera to switch to. */
+function countCameras() {
+  var button = $('#switch');
+  if (!local || !local.getVideoTracks().length || !navigator.mediaDevices.enumerateDevices) { button.hidden = true; return Promise.resolve(0); }
+  return navigator.mediaDevices.enumerateDevices().then(function (devices) {
+    var cams = devices.filter(function (d) { return d.kind === 'videoinput'; }).length;
+    button.hidden = cams < 2;
+    return cams;
+  }, function () { button.hidden = true; return 0; });
 }
 
 // ---- the socket -------------------------------------------------------------------------
@@ -311,6 +330,9 @@ function onMessage(msg) {
         msg.peers.forEach(function (p) { people[p.id] = Object.assign({ pc: 'new' }, p); mesh.add(p.id); });
         $('#intro-card').hidden = true;
         $('#room').hidden = false;
+        // An observer only watches: nothing of theirs to mute or switch.
+        ['#mute', '#camera'].forEach(function (sel) { $(sel).hidden = !local; });
+        countCameras();
         renderPeople();
         peerStates();
         sendState();
@@ -416,16 +438,22 @@ function wireControls() {
   });
 }
 
-/** For the tests: stats, state, and a way to make the link look weak. */
+/** For the tests: the last samples, state, the cameras counted, and figures laid over the
+ *  measured stats (e.g. {outKbps: 80}: the same judging and switching as a real weak link). */
 window.__video = {
   config: null,
   report: function () { return mesh ? mesh.report() : Promise.resolve([]); },
-  state: function () { return { net: net, audioOnly: !!(mesh && mesh.audioOnly), me: me, people: Object.keys(people) }; },
-  simulateWeakLink: function (on) { forcedWeak = !!on; }
+  history: function () { return history; },
+  state: function () {
+    return { net: net, audioOnly: !!(mesh && mesh.audioOnly), me: me, people: Object.keys(people), switchShown: !$('#switch').hidden };
+  },
+  cameras: countCameras,
+  feedStats: function (figures) { fedStats = figures || null; }
 };
 
 document.addEventListener('DOMContentLoaded', function () {
   wireControls();
+  if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) navigator.mediaDevices.addEventListener('devicechange', countCameras);
   // Before the invitation is spent: a browser that cannot take part keeps it for another one.
   if (!canRtc()) { showPhone(); return; }
   takeSeat().then(function (token) {

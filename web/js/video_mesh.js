@@ -1,12 +1,18 @@
 // The mesh of the video room: one RTCPeerConnection per other participant, signaling through
 // the room socket. The newcomer offers to everyone already in the room (they answer, creating
 // their side on the first offer), so the first negotiation never collides; later ones (ICE
-// restarts) follow MDN's "perfect negotiation" (the seat with the smaller id is polite). Observers receive only. Quality: every 2 s each connection's stats are read;
-// a weak uplink (little bandwidth, heavy loss) turns video off (audio only) and says so.
+// restarts) follow MDN's "perfect negotiation" (the seat with the smaller id is polite). Observers
+// receive only. Quality: every 2 s each connection's stats are read and judged by `quality`
+// (thresholds in QUALITY): a slow round trip or some loss is "weak" (said on the page); little
+// outgoing bandwidth or heavy loss is "bad", and video.js turns video off (audio only) on it.
 
 /** Mesh(opts): opts.me (seat id), opts.config (RTCConfiguration), opts.local (MediaStream or
  *  null for an observer), opts.send(obj), opts.onTrack(peerId, stream), opts.onState(peerId,
  *  state), opts.onWeak(weak). */
+/** Where a link turns weak (shown) or bad (audio only): available outgoing bandwidth, the
+ *  fraction of packets the others report lost, the round trip. */
+export var QUALITY = { badKbps: 150, badLoss: 0.15, weakLoss: 0.05, weakRttMs: 600 };
+
 export function Mesh(opts) {
   var self = this;
   var peers = {};
@@ -130,13 +136,14 @@ export function Mesh(opts) {
     Object.keys(peers).forEach(function (id) { applyAudioOnly(peers[id], on); });
   };
 
-  /** Per peer: {id, state, relay, videoBytesIn, framesDecoded, audioBytesIn, outKbps, loss, limitation}. */
+  /** Per peer: {id, state, ice, relay, videoBytesIn, framesDecoded, audioBytesIn, videoBytesOut,
+   *  videoFramesOut, outKbps, loss, rttMs, limitation}. */
   self.report = function () {
     return Promise.all(Object.keys(peers).map(function (id) {
       var p = peers[id];
       return p.pc.getStats().then(function (stats) {
-        var r = { id: id, state: p.pc.connectionState, relay: false, videoBytesIn: 0, framesDecoded: 0, audioBytesIn: 0,
-          outKbps: null, loss: 0, limitation: 'none' };
+        var r = { id: id, state: p.pc.connectionState, ice: p.pc.iceConnectionState, relay: false, videoBytesIn: 0,
+          framesDecoded: 0, audioBytesIn: 0, videoBytesOut: 0, videoFramesOut: 0, outKbps: null, loss: 0, rttMs: null, limitation: 'none' };
         var byId = {};
         stats.forEach(function (s) { byId[s.id] = s; });
         stats.forEach(function (s) {
@@ -145,20 +152,29 @@ export function Mesh(opts) {
             var local = pair && byId[pair.localCandidateId];
             r.relay = !!local && local.candidateType === 'relay';
             if (pair && pair.availableOutgoingBitrate) r.outKbps = Math.round(pair.availableOutgoingBitrate / 1000);
+            if (pair && typeof pair.currentRoundTripTime === 'number') r.rttMs = Math.round(pair.currentRoundTripTime * 1000);
           }
           if (s.type === 'inbound-rtp' && s.kind === 'video') { r.videoBytesIn += s.bytesReceived || 0; r.framesDecoded += s.framesDecoded || 0; }
           if (s.type === 'inbound-rtp' && s.kind === 'audio') r.audioBytesIn += s.bytesReceived || 0;
           if (s.type === 'remote-inbound-rtp' && typeof s.fractionLost === 'number') r.loss = Math.max(r.loss, s.fractionLost);
-          if (s.type === 'outbound-rtp' && s.kind === 'video' && s.qualityLimitationReason) r.limitation = s.qualityLimitationReason;
+          if (s.type === 'outbound-rtp' && s.kind === 'video') {
+            r.videoBytesOut += s.bytesSent || 0;
+            r.videoFramesOut += s.framesEncoded || 0;
+            if (s.qualityLimitationReason) r.limitation = s.qualityLimitationReason;
+          }
         });
         return r;
       });
     }));
   };
 
-  /** Whether a sample says the link is weak: under 150 kbit/s available, or over 15 % lost. */
-  self.isWeak = function (r) {
-    return r.state === 'connected' && ((r.outKbps !== null && r.outKbps < 150) || r.loss > 0.15);
+  /** A connected sample's verdict: 'bad' (under 150 kbit/s available to send, or over 15 % lost:
+   *  too little for video), 'weak' (over 5 % lost, or a round trip over 600 ms) or 'good'. */
+  self.quality = function (r) {
+    if (r.state !== 'connected') return 'good';
+    if ((r.outKbps !== null && r.outKbps < QUALITY.badKbps) || r.loss > QUALITY.badLoss) return 'bad';
+    if (r.loss > QUALITY.weakLoss || (r.rttMs !== null && r.rttMs > QUALITY.weakRttMs)) return 'weak';
+    return 'good';
   };
 
   self.peers = function () { return Object.keys(peers); };

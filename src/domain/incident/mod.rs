@@ -536,9 +536,9 @@ pub enum Event {
     /// A notification went out (or was skipped or failed) through an external channel
     /// (issue #3: WeChat). Appended outside state changes; one per delivery attempt.
     Notified {
-        /// `wechat_template` or `wechat_subscribe`.
+        /// `wechat_template`, `wechat_subscribe`, or `wechat_custom` (a customer-service text).
         channel: String,
-        /// Which message: `offer`, `claimed`, `arrived`, `resolved`.
+        /// Which message: `offer`, `claimed`, `arrived`, `resolved`, `video_invitation`.
         #[serde(default)]
         notice: String,
         /// The recipient, masked.

@@ -3,8 +3,10 @@
 //! a session is read → change → compare-and-set on its version (retried), so two instances
 //! never lose each other's seats. Start, joins, leaves and the end go on the incident timeline.
 
+mod signaling;
+
 use super::VideoSettings;
-use super::rooms::{Membership, Outbound, Rooms};
+use super::rooms::{Audience, Outbound, Rooms};
 use super::session::{Invitation, MAX_INVITATIONS, Seat, SeatKind, VideoSession, runs_the_room};
 use super::store::VideoStore;
 use super::turn;
@@ -14,10 +16,9 @@ use crate::domain::account::Role;
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::Event;
 use crate::domain::timeline::{ActorRole, TimelineEntry};
-use crate::store::StoreError;
+use crate::store::{Bus, StoreError};
 use jiff::Timestamp;
 use secrecy::ExposeSecret;
-use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,6 +58,12 @@ pub enum VideoError {
     /// The seat token is unknown, or the seat was removed.
     #[error("this page is not a participant of the session")]
     NotInvited,
+    /// The addressed seat is not in the room (not connected, removed, or not of the session).
+    #[error("that participant is not in the room")]
+    NotHere,
+    /// An observer's description would send media: the big screen receives only.
+    #[error("an observer receives only: its description must not send media (a=sendrecv or a=sendonly)")]
+    ObserverSends,
     /// A field is unusable.
     #[error("{field}: {reason}")]
     Invalid {
@@ -131,6 +138,8 @@ pub struct Video(Arc<Inner>);
 struct Inner {
     store: Arc<dyn VideoStore>,
     dispatcher: Dispatcher,
+    /// What the room tells its sockets goes out here, to every instance's [`Rooms`].
+    bus: Arc<dyn Bus>,
     rooms: Rooms,
     settings: VideoSettings,
     fallback_phone: String,
@@ -180,16 +189,17 @@ fn label_for(kind: SeatKind, given: Option<&str>) -> Result<String, VideoError> 
 }
 
 impl Video {
-    /// The room on `store`, reading incidents and writing timelines through `dispatcher`.
+    /// The room on `store`, reading incidents and writing timelines through `dispatcher`,
+    /// telling sockets through `bus` (see [`Self::run_relay`]).
     #[must_use]
-    pub fn new(store: Arc<dyn VideoStore>, dispatcher: Dispatcher) -> Self {
+    pub fn new(store: Arc<dyn VideoStore>, dispatcher: Dispatcher, bus: Arc<dyn Bus>) -> Self {
         let settings = dispatcher.settings().video.clone();
         let fallback_phone = if settings.fallback_phone.is_empty() {
             dispatcher.settings().resident.center_phone.clone()
         } else {
             settings.fallback_phone.clone()
         };
-        Self(Arc::new(Inner { store, dispatcher, rooms: Rooms::default(), settings, fallback_phone }))
+        Self(Arc::new(Inner { store, dispatcher, bus, rooms: Rooms::default(), settings, fallback_phone }))
     }
 
     fn now(&self) -> Timestamp {
@@ -231,6 +241,7 @@ impl Video {
             token_hash: String::new(),
             in_room_since: None,
             removed: false,
+            socket: None,
         };
         (seat, token_secret)
     }
@@ -297,7 +308,8 @@ impl Video {
             .map_err(|e| if matches!(e, VideoError::NotFound) { VideoError::AlreadyLive(live.to_owned()) } else { e })?
             .1;
         for old in replaced {
-            self.0.rooms.tell(live, &old, Outbound::Close(super::close::REPLACED, "opened again elsewhere"));
+            let close = Outbound::Close(super::close::REPLACED, "opened again elsewhere");
+            let _ = self.tell(live, Audience::seat(&old), close).await;
         }
         Ok(ticket)
     }
@@ -346,7 +358,7 @@ impl Video {
     }
 
     /// Invite someone: a one-time link. For a party it is also shown on the incident's
-    /// tracking page.
+    /// tracking page, and sent in WeChat to a resident who reported through WeChat.
     ///
     /// # Errors
     /// `NotFound`, `NotYours`, `Ended`, `TooManyInvitations`, `Invalid` (kind, label).
@@ -410,6 +422,10 @@ impl Video {
         self.0.store.put_invitation(&sha256_hex(&token), &invitation, keep).await?;
         if kind == SeatKind::Party {
             self.0.store.put_party_link(&session.incident_id, &token, ttl).await?;
+            // Where the parties are: a resident who reported through WeChat gets the link there.
+            let base = self.0.dispatcher.settings().http.public_base_url.trim_end_matches('/').to_owned();
+            let minutes = ttl.as_secs().div_ceil(60);
+            self.0.dispatcher.wechat_video_invitation(&session.incident_id, &format!("{base}/v/{token}"), minutes);
         }
         Ok(InvitationTicket { token, expires_at })
     }
@@ -494,103 +510,6 @@ impl Video {
         Ok(IceConfig { urls: s.turn_urls.clone(), username, credential, expires_at, relay_only: s.relay_only })
     }
 
-    /// A socket of `seat` opened: it joins the room here; everyone else is told; the first
-    /// time this stay begins, the timeline says so. Returns the welcome message and the
-    /// membership.
-    ///
-    /// # Errors
-    /// As [`Self::admit`]; `Store`.
-    pub async fn enter(&self, session: &VideoSession, seat: &Seat) -> Result<(String, Membership), VideoError> {
-        let now = self.now();
-        let (session, first_time) = self
-            .change(&session.id, |s| {
-                if !s.is_live() {
-                    return Err(VideoError::Ended);
-                }
-                let Some(me) = s.seat_mut(&seat.id).filter(|m| !m.removed) else { return Err(VideoError::NotInvited) };
-                let first = me.in_room_since.is_none();
-                me.in_room_since.get_or_insert(now);
-                if first && !s.joined.contains(&seat.label) {
-                    s.joined.push(seat.label.clone());
-                }
-                Ok(first)
-            })
-            .await?;
-        let membership = self.0.rooms.enter(&session.id, &seat.id);
-        let present = self.0.rooms.present(&session.id);
-        let peers: Vec<_> = session
-            .seats
-            .iter()
-            .filter(|s| s.id != seat.id && present.contains(&s.id))
-            .map(|s| json!({ "id": s.id, "kind": s.kind, "label": s.label }))
-            .collect();
-        let me = json!({ "id": seat.id, "kind": seat.kind, "label": seat.label });
-        let welcome = json!({
-            "type": "welcome", "you": me, "peers": peers, "session_id": session.id,
-            "incident_id": session.incident_id, "started_at": session.started_at,
-            "runs_room": runs_the_room(seat.kind),
-        });
-        self.0.rooms.tell_all(
-            &session.id,
-            Some(&seat.id),
-            &Outbound::Text(json!({ "type": "joined", "peer": me }).to_string().into()),
-        );
-        if first_time {
-            let event = Event::VideoJoined {
-                session_id: session.id.clone(),
-                kind: seat.kind.as_str().into(),
-                label: seat.label.clone(),
-            };
-            self.timeline(&session.incident_id, ActorRole::System, seat.account_id.clone(), event).await;
-        }
-        Ok((welcome.to_string(), membership))
-    }
-
-    /// A socket of `seat` closed. If no newer socket replaced it, the seat has left the room:
-    /// everyone else is told and the timeline gets the stay's length.
-    pub async fn left(&self, session_id: &str, seat: &Seat, conn: u64) {
-        if !self.0.rooms.leave(session_id, &seat.id, conn) {
-            return;
-        }
-        self.0.rooms.tell_all(
-            session_id,
-            None,
-            &Outbound::Text(json!({ "type": "left", "id": seat.id }).to_string().into()),
-        );
-        let now = self.now();
-        let changed = self
-            .change(session_id, |s| {
-                let me = s.seat_mut(&seat.id).ok_or(VideoError::NotInvited)?;
-                Ok((me.in_room_since.take(), me.removed))
-            })
-            .await;
-        match changed {
-            Ok((session, (Some(since), removed))) => {
-                let seconds = u64::try_from(now.duration_since(since).as_secs()).unwrap_or(0);
-                let event =
-                    Event::VideoLeft { session_id: session.id.clone(), label: seat.label.clone(), seconds, removed };
-                self.timeline(&session.incident_id, ActorRole::System, seat.account_id.clone(), event).await;
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(session_id, error = %e, "could not record a video participant leaving"),
-        }
-    }
-
-    /// Relay a signaling message from `from` to `to` in the room (`from` is filled in here, so
-    /// no page can speak for another). False if `to` has no socket here.
-    #[must_use]
-    pub fn relay(&self, session_id: &str, from: &str, to: &str, mut message: serde_json::Value) -> bool {
-        message["from"] = json!(from);
-        message.as_object_mut().map(|m| m.remove("to"));
-        self.0.rooms.tell(session_id, to, Outbound::Text(message.to_string().into()))
-    }
-
-    /// Tell everyone else in the room that `from`'s state changed (muted, camera off…).
-    pub fn announce(&self, session_id: &str, from: &str, mut message: serde_json::Value) {
-        message["from"] = json!(from);
-        self.0.rooms.tell_all(session_id, Some(from), &Outbound::Text(message.to_string().into()));
-    }
-
     /// The host (or an operator in the room) removes a participant: their seat stops working,
     /// their socket closes (4410) and the others are told.
     ///
@@ -606,7 +525,8 @@ impl Video {
             Ok(())
         })
         .await?;
-        self.0.rooms.tell(session_id, target, Outbound::Close(super::close::REMOVED, "removed by the mediator"));
+        let close = Outbound::Close(super::close::REMOVED, "removed by the mediator");
+        let _ = self.tell(session_id, Audience::seat(target), close).await;
         Ok(())
     }
 
@@ -633,7 +553,8 @@ impl Video {
         if !was_live {
             return Ok(());
         }
-        self.0.rooms.tell_all(session_id, None, &Outbound::Close(super::close::ENDED, "the session ended"));
+        let close = Outbound::Close(super::close::ENDED, "the session ended");
+        let _ = self.tell(session_id, Audience::all_but(None), close).await;
         let _ = self.0.store.drop_party_link(&session.incident_id).await;
         let seconds = u64::try_from(now.duration_since(session.started_at).as_secs()).unwrap_or(0);
         let event = Event::VideoEnded { session_id: session.id.clone(), participants: session.joined.clone(), seconds };
