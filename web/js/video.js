@@ -53,7 +53,7 @@ GD.strings({
 var seatToken = null, ice = null, ws = null, mesh = null, local = null, me = null, runsRoom = false;
 var people = {}, tiles = {}, chain = Promise.resolve(), attempts = 0, refusals = 0, leaving = false, finished = false;
 var muted = false, cameraOff = false, net = 'connecting', badSamples = 0, goodSamples = 0, linkWeak = false, fedStats = null;
-var history = [];
+var samples = [];
 var headlineKey = 'loading', sublineKey = '';
 var LITE = new URLSearchParams(location.search).get('lite') === '1';
 var observerHint = /observer=1/.test(location.hash), staffSeat = /seat=/.test(location.hash);
@@ -233,7 +233,7 @@ function sample() {
   mesh.report().then(function (reports) {
     if (fedStats) reports = reports.map(function (r) { return Object.assign({}, r, fedStats); });
     window.__video.last = reports;
-    history = history.concat([reports]).slice(-3);
+    samples = samples.concat([reports]).slice(-3);
     var verdicts = reports.map(mesh.quality);
     var bad = verdicts.indexOf('bad') >= 0, wasWeak = linkWeak;
     linkWeak = bad || verdicts.indexOf('weak') >= 0;
@@ -443,7 +443,7 @@ function wireControls() {
 window.__video = {
   config: null,
   report: function () { return mesh ? mesh.report() : Promise.resolve([]); },
-  history: function () { return history; },
+  history: function () { return samples; },
   state: function () {
     return { net: net, audioOnly: !!(mesh && mesh.audioOnly), me: me, people: Object.keys(people), switchShown: !$('#switch').hidden };
   },
