@@ -2,16 +2,28 @@
 // party's to instance B (one Redis between them), relayed through a real coturn only. The host
 // invites the parties from the room; the party's tracking page (on B) shows the big "join"
 // button, which opens the room; both pages report inbound video bytes growing. With Chromium's
-// one fake camera "switch camera" is hidden. Stats fed through the page's test hook go through
+// one fake camera "switch camera" is hidden; with two it shows and switches. Stats fed through the page's test hook go through
 // the same judging as real ones: a weak round trip is said on the bar; too little bandwidth
 // turns the party's video off (audio only, said on both pages) and it stops encoding video.
 // Screens at 360×740 (the party's phone) and 1366×768 (the host's laptop).
 // Args: baseA hostPage baseB trackingToken
-import { scenario, context, shot, PHONE, WAIT_MS, MEDIA_FLAGS } from './lib.mjs';
+import { scenario, context, launch, shot, PHONE, WAIT_MS, MEDIA_FLAGS } from './lib.mjs';
 import { enter, enterRoom, mediaFlows } from './video_lib.mjs';
 
 const [baseA, hostPage, baseB, tracking] = process.argv.slice(2);
 const PHONE_360 = { ...PHONE, viewport: { width: 360, height: 740 } };
+
+/** Wait until `page` decodes more and more video frames from the seat `id`. */
+async function framesGrow(page, id, what) {
+  const frames = () => page.evaluate((seat) => {
+    const r = (window.__video.last || []).find((p) => p.id === seat);
+    return r ? r.framesDecoded : 0;
+  }, id);
+  await page.waitForFunction((seat) => (window.__video.last || []).some((p) => p.id === seat && p.framesDecoded > 0), id, { timeout: 45000 });
+  const start = await frames();
+  await page.waitForFunction(([seat, n]) => (window.__video.last || []).some((p) => p.id === seat && p.framesDecoded > n + 10),
+    [id, start], { timeout: WAIT_MS }).catch(async (e) => { throw new Error(`${what}: ${start} → ${await frames()} frames: ${e.message}`); });
+}
 
 await scenario('video-instances', async (browser, errors) => {
   const host = await enter(browser, errors, baseA, hostPage, { viewport: { width: 1366, height: 768 } });
@@ -67,8 +79,41 @@ await scenario('video-instances', async (browser, errors) => {
     // Frames encoded stand still: no video is made, so none goes out.
     return after.length > 0 && after.every((r) => before.some((b) => b.id === r.id && r.videoFramesOut > 0 && b.videoFramesOut === r.videoFramesOut));
   }, null, { timeout: WAIT_MS });
+  await host.locator('.tile .novideo', { hasText: '只有声音' }).waitFor({ timeout: WAIT_MS });
   await shot(party, 'video-room-audio-only-360x740');
+  await shot(host, 'video-room-audio-only-1366x768');
   console.log('ok: a weak link goes audio only and stops sending video');
+
+  // A phone with two cameras (Chromium's fake devices): "switch camera" shows, switches to the
+  // other camera, and the host keeps receiving its video (the track is replaced, no renegotiation).
+  const flags = MEDIA_FLAGS.map((f) => (f === '--use-fake-device-for-media-stream' ? `${f}=device-count=2` : f));
+  const twoCameras = await launch(flags);
+  try {
+    await host.locator('#invite-dept').click();
+    await host.locator('#invite-hint', { hasText: '专家' }).waitFor({ timeout: WAIT_MS });
+    const link = new URL(await host.locator('#invite-link').inputValue());
+    const expert = await enter(twoCameras, errors, baseB, link.pathname, PHONE_360);
+    // A newcomer hears how the others are: the party's audio only and weak network.
+    await expert.locator('#people li', { hasText: '当事人' }).filter({ hasText: '只有声音' }).filter({ hasText: '网络差' })
+      .waitFor({ timeout: WAIT_MS });
+    const cams = await expert.evaluate(() => window.__video.cameras());
+    if (cams !== 2) throw new Error(`the expert's browser has ${cams} cameras; expected 2`);
+    await expert.locator('#switch').waitFor({ state: 'visible', timeout: WAIT_MS });
+    const expertId = await expert.evaluate(() => window.__video.state().me.id);
+    await framesGrow(host, expertId, 'the host sees the expert');
+    // Chromium's second fake camera delivers a depth format (Y16) that is not encoded, so the
+    // test switches to it and back: the first camera's picture must reach the host again.
+    const first = await expert.evaluate(() => window.__video.state().camera);
+    await expert.locator('#switch').click();
+    await expert.waitForFunction((b) => { const c = window.__video.state().camera; return c && c !== b; }, first, { timeout: WAIT_MS });
+    await expert.locator('#switch').click();
+    await expert.waitForFunction((b) => window.__video.state().camera === b, first, { timeout: WAIT_MS });
+    await framesGrow(host, expertId, 'the host sees the expert after switching there and back');
+    await shot(expert, 'video-room-two-cameras-360x740');
+    console.log('ok: with two cameras the button switches camera and the host keeps seeing it');
+  } finally {
+    await twoCameras.close().catch(() => {});
+  }
 
   await host.locator('#end').click();
   await party.locator('#headline', { hasText: '这次视频调解已经结束' }).waitFor({ timeout: WAIT_MS });

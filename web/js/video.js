@@ -53,7 +53,7 @@ GD.strings({
 var seatToken = null, ice = null, ws = null, mesh = null, local = null, me = null, runsRoom = false;
 var people = {}, tiles = {}, chain = Promise.resolve(), attempts = 0, refusals = 0, leaving = false, finished = false;
 var muted = false, cameraOff = false, net = 'connecting', badSamples = 0, goodSamples = 0, linkWeak = false, fedStats = null;
-var samples = [];
+var samples = [], lastSent = '';
 var headlineKey = 'loading', sublineKey = '';
 var LITE = new URLSearchParams(location.search).get('lite') === '1';
 var observerHint = /observer=1/.test(location.hash), staffSeat = /seat=/.test(location.hash);
@@ -198,6 +198,10 @@ function renderPeople() {
     if (t) {
       t.flags.textContent = '';
       st.slice(1).forEach(function (s) { t.flags.appendChild(GD.el('span', { class: 'flag', text: s })); });
+      // No picture coming (audio only, camera off): say so on the tile instead of a black box.
+      var dark = id !== me.id && !!(p.audio_only || p.camera_off);
+      if (dark && !t.cover) { t.cover = GD.el('div', { class: 'novideo' }); t.tile.insertBefore(t.cover, t.tile.children[1]); }
+      if (t.cover) { t.cover.hidden = !dark; t.cover.textContent = dark ? GD.t(p.camera_off ? 'st.camoff' : 'st.audio') : ''; }
     }
   });
 }
@@ -219,11 +223,19 @@ function peerStates() {
   if (states.some(function (s) { return s === 'disconnected' || s === 'failed'; })) return setNet('reconnecting');
   if (states.some(function (s) { return s !== 'connected'; })) return setNet('connecting');
   setNet(mesh && mesh.audioOnly ? 'poor' : linkWeak ? 'weak' : 'ok');
+  // The others hear of every change, whichever event brought it.
+  if (JSON.stringify(myState()) !== lastSent) sendState();
+}
+
+function myState() {
+  var weak = net === 'poor' || net === 'weak';
+  return { type: 'state', muted: muted, camera_off: cameraOff, audio_only: !!(mesh && mesh.audioOnly), network: weak ? 'weak' : 'ok' };
 }
 
 function sendState() {
-  var weak = net === 'poor' || net === 'weak';
-  send({ type: 'state', muted: muted, camera_off: cameraOff, audio_only: !!(mesh && mesh.audioOnly), network: weak ? 'weak' : 'ok' });
+  var state = myState();
+  if (ws && ws.readyState === 1) lastSent = JSON.stringify(state);
+  send(state);
 }
 
 /** Every 2 s: read the stats (the tests' fed figures laid over them) and judge them; three bad
@@ -235,7 +247,7 @@ function sample() {
     window.__video.last = reports;
     samples = samples.concat([reports]).slice(-3);
     var verdicts = reports.map(mesh.quality);
-    var bad = verdicts.indexOf('bad') >= 0, wasWeak = linkWeak;
+    var bad = verdicts.indexOf('bad') >= 0;
     linkWeak = bad || verdicts.indexOf('weak') >= 0;
     if (bad) { badSamples++; goodSamples = 0; } else { goodSamples++; badSamples = 0; }
     if (!mesh.audioOnly && badSamples >= 3 && local) {
@@ -243,9 +255,7 @@ function sample() {
     } else if (mesh.audioOnly && goodSamples >= 15) {
       mesh.setAudioOnly(false);
     }
-    var before = net;
     peerStates();
-    if (net !== before || linkWeak !== wasWeak) sendState();
   });
 }
 
@@ -313,9 +323,10 @@ function onMessage(msg) {
           me: me.id, config: mesh ? mesh.config : window.__video.config, local: local, send: send,
           freshConfig: fetchIce,
           onTrack: function (id, stream) {
-            var p = people[id] || { label: '' };
+            var p = people[id] || { label: '' }, isNew = !tiles[id];
             var t = tileFor(id, p.label, false);
             if (t.video.srcObject !== stream) { t.video.srcObject = stream; t.video.play().catch(function () { /* after a tap */ }); }
+            if (isNew) renderPeople();
           },
           onState: function (id, state) { if (people[id]) { people[id].pc = state; peerStates(); } }
         });
@@ -445,7 +456,9 @@ window.__video = {
   report: function () { return mesh ? mesh.report() : Promise.resolve([]); },
   history: function () { return samples; },
   state: function () {
-    return { net: net, audioOnly: !!(mesh && mesh.audioOnly), me: me, people: Object.keys(people), switchShown: !$('#switch').hidden };
+    var cam = local && local.getVideoTracks()[0];
+    return { net: net, audioOnly: !!(mesh && mesh.audioOnly), me: me, people: Object.keys(people),
+      camera: cam ? cam.getSettings().deviceId : null };
   },
   cameras: countCameras,
   feedStats: function (figures) { fedStats = figures || null; }
