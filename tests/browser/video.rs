@@ -111,6 +111,7 @@ async fn two_pages_on_two_instances_talk_and_a_weak_link_drops_to_audio_only() {
         "ok: the host on A receives video from 1 peers over TURN relay",
         "ok: the party on B receives video from 1 peers over TURN relay",
         "ok: with one camera the switch-camera button is hidden",
+        "ok: a dropped connection shows reconnecting, then the call is rebuilt",
         "ok: a slow round trip shows a weak network",
         "ok: a weak link goes audio only and stops sending video",
         "ok: with two cameras the button switches camera and the host keeps seeing it",

@@ -2,7 +2,8 @@
 // party's to instance B (one Redis between them), relayed through a real coturn only. The host
 // invites the parties from the room; the party's tracking page (on B) shows the big "join"
 // button, which opens the room; both pages report inbound video bytes growing. With Chromium's
-// one fake camera "switch camera" is hidden; with two it shows and switches. Stats fed through the page's test hook go through
+// one fake camera "switch camera" is hidden; with two it shows and switches. A cut connection
+// shows "reconnecting" until the call is rebuilt. Stats fed through the page's test hook go through
 // the same judging as real ones: a weak round trip is said on the bar; too little bandwidth
 // turns the party's video off (audio only, said on both pages) and it stops encoding video.
 // Screens at 360×740 (the party's phone) and 1366×768 (the host's laptop).
@@ -33,6 +34,14 @@ await scenario('video-instances', async (browser, errors) => {
 
   // The party's tracking page, on the other instance, offers the room.
   const ctx = await context(browser, errors, { ...PHONE_360, permissions: ['camera', 'microphone'] });
+  // The party's room socket goes through the test, which can cut it and refuse reconnects.
+  let refuse = false;
+  const roomSockets = [];
+  await ctx.routeWebSocket(/\/api\/v1\/video\/ws/, (ws) => {
+    if (refuse) { ws.close({ code: 1011, reason: 'down' }); return; }
+    ws.connectToServer();
+    roomSockets.push(ws);
+  });
   const party = await ctx.newPage();
   await party.goto(`${baseB}/t/${tracking}`);
   const button = party.locator('#video-enter');
@@ -59,6 +68,18 @@ await scenario('video-instances', async (browser, errors) => {
   console.log('ok: with one camera the switch-camera button is hidden');
   await shot(party, 'video-room-360x740');
   await shot(host, 'video-room-1366x768');
+
+  // The party's connection to the service drops and stays down: the bar says it is reconnecting;
+  // once it is back, the call is rebuilt and the picture flows again.
+  refuse = true;
+  for (const ws of roomSockets.splice(0)) await ws.close({ code: 1011, reason: 'cut by the test' });
+  await party.locator('#netbar', { hasText: '正在重新连接' }).waitFor({ timeout: WAIT_MS });
+  await shot(party, 'video-room-reconnecting-360x740');
+  refuse = false;
+  await party.locator('#netbar').waitFor({ state: 'hidden', timeout: 40000 });
+  await mediaFlows(party, 'the party back after reconnecting', 1);
+  await mediaFlows(host, 'the host after the party reconnected', 1);
+  console.log('ok: a dropped connection shows reconnecting, then the call is rebuilt');
 
   // A slow round trip: the host is told the network is weak (video stays).
   await host.evaluate(() => window.__video.feedStats({ rttMs: 900 }));
