@@ -2,7 +2,7 @@
 // over the whole page says so, countdowns stop and counters grey out; when it is back, the
 // overlay goes and the countdowns run again.
 // usage: node connection_lost.mjs <base> <operator_token>
-import { api, context, scenario, shot, WAIT_MS } from './lib.mjs';
+import { api, context, cuttableSockets, scenario, shot, WAIT_MS } from './lib.mjs';
 
 const [base, opToken] = process.argv.slice(2);
 const wait = { timeout: WAIT_MS };
@@ -11,13 +11,7 @@ await scenario('connection-lost', async (browser, errors) => {
   const ctx = await context(browser, errors, { viewport: { width: 1920, height: 1080 } });
   const page = await ctx.newPage();
   // The live socket goes through the test, which can cut it and refuse reconnects.
-  let refuse = false;
-  const open = [];
-  await page.routeWebSocket(/\/api\/v1\/command\/live/, (ws) => {
-    if (refuse) { ws.close({ code: 1011, reason: 'down' }); return; }
-    ws.connectToServer();
-    open.push(ws);
-  });
+  const live = await cuttableSockets(page, /\/api\/v1\/command\/live/);
   await page.goto(`${base}/?token=${encodeURIComponent(opToken)}`);
   await page.waitForSelector('#link-state[data-state="open"]', wait);
   const report = await api(base, 'POST', '/api/v1/reports', {
@@ -29,8 +23,7 @@ await scenario('connection-lost', async (browser, errors) => {
   if (!(await page.locator('#offline').isHidden())) throw new Error('the overlay shows while connected');
   console.log('ok: live, no overlay, the countdown runs');
 
-  refuse = true;
-  for (const ws of open.splice(0)) await ws.close({ code: 1011, reason: 'cut by the test' });
+  await live.cut();
   await page.waitForSelector('#offline:not([hidden])', wait);
   const cover = await page.evaluate(() => {
     const r = document.querySelector('#offline').getBoundingClientRect();
@@ -47,7 +40,7 @@ await scenario('connection-lost', async (browser, errors) => {
   console.log(`ok: connection lost: the overlay covers the page, counters grey, the countdown stopped at "${frozen}"`);
   await shot(page, 'command-connection-lost');
 
-  refuse = false;
+  live.restore();
   await page.waitForSelector('#offline', { state: 'hidden', timeout: 40000 });
   await page.waitForSelector('#link-state[data-state="open"]', wait);
   await page.waitForFunction(([t, before]) => document.querySelector(t).textContent !== before, [timer, frozen], wait);

@@ -54,6 +54,25 @@ export const PHONE = {
   userAgent: 'Mozilla/5.0 (Linux; Android 13; V2183A) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0 Mobile Safari/537.36 MicroMessenger/8.0.47',
 };
 
+/** Sockets whose URL matches `pattern`, opened in `target` (a page or a context), go through the
+ *  test: `cut()` closes the open ones and refuses new ones until `restore()`. */
+export async function cuttableSockets(target, pattern) {
+  let refuse = false;
+  const open = [];
+  await target.routeWebSocket(pattern, (ws) => {
+    if (refuse) { ws.close({ code: 1011, reason: 'down' }); return; }
+    ws.connectToServer();
+    open.push(ws);
+  });
+  return {
+    async cut() {
+      refuse = true;
+      for (const ws of open.splice(0)) await ws.close({ code: 1011, reason: 'cut by the test' });
+    },
+    restore() { refuse = false; },
+  };
+}
+
 /** Call the API from the test (not the page). */
 export async function api(base, method, p, { token, body, headers } = {}) {
   const h = { ...(headers || {}) };

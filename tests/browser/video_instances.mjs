@@ -8,7 +8,7 @@
 // turns the party's video off (audio only, said on both pages) and it stops encoding video.
 // Screens at 360×740 (the party's phone) and 1366×768 (the host's laptop).
 // Args: baseA hostPage baseB trackingToken
-import { scenario, context, launch, shot, PHONE, WAIT_MS, MEDIA_FLAGS } from './lib.mjs';
+import { scenario, context, cuttableSockets, launch, shot, PHONE, WAIT_MS, MEDIA_FLAGS } from './lib.mjs';
 import { enter, enterRoom, mediaFlows } from './video_lib.mjs';
 
 const [baseA, hostPage, baseB, tracking] = process.argv.slice(2);
@@ -35,13 +35,7 @@ await scenario('video-instances', async (browser, errors) => {
   // The party's tracking page, on the other instance, offers the room.
   const ctx = await context(browser, errors, { ...PHONE_360, permissions: ['camera', 'microphone'] });
   // The party's room socket goes through the test, which can cut it and refuse reconnects.
-  let refuse = false;
-  const roomSockets = [];
-  await ctx.routeWebSocket(/\/api\/v1\/video\/ws/, (ws) => {
-    if (refuse) { ws.close({ code: 1011, reason: 'down' }); return; }
-    ws.connectToServer();
-    roomSockets.push(ws);
-  });
+  const room = await cuttableSockets(ctx, /\/api\/v1\/video\/ws/);
   const party = await ctx.newPage();
   await party.goto(`${baseB}/t/${tracking}`);
   const button = party.locator('#video-enter');
@@ -71,11 +65,10 @@ await scenario('video-instances', async (browser, errors) => {
 
   // The party's connection to the service drops and stays down: the bar says it is reconnecting;
   // once it is back, the call is rebuilt and the picture flows again.
-  refuse = true;
-  for (const ws of roomSockets.splice(0)) await ws.close({ code: 1011, reason: 'cut by the test' });
+  await room.cut();
   await party.locator('#netbar', { hasText: '正在重新连接' }).waitFor({ timeout: WAIT_MS });
   await shot(party, 'video-room-reconnecting-360x740');
-  refuse = false;
+  room.restore();
   await party.locator('#netbar').waitFor({ state: 'hidden', timeout: 40000 });
   await mediaFlows(party, 'the party back after reconnecting', 1);
   await mediaFlows(host, 'the host after the party reconnected', 1);
