@@ -725,6 +725,8 @@ pub struct WechatSettings {
     pub template_arrived: String,
     /// Template id of "your report was resolved".
     pub template_resolved: String,
+    /// Template id of a department account's notices: called in, handed the lead, urged.
+    pub template_call_in: String,
     /// Notifications waiting for delivery; beyond it new ones are dropped (logged), never waited on.
     pub notify_queue: usize,
     /// Attempts per notification.

@@ -4,10 +4,12 @@
 //!
 //! Its own room: pure types in [`domain`], settings in [`config`], its storage port in
 //! [`store`] (memory and Redis beside the incident store, sharing its timer set, timelines and
-//! bus), and the [`Departments`] service handle. Call-in deadlines are durable timers with a
-//! sub-key (the call-in), fired by the shared timer runner through [`Departments`]'s
-//! [`crate::timers::TimerHandler`]: claimed with a lease, applied under the call-in's version,
-//! so each fires once however many instances run. It reads incidents and accounts through the
+//! bus), and the [`Departments`] service handle; who hears of a step in `notices.rs` (screens
+//! and the department's sockets over the bus, its accounts by WeChat), outbound webhooks in
+//! `webhook.rs`. Call-in deadlines are durable timers with a sub-key (the call-in), fired by
+//! the shared timer runner through [`Departments`]'s [`crate::timers::TimerHandler`]: claimed
+//! with a lease, applied under the call-in's version, so each fires once however many
+//! instances run. It reads incidents and accounts through the
 //! dispatch layer and never writes an incident.
 
 pub mod assessment;
@@ -16,21 +18,23 @@ pub mod config;
 pub mod conformance;
 pub mod domain;
 pub mod memory;
+mod notices;
 pub mod redis;
 pub mod routing;
 pub mod store;
 
 use crate::dispatch::{Actor, Dispatcher};
 use crate::domain::account::Role;
+use crate::domain::area::Scope;
 use crate::domain::ids::{AccountId, CallInId, DepartmentId, IncidentId};
 use crate::domain::incident::{Event, Incident};
 use crate::domain::timeline::TimelineEntry;
-use crate::store::{BusMessage, StoreError, TimerKey, TimerKind, TimerOp};
+use crate::store::{StoreError, TimerKey, TimerKind, TimerOp};
 use domain::{
     CallIn, CallInError, Department, DepartmentKind, DutyPhone, NewCallIn, Purpose, ResponseKind, Step, Urgency,
 };
 use std::sync::Arc;
-use store::{CallInWrite, DeliveryLine, DepartmentStore, WebhookEvent, webhook_key};
+use store::{CallInWrite, DeliveryLine, DepartmentStore, webhook_key};
 
 /// Why a department use case failed.
 #[derive(Debug, thiserror::Error)]
@@ -210,13 +214,35 @@ impl Departments {
         self.store().get_department(&id).await?.ok_or(DepartmentError::NotFound)
     }
 
-    /// Call departments in to `incident` (already checked visible to the caller).
+    /// Whether a caller who sees `scope` sees department `d`: it serves some place in the scope
+    /// (its area lies in the scope or the scope in its area; no area: the whole district).
+    fn sees(&self, scope: &Scope, d: &Department) -> bool {
+        match (scope, d.area.as_deref()) {
+            (Scope::All, _) | (_, None) => true,
+            (Scope::Area(own), Some(area)) => {
+                let areas = self.d().areas();
+                areas.is_within(area, own) || areas.is_within(own, area)
+            }
+        }
+    }
+
+    /// The departments a caller who sees `scope` may see and call in, oldest first.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn departments_in(&self, scope: &Scope) -> Result<Vec<Department>, DepartmentError> {
+        Ok(self.store().list_departments().await?.into_iter().filter(|d| self.sees(scope, d)).collect())
+    }
+
+    /// Call departments in to `incident` (already checked visible to the caller, who sees
+    /// `scope`): each must be one the caller sees, and serve the incident's place.
     ///
     /// # Errors
     /// `Invalid` (departments, note), `IncidentClosed`, `AlreadyCalled`, `Store`.
     pub async fn call_in(
         &self,
         by: &Actor,
+        scope: &Scope,
         incident: &Incident,
         req: CallInRequest,
     ) -> Result<Vec<CallIn>, DepartmentError> {
@@ -234,12 +260,21 @@ impl Departments {
         }
         let mut wanted: Vec<Department> = vec![];
         for raw in &req.departments {
+            // One outside the caller's scope is as unknown as one that does not exist.
             let found = match self.department(raw).await {
+                Ok(d) if !self.sees(scope, &d) => Err(DepartmentError::NotFound),
+                other => other,
+            };
+            let found = match found {
                 Err(DepartmentError::NotFound) => {
                     Err(DepartmentError::invalid("departments", format!("unknown department {raw:.40}")))
                 }
                 other => other,
             }?;
+            if !found.serves(&incident.area) {
+                let why = format!("{} does not serve the incident's area", found.name);
+                return Err(DepartmentError::invalid("departments", why));
+            }
             if wanted.iter().all(|w| w.id != found.id) {
                 wanted.push(found);
             }
@@ -266,6 +301,7 @@ impl Departments {
             if !self.store().write_call_in(&write).await? {
                 return Err(DepartmentError::Contended);
             }
+            self.tell_by_wechat(&write);
             tracing::info!(incident_id = %incident.id, call_in_id = %write.call_in.id, department_id = %department.id, "department called in");
             made.push(write.call_in);
         }
@@ -345,113 +381,8 @@ impl Departments {
         Ok(CallInWrite { call_in: after, expect_version, timers, timeline, announce, webhooks })
     }
 
-    /// One message per step for the command center's screens that see the incident, and for
-    /// the department's own sockets (its accounts').
-    async fn announcements(&self, call_in: &CallIn, steps: &[Step]) -> Result<Vec<BusMessage>, DepartmentError> {
-        let place = self.d().ports().incidents.get_incident(&call_in.incident_id).await?.map(|i| i.area);
-        let accounts = self.accounts_of(&call_in.department_id).await?;
-        let mut out = vec![];
-        for step in steps {
-            let payload = crate::push::wire::to_json(&serde_json::json!({
-                "type": "call_in",
-                "step": step.as_str(),
-                "urging": step.urges(),
-                "call_in": view::CallInView::of(call_in),
-            }));
-            out.push(BusMessage::ToScreens { payload: payload.clone(), place: place.clone() });
-            if !accounts.is_empty() {
-                out.push(BusMessage::ToAccounts { account_ids: accounts.clone(), payload });
-            }
-            if matches!(step, Step::Responded(ResponseKind::TookOver) | Step::Result) {
-                // The resident's tracking page says who has it now: its streams re-read.
-                out.push(BusMessage::IncidentChanged { incident_id: call_in.incident_id.clone() });
-            }
-        }
-        Ok(out)
-    }
-
-    /// One outbound event per step worth telling the district's platform (not reminders),
-    /// when webhooks are on.
-    fn webhook_events(&self, call_in: &CallIn, steps: &[Step], now: jiff::Timestamp) -> Vec<WebhookEvent> {
-        if !self.d().settings().departments.webhook.enabled() {
-            return vec![];
-        }
-        steps
-            .iter()
-            .filter(|s| !matches!(s, Step::RemindedAck | Step::RemindedRespond))
-            .map(|step| {
-                let id = uuid::Uuid::now_v7().to_string();
-                let kind = format!("call_in.{}", step.as_str());
-                let body = crate::push::wire::to_json(&serde_json::json!({
-                    "id": id,
-                    "type": kind,
-                    "at": now,
-                    "call_in": view::CallInView::of(call_in),
-                }));
-                WebhookEvent { id, incident_id: call_in.incident_id.clone(), kind, body, attempts: 0 }
-            })
-            .collect()
-    }
-
-    /// Attempt one webhook delivery: true when it is done with (delivered or given up),
-    /// false when it waits for another attempt (its deadline moved on by the backoff).
-    async fn deliver(&self, id: &str) -> Result<bool, DepartmentError> {
-        let Some(mut event) = self.store().get_webhook(id).await? else { return Ok(false) };
-        let settings = &self.d().settings().departments.webhook;
-        event.attempts += 1;
-        let now = self.d().now();
-        let line = |outcome: String| DeliveryLine {
-            event_id: event.id.clone(),
-            kind: event.kind.clone(),
-            attempt: event.attempts,
-            outcome,
-            at: now,
-        };
-        let Some(secret) = settings.secret.as_ref().filter(|_| settings.enabled()) else {
-            self.store().finish_webhook(id, &line("gave up: webhooks are off".into())).await?;
-            return Ok(true);
-        };
-        let timestamp = now.as_second().to_string();
-        let signature = sign(secret, &timestamp, &event.body);
-        let sent = self
-            .inner
-            .http
-            .post(settings.url.trim())
-            .header("content-type", "application/json")
-            .header("x-gd-event-id", &event.id)
-            .header("x-gd-timestamp", &timestamp)
-            .header("x-gd-signature", format!("sha256={signature}"))
-            .body(event.body.clone())
-            .send()
-            .await;
-        let failure = match sent {
-            Ok(r) if r.status().is_success() => {
-                self.store().finish_webhook(id, &line(format!("delivered {}", r.status().as_u16()))).await?;
-                tracing::info!(event_id = %event.id, attempt = event.attempts, "webhook delivered");
-                return Ok(true);
-            }
-            Ok(r) => format!("{}", r.status().as_u16()),
-            // The error's kind only: a URL can carry credentials.
-            Err(e) if e.is_timeout() => "timeout".to_owned(),
-            Err(e) if e.is_connect() => "connection refused".to_owned(),
-            Err(_) => "request failed".to_owned(),
-        };
-        if event.attempts >= settings.max_attempts {
-            tracing::warn!(event_id = %event.id, attempts = event.attempts, "webhook given up");
-            self.store().finish_webhook(id, &line(format!("gave up: {failure}"))).await?;
-            return Ok(true);
-        }
-        let mut backoff = crate::retry::Backoff::new(settings.retry_first, settings.retry_max);
-        let delay = (1..event.attempts).fold(backoff.next_delay(), |_, _| backoff.next_delay());
-        let due = now
-            .saturating_add(jiff::SignedDuration::try_from(delay).unwrap_or(jiff::SignedDuration::MAX))
-            .unwrap_or(now);
-        tracing::info!(event_id = %event.id, attempt = event.attempts, failure = %failure, "webhook failed; retrying");
-        self.store().retry_webhook(&event, due, &line(format!("failed {failure}; retry"))).await?;
-        Ok(false)
-    }
-
-    /// Each department's figures for the call-ins made in `[from, to)`.
+    /// Each department's figures for the call-ins made in `[from, to)`, with the residents'
+    /// follow-up ratings of the incidents it led (took over).
     ///
     /// # Errors
     /// `Store`.
@@ -465,7 +396,12 @@ impl Departments {
         for d in &departments {
             call_ins.extend(self.store().call_ins_of_department(&d.id).await?);
         }
-        Ok(assessment::assess(&departments, &call_ins, from, to))
+        let led: Vec<IncidentId> =
+            call_ins.iter().filter(|c| assessment::led(c)).map(|c| c.incident_id.clone()).collect();
+        let incidents = self.d().ports().incidents.get_incidents(&led).await?;
+        let ratings: assessment::Ratings =
+            incidents.iter().filter_map(|i| Some((i.id.clone(), i.feedback.as_ref()?.rating))).collect();
+        Ok(assessment::assess(&departments, &call_ins, &ratings, from, to))
     }
 
     /// The departments to suggest for `incident` (`[[departments.routing]]`, and the police
@@ -487,13 +423,6 @@ impl Departments {
         Ok(self.store().delivery_log(limit).await?)
     }
 
-    /// The enabled accounts of a department (their sockets get its queue's changes).
-    async fn accounts_of(&self, id: &DepartmentId) -> Result<Vec<AccountId>, DepartmentError> {
-        let code = id.to_string();
-        let all = self.d().ports().directory.list_accounts(Role::Department).await?;
-        Ok(all.into_iter().filter(|a| a.enabled && a.area.as_deref() == Some(code.as_str())).map(|a| a.id).collect())
-    }
-
     /// Apply `change` to a call-in under its version, re-reading on a lost race.
     async fn change(
         &self,
@@ -511,6 +440,7 @@ impl Departments {
             }
             let write = self.write_for(Some(&before), after, &steps, by, note).await?;
             if self.store().write_call_in(&write).await? {
+                self.tell_by_wechat(&write);
                 return Ok((write.call_in, steps));
             }
         }
@@ -696,17 +626,7 @@ impl crate::timers::TimerHandler for Departments {
     }
 }
 
-/// `X-GD-Signature`'s hex: HMAC-SHA256 over `"<timestamp>.<body>"`, keyed by the secret.
-#[must_use]
-pub fn sign(secret: &secrecy::SecretString, timestamp: &str, body: &str) -> String {
-    use hmac::Mac;
-    use secrecy::ExposeSecret;
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body.as_bytes());
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 pub mod view;
+mod webhook;
+
+pub use webhook::sign;

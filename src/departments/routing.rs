@@ -1,6 +1,7 @@
 //! Routing suggestions (派单目录): which departments to call in for an incident, from a table
 //! of categories and keywords (`[[departments.routing]]`), and the police station at once for
-//! a red incident whose description names violence (警调联动). Pure.
+//! a red incident whose description names violence (警调联动), among the departments that
+//! serve the incident's place. Pure.
 
 use super::domain::{Department, DepartmentKind};
 use crate::domain::category::{Category, Risk};
@@ -34,9 +35,10 @@ pub struct Suggested {
     pub reason: String,
 }
 
-/// The departments suggested for `incident`, most pressing first, each once: the police
-/// station for red with a violence keyword, then the table's kinds in rule order; a
-/// department serving the incident's area (or the whole district) before others of its kind.
+/// The departments suggested for `incident`, most pressing first, one of each kind: the
+/// police station for red with a violence keyword, then the table's kinds in rule order; only
+/// departments serving the incident's place (its area or one above it, or the whole
+/// district), the oldest of a kind first.
 #[must_use]
 pub fn suggest(
     incident: &Incident,
@@ -62,17 +64,12 @@ pub fn suggest(
             wanted.extend(rule.kinds.iter().map(|k| (*k, reason.clone())));
         }
     }
-    let serves = |d: &Department| match &d.area {
-        None => true,
-        Some(code) => [&incident.area.district, &incident.area.street, &incident.area.community, &incident.area.grid]
-            .into_iter()
-            .any(|c| c.as_deref() == Some(code.as_str())),
-    };
     let mut out: Vec<Suggested> = vec![];
     for (kind, reason) in wanted {
-        let mut of_kind: Vec<&Department> = departments.iter().filter(|d| d.kind == kind).collect();
-        of_kind.sort_by_key(|d| !serves(d));
-        if let Some(d) = of_kind.into_iter().find(|d| out.iter().all(|s| s.department_id != d.id.to_string())) {
+        if out.iter().any(|s| s.kind == kind) {
+            continue;
+        }
+        if let Some(d) = departments.iter().find(|d| d.kind == kind && d.serves(&incident.area)) {
             out.push(Suggested { department_id: d.id.to_string(), name: d.name.clone(), kind, reason });
         }
     }

@@ -85,11 +85,8 @@ impl Feed {
                     self.hub.announce(Change::Mediator(mediator_id));
                 }
             }
-            BusMessage::ToAccounts { account_ids, payload } => {
-                self.hub.send_mediators(&account_ids, &Payload::from(payload));
-            }
-            BusMessage::ToScreens { payload, place } => {
-                self.hub.send_operators(&Payload::from(payload), place.as_ref())
+            BusMessage::CallIn { call_in, step, screens, accounts } => {
+                self.hub.deliver_call_in(&call_in, &step, screens.as_ref(), &accounts);
             }
             BusMessage::News { incident, notices } => {
                 self.hub.deliver(&incident, &notices, self.dispatcher.settings().dispatch.offer_ttl);

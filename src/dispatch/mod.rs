@@ -25,6 +25,7 @@ mod waves;
 mod workloads;
 
 pub use areas::{NewArea, Scope};
+pub use notify::CallInNotice;
 pub use queries::{MediatorDetail, Suggestion, TrackingView};
 pub(crate) use report::{CELLS_PER_READ, HOTSPOT_NOTES_PER_AREA, HOTSPOT_WINDOW};
 pub use report::{NewReport, ReportReceipt};

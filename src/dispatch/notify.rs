@@ -3,7 +3,9 @@
 //! through WeChat gets one when their report is claimed, when the mediator arrives and when it
 //! is resolved; and one with the link when the mediator invites them to a video mediation (a
 //! customer-service text: it needs no template, and WeChat accepts it within 48 hours of the
-//! resident's last message, which a report through WeChat is).
+//! resident's last message, which a report through WeChat is); a department account with a
+//! bound openid gets one when its department is called in, handed the lead or urged (issue #21,
+//! [`Dispatcher::wechat_call_in`]).
 //!
 //! Dispatch only enqueues ([`Dispatcher::wechat_notify`], [`Dispatcher::wechat_offers`]): a
 //! bounded queue (`wechat.notify_queue`) that never blocks (full → dropped, counted in
@@ -46,6 +48,12 @@ pub(super) enum Notice {
     Resolved,
     /// The parties are invited to a video mediation (a customer-service text with the link).
     VideoInvitation,
+    /// A department was called in.
+    CalledIn,
+    /// A department was handed the lead.
+    HandedOver,
+    /// A department was urged (overdue, or 督办).
+    Urged,
 }
 
 impl Notice {
@@ -56,14 +64,29 @@ impl Notice {
             Self::Arrived => "arrived",
             Self::Resolved => "resolved",
             Self::VideoInvitation => "video_invitation",
+            Self::CalledIn => "called_in",
+            Self::HandedOver => "handed_over",
+            Self::Urged => "urged",
         }
     }
+}
+
+/// What a department account is told by WeChat (issue #21).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallInNotice {
+    /// Its department was called in to assist.
+    CalledIn,
+    /// Its department was asked to take the lead over.
+    HandedOver,
+    /// An overdue mark, or supervision (督办).
+    Urged,
 }
 
 /// Who gets it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Recipient {
-    Mediator(AccountId),
+    /// A staff account (a mediator, a department's account) with its own openid.
+    Account(AccountId),
     Resident,
 }
 
@@ -74,6 +97,9 @@ struct Job {
     recipient: Recipient,
     /// A customer-service text to send instead of a template message.
     text: Option<String>,
+    /// The `client_msg_id` when the incident and notice do not tell it apart from another
+    /// notice to the same person (a call-in and its step): WeChat drops a repeated one.
+    occasion: Option<String>,
 }
 
 struct Context {
@@ -171,7 +197,7 @@ async fn run(notifier: &Notifier, mut jobs: mpsc::Receiver<Job>, stop: Cancellat
 
 async fn openid_of(context: &Context, job: &Job) -> Option<String> {
     let found = match &job.recipient {
-        Recipient::Mediator(id) => context.directory.get_account(id).await.map(|a| a.and_then(|a| a.wechat_openid)),
+        Recipient::Account(id) => context.directory.get_account(id).await.map(|a| a.and_then(|a| a.wechat_openid)),
         Recipient::Resident => context.wechat.incident_openid(&job.incident_id).await,
     };
     match found {
@@ -206,6 +232,7 @@ async fn deliver(context: &Context, job: Job) {
         Notice::Arrived => &w.template_arrived,
         Notice::Resolved => &w.template_resolved,
         Notice::VideoInvitation => "",
+        Notice::CalledIn | Notice::HandedOver | Notice::Urged => &w.template_call_in,
     };
     if !context.client.enabled() || (template.is_empty() && job.text.is_none()) {
         let why = if context.client.enabled() { "skipped: no template id" } else { "skipped: wechat not configured" };
@@ -220,6 +247,9 @@ async fn deliver(context: &Context, job: Job) {
         Notice::Arrived => ("调解员已到场", format!("{base}/")),
         Notice::Resolved => ("您反映的问题已办结，欢迎评价", format!("{base}/")),
         Notice::VideoInvitation => ("", String::new()),
+        Notice::CalledIn => ("指挥中心吹哨，请按时报到", format!("{base}/d")),
+        Notice::HandedOver => ("指挥中心移交案件，请确认接手", format!("{base}/d")),
+        Notice::Urged => ("联调事项已超时或被督办，请尽快处理", format!("{base}/d")),
     };
     let now = context.clock.now().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
     let data = json!({
@@ -227,7 +257,10 @@ async fn deliver(context: &Context, job: Job) {
         "thing2": { "value": format!("编号{}", short(&job.incident_id)) },
         "time3": { "value": now.strftime("%Y-%m-%d %H:%M").to_string() },
     });
-    let client_msg_id = format!("{}:{}:{}", job.incident_id, job.notice.as_str(), mask(&openid));
+    let client_msg_id = match &job.occasion {
+        Some(occasion) => occasion.clone(),
+        None => format!("{}:{}:{}", job.incident_id, job.notice.as_str(), mask(&openid)),
+    };
     let mut backoff = crate::retry::Backoff::new(w.notify_backoff, w.notify_backoff.saturating_mul(16));
     for attempt in 1..=w.notify_attempts {
         let sent = if let Some(text) = &job.text {
@@ -300,19 +333,32 @@ impl Dispatcher {
                 Event::Resolved { .. } => (Notice::Resolved, Recipient::Resident),
                 _ => continue,
             };
-            self.inner.wechat.enqueue(Job { incident_id: id.clone(), notice, recipient, text: None });
+            self.inner.wechat.enqueue(Job { incident_id: id.clone(), notice, recipient, text: None, occasion: None });
         }
     }
 
     /// Enqueue one offer notification per mediator (never waits).
     pub(super) fn wechat_offers(&self, id: &IncidentId, mediator_ids: &[AccountId]) {
         for m in mediator_ids {
-            let job = Job {
-                incident_id: id.clone(),
-                notice: Notice::Offer,
-                recipient: Recipient::Mediator(m.clone()),
-                text: None,
-            };
+            let recipient = Recipient::Account(m.clone());
+            let job = Job { incident_id: id.clone(), notice: Notice::Offer, recipient, text: None, occasion: None };
+            self.inner.wechat.enqueue(job);
+        }
+    }
+
+    /// Enqueue a department's notice about `incident` to each of `accounts` that has a bound
+    /// openid (never waits; an account without one is skipped without a trace). `occasion`
+    /// names the call-in and its step (WeChat drops a message id it has seen).
+    pub fn wechat_call_in(&self, incident: &IncidentId, accounts: &[AccountId], what: CallInNotice, occasion: &str) {
+        let notice = match what {
+            CallInNotice::CalledIn => Notice::CalledIn,
+            CallInNotice::HandedOver => Notice::HandedOver,
+            CallInNotice::Urged => Notice::Urged,
+        };
+        for a in accounts {
+            let recipient = Recipient::Account(a.clone());
+            let occasion = Some(occasion.to_owned());
+            let job = Job { incident_id: incident.clone(), notice, recipient, text: None, occasion };
             self.inner.wechat.enqueue(job);
         }
     }
@@ -331,6 +377,7 @@ impl Dispatcher {
             notice: Notice::VideoInvitation,
             recipient: Recipient::Resident,
             text: Some(text),
+            occasion: None,
         };
         self.inner.wechat.enqueue(job);
     }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod area;
 pub mod audit;
 pub mod category;
+pub mod department;
 pub mod ids;
 pub mod incident;
 pub mod location;

@@ -14,6 +14,7 @@ use crate::departments::view::{CallInView, DepartmentView};
 use crate::departments::{CallInRequest, DepartmentError, Departments, Lead, NewDepartment};
 use crate::dispatch::Actor;
 use crate::domain::account::Role;
+use crate::domain::area::Scope;
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Incident;
 use crate::domain::timeline::TimelineEntry;
@@ -112,14 +113,16 @@ async fn list_departments(
     all_departments(&departments).await
 }
 
-/// Every department, to call in (operators).
+/// The departments an operator may call in: those serving some place in the operator's
+/// scope (their area in it, or it in their area; district-wide ones always). Empty for an
+/// operator of another district's departments.
 #[utoipa::path(get, path = "/api/v1/command/departments", tag = "departments", security(("operator" = []), ("admin" = [])),
     responses((status = 200, body = Vec<DepartmentView>)))]
 async fn departments_for_operators(
     State(departments): State<Departments>,
-    _operator: OperatorAuth,
+    operator: OperatorAuth,
 ) -> Result<Json<Vec<DepartmentView>>, ApiError> {
-    all_departments(&departments).await
+    Ok(Json(departments.departments_in(&operator.scope).await?.iter().map(DepartmentView::of).collect()))
 }
 
 /// Every department, to call in (the holding mediator).
@@ -222,7 +225,8 @@ fn views(call_ins: &[crate::departments::domain::CallIn]) -> Vec<CallInView> {
 /// deadlines (per urgency and the incident's colour, `[departments]`); reminders, overdue
 /// marks (with an urging `call_in` message on the big screen) and every answer go on the
 /// incident's timeline. 409 `already_called` while a department's earlier call-in is
-/// unanswered; 409 `incident_closed`.
+/// unanswered; 409 `incident_closed`; 422 for a department outside the operator's scope (as
+/// for one that does not exist) or one not serving the incident's area.
 #[utoipa::path(post, path = "/api/v1/command/incidents/{id}/call-ins", tag = "departments", security(("operator" = []), ("admin" = [])),
     params(("id" = String, Path, description = "incident id")), request_body = CallInBody,
     responses((status = 201, body = Vec<CallInView>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -233,11 +237,12 @@ async fn call_in_by_operator(
     ApiJson(body): ApiJson<CallInBody>,
 ) -> Result<(StatusCode, Json<Vec<CallInView>>), ApiError> {
     let incident = visible_to(&state, &operator, &id).await?;
-    let made = state.departments.call_in(&operator_actor(&operator), &incident, body.into()).await?;
+    let made = state.departments.call_in(&operator_actor(&operator), &operator.scope, &incident, body.into()).await?;
     Ok((StatusCode::CREATED, Json(views(&made))))
 }
 
-/// Call departments in to an incident the mediator holds (as the command center may).
+/// Call departments in to an incident the mediator holds (as the command center may): any
+/// department serving its area.
 #[utoipa::path(post, path = "/api/v1/mediator/incidents/{id}/call-ins", tag = "departments", security(("mediator" = [])),
     params(("id" = String, Path, description = "incident id")), request_body = CallInBody,
     responses((status = 201, body = Vec<CallInView>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -251,7 +256,8 @@ async fn call_in_by_mediator(
     if incident.claimed_by.as_ref() != Some(&me) {
         return Err(ApiError::not_found());
     }
-    let made = state.departments.call_in(&Actor::account(Role::Mediator, &me), &incident, body.into()).await?;
+    let by = Actor::account(Role::Mediator, &me);
+    let made = state.departments.call_in(&by, &Scope::All, &incident, body.into()).await?;
     Ok((StatusCode::CREATED, Json(views(&made))))
 }
 
@@ -547,7 +553,8 @@ async fn assessment_csv(
 
 /// The departments to call in for an incident, from the routing table
 /// (`[[departments.routing]]`: category or keywords → kinds), the police station first for a
-/// red incident naming violence (警调联动); one per kind, preferring one serving its area.
+/// red incident naming violence (警调联动); one per kind, only among the departments serving
+/// the incident's area (empty when none does).
 #[utoipa::path(get, path = "/api/v1/command/incidents/{id}/department-suggestions", tag = "departments",
     security(("operator" = []), ("admin" = [])), params(("id" = String, Path, description = "incident id")),
     responses((status = 200, body = Vec<crate::departments::routing::Suggested>), (status = 404, body = ErrorBody)))]

@@ -8,6 +8,7 @@
 //! ([`Hub::revoke`], called by the bus feed on every instance) unhooks them from delivery at once
 //! and tells each socket's task why, so it closes with a code that says so.
 
+pub mod call_in;
 mod render;
 pub mod wire;
 

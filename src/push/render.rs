@@ -1,9 +1,12 @@
 //! Rendering at the edge: a write's notices (domain events with their recipients, from the
 //! bus) become wire messages here, on every instance, each rendered once for all of this
-//! instance's sockets that get it, and not at all when none does.
+//! instance's sockets that get it, and not at all when none does. Departments' call-in steps
+//! travel the same way (the call-in, its step and its recipients).
 
 use super::wire::{self, IncidentView, MediatorMessage, OfferClosedReason, OperatorMessage};
 use super::{Hub, Payload};
+use crate::domain::area::AreaPath;
+use crate::domain::department::{CallIn, Step};
 use crate::domain::ids::AccountId;
 use crate::domain::incident::{Deadline, Event, Incident};
 use crate::domain::news::{Notice, Recipients};
@@ -45,6 +48,25 @@ impl Hub {
                 }
             }
         }
+    }
+
+    /// Deliver a step of `call_in` to this instance's screens that see `screens` (None: every
+    /// screen) and to the sockets of `accounts` (the department's): one rendering for all of
+    /// them, none when no such socket is here.
+    pub fn deliver_call_in(&self, call_in: &CallIn, step: &Step, screens: Option<&AreaPath>, accounts: &[AccountId]) {
+        let screen_here = match screens {
+            Some(place) => self.has_screen_seeing(place),
+            None => !self.lock().operators.is_empty(),
+        };
+        let local: Vec<AccountId> = accounts.iter().filter(|a| self.has_mediator(a)).cloned().collect();
+        if !screen_here && local.is_empty() {
+            return;
+        }
+        let rendered = payload(&super::call_in::CallInMessage::of(call_in, step));
+        if screen_here {
+            self.send_operators(&rendered, screens);
+        }
+        self.send_mediators(&local, &rendered);
     }
 
     /// Whether a screen on this instance sees `place`.
@@ -124,5 +146,52 @@ mod tests {
         assert_eq!(first["type"], "incident");
         assert_eq!(first["event"], serde_json::json!({"type": "reported"}));
         assert_eq!(first["incident"]["resident_phone"], "138****5678", "screens see the phone masked");
+    }
+
+    #[tokio::test]
+    async fn a_call_in_step_reaches_the_screens_that_see_it_and_the_departments_sockets_once_rendered() {
+        use crate::domain::area::AreaLevel;
+        use crate::domain::department::{
+            CallIn, Department, DepartmentKind, DutyPhone, NewCallIn, Purpose, Urgency, Windows,
+        };
+        let department = Department {
+            id: crate::domain::ids::DepartmentId::generate(),
+            name: "南滩派出所".into(),
+            kind: DepartmentKind::PoliceStation,
+            area: None,
+            duty_phone: DutyPhone::parse("0971-8123456").unwrap(),
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+        };
+        let incident_id = crate::domain::ids::IncidentId::generate();
+        let new = NewCallIn {
+            incident_id: &incident_id,
+            risk: crate::domain::category::Risk::Yellow,
+            department: &department,
+            purpose: Purpose::Assist,
+            urgency: Urgency::Normal,
+            note: "请派员到场",
+            called_by: "op".into(),
+            called_by_role: crate::domain::timeline::ActorRole::Operator,
+        };
+        let within = jiff::SignedDuration::from_mins(10);
+        let call_in =
+            CallIn::new(&new, Windows { ack_within: within, respond_within: within }, jiff::Timestamp::UNIX_EPOCH);
+        let place = crate::domain::area::AreaPath::default().with(AreaLevel::District, "D".into());
+        let (account, stranger) = (AccountId::generate(), AccountId::generate());
+        let hub = Hub::new(8);
+        let mut seeing = hub.register_operator(None, Scope::Area("D".into()));
+        let mut elsewhere = hub.register_operator(None, Scope::Area("E".into()));
+        let mut phone = hub.register_mediator(&account);
+        let mut other = hub.register_mediator(&stranger);
+        hub.deliver_call_in(&call_in, &Step::AckOverdue, Some(&place), std::slice::from_ref(&account));
+        let screen = seeing.rx.recv().await.unwrap();
+        assert!(Arc::ptr_eq(&screen, &phone.rx.recv().await.unwrap()), "one rendering for screen and phone");
+        assert!(elsewhere.rx.try_recv().is_err() && other.rx.try_recv().is_err(), "nobody else hears of it");
+        let message: serde_json::Value = serde_json::from_str(&screen).unwrap();
+        assert_eq!(message["type"], "call_in");
+        assert_eq!(message["step"], "ack_overdue");
+        assert_eq!(message["urging"], true);
+        assert_eq!(message["call_in"]["id"], call_in.id.to_string());
+        assert_eq!(message["call_in"]["state"], "called");
     }
 }

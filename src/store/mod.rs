@@ -424,21 +424,19 @@ pub enum BusMessage {
         /// Who.
         mediator_id: AccountId,
     },
-    /// A message of a capability beside the incident (departments' call-ins), already rendered
-    /// by that capability, for these accounts' sockets. Incident news never travels this way.
-    ToAccounts {
-        /// Recipients (mediator or department accounts).
-        account_ids: Vec<AccountId>,
-        /// The wire message, already serialised.
-        payload: String,
-    },
-    /// As [`BusMessage::ToAccounts`], for the command center's screens that see `place`.
-    ToScreens {
-        /// The wire message, already serialised.
-        payload: String,
-        /// Where the incident lies (None: for everyone).
+    /// A step of a department's call-in (joint handling) and who hears of it: every instance
+    /// renders it for the sockets it holds (`push`), as it does [`BusMessage::News`].
+    CallIn {
+        /// The call-in as the write left it.
+        call_in: Box<crate::domain::department::CallIn>,
+        /// What happened to it.
+        step: crate::domain::department::Step,
+        /// The command-center screens that see this place (None: every screen).
         #[serde(default)]
-        place: Option<crate::domain::area::AreaPath>,
+        screens: Option<crate::domain::area::AreaPath>,
+        /// The department's accounts (their sockets).
+        #[serde(default)]
+        accounts: Vec<AccountId>,
     },
     /// What a write did to an incident and who must hear of it, with the incident as the write
     /// left it (in its stored encoding, [`records`]): every instance renders each notice for

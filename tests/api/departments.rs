@@ -7,8 +7,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const LAT: f64 = 36.6171;
-const LNG: f64 = 101.7782;
+pub(crate) const LAT: f64 = 36.6171;
+pub(crate) const LNG: f64 = 101.7782;
 
 on_both_stores!(
     department_accounts_see_only_what_their_department_was_called_to,
@@ -16,14 +16,18 @@ on_both_stores!(
     the_lead_is_handed_over_and_the_result_closes_the_loop,
     bad_call_ins_are_refused_and_lose_nothing,
     the_holding_mediator_calls_in_and_nobody_else_does,
-    webhooks_are_signed_and_every_event_arrives_once_despite_a_failing_first_attempt,
     the_assessment_matches_a_scripted_history,
     routing_suggests_departments_and_the_police_first_for_violence_on_red,
 );
 
-/// Create a department through the admin API; returns its id.
+/// Create a department of the whole district through the admin API; returns its id.
 pub(crate) async fn department(app: &TestApp, name: &str, kind: &str) -> String {
-    let body = json!({ "name": name, "kind": kind, "duty_phone": "0971-8123456" });
+    department_in(app, name, kind, None).await
+}
+
+/// Create a department serving `area` (None: the whole district); returns its id.
+pub(crate) async fn department_in(app: &TestApp, name: &str, kind: &str, area: Option<&str>) -> String {
+    let body = json!({ "name": name, "kind": kind, "duty_phone": "0971-8123456", "area": area });
     let (s, d) = app.post("/api/v1/admin/departments", Some(&app.admin_token()), body).await;
     assert_eq!(s, StatusCode::CREATED, "{d}");
     d["id"].as_str().unwrap().to_owned()
@@ -31,8 +35,13 @@ pub(crate) async fn department(app: &TestApp, name: &str, kind: &str) -> String 
 
 /// Create an account of department `id` and log it in.
 pub(crate) async fn department_account(app: &TestApp, id: &str, name: &str) -> Staff {
+    department_account_with(app, id, name, None).await
+}
+
+/// Create an account of department `id` whose WeChat notices go to `openid`, and log it in.
+pub(crate) async fn department_account_with(app: &TestApp, id: &str, name: &str, openid: Option<&str>) -> Staff {
     let phone = phone();
-    let body = json!({ "name": name, "phone": phone, "password": "s3cret-pass" });
+    let body = json!({ "name": name, "phone": phone, "password": "s3cret-pass", "wechat_openid": openid });
     let (s, created) =
         app.post(&format!("/api/v1/admin/departments/{id}/accounts"), Some(&app.admin_token()), body).await;
     assert_eq!(s, StatusCode::CREATED, "{created}");
@@ -324,111 +333,13 @@ async fn the_holding_mediator_calls_in_and_nobody_else_does(backend: Backend) {
     assert_eq!(made[0]["purpose"], "handover");
 }
 
-const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
-
-/// What the test receiver saw: every request's event id, type, whether its signature was
-/// right, and the status it answered.
-#[derive(Default)]
-struct Received {
-    requests: Vec<(String, String, bool, u16)>,
-}
-
-/// A receiver on 127.0.0.1:0 that checks each request's signature on its own (HMAC-SHA256
-/// over "<timestamp>.<body>") and fails the very first request with 500.
-async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Received>>) {
-    use axum::body::Bytes;
-    use axum::http::HeaderMap;
-    use hmac::Mac;
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Received::default()));
-    let state = seen.clone();
-    let handler = move |headers: HeaderMap, body: Bytes| {
-        let state = state.clone();
-        async move {
-            let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
-            mac.update(header("x-gd-timestamp").as_bytes());
-            mac.update(b".");
-            mac.update(&body);
-            let want: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-            let signed = header("x-gd-signature") == format!("sha256={want}");
-            let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let id = header("x-gd-event-id");
-            assert_eq!(parsed["id"], json!(id), "the id header names the body's event");
-            let mut g = state.lock().unwrap();
-            let status = if g.requests.is_empty() {
-                500
-            } else if signed {
-                200
-            } else {
-                401
-            };
-            g.requests.push((id, parsed["type"].as_str().unwrap_or("").to_owned(), signed, status));
-            axum::http::StatusCode::from_u16(status).unwrap()
-        }
-    };
-    let router = axum::Router::new().route("/hook", axum::routing::post(handler));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (url, seen)
-}
-
-async fn webhooks_are_signed_and_every_event_arrives_once_despite_a_failing_first_attempt(backend: Backend) {
-    let (url, seen) = webhook_receiver().await;
-    let app = spawn_app_on_clock(backend, |s| {
-        s.departments.webhook.url = url;
-        s.departments.webhook.secret = Some(secrecy::SecretString::from(WEBHOOK_SECRET));
-    })
-    .await;
-    let retry_max = app.settings.departments.webhook.retry_first * 2;
-    let op = app.operator("指挥").await;
-    let police = department(&app, "南滩派出所", "police_station").await;
-    let court = department(&app, "城中区法院", "court").await;
-    let p = department_account(&app, &police, "值班民警").await;
-    let report = app.report_at(LAT, LNG).await;
-    let id = report["id"].as_str().unwrap();
-    let made = call_in(&app, &op, id, &[&police, &court], "assist").await;
-    let a = made[0]["id"].as_str().unwrap();
-    let (s, _) = app.post(&format!("/api/v1/department/call-ins/{a}/acknowledge"), Some(&p.token), json!({})).await;
-    assert_eq!(s, StatusCode::OK);
-    let (s, _) = app
-        .post(&format!("/api/v1/department/call-ins/{a}/respond"), Some(&p.token), json!({ "response": "arrived" }))
-        .await;
-    assert_eq!(s, StatusCode::OK);
-
-    // The failed first attempt comes back after its backoff (at most twice `retry_first`).
-    let accepted = crate::helpers::eventually("four events accepted", || async {
-        app.advance(retry_max).await;
-        let g = seen.lock().unwrap();
-        let ok: Vec<_> = g.requests.iter().filter(|r| r.3 == 200).cloned().collect();
-        (ok.len() >= 4).then_some(ok)
-    })
-    .await;
-    app.advance(retry_max).await;
-    let requests = seen.lock().unwrap().requests.clone();
-    assert!(requests.iter().all(|r| r.2), "every request is signed right: {:?}", requests);
-    assert_eq!(requests[0].3, 500, "the first attempt failed");
-    assert_eq!(requests.len(), 5, "four events, one of them twice: {:?}", requests);
-    let mut ids: Vec<&String> = accepted.iter().map(|r| &r.0).collect();
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), 4, "each event accepted once: {accepted:?}");
-    let mut kinds: Vec<&str> = accepted.iter().map(|r| r.1.as_str()).collect();
-    kinds.sort_unstable();
-    assert_eq!(kinds, vec!["call_in.acknowledged", "call_in.called_in", "call_in.called_in", "call_in.responded"]);
-    let (s, log) = app.get("/api/v1/admin/webhooks/deliveries", Some(&app.admin_token())).await;
-    assert_eq!(s, StatusCode::OK);
-    let outcomes: Vec<&str> = log.as_array().unwrap().iter().map(|l| l["outcome"].as_str().unwrap()).collect();
-    assert_eq!(outcomes.iter().filter(|o| **o == "delivered 200").count(), 4, "{log}");
-    assert_eq!(outcomes.iter().filter(|o| **o == "failed 500; retry").count(), 1, "{log}");
-}
-
 /// (department, report, at, ack after, answer after and kind, hand-over, result): seconds.
 type PlannedCallIn = (usize, usize, i64, Option<i64>, Option<(i64, &'static str)>, bool, bool);
 
 /// One scripted call-in: when (seconds from the start) it was made, acknowledged, answered.
 struct Scripted {
     department: usize,
+    report: usize,
     at: i64,
     ack: Option<i64>,
     answer: Option<(i64, &'static str)>,
@@ -458,7 +369,12 @@ async fn the_assessment_matches_a_scripted_history(backend: Backend) {
         (1, 0, 0, Some(2400), Some((2400, "declined")), false, false),
         (0, 1, 0, None, Some((1200, "took_over")), true, true),
         (0, 2, 7200, None, None, false, false),
+        // The court is handed reports 0 and 2 (it leads them; the police only assisted on 0).
+        (2, 0, 3600, None, Some((600, "took_over")), true, false),
+        (2, 2, 3600, Some(60), Some((120, "took_over")), true, true),
     ];
+    // The residents' follow-up ratings, once every report is resolved at the end.
+    let rated: [(usize, u8); 3] = [(0, 5), (1, 4), (2, 2)];
     // Play the script in time order: every action at its second, the clock moved to it.
     let mut actions: Vec<(i64, usize, &str)> = vec![];
     for (i, p) in plan.iter().enumerate() {
@@ -494,6 +410,7 @@ async fn the_assessment_matches_a_scripted_history(backend: Backend) {
                 ids[i] = made[0]["id"].as_str().unwrap().to_owned();
                 scripted.push(Scripted {
                     department: d,
+                    report: r,
                     at,
                     ack,
                     answer,
@@ -531,6 +448,20 @@ async fn the_assessment_matches_a_scripted_history(backend: Backend) {
         }
     }
     assert!(app.clock().now() > start);
+    // Every report resolved by a mediator the command center sends, then rated by its resident.
+    let mediator = app.mediator("回访调解员", &[]).await;
+    for (r, rating) in rated {
+        let id = reports[r]["id"].as_str().unwrap();
+        let body = json!({ "mediator_id": mediator.id });
+        let (s, b) = app.post(&format!("/api/v1/command/incidents/{id}/assign"), Some(&op.token), body).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let body = json!({ "outcome": "mediated" });
+        let (s, b) = app.post(&format!("/api/v1/mediator/incidents/{id}/resolve"), Some(&mediator.token), body).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let token = reports[r]["tracking_token"].as_str().unwrap();
+        let (s, b) = app.post(&format!("/api/v1/track/{token}/feedback"), None, json!({ "rating": rating })).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
 
     // The figures, computed here from the script alone.
     let median = |mut v: Vec<i64>| -> Value {
@@ -544,6 +475,14 @@ async fn the_assessment_matches_a_scripted_history(backend: Backend) {
             let acked = |s: &Scripted| s.ack.or(s.answer.map(|a| a.0));
             let n = |f: &dyn Fn(&Scripted) -> bool| mine.iter().filter(|s| f(s)).count();
             let taken = |s: &Scripted| s.handover && s.answer.is_some_and(|a| a.1 == "took_over");
+            // The ratings of the reports it led, each report once.
+            let mut led: Vec<usize> = mine.iter().filter(|s| taken(s)).map(|s| s.report).collect();
+            led.sort_unstable();
+            led.dedup();
+            let ratings: Vec<u8> =
+                led.iter().filter_map(|r| rated.iter().find(|(x, _)| x == r).map(|(_, v)| *v)).collect();
+            let mean = (!ratings.is_empty())
+                .then(|| ratings.iter().map(|v| f64::from(*v)).sum::<f64>() / ratings.len() as f64);
             json!({
                 "department_id": depts[d].0,
                 "name": names[d],
@@ -556,6 +495,8 @@ async fn the_assessment_matches_a_scripted_history(backend: Backend) {
                 "taken_over": n(&taken),
                 "closed": n(&|s| taken(s) && s.result),
                 "open": n(&|s| s.answer.is_none()),
+                "ratings": ratings.len(),
+                "mean_rating": mean,
             })
         })
         .collect();
@@ -584,7 +525,7 @@ async fn the_assessment_matches_a_scripted_history(backend: Backend) {
     assert_eq!(
         rows[2],
         format!(
-            "{},劳动监察大队,1,{},{},{},{},{},0,0,0",
+            "{},劳动监察大队,1,{},{},{},{},{},0,0,0,0,",
             depts[1].0,
             f["acknowledged_on_time"],
             f["responded_on_time"],
@@ -593,10 +534,14 @@ async fn the_assessment_matches_a_scripted_history(backend: Backend) {
             f["median_respond_s"]
         )
     );
+    // The police led report 1 (rated 4); the court led reports 0 and 2 (rated 5 and 2).
+    assert_eq!((figures[0]["ratings"].clone(), figures[0]["mean_rating"].clone()), (json!(1), json!(4.0)));
+    assert_eq!((figures[2]["ratings"].clone(), figures[2]["mean_rating"].clone()), (json!(2), json!(3.5)));
+    assert!(rows[3].ends_with(",2,3.50"), "{}", rows[3]);
     let before = today.checked_sub(jiff::Span::new().days(3)).unwrap();
     let (_, none) =
         app.get(&format!("/api/v1/command/departments/assessment?from={before}&to={before}"), Some(&op.token)).await;
-    assert!(none.as_array().unwrap().iter().all(|f| f["call_ins"] == 0), "{none}");
+    assert!(none.as_array().unwrap().iter().all(|f| f["call_ins"] == 0 && f["ratings"] == 0), "{none}");
     let (s, _) = app.get(&format!("/api/v1/command/departments/assessment?from={to}&to={from}"), Some(&op.token)).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "from after to");
 }

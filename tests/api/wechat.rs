@@ -47,7 +47,8 @@ fn unique() -> u64 {
     u64::from(std::process::id()) * 1_000_000 + N.fetch_add(1, Ordering::Relaxed)
 }
 
-fn openid() -> String {
+/// A fresh openid.
+pub(crate) fn openid() -> String {
     format!("oTest{}", unique())
 }
 
@@ -482,14 +483,16 @@ impl Fake {
     }
 }
 
-struct FakeWechat {
+/// A local server that speaks WeChat's API (token, messages, QR codes).
+pub(crate) struct FakeWechat {
     base: String,
     state: Arc<Mutex<FakeState>>,
     sent: mpsc::UnboundedReceiver<Value>,
 }
 
 impl FakeWechat {
-    async fn start() -> Self {
+    /// Start it on 127.0.0.1:0.
+    pub(crate) async fn start() -> Self {
         use axum::routing::post;
         let (tx, rx) = mpsc::unbounded_channel();
         let state = Arc::new(Mutex::new(FakeState { generation: 1, ..FakeState::default() }));
@@ -547,8 +550,14 @@ impl FakeWechat {
         Self { base, state, sent: rx }
     }
 
-    async fn next_sent(&mut self) -> Value {
+    /// The next message sent through it (template, subscription or customer service).
+    pub(crate) async fn next_sent(&mut self) -> Value {
         tokio::time::timeout(PROMPTLY, self.sent.recv()).await.expect("a message in time").expect("fake running")
+    }
+
+    /// Messages sent and not yet taken, without waiting.
+    pub(crate) fn already_sent(&mut self) -> Vec<Value> {
+        std::iter::from_fn(|| self.sent.try_recv().ok()).collect()
     }
 
     async fn expire_token(&self) {
@@ -556,7 +565,8 @@ impl FakeWechat {
     }
 }
 
-fn with_api(s: &mut Settings, fake: &FakeWechat) {
+/// WeChat's API at `fake`, with a template id for every notice.
+pub(crate) fn with_api(s: &mut Settings, fake: &FakeWechat) {
     with_webhook(s);
     s.wechat.api_base = fake.base.clone();
     s.wechat.appsecret = Some(SecretString::from("test-app-secret"));
@@ -564,6 +574,7 @@ fn with_api(s: &mut Settings, fake: &FakeWechat) {
     s.wechat.template_claimed = "TPL_CLAIMED".into();
     s.wechat.template_arrived = "TPL_ARRIVED".into();
     s.wechat.template_resolved = "TPL_RESOLVED".into();
+    s.wechat.template_call_in = "TPL_CALL_IN".into();
     s.wechat.notify_backoff = std::time::Duration::from_millis(20);
 }
 
