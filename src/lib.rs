@@ -1,7 +1,7 @@
 //! grid-dispatch: neighbourhood disputes from residents to the nearest people's mediators.
 //!
 //! Code map, in reading order:
-//! - [`domain`]: pure types and the incident state machine (no I/O).
+//! - [`domain`]: pure types and the incident state machine (no I/O); departments' call-ins.
 //! - [`matcher`]: ranking candidates, and the in-process H3 position index.
 //! - [`store`]: the storage ports by concern (incidents, directory, presence, leases, WeChat
 //!   state, health) and the bus, each with its memory and Redis backend; the stored records

@@ -522,7 +522,8 @@ async fn assess(
 
 /// Each department's assessment (考核) for the call-ins made in the days `from..=to`
 /// (Asia/Shanghai, default this month): call-ins, acknowledged and answered on time, declined,
-/// median times (nearest rank), hand-overs taken over and closed, still open.
+/// median times (nearest rank), hand-overs taken over and closed, still open, and the
+/// residents' follow-up ratings (count, mean of 1–5) of the incidents it led (took over).
 #[utoipa::path(get, path = "/api/v1/command/departments/assessment", tag = "departments",
     security(("operator" = []), ("admin" = [])), params(super::command_center::StatsQuery),
     responses((status = 200, body = Vec<crate::departments::assessment::DepartmentFigures>), (status = 422, body = ErrorBody)))]
