@@ -154,7 +154,7 @@ impl App {
             areas: Areas::new(engine.clone()),
             scenes: Scenes::new(engine.clone()),
             resident_chat: ResidentChat::new(engine.clone()),
-            statistics: Statistics::new(engine.clone()),
+            statistics: Statistics::new(engine.clone(), casefiles.clone()),
             health: Health::new(dispatcher.clone(), durability.clone(), draining.clone()),
             clock: dispatcher.clock().clone(),
             departments: departments.clone(),

@@ -18,7 +18,8 @@
 //! - [`accounts`]: staff accounts: login (throttled), changes, import/export, the audit record.
 //! - [`auth`]: JWTs, passwords, tracking tokens.
 //! - [`casefile`]: after the mediator arrives: parties (sealed at rest), the mediation record, the
-//!   agreement's versions and signatures, the A4 PDFs; its own store port.
+//!   agreement's versions and signatures, the A4 PDFs, the difficulty grade and the monthly
+//!   以案定补 subsidy report; its own store port.
 //! - [`wechat`]: the WeChat Official Account protocol: signatures, safe mode, XML, API client.
 //! - [`sms`]: texts to residents' phones through an HTTP gateway (the tracking link).
 //! - [`video`]: video mediation on an incident: sessions, one-time invitations, TURN

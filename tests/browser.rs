@@ -571,12 +571,8 @@ async fn a_department_acknowledges_a_call_in_on_its_phone_and_answers_on_a_deskt
     assert_eq!(listed["call_ins"][0]["response_note"], "民警已到场劝离");
 }
 
-/// Issue #20's "done means": on a 360 px phone the holder adds two parties, records two entries,
-/// drafts from a template, both parties and the mediator sign on the canvas, the agreement takes
-/// effect; its PDF reads back (pdftotext) with the names, terms and date, and renders (pdftoppm)
-/// to `tests/artifacts/casefile-agreement-phone-1.png`; a change after signing is version 2.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_mediator_takes_an_agreement_to_effect_on_the_phone_and_its_pdf_reads_back() {
+/// An app with a mediator (王调解) holding a fresh report: the app, the mediator, the incident id.
+async fn held_case() -> (TestApp, helpers::Staff, String) {
     let app = spawn_app(Backend::Memory).await;
     let mediator = app.mediator("王调解", &[]).await;
     app.on_duty_at(&mediator, LAT, LNG).await;
@@ -584,6 +580,16 @@ async fn a_mediator_takes_an_agreement_to_effect_on_the_phone_and_its_pdf_reads_
     let id = report["id"].as_str().expect("id").to_owned();
     let (s, b) = app.post(&format!("/api/v1/mediator/incidents/{id}/accept"), Some(&mediator.token), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{b}");
+    (app, mediator, id)
+}
+
+/// Issue #20's "done means": on a 360 px phone the holder adds two parties, records two entries,
+/// drafts from a template, both parties and the mediator sign on the canvas, the agreement takes
+/// effect; its PDF reads back (pdftotext) with the names, terms and date, and renders (pdftoppm)
+/// to `tests/artifacts/casefile-agreement-phone-1.png`; a change after signing is version 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mediator_takes_an_agreement_to_effect_on_the_phone_and_its_pdf_reads_back() {
+    let (app, mediator, id) = held_case().await;
     let pdf = root().join("tests/artifacts/casefile-agreement-phone.pdf");
     let _ = std::fs::remove_file(&pdf);
 
@@ -609,4 +615,29 @@ async fn a_mediator_takes_an_agreement_to_effect_on_the_phone_and_its_pdf_reads_
         .arg(&png)
         .status();
     assert!(rendered.expect("pdftoppm (poppler-utils)").success());
+}
+
+/// Issue #20 point 6 on a 360 px phone: three parties suggest 一般 with the reason, the amount in
+/// dispute raises it, one tap decides the grade (screenshot `tests/artifacts/casefile-phone-grade.png`),
+/// and the decision is audited on the incident's timeline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mediator_grades_a_case_in_one_tap_on_the_phone() {
+    let (app, mediator, id) = held_case().await;
+    for (role, name) in [("applicant", "张三"), ("respondent", "李四"), ("third_party", "王五")] {
+        let path = format!("/api/v1/mediator/incidents/{id}/case/parties");
+        let (s, b) = app.post(&path, Some(&mediator.token), json!({ "role": role, "name": name })).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+
+    let out = run_scenario("casefile_grade.mjs", &[&app.base, &mediator.token, &id]).await;
+    assert!(out.contains("ok: casefile-grade"), "{out}");
+
+    let (_, detail) = app.get(&format!("/api/v1/command/incidents/{id}"), Some(&app.admin_token())).await;
+    let graded: Vec<&serde_json::Value> =
+        detail["timeline"].as_array().unwrap().iter().filter(|e| e["event"]["type"] == "case_graded").collect();
+    assert_eq!(graded.len(), 1, "{detail}");
+    assert_eq!(
+        (graded[0]["actor_role"].as_str(), graded[0]["event"]["to"].as_str()),
+        (Some("mediator"), Some("general"))
+    );
 }

@@ -445,6 +445,12 @@ pub struct CaseFile {
     /// Extensions of the mediation deadline, each with every party's consent (party ids).
     #[serde(default)]
     pub extensions: Vec<Vec<String>>,
+    /// The difficulty grade as decided (以案定补; `grade.rs`), none until someone decides.
+    #[serde(default)]
+    pub grade: Option<super::grade::Graded>,
+    /// The amount in dispute (争议标的额), whole yuan, as the holder recorded it.
+    #[serde(default)]
+    pub amount_in_dispute_yuan: Option<u64>,
 }
 
 impl CaseFile {

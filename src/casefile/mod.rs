@@ -8,15 +8,20 @@
 //! - `store.rs` / `redis.rs`: the [`CaseFileStore`] port and its two backends; `conformance.rs`
 //!   is their shared behaviour suite.
 //! - `templates.rs`: common clauses per category. `pdf.rs`: layout and rendering.
+//! - `grade.rs`: the difficulty grade (suggested, decided, audited); `subsidy.rs` and
+//!   `subsidy_pdf.rs`: the monthly 以案定补 report per mediator and committee, CSV and PDF.
 //!
 //! [`CaseFiles`] is the service handle. It reads incidents through the [`Dispatcher`] (to know
 //! the holder and the operator's scope) and never writes them. Nothing here knows HTTP.
 
 pub mod domain;
+pub mod grade;
 pub mod pdf;
 pub mod redis;
 pub mod seal;
 pub mod store;
+pub mod subsidy;
+pub mod subsidy_pdf;
 pub mod templates;
 pub mod timers;
 
@@ -63,6 +68,12 @@ pub struct CaseFileSettings {
     /// `GD_CASEFILE__KEYS` (`kid=base64,…`, first seals), from the environment only.
     #[serde(skip)]
     pub keys: Option<SecretString>,
+    /// `[casefile.grading]`: when a case is suggested general or major-difficult.
+    #[serde(default)]
+    pub grading: grade::GradingRules,
+    /// `[casefile.subsidy]`: the 以案定补 rates and what the monthly report counts.
+    #[serde(default)]
+    pub subsidy: subsidy::SubsidyRates,
 }
 
 /// One mediation committee (人民调解委员会).
@@ -107,6 +118,8 @@ impl Default for CaseFileSettings {
             mediation_deadline: default_mediation_deadline(),
             confirmation_remind_after: default_confirmation_remind_after(),
             keys: None,
+            grading: grade::GradingRules::default(),
+            subsidy: subsidy::SubsidyRates::default(),
         }
     }
 }
@@ -735,13 +748,10 @@ impl CaseFiles {
     /// default name.
     #[must_use]
     pub fn committee_for(&self, incident: &Incident) -> (String, Option<PathBuf>) {
-        let a = &incident.area;
-        for code in [&a.grid, &a.community, &a.street, &a.district].into_iter().flatten() {
-            if let Some(c) = self.inner.settings.committees.iter().find(|c| &c.area == code) {
-                return (c.name.clone(), c.seal_png.clone());
-            }
+        match self.committee_of(incident) {
+            Some(c) => (c.name.clone(), c.seal_png.clone()),
+            None => (self.inner.settings.committee.clone(), None),
         }
-        (self.inner.settings.committee.clone(), None)
     }
 
     /// Render a document of a case `viewer` may see, as PDF bytes.

@@ -52,27 +52,27 @@ pub struct Input {
     pub timeline: Vec<TimelineEntry>,
 }
 
-const PAGE_W: f32 = 595.276;
+pub(super) const PAGE_W: f32 = 595.276;
 const PAGE_H: f32 = 841.89;
 /// Wide left margin: the file is bound on the left.
-const LEFT: f32 = 78.0;
-const RIGHT: f32 = 57.0;
+pub(super) const LEFT: f32 = 78.0;
+pub(super) const RIGHT: f32 = 57.0;
 const TOP: f32 = 64.0;
 const BOTTOM: f32 = 70.0;
-const BODY: f32 = 12.0;
-const LEADING: f32 = 1.6;
+pub(super) const BODY: f32 = 12.0;
+pub(super) const LEADING: f32 = 1.6;
 
 #[derive(Debug, Clone)]
-enum Op {
+pub(super) enum Op {
     Text { x: f32, y: f32, size: f32, text: String },
     Image { x: f32, y: f32, w: f32, h: f32, bytes: Vec<u8> },
     Seal { cx: f32, cy: f32, r: f32, name: String },
     Rule { x1: f32, x2: f32, y: f32 },
 }
 
-struct Layout {
+pub(super) struct Layout {
     pages: Vec<Vec<Op>>,
-    y: f32,
+    pub(super) y: f32,
     footer: String,
 }
 
@@ -80,7 +80,7 @@ fn char_width(c: char, size: f32) -> f32 {
     if c.is_ascii() { size * 0.52 } else { size }
 }
 
-fn width(text: &str, size: f32) -> f32 {
+pub(super) fn width(text: &str, size: f32) -> f32 {
     text.chars().map(|c| char_width(c, size)).sum()
 }
 
@@ -110,11 +110,11 @@ fn wrap(text: &str, size: f32, max_w: f32) -> Vec<String> {
 }
 
 impl Layout {
-    fn new(footer: String) -> Self {
+    pub(super) fn new(footer: String) -> Self {
         Self { pages: vec![vec![]], y: TOP, footer }
     }
 
-    fn push(&mut self, op: Op) {
+    pub(super) fn push(&mut self, op: Op) {
         match self.pages.last_mut() {
             Some(page) => page.push(op),
             None => self.pages.push(vec![op]),
@@ -127,13 +127,13 @@ impl Layout {
     }
 
     /// Room for `h` more points on this page, else a new page.
-    fn ensure(&mut self, h: f32) {
+    pub(super) fn ensure(&mut self, h: f32) {
         if self.y + h > PAGE_H - BOTTOM {
             self.new_page();
         }
     }
 
-    fn title(&mut self, text: &str) {
+    pub(super) fn title(&mut self, text: &str) {
         self.ensure(40.0);
         let size = 20.0;
         let x = (PAGE_W - width(text, size)) / 2.0;
@@ -151,7 +151,7 @@ impl Layout {
     }
 
     /// A paragraph, wrapped, with a first-line indent of `indent` characters.
-    fn para(&mut self, text: &str, indent: usize) {
+    pub(super) fn para(&mut self, text: &str, indent: usize) {
         let pad = "\u{3000}".repeat(indent);
         for line in wrap(&format!("{pad}{text}"), BODY, PAGE_W - LEFT - RIGHT) {
             self.ensure(BODY * LEADING);
@@ -161,13 +161,13 @@ impl Layout {
         }
     }
 
-    fn heading(&mut self, text: &str) {
+    pub(super) fn heading(&mut self, text: &str) {
         self.ensure(BODY * LEADING * 3.0);
         self.y += 4.0;
         self.para(text, 0);
     }
 
-    fn space(&mut self, h: f32) {
+    pub(super) fn space(&mut self, h: f32) {
         self.y += h;
     }
 
@@ -233,11 +233,11 @@ fn shanghai(t: Timestamp) -> jiff::Zoned {
 }
 
 /// `2026年12月06日` in Asia/Shanghai.
-fn day(t: Timestamp) -> String {
+pub(super) fn day(t: Timestamp) -> String {
     shanghai(t).strftime("%Y年%m月%d日").to_string()
 }
 
-fn minute(t: Timestamp) -> String {
+pub(super) fn minute(t: Timestamp) -> String {
     shanghai(t).strftime("%Y年%m月%d日 %H:%M").to_string()
 }
 
@@ -481,7 +481,7 @@ fn fill(r: u8, g: u8, b: u8) -> Fill {
     Fill { paint: rgb::Color::new(r, g, b).into(), opacity: NormalizedF32::ONE, rule: Default::default() }
 }
 
-fn draw(l: &Layout, font: Font) -> Vec<u8> {
+pub(super) fn draw(l: &Layout, font: Font) -> Vec<u8> {
     let mut doc = Document::new();
     let total = l.pages.len();
     for (n, ops) in l.pages.iter().enumerate() {

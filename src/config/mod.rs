@@ -508,6 +508,7 @@ impl Settings {
         }
         self.metrics.separate_addr()?;
         self.departments.validate().map_err(|reason| ConfigError::Invalid { key: "departments", reason })?;
+        self.casefile.grading.validate().map_err(|reason| ConfigError::Invalid { key: "casefile.grading", reason })?;
         if self.metrics.upkeep_interval.is_zero() {
             return bad("metrics.upkeep_interval", "must be more than zero");
         }

@@ -158,7 +158,8 @@ pub(super) fn apply(
             | Event::VideoStarted { .. }
             | Event::VideoJoined { .. }
             | Event::VideoLeft { .. }
-            | Event::VideoEnded { .. } => {}
+            | Event::VideoEnded { .. }
+            | Event::CaseGraded { .. } => {}
         }
     }
 }

@@ -8,7 +8,9 @@
 //!   is the value at rank ⌈p·n⌉;
 //! - escalation rate = escalated / reported; 化解率 (mediation success) = mediated / resolved;
 //!   on-time rate = resolved with neither deadline missed / resolved; average rating over the
-//!   follow-up answers.
+//!   follow-up answers; agreement performance rate = performed at the latest follow-up /
+//!   agreements with a follow-up, and 司法确认 = agreements a court confirmed (from the case
+//!   files, [`Casework`]).
 
 use crate::domain::category::Risk;
 use crate::domain::incident::{Incident, Outcome, Status};
@@ -122,6 +124,40 @@ pub struct Stats {
     pub mediators: Vec<MediatorLoad>,
     /// Per area at every level (district, streets, communities, grids), by level then code.
     pub by_area: Vec<AreaFigures>,
+    /// Of the reports, cases whose mediation agreement took effect (case file).
+    pub agreements: usize,
+    /// Of those, with a performance follow-up recorded.
+    pub agreements_followed_up: usize,
+    /// Of those, performed at the latest follow-up.
+    pub agreements_performed: usize,
+    /// Agreement performance rate: performed / agreements with a follow-up.
+    pub performance_rate: Option<f64>,
+    /// 司法确认: agreements the court confirmed.
+    pub judicially_confirmed: usize,
+}
+
+/// What the case files add to the figures (counted by `casefile`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Casework {
+    /// Agreements in effect.
+    pub agreements: usize,
+    /// Of those, with a follow-up.
+    pub followed_up: usize,
+    /// Of those, performed at the latest follow-up.
+    pub performed: usize,
+    /// Confirmed by a court (司法确认).
+    pub confirmed: usize,
+}
+
+impl Stats {
+    /// Add the case files' figures.
+    pub fn add_casework(&mut self, work: Casework) {
+        self.agreements = work.agreements;
+        self.agreements_followed_up = work.followed_up;
+        self.agreements_performed = work.performed;
+        self.performance_rate = ratio(work.performed, work.followed_up);
+        self.judicially_confirmed = work.confirmed;
+    }
 }
 
 /// Running counts for one area while computing.
@@ -196,6 +232,11 @@ pub fn compute(
         ratings: 0,
         mediators: vec![],
         by_area: vec![],
+        agreements: 0,
+        agreements_followed_up: 0,
+        agreements_performed: 0,
+        performance_rate: None,
+        judicially_confirmed: 0,
     };
     let mut areas: BTreeMap<(crate::domain::area::AreaLevel, String), AreaTally> = BTreeMap::new();
     let (mut claim, mut arrive, mut resolve) = (vec![], vec![], vec![]);
@@ -276,9 +317,6 @@ pub fn compute(
 /// `section,key,value` row per figure.
 #[must_use]
 pub fn to_csv(stats: &Stats) -> String {
-    fn field(s: &str) -> String {
-        if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
-    }
     let mut rows: Vec<[String; 3]> = vec![
         ["section".into(), "key".into(), "value".into()],
         ["range".into(), "from".into(), stats.from.clone()],
@@ -310,6 +348,11 @@ pub fn to_csv(stats: &Stats) -> String {
     rows.push(["rate".into(), "on_time".into(), rate(stats.on_time_rate)]);
     rows.push(["rating".into(), "average".into(), rate(stats.average_rating)]);
     rows.push(["rating".into(), "count".into(), stats.ratings.to_string()]);
+    rows.push(["casework".into(), "agreements".into(), stats.agreements.to_string()]);
+    rows.push(["casework".into(), "agreements_followed_up".into(), stats.agreements_followed_up.to_string()]);
+    rows.push(["casework".into(), "agreements_performed".into(), stats.agreements_performed.to_string()]);
+    rows.push(["rate".into(), "performance".into(), rate(stats.performance_rate)]);
+    rows.push(["casework".into(), "judicially_confirmed".into(), stats.judicially_confirmed.to_string()]);
     for m in &stats.mediators {
         let who = format!("{} {}", m.name, m.mediator_id);
         rows.push(["mediator_claimed".into(), who.clone(), m.claimed.to_string()]);
@@ -322,12 +365,27 @@ pub fn to_csv(stats: &Stats) -> String {
         rows.push([section.clone(), format!("{} mediation_success", a.code), rate(a.mediation_success_rate)]);
         rows.push([section, format!("{} time_to_claim_median_s", a.code), opt(a.time_to_claim.median_s)]);
     }
-    let mut out = String::from("\u{feff}");
+    let mut out = String::from(CSV_BOM);
     for row in rows {
-        out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
+        out.push_str(&csv_row(&row));
     }
     out
+}
+
+/// What starts a CSV file Excel reads as UTF-8.
+pub const CSV_BOM: &str = "\u{feff}";
+
+/// One CSV line ending in CRLF, each field quoted when it holds a comma, quote or line break.
+#[must_use]
+pub fn csv_row<S: AsRef<str>>(fields: &[S]) -> String {
+    let quoted: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            let s = f.as_ref();
+            if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+        })
+        .collect();
+    format!("{}\r\n", quoted.join(","))
 }
 
 /// Red first, then newer first: the order every list shows incidents in.

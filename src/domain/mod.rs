@@ -6,6 +6,7 @@ pub mod area;
 pub mod audit;
 pub mod category;
 pub mod department;
+pub mod grade;
 pub mod ids;
 pub mod incident;
 pub mod location;

@@ -88,11 +88,11 @@ impl From<CaseFileError> for ApiError {
     }
 }
 
-fn incident_id(raw: &str) -> Result<IncidentId, ApiError> {
+pub(super) fn incident_id(raw: &str) -> Result<IncidentId, ApiError> {
     IncidentId::parse(raw).map_err(|_| ApiError::not_found())
 }
 
-fn operator_viewer(op: &OperatorAuth) -> Viewer {
+pub(super) fn operator_viewer(op: &OperatorAuth) -> Viewer {
     let role = if op.account.is_some() { "operator" } else { "admin" };
     Viewer::Operator { id: op.account.clone().unwrap_or_else(AccountId::operations), role, scope: op.scope.clone() }
 }

@@ -6,6 +6,8 @@ pub mod admin;
 pub mod admin_accounts;
 pub mod auth;
 pub mod casefile;
+pub mod casefile_grade;
+pub mod casefile_subsidy;
 pub mod client_ip;
 pub mod command_center;
 pub mod command_staff;
@@ -54,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .merge(departments::router())
         .merge(video::router())
         .merge(casefile::router())
+        .merge(casefile_grade::router())
+        .merge(casefile_subsidy::router())
         .split_for_parts();
     let openapi = Arc::new(document(openapi));
     let x_request_id = HeaderName::from_static("x-request-id");

@@ -1,7 +1,9 @@
-//! Statistics: the figures of a date range (the district's monthly report), the incidents of
-//! a period, and hot spots, each within an operator's scope. The computation itself is pure
+//! Statistics: the figures of a date range (the district's monthly report, with the case
+//! files' agreement figures), the incidents of a period, and hot spots, each within an
+//! operator's scope. The computation itself is pure
 //! (`dispatch::stats`); this service reads what it needs.
 
+use crate::casefile::{CaseFileError, CaseFiles};
 use crate::dispatch::stats::{MAX_INCIDENTS, Stats, compute, day_bounds};
 use crate::dispatch::{CELLS_PER_READ, DispatchError, Dispatcher, HOTSPOT_NOTES_PER_AREA, HOTSPOT_WINDOW, Scope};
 use crate::domain::account::Role;
@@ -14,13 +16,15 @@ use std::collections::HashMap;
 #[derive(Clone)]
 pub struct Statistics {
     engine: Dispatcher,
+    /// For the agreements' figures (performance, 司法确认).
+    casefiles: CaseFiles,
 }
 
 impl Statistics {
-    /// Over `engine`'s store, clock and area map.
+    /// Over `engine`'s store, clock and area map, and the case files.
     #[must_use]
-    pub fn new(engine: Dispatcher) -> Self {
-        Self { engine }
+    pub fn new(engine: Dispatcher, casefiles: CaseFiles) -> Self {
+        Self { engine, casefiles }
     }
 
     /// Statistics for the days `from..=to` (Asia/Shanghai) in `scope`.
@@ -41,7 +45,13 @@ impl Statistics {
             directory.list_accounts(Role::Mediator).await?.into_iter().map(|a| (a.id.to_string(), a.name)).collect();
         let grids =
             directory.list_scenes().await?.into_iter().filter_map(|s| Some((s.id.to_string(), s.grid?))).collect();
-        Ok(compute(from, to, &incidents, &names, &grids))
+        let mut stats = compute(from, to, &incidents, &names, &grids);
+        let work = self.casefiles.casework(&incidents).await.map_err(|e| match e {
+            CaseFileError::Store(s) => DispatchError::Store(s),
+            other => DispatchError::Store(crate::store::StoreError::Corrupt(other.to_string())),
+        })?;
+        stats.add_casework(work);
+        Ok(stats)
     }
 
     /// Incidents created in `[from, to)`, newest first, at most `limit`.

@@ -51,17 +51,17 @@ async fn held_case(app: &TestApp) -> (Staff, String) {
     (m, id)
 }
 
-fn case_path(id: &str) -> String {
+pub(crate) fn case_path(id: &str) -> String {
     format!("/api/v1/mediator/incidents/{id}/case")
 }
 
-async fn add_party(app: &TestApp, m: &Staff, id: &str, body: Value) -> Value {
+pub(crate) async fn add_party(app: &TestApp, m: &Staff, id: &str, body: Value) -> Value {
     let (s, b) = app.post(&format!("{}/parties", case_path(id)), Some(&m.token), body).await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     b
 }
 
-async fn case(app: &TestApp, m: &Staff, id: &str) -> Value {
+pub(crate) async fn case(app: &TestApp, m: &Staff, id: &str) -> Value {
     let (s, b) = app.get(&case_path(id), Some(&m.token)).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     b
@@ -91,7 +91,7 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-async fn sign(
+pub(crate) async fn sign(
     app: &TestApp,
     m: &Staff,
     id: &str,
@@ -181,7 +181,7 @@ async fn only_the_holder_and_operators_see_a_case_file(backend: Backend) {
     assert_eq!(case(&app, &m, &id).await["parties"].as_array().unwrap().len(), 1);
 }
 
-fn pdftotext(pdf: &[u8], name: &str) -> String {
+pub(crate) fn pdftotext(pdf: &[u8], name: &str) -> String {
     let dir = artifacts();
     let path = dir.join(format!("{name}.pdf"));
     std::fs::write(&path, pdf).unwrap();

@@ -126,6 +126,15 @@ async fn an_operator_of_one_district_sees_and_acts_on_nothing_in_another(backend
         let (s, b) = app.post(&e_path(action), Some(&west.token), body).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{action} on another district's incident: {b}");
     }
+    // Its case file's grade (以案定补): neither read nor decided, nor its amount recorded.
+    let (s, _) = app.get(&e_path("case/grade"), Some(&west.token)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another district's grade");
+    for (action, body) in
+        [("case/grade", json!({ "grade": "simple" })), ("case/amount", json!({ "amount_in_dispute_yuan": 1 }))]
+    {
+        let (s, b) = app.call(reqwest::Method::PUT, &e_path(action), Some(&west.token), Some(body)).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{action} on another district's incident: {b}");
+    }
     let (_, untouched) = app.get(&e_detail, Some(&app.admin_token())).await;
     assert_eq!(untouched, was, "nothing happened to it, not even an audited phone reveal");
 

@@ -88,6 +88,7 @@ await scenario('command-center-live', async (browser, errors) => {
   await page.waitForFunction(() => /上报总数/.test(document.querySelector('#stats-body').textContent), null, { timeout: WAIT_MS });
   const statsText = await page.locator('#stats-body').innerText();
   if (!/\b3\b/.test(statsText)) throw new Error(`stats: ${statsText}`);
+  if (!/协议履行率/.test(statsText) || !/司法确认/.test(statsText)) throw new Error(`stats lack the agreements' figures: ${statsText}`);
   const [download] = await Promise.all([
     page.waitForEvent('download', { timeout: WAIT_MS }),
     page.getByRole('button', { name: '导出 CSV' }).click(),
@@ -97,6 +98,13 @@ await scenario('command-center-live', async (browser, errors) => {
   const { readFileSync } = await import('node:fs');
   const csv = readFileSync(csvPath);
   if (!(csv[0] === 0xef && csv[1] === 0xbb && csv[2] === 0xbf)) throw new Error('the CSV has no BOM');
+  const [subsidy] = await Promise.all([
+    page.waitForEvent('download', { timeout: WAIT_MS }),
+    page.locator('#subsidy-pdf').click(),
+  ]);
+  if (!/^subsidy-.*\.pdf$/.test(subsidy.suggestedFilename())) throw new Error(`subsidy download ${subsidy.suggestedFilename()}`);
+  if (readFileSync(await subsidy.path()).subarray(0, 5).toString() !== '%PDF-') throw new Error('the subsidy report is not a PDF');
+  console.log('ok: the 以案定补 subsidy report downloaded as a PDF');
   console.log(`ok: stats shown and CSV downloaded as ${download.suggestedFilename()}`);
   await shot(page, 'command-stats');
 });

@@ -3,6 +3,7 @@
 // drafted from a category template, signatures on the phone's screen (or a thumb-print photo)
 // with the mediator last, and the PDFs. Uses the token the mediator page keeps.
 import { GD, $ } from './common.js';
+import { mountGrade } from './casefile_grade.js';
 
 GD.strings({
   zh: {
@@ -73,8 +74,10 @@ function call(method, path, body) {
   });
 }
 
+var refreshGrade = mountGrade(base, call);
+
 function load() {
-  return call('GET', base).then(function (r) { if (r.ok) { current = r.body; render(); } return r; });
+  return call('GET', base).then(function (r) { if (r.ok) { current = r.body; render(); refreshGrade(); } return r; });
 }
 
 function render() {

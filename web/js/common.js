@@ -164,6 +164,7 @@ GD.strings({
     'ev.reopened': '群众反映问题未解决，重新交指挥中心', 'ev.reopened.resident': '您反映问题没有解决，已重新交给指挥中心',
     'ev.phone_revealed': '{who} 查看了群众完整电话（已记录）',
     'ev.mediator_phone_revealed': '{who} 查看了调解员 {med} 的电话以便联系（已记录）',
+    'ev.case_graded': '{who}定级：{from} → {to}', 'grade.simple': '简易', 'grade.general': '一般', 'grade.major_difficult': '重大疑难', 'grade.none': '未定级',
     'ev.video_started': '开始视频调解', 'ev.video_joined': '{label}进入视频调解', 'ev.video_left': '{label}离开视频调解（{dur}）',
     'ev.video_removed': '{label}被调解员请出视频调解（{dur}）', 'ev.video_ended': '视频调解结束，共 {dur}；参加：{who}（未录音录像）',
     'ev.notified.sent': '微信通知已发送{notice}', 'ev.notified.failed': '微信通知发送失败{notice}',
@@ -208,6 +209,7 @@ GD.strings({
     'ev.reopened': 'Resident says not solved: back to the command center', 'ev.reopened.resident': 'You said it is not solved: sent back to the command center',
     'ev.phone_revealed': '{who} viewed the full phone number (recorded)',
     'ev.mediator_phone_revealed': '{who} viewed the phone number of mediator {med} to call them (recorded)',
+    'ev.case_graded': 'Graded by {who}: {from} → {to}', 'grade.simple': 'simple', 'grade.general': 'general', 'grade.major_difficult': 'major-difficult', 'grade.none': 'ungraded',
     'ev.video_started': 'Video mediation started', 'ev.video_joined': '{label} joined the video mediation', 'ev.video_left': '{label} left the video mediation ({dur})',
     'ev.video_removed': '{label} was removed from the video mediation ({dur})', 'ev.video_ended': 'Video mediation ended after {dur}; took part: {who} (not recorded)',
     'ev.notified.sent': 'WeChat notice sent{notice}', 'ev.notified.failed': 'WeChat notice failed{notice}',
@@ -244,7 +246,7 @@ var RESIDENT_HIDDEN = ['declined', 'offers_expired', 'alerted', 'reminded', 'ove
   'ladder_moved', 'transferred', 'joint'];
 var KNOWN = ['reported', 'offered', 'claimed', 'declined', 'escalated', 'alerted', 'offers_expired', 'reminded', 'overdue',
   'supervised', 'risk_changed', 'feedback_given', 'reopened', 'phone_revealed', 'mediator_phone_revealed', 'assigned', 'arrived', 'resolved', 'cancelled', 'notified',
-  'ladder_moved', 'transferred', 'video_started', 'video_joined', 'video_left', 'video_ended'];
+  'ladder_moved', 'transferred', 'video_started', 'video_joined', 'video_left', 'video_ended', 'case_graded'];
 /** Ladder levels, bottom first. */
 GD.LADDER = ['community', 'street', 'district'];
 /** An area code as a name; a page that knows the areas replaces this. */
@@ -291,6 +293,9 @@ GD.describeEvent = function (entry, names, audience) {
       if (text === jk) return null;
       return ev.note && !resident ? GD.t('ev.joint.note', { text: text, note: ev.note }) : text;
     }
+    case 'case_graded':
+      return GD.t('ev.case_graded', { who: (entry.actor_id && names && names[entry.actor_id]) || GD.t(entry.actor_role === 'mediator' ? 'who.mediator' : 'who.operator'),
+        from: GD.t('grade.' + (ev.from || 'none')), to: GD.t('grade.' + ev.to) });
     case 'video_joined':
       return GD.t('ev.video_joined', { label: ev.label || '' });
     case 'video_left':

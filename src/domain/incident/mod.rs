@@ -599,6 +599,14 @@ pub enum Event {
         /// From start to end, seconds.
         seconds: u64,
     },
+    /// The case's difficulty grade was set or changed (以案定补; issue #20, appended outside
+    /// state changes by the case file).
+    CaseGraded {
+        /// Before (none: first grading).
+        from: Option<super::grade::Grade>,
+        /// After.
+        to: super::grade::Grade,
+    },
 }
 
 impl Event {

@@ -41,7 +41,9 @@ function loadStats() {
     if (!r.ok) { $('#stats-body').replaceChildren(GD.el('p', { text: GD.t('p.failed', { msg: r.message }) })); return; }
     var st = r.body;
     $('#stats-range').textContent = GD.t('stats.range', { from: st.from, to: st.to });
-    $('#stats-csv').dataset.range = 'from=' + encodeURIComponent(st.from) + '&to=' + encodeURIComponent(st.to);
+    document.querySelectorAll('.stats-download').forEach(function (b) {
+      b.dataset.range = 'from=' + encodeURIComponent(st.from) + '&to=' + encodeURIComponent(st.to);
+    });
     $('#stats-body').replaceChildren(
       GD.el('div', { class: 'figs' }, [
         figure(GD.t('stats.total'), String(st.total)),
@@ -55,6 +57,9 @@ function loadStats() {
         GD.el('dt', { text: GD.t('stats.claim') }), GD.el('dd', { text: dur(st.time_to_claim) }),
         GD.el('dt', { text: GD.t('stats.arrive') }), GD.el('dd', { text: dur(st.time_to_arrive) }),
         GD.el('dt', { text: GD.t('stats.resolve') }), GD.el('dd', { text: dur(st.time_to_resolve) }),
+        GD.el('dt', { text: GD.t('stats.performance') }), GD.el('dd', { text: GD.t('stats.performance_v',
+          { rate: pct(st.performance_rate), p: st.agreements_performed || 0, f: st.agreements_followed_up || 0, a: st.agreements || 0 }) }),
+        GD.el('dt', { text: GD.t('stats.confirmed') }), GD.el('dd', { text: GD.t('stats.confirmed_v', { n: st.judicially_confirmed || 0 }) }),
         GD.el('dt', { text: GD.t('stats.by_risk') }), GD.el('dd', { text: counts(st.by_risk, 'risk.') }),
         GD.el('dt', { text: GD.t('stats.by_status') }), GD.el('dd', { text: counts(st.by_status, 'status.') }),
         GD.el('dt', { text: GD.t('stats.by_category') }), GD.el('dd', { text: counts(st.by_category, 'cat.') }),
@@ -84,16 +89,17 @@ $('#stats-month').addEventListener('click', function () { range = thisMonth(); o
 $('#stats-today').addEventListener('click', function () { var t = day(new Date()); range = { from: t, to: t }; openStats(); });
 $('#stats-close').addEventListener('click', closeStats);
 $('#stats').addEventListener('click', function (e) { if (e.target === $('#stats')) closeStats(); });
-// A plain link cannot carry the bearer token: fetch the CSV and hand it over as a file.
-$('#stats-csv').addEventListener('click', function (e) {
+// A plain link cannot carry the bearer token: fetch the file (the statistics' CSV, the 以案定补
+// subsidy report's CSV or PDF for the same range) and hand it over as a download.
+function download(e) {
   var b = e.currentTarget;
   var q = b.dataset.range ? '?' + b.dataset.range : '';
   b.disabled = true;
-  fetch('/api/v1/command/stats.csv' + q, { headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store' }).then(function (r) {
+  fetch(b.dataset.path + q, { headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store' }).then(function (r) {
     if (!r.ok) throw new Error(r.status + ' ' + r.statusText);
     var cd = r.headers.get('content-disposition') || '';
     var m = /filename="?([^";]+)"?/.exec(cd);
-    var file = m ? m[1] : 'grid-dispatch-stats.csv';
+    var file = m ? m[1] : b.dataset.path.split('/').pop();
     return r.blob().then(function (blob) {
       var url = URL.createObjectURL(blob);
       var a = GD.el('a', { href: url, download: file, class: 'sr-only' });
@@ -106,7 +112,8 @@ $('#stats-csv').addEventListener('click', function (e) {
   }).catch(function (err) {
     GD.toast(GD.t('err.generic', { msg: err.message || GD.t('err.network') }), 'error');
   }).then(function () { b.disabled = false; });
-});
+}
+document.querySelectorAll('.stats-download').forEach(function (b) { b.addEventListener('click', download); });
 
 
 function areaTable(st) {
