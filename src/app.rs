@@ -16,7 +16,7 @@ use crate::push::Hub;
 use crate::services::{Areas, Health, Incidents, Presence, Reports, ResidentChat, Scenes, Statistics};
 use crate::store::durability::{Durability, Guard};
 use crate::store::memory::MemoryStore;
-use crate::store::redis::{self, RedisConfig};
+use crate::store::redis::{self, RedisConfig, RedisStore};
 use crate::store::{Bus, Ports};
 use crate::telemetry;
 use crate::timers::TimerRunner;
@@ -42,6 +42,57 @@ pub struct App {
     tasks: JoinSet<&'static str>,
 }
 
+/// Every capability's store on the backend the settings pick.
+struct Stores {
+    ports: Ports,
+    bus: Arc<dyn Bus>,
+    video: Arc<dyn crate::video::store::VideoStore>,
+    departments: Arc<dyn crate::departments::store::DepartmentStore>,
+    casefiles: Arc<dyn crate::casefile::store::CaseFileStore>,
+}
+
+impl Stores {
+    /// One embedded store (one lock) behind every port.
+    fn in_memory(settings: &Settings, clock: Arc<dyn Clock>) -> Self {
+        tracing::warn!(
+            "running on the embedded in-memory store: NOT durable and not shared between instances; \
+             set GD_REDIS__URL=redis://host:6379 for production"
+        );
+        let store = MemoryStore::with_bus_capacity(settings.push.bus_capacity).with_clock(clock);
+        Self {
+            bus: Arc::new(store.bus()),
+            departments: Arc::new(crate::departments::memory::MemoryDepartments::new(store.clone())),
+            ports: Ports::of(Arc::new(store)),
+            video: crate::video::memory::port(),
+            casefiles: Arc::new(crate::casefile::store::MemoryCaseFiles::new()),
+        }
+    }
+
+    /// One multiplexed Redis connection behind every port, the video room's, the departments'
+    /// and the case file's, and the bus's publishes (none of them sends a blocking command,
+    /// which would stall the others' replies behind it); the bus's subscriber holds the only
+    /// other connection, as a subscribed connection takes no other command.
+    async fn on_redis(settings: &Settings, shutdown: &CancellationToken) -> anyhow::Result<Self> {
+        let cfg = RedisConfig {
+            url: settings.redis.url.clone(),
+            prefix: settings.redis.prefix.clone(),
+            command_timeout: settings.redis.command_timeout,
+            cluster_nodes: settings.redis.cluster_nodes.clone(),
+        };
+        let store = RedisStore::connect(&cfg).await.context("connecting to Redis (redis.url)")?;
+        let bus =
+            redis::start_bus(&store, &cfg, shutdown.child_token()).await.context("subscribing to Redis pub/sub")?;
+        tracing::info!(prefix = %cfg.prefix, cluster = cfg.is_cluster(), "running on Redis");
+        Ok(Self {
+            bus,
+            video: Arc::new(crate::video::redis::RedisVideoStore::new(store.clone())),
+            departments: Arc::new(crate::departments::redis::RedisDepartments::new(store.clone())),
+            casefiles: Arc::new(crate::casefile::redis::RedisCaseFiles::new(store.clone())),
+            ports: Ports::of(Arc::new(store)),
+        })
+    }
+}
+
 impl App {
     /// Start everything described by `settings`, on the system clock.
     ///
@@ -65,36 +116,12 @@ impl App {
         } else {
             settings.redis.durability
         }));
-        let departments_store: Arc<dyn crate::departments::store::DepartmentStore>;
-        let (ports, bus, video_store): (Ports, Arc<dyn Bus>, Arc<dyn crate::video::store::VideoStore>) = if settings
-            .uses_memory_store()
-        {
-            tracing::warn!(
-                "running on the embedded in-memory store: NOT durable and not shared between instances; \
-                 set GD_REDIS__URL=redis://host:6379 for production"
-            );
-            let store = MemoryStore::with_bus_capacity(settings.push.bus_capacity).with_clock(clock.clone());
-            let bus = store.bus();
-            departments_store = Arc::new(crate::departments::memory::MemoryDepartments::new(store.clone()));
-            (Ports::of(Arc::new(store)), Arc::new(bus), crate::video::memory::port())
-        } else {
-            let cfg = RedisConfig {
-                url: settings.redis.url.clone(),
-                prefix: settings.redis.prefix.clone(),
-                command_timeout: settings.redis.command_timeout,
-                cluster_nodes: settings.redis.cluster_nodes.clone(),
+        let Stores { ports, bus, video: video_store, departments: departments_store, casefiles: case_store } =
+            if settings.uses_memory_store() {
+                Stores::in_memory(&settings, clock.clone())
+            } else {
+                Stores::on_redis(&settings, &shutdown).await?
             };
-            let ports = redis::connect_ports(&cfg).await.context("connecting to Redis (redis.url)")?;
-            let bus = redis::start_bus(&cfg, shutdown.child_token()).await.context("subscribing to Redis pub/sub")?;
-            let video = crate::video::redis::connect(&cfg).await.context("connecting the video room to Redis")?;
-            tracing::info!(prefix = %cfg.prefix, cluster = cfg.is_cluster(), "running on Redis");
-            departments_store = Arc::new(
-                crate::departments::redis::RedisDepartments::connect(&cfg)
-                    .await
-                    .context("connecting to Redis (redis.url)")?,
-            );
-            (ports, bus, video)
-        };
         durability.check(&*ports.health).await;
         match ports.incidents.index_open_incidents().await {
             Ok(0) => {}
@@ -114,7 +141,6 @@ impl App {
         };
         let index_resolution = resolution(settings.dispatch.index_resolution).map_err(anyhow::Error::msg)?;
         let index = PositionIndex::new(index_resolution);
-        let case_store = crate::casefile::connect_store(&settings).await.context("connecting the case-file store")?;
         let dispatcher = Dispatcher::new(ports.clone(), bus.clone(), index, clock, settings.clone());
         let casefiles = crate::casefile::CaseFiles::new(case_store, dispatcher.clone(), settings.casefile.clone())
             .context("GD_CASEFILE__KEYS")?;

@@ -7,7 +7,7 @@ mod service;
 
 use grid_dispatch::domain::account::Role;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use service::{ServiceProcess, token};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -60,17 +60,7 @@ async fn a_wechat_that_never_answers_holds_a_bounded_number_of_notifications() {
     let admin = token("ops", Role::Admin);
     let at = json!({ "lat": 36.6171, "lng": 101.7782, "coord": "wgs84" });
     for i in 0..50 {
-        let created: Value = http
-            .post(format!("{}/api/v1/admin/mediators", svc.base))
-            .bearer_auth(&admin)
-            .json(&json!({ "name": format!("调解{i}"), "phone": format!("137{i:08}"), "password": "background-1" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = created["id"].as_str().unwrap();
+        let id = svc.create_mediator(&http, &format!("调解{i}"), &format!("137{i:08}")).await;
         let bind = http
             .patch(format!("{}/api/v1/admin/mediators/{id}", svc.base))
             .bearer_auth(&admin)
@@ -79,7 +69,7 @@ async fn a_wechat_that_never_answers_holds_a_bounded_number_of_notifications() {
             .await
             .unwrap();
         assert_eq!(bind.status(), StatusCode::OK);
-        let me = token(id, Role::Mediator);
+        let me = token(&id, Role::Mediator);
         let on = http.post(format!("{}/api/v1/mediator/duty", svc.base)).bearer_auth(&me).json(&json!({ "on": true }));
         assert_eq!(on.send().await.unwrap().status(), StatusCode::OK);
         let there = http.post(format!("{}/api/v1/mediator/position", svc.base)).bearer_auth(&me).json(&at);

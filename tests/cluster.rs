@@ -16,7 +16,7 @@ mod redis_server;
 
 use grid_dispatch::store::conformance;
 use grid_dispatch::store::redis::{RedisBus, RedisConfig, RedisStore};
-use grid_dispatch::store::{Bus, BusMessage, Health, IncidentStore, Ports, WriteOutcome};
+use grid_dispatch::store::{Bus, BusMessage, HealthProbe, IncidentStore, Ports, WriteOutcome};
 use helpers::{Backend, TestApp, spawn_app_with};
 use redis_cluster::RedisCluster;
 use redis_server::unique_prefix;

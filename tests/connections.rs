@@ -8,7 +8,6 @@ mod service;
 
 use grid_dispatch::domain::account::Role;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
 use service::{ServiceProcess, token};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -140,18 +139,9 @@ async fn sigterm_stops_in_bounded_time_despite_stuck_clients() {
     let dir = tempfile::tempdir().unwrap();
     let mut svc = ServiceProcess::start("svc", dir.path(), &[("GD_HTTP__DRAIN_TIMEOUT", "2s".into())]).await;
     let http = reqwest::Client::new();
-    let created: Value = http
-        .post(format!("{}/api/v1/admin/mediators", svc.base))
-        .bearer_auth(token("ops", Role::Admin))
-        .json(&json!({ "name": "不读", "phone": "13700007777", "password": "never-reads-1" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mediator = token(created["id"].as_str().unwrap(), Role::Mediator);
-    let ws_url = format!("{}/api/v1/mediator/ws?access_token={mediator}", svc.base.replacen("http", "ws", 1));
+    let created = svc.create_mediator(&http, "不读", "13700007777").await;
+    let mediator = token(&created, Role::Mediator);
+    let ws_url = svc.mediator_socket_url(&mediator);
     let (phone, _) = tokio_tungstenite::connect_async(ws_url).await.expect("socket opens");
     let mut half = TcpStream::connect(addr(&svc)).await.unwrap();
     half.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Never-Ends: ").await.unwrap();

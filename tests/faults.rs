@@ -150,17 +150,8 @@ async fn a_redis_crash_loses_nothing_acknowledged_and_overdue_escalations_fire_a
     let svc = ServiceProcess::start("svc", dir.path(), &env).await;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let admin = token("ops", Role::Admin);
-    let created: Value = http
-        .post(format!("{}/api/v1/admin/mediators", svc.base))
-        .bearer_auth(&admin)
-        .json(&json!({ "name": "韧性", "phone": "13700009999", "password": "resilient-1" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mediator = token(created["id"].as_str().unwrap(), Role::Mediator);
+    let created = svc.create_mediator(&http, "韧性", "13700009999").await;
+    let mediator = token(&created, Role::Mediator);
     let post = |path: &str, tok: Option<&str>, body: Value| {
         let mut req = http.post(format!("{}{path}", svc.base)).json(&body);
         if let Some(t) = tok {
@@ -182,7 +173,7 @@ async fn a_redis_crash_loses_nothing_acknowledged_and_overdue_escalations_fire_a
     let pending_id = pending["id"].as_str().unwrap().to_owned();
     let due_at = Instant::now() + Duration::from_millis(1500);
     // The mediator's phone holds a socket through the outage.
-    let ws_url = format!("{}/api/v1/mediator/ws?access_token={mediator}", svc.base.replacen("http", "ws", 1));
+    let ws_url = svc.mediator_socket_url(&mediator);
     let (mut phone, _) = tokio_tungstenite::connect_async(ws_url).await.expect("socket opens");
 
     redis.kill9();
@@ -657,18 +648,9 @@ async fn while_redis_could_lose_writes_no_door_acknowledges_anything() {
     );
     let resident = "oFaultsResident1";
     assert!(wechat_says(&svc.base, resident, &scan).await.contains("/r/"), "the scan binds the resident");
-    let created: Value = http
-        .post(format!("{}/api/v1/admin/mediators", svc.base))
-        .bearer_auth(&admin)
-        .json(&json!({ "name": "守门", "phone": "13700008888", "password": "gatekeeper-1" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mediator = token(created["id"].as_str().unwrap(), Role::Mediator);
-    let ws_url = format!("{}/api/v1/mediator/ws?access_token={mediator}", svc.base.replacen("http", "ws", 1));
+    let created = svc.create_mediator(&http, "守门", "13700008888").await;
+    let mediator = token(&created, Role::Mediator);
+    let ws_url = svc.mediator_socket_url(&mediator);
     let (mut phone, _) = tokio_tungstenite::connect_async(ws_url).await.expect("socket opens");
 
     config_set(&redis, "appendonly", "no").await;

@@ -4,94 +4,30 @@
 //!
 //! Needs `--features conformance` and `redis-server` on PATH (see README).
 
-#[path = "support/redis_server.rs"]
-mod redis_server;
+#[path = "support/conformance.rs"]
+mod harness;
 
 use grid_dispatch::domain::ids::{AccountId, IncidentId};
 use grid_dispatch::store::conformance;
 use grid_dispatch::store::memory::MemoryStore;
-use grid_dispatch::store::redis::{RedisBus, RedisConfig, RedisStore};
-use grid_dispatch::store::{Bus, BusMessage, BusReceiver, Health, IncidentStore, Ports, StoreError, WriteOutcome};
-use redis_server::{RedisServer, unique_prefix};
+use grid_dispatch::store::redis::{RedisBus, RedisStore};
+use grid_dispatch::store::{Bus, BusMessage, BusReceiver, HealthProbe, IncidentStore, Ports, StoreError, WriteOutcome};
+use harness::{COMMAND_TIMEOUT, RedisServer, raw_connection, redis_config};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
-
-fn config(server: &RedisServer) -> RedisConfig {
-    RedisConfig { url: server.url(), prefix: unique_prefix(), command_timeout: COMMAND_TIMEOUT, cluster_nodes: vec![] }
-}
-
-fn check(name: &str) -> conformance::Check {
-    conformance::all()
-        .into_iter()
-        .find(|(n, _)| *n == name)
-        .unwrap_or_else(|| panic!("no conformance check named {name}"))
-}
-
 async fn run_on_memory(name: &str) {
-    let (_, run) = check(name);
-    run(Ports::of(Arc::new(MemoryStore::new()))).await;
+    harness::named(conformance::all(), name)(Ports::of(Arc::new(MemoryStore::new()))).await;
 }
 
 async fn run_on_redis(name: &str) {
-    let (_, run) = check(name);
-    let server = RedisServer::start();
-    let store = RedisStore::connect(&config(&server)).await.expect("connect to the test redis");
-    run(Ports::of(Arc::new(store))).await;
-    assert_every_key_is_under_one_tag(&server).await;
+    let run = harness::named(conformance::all(), name);
+    harness::on_fresh_redis(|store| run(Ports::of(Arc::new(store)))).await;
 }
 
-/// The cluster rule: whatever a check wrote, every key carries the one `{prefix}` hash tag.
-async fn assert_every_key_is_under_one_tag(server: &RedisServer) {
-    let mut raw = raw_connection(server).await;
-    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut raw).await.expect("KEYS");
-    let tags: std::collections::BTreeSet<&str> =
-        keys.iter().map(|k| k.split_once("}:").map_or(k.as_str(), |(tag, _)| tag)).collect();
-    assert!(tags.len() <= 1 && tags.iter().all(|t| t.starts_with('{')), "keys outside one hash tag: {keys:?}");
-}
-
-async fn raw_connection(server: &RedisServer) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(server.url())
-        .expect("url")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("raw connection to the test redis")
-}
-
-macro_rules! conformance_tests {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread")]
-                async fn $name() {
-                    super::run_on_memory(stringify!($name)).await;
-                }
-            )*
-        }
-
-        mod redis_backend {
-            $(
-                #[tokio::test(flavor = "multi_thread")]
-                async fn $name() {
-                    super::run_on_redis(stringify!($name)).await;
-                }
-            )*
-        }
-
-        /// A check added to `conformance.rs` but not listed here must not go unrun.
-        #[test]
-        fn every_conformance_check_is_listed_here() {
-            let listed = [$(stringify!($name)),*];
-            let all: Vec<&str> = conformance::all().into_iter().map(|(name, _)| name).collect();
-            let missing: Vec<&&str> = all.iter().filter(|n| !listed.contains(n)).collect();
-            assert!(missing.is_empty(), "add these to conformance_tests! in tests/store_conformance.rs: {missing:?}");
-        }
-    };
-}
-
-conformance_tests!(
+harness::conformance_tests!(
+    conformance::all;
     accounts_are_unique_by_phone_and_updated_by_version,
     a_batch_of_accounts_is_written_whole_or_not_at_all,
     an_account_changes_phone_and_is_audited_with_the_change,
@@ -104,6 +40,7 @@ conformance_tests!(
     capacity_guard_refuses_a_full_mediator,
     idempotency_key_replays_the_first_incident,
     due_timers_are_leased_not_deleted,
+    timers_due_at_the_same_moment_are_claimed_in_member_order,
     a_finished_timer_stays_if_rescheduled,
     incidents_list_newest_first_within_range,
     open_incidents_are_kept_apart_from_closed_ones,
@@ -134,7 +71,7 @@ async fn on_redis_with_bus<F: std::future::Future<Output = ()>>(
     check: impl FnOnce(Arc<dyn IncidentStore>, Arc<dyn grid_dispatch::store::Bus>) -> F,
 ) {
     let server = RedisServer::start();
-    let cfg = config(&server);
+    let cfg = redis_config(&server);
     let store = RedisStore::connect(&cfg).await.expect("connect to the test redis");
     let cancel = CancellationToken::new();
     let bus = RedisBus::start(&cfg, cancel.clone()).await.expect("subscribe");
@@ -187,7 +124,7 @@ where
 #[tokio::test(flavor = "multi_thread")]
 async fn scripts_survive_a_script_cache_flush() {
     let server = RedisServer::start();
-    let store = RedisStore::connect(&config(&server)).await.unwrap();
+    let store = RedisStore::connect(&redis_config(&server)).await.unwrap();
     let mut raw = raw_connection(&server).await;
 
     let first = conformance::incident(&[]);
@@ -209,7 +146,7 @@ async fn scripts_survive_a_script_cache_flush() {
 #[tokio::test(flavor = "multi_thread")]
 async fn connecting_to_an_absent_redis_fails_as_unavailable() {
     let server = RedisServer::start();
-    let mut settings = config(&server);
+    let mut settings = redis_config(&server);
     drop(server); // socket gone
     let started = Instant::now();
     let result = RedisStore::connect(&settings).await;
@@ -224,7 +161,7 @@ async fn connecting_to_an_absent_redis_fails_as_unavailable() {
 #[tokio::test(flavor = "multi_thread")]
 async fn data_survives_kill_9_with_aof_and_the_store_recovers_by_itself() {
     let mut server = RedisServer::start_durable();
-    let store = RedisStore::connect(&config(&server)).await.unwrap();
+    let store = RedisStore::connect(&redis_config(&server)).await.unwrap();
     let inc = conformance::incident(&[]);
     assert_eq!(store.write_incident(&conformance::creation(&inc, "k9")).await.unwrap(), WriteOutcome::Written);
 
@@ -253,7 +190,7 @@ async fn data_survives_kill_9_with_aof_and_the_store_recovers_by_itself() {
 #[tokio::test(flavor = "multi_thread")]
 async fn undecodable_data_is_reported_as_corrupt() {
     let server = RedisServer::start();
-    let store = RedisStore::connect(&config(&server)).await.unwrap();
+    let store = RedisStore::connect(&redis_config(&server)).await.unwrap();
     let mut raw = raw_connection(&server).await;
     let id = IncidentId::generate();
     let () = redis::cmd("HSET")
@@ -276,7 +213,7 @@ async fn undecodable_data_is_reported_as_corrupt() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_typed_key_refuses_the_whole_write_and_leaks_no_replies() {
     let server = RedisServer::start();
-    let store = RedisStore::connect(&config(&server)).await.unwrap();
+    let store = RedisStore::connect(&redis_config(&server)).await.unwrap();
     let mut raw = raw_connection(&server).await;
     let (good, bad) = (AccountId::generate(), AccountId::generate());
     let () = redis::cmd("SET").arg(store.keys().offers(&bad)).arg("not a set").query_async(&mut raw).await.unwrap();
@@ -321,7 +258,7 @@ async fn recv_within(rx: &mut BusReceiver, within: Duration) -> BusMessage {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_bus_delivers_to_every_instance_on_one_redis() {
     let server = RedisServer::start();
-    let settings = config(&server);
+    let settings = redis_config(&server);
     let cancel = CancellationToken::new();
     let a = RedisBus::start(&settings, cancel.clone()).await.unwrap();
     let b = RedisBus::start(&settings, cancel.clone()).await.unwrap();
@@ -333,7 +270,7 @@ async fn the_bus_delivers_to_every_instance_on_one_redis() {
     assert_eq!(recv_within(&mut on_a, Duration::from_secs(5)).await, message, "the publisher hears itself too");
 
     // Another prefix is another deployment: it hears nothing.
-    let other = RedisBus::start(&config(&server), cancel.clone()).await.unwrap();
+    let other = RedisBus::start(&redis_config(&server), cancel.clone()).await.unwrap();
     let mut on_other = other.subscribe();
     b.publish(&BusMessage::AreasChanged).await.unwrap();
     assert!(matches!(recv_within(&mut on_a, Duration::from_secs(5)).await, BusMessage::AreasChanged));
@@ -345,7 +282,7 @@ async fn the_bus_delivers_to_every_instance_on_one_redis() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_bus_asks_for_resync_after_redis_restarts() {
     let mut server = RedisServer::start();
-    let settings = config(&server);
+    let settings = redis_config(&server);
     let cancel = CancellationToken::new();
     let bus = RedisBus::start(&settings, cancel.clone()).await.unwrap();
     let mut rx = bus.subscribe();

@@ -834,25 +834,6 @@ impl CaseFiles {
     }
 }
 
-/// The case-file store the settings pick: in memory with the embedded store, else on Redis
-/// (its own multiplexed connection, under the deployment's prefix).
-///
-/// # Errors
-/// Redis unreachable, or a bad URL or prefix.
-pub async fn connect_store(settings: &crate::config::Settings) -> Result<Arc<dyn CaseFileStore>, StoreError> {
-    if settings.uses_memory_store() {
-        return Ok(Arc::new(store::MemoryCaseFiles::new()));
-    }
-    let cfg = crate::store::redis::RedisConfig {
-        url: settings.redis.url.clone(),
-        prefix: settings.redis.prefix.clone(),
-        command_timeout: settings.redis.command_timeout,
-        cluster_nodes: settings.redis.cluster_nodes.clone(),
-    };
-    let store = crate::store::redis::RedisStore::connect(&cfg).await?;
-    Ok(Arc::new(redis::RedisCaseFiles::new(store)))
-}
-
 /// The performance follow-up: 09:00 Asia/Shanghai on the agreed day.
 ///
 /// # Errors

@@ -109,14 +109,6 @@ impl RedisDepartments {
         Self { store }
     }
 
-    /// Connect to the Redis `settings` name (its own connection, the same prefix).
-    ///
-    /// # Errors
-    /// As [`RedisStore::connect`].
-    pub async fn connect(settings: &crate::store::redis::RedisConfig) -> Result<Self, StoreError> {
-        Ok(Self::new(RedisStore::connect(settings).await?))
-    }
-
     async fn many(&self, set: String) -> Result<Vec<CallIn>, StoreError> {
         let ids: Vec<String> = self.store.query(::redis::cmd("SMEMBERS").arg(set)).await?;
         if ids.is_empty() {

@@ -305,116 +305,81 @@ async fn list(accounts: &Accounts, role: Role, p: ListParams) -> Result<Response
     Ok(response)
 }
 
-/// Create a mediator.
-#[utoipa::path(post, path = "/api/v1/admin/mediators", tag = "admin", security(("admin" = [])),
-    request_body = CreateAccountRequest,
-    responses((status = 201, body = AccountView), (status = 409, body = ErrorBody, description = "phone_taken"), (status = 422, body = ErrorBody)))]
-async fn create_mediator(
-    State(accounts): State<Accounts>,
-    admin: AdminAuth,
-    ApiJson(body): ApiJson<CreateAccountRequest>,
-) -> Result<(StatusCode, Json<AccountView>), ApiError> {
-    create(&accounts, &admin, Role::Mediator, body).await
+/// The create, list and change handlers of one role's staff list at `$at` and `$one`: each
+/// role keeps its own routes and OpenAPI operations (and their docs), over one body for all
+/// of them (`create`, `list`, `update`).
+macro_rules! staff_list_handlers {
+    (
+        $role:expr, at $at:literal, one at $one:literal;
+        $(#[doc = $create_doc:literal])* $create:ident,
+        $(#[doc = $list_doc:literal])* $list:ident,
+        $(#[doc = $update_doc:literal])* $update:ident $(,)?
+    ) => {
+        $(#[doc = $create_doc])*
+        #[utoipa::path(post, path = $at, tag = "admin", security(("admin" = [])),
+            request_body = CreateAccountRequest,
+            responses((status = 201, body = AccountView), (status = 409, body = ErrorBody, description = "phone_taken"), (status = 422, body = ErrorBody)))]
+        async fn $create(
+            State(accounts): State<Accounts>,
+            admin: AdminAuth,
+            ApiJson(body): ApiJson<CreateAccountRequest>,
+        ) -> Result<(StatusCode, Json<AccountView>), ApiError> {
+            create(&accounts, &admin, $role, body).await
+        }
+
+        $(#[doc = $list_doc])*
+        #[utoipa::path(get, path = $at, tag = "admin", security(("admin" = [])), params(ListParams),
+            responses((status = 200, body = Vec<AccountView>), (status = 422, body = ErrorBody)))]
+        async fn $list(
+            State(accounts): State<Accounts>,
+            _admin: AdminAuth,
+            ApiQuery(p): ApiQuery<ListParams>,
+        ) -> Result<Response, ApiError> {
+            list(&accounts, $role, p).await
+        }
+
+        $(#[doc = $update_doc])*
+        #[utoipa::path(patch, path = $one, tag = "admin", security(("admin" = [])),
+            params(("id" = String, Path, description = "account id")), request_body = UpdateAccountRequest,
+            responses((status = 200, body = AccountView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        async fn $update(
+            State(accounts): State<Accounts>,
+            State(hub): State<Hub>,
+            admin: AdminAuth,
+            ApiPath(id): ApiPath<String>,
+            ApiJson(body): ApiJson<UpdateAccountRequest>,
+        ) -> Result<Json<AccountView>, ApiError> {
+            update(&accounts, &hub, &admin, $role, &id, body).await
+        }
+    };
 }
 
-/// List mediators, oldest first (`X-Total-Count`: how many match).
-#[utoipa::path(get, path = "/api/v1/admin/mediators", tag = "admin", security(("admin" = [])), params(ListParams),
-    responses((status = 200, body = Vec<AccountView>), (status = 422, body = ErrorBody)))]
-async fn list_mediators(
-    State(accounts): State<Accounts>,
-    _admin: AdminAuth,
-    ApiQuery(p): ApiQuery<ListParams>,
-) -> Result<Response, ApiError> {
-    list(&accounts, Role::Mediator, p).await
-}
+staff_list_handlers!(Role::Mediator, at "/api/v1/admin/mediators", one at "/api/v1/admin/mediators/{id}";
+    /// Create a mediator.
+    create_mediator,
+    /// List mediators, oldest first (`X-Total-Count`: how many match).
+    list_mediators,
+    /// Change a mediator (disable with `{"enabled": false}`).
+    update_mediator,
+);
 
-/// Change a mediator (disable with `{"enabled": false}`).
-#[utoipa::path(patch, path = "/api/v1/admin/mediators/{id}", tag = "admin", security(("admin" = [])),
-    params(("id" = String, Path, description = "account id")), request_body = UpdateAccountRequest,
-    responses((status = 200, body = AccountView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn update_mediator(
-    State(accounts): State<Accounts>,
-    State(hub): State<Hub>,
-    admin: AdminAuth,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(body): ApiJson<UpdateAccountRequest>,
-) -> Result<Json<AccountView>, ApiError> {
-    update(&accounts, &hub, &admin, Role::Mediator, &id, body).await
-}
+staff_list_handlers!(Role::Operator, at "/api/v1/admin/operators", one at "/api/v1/admin/operators/{id}";
+    /// Create a command-center operator.
+    create_operator,
+    /// List operators, oldest first (`X-Total-Count`: how many match).
+    list_operators,
+    /// Change an operator.
+    update_operator,
+);
 
-/// Create a command-center operator.
-#[utoipa::path(post, path = "/api/v1/admin/operators", tag = "admin", security(("admin" = [])),
-    request_body = CreateAccountRequest,
-    responses((status = 201, body = AccountView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_operator(
-    State(accounts): State<Accounts>,
-    admin: AdminAuth,
-    ApiJson(body): ApiJson<CreateAccountRequest>,
-) -> Result<(StatusCode, Json<AccountView>), ApiError> {
-    create(&accounts, &admin, Role::Operator, body).await
-}
-
-/// List operators, oldest first (`X-Total-Count`: how many match).
-#[utoipa::path(get, path = "/api/v1/admin/operators", tag = "admin", security(("admin" = [])), params(ListParams),
-    responses((status = 200, body = Vec<AccountView>), (status = 422, body = ErrorBody)))]
-async fn list_operators(
-    State(accounts): State<Accounts>,
-    _admin: AdminAuth,
-    ApiQuery(p): ApiQuery<ListParams>,
-) -> Result<Response, ApiError> {
-    list(&accounts, Role::Operator, p).await
-}
-
-/// Change an operator.
-#[utoipa::path(patch, path = "/api/v1/admin/operators/{id}", tag = "admin", security(("admin" = [])),
-    params(("id" = String, Path, description = "account id")), request_body = UpdateAccountRequest,
-    responses((status = 200, body = AccountView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn update_operator(
-    State(accounts): State<Accounts>,
-    State(hub): State<Hub>,
-    admin: AdminAuth,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(body): ApiJson<UpdateAccountRequest>,
-) -> Result<Json<AccountView>, ApiError> {
-    update(&accounts, &hub, &admin, Role::Operator, &id, body).await
-}
-
-/// Create an admin account (logs in with `POST /api/v1/auth/login` like operators).
-#[utoipa::path(post, path = "/api/v1/admin/admins", tag = "admin", security(("admin" = [])),
-    request_body = CreateAccountRequest,
-    responses((status = 201, body = AccountView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_admin(
-    State(accounts): State<Accounts>,
-    admin: AdminAuth,
-    ApiJson(body): ApiJson<CreateAccountRequest>,
-) -> Result<(StatusCode, Json<AccountView>), ApiError> {
-    create(&accounts, &admin, Role::Admin, body).await
-}
-
-/// List admin accounts, oldest first (`X-Total-Count`: how many match).
-#[utoipa::path(get, path = "/api/v1/admin/admins", tag = "admin", security(("admin" = [])), params(ListParams),
-    responses((status = 200, body = Vec<AccountView>), (status = 422, body = ErrorBody)))]
-async fn list_admins(
-    State(accounts): State<Accounts>,
-    _admin: AdminAuth,
-    ApiQuery(p): ApiQuery<ListParams>,
-) -> Result<Response, ApiError> {
-    list(&accounts, Role::Admin, p).await
-}
-
-/// Change an admin account (disabling it revokes its tokens).
-#[utoipa::path(patch, path = "/api/v1/admin/admins/{id}", tag = "admin", security(("admin" = [])),
-    params(("id" = String, Path, description = "account id")), request_body = UpdateAccountRequest,
-    responses((status = 200, body = AccountView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn update_admin(
-    State(accounts): State<Accounts>,
-    State(hub): State<Hub>,
-    admin: AdminAuth,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(body): ApiJson<UpdateAccountRequest>,
-) -> Result<Json<AccountView>, ApiError> {
-    update(&accounts, &hub, &admin, Role::Admin, &id, body).await
-}
+staff_list_handlers!(Role::Admin, at "/api/v1/admin/admins", one at "/api/v1/admin/admins/{id}";
+    /// Create an admin account (logs in with `POST /api/v1/auth/login` like operators).
+    create_admin,
+    /// List admin accounts, oldest first (`X-Total-Count`: how many match).
+    list_admins,
+    /// Change an admin account (disabling it revokes its tokens).
+    update_admin,
+);
 
 /// Revoke every token of an account (any role): its next request is refused with 401 and its
 /// open sockets close with 4401 on every instance; logging in again gives a working token.

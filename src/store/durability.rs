@@ -9,7 +9,7 @@
 //! time, and while they fall short of `redis.durability` readiness answers 503 with the reason
 //! and the API refuses requests (nothing is acknowledged that the settings would lose).
 
-use super::health::{Health, ServerSettings};
+use super::health::{HealthProbe, ServerSettings};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::sync::RwLock;
@@ -123,7 +123,7 @@ impl Guard {
     /// Read the backend's settings once and record the verdict. An unreachable Redis changes
     /// nothing here (readiness already fails on it); one that answers but refuses `CONFIG`
     /// cannot be vouched for.
-    pub async fn check(&self, store: &dyn Health) {
+    pub async fn check(&self, store: &dyn HealthProbe) {
         if self.want == Durability::None {
             return;
         }
@@ -141,7 +141,7 @@ impl Guard {
     /// Check every `every` until `stop` (and only then return).
     pub async fn watch(
         &self,
-        store: Arc<dyn Health>,
+        store: Arc<dyn HealthProbe>,
         every: std::time::Duration,
         stop: tokio_util::sync::CancellationToken,
     ) {

@@ -1,4 +1,4 @@
-//! The [`Health`] port: is the backend there, does it take writes, does it keep them safely.
+//! The [`HealthProbe`] port: is the backend there, does it take writes, does it keep them safely.
 
 use super::StoreError;
 use async_trait::async_trait;
@@ -16,9 +16,9 @@ pub struct ServerSettings {
     pub maxmemory_policy: String,
 }
 
-/// Health: whether the backend answers, takes writes, and keeps them safely.
+/// The health probe: whether the backend answers, takes writes, and keeps them safely.
 #[async_trait]
-pub trait Health: Send + Sync + 'static {
+pub trait HealthProbe: Send + Sync + 'static {
     /// Is the backend reachable?
     ///
     /// # Errors

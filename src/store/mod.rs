@@ -10,7 +10,7 @@
 //! - [`PresenceStore`] (`presence.rs`): duty and positions.
 //! - [`Leases`] (`leases.rs`): keys that expire by themselves (rate windows, replay guards).
 //! - [`WechatStore`] (`wechat.rs`): what the WeChat channel keeps between requests.
-//! - [`Health`] (`health.rs`): reachability, writability and the durability probe
+//! - [`HealthProbe`] (`health.rs`): reachability, writability and the durability probe
 //!   (`durability.rs` judges what it reads).
 //! - [`Bus`]: the cross-instance message bus.
 //!
@@ -34,7 +34,7 @@ pub mod wechat;
 pub mod conformance;
 
 pub use directory::Directory;
-pub use health::Health;
+pub use health::HealthProbe;
 pub use incidents::IncidentStore;
 pub use leases::Leases;
 pub use presence::PresenceStore;
@@ -66,7 +66,7 @@ pub struct Ports {
     /// The WeChat channel's state.
     pub wechat: Arc<dyn WechatStore>,
     /// Reachability, writability, durability.
-    pub health: Arc<dyn Health>,
+    pub health: Arc<dyn HealthProbe>,
 }
 
 impl Ports {
@@ -75,7 +75,7 @@ impl Ports {
     #[must_use]
     pub fn of<B>(backend: Arc<B>) -> Self
     where
-        B: IncidentStore + Directory + PresenceStore + Leases + WechatStore + Health,
+        B: IncidentStore + Directory + PresenceStore + Leases + WechatStore + HealthProbe,
     {
         Self {
             incidents: backend.clone(),

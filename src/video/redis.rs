@@ -14,7 +14,7 @@ use super::session::{Invitation, VideoSession};
 use super::store::{Versioned, VideoStore};
 use crate::domain::ids::IncidentId;
 use crate::store::StoreError;
-use crate::store::redis::{RedisConfig, RedisStore};
+use crate::store::redis::RedisStore;
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -43,15 +43,6 @@ return 1";
 pub struct RedisVideoStore {
     store: RedisStore,
     prefix: String,
-}
-
-/// Connect the video room's port to the Redis `settings` describe (its own connection, the
-/// deployment's prefix).
-///
-/// # Errors
-/// As [`RedisStore::connect`].
-pub async fn connect(settings: &RedisConfig) -> Result<std::sync::Arc<dyn VideoStore>, StoreError> {
-    Ok(std::sync::Arc::new(RedisVideoStore::new(RedisStore::connect(settings).await?)))
 }
 
 impl RedisVideoStore {

@@ -143,6 +143,26 @@ async fn readiness_fails_while_redis_answers_but_refuses_writes() {
     ready_again().await;
 }
 
+/// Every capability (incidents, case files, departments, video, the bus's publishes) shares the
+/// instance's one command connection; the bus's subscriber holds the only other, so Redis's
+/// `maxclients` counts two per instance, however many capabilities it has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_holds_two_redis_connections_for_all_its_capabilities() {
+    let app = spawn_app(Backend::Redis).await;
+    app.report_at(36.6, 101.7).await;
+    let redis = app.redis.as_ref().unwrap();
+    let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let mine: i64 = redis::cmd("CLIENT").arg("ID").query_async(&mut conn).await.unwrap();
+    let list: String = redis::cmd("CLIENT").arg("LIST").query_async(&mut conn).await.unwrap();
+    let instance: Vec<&str> = list.lines().filter(|l| !l.starts_with(&format!("id={mine} "))).collect();
+    assert_eq!(instance.len(), 2, "the instance's connections: {instance:#?}");
+    assert_eq!(
+        instance.iter().filter(|l| l.contains(" sub=1 ")).count(),
+        1,
+        "one is the bus's subscriber: {instance:#?}"
+    );
+}
+
 /// `grid-dispatch demo`: the simulated district fills the command center by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_city_moves_mediators_and_files_reports() {

@@ -96,6 +96,23 @@ impl Drop for ServiceProcess {
     }
 }
 
+impl ServiceProcess {
+    /// Create a mediator called `name` with `phone` through the admin API; returns their id.
+    pub(crate) async fn create_mediator(&self, http: &reqwest::Client, name: &str, phone: &str) -> String {
+        let admin = token("ops", grid_dispatch::domain::account::Role::Admin);
+        let body = serde_json::json!({ "name": name, "phone": phone, "password": "mediator-pass-1" });
+        let response =
+            http.post(format!("{}/api/v1/admin/mediators", self.base)).bearer_auth(admin).json(&body).send().await;
+        let created: serde_json::Value = response.expect("create a mediator").json().await.expect("a JSON account");
+        created["id"].as_str().unwrap_or_else(|| panic!("no mediator created: {created}")).to_owned()
+    }
+
+    /// The mediator phone's socket URL for `token`.
+    pub(crate) fn mediator_socket_url(&self, token: &str) -> String {
+        format!("{}/api/v1/mediator/ws?access_token={token}", self.base.replacen("http", "ws", 1))
+    }
+}
+
 /// A token for `sub` as `role`, signed with [`SECRET`].
 pub(crate) fn token(sub: &str, role: grid_dispatch::domain::account::Role) -> String {
     let secret = secrecy::SecretString::from(SECRET);

@@ -6,7 +6,8 @@ use crate::domain::incident::{Event, Incident, Status};
 use crate::domain::location::GeoPoint;
 use crate::domain::timeline;
 use crate::store::{
-    AreaNote, ClaimedTimer, Expect, IdempotencyClaim, IncidentStore, IncidentWrite, TimerOp, WriteOutcome,
+    AreaNote, ClaimedTimer, Expect, IdempotencyClaim, IncidentStore, IncidentWrite, TimerKey, TimerKind, TimerOp,
+    WriteOutcome,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ checks!(
     capacity_guard_refuses_a_full_mediator,
     idempotency_key_replays_the_first_incident,
     due_timers_are_leased_not_deleted,
+    timers_due_at_the_same_moment_are_claimed_in_member_order,
     a_finished_timer_stays_if_rescheduled,
     incidents_list_newest_first_within_range,
     open_incidents_are_kept_apart_from_closed_ones,
@@ -170,6 +172,36 @@ async fn due_timers_are_leased_not_deleted(store: Arc<dyn IncidentStore>) {
     assert_eq!(store.next_timer_due().await.unwrap(), Some(t(400)));
     let max_one = store.claim_due_timers(t(1000), Duration::from_secs(1), 1).await.unwrap();
     assert_eq!(max_one.len(), 1);
+}
+
+/// Redis returns equal scores by member string (`ZRANGEBYSCORE`); memory must too, or a batch
+/// cut by `max` leaves different deadlines waiting on each backend.
+async fn timers_due_at_the_same_moment_are_claimed_in_member_order(store: Arc<dyn IncidentStore>) {
+    let inc = incident(&[]);
+    store.write_incident(&creation(&inc, "tm")).await.unwrap();
+    let id = &inc.id;
+    let keys = [
+        TimerKey::new(TimerKind::Escalate, id.clone()),
+        TimerKey::new(TimerKind::Wave, id.clone()),
+        TimerKey::new(TimerKind::Climb, id.clone()),
+        TimerKey::with_sub(TimerKind::CallInAckDue, id.clone(), "b"),
+        TimerKey::with_sub(TimerKind::CallInAckDue, id.clone(), "a"),
+    ];
+    let mut next = inc.clone();
+    next.version = 2;
+    let mut w = IncidentWrite::new(next, Expect::Version(1));
+    w.timers.extend(keys.iter().map(|k| TimerOp::Schedule(k.clone(), t(500))));
+    assert_eq!(store.write_incident(&w).await.unwrap(), WriteOutcome::Written);
+
+    let mut by_member = keys.to_vec();
+    by_member.sort_by_key(TimerKey::member);
+    let first = store.claim_due_timers(t(500), Duration::from_secs(30), 2).await.unwrap();
+    let rest = store.claim_due_timers(t(500), Duration::from_secs(30), 10).await.unwrap();
+    let claimed: Vec<TimerKey> = first.iter().chain(&rest).map(|c| c.key.clone()).collect();
+    assert_eq!(
+        claimed, by_member,
+        "ties on the due time go by member: call_in_ack_due:…:a before climb before escalate"
+    );
 }
 
 async fn a_finished_timer_stays_if_rescheduled(store: Arc<dyn IncidentStore>) {

@@ -1,12 +1,12 @@
-//! [`Health`] on the memory backend.
+//! [`HealthProbe`] on the memory backend.
 
 use super::MemoryStore;
-use crate::store::Health;
+use crate::store::HealthProbe;
 use crate::store::StoreError;
 use async_trait::async_trait;
 
 #[async_trait]
-impl Health for MemoryStore {
+impl HealthProbe for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }

@@ -106,7 +106,7 @@ impl IncidentStore for MemoryStore {
         }
         g.incidents.insert(id.clone(), plan.record.round_trip()?);
         g.timelines.entry(id.clone()).or_default().extend(plan.timeline.iter().cloned());
-        let next_deadline = plan.next_deadline(g.timer_order.first().map(|(t, _)| *t));
+        let next_deadline = plan.next_deadline(g.timer_order.first_key_value().map(|((t, _), _)| *t));
         for timer in &plan.timers {
             match timer.due_ms {
                 Some(due_ms) => g.set_timer(timer.key.clone(), due_ms),
@@ -227,7 +227,7 @@ impl IncidentStore for MemoryStore {
         let now_ms = ms(now);
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let due: Vec<TimerKey> =
-            g.timer_order.iter().take_while(|(t, _)| *t <= now_ms).take(max).map(|(_, k)| k.clone()).collect();
+            g.timer_order.iter().take_while(|((t, _), _)| *t <= now_ms).take(max).map(|(_, k)| k.clone()).collect();
         let token = now_ms.saturating_add(lease_ms);
         Ok(due
             .into_iter()
@@ -248,7 +248,7 @@ impl IncidentStore for MemoryStore {
 
     async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError> {
         let g = self.lock();
-        Ok(g.timer_order.first().and_then(|(t, _)| Timestamp::from_millisecond(*t).ok()))
+        Ok(g.timer_order.first_key_value().and_then(|((t, _), _)| Timestamp::from_millisecond(*t).ok()))
     }
 
     async fn timer_due(&self, key: &TimerKey) -> Result<Option<Timestamp>, StoreError> {

@@ -52,7 +52,9 @@ struct Inner {
     holds: HashMap<AccountId, HashSet<IncidentId>>,
     /// Timer deadlines by key, mirrored in `timer_order` for due scans.
     timers: HashMap<TimerKey, i64>,
-    timer_order: BTreeSet<(i64, TimerKey)>,
+    /// (due ms, stored member) → key: ties on a due time go by the member string, as Redis's
+    /// `ZRANGEBYSCORE` orders equal scores, so both backends claim them in the same order.
+    timer_order: BTreeMap<(i64, String), TimerKey>,
     /// Claims per day and mediator, with when the day's counts expire (each claim counted
     /// on a day keeps it for the plan's `ttl.claims_ms` more, like `EXPIRE` on Redis).
     claims: HashMap<String, (HashMap<AccountId, u32>, Timestamp)>,
@@ -83,15 +85,16 @@ impl Inner {
     }
 
     fn set_timer(&mut self, key: TimerKey, due_ms: i64) {
+        let member = key.member();
         if let Some(old) = self.timers.insert(key.clone(), due_ms) {
-            self.timer_order.remove(&(old, key.clone()));
+            self.timer_order.remove(&(old, member.clone()));
         }
-        self.timer_order.insert((due_ms, key));
+        self.timer_order.insert((due_ms, member), key);
     }
 
     fn remove_timer(&mut self, key: &TimerKey) {
         if let Some(old) = self.timers.remove(key) {
-            self.timer_order.remove(&(old, key.clone()));
+            self.timer_order.remove(&(old, key.member()));
         }
     }
 }
@@ -150,7 +153,7 @@ impl MemoryStore {
     pub(crate) fn change_timers(&self, timers: &[TimerOp]) {
         let next_deadline = {
             let mut g = self.lock();
-            let earliest = g.timer_order.first().map(|(t, _)| *t);
+            let earliest = g.timer_order.first_key_value().map(|((t, _), _)| *t);
             let soonest = timers
                 .iter()
                 .filter_map(|op| match op {

@@ -1,7 +1,7 @@
-//! [`Health`] on the Redis backend.
+//! [`HealthProbe`] on the Redis backend.
 
 use super::{Connection, RedisStore, corrupt};
-use crate::store::Health;
+use crate::store::HealthProbe;
 use crate::store::StoreError;
 use crate::store::health::ServerSettings;
 use async_trait::async_trait;
@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use std::collections::HashMap;
 
 #[async_trait]
-impl Health for RedisStore {
+impl HealthProbe for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
         let _: String = self.query(&::redis::cmd("PING")).await?;
         Ok(())

@@ -48,7 +48,7 @@ mod write;
 
 use self::keys::Keys;
 use super::plan::MAX_IDEMPOTENCY_TTL_MS;
-use super::{AreaNote, Bus, BusMessage, BusReceiver, Ports, StoreError};
+use super::{AreaNote, Bus, BusMessage, BusReceiver, StoreError};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::location::GeoPoint;
 use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -289,7 +289,12 @@ fn parse_account_id(s: &str) -> Result<AccountId, StoreError> {
     AccountId::parse(s).map_err(|e| corrupt("account id", e))
 }
 
-/// The Redis store. Cheap to clone; clones share one multiplexed connection.
+/// The Redis store. Cheap to clone; clones share one multiplexed connection, and `app.rs`
+/// hands clones to every capability with a store of its own (case file, departments, video) and
+/// publishes the bus through it, so an instance holds this one command connection. Nothing may
+/// send a blocking command (`BLPOP`, `XREAD BLOCK`, `WAIT`) through it: every other caller's
+/// reply would queue behind it. Such a command gets a connection of its own, as the bus's
+/// subscriber has (a subscribed connection takes no other command).
 #[derive(Clone)]
 pub struct RedisStore {
     conn: Connection,
@@ -303,20 +308,18 @@ impl fmt::Debug for RedisStore {
     }
 }
 
-/// Every storage port on the Redis `settings` describes, over one connection.
-///
-/// # Errors
-/// As [`RedisStore::connect`].
-pub async fn connect_ports(settings: &RedisConfig) -> Result<Ports, StoreError> {
-    Ok(Ports::of(Arc::new(RedisStore::connect(settings).await?)))
-}
-
-/// The bus on the Redis `settings` describes, subscribed until `cancel`.
+/// The bus of `store`'s deployment (`settings` describe it), publishing through `store`'s
+/// connection and subscribed until `cancel`. Only the subscriber has a connection of its own:
+/// a subscribed connection takes no other command.
 ///
 /// # Errors
 /// As [`RedisBus::start`].
-pub async fn start_bus(settings: &RedisConfig, cancel: CancellationToken) -> Result<Arc<dyn Bus>, StoreError> {
-    Ok(Arc::new(RedisBus::start(settings, cancel).await?))
+pub async fn start_bus(
+    store: &RedisStore,
+    settings: &RedisConfig,
+    cancel: CancellationToken,
+) -> Result<Arc<dyn Bus>, StoreError> {
+    Ok(Arc::new(RedisBus::start_on(store.conn.clone(), settings, cancel).await?))
 }
 
 impl RedisStore {
@@ -438,12 +441,16 @@ impl RedisBus {
     /// [`StoreError::Unavailable`] when Redis cannot be reached within the connect timeout, or
     /// when the URL or prefix is invalid.
     pub async fn start(settings: &RedisConfig, cancel: CancellationToken) -> Result<Self, StoreError> {
+        Self::start_on(Connection::open(settings).await?, settings, cancel).await
+    }
+
+    /// As [`RedisBus::start`], publishing through `conn`.
+    async fn start_on(conn: Connection, settings: &RedisConfig, cancel: CancellationToken) -> Result<Self, StoreError> {
         let keys = Keys::new(&settings.prefix).map_err(unavailable)?;
         // Standalone: the one server. Cluster: any node hears every classic PUBLISH, so the
         // subscriber uses one seed at a time and moves to the next when it fails.
         let urls = if settings.is_cluster() { settings.cluster_nodes.clone() } else { vec![settings.url.clone()] };
         let clients = urls.iter().map(|url| client(url)).collect::<Result<Vec<_>, _>>().map_err(unavailable)?;
-        let conn = Connection::open(settings).await?;
         let channel = keys.bus_channel();
         let (subscriber, seed) = subscribe_any(&clients, 0, &channel).await?;
         let (tx, _) = broadcast::channel(BUS_CAPACITY);

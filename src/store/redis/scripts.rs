@@ -209,13 +209,11 @@ return 1
     )
 });
 
-/// Replace an account if the stored one has the expected version and the same phone.
-///
-/// The version and phone are read from the stored JSON (`cjson`; versions stay far below 2^53,
-/// where doubles are exact). `KEYS` = `accounts`; `ARGV` = id, expected version, phone, new
-/// JSON. Returns 1 if replaced, 0 on conflict or when the account does not exist.
-pub(super) static UPDATE_ACCOUNT: LazyLock<::redis::Script> = LazyLock::new(|| {
-    ::redis::Script::new(
+/// The start of a script that changes the account `ARGV[1]` in the hash `KEYS[1]`: returns 0
+/// when it does not exist, refuses a stored value that is not JSON (before any write), and
+/// leaves the decoded account in `stored` and its version in `v` (0 when absent).
+macro_rules! stored_account {
+    () => {
         r"
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return 0 end
@@ -224,12 +222,24 @@ if not ok or type(stored) ~= 'table' then
   return redis.error_reply('CORRUPT stored account is not JSON')
 end
 local v = stored['version']
-if type(v) ~= 'number' then v = 0 end
+if type(v) ~= 'number' then v = 0 end"
+    };
+}
+
+/// Replace an account if the stored one has the expected version and the same phone.
+///
+/// The version and phone are read from the stored JSON (`cjson`; versions stay far below 2^53,
+/// where doubles are exact). `KEYS` = `accounts`; `ARGV` = id, expected version, phone, new
+/// JSON. Returns 1 if replaced, 0 on conflict or when the account does not exist.
+pub(super) static UPDATE_ACCOUNT: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(concat!(
+        stored_account!(),
+        r"
 if v ~= tonumber(ARGV[2]) or stored['phone'] ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
 return 1
 ",
-    )
+    ))
 });
 
 /// Create many accounts and append audit entries, or nothing (issue #17: a staff import).
@@ -269,16 +279,9 @@ return {}
 /// audit entries to keep, then the audit entries' JSON (oldest first). Returns 1 if written,
 /// 0 on a version conflict or a missing account, 2 when the new phone is another account's.
 pub(super) static CHANGE_ACCOUNT: LazyLock<::redis::Script> = LazyLock::new(|| {
-    ::redis::Script::new(
+    ::redis::Script::new(concat!(
+        stored_account!(),
         r"
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if not cur then return 0 end
-local ok, stored = pcall(cjson.decode, cur)
-if not ok or type(stored) ~= 'table' then
-  return redis.error_reply('CORRUPT stored account is not JSON')
-end
-local v = stored['version']
-if type(v) ~= 'number' then v = 0 end
 if v ~= tonumber(ARGV[2]) then return 0 end
 if stored['phone'] ~= ARGV[3] then
   if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then return 2 end
@@ -290,7 +293,7 @@ for j = 6, #ARGV do redis.call('LPUSH', KEYS[3], ARGV[j]) end
 if #ARGV >= 6 then redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[5]) - 1) end
 return 1
 ",
-    )
+    ))
 });
 
 // --- residents via WeChat (issue #3) ---------------------------------------------------------
