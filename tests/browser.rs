@@ -16,6 +16,9 @@ mod helpers;
 #[path = "browser/command_screen.rs"]
 mod command_screen;
 
+#[path = "browser/departments.rs"]
+mod departments;
+
 #[path = "support/turn_server.rs"]
 mod turn_server;
 

@@ -16,6 +16,7 @@ pub mod assessment;
 pub mod config;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod directory;
 pub mod domain;
 pub mod memory;
 mod notices;
@@ -168,11 +169,8 @@ impl Departments {
         self.check_text(field, raw.unwrap_or(""), self.d().settings().limits.note_max_chars, required)
     }
 
-    /// Create a department.
-    ///
-    /// # Errors
-    /// `Invalid` (name, duty phone, area), `Store`.
-    pub async fn create_department(&self, new: NewDepartment) -> Result<Department, DepartmentError> {
+    /// A department made of `new`, checked (a fresh id, created now).
+    fn checked(&self, new: NewDepartment) -> Result<Department, DepartmentError> {
         let max = self.d().settings().limits.name_max_chars;
         let name = crate::domain::name::display_name(&new.name, max)
             .map_err(|e| DepartmentError::invalid("name", e.to_string()))?;
@@ -184,14 +182,22 @@ impl Departments {
             }
             other => other.map(str::to_owned),
         };
-        let department = Department {
+        Ok(Department {
             id: DepartmentId::generate(),
             name,
             kind: new.kind,
             area,
             duty_phone,
             created_at: self.d().now(),
-        };
+        })
+    }
+
+    /// Create a department.
+    ///
+    /// # Errors
+    /// `Invalid` (name, duty phone, area), `Store`.
+    pub async fn create_department(&self, new: NewDepartment) -> Result<Department, DepartmentError> {
+        let department = self.checked(new)?;
         self.store().put_department(&department).await?;
         tracing::info!(department_id = %department.id, "department created");
         Ok(department)

@@ -269,7 +269,8 @@ async fn create(
     Ok((StatusCode::CREATED, Json(AccountView::from(&account))))
 }
 
-async fn update(
+/// Change an account of `role` (the department accounts' route uses it too).
+pub(super) async fn update(
     accounts: &Accounts,
     hub: &Hub,
     admin: &AdminAuth,

@@ -11,6 +11,8 @@ pub mod casefile_subsidy;
 pub mod client_ip;
 pub mod command_center;
 pub mod command_staff;
+pub mod department_admin;
+pub mod department_board;
 pub mod departments;
 pub mod error;
 pub mod health;
@@ -54,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .merge(wechat_webhook::router())
         .merge(scene_qr::router())
         .merge(departments::router())
+        .merge(department_board::router())
+        .merge(department_admin::router())
         .merge(video::router())
         .merge(casefile::router())
         .merge(casefile_grade::router())

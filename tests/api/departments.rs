@@ -18,6 +18,8 @@ on_both_stores!(
     the_holding_mediator_calls_in_and_nobody_else_does,
     the_assessment_matches_a_scripted_history,
     routing_suggests_departments_and_the_police_first_for_violence_on_red,
+    an_admin_changes_a_department_and_a_bad_change_changes_nothing,
+    an_admin_lists_a_departments_accounts_and_resets_one_through_its_own_department_only,
 );
 
 /// Create a department of the whole district through the admin API; returns its id.
@@ -585,4 +587,88 @@ async fn routing_suggests_departments_and_the_police_first_for_violence_on_red(b
     assert_eq!(violent.len(), 2, "the police station once: {violent:?}");
     let quiet = suggested(file("楼上漏水", "neighbor").await).await;
     assert_eq!(quiet, vec![]);
+}
+
+async fn an_admin_changes_a_department_and_a_bad_change_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let op = app.operator("指挥").await;
+    let id = department(&app, "城中区法院", "court").await;
+    let path = format!("/api/v1/admin/departments/{id}");
+    let admin = app.admin_token();
+
+    // Renamed and re-kinded: what the routing table suggests follows the kind at once.
+    let body = json!({ "name": "城中区劳动监察大队", "kind": "labour_inspection", "duty_phone": "0971-8234567" });
+    let (s, changed) = app.call(Method::PATCH, &path, Some(&admin), Some(body)).await;
+    assert_eq!(s, StatusCode::OK, "{changed}");
+    assert_eq!(
+        (changed["name"].as_str(), changed["kind_label"].as_str()),
+        (Some("城中区劳动监察大队"), Some("劳动监察"))
+    );
+    let body = json!({
+        "location": { "lat": LAT, "lng": LNG, "coord": "wgs84" }, "category": "wages", "description": "欠薪三个月",
+    });
+    let (_, report) = app.post("/api/v1/reports", None, body).await;
+    let path_s = format!("/api/v1/command/incidents/{}/department-suggestions", report["id"].as_str().unwrap());
+    let (_, suggested) = app.get(&path_s, Some(&op.token)).await;
+    assert_eq!(suggested[0]["department_id"], id.as_str(), "{suggested}");
+    assert_eq!(suggested[0]["name"], "城中区劳动监察大队");
+
+    // Bad changes: refused, naming the field; nothing changes.
+    for (body, field) in [
+        (json!({ "duty_phone": "110" }), "duty_phone"),
+        (json!({ "name": "<b>部门</b>", "duty_phone": "0971-1111111" }), "name"),
+        (json!({ "area": "nowhere", "duty_phone": "0971-1111111" }), "area"),
+    ] {
+        let (s, b) = app.call(Method::PATCH, &path, Some(&admin), Some(body)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        assert_eq!(b["error"]["code"], "invalid_field", "{b}");
+        assert!(b["error"]["message"].as_str().unwrap().starts_with(field), "{field}: {b}");
+    }
+    let (s, b) = app.call(Method::PATCH, &path, Some(&admin), Some(json!({ "colour": "red" }))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "unknown fields are refused: {b}");
+    let (_, all) = app.get("/api/v1/admin/departments", Some(&admin)).await;
+    let now = all.as_array().unwrap().iter().find(|d| d["id"] == id.as_str()).cloned().unwrap();
+    assert_eq!(now, changed, "nothing changed");
+    let unknown = "/api/v1/admin/departments/0190e0c0-0000-7000-8000-000000000001";
+    let (s, _) = app.call(Method::PATCH, unknown, Some(&admin), Some(json!({ "duty_phone": "0971-1111111" }))).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+async fn an_admin_lists_a_departments_accounts_and_resets_one_through_its_own_department_only(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin_token();
+    let police = department(&app, "南滩派出所", "police_station").await;
+    let court = department(&app, "城中区法院", "court").await;
+    let officer = department_account(&app, &police, "值班民警").await;
+    let (s, listed) = app.get(&format!("/api/v1/admin/departments/{police}/accounts"), Some(&admin)).await;
+    assert_eq!(s, StatusCode::OK, "{listed}");
+    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![officer.id.as_str()]);
+    assert_eq!(listed[0]["phone"], officer.phone.as_str(), "admins see the phone in full");
+    let (_, none) = app.get(&format!("/api/v1/admin/departments/{court}/accounts"), Some(&admin)).await;
+    assert_eq!(none, json!([]));
+
+    // Through another department, or moved elsewhere: refused, nothing changes.
+    let other = format!("/api/v1/admin/departments/{court}/accounts/{}", officer.id);
+    let (s, _) = app.call(Method::PATCH, &other, Some(&admin), Some(json!({ "password": "n3w-secret-pass" }))).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let own = format!("/api/v1/admin/departments/{police}/accounts/{}", officer.id);
+    let (s, b) = app.call(Method::PATCH, &own, Some(&admin), Some(json!({ "area": "elsewhere" }))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "it stays with its department: {b}");
+    let (s, b) = app.call(Method::PATCH, &own, Some(&admin), Some(json!({ "password": "short" }))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let login = |password: &'static str| {
+        let (app, phone) = (&app, officer.phone.clone());
+        async move { app.post("/api/v1/auth/login", None, json!({ "phone": phone, "password": password })).await.0 }
+    };
+    assert_eq!(login("s3cret-pass").await, StatusCode::OK, "the bad changes left the password");
+
+    // The reset: the old password and the old token stop working, the new one logs in.
+    let (s, b) = app.call(Method::PATCH, &own, Some(&admin), Some(json!({ "password": "n3w-secret-pass" }))).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["area"], police.as_str());
+    assert_eq!(login("s3cret-pass").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(login("n3w-secret-pass").await, StatusCode::OK);
+    let (s, _) = app.get("/api/v1/department/call-ins", Some(&officer.token)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the old token stops working");
 }

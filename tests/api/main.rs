@@ -15,6 +15,7 @@ mod casefile;
 mod casefile_subsidy;
 mod command_staff;
 mod department_areas;
+mod department_board;
 mod department_webhooks;
 mod department_wechat;
 mod departments;

@@ -166,7 +166,7 @@ function revoke() {
 }
 
 /** 12 characters from an alphabet without look-alikes (no 0/O, 1/l/I). */
-function randomPassword() {
+export function randomPassword() {
   const alphabet = 'abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789';
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');

@@ -1,6 +1,12 @@
 // The console's words, Chinese first, English beside (the toggle is common.js's).
 export const STRINGS = {
   zh: {
+    'tab.departments': '联调部门', 'dp.list': '联调部门（指挥中心可呼叫的部门）', 'dp.help': '派单建议按部门类型给出：例如欠薪事件建议“劳动监察”类型的部门。',
+    'dp.name': '部门名称', 'dp.kind': '类型', 'dp.area': '服务区域', 'dp.phone': '值班电话', 'dp.phone_ph': '如 0971-8123456', 'dp.none': '还没有部门',
+    'dp.new': '新建部门', 'dp.create': '创建部门', 'dp.edit': '修改：{name}', 'dp.saved': '已保存：{name}', 'dp.whole': '全区', 'dp.created': '已创建部门：{name}',
+    'da.title': '{name} 的账号', 'da.help': '部门账号登录 /d，只能看到本部门被呼叫的事件。', 'da.create': '创建部门账号',
+    'da.shown': '已创建 {name}（{phone}），密码：{password}（请当面告知本人，之后不再显示）',
+    'da.reset': '重置密码', 'da.reset_shown': '{name}（{phone}）的新密码：{password}（原密码和登录已失效；请当面告知本人，之后不再显示）',
     'page.title': '矛盾纠纷调解管理后台', 'tabs': '功能', 'logout': '退出', 'close': '关闭', 'save': '保存', 'map': '地图',
     'tab.mediators': '调解员', 'tab.operators': '值班员', 'tab.admins': '管理员', 'tab.scenes': '扫码点位', 'tab.areas': '辖区', 'tab.audit': '操作记录',
     'login.title': '管理员登录', 'login.phone': '手机号', 'login.password': '密码', 'login.submit': '登录',
@@ -35,6 +41,13 @@ export const STRINGS = {
     'kind.mediator': '调解员', 'kind.operator': '值班员', 'kind.admin': '管理员', 'kind.scene': '点位', 'kind.area': '辖区'
   },
   en: {
+    'tab.departments': 'Departments', 'dp.list': 'Departments (the command center calls them in)',
+    'dp.help': 'Suggestions go by a department\'s kind: a wages dispute suggests a "Labour inspection" department.',
+    'dp.name': 'Name', 'dp.kind': 'Kind', 'dp.area': 'Serves', 'dp.phone': 'Duty phone', 'dp.phone_ph': 'e.g. 0971-8123456', 'dp.none': 'No departments yet',
+    'dp.new': 'New department', 'dp.create': 'Create department', 'dp.edit': 'Change: {name}', 'dp.saved': 'Saved: {name}', 'dp.whole': 'Whole district', 'dp.created': 'Department created: {name}',
+    'da.title': 'Accounts of {name}', 'da.help': 'A department account signs in at /d and sees only what its department was called in to.',
+    'da.create': 'Create account', 'da.shown': 'Created {name} ({phone}), password: {password} (tell them in person; it is not shown again)',
+    'da.reset': 'Reset password', 'da.reset_shown': 'New password of {name} ({phone}): {password} (the old one and its sign-ins stop working; tell them in person, it is not shown again)',
     'page.title': 'Mediation dispatch: administration', 'tabs': 'Sections', 'logout': 'Sign out', 'close': 'Close', 'save': 'Save', 'map': 'Map',
     'tab.mediators': 'Mediators', 'tab.operators': 'Operators', 'tab.admins': 'Admins', 'tab.scenes': 'QR places', 'tab.areas': 'Areas', 'tab.audit': 'Audit log',
     'login.title': 'Admin sign-in', 'login.phone': 'Phone', 'login.password': 'Password', 'login.submit': 'Sign in',

@@ -17,7 +17,7 @@ function handTarget(i, up) {
 export function ladderSection(i, open) {
   var out = [GD.el('h3', { text: GD.t('p.ladder') })];
   var path = LEVELS.map(function (l) { return i.area && i.area[l]; }).filter(Boolean);
-  out.push(GD.el('p', { class: 'meta where', text: GD.t('p.where') + '：' +
+  out.push(GD.el('p', { class: 'meta where', text: GD.t('p.where') + GD.t('colon') +
     (path.length ? path.map(GD.areaName).join(' › ') : GD.t('p.nowhere')) }));
   out.push(GD.el('ol', { class: 'ladder-steps', 'aria-label': i.ladder ? GD.t('p.ladder_now', { level: GD.t('ladder.' + i.ladder) }) : GD.t('p.ladder_none') },
     GD.LADDER.reduce(function (acc, l, k) {

@@ -1,4 +1,5 @@
-// The live feed: the socket to /api/v1/command/live (snapshot, positions, incident changes),
+// The live feed: the socket to /api/v1/command/live (snapshot, positions, incident changes,
+// departments' call-ins),
 // today's incidents and the mediators' names over HTTP, and the link indicator.
 import { GD, $ } from '../common.js';
 import { S, mediators, incidents, names, alerts, isOpen } from './state.js';
@@ -11,6 +12,7 @@ import { renderAlarm } from './alarm.js';
 import { queueRender, renderCounters, tick } from './queues.js';
 import { openPanel, closePanel, renderPanel } from './panel.js';
 import { authFailed } from './auth.js';
+import { loadBoard, onCallIn } from './board.js';
 
 var namesFetchedAt = 0;
 var ALERT_MS = 10 * 60 * 1000;
@@ -52,6 +54,7 @@ function onMessage(msg) {
       if (isOpen(i) && !open.has(id)) { incidents.delete(id); drawIncident({ id: id, status: 'resolved' }); }
     });
     fetchToday();
+    loadBoard();
     loadRoster(true);
     fitAll(false);
   } else if (msg.type === 'positions') {
@@ -60,6 +63,9 @@ function onMessage(msg) {
     (msg.off_duty || []).forEach(function (id) { removeMediator(id, false); });
     if ((msg.off_duty || []).length) loadRoster();
     if (!S.fitted) fitAll(false);
+    return;
+  } else if (msg.type === 'call_in') {
+    onCallIn(msg);
     return;
   } else if (msg.type === 'incident') {
     if (msg.event && msg.event.type === 'alerted') alerts.set(msg.incident.id, Date.now() + ALERT_MS);

@@ -19,6 +19,7 @@ import { showTab } from './queues.js';
 import { renderBanner } from './session.js';
 import { showMediator, drawStats, redraw, lastDrawn } from './mediators.js';
 import './video.js';
+import { board } from './board.js';
 
 Object.assign(hook, {
   open: function (id) { openPanel(id); },
@@ -30,7 +31,8 @@ Object.assign(hook, {
   showMediator: function (id) { showMediator(id); },
   drawStats: drawStats,
   drawn: lastDrawn,
-  redraw: function () { redraw(); }
+  redraw: function () { redraw(); },
+  board: board
 });
 window.gdCommand = hook;
 

@@ -1,5 +1,6 @@
 // The incident panel: what happened, deadlines, supervision, feedback, the timeline, actions
-// (risk colour, supervise, audited phone reveal) and the nearest mediators to assign.
+// (risk colour, supervise, audited phone reveal), the departments called in (joint.js) and the
+// nearest mediators to assign.
 import { GD, $ } from '../common.js';
 import { S, mediators, names, isOpen } from './state.js';
 import { upsertIncident } from './map.js';
@@ -11,6 +12,7 @@ import { closeStats } from './stats.js';
 import { authFailed } from './auth.js';
 import { callButton } from './roster.js';
 import { toMap } from '../basemap.js';
+import { jointSection } from './joint.js';
 
 var revealed = {};           // incident id → full phone, after an audited reveal
 
@@ -84,9 +86,9 @@ export function renderPanel(d) {
   var drafts = takeDrafts(i.id);
   var phone = revealed[i.id] || i.resident_phone;
   var parts = [
-    GD.el('p', { class: 'meta', text: GD.t('p.reported') + '：' + GD.fmtDateTime(i.created_at) +
-      (i.wave > 1 ? '　' + GD.t('p.wave', { n: i.wave }) : '') }),
-    GD.el('p', { class: 'meta phone-line' }, [GD.t('p.phone') + '：',
+    GD.el('p', { class: 'meta', text: GD.t('p.reported') + GD.t('colon') + GD.fmtDateTime(i.created_at) +
+      (i.wave > 1 ? GD.t('gap') + GD.t('p.wave', { n: i.wave }) : '') }),
+    GD.el('p', { class: 'meta phone-line' }, [GD.t('p.phone') + GD.t('colon'),
       GD.el('span', { class: revealed[i.id] ? 'full-phone' : '', text: phone || GD.t('p.no_phone') })]),
     GD.el('p', { class: 'desc', text: i.description })
   ];
@@ -132,7 +134,7 @@ export function renderPanel(d) {
   if (open) {
     parts.push(GD.el('h3', { text: GD.t('p.actions') }));
     parts.push(GD.el('div', { class: 'risk-row', role: 'group', 'aria-label': GD.t('p.risk') }, [
-      GD.el('span', { class: 'meta', text: GD.t('p.risk') + '：' })
+      GD.el('span', { class: 'meta', text: GD.t('p.risk') + GD.t('colon') })
     ].concat(['red', 'yellow', 'blue'].map(function (r) {
       return GD.el('button', { type: 'button', class: 'risk-btn risk-' + r, 'aria-pressed': i.risk === r ? 'true' : 'false',
         'aria-label': GD.t('p.risk_btn', { risk: GD.t('risk.' + r) }), dataset: { risk: r }, text: GD.t('risk.' + r),
@@ -155,6 +157,7 @@ export function renderPanel(d) {
     ]));
   }
 
+  parts.push(jointSection(i, open));
   parts.push(GD.el('h3', { text: GD.t('p.timeline') }));
   parts.push(GD.el('ol', { class: 'timeline' }, (d.timeline || []).map(function (e) {
     var text = GD.describeEvent(e, names, 'staff');
@@ -231,7 +234,7 @@ function assign(id, m, button) {
 }
 
 
-var DRAFT_IDS = ['sup-note', 'ho-note', 'tr-search', 'tr-area', 'tr-note'];
+var DRAFT_IDS = ['sup-note', 'ho-note', 'tr-search', 'tr-area', 'tr-note', 'ji-note'];
 function takeDrafts(id) {
   var d = { values: {} }, box = $('#tr-box'), active = document.activeElement;
   DRAFT_IDS.forEach(function (k) { var el = $('#' + k); if (el && el.dataset.for === id && el.value) d.values[k] = el.value; });

@@ -1,5 +1,5 @@
 // The work list: one tab per kind of work (escalated, dispatching, claimed, on site, overdue,
-// supervised, and the mediators), searched by id, phone tail or words, narrowed to the area
+// supervised, the departments called in, and the mediators), searched by id, phone tail or words, narrowed to the area
 // drilled into; the headline counters and the clock. Items are kept by id and updated in place
 // (never rebuilt on a tick), so a click always lands on the item it was aimed at.
 import { GD, $ } from '../common.js';
@@ -8,6 +8,7 @@ import { isAlerting } from './map.js';
 import { areaText, inFocus, pointInFocus } from './areas.js';
 import { openPanel } from './panel.js';
 import { renderRoster } from './roster.js';
+import { renderBoard } from './board.js';
 import { mediatorState, onDuty } from './mediators.js';
 
 /** The incident tabs, in order, with what belongs in each. */
@@ -122,8 +123,8 @@ function renderQueues() {
   });
   $('#tab-escalated').classList.toggle('hot', lists.escalated.length > 0);
   $('#tab-overdue').classList.toggle('hot', lists.overdue.length > 0);
-  var shown = renderRoster();
-  $('#work-empty').hidden = (S.tab === 'mediators' ? shown : lists[S.tab].length) > 0;
+  var shown = { mediators: renderRoster(), departments: renderBoard(q) };
+  $('#work-empty').hidden = (S.tab in shown ? shown[S.tab] : lists[S.tab].length) > 0;
   tick();
 }
 

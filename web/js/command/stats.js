@@ -13,7 +13,7 @@ function dur(d) {
 function counts(obj, prefix) {
   var keys = Object.keys(obj || {});
   if (!keys.length) return GD.t('stats.none');
-  return keys.map(function (k) { return GD.t(prefix + k) + ' ' + obj[k]; }).join('　');
+  return keys.map(function (k) { return GD.t(prefix + k) + ' ' + obj[k]; }).join(GD.t('gap'));
 }
 function figure(label, value, cls) {
   return GD.el('div', { class: 'fig ' + (cls || '') }, [GD.el('div', { class: 'fig-v', text: value }), GD.el('div', { class: 'fig-l', text: label })]);
@@ -68,7 +68,7 @@ function loadStats() {
           var who = roster.get(m.mediator_id);
           var id = who ? '（' + GD.t('r.tail', { tail: who.phone_tail }) + (who.area ? ' · ' + GD.areaName(who.area) : '') + '）' : '';
           return GD.el('div', { class: 'med-row', dataset: { id: m.mediator_id },
-            text: (m.name || m.mediator_id) + id + '：' + GD.t('stats.med_row', { c: m.claimed, r: m.resolved, m: m.mediated }) });
+            text: (m.name || m.mediator_id) + id + GD.t('colon') + GD.t('stats.med_row', { c: m.claimed, r: m.resolved, m: m.mediated }) });
         }).concat((st.mediators || []).length ? [] : [GD.t('stats.none')]))
       ]));
     var table = areas.size ? areaTable(st) : null;
