@@ -62,9 +62,9 @@ impl Stores {
         Self {
             bus: Arc::new(store.bus()),
             departments: Arc::new(crate::departments::memory::MemoryDepartments::new(store.clone())),
+            casefiles: Arc::new(crate::casefile::store::MemoryCaseFiles::new(store.clone())),
             ports: Ports::of(Arc::new(store)),
             video: crate::video::memory::port(),
-            casefiles: Arc::new(crate::casefile::store::MemoryCaseFiles::new()),
         }
     }
 
@@ -141,6 +141,13 @@ impl App {
         };
         let index_resolution = resolution(settings.dispatch.index_resolution).map_err(anyhow::Error::msg)?;
         let index = PositionIndex::new(index_resolution);
+        match case_store.adopt_old_deadlines().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deadlines = n, "case-file deadlines moved into the shared timer set"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not move the old case-file deadlines yet; the next start retries")
+            }
+        }
         let dispatcher = Dispatcher::new(ports.clone(), bus.clone(), index, clock, settings.clone());
         let casefiles = crate::casefile::CaseFiles::new(case_store, dispatcher.clone(), settings.casefile.clone())
             .context("GD_CASEFILE__KEYS")?;
@@ -250,14 +257,8 @@ impl App {
             "wechat notifier"
         });
         let token = shutdown.clone();
-        let case_timers =
-            crate::casefile::timers::CaseTimers::new(casefiles, settings.timers.poll_interval, settings.timers.lease);
-        tasks.spawn(async move {
-            case_timers.run(token).await;
-            "case-file deadlines"
-        });
-        let token = shutdown.clone();
-        let runner = TimerRunner::new(dispatcher.clone()).with_handler(Arc::new(departments));
+        let runner =
+            TimerRunner::new(dispatcher.clone()).with_handler(Arc::new(departments)).with_handler(Arc::new(casefiles));
         tasks.spawn(async move {
             runner.run(token).await;
             "timer runner"

@@ -6,7 +6,8 @@
 //! - [`store`]: the storage ports by concern (incidents, directory, presence, leases, WeChat
 //!   state, health) and the bus, each with its memory and Redis backend; the stored records
 //!   (schema-versioned).
-//! - [`timers`]: the durable-deadline runner (escalation).
+//! - [`timers`]: the durable-deadline runner (escalation; call-ins and case-file deadlines
+//!   through their handlers).
 //! - [`push`]: the in-process WebSocket hub (caps, revocation), the wire messages, and rendering
 //!   the bus's incident news for local sockets.
 //! - [`dispatch`]: the engine under the services: the command path (read → decide → one
@@ -19,7 +20,7 @@
 //! - [`auth`]: JWTs, passwords, tracking tokens.
 //! - [`casefile`]: after the mediator arrives: parties (sealed at rest), the mediation record, the
 //!   agreement's versions and signatures, the A4 PDFs, the difficulty grade and the monthly
-//!   以案定补 subsidy report; its own store port.
+//!   以案定补 subsidy report; its own store port; its deadlines on the shared timer runner.
 //! - [`wechat`]: the WeChat Official Account protocol: signatures, safe mode, XML, API client.
 //! - [`sms`]: texts to residents' phones through an HTTP gateway (the tracking link).
 //! - [`video`]: video mediation on an incident: sessions, one-time invitations, TURN

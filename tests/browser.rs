@@ -13,6 +13,9 @@ mod redis_server;
 #[path = "api/helpers.rs"]
 mod helpers;
 
+#[path = "browser/casefile_due.rs"]
+mod casefile_due;
+
 #[path = "browser/command_screen.rs"]
 mod command_screen;
 

@@ -1,22 +1,28 @@
 //! Behaviour every [`CaseFileStore`] backend must have. Each check takes a fresh, empty store
-//! and panics on a violation; `tests/casefile_store.rs` runs the list on memory and on a real
-//! `redis-server`.
+//! and the incident store beside it (whose timer set and timelines it shares), and panics on a
+//! violation; `tests/casefile_store.rs` runs the list on memory and on a real `redis-server`.
 
 use super::domain::{CaseFile, DueKind, RecordEntry};
-use super::store::CaseFileStore;
+use super::store::{CaseFileStore, Effects};
+use super::timers::key;
 use crate::domain::ids::IncidentId;
+use crate::domain::incident::Event;
+use crate::domain::timeline;
+use crate::store::{IncidentStore, TimerOp};
 use jiff::Timestamp;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A named behaviour check.
-pub type Check = (&'static str, fn(Arc<dyn CaseFileStore>) -> futures_util::future::BoxFuture<'static, ()>);
+pub type Check =
+    (&'static str, fn(Arc<dyn CaseFileStore>, Arc<dyn IncidentStore>) -> futures_util::future::BoxFuture<'static, ()>);
 
 macro_rules! checks {
     ($($name:ident),* $(,)?) => {
         /// Every check, by name.
         #[must_use]
         pub fn all() -> Vec<Check> {
-            vec![$((stringify!($name), |s| Box::pin($name(s)))),*]
+            vec![$((stringify!($name), |s, i| Box::pin($name(s, i)))),*]
         }
     };
 }
@@ -26,8 +32,12 @@ checks!(
     a_write_bumps_the_version_and_a_stale_one_writes_nothing,
     of_concurrent_writers_at_one_version_exactly_one_wins,
     images_round_trip_by_hash_per_incident,
-    deadlines_are_set_with_their_write_leased_when_due_and_finished_unless_moved,
+    deadlines_and_timeline_lines_go_with_their_write_into_the_shared_timer_set,
 );
+
+fn none() -> Effects {
+    Effects::default()
+}
 
 fn with_entry(text: &str) -> CaseFile {
     let mut case = CaseFile::default();
@@ -37,31 +47,38 @@ fn with_entry(text: &str) -> CaseFile {
 }
 
 /// Nothing written: version 0, an empty file.
-pub async fn an_unwritten_case_file_is_empty_at_version_zero(store: Arc<dyn CaseFileStore>) {
+pub async fn an_unwritten_case_file_is_empty_at_version_zero(store: Arc<dyn CaseFileStore>, _: Arc<dyn IncidentStore>) {
     let got = store.load(&IncidentId::generate()).await.unwrap();
     assert_eq!(got.version, 0);
     assert_eq!(got.case, CaseFile::default());
 }
 
 /// Compare-and-set on the version.
-pub async fn a_write_bumps_the_version_and_a_stale_one_writes_nothing(store: Arc<dyn CaseFileStore>) {
+pub async fn a_write_bumps_the_version_and_a_stale_one_writes_nothing(
+    store: Arc<dyn CaseFileStore>,
+    _: Arc<dyn IncidentStore>,
+) {
     let id = IncidentId::generate();
-    assert!(store.save(&id, 0, &with_entry("第一条"), &[]).await.unwrap());
-    assert!(!store.save(&id, 0, &with_entry("过时的"), &[]).await.unwrap());
+    assert!(store.save(&id, 0, &with_entry("第一条"), &none()).await.unwrap());
+    assert!(!store.save(&id, 0, &with_entry("过时的"), &none()).await.unwrap());
     let got = store.load(&id).await.unwrap();
     assert_eq!(got.version, 1);
     assert_eq!(got.case.record[0].text, "第一条");
-    assert!(store.save(&id, 1, &with_entry("第二版"), &[]).await.unwrap());
+    assert!(store.save(&id, 1, &with_entry("第二版"), &none()).await.unwrap());
     assert_eq!(store.load(&id).await.unwrap().version, 2);
 }
 
 /// Fifty writers at the same version: one wins.
-pub async fn of_concurrent_writers_at_one_version_exactly_one_wins(store: Arc<dyn CaseFileStore>) {
+pub async fn of_concurrent_writers_at_one_version_exactly_one_wins(
+    store: Arc<dyn CaseFileStore>,
+    _: Arc<dyn IncidentStore>,
+) {
     let id = IncidentId::generate();
     let mut tasks = vec![];
     for n in 0..50 {
         let (store, id) = (store.clone(), id.clone());
-        tasks.push(tokio::spawn(async move { store.save(&id, 0, &with_entry(&n.to_string()), &[]).await.unwrap() }));
+        tasks
+            .push(tokio::spawn(async move { store.save(&id, 0, &with_entry(&n.to_string()), &none()).await.unwrap() }));
     }
     let mut wins = 0;
     for t in tasks {
@@ -72,7 +89,7 @@ pub async fn of_concurrent_writers_at_one_version_exactly_one_wins(store: Arc<dy
 }
 
 /// Images are kept per incident, by hash.
-pub async fn images_round_trip_by_hash_per_incident(store: Arc<dyn CaseFileStore>) {
+pub async fn images_round_trip_by_hash_per_incident(store: Arc<dyn CaseFileStore>, _: Arc<dyn IncidentStore>) {
     let (a, b) = (IncidentId::generate(), IncidentId::generate());
     let bytes = vec![0x89, b'P', b'N', b'G', 0, 255, 10, 13];
     store.put_image(&a, "ab12", &bytes).await.unwrap();
@@ -81,35 +98,35 @@ pub async fn images_round_trip_by_hash_per_incident(store: Arc<dyn CaseFileStore
     assert_eq!(store.image(&a, "cd34").await.unwrap(), None);
 }
 
-/// Deadlines ride on the write that sets them, are leased (not deleted) when due, come back
-/// after the lease, and a finish removes them only if no later write moved them.
-pub async fn deadlines_are_set_with_their_write_leased_when_due_and_finished_unless_moved(
+/// Deadlines and timeline lines ride on the write that sets them, into the incident store's
+/// shared timer set (where every runner claims them) and the incident's timeline; a lost write
+/// sets and appends nothing; a later write moves a deadline.
+pub async fn deadlines_and_timeline_lines_go_with_their_write_into_the_shared_timer_set(
     store: Arc<dyn CaseFileStore>,
+    incidents: Arc<dyn IncidentStore>,
 ) {
     let t = |s: i64| Timestamp::from_second(1_800_000_000 + s).unwrap();
     let (a, b) = (IncidentId::generate(), IncidentId::generate());
-    assert!(
-        store
-            .save(&a, 0, &with_entry("a"), &[(DueKind::Performance, t(10)), (DueKind::Deadline, t(1000))])
-            .await
-            .unwrap()
-    );
-    assert!(!store.save(&b, 7, &with_entry("lost"), &[(DueKind::Performance, t(0))]).await.unwrap());
-    assert_eq!(store.claim_due(t(5), t(65), 10).await.unwrap(), vec![], "nothing due yet; the lost write set nothing");
+    let line = timeline::system(t(0), Event::CaseFile { step: "performance_due".into(), date: None, detail: None });
+    let effects = Effects {
+        timers: vec![
+            TimerOp::Schedule(key(&a, DueKind::Performance), t(10)),
+            TimerOp::Schedule(key(&a, DueKind::Deadline), t(1000)),
+        ],
+        timeline: vec![line.clone()],
+        announce: vec![],
+    };
+    assert!(store.save(&a, 0, &with_entry("a"), &effects).await.unwrap());
+    let lost = Effects { timers: vec![TimerOp::Schedule(key(&b, DueKind::Performance), t(0))], ..effects.clone() };
+    assert!(!store.save(&b, 7, &with_entry("lost"), &lost).await.unwrap());
+    assert_eq!(incidents.timer_due(&key(&b, DueKind::Performance)).await.unwrap(), None, "a lost write sets nothing");
+    assert_eq!(incidents.timeline(&b).await.unwrap(), vec![], "a lost write appends nothing");
+    assert_eq!(incidents.timer_due(&key(&a, DueKind::Performance)).await.unwrap(), Some(t(10)));
+    assert_eq!(incidents.timeline(&a).await.unwrap(), vec![line]);
 
-    assert_eq!(store.claim_due(t(10), t(70), 10).await.unwrap(), vec![(a.clone(), DueKind::Performance)]);
-    assert_eq!(store.claim_due(t(20), t(80), 10).await.unwrap(), vec![], "leased until t70");
-    assert_eq!(
-        store.claim_due(t(70), t(130), 10).await.unwrap(),
-        vec![(a.clone(), DueKind::Performance)],
-        "back after the lease"
-    );
-    store.finish_due(&a, DueKind::Performance, t(70)).await.unwrap();
-    let again = store.claim_due(t(130), t(190), 10).await.unwrap();
-    assert_eq!(again, vec![(a.clone(), DueKind::Performance)], "an old lease does not finish a newer one");
-    store.finish_due(&a, DueKind::Performance, t(190)).await.unwrap();
-
-    assert!(store.save(&a, 1, &with_entry("a2"), &[(DueKind::Deadline, t(200))]).await.unwrap());
-    assert_eq!(store.claim_due(t(195), t(255), 10).await.unwrap(), vec![], "finished, and the deadline moved to t200");
-    assert_eq!(store.claim_due(t(200), t(260), 10).await.unwrap(), vec![(a.clone(), DueKind::Deadline)]);
+    let claimed = incidents.claim_due_timers(t(10), Duration::from_secs(60), 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|c| c.key.clone()).collect::<Vec<_>>(), vec![key(&a, DueKind::Performance)]);
+    let moved = Effects { timers: vec![TimerOp::Schedule(key(&a, DueKind::Deadline), t(200))], ..none() };
+    assert!(store.save(&a, 1, &with_entry("a2"), &moved).await.unwrap());
+    assert_eq!(incidents.timer_due(&key(&a, DueKind::Deadline)).await.unwrap(), Some(t(200)));
 }

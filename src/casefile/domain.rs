@@ -321,6 +321,10 @@ pub enum Conflict {
     /// No such entry or party.
     #[error("no such {0}")]
     Missing(&'static str),
+    /// Parties no longer change once the agreement carries a signature (or this party signed
+    /// the record).
+    #[error("the agreement is signed: its parties can no longer be removed")]
+    PartySigned,
 }
 
 /// What a case-file deadline is for (durable timers in the case file's own port).
@@ -523,6 +527,24 @@ impl CaseFile {
         self.versions.last().ok_or(Conflict::NoAgreement)
     }
 
+    /// Remove a party before anything is signed: from the case and from the unsigned draft.
+    ///
+    /// # Errors
+    /// `Missing` for an unknown party; `PartySigned` once any agreement version carries a
+    /// signature or this party signed the record.
+    pub fn remove_party(&mut self, party_id: &str) -> Result<Party, Conflict> {
+        let at = self.parties.iter().position(|p| p.id == party_id).ok_or(Conflict::Missing("party"))?;
+        let signed_record =
+            self.record_signatures.iter().any(|s| matches!(&s.signer, Signer::Party { party_id: p } if p == party_id));
+        if signed_record || self.versions.iter().any(|v| !v.signatures.is_empty()) {
+            return Err(Conflict::PartySigned);
+        }
+        if let Some(v) = self.versions.last_mut() {
+            v.parties.retain(|p| p.party_id != party_id);
+        }
+        Ok(self.parties.remove(at))
+    }
+
     /// Add a signature to the current agreement version. The mediator's, last, makes it
     /// take effect. Returns whether it took effect now.
     ///
@@ -567,7 +589,10 @@ impl CaseFile {
     /// A second call (a timer delivered twice) finds nothing pending: exactly-once effect.
     pub fn fire(&mut self, kind: DueKind, now: Timestamp) -> bool {
         let matters = match kind {
-            DueKind::Performance => self.in_effect().is_some() && self.follow_ups.is_empty(),
+            // Not followed up yet, or urged at the last follow-up (it comes due again).
+            DueKind::Performance => {
+                self.in_effect().is_some() && self.follow_ups.last().is_none_or(|f| f.action == FollowUpAction::Urged)
+            }
             DueKind::Confirmation => self.in_effect().is_some() && self.confirmation.is_none(),
             DueKind::Deadline => self.in_effect().is_none(),
         };
@@ -584,6 +609,14 @@ impl CaseFile {
             }
             None => false,
         }
+    }
+
+    /// Whether a follow-up is due: the performance deadline fired since the last one recorded.
+    #[must_use]
+    pub fn follow_up_due(&self) -> bool {
+        let fired = self.reminders.iter().filter(|r| r.kind == DueKind::Performance).filter_map(|r| r.fired_at).max();
+        let last = self.follow_ups.last().map(|f| f.at);
+        fired.is_some_and(|f| last.is_none_or(|l| l < f))
     }
 
     /// Record a follow-up; not performed after an earlier "not performed" is advised to sue.
@@ -805,6 +838,19 @@ mod tests {
         assert!(!case.fire(DueKind::Deadline, t(160)), "a redelivery changes nothing");
         assert_eq!(case.reminders[0].fired_at, Some(t(100)));
         assert_eq!(case.reminders.len(), 1);
+    }
+
+    #[test]
+    fn a_party_is_removed_until_the_agreement_carries_a_signature() {
+        let mut case = version_with(&["甲", "乙", "丙"]);
+        let (p2, p3) = (case.parties[1].id.clone(), case.parties[2].id.clone());
+        assert_eq!(case.remove_party("p99"), Err(Conflict::Missing("party")));
+        assert_eq!(case.remove_party(&p3).map(|p| p.name), Ok("丙".to_owned()));
+        assert_eq!(case.current().unwrap().parties.len(), 2, "gone from the unsigned draft too");
+        let signer = Signer::Party { party_id: case.parties[0].id.clone() };
+        case.sign_agreement(sig(&case, signer), Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!(case.remove_party(&p2), Err(Conflict::PartySigned));
+        assert_eq!(case.parties.len(), 2);
     }
 
     #[test]

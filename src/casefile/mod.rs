@@ -10,12 +10,18 @@
 //! - `templates.rs`: common clauses per category. `pdf.rs`: layout and rendering.
 //! - `grade.rs`: the difficulty grade (suggested, decided, audited); `subsidy.rs` and
 //!   `subsidy_pdf.rs`: the monthly 以案定补 report per mediator and committee, CSV and PDF.
+//! - `parties.rs`: adding, revealing (audited) and removing parties.
+//! - `after.rs`: after the agreement: follow-ups, 司法确认, extending the deadline.
+//! - `timers.rs`: the deadlines on the shared timer runner, and what reaches people when
+//!   they fall due.
 //!
 //! [`CaseFiles`] is the service handle. It reads incidents through the [`Dispatcher`] (to know
 //! the holder and the operator's scope) and never writes them. Nothing here knows HTTP.
 
+mod after;
 pub mod domain;
 pub mod grade;
+mod parties;
 pub mod pdf;
 pub mod redis;
 pub mod seal;
@@ -31,17 +37,17 @@ pub mod conformance;
 use crate::dispatch::{Dispatcher, Scope};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Incident;
-use crate::store::StoreError;
+use crate::store::{StoreError, TimerOp};
 use domain::{
-    Actor, AgreementDraft, AgreementVersion, AuditNote, CaseFile, Confirmation, Conflict, DueKind, FollowUp, Invalid,
-    Mark, Party, PartyRole, Performance, RecordEntry, Signature, Signer,
+    Actor, AgreementDraft, AgreementVersion, CaseFile, Conflict, DueKind, Invalid, Mark, PartyRole, RecordEntry,
+    Signature, Signer,
 };
 use seal::Sealer;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use store::CaseFileStore;
+use store::{CaseFileStore, Effects};
 
 /// `[casefile]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -65,6 +71,9 @@ pub struct CaseFileSettings {
     /// When to remind of 司法确认 after the agreement takes effect (inside its 30 days).
     #[serde(with = "humantime_serde", default = "default_confirmation_remind_after")]
     pub confirmation_remind_after: std::time::Duration,
+    /// After a follow-up that urged performance, when the follow-up comes due again.
+    #[serde(with = "humantime_serde", default = "default_urge_recheck_after")]
+    pub urge_recheck_after: std::time::Duration,
     /// `GD_CASEFILE__KEYS` (`kid=base64,…`, first seals), from the environment only.
     #[serde(skip)]
     pub keys: Option<SecretString>,
@@ -108,6 +117,10 @@ fn default_confirmation_remind_after() -> std::time::Duration {
     std::time::Duration::from_secs(7 * 24 * 3600)
 }
 
+fn default_urge_recheck_after() -> std::time::Duration {
+    std::time::Duration::from_secs(7 * 24 * 3600)
+}
+
 impl Default for CaseFileSettings {
     fn default() -> Self {
         Self {
@@ -117,6 +130,7 @@ impl Default for CaseFileSettings {
             font_face: default_font_face(),
             mediation_deadline: default_mediation_deadline(),
             confirmation_remind_after: default_confirmation_remind_after(),
+            urge_recheck_after: default_urge_recheck_after(),
             keys: None,
             grading: grade::GradingRules::default(),
             subsidy: subsidy::SubsidyRates::default(),
@@ -245,7 +259,7 @@ struct Inner {
     dispatcher: Dispatcher,
     settings: CaseFileSettings,
     /// Loaded on the first PDF (26 MB): most instances and tests never render one.
-    font: OnceLock<Result<krilla::text::Font, String>>,
+    font: OnceLock<Result<pdf::Typeface, String>>,
 }
 
 /// How many times a write re-reads after losing a race before answering `Contended`.
@@ -296,7 +310,7 @@ impl CaseFiles {
     }
 
     /// Read, change, compare-and-set; again on a lost race. Deadlines the change sets or
-    /// moves are written with it (the document says what is pending; the store's deadline set
+    /// moves are written with it (the document says what is pending; the shared timer set
     /// follows it in the same atomic write). The first write of a held case sets the
     /// mediation deadline from the claim.
     async fn update<T>(
@@ -304,6 +318,17 @@ impl CaseFiles {
         id: &IncidentId,
         claimed_at: Option<jiff::Timestamp>,
         mut change: impl FnMut(&mut CaseFile) -> Result<T, CaseFileError>,
+    ) -> Result<T, CaseFileError> {
+        self.update_with(id, claimed_at, |case, _| change(case)).await
+    }
+
+    /// [`Self::update`], where the change also says what goes with it (timeline lines, bus
+    /// messages).
+    async fn update_with<T>(
+        &self,
+        id: &IncidentId,
+        claimed_at: Option<jiff::Timestamp>,
+        mut change: impl FnMut(&mut CaseFile, &mut Effects) -> Result<T, CaseFileError>,
     ) -> Result<T, CaseFileError> {
         for _ in 0..WRITE_ATTEMPTS {
             let stored = self.inner.store.load(id).await?;
@@ -313,15 +338,14 @@ impl CaseFiles {
             {
                 case.set_reminder(DueKind::Deadline, self.after(at, self.inner.settings.mediation_deadline));
             }
-            let out = change(&mut case)?;
-            let due: Vec<_> = DueKind::ALL
-                .into_iter()
-                .filter_map(|k| {
-                    let now = case.pending(k)?.due_at;
-                    (stored.case.pending(k).map(|r| r.due_at) != Some(now)).then_some((k, now))
-                })
-                .collect();
-            if self.inner.store.save(id, stored.version, &case, &due).await? {
+            let mut effects = Effects::default();
+            let out = change(&mut case, &mut effects)?;
+            effects.timers.extend(DueKind::ALL.into_iter().filter_map(|k| {
+                let now = case.pending(k)?.due_at;
+                let moved = stored.case.pending(k).map(|r| r.due_at) != Some(now);
+                moved.then(|| TimerOp::Schedule(timers::key(id, k), now))
+            }));
+            if self.inner.store.save(id, stored.version, &case, &effects).await? {
                 return Ok(out);
             }
         }
@@ -339,145 +363,6 @@ impl CaseFiles {
     pub async fn case_file(&self, viewer: &Viewer, id: &IncidentId) -> Result<(Incident, CaseFile), CaseFileError> {
         let incident = self.visible(viewer, id).await?;
         Ok((incident, self.inner.store.load(id).await?.case))
-    }
-
-    fn seal_party(&self, id: &IncidentId, party: &mut Party, phone: Option<String>, id_number: Option<String>) {
-        if let Some(p) = phone {
-            party.phone_masked = Some(domain::mask_phone(&p));
-            party.phone = Some(self.inner.sealer.seal(&format!("{id}:{}:phone", party.id), &p));
-        }
-        if let Some(n) = id_number {
-            party.id_number_masked = Some(domain::mask_id_number(&n));
-            party.id_number = Some(self.inner.sealer.seal(&format!("{id}:{}:id_number", party.id), &n));
-        }
-    }
-
-    /// The holder adds a party.
-    ///
-    /// # Errors
-    /// `NotFound`; `Invalid` (limits); `Conflict::Full` past [`domain::MAX_PARTIES`].
-    pub async fn add_party(
-        &self,
-        mediator: &AccountId,
-        id: &IncidentId,
-        new: NewParty,
-    ) -> Result<Party, CaseFileError> {
-        let incident = self.held(mediator, id).await?;
-        let name = new.name.trim().to_owned();
-        domain::check_chars("name", &name, 1, domain::MAX_NAME_CHARS)?;
-        let address = new.address.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
-        if let Some(a) = &address {
-            domain::check_chars("address", a, 1, domain::MAX_ADDRESS_CHARS)?;
-        }
-        let phone = new.phone.filter(|p| !p.trim().is_empty()).map(|p| domain::parse_phone(&p)).transpose()?;
-        let id_number =
-            new.id_number.filter(|n| !n.trim().is_empty()).map(|n| domain::parse_id_number(&n)).transpose()?;
-        let now = self.now();
-        let party = self
-            .update(id, incident.claimed_at, |case| {
-                self.push_party(
-                    case,
-                    id,
-                    new.role,
-                    &name,
-                    phone.clone(),
-                    id_number.clone(),
-                    address.clone(),
-                    false,
-                    now,
-                )
-            })
-            .await?;
-        tracing::info!(incident_id = %id, party = %party.id, "party added");
-        Ok(party)
-    }
-
-    #[expect(clippy::too_many_arguments, reason = "one party's fields, used by both ways of adding one")]
-    fn push_party(
-        &self,
-        case: &mut CaseFile,
-        id: &IncidentId,
-        role: PartyRole,
-        name: &str,
-        phone: Option<String>,
-        id_number: Option<String>,
-        address: Option<String>,
-        from_reporter: bool,
-        now: jiff::Timestamp,
-    ) -> Result<Party, CaseFileError> {
-        if case.parties.len() >= domain::MAX_PARTIES {
-            return Err(Conflict::Full(format!("at most {} parties", domain::MAX_PARTIES)).into());
-        }
-        if from_reporter && case.parties.iter().any(|p| p.from_reporter) {
-            return Err(Conflict::Full("the reporter is already a party".into()).into());
-        }
-        let mut party = Party {
-            id: case.fresh_id("p"),
-            role,
-            name: name.to_owned(),
-            phone: None,
-            phone_masked: None,
-            id_number: None,
-            id_number_masked: None,
-            address,
-            from_reporter,
-            added_at: now,
-        };
-        self.seal_party(id, &mut party, phone, id_number);
-        case.parties.push(party.clone());
-        Ok(party)
-    }
-
-    /// The holder makes the resident who reported a party, in one tap: their phone comes
-    /// from the report.
-    ///
-    /// # Errors
-    /// As [`Self::add_party`]; `Conflict::Full` when the reporter already is one.
-    pub async fn add_reporter(
-        &self,
-        mediator: &AccountId,
-        id: &IncidentId,
-        role: PartyRole,
-        name: Option<String>,
-    ) -> Result<Party, CaseFileError> {
-        let incident = self.held(mediator, id).await?;
-        let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).unwrap_or_else(|| "报告人".into());
-        domain::check_chars("name", &name, 1, domain::MAX_NAME_CHARS)?;
-        let phone = incident.resident_phone.map(|p| p.full().to_owned());
-        let address = incident.address.clone().or(incident.place_name.clone());
-        let now = self.now();
-        self.update(id, incident.claimed_at, |case| {
-            self.push_party(case, id, role, &name, phone.clone(), None, address.clone(), true, now)
-        })
-        .await
-    }
-
-    /// A party's full phone and ID number, for the holder or an operator in scope; the
-    /// reveal is written to the case file's audit before anything is returned.
-    ///
-    /// # Errors
-    /// `NotFound` (incident or party); `Unopenable` when the sealing key is gone.
-    pub async fn reveal(&self, viewer: &Viewer, id: &IncidentId, party_id: &str) -> Result<Revealed, CaseFileError> {
-        self.visible(viewer, id).await?;
-        let actor = viewer.actor();
-        let now = self.now();
-        // Audit first: no record, no number.
-        let party = self
-            .update(id, None, |case| {
-                let party = case.parties.iter().find(|p| p.id == party_id).cloned().ok_or(CaseFileError::NotFound)?;
-                case.audit.push(AuditNote {
-                    at: now,
-                    actor: actor.clone(),
-                    action: format!("revealed the phone and ID number of party {party_id}"),
-                });
-                Ok(party)
-            })
-            .await?;
-        tracing::info!(incident_id = %id, party = %party_id, role = %actor.role, "party contact revealed");
-        let open = |field: &str, v: &Option<domain::Sealed>| {
-            v.as_ref().map(|s| self.inner.sealer.open(&format!("{id}:{}:{field}", party.id), s)).transpose()
-        };
-        Ok(Revealed { phone: open("phone", &party.phone)?, id_number: open("id_number", &party.id_number)? })
     }
 
     /// The holder adds a record entry (session ≥ 1).
@@ -618,120 +503,6 @@ impl CaseFiles {
         Ok(took_effect)
     }
 
-    /// A case-file deadline fell due (the runner, at least once): records it once. Returns
-    /// whether it fired now (false: already fired, moved, or moot).
-    ///
-    /// # Errors
-    /// `Store`; `Contended`.
-    pub async fn fire(&self, id: &IncidentId, kind: DueKind) -> Result<bool, CaseFileError> {
-        let now = self.now();
-        let fired = self.update(id, None, |case| Ok(case.fire(kind, now))).await?;
-        if fired {
-            // Parties and the mediator see it in the case file (the page lists due items).
-            tracing::info!(incident_id = %id, kind = kind.as_str(), "case-file deadline fired");
-            metrics::counter!("gd_casefile_deadlines_fired_total", "kind" => kind.as_str()).increment(1);
-        }
-        Ok(fired)
-    }
-
-    /// The holder records a performance follow-up (回访): not performed is urged the first
-    /// time, then advised to sue.
-    ///
-    /// # Errors
-    /// `NotFound`; `Invalid` (note over 1000 characters); `Conflict::NoAgreement`.
-    pub async fn follow_up(
-        &self,
-        mediator: &AccountId,
-        id: &IncidentId,
-        performance: Performance,
-        note: &str,
-    ) -> Result<FollowUp, CaseFileError> {
-        let incident = self.held(mediator, id).await?;
-        let note = note.trim().to_owned();
-        domain::check_chars("note", &note, 0, 1000)?;
-        let now = self.now();
-        self.update(id, incident.claimed_at, |case| {
-            if case.in_effect().is_none() {
-                return Err(Conflict::NoAgreement.into());
-            }
-            if case.follow_ups.len() >= 50 {
-                return Err(Conflict::Full("at most 50 follow-ups".into()).into());
-            }
-            Ok(case.follow_up(performance, note.clone(), now))
-        })
-        .await
-    }
-
-    /// The holder records the parties' joint 司法确认 application (court, day) and, later,
-    /// the court's result (`confirmed` / `rejected`).
-    ///
-    /// # Errors
-    /// `NotFound`; `Invalid`; `Conflict::NoAgreement`.
-    pub async fn confirmation(
-        &self,
-        mediator: &AccountId,
-        id: &IncidentId,
-        court: &str,
-        applied_on: jiff::civil::Date,
-        result: Option<&str>,
-    ) -> Result<Confirmation, CaseFileError> {
-        let incident = self.held(mediator, id).await?;
-        let court = court.trim().to_owned();
-        domain::check_chars("court", &court, 1, 100)?;
-        if let Some(r) = result
-            && !matches!(r, "confirmed" | "rejected")
-        {
-            return Err(Invalid::new("result", "confirmed or rejected").into());
-        }
-        let now = self.now();
-        self.update(id, incident.claimed_at, |case| {
-            if case.in_effect().is_none() {
-                return Err(Conflict::NoAgreement.into());
-            }
-            let c = Confirmation {
-                court: court.clone(),
-                applied_on,
-                result: result.map(str::to_owned),
-                result_at: result.map(|_| now),
-            };
-            case.confirmation = Some(c.clone());
-            Ok(c)
-        })
-        .await
-    }
-
-    /// Extend the mediation deadline by `casefile.mediation_deadline`, with every party's
-    /// consent recorded (their ids).
-    ///
-    /// # Errors
-    /// `NotFound`; `Invalid` when a party's consent is missing or unknown.
-    pub async fn extend(
-        &self,
-        mediator: &AccountId,
-        id: &IncidentId,
-        consents: &[String],
-    ) -> Result<jiff::Timestamp, CaseFileError> {
-        let incident = self.held(mediator, id).await?;
-        let now = self.now();
-        let by = self.inner.settings.mediation_deadline;
-        self.update(id, incident.claimed_at, |case| {
-            let all: std::collections::BTreeSet<&String> = case.parties.iter().map(|p| &p.id).collect();
-            let given: std::collections::BTreeSet<&String> = consents.iter().collect();
-            if case.parties.len() < 2 || all != given {
-                return Err(Invalid::new("consents", "every party (at least two) must consent").into());
-            }
-            if case.extensions.len() >= 12 {
-                return Err(Conflict::Full("at most 12 extensions".into()).into());
-            }
-            let last = case.reminders.iter().filter(|r| r.kind == DueKind::Deadline).map(|r| r.due_at).max();
-            let due = self.after(last.unwrap_or(now).max(now), by);
-            case.extensions.push(consents.to_vec());
-            case.set_reminder(DueKind::Deadline, due);
-            Ok(due)
-        })
-        .await
-    }
-
     /// A signature image of a case `viewer` may see.
     ///
     /// # Errors
@@ -811,23 +582,25 @@ impl CaseFiles {
                 None => None,
             };
             let input = pdf::Input { incident, case, images, committee, seal, mediator, timeline };
-            let font = this.font()?;
-            Ok(pdf::render(which, &input, font))
+            let face = this.font()?;
+            Ok(pdf::render(which, &input, &face))
         })
         .await
         .map_err(|e| CaseFileError::PdfUnavailable(format!("rendering stopped: {e}")))?
     }
 
-    fn font(&self) -> Result<krilla::text::Font, CaseFileError> {
+    fn font(&self) -> Result<pdf::Typeface, CaseFileError> {
         let s = &self.inner.settings;
         self.inner
             .font
             .get_or_init(|| {
                 let bytes = std::fs::read(&s.font_path)
                     .map_err(|e| format!("casefile.font_path {} cannot be read: {e}", s.font_path.display()))?;
-                krilla::text::Font::new(Arc::new(bytes).into(), s.font_face).ok_or_else(|| {
+                let advances = pdf::Advances::of(&bytes, s.font_face);
+                let font = krilla::text::Font::new(Arc::new(bytes).into(), s.font_face).ok_or_else(|| {
                     format!("casefile.font_path {} face {} is not a font", s.font_path.display(), s.font_face)
-                })
+                })?;
+                Ok(pdf::Typeface { font, advances })
             })
             .clone()
             .map_err(CaseFileError::PdfUnavailable)

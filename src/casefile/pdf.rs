@@ -4,8 +4,11 @@
 //! rendering pass, so page footers know the page count.
 //!
 //! Line filling: Chinese wraps between any two characters, except that closing punctuation
-//! never starts a line (it hangs at the end of the previous one); widths are estimated (CJK
-//! one em, ASCII about half), which suits this plain layout.
+//! never starts a line (it hangs at the end of the previous one), and a date (`2026年12月09日`)
+//! or a run of Latin letters and digits never breaks inside. Widths are the font's own
+//! advances (its `hmtx`, read once with skrifa: krilla does not expose them), so a line ends
+//! where the viewer draws it; a character the font lacks is estimated (CJK one em, ASCII about
+//! half).
 
 use super::domain::{AgreementVersion, CaseFile, FollowUpAction, Performance, Signature, Signer};
 use crate::domain::incident::Incident;
@@ -74,14 +77,46 @@ pub(super) struct Layout {
     pages: Vec<Vec<Op>>,
     pub(super) y: f32,
     footer: String,
+    advances: Advances,
 }
 
-fn char_width(c: char, size: f32) -> f32 {
-    if c.is_ascii() { size * 0.52 } else { size }
+/// Each character's advance in ems, as the font draws it.
+#[derive(Debug, Clone, Default)]
+pub struct Advances(Arc<HashMap<char, f32>>);
+
+impl Advances {
+    /// The advances of face `index` of the font file `bytes`; none (estimates only) when it
+    /// does not parse.
+    #[must_use]
+    pub fn of(bytes: &[u8], index: u32) -> Self {
+        use skrifa::MetadataProvider;
+        let Ok(font) = skrifa::FontRef::from_index(bytes, index) else { return Self::default() };
+        let metrics = font.glyph_metrics(skrifa::instance::Size::new(1.0), skrifa::instance::LocationRef::default());
+        let map = font
+            .charmap()
+            .mappings()
+            .filter_map(|(cp, glyph)| Some((char::from_u32(cp)?, metrics.advance_width(glyph)?)))
+            .collect();
+        Self(Arc::new(map))
+    }
+
+    fn char_width(&self, c: char, size: f32) -> f32 {
+        let em = self.0.get(&c).copied().unwrap_or(if c.is_ascii() { 0.52 } else { 1.0 });
+        em * size
+    }
+
+    fn width(&self, text: &str, size: f32) -> f32 {
+        text.chars().map(|c| self.char_width(c, size)).sum()
+    }
 }
 
-pub(super) fn width(text: &str, size: f32) -> f32 {
-    text.chars().map(|c| char_width(c, size)).sum()
+/// A font with its advances: what the layout measures and the renderer draws.
+#[derive(Debug, Clone)]
+pub struct Typeface {
+    /// For krilla.
+    pub font: Font,
+    /// For line filling.
+    pub advances: Advances,
 }
 
 /// Never at the start of a line (clreq): closing punctuation, and the second half of ——/…….
@@ -89,20 +124,51 @@ fn no_line_start(c: char) -> bool {
     "，。、；：？！）》」』】〕”’·—…%,.;:?!)".contains(c)
 }
 
-/// Split `text` into lines at most `max_w` wide (closing punctuation may hang past it).
-fn wrap(text: &str, size: f32, max_w: f32) -> Vec<String> {
+/// Split a paragraph into the pieces a line may not break inside: a date (`2026年12月09日`,
+/// `12月9日`), a run of ASCII letters and digits, else one character.
+fn units(para: &str) -> Vec<&str> {
+    let mut out = vec![];
+    let mut start = 0;
+    let mut prev: Option<char> = None;
+    for (i, c) in para.char_indices() {
+        let joins = match prev {
+            Some(p) if p.is_ascii_alphanumeric() => c.is_ascii_alphanumeric() || "年月日".contains(c),
+            Some(p) if "年月".contains(p) => c.is_ascii_digit() && i > start + p.len_utf8(),
+            _ => false,
+        };
+        if !joins && i > start {
+            out.push(&para[start..i]);
+            start = i;
+        }
+        prev = Some(c);
+    }
+    if start < para.len() {
+        out.push(&para[start..]);
+    }
+    out
+}
+
+/// Split `text` into lines at most `max_w` wide (closing punctuation may hang past it; a
+/// piece wider than a whole line breaks between its characters).
+fn wrap(advances: &Advances, text: &str, size: f32, max_w: f32) -> Vec<String> {
     let mut lines = vec![];
     for para in text.split('\n') {
         let mut line = String::new();
         let mut w = 0.0;
-        for c in para.chars() {
-            let cw = char_width(c, size);
-            if w + cw > max_w && !line.is_empty() && !no_line_start(c) {
-                lines.push(std::mem::take(&mut line));
-                w = 0.0;
+        for unit in units(para) {
+            let uw = advances.width(unit, size);
+            let pieces: Vec<String> =
+                if uw > max_w { unit.chars().map(String::from).collect() } else { vec![unit.to_owned()] };
+            for piece in pieces {
+                let pw = advances.width(&piece, size);
+                let first = piece.chars().next().unwrap_or(' ');
+                if w + pw > max_w && !line.is_empty() && !no_line_start(first) {
+                    lines.push(std::mem::take(&mut line));
+                    w = 0.0;
+                }
+                line.push_str(&piece);
+                w += pw;
             }
-            line.push(c);
-            w += cw;
         }
         lines.push(line);
     }
@@ -110,8 +176,12 @@ fn wrap(text: &str, size: f32, max_w: f32) -> Vec<String> {
 }
 
 impl Layout {
-    pub(super) fn new(footer: String) -> Self {
-        Self { pages: vec![vec![]], y: TOP, footer }
+    pub(super) fn new(footer: String, advances: Advances) -> Self {
+        Self { pages: vec![vec![]], y: TOP, footer, advances }
+    }
+
+    pub(super) fn width(&self, text: &str, size: f32) -> f32 {
+        self.advances.width(text, size)
     }
 
     pub(super) fn push(&mut self, op: Op) {
@@ -136,7 +206,7 @@ impl Layout {
     pub(super) fn title(&mut self, text: &str) {
         self.ensure(40.0);
         let size = 20.0;
-        let x = (PAGE_W - width(text, size)) / 2.0;
+        let x = (PAGE_W - self.width(text, size)) / 2.0;
         self.y += size;
         self.push(Op::Text { x, y: self.y, size, text: text.to_owned() });
         self.y += 18.0;
@@ -145,7 +215,7 @@ impl Layout {
     fn right(&mut self, text: &str) {
         self.ensure(BODY * LEADING);
         self.y += BODY;
-        let x = PAGE_W - RIGHT - width(text, BODY);
+        let x = PAGE_W - RIGHT - self.width(text, BODY);
         self.push(Op::Text { x, y: self.y, size: BODY, text: text.to_owned() });
         self.y += BODY * (LEADING - 1.0);
     }
@@ -153,7 +223,7 @@ impl Layout {
     /// A paragraph, wrapped, with a first-line indent of `indent` characters.
     pub(super) fn para(&mut self, text: &str, indent: usize) {
         let pad = "\u{3000}".repeat(indent);
-        for line in wrap(&format!("{pad}{text}"), BODY, PAGE_W - LEFT - RIGHT) {
+        for line in wrap(&self.advances, &format!("{pad}{text}"), BODY, PAGE_W - LEFT - RIGHT) {
             self.ensure(BODY * LEADING);
             self.y += BODY;
             self.push(Op::Text { x: LEFT, y: self.y, size: BODY, text: line });
@@ -177,19 +247,24 @@ impl Layout {
         self.ensure(h + 8.0);
         let base = self.y + h - 10.0;
         self.push(Op::Text { x: LEFT, y: base, size: BODY, text: label.to_owned() });
-        let x = LEFT + width(label, BODY) + 6.0;
+        let x = LEFT + self.width(label, BODY) + 6.0;
         match signature.and_then(|s| Some((s, images.get(&s.image_sha256)?))) {
             Some((s, bytes)) => {
                 let (w, h_img) = image_box(bytes, 140.0, h - 4.0);
                 self.push(Op::Image { x, y: self.y + 2.0, w, h: h_img, bytes: bytes.clone() });
                 let date = day(s.at);
-                let date_x = PAGE_W - RIGHT - width(&date, BODY);
+                let date_x = PAGE_W - RIGHT - self.width(&date, BODY);
                 self.push(Op::Text { x: date_x, y: base, size: BODY, text: date });
             }
             None => {
                 self.push(Op::Rule { x1: x, x2: x + 140.0, y: base + 2.0 });
                 let blank = "年    月    日";
-                self.push(Op::Text { x: PAGE_W - RIGHT - width(blank, BODY), y: base, size: BODY, text: blank.into() });
+                self.push(Op::Text {
+                    x: PAGE_W - RIGHT - self.width(blank, BODY),
+                    y: base,
+                    size: BODY,
+                    text: blank.into(),
+                });
             }
         }
         self.y += h;
@@ -199,9 +274,9 @@ impl Layout {
         self.ensure(110.0);
         let right = PAGE_W - RIGHT;
         let name_y = self.y + 40.0;
-        let name_x = right - width(committee, BODY) - 10.0;
+        let name_x = right - self.width(committee, BODY) - 10.0;
         self.push(Op::Text { x: name_x, y: name_y, size: BODY, text: committee.to_owned() });
-        let date_x = right - width(date, BODY) - 30.0;
+        let date_x = right - self.width(date, BODY) - 30.0;
         self.push(Op::Text { x: date_x, y: name_y + 24.0, size: BODY, text: date.to_owned() });
         // The seal sits over the committee's name and the date, as stamped on paper.
         let (cx, cy, r) = (right - 80.0, name_y + 6.0, 42.0);
@@ -455,7 +530,7 @@ fn case_file(l: &mut Layout, input: &Input) {
 
 /// Lay out and render one document.
 #[must_use]
-pub fn render(which: Which, input: &Input, font: Font) -> Vec<u8> {
+pub fn render(which: Which, input: &Input, face: &Typeface) -> Vec<u8> {
     let version = input.case.current();
     let footer = match (which, version) {
         (Which::Agreement, Some(v)) => {
@@ -464,7 +539,7 @@ pub fn render(which: Which, input: &Input, font: Font) -> Vec<u8> {
         }
         _ => case_number(&input.incident),
     };
-    let mut l = Layout::new(footer);
+    let mut l = Layout::new(footer, face.advances.clone());
     match which {
         Which::Agreement => {
             if let Some(v) = version {
@@ -474,7 +549,7 @@ pub fn render(which: Which, input: &Input, font: Font) -> Vec<u8> {
         Which::Record => record(&mut l, input),
         Which::CaseFile => case_file(&mut l, input),
     }
-    draw(&l, font)
+    draw(&l, face.font.clone())
 }
 
 fn fill(r: u8, g: u8, b: u8) -> Fill {
@@ -519,11 +594,11 @@ pub(super) fn draw(l: &Layout, font: Font) -> Vec<u8> {
                         surface.set_fill(Some(fill(0, 0, 0)));
                     }
                 }
-                Op::Seal { cx, cy, r, name } => draw_seal(&mut surface, font.clone(), *cx, *cy, *r, name),
+                Op::Seal { cx, cy, r, name } => draw_seal(&mut surface, (&font, &l.advances), *cx, *cy, *r, name),
             }
         }
         let foot = format!("{}    第{}页 共{}页", l.footer, n + 1, total);
-        let x = (PAGE_W - width(&foot, 9.0)) / 2.0;
+        let x = (PAGE_W - l.width(&foot, 9.0)) / 2.0;
         surface.set_fill(Some(fill(90, 90, 90)));
         surface.draw_text(Point::from_xy(x, PAGE_H - 36.0), font.clone(), 9.0, &foot, false, TextDirection::Auto);
         surface.finish();
@@ -534,7 +609,14 @@ pub(super) fn draw(l: &Layout, font: Font) -> Vec<u8> {
 }
 
 /// A red round seal: ring, star, and the committee's name across it.
-fn draw_seal(surface: &mut krilla::surface::Surface<'_>, font: Font, cx: f32, cy: f32, r: f32, name: &str) {
+fn draw_seal(
+    surface: &mut krilla::surface::Surface<'_>,
+    (font, advances): (&Font, &Advances),
+    cx: f32,
+    cy: f32,
+    r: f32,
+    name: &str,
+) {
     let red = rgb::Color::new(200, 16, 16);
     let mut ring = PathBuilder::new();
     let steps = 72;
@@ -562,8 +644,8 @@ fn draw_seal(surface: &mut krilla::surface::Surface<'_>, font: Font, cx: f32, cy
         surface.draw_path(&p);
     }
     let size = (1.5 * r / name.chars().count().max(1) as f32).min(11.0);
-    let x = cx - width(name, size) / 2.0;
-    surface.draw_text(Point::from_xy(x, cy + r * 0.55), font, size, name, false, TextDirection::Auto);
+    let x = cx - advances.width(name, size) / 2.0;
+    surface.draw_text(Point::from_xy(x, cy + r * 0.55), font.clone(), size, name, false, TextDirection::Auto);
     surface.set_fill(Some(fill(0, 0, 0)));
 }
 
@@ -575,10 +657,22 @@ mod tests {
     fn closing_punctuation_never_starts_a_line() {
         let text = "甲乙丙丁，戊己庚辛。壬癸";
         for max in [24.0, 36.0, 48.0, 60.0] {
-            for line in wrap(text, 12.0, max).iter().skip(1) {
+            for line in wrap(&Advances::default(), text, 12.0, max).iter().skip(1) {
                 assert!(!line.starts_with(no_line_start), "{line:?} at {max}");
             }
         }
+    }
+
+    #[test]
+    fn a_date_never_breaks_across_lines_wherever_the_line_ends() {
+        let date = "2026年12月09日";
+        let text = "履行方式：当面付清现金；履行地点：南关街社区调解室；履行期限：2026年12月09日前。";
+        for max in (90..=400).map(|w| w as f32) {
+            let lines = wrap(&Advances::default(), text, 12.0, max);
+            assert_eq!(lines.concat(), text, "nothing lost at {max}");
+            assert!(lines.iter().any(|l| l.contains(date)), "{lines:?} at {max}");
+        }
+        assert_eq!(units("共3年2月12日，计500元"), ["共", "3年2月12日", "，", "计", "500", "元"]);
     }
 
     #[test]

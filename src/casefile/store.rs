@@ -4,15 +4,32 @@
 //! A case file is one versioned document per incident, written by compare-and-set on its
 //! version (the service re-reads and retries on a lost race); images (signatures, thumb
 //! prints) are stored beside it by their SHA-256, so writing one twice is harmless.
+//!
+//! Its deadlines are not kept here: a write puts them in the shared timer set (beside the
+//! incident store's, `{p}:timers`), with the incident's timeline lines and bus messages that
+//! go with it, all or nothing, so every instance's [`crate::timers::TimerRunner`] wakes for
+//! them and fires each once.
 
-use super::domain::{CaseFile, DueKind};
+use super::domain::CaseFile;
 use crate::domain::ids::IncidentId;
-use crate::store::StoreError;
+use crate::domain::timeline::TimelineEntry;
+use crate::store::memory::MemoryStore;
+use crate::store::{Bus, BusMessage, IncidentStore, StoreError, TimerOp};
 use async_trait::async_trait;
-use jiff::Timestamp;
-use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+/// What changes with a case-file write, all or nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Effects {
+    /// Deadline changes in the shared timer set (a `next_deadline` goes out with the write
+    /// when one is sooner than every deadline held, so every runner wakes for it).
+    pub timers: Vec<TimerOp>,
+    /// Lines for the incident's timeline.
+    pub timeline: Vec<TimelineEntry>,
+    /// Bus messages published iff the write applies.
+    pub announce: Vec<BusMessage>,
+}
 
 /// A case file as stored, with its version (0: none yet).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -32,37 +49,19 @@ pub trait CaseFileStore: Send + Sync {
     /// The backend's.
     async fn load(&self, id: &IncidentId) -> Result<Versioned, StoreError>;
 
-    /// Write `case` as version `expect + 1` if the stored version is still `expect`, and in the
-    /// same atomic step set each deadline in `due` (one per kind and incident: a later one
-    /// moves it); false when someone else wrote first (nothing written).
+    /// Write `case` as version `expect + 1` if the stored version is still `expect`, and with
+    /// it `effects`; false when someone else wrote first (nothing written, nothing announced).
     ///
     /// # Errors
     /// The backend's.
-    async fn save(
-        &self,
-        id: &IncidentId,
-        expect: u64,
-        case: &CaseFile,
-        due: &[(DueKind, Timestamp)],
-    ) -> Result<bool, StoreError>;
+    async fn save(&self, id: &IncidentId, expect: u64, case: &CaseFile, effects: &Effects) -> Result<bool, StoreError>;
 
-    /// Lease up to `max` deadlines due by `now`: each moves to `lease_until` (not deleted), so
-    /// one whose instance dies comes back then. At least once delivery.
+    /// Move the deadlines an earlier version kept in a set of their own (`{p}:case_due`)
+    /// into the shared timer set, once; returns how many moved.
     ///
     /// # Errors
-    /// The backend's.
-    async fn claim_due(
-        &self,
-        now: Timestamp,
-        lease_until: Timestamp,
-        max: usize,
-    ) -> Result<Vec<(IncidentId, DueKind)>, StoreError>;
-
-    /// Remove a claimed deadline, unless it was moved since (its time is no longer the lease).
-    ///
-    /// # Errors
-    /// The backend's.
-    async fn finish_due(&self, id: &IncidentId, kind: DueKind, lease_until: Timestamp) -> Result<(), StoreError>;
+    /// The backend's; the next start tries again (moving is idempotent).
+    async fn adopt_old_deadlines(&self) -> Result<usize, StoreError>;
 
     /// Keep an image under its SHA-256 (hex).
     ///
@@ -80,20 +79,21 @@ pub trait CaseFileStore: Send + Sync {
 /// Images by incident and SHA-256.
 type Images = HashMap<(IncidentId, String), Vec<u8>>;
 
-/// Case files in process memory (tests, the embedded store). Cheap to clone.
-#[derive(Debug, Clone, Default)]
+/// Case files in process memory (tests, the embedded store), beside the memory store whose
+/// timer set, timelines and bus they share. Cheap to clone.
+#[derive(Clone)]
 pub struct MemoryCaseFiles {
     // std Mutex: never held across an await.
     cases: Arc<Mutex<HashMap<IncidentId, Versioned>>>,
     images: Arc<Mutex<Images>>,
-    due: Arc<Mutex<BTreeMap<(IncidentId, DueKind), Timestamp>>>,
+    store: MemoryStore,
 }
 
 impl MemoryCaseFiles {
-    /// Empty.
+    /// Empty, beside `store`.
     #[must_use]
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(store: MemoryStore) -> Self {
+        Self { cases: Arc::default(), images: Arc::default(), store }
     }
 }
 
@@ -107,50 +107,27 @@ impl CaseFileStore for MemoryCaseFiles {
         Ok(self.cases.lock().map_err(poisoned)?.get(id).cloned().unwrap_or_default())
     }
 
-    async fn save(
-        &self,
-        id: &IncidentId,
-        expect: u64,
-        case: &CaseFile,
-        due: &[(DueKind, Timestamp)],
-    ) -> Result<bool, StoreError> {
-        let mut cases = self.cases.lock().map_err(poisoned)?;
-        let stored = cases.get(id).map_or(0, |v| v.version);
-        if stored != expect {
-            return Ok(false);
+    async fn save(&self, id: &IncidentId, expect: u64, case: &CaseFile, effects: &Effects) -> Result<bool, StoreError> {
+        {
+            let mut cases = self.cases.lock().map_err(poisoned)?;
+            let stored = cases.get(id).map_or(0, |v| v.version);
+            if stored != expect {
+                return Ok(false);
+            }
+            cases.insert(id.clone(), Versioned { version: expect + 1, case: case.clone() });
         }
-        // Both locks, always in this order: the deadlines change with the document.
-        let mut timers = self.due.lock().map_err(poisoned)?;
-        cases.insert(id.clone(), Versioned { version: expect + 1, case: case.clone() });
-        for (kind, at) in due {
-            timers.insert((id.clone(), *kind), *at);
+        // The rest cannot fail in memory: the write is whole once the version check passed.
+        self.store.change_timers(&effects.timers);
+        self.store.append_timeline(id, &effects.timeline).await?;
+        let bus = self.store.bus();
+        for message in &effects.announce {
+            bus.publish(message).await?;
         }
         Ok(true)
     }
 
-    async fn claim_due(
-        &self,
-        now: Timestamp,
-        lease_until: Timestamp,
-        max: usize,
-    ) -> Result<Vec<(IncidentId, DueKind)>, StoreError> {
-        let mut timers = self.due.lock().map_err(poisoned)?;
-        let mut due: Vec<_> = timers.iter().filter(|(_, at)| **at <= now).map(|(k, at)| (*at, k.clone())).collect();
-        due.sort();
-        due.truncate(max);
-        for (_, key) in &due {
-            timers.insert(key.clone(), lease_until);
-        }
-        Ok(due.into_iter().map(|(_, k)| k).collect())
-    }
-
-    async fn finish_due(&self, id: &IncidentId, kind: DueKind, lease_until: Timestamp) -> Result<(), StoreError> {
-        let mut timers = self.due.lock().map_err(poisoned)?;
-        let key = (id.clone(), kind);
-        if timers.get(&key) == Some(&lease_until) {
-            timers.remove(&key);
-        }
-        Ok(())
+    async fn adopt_old_deadlines(&self) -> Result<usize, StoreError> {
+        Ok(0)
     }
 
     async fn put_image(&self, id: &IncidentId, sha256: &str, bytes: &[u8]) -> Result<(), StoreError> {

@@ -2,7 +2,7 @@
 //! committee and per mediator with the total, and lines to sign for who drew it up and who
 //! checked it. Laid out with `pdf.rs`'s pages and font (embedded and subset).
 
-use super::pdf::{BODY, LEADING, LEFT, Layout, Op, PAGE_W, RIGHT, draw, minute, width};
+use super::pdf::{BODY, LEADING, LEFT, Layout, Op, PAGE_W, RIGHT, Typeface, draw, minute};
 use super::subsidy::{SubsidyReport, Tally};
 use super::{CaseFileError, CaseFiles};
 use jiff::Timestamp;
@@ -22,13 +22,14 @@ fn date(iso: &str) -> String {
 }
 
 /// Cut `text` to fit `max_w` (names are short; a long one ends in …).
-fn fit(text: &str, size: f32, max_w: f32) -> String {
-    if width(text, size) <= max_w {
+fn fit(l: &Layout, text: &str, size: f32, max_w: f32) -> String {
+    let width = |t: &str| l.width(t, size);
+    if width(text) <= max_w {
         return text.to_owned();
     }
     let mut out = String::new();
     for c in text.chars() {
-        if width(&out, size) + width("…", size) + width(&c.to_string(), size) > max_w {
+        if width(&out) + width("…") + width(&c.to_string()) > max_w {
             break;
         }
         out.push(c);
@@ -43,11 +44,12 @@ fn row(l: &mut Layout, cells: &[String], size: f32) {
     l.y += TABLE;
     let col_w = (PAGE_W - LEFT - RIGHT - NAME_W) / HEADS.len() as f32;
     if let Some((name, figures)) = cells.split_first() {
-        l.push(Op::Text { x: LEFT, y: l.y, size, text: fit(name, size, NAME_W - 4.0) });
+        l.push(Op::Text { x: LEFT, y: l.y, size, text: fit(l, name, size, NAME_W - 4.0) });
         for (k, cell) in figures.iter().enumerate() {
             // Figures right-aligned in their column.
             let right = LEFT + NAME_W + col_w * (k as f32 + 1.0) - 2.0;
-            l.push(Op::Text { x: right - width(cell, size), y: l.y, size, text: cell.clone() });
+            let x = right - l.width(cell, size);
+            l.push(Op::Text { x, y: l.y, size, text: cell.clone() });
         }
     }
     l.y += h - TABLE;
@@ -77,8 +79,8 @@ fn table<'a>(l: &mut Layout, head: &str, rows: impl Iterator<Item = (&'a str, &'
 
 /// Lay out and render the report.
 #[must_use]
-pub fn render(r: &SubsidyReport, made_at: Timestamp, font: krilla::text::Font) -> Vec<u8> {
-    let mut l = Layout::new(format!("以案定补 {} 至 {}", r.from, r.to));
+pub fn render(r: &SubsidyReport, made_at: Timestamp, face: &Typeface) -> Vec<u8> {
+    let mut l = Layout::new(format!("以案定补 {} 至 {}", r.from, r.to), face.advances.clone());
     l.title("人民调解以案定补个案补助统计表");
     l.para(&format!("统计期间：{}至{}（按办结日期）", date(&r.from), date(&r.to)), 0);
     l.para(&format!("调解委员会：{}", r.committee.as_deref().unwrap_or("全部")), 0);
@@ -108,8 +110,9 @@ pub fn render(r: &SubsidyReport, made_at: Timestamp, font: krilla::text::Font) -
     let made = format!("制表时间：{}", minute(made_at));
     l.ensure(BODY * LEADING);
     l.y += BODY;
-    l.push(Op::Text { x: PAGE_W - RIGHT - width(&made, BODY), y: l.y, size: BODY, text: made });
-    draw(&l, font)
+    let x = PAGE_W - RIGHT - l.width(&made, BODY);
+    l.push(Op::Text { x, y: l.y, size: BODY, text: made });
+    draw(&l, face.font.clone())
 }
 
 impl CaseFiles {
@@ -121,8 +124,8 @@ impl CaseFiles {
         let this = self.clone();
         let now = self.now();
         tokio::task::spawn_blocking(move || {
-            let font = this.font()?;
-            Ok(render(&report, now, font))
+            let face = this.font()?;
+            Ok(render(&report, now, &face))
         })
         .await
         .map_err(|e| CaseFileError::PdfUnavailable(format!("rendering stopped: {e}")))?

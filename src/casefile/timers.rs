@@ -1,79 +1,154 @@
-//! The case file's deadline runner: performance follow-ups, 司法确认 reminders and the
-//! mediation deadline. Deadlines live in the case file's own store (`CaseFileStore::claim_due`:
-//! a Redis sorted set, or its in-memory twin), set in the same write as the document that
-//! says they are pending. Due ones are leased, fired through [`CaseFiles::fire`] (which
-//! records each once: a compare-and-set on the document), then finished with a fencing
-//! check. At-least-once delivery, exactly-once effect, on every instance at once.
+//! The case file's deadlines on the shared timer runner: the performance follow-up (回访), the
+//! 司法确认 reminder and the one-month mediation deadline are members `case_<kind>:<id>` of the
+//! shared timer set, written with the document that says they are pending
+//! ([`CaseFiles::update`]). Every instance's [`crate::timers::TimerRunner`] sleeps until the
+//! soonest (woken by the bus when a write sets a sooner one), claims it with a lease and fires
+//! it here through its [`TimerHandler`]: recorded once (a compare-and-set on the document),
+//! with what reaches people in the same write — a timeline line, a `case_due` message to the
+//! holder's phone, the command center's screens for the mediation deadline, the resident's
+//! tracking page for the 司法确认 reminder (its streams re-read) — then WeChat, queued, to
+//! whoever has an openid. At-least-once delivery, exactly-once effect.
 
+use super::CaseFileError;
 use super::CaseFiles;
-use std::time::Duration;
-use tokio_util::sync::CancellationToken;
+use super::domain::{CaseFile, DueKind};
+use crate::dispatch::CaseNotice;
+use crate::domain::ids::IncidentId;
+use crate::domain::incident::Event;
+use crate::domain::timeline;
+use crate::store::{BusMessage, TimerKey, TimerKind};
+use crate::timers::{FireError, TimerHandler};
+use jiff::Timestamp;
 
-/// Deadlines one step claims.
-const BATCH: usize = 100;
+/// Days after the agreement takes effect in which the parties may apply for 司法确认
+/// (人民调解法 §33).
+pub const CONFIRMATION_WINDOW_DAYS: i64 = 30;
 
-/// What one step did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DueStep {
-    /// Deadlines claimed.
-    pub claimed: usize,
-    /// Of those, how many fired (the rest were settled already, moved or moot).
-    pub fired: usize,
-    /// Deadlines whose action failed (back after the lease).
-    pub failed: usize,
+/// The shared timer set's key of the deadline of `kind` on `id`.
+#[must_use]
+pub fn key(id: &IncidentId, kind: DueKind) -> TimerKey {
+    let kind = match kind {
+        DueKind::Performance => TimerKind::CasePerformance,
+        DueKind::Confirmation => TimerKind::CaseConfirmation,
+        DueKind::Deadline => TimerKind::CaseDeadline,
+    };
+    TimerKey::new(kind, id.clone())
 }
 
-/// Polls the case file's deadlines.
-pub struct CaseTimers {
-    files: CaseFiles,
-    every: Duration,
-    lease: Duration,
-}
-
-impl CaseTimers {
-    /// A runner polling every `every` (real time), leasing claims for `lease`.
-    #[must_use]
-    pub fn new(files: CaseFiles, every: Duration, lease: Duration) -> Self {
-        Self { files, every, lease }
+fn due_kind(kind: TimerKind) -> Option<DueKind> {
+    match kind {
+        TimerKind::CasePerformance => Some(DueKind::Performance),
+        TimerKind::CaseConfirmation => Some(DueKind::Confirmation),
+        TimerKind::CaseDeadline => Some(DueKind::Deadline),
+        _ => None,
     }
+}
 
-    /// Claim and fire what is due now.
-    pub async fn step(&self) -> DueStep {
-        let now = self.files.now();
-        let lease_until = self.files.after(now, self.lease);
-        let claimed = match self.files.inner.store.claim_due(now, lease_until, BATCH).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(error = %e, "case-file deadlines could not be claimed; next poll retries");
-                return DueStep { failed: 1, ..DueStep::default() };
-            }
+/// The timeline's name of a fired deadline.
+fn step(kind: DueKind) -> &'static str {
+    match kind {
+        DueKind::Performance => "performance_due",
+        DueKind::Confirmation => "confirmation_due",
+        DueKind::Deadline => "deadline_due",
+    }
+}
+
+/// `t` as a day in Beijing time.
+#[must_use]
+pub fn beijing_day(t: Timestamp) -> jiff::civil::Date {
+    t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).date()
+}
+
+/// The last day the parties may apply for 司法确认: [`CONFIRMATION_WINDOW_DAYS`] after the
+/// agreement in effect took effect (Beijing time).
+#[must_use]
+pub fn confirmation_apply_by(case: &CaseFile) -> Option<jiff::civil::Date> {
+    let day = beijing_day(case.in_effect()?.effective_at?);
+    day.checked_add(jiff::Span::new().days(CONFIRMATION_WINDOW_DAYS)).ok()
+}
+
+/// The day a deadline of `kind` due at `due_at` concerns: the agreed performance day, the last
+/// day to apply for 司法确认, the mediation deadline itself.
+fn concerns(case: &CaseFile, kind: DueKind, due_at: Timestamp) -> Option<jiff::civil::Date> {
+    match kind {
+        DueKind::Performance => case.in_effect()?.draft.performance_due,
+        DueKind::Confirmation => confirmation_apply_by(case),
+        DueKind::Deadline => Some(beijing_day(due_at)),
+    }
+}
+
+impl CaseFiles {
+    /// A case-file deadline fell due (the runner, at least once): records it once, with its
+    /// timeline line and messages, then queues its WeChat notices. Returns whether it fired
+    /// now (false: already fired, moved, moot, or the incident is gone).
+    ///
+    /// # Errors
+    /// `Store`; `Contended`.
+    pub async fn fire(&self, id: &IncidentId, kind: DueKind) -> Result<bool, CaseFileError> {
+        let Some(incident) = self.inner.dispatcher.ports().incidents.get_incident(id).await? else {
+            return Ok(false);
         };
-        let mut step = DueStep { claimed: claimed.len(), ..DueStep::default() };
-        for (id, kind) in claimed {
-            match self.files.fire(&id, kind).await {
-                Ok(fired) => {
-                    step.fired += usize::from(fired);
-                    if let Err(e) = self.files.inner.store.finish_due(&id, kind, lease_until).await {
-                        tracing::warn!(incident_id = %id, error = %e, "a fired case-file deadline stays leased");
-                    }
+        let holder = incident.claimed_by.clone();
+        let now = self.now();
+        let fired = self
+            .update_with(id, None, |case, effects| {
+                let due_at = case.pending(kind).map(|r| r.due_at);
+                if !case.fire(kind, now) {
+                    return Ok(None);
                 }
-                Err(e) => {
-                    step.failed += 1;
-                    tracing::warn!(incident_id = %id, kind = kind.as_str(), error = %e, "case-file deadline failed; retried after the lease");
+                let date = due_at.and_then(|at| concerns(case, kind, at)).map(|d| d.to_string());
+                let event = Event::CaseFile { step: step(kind).into(), date: date.clone(), detail: None };
+                effects.timeline.push(timeline::system(now, event));
+                let screens = (kind == DueKind::Deadline).then(|| incident.area.clone());
+                effects.announce.push(BusMessage::CaseDue {
+                    incident_id: id.clone(),
+                    kind: kind.as_str().to_owned(),
+                    date: date.clone(),
+                    holder: holder.clone(),
+                    screens,
+                });
+                if kind == DueKind::Confirmation {
+                    effects.announce.push(BusMessage::IncidentChanged { incident_id: id.clone() });
                 }
-            }
-        }
-        step
+                Ok(Some(date))
+            })
+            .await?;
+        let Some(date) = fired else { return Ok(false) };
+        let notice = match kind {
+            DueKind::Performance => CaseNotice::FollowUp,
+            DueKind::Confirmation => CaseNotice::Confirmation,
+            DueKind::Deadline => CaseNotice::Deadline,
+        };
+        self.inner.dispatcher.wechat_case_due(id, notice, holder.as_ref(), date);
+        tracing::info!(incident_id = %id, kind = kind.as_str(), "case-file deadline fired");
+        metrics::counter!("gd_casefile_deadlines_fired_total", "kind" => kind.as_str()).increment(1);
+        Ok(true)
+    }
+}
+
+#[async_trait::async_trait]
+impl TimerHandler for CaseFiles {
+    fn handles(&self, kind: TimerKind) -> bool {
+        due_kind(kind).is_some()
     }
 
-    /// Poll until `token` is cancelled.
-    pub async fn run(self, token: CancellationToken) {
-        loop {
-            self.step().await;
-            tokio::select! {
-                () = token.cancelled() => return,
-                () = tokio::time::sleep(self.every) => {}
-            }
+    async fn fire(&self, key: &TimerKey) -> Result<bool, FireError> {
+        match due_kind(key.kind) {
+            Some(kind) => Ok(CaseFiles::fire(self, &key.incident_id, kind).await?),
+            None => Ok(false),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_case_deadline_has_its_own_timer_kind_and_back() {
+        for kind in DueKind::ALL {
+            assert_eq!(due_kind(key(&IncidentId::generate(), kind).kind), Some(kind));
+        }
+        assert_eq!(due_kind(TimerKind::Escalate), None);
     }
 }

@@ -728,6 +728,11 @@ pub struct WechatSettings {
     pub template_resolved: String,
     /// Template id of a department account's notices: called in, handed the lead, urged.
     pub template_call_in: String,
+    /// Template id of a case-file deadline (issue #20): the follow-up or the mediation deadline
+    /// to the holding mediator, the 司法确认 reminder to them and to a resident who reported
+    /// through WeChat (empty: not sent).
+    #[serde(default)]
+    pub template_case_due: String,
     /// Notifications waiting for delivery; beyond it new ones are dropped (logged), never waited on.
     pub notify_queue: usize,
     /// Attempts per notification.

@@ -160,6 +160,7 @@ pub(super) fn apply(
             | Event::VideoLeft { .. }
             | Event::VideoEnded { .. }
             | Event::CaseGraded { .. } => {}
+            Event::CaseFile { .. } => {}
         }
     }
 }

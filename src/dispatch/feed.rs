@@ -88,6 +88,9 @@ impl Feed {
             BusMessage::CallIn { call_in, step, screens, accounts } => {
                 self.hub.deliver_call_in(&call_in, &step, screens.as_ref(), &accounts);
             }
+            BusMessage::CaseDue { incident_id, kind, date, holder, screens } => {
+                self.hub.deliver_case_due(&incident_id, &kind, date.as_deref(), holder.as_ref(), screens.as_ref());
+            }
             BusMessage::News { incident, notices } => {
                 self.hub.deliver(&incident, &notices, self.dispatcher.settings().dispatch.offer_ttl);
             }

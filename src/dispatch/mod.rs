@@ -26,6 +26,7 @@ mod workloads;
 
 pub use areas::{NewArea, Scope};
 pub use notify::CallInNotice;
+pub use notify::CaseNotice;
 pub use queries::{MediatorDetail, Suggestion, TrackingView};
 pub(crate) use report::{CELLS_PER_READ, HOTSPOT_NOTES_PER_AREA, HOTSPOT_WINDOW};
 pub use report::{NewReport, ReportReceipt};

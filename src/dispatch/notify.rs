@@ -5,7 +5,8 @@
 //! customer-service text: it needs no template, and WeChat accepts it within 48 hours of the
 //! resident's last message, which a report through WeChat is); a department account with a
 //! bound openid gets one when its department is called in, handed the lead or urged (issue #21,
-//! [`Dispatcher::wechat_call_in`]).
+//! [`Dispatcher::wechat_call_in`]). The case file's deadlines (issue #20) reach the holder
+//! the same way, and the 司法确认 reminder the resident too ([`Dispatcher::wechat_case_due`]).
 //!
 //! Dispatch only enqueues ([`Dispatcher::wechat_notify`], [`Dispatcher::wechat_offers`]): a
 //! bounded queue (`wechat.notify_queue`) that never blocks (full → dropped, counted in
@@ -54,6 +55,19 @@ pub(super) enum Notice {
     HandedOver,
     /// A department was urged (overdue, or 督办).
     Urged,
+    /// A case-file deadline fell due (issue #20).
+    Case(CaseNotice),
+}
+
+/// Which case-file deadline fell due (issue #20), for [`Dispatcher::wechat_case_due`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseNotice {
+    /// The agreed performance day passed: follow up (回访).
+    FollowUp,
+    /// Apply for 司法确认 while its window is open.
+    Confirmation,
+    /// The one-month mediation deadline.
+    Deadline,
 }
 
 impl Notice {
@@ -67,6 +81,9 @@ impl Notice {
             Self::CalledIn => "called_in",
             Self::HandedOver => "handed_over",
             Self::Urged => "urged",
+            Self::Case(CaseNotice::FollowUp) => "case_follow_up",
+            Self::Case(CaseNotice::Confirmation) => "case_confirmation",
+            Self::Case(CaseNotice::Deadline) => "case_deadline",
         }
     }
 }
@@ -100,6 +117,8 @@ struct Job {
     /// The `client_msg_id` when the incident and notice do not tell it apart from another
     /// notice to the same person (a call-in and its step): WeChat drops a repeated one.
     occasion: Option<String>,
+    /// The day a case-file notice concerns (`YYYY-MM-DD`).
+    date: Option<String>,
 }
 
 struct Context {
@@ -233,6 +252,7 @@ async fn deliver(context: &Context, job: Job) {
         Notice::Resolved => &w.template_resolved,
         Notice::VideoInvitation => "",
         Notice::CalledIn | Notice::HandedOver | Notice::Urged => &w.template_call_in,
+        Notice::Case(_) => &w.template_case_due,
     };
     if !context.client.enabled() || (template.is_empty() && job.text.is_none()) {
         let why = if context.client.enabled() { "skipped: no template id" } else { "skipped: wechat not configured" };
@@ -241,15 +261,23 @@ async fn deliver(context: &Context, job: Job) {
         return;
     }
     let base = context.settings.http.public_base_url.trim_end_matches('/');
-    let (what, link) = match job.notice {
-        Notice::Offer => ("附近有新的矛盾纠纷，请尽快接单", format!("{base}/m")),
-        Notice::Claimed => ("调解员已接单，正在赶来", format!("{base}/")),
-        Notice::Arrived => ("调解员已到场", format!("{base}/")),
-        Notice::Resolved => ("您反映的问题已办结，欢迎评价", format!("{base}/")),
-        Notice::VideoInvitation => ("", String::new()),
-        Notice::CalledIn => ("指挥中心吹哨，请按时报到", format!("{base}/d")),
-        Notice::HandedOver => ("指挥中心移交案件，请确认接手", format!("{base}/d")),
-        Notice::Urged => ("联调事项已超时或被督办，请尽快处理", format!("{base}/d")),
+    let case_page = format!("{base}/m/case/{}", job.incident_id);
+    let date = job.date.as_deref().unwrap_or("");
+    let (what, link) = match (job.notice, &job.recipient) {
+        (Notice::Offer, _) => ("附近有新的矛盾纠纷，请尽快接单".to_owned(), format!("{base}/m")),
+        (Notice::Claimed, _) => ("调解员已接单，正在赶来".to_owned(), format!("{base}/")),
+        (Notice::Arrived, _) => ("调解员已到场".to_owned(), format!("{base}/")),
+        (Notice::Resolved, _) => ("您反映的问题已办结，欢迎评价".to_owned(), format!("{base}/")),
+        (Notice::Case(CaseNotice::FollowUp), _) => ("协议履行期已到，请回访".to_owned(), case_page),
+        (Notice::Case(CaseNotice::Confirmation), Recipient::Resident) => {
+            (format!("请于{date}前申请司法确认"), format!("{base}/"))
+        }
+        (Notice::Case(CaseNotice::Confirmation), _) => (format!("{date}前可申请司法确认"), case_page),
+        (Notice::Case(CaseNotice::Deadline), _) => ("调解期限已到，请结案或延期".to_owned(), case_page),
+        (Notice::VideoInvitation, _) => (String::new(), String::new()),
+        (Notice::CalledIn, _) => ("指挥中心吹哨，请按时报到".to_owned(), format!("{base}/d")),
+        (Notice::HandedOver, _) => ("指挥中心移交案件，请确认接手".to_owned(), format!("{base}/d")),
+        (Notice::Urged, _) => ("联调事项已超时或被督办，请尽快处理".to_owned(), format!("{base}/d")),
     };
     let now = context.clock.now().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
     let data = json!({
@@ -333,7 +361,41 @@ impl Dispatcher {
                 Event::Resolved { .. } => (Notice::Resolved, Recipient::Resident),
                 _ => continue,
             };
-            self.inner.wechat.enqueue(Job { incident_id: id.clone(), notice, recipient, text: None, occasion: None });
+            self.inner.wechat.enqueue(Job {
+                incident_id: id.clone(),
+                notice,
+                recipient,
+                text: None,
+                occasion: None,
+                date: None,
+            });
+        }
+    }
+
+    /// Enqueue the WeChat notices of a case-file deadline that fell due (never waits): to the
+    /// holding mediator, and the 司法确认 reminder also to the resident (each is sent only
+    /// when that person has an openid: a bound account, a report through WeChat).
+    pub fn wechat_case_due(
+        &self,
+        id: &IncidentId,
+        notice: CaseNotice,
+        holder: Option<&AccountId>,
+        date: Option<String>,
+    ) {
+        let mut recipients: Vec<Recipient> = holder.cloned().map(Recipient::Account).into_iter().collect();
+        if notice == CaseNotice::Confirmation {
+            recipients.push(Recipient::Resident);
+        }
+        for recipient in recipients {
+            let job = Job {
+                incident_id: id.clone(),
+                notice: Notice::Case(notice),
+                recipient,
+                text: None,
+                occasion: None,
+                date: date.clone(),
+            };
+            self.inner.wechat.enqueue(job);
         }
     }
 
@@ -341,7 +403,14 @@ impl Dispatcher {
     pub(super) fn wechat_offers(&self, id: &IncidentId, mediator_ids: &[AccountId]) {
         for m in mediator_ids {
             let recipient = Recipient::Account(m.clone());
-            let job = Job { incident_id: id.clone(), notice: Notice::Offer, recipient, text: None, occasion: None };
+            let job = Job {
+                incident_id: id.clone(),
+                notice: Notice::Offer,
+                recipient,
+                text: None,
+                occasion: None,
+                date: None,
+            };
             self.inner.wechat.enqueue(job);
         }
     }
@@ -358,7 +427,7 @@ impl Dispatcher {
         for a in accounts {
             let recipient = Recipient::Account(a.clone());
             let occasion = Some(occasion.to_owned());
-            let job = Job { incident_id: incident.clone(), notice, recipient, text: None, occasion };
+            let job = Job { incident_id: incident.clone(), notice, recipient, text: None, occasion, date: None };
             self.inner.wechat.enqueue(job);
         }
     }
@@ -378,6 +447,7 @@ impl Dispatcher {
             recipient: Recipient::Resident,
             text: Some(text),
             occasion: None,
+            date: None,
         };
         self.inner.wechat.enqueue(job);
     }

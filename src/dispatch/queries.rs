@@ -176,19 +176,21 @@ impl Dispatcher {
         // plumbing or staff account ids.
         timeline.retain(|e| {
             use crate::domain::incident::Event as E;
-            matches!(
-                e.event,
-                E::Reported
-                    | E::Offered { .. }
-                    | E::Claimed { .. }
-                    | E::Assigned { .. }
-                    | E::Escalated
-                    | E::Arrived
-                    | E::Resolved { .. }
-                    | E::Cancelled
-                    | E::FeedbackGiven { .. }
-                    | E::Reopened
-            )
+            // Of the case file, the 司法确认 reminder is theirs: the parties apply together.
+            matches!(&e.event, E::CaseFile { step, .. } if step == "confirmation_due")
+                || matches!(
+                    e.event,
+                    E::Reported
+                        | E::Offered { .. }
+                        | E::Claimed { .. }
+                        | E::Assigned { .. }
+                        | E::Escalated
+                        | E::Arrived
+                        | E::Resolved { .. }
+                        | E::Cancelled
+                        | E::FeedbackGiven { .. }
+                        | E::Reopened
+                )
         });
         let named: Vec<AccountId> = timeline.iter().filter_map(|e| claimant(&e.event).cloned()).collect();
         let accounts = if named.is_empty() { vec![] } else { self.ports().directory.get_accounts(&named).await? };

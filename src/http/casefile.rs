@@ -41,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_party))
         .routes(routes!(add_reporter))
         .routes(routes!(reveal_party))
+        .routes(routes!(remove_party))
         .routes(routes!(add_entry))
         .routes(routes!(edit_entry))
         .routes(routes!(draft_agreement))
@@ -73,6 +74,7 @@ impl From<CaseFileError> for ApiError {
                 Conflict::NotAParty => conflict("not_a_party", c.to_string()),
                 Conflict::RecordSigned => conflict("record_signed", c.to_string()),
                 Conflict::Full(why) => conflict("limit_reached", why),
+                Conflict::PartySigned => conflict("party_signed", c.to_string()),
             },
             CaseFileError::Contended => Self::unavailable("contended", "the case file is changing fast; retry", 1),
             CaseFileError::Unopenable(e) => {
@@ -296,6 +298,13 @@ pub struct CaseFileView {
     pub deadlines: Vec<DeadlineView>,
     /// Performance follow-ups recorded.
     pub follow_ups: Vec<FollowUpView>,
+    /// The performance deadline fell due and no follow-up was recorded since: the phone asks
+    /// for one.
+    pub follow_up_due: bool,
+    /// The last day the parties may apply for 司法确认 (Beijing time), while an agreement is
+    /// in effect.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub confirmation_apply_by: Option<jiff::civil::Date>,
     /// The 司法确认 application.
     pub confirmation: Option<ConfirmationView>,
     /// Extensions of the mediation deadline (the consenting parties' ids each).
@@ -372,6 +381,8 @@ fn view(id: &IncidentId, c: &CaseFile) -> CaseFileView {
             .iter()
             .map(|f| FollowUpView { at: f.at, performance: f.performance, action: f.action, note: f.note.clone() })
             .collect(),
+        follow_up_due: c.follow_up_due(),
+        confirmation_apply_by: crate::casefile::timers::confirmation_apply_by(c),
         confirmation: c.confirmation.as_ref().map(|x| ConfirmationView {
             court: x.court.clone(),
             applied_on: x.applied_on,
@@ -511,6 +522,20 @@ async fn reveal_party(
     ApiPath((id, party)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     reveal(&files, &Viewer::Mediator(me), &id, &party).await
+}
+
+/// Remove a party entered by mistake, before the agreement carries any signature (audited in
+/// the case file and on the timeline); 409 `party_signed` after.
+#[utoipa::path(delete, path = "/api/v1/mediator/incidents/{id}/case/parties/{party}", tag = "casefile", security(("mediator" = [])),
+    params(("id" = String, Path, description = "incident id"), ("party" = String, Path, description = "party id")),
+    responses((status = 204, description = "removed"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn remove_party(
+    State(files): State<CaseFiles>,
+    MediatorAuth(me): MediatorAuth,
+    ApiPath((id, party)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    files.remove_party(&me, &incident_id(&id)?, &party).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Reveal a party's phone and ID number (audited in the case file).

@@ -69,6 +69,33 @@ impl Hub {
         self.send_mediators(&local, &rendered);
     }
 
+    /// Deliver a case-file deadline that fell due (`case_due`) to the holder's sockets here
+    /// and to the screens that see `screens` (None: no screen): one rendering for all.
+    pub fn deliver_case_due(
+        &self,
+        incident_id: &crate::domain::ids::IncidentId,
+        kind: &str,
+        date: Option<&str>,
+        holder: Option<&AccountId>,
+        screens: Option<&AreaPath>,
+    ) {
+        let holder: Vec<AccountId> = holder.filter(|m| self.has_mediator(m)).cloned().into_iter().collect();
+        let screen_here = screens.is_some_and(|place| self.has_screen_seeing(place));
+        if holder.is_empty() && !screen_here {
+            return;
+        }
+        let rendered = payload(&serde_json::json!({
+            "type": "case_due",
+            "incident_id": incident_id,
+            "kind": kind,
+            "date": date,
+        }));
+        if screen_here {
+            self.send_operators(&rendered, screens);
+        }
+        self.send_mediators(&holder, &rendered);
+    }
+
     /// Whether a screen on this instance sees `place`.
     fn has_screen_seeing(&self, place: &crate::domain::area::AreaPath) -> bool {
         self.lock().operators.iter().any(|(_, _, screen)| screen.scope.sees_path(place))

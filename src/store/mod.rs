@@ -146,11 +146,17 @@ pub enum TimerKind {
     CallInRespondDue,
     /// Deliver (or retry) an outbound webhook event (sub-key: the event).
     Webhook,
+    /// The case file's performance follow-up (回访) is due (issue #20).
+    CasePerformance,
+    /// The case file's 司法确认 reminder is due (issue #20).
+    CaseConfirmation,
+    /// The case file's one-month mediation deadline (issue #20).
+    CaseDeadline,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 15] = [
         Self::Escalate,
         Self::Wave,
         Self::RemindArrive,
@@ -163,6 +169,9 @@ impl TimerKind {
         Self::CallInRemindRespond,
         Self::CallInRespondDue,
         Self::Webhook,
+        Self::CasePerformance,
+        Self::CaseConfirmation,
+        Self::CaseDeadline,
     ];
 
     /// Stable wire name, used inside stored timer members.
@@ -181,6 +190,9 @@ impl TimerKind {
             Self::CallInRemindRespond => "call_in_remind_respond",
             Self::CallInRespondDue => "call_in_respond_due",
             Self::Webhook => "webhook",
+            Self::CasePerformance => "case_performance",
+            Self::CaseConfirmation => "case_confirmation",
+            Self::CaseDeadline => "case_deadline",
         }
     }
 
@@ -426,6 +438,23 @@ pub enum BusMessage {
     },
     /// A step of a department's call-in (joint handling) and who hears of it: every instance
     /// renders it for the sockets it holds (`push`), as it does [`BusMessage::News`].
+    /// A case-file deadline fell due (issue #20): the holder's phone and, for the mediation
+    /// deadline, the screens that see the incident's place are told (`case_due`).
+    CaseDue {
+        /// The incident.
+        incident_id: IncidentId,
+        /// Which deadline (`performance`, `confirmation`, `deadline`).
+        kind: String,
+        /// The day it concerns (`YYYY-MM-DD`).
+        #[serde(default)]
+        date: Option<String>,
+        /// The holding mediator (their sockets).
+        #[serde(default)]
+        holder: Option<AccountId>,
+        /// The screens that see this place (None: no screen).
+        #[serde(default)]
+        screens: Option<crate::domain::area::AreaPath>,
+    },
     CallIn {
         /// The call-in as the write left it.
         call_in: Box<crate::domain::department::CallIn>,

@@ -23,7 +23,8 @@ use tokio_util::sync::CancellationToken;
 pub type FireError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Fires the deadlines of a capability that lives outside the incident state machine (issue
-/// #21: call-ins), through the same claim, lease and fencing as every other deadline.
+/// #21: call-ins; issue #20: the case file's), through the same claim, lease and fencing as
+/// every other deadline.
 #[async_trait::async_trait]
 pub trait TimerHandler: Send + Sync + 'static {
     /// Whether this handler fires deadlines of `kind`.
@@ -141,7 +142,10 @@ impl TimerRunner {
             | TimerKind::CallInAckDue
             | TimerKind::CallInRemindRespond
             | TimerKind::CallInRespondDue
-            | TimerKind::Webhook => false,
+            | TimerKind::Webhook
+            | TimerKind::CasePerformance
+            | TimerKind::CaseConfirmation
+            | TimerKind::CaseDeadline => false,
         };
         if fired {
             metrics::counter!("gd_timers_fired_total", "kind" => timer.key.kind.as_str()).increment(1);

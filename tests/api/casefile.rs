@@ -2,7 +2,9 @@
 //! action, the record, agreement versions and signatures (the mediator last, frozen once
 //! signed), the PDFs read back with poppler's `pdftotext`, limits and who may see what.
 
-use crate::helpers::{Backend, Staff, TestApp, eventually, spawn_app, spawn_app_on_clock, spawn_app_with, start};
+use crate::helpers::{
+    Backend, Staff, TestApp, eventually, signature_png, spawn_app, spawn_app_on_clock, spawn_app_with, start,
+};
 use crate::on_both_stores;
 use base64::Engine;
 use grid_dispatch::clock::Clock;
@@ -11,8 +13,8 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
 
-const LAT: f64 = 36.6171;
-const LNG: f64 = 101.7782;
+pub(crate) const LAT: f64 = 36.6171;
+pub(crate) const LNG: f64 = 101.7782;
 /// A valid resident ID number (checksum digit X) and phones nobody else in these tests uses.
 const ID_NUMBER: &str = "11010519491231002X";
 const PHONE_A: &str = "13900001111";
@@ -41,7 +43,7 @@ mod redis_only {
 }
 
 /// A mediator holding a fresh report (the resident's phone is 13812345678).
-async fn held_case(app: &TestApp) -> (Staff, String) {
+pub(crate) async fn held_case(app: &TestApp) -> (Staff, String) {
     let m = app.mediator("李调解", &[]).await;
     app.on_duty_at(&m, LAT, LNG).await;
     let report = app.report_at(LAT, LNG).await;
@@ -65,26 +67,6 @@ pub(crate) async fn case(app: &TestApp, m: &Staff, id: &str) -> Value {
     let (s, b) = app.get(&case_path(id), Some(&m.token)).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     b
-}
-
-/// A signature-like PNG: a dark stroke on transparency, different per `seed`.
-fn signature_png(seed: u32) -> Vec<u8> {
-    let (w, h) = (240u32, 90u32);
-    let mut pixels = vec![0u8; (w * h * 4) as usize];
-    for x in 10..230 {
-        let y = 45.0 + 25.0 * ((x as f32 + seed as f32 * 7.0) / 18.0).sin();
-        for dy in 0..4 {
-            let yy = (y as u32 + dy).min(h - 1);
-            let i = ((yy * w + x) * 4) as usize;
-            pixels[i..i + 4].copy_from_slice(&[20, 20, 60, 255]);
-        }
-    }
-    let mut out = vec![];
-    let mut enc = png::Encoder::new(&mut out, w, h);
-    enc.set_color(png::ColorType::Rgba);
-    enc.set_depth(png::BitDepth::Eight);
-    enc.write_header().unwrap().write_image_data(&pixels).unwrap();
-    out
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -202,13 +184,28 @@ pub(crate) fn pdftotext(pdf: &[u8], name: &str) -> String {
     String::from_utf8(out.stdout).unwrap().chars().filter(|c| !c.is_whitespace()).collect()
 }
 
+/// The PDF's text as drawn, line by line (`pdftotext -raw`), each without its spaces; the
+/// PDF is kept under tests/artifacts as `<name>.pdf`.
+pub(crate) fn pdf_lines(pdf: &[u8], name: &str) -> Vec<String> {
+    let path = artifacts().join(format!("{name}.pdf"));
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg("-raw")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| l.chars().filter(|c| !c.is_whitespace()).collect()).collect()
+}
+
 fn artifacts() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-async fn fetch_pdf(app: &TestApp, token: &str, path: &str) -> Vec<u8> {
+pub(crate) async fn fetch_pdf(app: &TestApp, token: &str, path: &str) -> Vec<u8> {
     let resp = app.http().get(format!("{}{path}", app.base)).bearer_auth(token).send().await.unwrap();
     let status = resp.status();
     let content_type = resp.headers().get("content-type").cloned();

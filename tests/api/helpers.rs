@@ -412,3 +412,23 @@ macro_rules! on_both_stores {
         )*
     };
 }
+
+/// A signature-like PNG: a dark stroke on transparency, different per `seed`.
+pub(crate) fn signature_png(seed: u32) -> Vec<u8> {
+    let (w, h) = (240u32, 90u32);
+    let mut pixels = vec![0u8; (w * h * 4) as usize];
+    for x in 10..230 {
+        let y = 45.0 + 25.0 * ((x as f32 + seed as f32 * 7.0) / 18.0).sin();
+        for dy in 0..4 {
+            let yy = (y as u32 + dy).min(h - 1);
+            let i = ((yy * w + x) * 4) as usize;
+            pixels[i..i + 4].copy_from_slice(&[20, 20, 60, 255]);
+        }
+    }
+    let mut out = vec![];
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.write_header().unwrap().write_image_data(&pixels).unwrap();
+    out
+}

@@ -12,6 +12,7 @@ mod areas;
 mod authz;
 mod bad_input;
 mod casefile;
+mod casefile_due;
 mod casefile_subsidy;
 mod command_staff;
 mod department_areas;

@@ -3,7 +3,7 @@
 //! leave nothing recorded; retries never file twice; QR posters render; notifications go out
 //! through a local server that speaks WeChat's API (tokens, sends, forced token expiry).
 
-use crate::helpers::{Backend, PROMPTLY, TestApp, eventually, spawn_app_with};
+use crate::helpers::{Backend, PROMPTLY, TestApp, eventually, spawn_app_on_clock, spawn_app_with};
 use crate::on_both_stores;
 use axum::Json;
 use axum::extract::{Query, State};
@@ -459,6 +459,7 @@ on_both_stores!(
     notifications_go_out_and_survive_a_token_expiry,
     a_tracking_link_too_late_for_the_passive_reply_still_reaches_the_resident_in_wechat,
     a_video_invitation_for_the_parties_reaches_the_resident_in_wechat,
+    the_confirmation_reminder_reaches_the_reporter_in_wechat_and_on_the_tracking_page,
 );
 
 // --- a local server that speaks WeChat's API --------------------------------------------------
@@ -784,6 +785,82 @@ async fn a_video_invitation_for_the_parties_reaches_the_resident_in_wechat(backe
     assert!(recorded.0.starts_with("sent"), "{recorded:?}");
     assert!(!recorded.1.contains(&resident), "{recorded:?}");
     assert_eq!(recorded.2, "wechat_custom");
+}
+
+/// Issue #20: a week after the agreement takes effect, the reporter who came through WeChat
+/// is reminded there to apply for 司法确认 by its last day (and the holder too, bound to an
+/// openid); the tracking page says the same.
+async fn the_confirmation_reminder_reaches_the_reporter_in_wechat_and_on_the_tracking_page(backend: Backend) {
+    use grid_dispatch::clock::Clock;
+    let mut fake = FakeWechat::start().await;
+    let app = spawn_app_on_clock(backend, |s| {
+        with_api(s, &fake);
+        s.wechat.template_case_due = "TPL_CASE".into();
+    })
+    .await;
+    let mediator = app.mediator("王调解", &[]).await;
+    let mediator_openid = openid();
+    let admin = app.admin_token();
+    let body = json!({ "wechat_openid": mediator_openid });
+    let path = format!("/api/v1/admin/mediators/{}", mediator.id);
+    let (status, body) = app.call(reqwest::Method::PATCH, &path, Some(&admin), Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.on_duty_at(&mediator, AT.0, AT.1).await;
+    let scene = scene(&app, "司法确认小区").await;
+    let resident = openid();
+    post_plain(&app, scan_xml(&resident, &scene)).await;
+    let (_, body) = post_plain(&app, text_xml(&resident, unique(), "邻居漏水")).await;
+    let token = tracking_token(&reply_text(&body));
+    let id = app.app().dispatcher().tracked_incident(&token).await.unwrap().id.to_string();
+    let (status, body) =
+        app.post(&format!("/api/v1/mediator/incidents/{id}/accept"), Some(&mediator.token), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let case = format!("/api/v1/mediator/incidents/{id}/case");
+    let (_, reporter) =
+        app.post(&format!("{case}/parties/reporter"), Some(&mediator.token), json!({ "name": "张三" })).await;
+    let (_, v) = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("{case}/agreement"),
+            Some(&mediator.token),
+            Some(json!({ "terms": ["修好水管。"] })),
+        )
+        .await;
+    let hash = v["text_sha256"].as_str().expect("hash");
+    for signer in [json!({ "type": "party", "party_id": reporter["id"] }), json!({ "type": "mediator" })] {
+        let (status, body) = crate::casefile::sign(&app, &mediator, &id, "agreement", signer, hash, 3).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let last_day = app
+        .clock()
+        .now()
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .date()
+        .checked_add(jiff::Span::new().days(30))
+        .unwrap()
+        .to_string();
+
+    app.advance(std::time::Duration::from_secs(8 * 24 * 3600)).await;
+    let mut to = HashMap::new();
+    while to.len() < 2 {
+        let sent = fake.next_sent().await;
+        if sent["template_id"] == "TPL_CASE" {
+            to.insert(sent["touser"].as_str().unwrap_or("").to_owned(), sent);
+        }
+    }
+    let theirs = &to[&resident];
+    assert!(
+        theirs["data"]["thing1"]["value"].as_str().is_some_and(|v| v.contains("司法确认") && v.contains(&last_day)),
+        "{theirs}"
+    );
+    assert!(to.contains_key(&mediator_openid), "the holder too: {to:?}");
+    let (_, tracked) = app.get(&format!("/api/v1/track/{token}"), None).await;
+    let reminder = tracked["timeline"].as_array().unwrap().iter().find(|e| e["event"]["type"] == "case_file").cloned();
+    let reminder = reminder.unwrap_or_else(|| panic!("the reminder is on the tracking page: {tracked}"));
+    assert_eq!(
+        (reminder["event"]["step"].as_str(), reminder["event"]["date"].as_str()),
+        (Some("confirmation_due"), Some(last_day.as_str()))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,5 @@
-// (issue 20) The case file on a 360 px phone: the holding mediator adds two parties, records
+// (issue 20) The case file on a 360 px phone: the holding mediator adds two parties (and removes
+// a third entered by mistake; no removing once signed), records
 // two entries, drafts the agreement from the neighbour template, both parties and then the
 // mediator sign with a finger on the canvas, the agreement takes effect, its PDF is downloaded
 // (the Rust side reads it back with pdftotext); a change after signing is version 2 with every
@@ -47,6 +48,12 @@ await scenario('casefile-phone', async (browser, errors) => {
 
   await addParty(page, 'applicant', '张三', '13900001111');
   await addParty(page, 'respondent', '李四', '13700002222');
+  // A party entered by mistake is removed (the phone asks first).
+  await addParty(page, 'third_party', '王五错录', '13600003333');
+  page.once('dialog', (d) => d.accept());
+  await page.locator('.party', { hasText: '王五错录' }).locator('button.remove').click();
+  await page.locator('.party .who', { hasText: '王五错录' }).waitFor({ state: 'detached', timeout: WAIT_MS });
+  console.log('ok: a wrongly entered party removed');
   const listed = await page.locator('#parties').innerText();
   if (listed.includes('13900001111') || !listed.includes('139****1111')) throw new Error(`phones not masked: ${listed}`);
   console.log('ok: two parties added, phones masked');
@@ -80,6 +87,7 @@ await scenario('casefile-phone', async (browser, errors) => {
     await page.locator('#signers .signed').nth(n).waitFor({ timeout: WAIT_MS });
   }
   await page.locator('#agreement-state', { hasText: '已生效' }).waitFor({ timeout: WAIT_MS });
+  if (await page.locator('.party button.remove').count()) throw new Error('parties are removable after signing');
   await fits(page, 'the case file');
   await shot(page, 'casefile-phone-effective', { fullPage: true });
   console.log('ok: both parties and the mediator signed; the agreement took effect');

@@ -30,7 +30,17 @@ GD.strings({
     'docs.title': '文书下载', 'docs.agreement': '调解协议书 PDF', 'docs.record': '调解笔录 PDF', 'docs.case': '整卷 PDF',
     'code.text_changed': '协议内容已变，请重新核对后签名', 'code.parties_sign_first': '请各方当事人先签名，调解员最后签',
     'code.already_signed': '已经签过了', 'code.limit_reached': '已达上限', 'code.record_signed': '笔录已签名，不能再改',
-    'code.no_agreement': '还没有起草协议', 'code.invalid_field': '填写有误：{msg}'
+    'code.no_agreement': '还没有起草协议', 'code.invalid_field': '填写有误：{msg}',
+    'code.party_signed': '协议已有签名，不能再移除当事人',
+    'party.remove': '移除', 'party.remove_confirm': '移除当事人 {name}？（会记录在案）', 'party.removed': '已移除当事人',
+    'due.title': '到期提醒', 'due.performance': '到期：请回访并记录履行情况', 'due.performance.when': '约定履行期限 {d}',
+    'due.confirmation': '司法确认提醒已发给当事人', 'due.confirmation.when': '当事人可在 {d} 前共同申请司法确认',
+    'due.deadline': '调解期限已到', 'due.deadline.when': '期限 {d}：请结案，或经双方同意后延期',
+    'follow.note': '回访情况（选填）', 'follow.performed': '已履行', 'follow.partly': '部分履行', 'follow.not_performed': '未履行',
+    'follow.saved.none': '已记录：已履行', 'follow.saved.urged': '已记录，已督促履行；到期后再回访',
+    'follow.saved.advised_to_sue': '已记录：已告知当事人可向人民法院起诉',
+    'follow.line': '{t} · {p}', 'perf.performed': '已履行', 'perf.partly': '部分履行', 'perf.not_performed': '未履行',
+    'action.none': '', 'action.urged': '（已督促履行）', 'action.advised_to_sue': '（已告知可起诉）'
   },
   en: {
     'page.title': 'Case file', 'back': 'Back', 'signed_out': 'Please sign in on the mediator page first.',
@@ -56,7 +66,17 @@ GD.strings({
     'docs.title': 'Documents', 'docs.agreement': 'Agreement PDF', 'docs.record': 'Record PDF', 'docs.case': 'Whole file PDF',
     'code.text_changed': 'The text changed: check it again, then sign', 'code.parties_sign_first': 'Every party signs before the mediator',
     'code.already_signed': 'Already signed', 'code.limit_reached': 'Limit reached', 'code.record_signed': 'The record is signed and cannot change',
-    'code.no_agreement': 'No agreement drafted yet', 'code.invalid_field': 'Please check: {msg}'
+    'code.no_agreement': 'No agreement drafted yet', 'code.invalid_field': 'Please check: {msg}',
+    'code.party_signed': 'The agreement carries signatures: parties can no longer be removed',
+    'party.remove': 'Remove', 'party.remove_confirm': 'Remove party {name}? (This is recorded.)', 'party.removed': 'Party removed',
+    'due.title': 'Due', 'due.performance': 'Due: follow up and record the performance', 'due.performance.when': 'Agreed to perform by {d}',
+    'due.confirmation': 'The parties were reminded of judicial confirmation', 'due.confirmation.when': 'They may apply together until {d}',
+    'due.deadline': 'The mediation deadline has passed', 'due.deadline.when': 'Deadline {d}: close the case, or extend it with both parties\' consent',
+    'follow.note': 'Follow-up note (optional)', 'follow.performed': 'Performed', 'follow.partly': 'Partly performed', 'follow.not_performed': 'Not performed',
+    'follow.saved.none': 'Recorded: performed', 'follow.saved.urged': 'Recorded; performance urged, due again later',
+    'follow.saved.advised_to_sue': 'Recorded: the parties were told they may sue',
+    'follow.line': '{t} · {p}', 'perf.performed': 'Performed', 'perf.partly': 'Partly performed', 'perf.not_performed': 'Not performed',
+    'action.none': '', 'action.urged': ' (urged)', 'action.advised_to_sue': ' (advised to sue)'
   }
 });
 
@@ -94,6 +114,12 @@ function render() {
       GD.el('div', { class: 'who', text: GD.t('role.' + p.role) + '：' + p.name }),
       GD.el('div', { class: 'small', text: details }),
       revealed,
+      signingBegan(c) ? null : GD.el('button', { type: 'button', class: 'ghost remove', text: GD.t('party.remove'), onclick: function () {
+        if (!window.confirm(GD.t('party.remove_confirm', { name: p.name }))) return;
+        call('DELETE', base + '/parties/' + encodeURIComponent(p.id)).then(function (r) {
+          if (r.ok) { GD.toast(GD.tr('party.removed'), 'ok'); load(); }
+        });
+      } }),
       (p.phone_masked || p.id_number_masked) ? GD.el('button', { type: 'button', class: 'ghost', text: GD.t('party.reveal'), onclick: function () {
         call('POST', base + '/parties/' + encodeURIComponent(p.id) + '/reveal', {}).then(function (r) {
           if (r.ok) revealed.textContent = GD.t('party.revealed', { p: r.body.phone || '-', i: r.body.id_number || '-' });
@@ -102,6 +128,7 @@ function render() {
     ]));
   });
   $('#add-reporter').hidden = c.parties.some(function (p) { return p.from_reporter; });
+  renderDue(c);
 
   var record = $('#record');
   record.replaceChildren();
@@ -134,6 +161,38 @@ function render() {
     }
   }
   renderSigners();
+}
+
+/** Whether any agreement version carries a signature (then parties stay). */
+function signingBegan(c) {
+  return !!c.in_effect_version || c.versions > 1 || !!(c.agreement && c.agreement.signatures.length);
+}
+
+/** A day as the phone shows it (YYYY-MM-DD from the server). */
+function day(d) { return d || ''; }
+
+/** What fell due, first on the page: the follow-up (with its three answers), the 司法确认 reminder, the deadline. */
+function renderDue(c) {
+  var items = [];
+  var fired = function (kind) {
+    return c.deadlines.filter(function (d) { return d.kind === kind && d.fired_at; }).pop();
+  };
+  var due = current.agreement && current.agreement.performance_due;
+  if (c.follow_up_due) items.push([GD.t('due.performance'), due ? GD.t('due.performance.when', { d: day(due) }) : '']);
+  var conf = fired('confirmation');
+  if (conf && !c.confirmation) items.push([GD.t('due.confirmation'), c.confirmation_apply_by ? GD.t('due.confirmation.when', { d: day(c.confirmation_apply_by) }) : '']);
+  var dl = fired('deadline');
+  if (dl && !c.in_effect_version) items.push([GD.t('due.deadline'), GD.t('due.deadline.when', { d: GD.fmtDateTime(dl.due_at).slice(0, 16) })]);
+  var box = $('#due-items');
+  box.replaceChildren();
+  items.forEach(function (it) {
+    box.appendChild(GD.el('div', { class: 'item' }, [GD.el('strong', { text: it[0] }), it[1] ? GD.el('div', { class: 'small', text: it[1] }) : null]));
+  });
+  (c.follow_ups || []).forEach(function (f) {
+    box.appendChild(GD.el('div', { class: 'small follow-ups', text: GD.t('follow.line', { t: GD.fmtDateTime(f.at).slice(0, 16), p: GD.t('perf.' + f.performance) }) + GD.t('action.' + f.action) }));
+  });
+  $('#follow-up').hidden = !c.follow_up_due;
+  $('#due').hidden = !items.length;
 }
 
 function partyName(partyId) {
@@ -235,6 +294,17 @@ $('#pad-photo').addEventListener('change', function (e) {
 });
 
 // ---- forms --------------------------------------------------------------------------------
+document.querySelectorAll('#follow-up [data-performance]').forEach(function (b) {
+  b.addEventListener('click', function () {
+    var body = { performance: b.dataset.performance, note: $('#follow-note').value.trim() };
+    call('POST', base + '/follow-ups', body).then(function (r) {
+      if (!r.ok) return;
+      $('#follow-note').value = '';
+      GD.toast(GD.tr('follow.saved.' + r.body.action), 'ok');
+      load();
+    });
+  });
+});
 $('#add-reporter').addEventListener('click', function () {
   call('POST', base + '/parties/reporter', {}).then(function (r) { if (r.ok) { GD.toast(GD.tr('party.added'), 'ok'); load(); } });
 });

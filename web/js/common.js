@@ -170,6 +170,11 @@ GD.strings({
     'ev.notified.sent': '微信通知已发送{notice}', 'ev.notified.failed': '微信通知发送失败{notice}',
     'ev.notified.skipped': '微信通知已跳过{notice}', 'ev.notified.other': '微信通知{notice}',
     'notice.offer': '（派单）', 'notice.claimed': '（接单）', 'notice.arrived': '（到场）', 'notice.resolved': '（办结）', 'notice.video_invitation': '（视频调解邀请）',
+    'notice.case_follow_up': '（回访提醒）', 'notice.case_confirmation': '（司法确认提醒）', 'notice.case_deadline': '（调解期限）',
+    'ev.case_file.performance_due': '协议履行期限（{date}）已到，待调解员回访', 'ev.case_file.confirmation_due': '已提醒当事人在 {date} 前申请司法确认',
+    'ev.case_file.deadline_due': '调解期限（{date}）已到', 'ev.case_file.followed_up': '调解员回访：{detail}',
+    'ev.case_file.party_removed': '调解员移除了当事人：{detail}',
+    'fu.performed': '已履行', 'fu.partly': '部分履行', 'fu.not_performed': '未履行', 'fu.none': '', 'fu.urged': '，已督促履行', 'fu.advised_to_sue': '，已告知可向人民法院起诉',
     'lvl.district': '区', 'lvl.street': '街道', 'lvl.community': '社区', 'lvl.grid': '网格',
     'ladder.community': '社区', 'ladder.street': '街道指挥中心', 'ladder.district': '区指挥中心',
     'ev.ladder.first': '由{to}负责处置', 'ev.ladder.climb': '{from}未及时处置，自动上报至{to}',
@@ -215,6 +220,11 @@ GD.strings({
     'ev.notified.sent': 'WeChat notice sent{notice}', 'ev.notified.failed': 'WeChat notice failed{notice}',
     'ev.notified.skipped': 'WeChat notice skipped{notice}', 'ev.notified.other': 'WeChat notice{notice}',
     'notice.offer': ' (offer)', 'notice.claimed': ' (claimed)', 'notice.arrived': ' (arrived)', 'notice.resolved': ' (closed)', 'notice.video_invitation': ' (video mediation invitation)',
+    'notice.case_follow_up': ' (follow-up due)', 'notice.case_confirmation': ' (judicial confirmation)', 'notice.case_deadline': ' (mediation deadline)',
+    'ev.case_file.performance_due': 'Performance day ({date}) passed: the mediator follows up', 'ev.case_file.confirmation_due': 'Parties reminded to apply for judicial confirmation by {date}',
+    'ev.case_file.deadline_due': 'The mediation deadline ({date}) passed', 'ev.case_file.followed_up': 'Mediator followed up: {detail}',
+    'ev.case_file.party_removed': 'The mediator removed a party: {detail}',
+    'fu.performed': 'performed', 'fu.partly': 'partly performed', 'fu.not_performed': 'not performed', 'fu.none': '', 'fu.urged': '; performance urged', 'fu.advised_to_sue': '; advised they may sue',
     'lvl.district': 'district', 'lvl.street': 'street', 'lvl.community': 'community', 'lvl.grid': 'grid',
     'ladder.community': 'community', 'ladder.street': 'street command center', 'ladder.district': 'district command center',
     'ev.ladder.first': 'Handled by the {to}', 'ev.ladder.climb': 'Not handled by the {from} in time: moved up to the {to}',
@@ -246,7 +256,7 @@ var RESIDENT_HIDDEN = ['declined', 'offers_expired', 'alerted', 'reminded', 'ove
   'ladder_moved', 'transferred', 'joint'];
 var KNOWN = ['reported', 'offered', 'claimed', 'declined', 'escalated', 'alerted', 'offers_expired', 'reminded', 'overdue',
   'supervised', 'risk_changed', 'feedback_given', 'reopened', 'phone_revealed', 'mediator_phone_revealed', 'assigned', 'arrived', 'resolved', 'cancelled', 'notified',
-  'ladder_moved', 'transferred', 'video_started', 'video_joined', 'video_left', 'video_ended', 'case_graded'];
+  'ladder_moved', 'transferred', 'video_started', 'video_joined', 'video_left', 'video_ended', 'case_graded', 'case_file'];
 /** Ladder levels, bottom first. */
 GD.LADDER = ['community', 'street', 'district'];
 /** An area code as a name; a page that knows the areas replaces this. */
@@ -302,6 +312,16 @@ GD.describeEvent = function (entry, names, audience) {
       return GD.t(ev.removed ? 'ev.video_removed' : 'ev.video_left', { label: ev.label || '', dur: GD.fmtDuration((ev.seconds || 0) * 1000) });
     case 'video_ended':
       return GD.t('ev.video_ended', { dur: GD.fmtDuration((ev.seconds || 0) * 1000), who: (ev.participants || []).join('、') });
+    case 'case_file': {
+      if (resident && ev.step !== 'confirmation_due') return null;
+      var detail = ev.detail || '';
+      if (ev.step === 'followed_up') {
+        var fu = detail.split(' ');
+        detail = GD.t('fu.' + fu[0]) + (fu[1] ? GD.t('fu.' + fu[1]) : '');
+      }
+      var ck = 'ev.case_file.' + ev.step, ct = GD.t(ck, { date: ev.date || '', detail: detail });
+      return ct === ck ? null : ct;
+    }
     case 'notified': {
       var o = String(ev.outcome || '');
       var kind = /^sent/.test(o) ? 'sent' : /^failed/.test(o) ? 'failed' : /^skipped/.test(o) ? 'skipped' : 'other';

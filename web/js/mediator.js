@@ -27,6 +27,8 @@ GD.strings({
     'r.arrive.left': '还有 {n} 分钟需到场', 'r.arrive.over': '已超时，请尽快到场',
     'r.resolve.left': '还有 {n} 分钟需办结', 'r.resolve.over': '已超时，请尽快办结',
     'd.arrive': '到场时限', 'd.resolve': '办结时限', 'd.left': '还剩 {t}', 'd.over': '已超时 {t}', 'd.done': '已到场',
+    'cd.title': '案卷到期', 'cd.performance': '到期：请回访并记录履行情况（约定 {d}）', 'cd.confirmation': '已提醒当事人 {d} 前申请司法确认',
+    'cd.deadline': '调解期限已到（{d}）：请结案或经双方同意延期', 'cd.open': '打开案卷', 'cd.toast': '案卷有事项到期，请查看',
     'sup': '指挥中心督办：{note}', 'sup.toast': '指挥中心督办了您的一单，请查看', 'rem.toast': '办理时限提醒，请查看',
     'o.gone.expired_soft': '这单已转给其他调解员，不用处理了',
     'net.lost': '网络已断开：实时派单收不到了。恢复后会自动补上错过的派单', 'net.offline': '手机没有网络：实时派单收不到了。恢复后会自动补上错过的派单',
@@ -58,6 +60,8 @@ GD.strings({
     'r.arrive.left': '{n} min left to arrive', 'r.arrive.over': 'Overdue: please get there as soon as you can',
     'r.resolve.left': '{n} min left to close this case', 'r.resolve.over': 'Overdue: please close this case as soon as you can',
     'd.arrive': 'Arrive by', 'd.resolve': 'Close by', 'd.left': '{t} left', 'd.over': 'overdue by {t}', 'd.done': 'arrived',
+    'cd.title': 'Case file due', 'cd.performance': 'Due: follow up and record the performance (agreed {d})', 'cd.confirmation': 'Parties reminded to apply for judicial confirmation by {d}',
+    'cd.deadline': 'Mediation deadline passed ({d}): close it or extend with both parties\' consent', 'cd.open': 'Open the case file', 'cd.toast': 'Something in a case file is due',
     'sup': 'Command center order: {note}', 'sup.toast': 'The command center is supervising one of your cases', 'rem.toast': 'Deadline reminder',
     'o.gone.expired_soft': 'This case went to another mediator; nothing to do',
     'net.lost': 'Connection lost: live offers cannot reach you. Missed offers appear once it is back',
@@ -210,6 +214,11 @@ function onMessage(msg) {
     GD.toast(GD.tr('rem.toast'), msg.overdue ? 'error' : '');
     if (navigator.vibrate) navigator.vibrate([400, 150, 400]);
     loadMine();
+  } else if (msg.type === 'case_due') {
+    // A case-file deadline (issue #20): shown until the case file is opened.
+    caseDue.set(msg.incident_id + ':' + msg.kind, msg);
+    GD.toast(GD.tr('cd.toast'), msg.kind === 'deadline' ? 'error' : '');
+    if (navigator.vibrate) navigator.vibrate([400, 150, 400]);
   } else if (msg.type === 'supervised') {
     orders.set(msg.incident_id, msg.note);
     GD.toast(GD.tr('sup.toast'), 'error');
@@ -557,6 +566,18 @@ function deadlineList(i) {
 }
 
 // ---- rendering ------------------------------------------------------------------------------
+var caseDue = new Map();
+function renderCaseDue() {
+  var items = Array.from(caseDue.values());
+  $('#case-due').hidden = !items.length;
+  $('#case-due-list').replaceChildren.apply($('#case-due-list'), items.map(function (m) {
+    return GD.el('div', { class: 'item' }, [
+      GD.el('p', { text: GD.t('cd.' + m.kind, { d: m.date || '' }) }),
+      GD.el('a', { class: 'big primary', href: '/m/case/' + encodeURIComponent(m.incident_id), text: GD.t('cd.open') })
+    ]);
+  }));
+}
+
 function render() {
   // Keep a half-typed resolve note across re-renders.
   var drafts = {};
@@ -564,6 +585,7 @@ function render() {
   var picked = {};
   document.querySelectorAll('#mine input[type=radio]:checked').forEach(function (r) { picked[r.name] = r.value; });
 
+  renderCaseDue();
   var jobs = Array.from(mine.values());
   $('#mine-section').hidden = jobs.length === 0;
   $('#mine').replaceChildren.apply($('#mine'), jobs.sort(GD.urgentFirst).map(jobCard));

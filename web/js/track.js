@@ -35,7 +35,9 @@ GD.strings({
     'keep.title': '以后怎么找回这一页', 'keep.copy': '复制本页链接', 'keep.copied': '链接已复制，可以粘贴保存',
     'keep.copy_failed': '复制不了：请长按上面的网址保存', 'sms.label': '把本页链接用短信发到手机', 'sms.ph': '11位手机号',
     'sms.send': '发短信给我', 'sms.sent': '短信已发送，请查收', 'sms.bad': '手机号应为11位数字',
-    'code.rate_limited': '短信发得太多了，请明天再试'
+    'code.rate_limited': '短信发得太多了，请明天再试',
+    'cf.title': '请申请司法确认', 'cf.copy': '查看调解协议书',
+    'cf.text': '您的调解协议已经生效。您和对方当事人可以在 {d} 前，一起到人民法院申请司法确认；确认后，对方不履行时可以申请法院强制执行。请带上调解协议书和身份证。'
   },
   en: {
     'page.title': 'Your report', 'loading': 'Loading…', 'm.title': 'Mediator', 'm.call': 'Call the mediator', 'm.map': 'Map of the mediator\u2019s position',
@@ -66,7 +68,9 @@ GD.strings({
     'keep.title': 'How to find this page again', "keep.copy": "Copy this page's link", 'keep.copied': 'Link copied: paste it somewhere safe',
     'keep.copy_failed': 'Could not copy: press and hold the address above to save it', "sms.label": "Text this page's link to my phone",
     'sms.ph': '11-digit mobile number', 'sms.send': 'Text it to me', 'sms.sent': 'Text sent; check your phone', 'sms.bad': 'A mobile number has 11 digits',
-    'code.rate_limited': 'Too many texts for this report; please try tomorrow'
+    'code.rate_limited': 'Too many texts for this report; please try tomorrow',
+    'cf.title': 'Apply for judicial confirmation', 'cf.copy': 'View the mediation agreement',
+    'cf.text': 'Your mediation agreement is in effect. You and the other party may apply together to the people\'s court for judicial confirmation until {d}; once confirmed, the agreement can be enforced by the court. Bring the agreement and your ID cards.'
   }
 });
 
@@ -234,6 +238,15 @@ function render() {
       (fb.event.resolved === false ? ' ' + GD.t('fb.reopened') : '');
   }
   renderStars();
+
+  // The 司法确认 reminder: the parties apply together, by the date it names.
+  var reminder = null;
+  tl.forEach(function (x) { if (x.event.type === 'case_file' && x.event.step === 'confirmation_due') reminder = x; });
+  $('#confirm-card').hidden = !reminder;
+  if (reminder) {
+    $('#confirm-text').textContent = GD.t('cf.text', { d: reminder.event.date || '' });
+    $('#confirm-copy').href = base + '/agreement.pdf';
+  }
 
   $('#cancel-card').hidden = !(v.status === 'dispatching' || v.status === 'escalated') || reopened;
   var place = v.place_name ? GD.t('place', { p: v.place_name }) : '';

@@ -607,6 +607,20 @@ pub enum Event {
         /// After.
         to: super::grade::Grade,
     },
+    /// The case file (issue #20, `casefile`): one of its deadlines fell due, a follow-up was
+    /// recorded, a party was removed. Appended outside state changes.
+    CaseFile {
+        /// `performance_due`, `confirmation_due`, `deadline_due`, `followed_up` or
+        /// `party_removed`.
+        step: String,
+        /// The day it concerns (`YYYY-MM-DD`, Beijing time): the agreed performance day, the
+        /// last day to apply for 司法确认, the mediation deadline.
+        #[serde(default)]
+        date: Option<String>,
+        /// What was found and what followed (`not_performed urged`), or who was removed.
+        #[serde(default)]
+        detail: Option<String>,
+    },
 }
 
 impl Event {

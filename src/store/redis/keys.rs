@@ -419,7 +419,7 @@ mod wechat_key_tests {
 // The case file (issue #20, `casefile/redis.rs`), same hash tag:
 // | `{p}:case:<id>`        | hash   | `v` → version, `doc` → `CaseFile` JSON (phones, ID numbers sealed) |
 // | `{p}:case_img:<id>`    | hash   | image SHA-256 (hex) → the image's bytes (signatures, thumb prints) |
-// | `{p}:case_due`         | zset   | `<kind>:<incident id>` scored by due time (ms): case-file deadlines |
+// | `{p}:case_due`         | zset   | before the shared timer set held them: `<kind>:<incident id>` by due time (ms); moved into `{p}:timers` at start |
 
 impl Keys {
     /// Hash `{v, doc}`: one incident's case file.
@@ -428,7 +428,8 @@ impl Keys {
         self.key("case", Some(id))
     }
 
-    /// Zset: case-file deadlines (`<kind>:<incident id>`) by due time (ms).
+    /// Zset: case-file deadlines (`<kind>:<incident id>`) by due time (ms), as an earlier
+    /// version kept them; moved into [`Self::timers`] at start.
     #[must_use]
     pub fn case_deadlines(&self) -> String {
         self.key("case_due", None)
