@@ -436,8 +436,6 @@ pub enum BusMessage {
         /// Who.
         mediator_id: AccountId,
     },
-    /// A step of a department's call-in (joint handling) and who hears of it: every instance
-    /// renders it for the sockets it holds (`push`), as it does [`BusMessage::News`].
     /// A case-file deadline fell due (issue #20): the holder's phone and, for the mediation
     /// deadline, the screens that see the incident's place are told (`case_due`).
     CaseDue {
@@ -455,6 +453,8 @@ pub enum BusMessage {
         #[serde(default)]
         screens: Option<crate::domain::area::AreaPath>,
     },
+    /// A step of a department's call-in (joint handling) and who hears of it: every instance
+    /// renders it for the sockets it holds (`push`), as it does [`BusMessage::News`].
     CallIn {
         /// The call-in as the write left it.
         call_in: Box<crate::domain::department::CallIn>,
