@@ -8,6 +8,7 @@ use super::store::{
     CallInWrite, DELIVERY_LOG_KEEP, DeliveryLine, DepartmentStore, WebhookEvent, oldest_first, webhook_key,
 };
 use crate::domain::ids::{CallInId, DepartmentId, IncidentId};
+use crate::store::records::Record;
 use crate::store::redis::RedisStore;
 use crate::store::{StoreError, TimerOp};
 use async_trait::async_trait;
@@ -177,7 +178,7 @@ impl DepartmentStore for RedisDepartments {
             };
         }
         for line in &write.timeline {
-            inv.arg(encode("timeline entry", line)?);
+            inv.arg(line.encode()?);
         }
         for message in &write.announce {
             inv.arg(encode("bus message", message)?);

@@ -49,8 +49,8 @@ pub struct WritePlan<'a> {
     pub created_ms: i64,
     /// Still open after the write (kept in the open index), else removed from it.
     pub open: bool,
-    /// Timeline entries appended, in order.
-    #[serde(serialize_with = "each_json_text")]
+    /// Timeline entries appended, in order (each its stored record's text).
+    #[serde(serialize_with = "each_record_text")]
     pub timeline: &'a [TimelineEntry],
     /// Deadline changes, in order.
     pub timers: Vec<PlannedTimer<'a>>,
@@ -267,6 +267,11 @@ fn record_text<S: Serializer>(incident: &&Incident, s: S) -> Result<S::Ok, S::Er
 fn each_json_text<S: Serializer, T: Serialize>(values: &[T], s: S) -> Result<S::Ok, S::Error> {
     let texts =
         values.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>().map_err(serde::ser::Error::custom)?;
+    texts.serialize(s)
+}
+
+fn each_record_text<S: Serializer, R: Record>(records: &[R], s: S) -> Result<S::Ok, S::Error> {
+    let texts = records.iter().map(Record::encode).collect::<Result<Vec<_>, _>>().map_err(serde::ser::Error::custom)?;
     texts.serialize(s)
 }
 

@@ -85,6 +85,8 @@ impl IncidentStore for MemoryStore {
         if let Some(refused) = plan.refusal(&seen) {
             return Ok(refused);
         }
+        // What Redis would hand back: each record through its stored form.
+        let (record, timeline) = (plan.record.round_trip()?, round_trip_all(plan.timeline)?);
 
         if let Some(creation) = &plan.creation {
             g.tracking.insert(creation.tracking_hash.to_owned(), id.clone());
@@ -104,8 +106,8 @@ impl IncidentStore for MemoryStore {
         } else {
             g.open.remove(&entry);
         }
-        g.incidents.insert(id.clone(), plan.record.round_trip()?);
-        g.timelines.entry(id.clone()).or_default().extend(plan.timeline.iter().cloned());
+        g.incidents.insert(id.clone(), record);
+        g.timelines.entry(id.clone()).or_default().extend(timeline);
         let next_deadline = plan.next_deadline(g.timer_order.first_key_value().map(|((t, _), _)| *t));
         for timer in &plan.timers {
             match timer.due_ms {
@@ -173,7 +175,8 @@ impl IncidentStore for MemoryStore {
     }
 
     async fn append_timeline(&self, id: &IncidentId, entries: &[TimelineEntry]) -> Result<(), StoreError> {
-        self.lock().timelines.entry(id.clone()).or_default().extend(entries.iter().cloned());
+        let entries = round_trip_all(entries)?;
+        self.lock().timelines.entry(id.clone()).or_default().extend(entries);
         Ok(())
     }
 
@@ -259,4 +262,9 @@ impl IncidentStore for MemoryStore {
         // Every write here has kept the open index since the store was made.
         Ok(0)
     }
+}
+
+/// Each record as a store hands it back once written (its stored form decoded again).
+fn round_trip_all<R: Record>(records: &[R]) -> Result<Vec<R>, StoreError> {
+    records.iter().map(Record::round_trip).collect()
 }

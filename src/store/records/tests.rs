@@ -1,5 +1,14 @@
 use super::*;
-use crate::domain::incident::Deadline;
+use crate::domain::account::{Account, Phone, Role};
+use crate::domain::area::{Area, AreaLevel, AreaPath};
+use crate::domain::category::{Category, Risk};
+use crate::domain::ids::AccountId;
+use crate::domain::incident::Event;
+use crate::domain::incident::{Deadline, Feedback, Incident, Offer, Outcome, Status, Supervision};
+use crate::domain::location::GeoPoint;
+use crate::domain::scene::Scene;
+use crate::domain::timeline::{ActorRole, TimelineEntry};
+use jiff::Timestamp;
 
 fn at(secs: i64) -> Timestamp {
     Timestamp::from_second(1_780_000_000 + secs).expect("in range")
@@ -203,4 +212,153 @@ fn accounts_scenes_and_areas_carry_their_schema_and_read_back() {
     let json = area.encode().unwrap();
     assert!(json.starts_with("{\"schema\":1,"), "{json}");
     assert_eq!(Area::decode(&json).unwrap(), area);
+}
+
+// --- timeline entries -----------------------------------------------------------------------
+
+/// One entry per kind of event, every field set (fixed ids and times): what the golden lines hold.
+fn every_event() -> Vec<TimelineEntry> {
+    let m: AccountId = id("01930000-0000-7000-8000-000000000002");
+    let op: AccountId = id("01930000-0000-7000-8000-000000000005");
+    let events = vec![
+        Event::Reported,
+        Event::Offered { mediator_ids: vec![m.clone(), id("01930000-0000-7000-8000-000000000004")] },
+        Event::Claimed { mediator_id: m.clone() },
+        Event::Declined { mediator_id: m.clone() },
+        Event::Escalated,
+        Event::Alerted,
+        Event::OffersExpired { mediator_ids: vec![m.clone()] },
+        Event::Reminded { deadline: Deadline::Arrive },
+        Event::Overdue { deadline: Deadline::Resolve },
+        Event::Supervised { note: "今天办结".into() },
+        Event::RiskChanged { from: Risk::Blue, to: Risk::Red },
+        Event::FeedbackGiven { rating: 4, resolved: true },
+        Event::Reopened,
+        Event::PhoneRevealed,
+        Event::MediatorPhoneRevealed { mediator_id: m.clone() },
+        Event::LadderMoved { from: Some(AreaLevel::Grid), to: AreaLevel::Community, note: Some("交上级".into()) },
+        Event::CategoryChanged { from: Category::Other, to: Category::Wages },
+        Event::Transferred {
+            from: Some("G-07".into()), to: "630104001002".into(), note: "地址在隔壁社区".into()
+        },
+        Event::Assigned { operator_id: op.clone(), mediator_id: m.clone() },
+        Event::Arrived,
+        Event::Resolved { outcome: Outcome::NotMediated },
+        Event::Cancelled,
+        Event::Notified {
+            channel: "wechat_template".into(),
+            notice: "claimed".into(),
+            to: "o6_b****L2M".into(),
+            outcome: "sent (attempt 1)".into(),
+        },
+        Event::Joint {
+            call_in_id: "01930000-0000-7000-8000-000000000007".into(),
+            department_id: "01930000-0000-7000-8000-000000000008".into(),
+            department: "劳动监察大队".into(),
+            step: "handed_over".into(),
+            note: Some("欠薪".into()),
+        },
+        Event::VideoStarted { session_id: "01930000-0000-7000-8000-000000000009".into() },
+        Event::VideoJoined {
+            session_id: "01930000-0000-7000-8000-000000000009".into(),
+            kind: "party".into(),
+            label: "当事人 甲".into(),
+        },
+        Event::VideoLeft {
+            session_id: "01930000-0000-7000-8000-000000000009".into(),
+            label: "当事人 甲".into(),
+            seconds: 95,
+            removed: true,
+        },
+        Event::VideoEnded {
+            session_id: "01930000-0000-7000-8000-000000000009".into(),
+            participants: vec!["调解员".into(), "当事人 甲".into()],
+            seconds: 600,
+        },
+    ];
+    let actors = [
+        ActorRole::Resident,
+        ActorRole::Mediator,
+        ActorRole::Operator,
+        ActorRole::Admin,
+        ActorRole::Department,
+        ActorRole::System,
+    ];
+    events
+        .into_iter()
+        .zip(0usize..)
+        .map(|(event, n)| {
+            let actor_role = actors[n % actors.len()];
+            let actor_id = matches!(actor_role, ActorRole::Operator | ActorRole::Admin).then(|| op.to_string());
+            TimelineEntry { at: at(i64::try_from(n).expect("few") * 60), actor_role, actor_id, event }
+        })
+        .collect()
+}
+
+/// Which kind of event `e` is: exhaustive, so a new kind fails to compile here until it is
+/// given a line in the golden files (see [`every_kind_of_event_has_a_golden_line`]).
+fn kind(e: &Event) -> usize {
+    match e {
+        Event::Reported => 0,
+        Event::Offered { .. } => 1,
+        Event::Claimed { .. } => 2,
+        Event::Declined { .. } => 3,
+        Event::Escalated => 4,
+        Event::Alerted => 5,
+        Event::OffersExpired { .. } => 6,
+        Event::Reminded { .. } => 7,
+        Event::Overdue { .. } => 8,
+        Event::Supervised { .. } => 9,
+        Event::RiskChanged { .. } => 10,
+        Event::FeedbackGiven { .. } => 11,
+        Event::Reopened => 12,
+        Event::PhoneRevealed => 13,
+        Event::MediatorPhoneRevealed { .. } => 14,
+        Event::LadderMoved { .. } => 15,
+        Event::CategoryChanged { .. } => 16,
+        Event::Transferred { .. } => 17,
+        Event::Assigned { .. } => 18,
+        Event::Arrived => 19,
+        Event::Resolved { .. } => 20,
+        Event::Cancelled => 21,
+        Event::Notified { .. } => 22,
+        Event::Joint { .. } => 23,
+        Event::VideoStarted { .. } => 24,
+        Event::VideoJoined { .. } => 25,
+        Event::VideoLeft { .. } => 26,
+        Event::VideoEnded { .. } => 27,
+    }
+}
+
+const GOLDEN_TIMELINE_V1: &str = include_str!("../../../tests/golden/timeline_v1.jsonl");
+const GOLDEN_TIMELINE_UNVERSIONED: &str = include_str!("../../../tests/golden/timeline_unversioned.jsonl");
+
+#[test]
+fn every_kind_of_event_has_a_golden_line() {
+    let kinds: Vec<usize> = every_event().iter().map(|e| kind(&e.event)).collect();
+    assert_eq!(kinds, (0..=27).collect::<Vec<_>>());
+    assert_eq!(GOLDEN_TIMELINE_V1.lines().count(), kinds.len());
+    assert_eq!(GOLDEN_TIMELINE_UNVERSIONED.lines().count(), kinds.len());
+}
+
+#[test]
+fn timeline_entries_are_stored_as_the_checked_in_v1_bytes() {
+    for (entry, golden) in every_event().iter().zip(GOLDEN_TIMELINE_V1.lines()) {
+        assert_eq!(entry.encode().unwrap(), golden);
+    }
+}
+
+#[test]
+fn timeline_entries_written_today_and_before_schema_versions_read_back_as_they_were() {
+    for (entry, golden) in every_event().iter().zip(GOLDEN_TIMELINE_V1.lines()) {
+        assert_eq!(&TimelineEntry::decode(golden).unwrap(), entry);
+    }
+    // As the timeline was stored before it had storage types: the domain type's own JSON.
+    for (entry, old) in every_event().iter().zip(GOLDEN_TIMELINE_UNVERSIONED.lines()) {
+        assert!(!old.contains("\"schema\""), "{old}");
+        assert_eq!(&TimelineEntry::decode(old).unwrap(), entry);
+    }
+    let v2 = GOLDEN_TIMELINE_V1.lines().next().unwrap().replacen("\"schema\":1", "\"schema\":2", 1);
+    let err = TimelineEntry::decode(&v2).unwrap_err().to_string();
+    assert!(err.contains("timeline entry: schema 2 is unknown"), "{err}");
 }

@@ -1,7 +1,7 @@
 //! [`IncidentStore`] on the Redis backend.
 
 use super::scripts;
-use super::{RedisStore, decode, encode, ms, parse_area_note, parse_incident_id, score_to_timestamp};
+use super::{RedisStore, ms, parse_area_note, parse_incident_id, score_to_timestamp};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Incident;
 use crate::domain::timeline::TimelineEntry;
@@ -124,7 +124,7 @@ impl IncidentStore for RedisStore {
 
     async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEntry>, StoreError> {
         let raw: Vec<String> = self.query(::redis::cmd("LRANGE").arg(self.keys.timeline(id)).arg(0).arg(-1)).await?;
-        raw.iter().map(|json| decode("timeline entry", json)).collect()
+        raw.iter().map(|json| TimelineEntry::decode(json)).collect()
     }
 
     async fn append_timeline(&self, id: &IncidentId, entries: &[TimelineEntry]) -> Result<(), StoreError> {
@@ -134,7 +134,7 @@ impl IncidentStore for RedisStore {
         let mut cmd = ::redis::cmd("RPUSH");
         cmd.arg(self.keys.timeline(id));
         for entry in entries {
-            cmd.arg(encode("timeline entry", entry)?);
+            cmd.arg(entry.encode()?);
         }
         // Not idempotent: sent once, never retried.
         let mut conn = self.conn.clone();

@@ -36,7 +36,7 @@
 //! | `{p}:scenes`           | hash   | scene id → `Scene` JSON                                    |
 //! | `{p}:audit`            | list   | `AuditEntry` JSON, newest first, trimmed to `AUDIT_KEEP`    |
 //! | `{p}:inc:<id>`         | hash   | `v` → version (decimal), `doc` → `Incident` JSON           |
-//! | `{p}:tl:<id>`          | list   | `TimelineEntry` JSON, oldest first                         |
+//! | `{p}:tl:<id>`          | list   | `StoredTimelineEntryV1` JSON, oldest first                 |
 //! | `{p}:incidents`        | zset   | incident id scored by creation time (ms since epoch)       |
 //! | `{p}:track:<hash>`     | string | incident id for a tracking-token SHA-256                   |
 //! | `{p}:idem:<hash>`      | hash   | `id` → incident id, `fp` → fingerprint, `r` → receipt; TTL |
