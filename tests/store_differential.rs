@@ -1,9 +1,10 @@
-//! The differential test: random sequences of commands (file a report, offer, claim, decline,
-//! arrive, resolve, escalate, timers firing, duty and position changes, idempotent repeats,
-//! stale versions) run against the memory store and a real `redis-server`, and every answer
-//! is compared: each write's outcome and the bus messages it announced, and after every
-//! command the whole state the commands can reach. The memory store is the reference model;
-//! a difference fails with proptest's shrunk sequence.
+//! The differential test: random sequences of commands (file a report and note it in its
+//! hot-spot area, offer, claim, decline, arrive, resolve, escalate, timers firing, duty and
+//! position changes, idempotent repeats, stale versions) run against the memory store and a
+//! real `redis-server`, and every answer is compared: each write's outcome and the bus
+//! messages it announced, and after every command the whole state the commands can reach
+//! (hot-spot notes included). The memory store is the reference model; a difference fails
+//! with proptest's shrunk sequence.
 //!
 //! Writes are built the way the dispatch layer builds them (the next version of the record as
 //! the reference store holds it, with its timeline, timers, offers and holds), on a virtual
@@ -21,8 +22,8 @@ use grid_dispatch::domain::timeline;
 use grid_dispatch::store::memory::MemoryStore;
 use grid_dispatch::store::redis::{RedisBus, RedisConfig, RedisStore};
 use grid_dispatch::store::{
-    Bus, BusMessage, BusReceiver, Creation, Expect, Hold, IdempotencyClaim, IncidentStore, IncidentWrite,
-    PresenceStore, TimerKey, TimerKind, TimerOp, conformance,
+    AreaNote, Bus, BusMessage, BusReceiver, Creation, Expect, Hold, IdempotencyClaim, IncidentStore, IncidentWrite,
+    NoteInArea, PresenceStore, TimerKey, TimerKind, TimerOp, conformance,
 };
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
@@ -40,6 +41,11 @@ const DAYS: [&str; 3] = ["2026-11-20", "2026-11-21", "2026-11-22"];
 const KINDS: [TimerKind; 4] = [TimerKind::Escalate, TimerKind::Wave, TimerKind::ArriveDue, TimerKind::ResolveDue];
 /// How long a leased deadline stays leased.
 const LEASE: Duration = Duration::from_secs(30);
+/// Where reports are noted (latitudes at longitude 101.77: areas apart, and two places 11 m
+/// apart).
+const SPOTS: [f64; 4] = [36.6, 36.6001, 36.63, 36.7];
+/// How long hot-spot notes are kept: shorter than a long case, so some are dropped.
+const NOTE_KEEP: Duration = Duration::from_secs(1800);
 /// How long one Redis bus message may take to arrive.
 const BUS_WAIT: Duration = Duration::from_secs(5);
 
@@ -48,8 +54,17 @@ const BUS_WAIT: Duration = Duration::from_secs(5);
 enum Command {
     /// A resident files a report into `slot` (a no-op if the slot is taken, unless `reuse`:
     /// then a second creation of the same id, which must conflict), offered to `offered`,
-    /// escalating after `escalate_s`, under idempotency key `key` if any.
-    File { slot: usize, offered: Vec<usize>, escalate_s: i64, key: Option<(u8, u8)>, key_ttl_zero: bool, reuse: bool },
+    /// escalating after `escalate_s`, under idempotency key `key` if any, noted in hot-spot
+    /// area `spot`.
+    File {
+        slot: usize,
+        offered: Vec<usize>,
+        escalate_s: i64,
+        key: Option<(u8, u8)>,
+        key_ttl_zero: bool,
+        reuse: bool,
+        spot: usize,
+    },
     /// The next wave: more mediators offered, a wave deadline scheduled.
     Offer { slot: usize, to: Vec<usize>, wave_s: i64 },
     /// A mediator takes it (capacity-guarded), counting a claim on a day.
@@ -89,9 +104,9 @@ fn some_mediators() -> impl Strategy<Value = Vec<usize>> {
 
 fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
-        3 => (slot(), some_mediators(), 1..600i64, prop::option::of((0..2u8, 0..2u8)), any::<bool>(), prop::bool::weighted(0.1))
-            .prop_map(|(slot, offered, escalate_s, key, key_ttl_zero, reuse)| Command::File {
-                slot, offered, escalate_s, key, key_ttl_zero: key_ttl_zero && key.is_some(), reuse
+        3 => (slot(), some_mediators(), 1..600i64, prop::option::of((0..2u8, 0..2u8)), any::<bool>(), prop::bool::weighted(0.1), 0..SPOTS.len())
+            .prop_map(|(slot, offered, escalate_s, key, key_ttl_zero, reuse, spot)| Command::File {
+                slot, offered, escalate_s, key, key_ttl_zero: key_ttl_zero && key.is_some(), reuse, spot
             }),
         2 => (slot(), some_mediators(), 1..300i64).prop_map(|(slot, to, wave_s)| Command::Offer { slot, to, wave_s }),
         3 => (slot(), who(), 1..3u32, 0..DAYS.len()).prop_map(|(slot, by, capacity, day)| Command::Claim { slot, by, capacity, day }),
@@ -185,7 +200,7 @@ impl Pair {
     async fn write_for(&mut self, command: &Command) -> Option<IncidentWrite> {
         let m = self.mediators.clone();
         match command.clone() {
-            Command::File { slot, offered, escalate_s, key, key_ttl_zero, reuse } => {
+            Command::File { slot, offered, escalate_s, key, key_ttl_zero, reuse, spot } => {
                 let offered: Vec<AccountId> = offered.iter().map(|i| m[*i].clone()).collect();
                 let mut incident = conformance::incident(&offered);
                 match (&self.slots[slot], reuse) {
@@ -209,6 +224,9 @@ impl Pair {
                     }),
                 });
                 w.announce.push(BusMessage::IncidentChanged { incident_id: incident.id.clone() });
+                let place = spot_at(spot);
+                let note = AreaNote { id: incident.id.clone(), at: self.now, place };
+                w.note = Some(NoteInArea { cell: place.area().to_string(), note, keep: NOTE_KEEP });
                 Some(w)
             }
             Command::Offer { slot, to, wave_s } => {
@@ -364,7 +382,10 @@ impl Pair {
             claims,
             open,
             listed,
-            presence
+            presence,
+            noted_areas,
+            noted,
+            noted_counts
         );
         Ok(())
     }
@@ -386,6 +407,12 @@ struct Snapshot {
     open: Vec<IncidentId>,
     listed: Vec<IncidentId>,
     presence: Vec<grid_dispatch::domain::account::Presence>,
+    /// Hot-spot areas noted within the time notes are kept, sorted.
+    noted_areas: Vec<String>,
+    /// Their notes, by time and id.
+    noted: Vec<AreaNote>,
+    /// How many each spot's area holds within that time.
+    noted_counts: Vec<u64>,
 }
 
 async fn snapshot<S: IncidentStore + PresenceStore>(store: &S, pair: &Pair) -> Snapshot {
@@ -410,7 +437,21 @@ async fn snapshot<S: IncidentStore + PresenceStore>(store: &S, pair: &Pair) -> S
             .map(|i| i.id)
             .collect(),
         presence: store.all_presence().await.expect("the store answers"),
+        noted_areas: vec![],
+        noted: vec![],
+        noted_counts: vec![],
     };
+    // Both stores drop notes (and areas) older than the time notes are kept before the newest
+    // note of the same area (and of any area); they agree on what is within that time.
+    let since = pair.now - SignedDuration::try_from(NOTE_KEEP).expect("short");
+    s.noted_areas = store.noted_areas(since).await.expect("the store answers");
+    s.noted_areas.sort();
+    let cells: Vec<String> = (0..SPOTS.len()).map(|i| spot_at(i).area().to_string()).collect();
+    s.noted = store.noted_in_areas(&cells, since, 10).await.expect("the store answers");
+    s.noted.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    for cell in &cells {
+        s.noted_counts.push(store.count_noted(cell, since).await.expect("the store answers"));
+    }
     s.presence.sort_by(|a, b| a.mediator_id.cmp(&b.mediator_id));
     for id in &ids {
         s.incidents.push(store.get_incident(id).await.expect("the store answers"));
@@ -431,6 +472,11 @@ async fn snapshot<S: IncidentStore + PresenceStore>(store: &S, pair: &Pair) -> S
         s.claims.push(store.claims_on(day, &pair.mediators).await.expect("the store answers"));
     }
     s
+}
+
+/// Where spot `i` lies.
+fn spot_at(i: usize) -> GeoPoint {
+    GeoPoint::new(SPOTS[i], 101.77).expect("valid")
 }
 
 /// Cases and sequence lengths kept small enough for CI (well under 30 s in a debug build).

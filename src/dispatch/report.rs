@@ -11,7 +11,7 @@ use crate::domain::ids::{IncidentId, SceneId};
 use crate::domain::incident::{self, Command, Filing, Incident, Offer, Report};
 use crate::domain::location::GeoPoint;
 use crate::matcher::{self, Candidate, index::fresh_after};
-use crate::store::{AreaNote, BusMessage, Creation, IdempotencyClaim, WriteOutcome};
+use crate::store::{AreaNote, BusMessage, Creation, IdempotencyClaim, NoteInArea, WriteOutcome};
 use jiff::{SignedDuration, Timestamp};
 use tracing::instrument;
 
@@ -182,6 +182,11 @@ impl Dispatcher {
         let incident = &transition.incident;
         let tracking_token = auth::random_token();
         let mut write = self.plan(None, &transition, &Actor::resident(), None, now);
+        // Noted in its hot-spot area with the write itself: later look-backs and the hot-spot
+        // map see every filed report, and no refused one.
+        let keep = std::time::Duration::from_secs(HOTSPOT_WINDOW.as_secs().unsigned_abs());
+        let note = AreaNote { id: incident.id.clone(), at: now, place };
+        write.note = Some(NoteInArea { cell: place.area().to_string(), note, keep });
         write.creation = Some(Creation {
             tracking_hash: auth::sha256_hex(&tracking_token),
             idempotency: idempotency.map(|(key, fingerprint)| IdempotencyClaim {
@@ -201,12 +206,6 @@ impl Dispatcher {
         }
         metrics::counter!("gd_reports_total").increment(1);
         self.written(&transition, &write, self.workload_mark()).await;
-        let keep = std::time::Duration::from_secs(HOTSPOT_WINDOW.as_secs().unsigned_abs());
-        let note = AreaNote { id: incident.id.clone(), at: now, place };
-        if let Err(e) = self.ports().incidents.note_in_area(&place.area().to_string(), &note, keep).await {
-            // A hint for later look-backs; the report itself is stored.
-            tracing::warn!(error = %e, "could not note the report in its hot-spot area");
-        }
         tracing::info!(incident_id = %incident.id, cell = %incident.cell, offers = chosen.len(), "report filed");
         Ok(ReportReceipt { incident: transition.incident, tracking_token, replayed: false })
     }

@@ -96,13 +96,6 @@ pub trait IncidentStore: Send + Sync + 'static {
     /// [`StoreError`] on backend failure.
     async fn claims_on(&self, day: &str, mediators: &[AccountId]) -> Result<Vec<u32>, StoreError>;
 
-    /// Remember that an incident was reported in hot-spot area `cell` (kept for `keep`), so
-    /// looking back never scans every incident.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    async fn note_in_area(&self, cell: &str, note: &AreaNote, keep: Duration) -> Result<(), StoreError>;
-
     /// The newest notes, at most `newest` per cell, made in any of `cells` at or after `since`.
     ///
     /// # Errors

@@ -353,6 +353,21 @@ pub struct IncidentWrite {
     /// [`BusMessage::NextDeadline`] when the write set a deadline sooner than every deadline
     /// held before it.
     pub announce: Vec<BusMessage>,
+    /// The report noted in its hot-spot area with the write that files it (the look-back of
+    /// later reports and the hot-spot map read these notes).
+    pub note: Option<NoteInArea>,
+}
+
+/// A report noted in hot-spot area `cell`, kept `keep` after it was made: notes of that cell
+/// older than `keep` before it are dropped, and so are cells with no newer note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoteInArea {
+    /// The hot-spot cell (H3, as text).
+    pub cell: String,
+    /// The report.
+    pub note: AreaNote,
+    /// How long notes are kept.
+    pub keep: std::time::Duration,
 }
 
 impl IncidentWrite {
@@ -370,6 +385,7 @@ impl IncidentWrite {
             release: None,
             creation: None,
             announce: vec![],
+            note: None,
         }
     }
 }

@@ -15,7 +15,7 @@
 //! Lua numbers are doubles and `redis.call` may format a large one in exponent form, which a
 //! `PEXPIRE` refuses and a stored version would not match.
 
-use super::{BusMessage, DayClaims, Expect, IncidentWrite, RememberedKey, TimerKey, TimerOp, WriteOutcome};
+use super::{AreaNote, BusMessage, DayClaims, Expect, IncidentWrite, RememberedKey, TimerKey, TimerOp, WriteOutcome};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Incident;
 use crate::domain::timeline::TimelineEntry;
@@ -67,6 +67,9 @@ pub struct WritePlan<'a> {
     /// Present only when creating it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creation: Option<PlannedCreation<'a>>,
+    /// The report noted in its hot-spot area (only when filing one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub area_note: Option<PlannedNote<'a>>,
     /// Bus messages published after the effects, in order (never [`BusMessage::Resync`]).
     #[serde(serialize_with = "each_json_text")]
     pub announce: Vec<&'a BusMessage>,
@@ -115,6 +118,28 @@ pub struct PlannedIdempotency<'a> {
     pub fingerprint: &'a str,
     /// What the first request answered (handed back on a replay).
     pub receipt: &'a str,
+}
+
+/// A report noted in its hot-spot area: added to the cell's notes, which drop the ones made
+/// before `oldest_ms`; the cell is marked as noted at `at_ms` in the set of noted cells, which
+/// drops cells whose newest note is older than `oldest_ms`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedNote<'a> {
+    /// The hot-spot cell.
+    pub cell: &'a str,
+    /// The note; on Redis its member text, `"<id> <lat> <lng>"` (the place travels with it,
+    /// so a look-back filters by distance without reading incidents).
+    #[serde(rename = "member", serialize_with = "note_member")]
+    pub note: &'a AreaNote,
+    /// When the report was made, ms: its score.
+    #[serde(serialize_with = "decimal")]
+    pub at_ms: i64,
+    /// Notes made before this, ms, are dropped (`at_ms` less the time notes are kept).
+    #[serde(serialize_with = "decimal")]
+    pub oldest_ms: i64,
+    /// How long the cell's notes outlive this one, ms: 1 ..= [`MAX_IDEMPOTENCY_TTL_MS`].
+    #[serde(serialize_with = "decimal")]
+    pub keep_ms: u64,
 }
 
 /// TTLs, ms.
@@ -179,6 +204,17 @@ impl IncidentWrite {
                     fingerprint: &i.fingerprint,
                     receipt: &i.receipt,
                 }),
+            }),
+            area_note: self.note.as_ref().map(|n| {
+                let keep_ms = duration_ms(n.keep).clamp(1, MAX_IDEMPOTENCY_TTL_MS);
+                let at_ms = n.note.at.as_millisecond();
+                PlannedNote {
+                    cell: &n.cell,
+                    note: &n.note,
+                    at_ms,
+                    oldest_ms: at_ms.saturating_sub(i64::try_from(keep_ms).unwrap_or(i64::MAX)),
+                    keep_ms,
+                }
             }),
             announce: self.announce.iter().filter(|m| !matches!(m, BusMessage::Resync)).collect(),
             ttl: PlannedTtl {
@@ -275,6 +311,10 @@ fn each_record_text<S: Serializer, R: Record>(records: &[R], s: S) -> Result<S::
     texts.serialize(s)
 }
 
+fn note_member<S: Serializer>(note: &&AreaNote, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{} {} {}", note.id, note.place.lat(), note.place.lng()))
+}
+
 fn timer_member<S: Serializer>(key: &TimerKey, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&key.member())
 }
@@ -292,6 +332,10 @@ mod tests {
         w.timers.push(TimerOp::Cancel(key));
         w.hold = Some(Hold { mediator_id: AccountId::generate(), capacity: 3, day: "2026-11-22".into() });
         w.announce = vec![BusMessage::Resync, BusMessage::AreasChanged];
+        let place = crate::domain::location::GeoPoint::new(36.6, 101.75).unwrap();
+        let at = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let note = crate::store::AreaNote { id: incident.id.clone(), at, place };
+        w.note = Some(crate::store::NoteInArea { cell: "cell-1".into(), note, keep: Duration::from_secs(60) });
         w.creation = Some(Creation {
             tracking_hash: "t".into(),
             idempotency: Some(IdempotencyClaim {
@@ -315,6 +359,12 @@ mod tests {
         assert_eq!(json["ttl"]["claims_ms"], "172800000");
         assert_eq!(json["hold"]["capacity"], 3);
         assert_eq!(json["announce"], serde_json::json!([r#"{"t":"areas_changed"}"#]), "Resync is local");
+        let note = &json["area_note"];
+        assert_eq!(note["cell"], "cell-1");
+        assert_eq!(note["member"], format!("{} 36.6 101.75", w.incident.id));
+        assert_eq!(note["at_ms"], "1800000000000");
+        assert_eq!(note["oldest_ms"], "1799999940000", "a minute before it");
+        assert_eq!(note["keep_ms"], "60000");
         let record = Incident::decode(json["record"].as_str().unwrap()).unwrap();
         assert_eq!(record, w.incident);
     }
@@ -323,7 +373,7 @@ mod tests {
     fn a_plan_without_hold_creation_or_expectation_leaves_those_fields_out() {
         let incident = crate::store::conformance::incident(&[]);
         let json = serde_json::to_value(IncidentWrite::new(incident, Expect::Absent).plan()).unwrap();
-        for absent in ["expect_version", "hold", "release", "creation"] {
+        for absent in ["expect_version", "hold", "release", "creation", "area_note"] {
             assert!(json.get(absent).is_none(), "{absent} in {json}");
         }
     }

@@ -6,8 +6,8 @@ use crate::domain::incident::{Event, Incident, Status};
 use crate::domain::location::GeoPoint;
 use crate::domain::timeline;
 use crate::store::{
-    AreaNote, ClaimedTimer, Expect, IdempotencyClaim, IncidentStore, IncidentWrite, TimerKey, TimerKind, TimerOp,
-    WriteOutcome,
+    AreaNote, ClaimedTimer, Expect, IdempotencyClaim, IncidentStore, IncidentWrite, NoteInArea, TimerKey, TimerKind,
+    TimerOp, WriteOutcome,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -302,16 +302,26 @@ async fn reports_are_noted_by_area_and_forgotten_after_their_window(store: Arc<d
     };
     let (a, b, c) = (note(0, 36.6), note(100, 36.600_123_456_789), note(200, 36.61));
     let keep = Duration::from_secs(3600);
-    store.note_in_area("cell-1", &a, keep).await.unwrap();
-    store.note_in_area("cell-1", &b, keep).await.unwrap();
-    store.note_in_area("cell-2", &c, keep).await.unwrap();
+    // Noted by the write that files the report, and only if it applies.
+    let file = |cell: &str, note: &AreaNote| {
+        let mut filed = incident(&[]);
+        filed.id = note.id.clone();
+        let mut w = creation(&filed, &format!("track-{}", note.id));
+        w.note = Some(NoteInArea { cell: cell.to_owned(), note: note.clone(), keep });
+        w
+    };
+    for (cell, note) in [("cell-1", &a), ("cell-1", &b), ("cell-2", &c)] {
+        assert_eq!(store.write_incident(&file(cell, note)).await.unwrap(), WriteOutcome::Written);
+    }
+    let again = file("cell-3", &a);
+    assert_eq!(store.write_incident(&again).await.unwrap(), WriteOutcome::Conflict, "it exists already");
     let cells = ["cell-1".to_owned(), "cell-2".into(), "cell-3".into()];
     let mut got = store.noted_in_areas(&cells, t(50), 10).await.unwrap();
     got.sort_by_key(|n| n.at);
     assert_eq!(got, vec![b.clone(), c.clone()], "with their exact places");
     assert_eq!(store.count_noted("cell-1", t(0)).await.unwrap(), 2);
     assert_eq!(store.count_noted("cell-1", t(50)).await.unwrap(), 1);
-    assert_eq!(store.count_noted("cell-3", t(0)).await.unwrap(), 0);
+    assert_eq!(store.count_noted("cell-3", t(0)).await.unwrap(), 0, "a refused write notes nothing");
     let areas = |since: i64| {
         let store = store.clone();
         async move {
@@ -327,7 +337,7 @@ async fn reports_are_noted_by_area_and_forgotten_after_their_window(store: Arc<d
     assert_eq!(newest, vec![b.clone(), c.clone()]);
     // A note older than the window is dropped when the area is noted again.
     let d = note(4000, 36.62);
-    store.note_in_area("cell-1", &d, keep).await.unwrap();
+    assert_eq!(store.write_incident(&file("cell-1", &d)).await.unwrap(), WriteOutcome::Written);
     assert_eq!(store.noted_in_areas(&["cell-1".into()], t(-10), 10).await.unwrap(), vec![d]);
     assert_eq!(store.count_noted("cell-1", t(-10)).await.unwrap(), 1);
     assert_eq!(areas(300).await, vec!["cell-1".to_owned()]);

@@ -14,15 +14,6 @@ use std::time::Duration;
 
 #[async_trait]
 impl IncidentStore for MemoryStore {
-    async fn note_in_area(&self, cell: &str, note: &AreaNote, keep: Duration) -> Result<(), StoreError> {
-        let mut g = self.lock();
-        let oldest = ms(note.at).saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX));
-        let notes = g.area_notes.entry(cell.to_owned()).or_default();
-        notes.insert((ms(note.at), note.id.clone()), note.place);
-        notes.retain(|(t, _), _| *t >= oldest);
-        Ok(())
-    }
-
     async fn noted_in_areas(
         &self,
         cells: &[String],
@@ -133,6 +124,11 @@ impl IncidentStore for MemoryStore {
             && let Some(set) = g.holds.get_mut(m)
         {
             set.remove(id);
+        }
+        if let Some(n) = &plan.area_note {
+            let notes = g.area_notes.entry(n.cell.to_owned()).or_default();
+            notes.insert((n.at_ms, n.note.id.clone()), n.note.place);
+            notes.retain(|(t, _), _| *t >= n.oldest_ms);
         }
         let loads = plan.loads(|m| g.holds.get(m).map_or(0, |s| u32::try_from(s.len()).unwrap_or(u32::MAX)), claimed);
         // Still under the lock: announcements leave in the order their writes applied.

@@ -14,27 +14,6 @@ use std::time::Duration;
 
 #[async_trait]
 impl IncidentStore for RedisStore {
-    async fn note_in_area(&self, cell: &str, note: &AreaNote, keep: Duration) -> Result<(), StoreError> {
-        let key = self.keys.area_notes(cell);
-        let (at_ms, keep_ms) = (note.at.as_millisecond(), i64::try_from(keep.as_millis()).unwrap_or(i64::MAX / 2));
-        let mut pipe = ::redis::pipe();
-        // The member carries the place, so a look-back filters by distance without reading
-        // incidents: "<id> <lat> <lng>".
-        let member = format!("{} {} {}", note.id, note.place.lat(), note.place.lng());
-        pipe.cmd("ZADD").arg(&key).arg(at_ms).arg(member).ignore();
-        pipe.cmd("ZREMRANGEBYSCORE").arg(&key).arg("-inf").arg(format!("({}", at_ms.saturating_sub(keep_ms))).ignore();
-        pipe.cmd("PEXPIRE").arg(&key).arg(keep_ms.max(1)).ignore();
-        let spots = self.keys.noted_areas();
-        pipe.cmd("ZADD").arg(&spots).arg("GT").arg(at_ms).arg(cell).ignore();
-        pipe.cmd("ZREMRANGEBYSCORE")
-            .arg(&spots)
-            .arg("-inf")
-            .arg(format!("({}", at_ms.saturating_sub(keep_ms)))
-            .ignore();
-        // Idempotent (ZADD of the same member and score), so a retry is harmless.
-        self.query_pipe::<()>(&pipe).await
-    }
-
     async fn noted_in_areas(
         &self,
         cells: &[String],

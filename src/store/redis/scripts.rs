@@ -36,7 +36,8 @@ pub(super) mod write_code {
 ///
 /// It applies the plan as the memory store does, by the same rules (`WritePlan::refusal`,
 /// `next_deadline`, `loads`): preconditions in order (replay, version, capacity); then the
-/// effects; then one `load` message (`cjson`, the shape of `BusMessage::Load`) per mediator
+/// effects (a filed report's hot-spot note among them: `area_note`, pruned by its decimal
+/// `oldest_ms`); then one `load` message (`cjson`, the shape of `BusMessage::Load`) per mediator
 /// whose holds changed, with the counts left by the write (the claim counted on
 /// `claims:<day>`, kept `ttl.claims_ms` from the last claim, for the hold; the holds left for
 /// the release); then the plan's announcements; then a `next_deadline` message when a
@@ -51,6 +52,7 @@ local plan = cjson.decode(ARGV[1])
 local k, id = plan.keys, plan.id
 local idem = plan.creation and plan.creation.idempotency
 local hold = plan.hold
+local note = plan.area_note
 
 -- Preconditions, in the plan's order: replay, version, capacity. Nothing written yet.
 if idem then
@@ -76,6 +78,10 @@ for _, key in ipairs(k.offers_close) do expected_types[key] = 'set' end
 if k.hold then expected_types[k.hold] = 'set' end
 if k.claims then expected_types[k.claims] = 'hash' end
 if k.release then expected_types[k.release] = 'set' end
+if note then
+  expected_types[k.area_notes] = 'zset'
+  expected_types[k.noted_areas] = 'zset'
+end
 for key, wanted in pairs(expected_types) do
   local actual = redis.call('TYPE', key)['ok']
   if actual ~= 'none' and actual ~= wanted then
@@ -123,6 +129,13 @@ for _, key in ipairs(k.offers_open) do redis.call('SADD', key, id) end
 for _, key in ipairs(k.offers_close) do redis.call('SREM', key, id) end
 if hold then redis.call('SADD', k.hold, id) end
 if k.release then redis.call('SREM', k.release, id) end
+if note then
+  redis.call('ZADD', k.area_notes, note.at_ms, note.member)
+  redis.call('ZREMRANGEBYSCORE', k.area_notes, '-inf', '(' .. note.oldest_ms)
+  redis.call('PEXPIRE', k.area_notes, note.keep_ms)
+  redis.call('ZADD', k.noted_areas, 'GT', note.at_ms, note.cell)
+  redis.call('ZREMRANGEBYSCORE', k.noted_areas, '-inf', '(' .. note.oldest_ms)
+end
 if hold then
   local count = redis.call('HINCRBY', k.claims, hold.mediator_id, 1)
   redis.call('PEXPIRE', k.claims, plan.ttl.claims_ms)

@@ -43,6 +43,12 @@ pub(super) struct PlanKeys {
     /// `holds:<m>` of the mediator releasing it.
     #[serde(skip_serializing_if = "Option::is_none")]
     release: Option<String>,
+    /// `spot:<cell>`: the notes of the cell a filed report is noted in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    area_notes: Option<String>,
+    /// `spots`: the noted cells, when a report is noted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    noted_areas: Option<String>,
 }
 
 impl PlanKeys {
@@ -62,6 +68,8 @@ impl PlanKeys {
             hold: plan.hold.as_ref().map(|h| keys.holds(h.mediator_id)),
             claims: plan.hold.as_ref().map(|h| keys.claims(h.day)),
             release: plan.release.map(|m| keys.holds(m)),
+            area_notes: plan.area_note.as_ref().map(|n| keys.area_notes(n.cell)),
+            noted_areas: plan.area_note.as_ref().map(|_| keys.noted_areas()),
         }
     }
 
@@ -80,6 +88,8 @@ impl PlanKeys {
             hold,
             claims,
             release,
+            area_notes,
+            noted_areas,
         } = self;
         [incident, timeline, timers, index, open_index]
             .into_iter()
@@ -90,6 +100,8 @@ impl PlanKeys {
             .chain(hold)
             .chain(claims)
             .chain(release)
+            .chain(area_notes)
+            .chain(noted_areas)
             .map(String::as_str)
             .collect()
     }
