@@ -33,6 +33,7 @@ pub struct App {
     addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
     dispatcher: Dispatcher,
+    areas: Areas,
     keys: JwtKeys,
     hub: Hub,
     tracking: TrackingStreams,
@@ -148,7 +149,9 @@ impl App {
                 tracing::warn!(error = %e, "could not move the old case-file deadlines yet; the next start retries")
             }
         }
-        let dispatcher = Dispatcher::new(ports.clone(), bus.clone(), index, clock, settings.clone());
+        let areas = Areas::new(ports.directory.clone(), bus.clone());
+        let dispatcher =
+            Dispatcher::new(ports.clone(), bus.clone(), index, clock, settings.clone(), Arc::new(areas.clone()));
         let casefiles = crate::casefile::CaseFiles::new(case_store, dispatcher.clone(), settings.casefile.clone())
             .context("GD_CASEFILE__KEYS")?;
         let hub = Hub::new(settings.push.socket_queue);
@@ -157,7 +160,7 @@ impl App {
         // Subscribe before reading the store, so no change falls between the two.
         let rx = bus.subscribe();
         Feed::resync(&dispatcher).await.context("loading mediator positions and recent reports from the store")?;
-        dispatcher.reload_areas().await.context("loading the area hierarchy from the store")?;
+        areas.reload().await.context("loading the area hierarchy from the store")?;
 
         let listener = tokio::net::TcpListener::bind(settings.http.addr)
             .await
@@ -184,7 +187,7 @@ impl App {
             incidents: Incidents::new(engine.clone()),
             reports: Reports::new(engine.clone()),
             presence: Presence::new(engine.clone()),
-            areas: Areas::new(engine.clone()),
+            areas: areas.clone(),
             scenes: Scenes::new(engine.clone()),
             resident_chat: ResidentChat::new(engine.clone()),
             statistics: Statistics::new(engine.clone(), casefiles.clone()),
@@ -264,7 +267,19 @@ impl App {
             "timer runner"
         });
         tracing::info!(%addr, metrics_addr = ?metrics_addr, "grid-dispatch listening");
-        Ok(Self { addr, metrics_addr, dispatcher, keys, hub, tracking, generated_key, shutdown, draining, tasks })
+        Ok(Self {
+            addr,
+            metrics_addr,
+            dispatcher,
+            areas,
+            keys,
+            hub,
+            tracking,
+            generated_key,
+            shutdown,
+            draining,
+            tasks,
+        })
     }
 
     /// The bound address (useful with port 0).
@@ -283,6 +298,12 @@ impl App {
     #[must_use]
     pub fn dispatcher(&self) -> &Dispatcher {
         &self.dispatcher
+    }
+
+    /// The jurisdiction hierarchy (the demo and tests draw areas through it).
+    #[must_use]
+    pub fn areas(&self) -> &Areas {
+        &self.areas
     }
 
     /// The token keys (to mint tokens for this run).

@@ -17,6 +17,7 @@ use crate::domain::category::{Category, Risk};
 use crate::domain::ids::AccountId;
 use crate::domain::incident::Outcome;
 use crate::domain::location::{CoordSystem, GeoPoint};
+use crate::services::Areas;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -257,6 +258,7 @@ impl Walker {
 /// If the demo accounts cannot be created (e.g. the store already holds them).
 pub async fn start(
     dispatcher: Dispatcher,
+    areas: Areas,
     options: DemoOptions,
     cancel: CancellationToken,
 ) -> anyhow::Result<DemoAccounts> {
@@ -267,7 +269,7 @@ pub async fn start(
         (hash("demo-operator")?, hash("demo-mediator")?, hash("demo-walker-password")?);
     for area in demo_areas(options.radius_m) {
         let code = area.code.clone();
-        dispatcher.put_area(area).await.map_err(|e| anyhow::anyhow!("demo area {code}: {e}"))?;
+        areas.put(area).await.map_err(|e| anyhow::anyhow!("demo area {code}: {e}"))?;
     }
     let accounts = DemoAccounts {
         operator: create(

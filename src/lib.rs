@@ -11,7 +11,8 @@
 //! - [`push`]: the in-process WebSocket hub (caps, revocation), the wire messages, and rendering
 //!   the bus's incident news for local sockets.
 //! - [`dispatch`]: the engine under the services: the command path (read → decide → one
-//!   atomic write), the per-instance caches and the bus feed that keeps them fresh; residents'
+//!   atomic write), the per-instance caches ranking reads and the bus feed that keeps them
+//!   fresh (the area map it reads is the areas service's, through `AreaSource`); residents'
 //!   shared tracking streams.
 //! - [`services`]: one cheap-clone handle per capability over the engine (incidents, reports,
 //!   presence, areas, scenes, resident chat, statistics, health): what the HTTP edge may call.

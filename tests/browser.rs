@@ -307,7 +307,7 @@ async fn hostile_names_and_texts_show_as_text_and_never_navigate_a_page() {
             geometry: json!({ "type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]] }),
             coord: CoordSystem::Wgs84,
         };
-        dispatcher.put_area(area).await.expect("area stored");
+        app.app().areas().put(area).await.expect("area stored");
     }
     let scene = Scene {
         id: SceneId::generate(),

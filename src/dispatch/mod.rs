@@ -17,16 +17,15 @@ mod queries;
 pub mod rate;
 mod recent;
 mod report;
-pub mod resident_chat;
 pub mod stats;
-mod texts;
 pub mod tracking;
 mod waves;
 mod workloads;
 
-pub use areas::{NewArea, Scope};
+pub use areas::{AreaSource, NewArea, Scope};
 pub use notify::CallInNotice;
 pub use notify::CaseNotice;
+pub(crate) use notify::short;
 pub use queries::{MediatorDetail, Suggestion, TrackingView};
 pub(crate) use report::{CELLS_PER_READ, HOTSPOT_NOTES_PER_AREA, HOTSPOT_WINDOW};
 pub use report::{NewReport, ReportReceipt};
@@ -129,12 +128,8 @@ struct Inner {
     /// Wakes this instance's timer runner when a write (on any instance) set a deadline
     /// sooner than every one held before: it sleeps until the soonest.
     timer_wake: Arc<tokio::sync::Notify>,
-    /// The jurisdiction map, swapped whole on every change (std RwLock: never held across an
-    /// await; readers clone the Arc).
-    areas: std::sync::RwLock<Arc<crate::domain::area::AreaMap>>,
-    /// Serialises reloads (tokio Mutex: held across the store read), so an older read can
-    /// never overwrite a newer map.
-    areas_reload: tokio::sync::Mutex<()>,
+    /// The jurisdiction map, as the areas service holds it.
+    areas: Arc<dyn AreaSource>,
     /// WeChat notifications out (issue #3).
     wechat: notify::Notifier,
     /// Mediators' ranking profiles, as last read.
@@ -145,8 +140,6 @@ struct Inner {
     recent: recent::Recent,
     /// Positions waiting to be written together.
     positions: positions::Positions,
-    /// Texts to residents; None when `sms.url` is empty.
-    sms: Option<Arc<dyn crate::sms::SmsSender>>,
 }
 
 /// The dispatch service. Cheap to clone.
@@ -156,7 +149,7 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Assemble the service from its ports.
+    /// Assemble the engine from its ports, reading the jurisdiction map from `areas`.
     #[must_use]
     pub fn new(
         ports: Ports,
@@ -164,14 +157,12 @@ impl Dispatcher {
         index: PositionIndex,
         clock: Arc<dyn Clock>,
         settings: Arc<Settings>,
+        areas: Arc<dyn AreaSource>,
     ) -> Self {
         let timer_wake = Arc::new(tokio::sync::Notify::new());
         let wechat = notify::Notifier::new(&ports, settings.clone(), clock.clone());
-        let areas = std::sync::RwLock::default();
-        let areas_reload = tokio::sync::Mutex::new(());
         let profiles = profiles::Profiles::default();
         let positions = positions::Positions::default();
-        let sms = crate::sms::from_settings(&settings.sms);
         Self {
             inner: Arc::new(Inner {
                 ports,
@@ -182,12 +173,10 @@ impl Dispatcher {
                 timer_wake,
                 wechat,
                 areas,
-                areas_reload,
                 profiles,
                 workloads: workloads::Workloads::default(),
                 recent: recent::Recent::default(),
                 positions,
-                sms,
             }),
         }
     }

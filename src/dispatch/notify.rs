@@ -330,7 +330,7 @@ async fn deliver(context: &Context, job: Job) {
 }
 
 /// The number residents are told: the id's last six characters.
-pub(super) fn short(id: &IncidentId) -> String {
+pub(crate) fn short(id: &IncidentId) -> String {
     let s = id.to_string();
     s[s.len().saturating_sub(6)..].to_owned()
 }

@@ -226,7 +226,7 @@ impl Dispatcher {
             created_at: incident.created_at,
             escalated_at: incident.escalated_at,
             center_phone,
-            sms_available: self.sms_available(),
+            sms_available: crate::sms::is_configured(&self.settings().sms),
             mediator,
             feedback: incident.feedback.clone(),
             reopened_at: incident.reopened_at,

@@ -11,7 +11,7 @@
 use super::error::{ApiBytes, ApiError, ApiQuery, ErrorBody};
 use super::state::AppState;
 use crate::auth::sha256_hex;
-use crate::dispatch::resident_chat::ChatReply;
+use crate::services::ChatReply;
 use crate::wechat::crypto::{self, MsgCrypt};
 use crate::wechat::message::{self, MAX_XML_BYTES, Message};
 use axum::extract::State;

@@ -5,8 +5,10 @@
 //! store.
 //!
 //! The services share one engine underneath ([`crate::dispatch::Dispatcher`]: the conflict
-//! retry loop, the write plan, the bus feed and the per-instance caches the feed keeps fresh);
-//! each exposes only its capability's use cases. Nothing here knows HTTP.
+//! retry loop, the write plan, the bus feed and the caches ranking reads); each exposes only
+//! its capability's use cases and owns what it can: [`Areas`] the area map (the engine reads
+//! it as its [`crate::dispatch::AreaSource`]), [`ResidentChat`] the WeChat conversation,
+//! [`Reports`] the SMS sender. Nothing here knows HTTP (`tests/architecture.rs`).
 
 mod areas;
 mod health;
@@ -23,7 +25,7 @@ pub use health::{Health, Readiness};
 pub use incidents::Incidents;
 pub use presence::Presence;
 pub use reports::Reports;
-pub use resident_chat::ResidentChat;
+pub use resident_chat::{ChatReply, ResidentChat};
 pub use roster::RosterEntry;
 pub use scenes::Scenes;
 pub use statistics::Statistics;

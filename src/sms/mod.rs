@@ -95,10 +95,16 @@ pub trait SmsSender: Send + Sync + 'static {
 /// The sender for `settings`, or None when SMS is off.
 #[must_use]
 pub fn from_settings(settings: &SmsSettings) -> Option<Arc<dyn SmsSender>> {
-    if settings.url.trim().is_empty() {
+    if !is_configured(settings) {
         return None;
     }
     Some(Arc::new(HttpSms::new(settings.clone())))
+}
+
+/// Whether texts can be sent here (`sms.url` is set).
+#[must_use]
+pub fn is_configured(settings: &SmsSettings) -> bool {
+    !settings.url.trim().is_empty()
 }
 
 /// An SMS gateway over HTTP (see the module docs for the protocol).

@@ -4,7 +4,7 @@
 //!
 //! Knows nothing of HTTP routing or of dispatch rules: the webhook handler
 //! (`http/wechat_webhook.rs`) verifies and decodes with this module, the conversation
-//! (`dispatch/resident_chat.rs`) decides what to answer, and notifications
+//! (`services/resident_chat.rs`) decides what to answer, and notifications
 //! (`dispatch/notify.rs`) go out through [`client::WechatClient`].
 
 pub mod client;

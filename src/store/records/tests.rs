@@ -2,6 +2,7 @@ use super::*;
 use crate::domain::account::{Account, Phone, Role};
 use crate::domain::area::{Area, AreaLevel, AreaPath};
 use crate::domain::category::{Category, Risk};
+use crate::domain::grade::Grade;
 use crate::domain::ids::AccountId;
 use crate::domain::incident::Event;
 use crate::domain::incident::{Deadline, Feedback, Incident, Offer, Outcome, Status, Supervision};
@@ -275,6 +276,8 @@ fn every_event() -> Vec<TimelineEntry> {
             participants: vec!["调解员".into(), "当事人 甲".into()],
             seconds: 600,
         },
+        Event::CaseGraded { from: Some(Grade::Simple), to: Grade::General },
+        Event::CaseFile { step: "confirmation_due".into(), date: Some("2026-06-27".into()), detail: None },
     ];
     let actors = [
         ActorRole::Resident,
@@ -327,6 +330,8 @@ fn kind(e: &Event) -> usize {
         Event::VideoJoined { .. } => 25,
         Event::VideoLeft { .. } => 26,
         Event::VideoEnded { .. } => 27,
+        Event::CaseGraded { .. } => 28,
+        Event::CaseFile { .. } => 29,
     }
 }
 
@@ -336,7 +341,7 @@ const GOLDEN_TIMELINE_UNVERSIONED: &str = include_str!("../../../tests/golden/ti
 #[test]
 fn every_kind_of_event_has_a_golden_line() {
     let kinds: Vec<usize> = every_event().iter().map(|e| kind(&e.event)).collect();
-    assert_eq!(kinds, (0..=27).collect::<Vec<_>>());
+    assert_eq!(kinds, (0..=29).collect::<Vec<_>>());
     assert_eq!(GOLDEN_TIMELINE_V1.lines().count(), kinds.len());
     assert_eq!(GOLDEN_TIMELINE_UNVERSIONED.lines().count(), kinds.len());
 }

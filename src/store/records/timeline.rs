@@ -3,7 +3,7 @@
 //! event keeps the spelling it has always been stored with (`tests/golden/timeline_*.jsonl`).
 
 use super::values::{StoredActorRoleV1, StoredAreaLevelV1, StoredCategoryV1, StoredDeadlineV1};
-use super::values::{StoredOutcomeV1, StoredRiskV1};
+use super::values::{StoredGradeV1, StoredOutcomeV1, StoredRiskV1};
 use super::{Record, SCHEMA, schema_v1};
 use crate::domain::ids::AccountId;
 use crate::domain::incident::Event;
@@ -141,6 +141,22 @@ pub enum StoredEventV1 {
     /// It ended.
     #[serde(rename = "video_ended")]
     VideoEnded { session_id: String, participants: Vec<String>, seconds: u64 },
+    /// A case's difficulty grade was set or changed.
+    #[serde(rename = "case_graded")]
+    CaseGraded {
+        #[serde(default)]
+        from: Option<StoredGradeV1>,
+        to: StoredGradeV1,
+    },
+    /// A case-file deadline fell due, a follow-up was recorded, a party was removed.
+    #[serde(rename = "case_file")]
+    CaseFile {
+        step: String,
+        #[serde(default)]
+        date: Option<String>,
+        #[serde(default)]
+        detail: Option<String>,
+    },
 }
 
 impl From<&Event> for StoredEventV1 {
@@ -182,6 +198,8 @@ impl From<&Event> for StoredEventV1 {
             Event::VideoEnded { session_id, participants, seconds } => {
                 Self::VideoEnded { session_id, participants, seconds }
             }
+            Event::CaseGraded { from, to } => Self::CaseGraded { from: from.map(Into::into), to: to.into() },
+            Event::CaseFile { step, date, detail } => Self::CaseFile { step, date, detail },
         }
     }
 }
@@ -224,6 +242,8 @@ impl From<StoredEventV1> for Event {
             S::VideoEnded { session_id, participants, seconds } => {
                 Self::VideoEnded { session_id, participants, seconds }
             }
+            S::CaseGraded { from, to } => Self::CaseGraded { from: from.map(Into::into), to: to.into() },
+            S::CaseFile { step, date, detail } => Self::CaseFile { step, date, detail },
         }
     }
 }

@@ -6,6 +6,7 @@
 use crate::domain::account::Role;
 use crate::domain::area::AreaLevel;
 use crate::domain::category::{Category, Risk};
+use crate::domain::grade::Grade;
 use crate::domain::incident::{Deadline, Outcome, Status};
 use crate::domain::timeline::ActorRole;
 use serde::{Deserialize, Serialize};
@@ -124,5 +125,14 @@ stored_enum! {
         Admin = "admin",
         Department = "department",
         System = "system",
+    }
+}
+
+stored_enum! {
+    /// A case's difficulty grade (以案定补) as stored, schema 1.
+    StoredGradeV1 for Grade {
+        Simple = "simple",
+        General = "general",
+        MajorDifficult = "major_difficult",
     }
 }
