@@ -2,7 +2,10 @@
 //! - the HTTP edge (`src/http/`) takes services and never names a store or the engine
 //!   underneath them (`crate::store`, `grid_dispatch::store`, `Dispatcher`);
 //! - the domain (`src/domain/`) does no I/O: no tokio, reqwest, redis, axum, hyper, no
-//!   `std::fs`/`net`/`io`/`env`/`process`/`thread`, and nothing of the crate outside it.
+//!   `std::fs`/`net`/`io`/`env`/`process`/`thread`, and nothing of the crate outside it;
+//! - dependencies point one way, down: the services (`src/services/`, `src/accounts/`) never
+//!   name the HTTP edge; the engine (`src/dispatch/`) never names the services or the edge;
+//!   the stores (`src/store/`) and the matcher (`src/matcher/`) name nothing that uses them.
 //!
 //! Comments are skipped (module docs may say what they must not depend on); anything else
 //! that names a forbidden path counts, whether in a `use`, a path expression or a type.
@@ -123,6 +126,43 @@ fn the_domain_does_no_io() {
         ["store", "dispatch", "http", "services", "accounts", "app", "wechat", "sms", "push", "timers", "telemetry"];
     let found = offences("src/domain", &io, &modules);
     assert!(found.is_empty(), "the domain is pure (no I/O, nothing of the crate outside it):\n{}", found.join("\n"));
+}
+
+/// The `crate::…` paths of `modules`, for [`offences`].
+fn crate_paths(modules: &[&str]) -> Vec<String> {
+    modules.iter().map(|m| format!("crate::{m}")).collect()
+}
+
+/// Fails naming every line under `dir` that names one of the crate's `modules`.
+fn assert_names_none_of(dir: &str, modules: &[&str], why: &str) {
+    let paths = crate_paths(modules);
+    let found = offences(dir, &paths.iter().map(String::as_str).collect::<Vec<_>>(), modules);
+    assert!(found.is_empty(), "{why}:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_services_never_name_the_http_edge() {
+    let why = "services answer in their own types; the edge maps them to statuses and wire shapes";
+    assert_names_none_of("src/services", &["http"], why);
+    assert_names_none_of("src/accounts", &["http"], why);
+}
+
+#[test]
+fn the_engine_never_names_the_services_or_the_edge() {
+    assert_names_none_of(
+        "src/dispatch",
+        &["services", "accounts", "http", "app"],
+        "the services call the engine, never the other way round",
+    );
+}
+
+#[test]
+fn the_stores_and_the_matcher_name_nothing_that_uses_them() {
+    let above = ["dispatch", "services", "accounts", "http", "app", "timers", "departments", "casefile", "video"];
+    assert_names_none_of("src/store", &above, "a store knows the domain, never the layers that use it");
+    let mut above_matcher = above.to_vec();
+    above_matcher.extend(["store", "push", "wechat", "sms"]);
+    assert_names_none_of("src/matcher", &above_matcher, "ranking is pure over the domain");
 }
 
 #[test]
