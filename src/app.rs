@@ -2,7 +2,7 @@
 //! server and the background loops, and exposes the bound address. `main` and the tests both
 //! start the service through [`App::start`] (or [`App::start_with`] a clock of their own).
 
-use crate::accounts::Accounts;
+use crate::accounts::{Accounts, Profiles};
 use crate::auth::{self, JwtKeys};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
@@ -150,8 +150,16 @@ impl App {
             }
         }
         let areas = Areas::new(ports.directory.clone(), bus.clone());
-        let dispatcher =
-            Dispatcher::new(ports.clone(), bus.clone(), index, clock, settings.clone(), Arc::new(areas.clone()));
+        let profiles = Arc::new(Profiles::new(ports.directory.clone(), clock.clone()));
+        let dispatcher = Dispatcher::new(
+            ports.clone(),
+            bus.clone(),
+            index,
+            clock,
+            settings.clone(),
+            Arc::new(areas.clone()),
+            profiles,
+        );
         let casefiles = crate::casefile::CaseFiles::new(case_store, dispatcher.clone(), settings.casefile.clone())
             .context("GD_CASEFILE__KEYS")?;
         let hub = Hub::new(settings.push.socket_queue);

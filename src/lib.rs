@@ -12,12 +12,14 @@
 //!   the bus's incident news for local sockets.
 //! - [`dispatch`]: the engine under the services: the command path (read → decide → one
 //!   atomic write), the per-instance caches ranking reads and the bus feed that keeps them
-//!   fresh (the area map it reads is the areas service's, through `AreaSource`); residents'
+//!   fresh (the area map and mediators' profiles it reads are the areas and accounts
+//!   services', through `AreaSource` and `ProfileSource`); residents'
 //!   shared tracking streams.
 //! - [`services`]: one cheap-clone handle per capability over the engine (incidents, reports,
 //!   presence, areas, scenes, resident chat, statistics, health): what the HTTP edge may call.
 //! - [`departments`]: joint handling (联调联处): departments, call-ins on the clock, hand-over.
-//! - [`accounts`]: staff accounts: login (throttled), changes, import/export, the audit record.
+//! - [`accounts`]: staff accounts: login (throttled), changes, import/export, the audit record,
+//!   and this instance's copies of mediators' ranking profiles.
 //! - [`auth`]: JWTs, passwords, tracking tokens.
 //! - [`casefile`]: after the mediator arrives: parties (sealed at rest), the mediation record, the
 //!   agreement's versions and signatures, the A4 PDFs, the difficulty grade and the monthly

@@ -5,16 +5,20 @@
 //!
 //! A cheap-clone handle over the dispatch service (for the store, the clock, the area map and
 //! the bus announcement that every instance forgets a changed mediator's ranking profile).
+//! This instance's copies of those profiles are kept here too ([`Profiles`], `profiles.rs`),
+//! which the engine reads when it ranks mediators.
 //! Knows nothing of HTTP: handlers map [`AccountError`] at the edge. Every account change is
 //! written together with its audit entries in one atomic store write.
 
 mod audit;
 mod import;
 mod login;
+mod profiles;
 
 pub use audit::AuditActor;
 pub use import::{ImportReport, RowError};
 pub use login::LoginRefused;
+pub use profiles::Profiles;
 
 use crate::auth::{self, MAX_PASSWORD_CHARS};
 use crate::dispatch::Dispatcher;

@@ -26,6 +26,7 @@ pub use areas::{AreaSource, NewArea, Scope};
 pub use notify::CallInNotice;
 pub use notify::CaseNotice;
 pub(crate) use notify::short;
+pub use profiles::{Profile, ProfileSource};
 pub use queries::{MediatorDetail, Suggestion, TrackingView};
 pub(crate) use report::{CELLS_PER_READ, HOTSPOT_NOTES_PER_AREA, HOTSPOT_WINDOW};
 pub use report::{NewReport, ReportReceipt};
@@ -132,8 +133,8 @@ struct Inner {
     areas: Arc<dyn AreaSource>,
     /// WeChat notifications out (issue #3).
     wechat: notify::Notifier,
-    /// Mediators' ranking profiles, as last read.
-    profiles: profiles::Profiles,
+    /// Mediators' ranking profiles, as the accounts capability holds them.
+    profiles: Arc<dyn ProfileSource>,
     /// Mediators' holds and today's claims, as last announced.
     workloads: workloads::Workloads,
     /// Recent reports by hot-spot area.
@@ -149,7 +150,8 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Assemble the engine from its ports, reading the jurisdiction map from `areas`.
+    /// Assemble the engine from its ports, reading the jurisdiction map from `areas` and
+    /// mediators' ranking profiles from `profiles`.
     #[must_use]
     pub fn new(
         ports: Ports,
@@ -158,10 +160,10 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         settings: Arc<Settings>,
         areas: Arc<dyn AreaSource>,
+        profiles: Arc<dyn ProfileSource>,
     ) -> Self {
         let timer_wake = Arc::new(tokio::sync::Notify::new());
         let wechat = notify::Notifier::new(&ports, settings.clone(), clock.clone());
-        let profiles = profiles::Profiles::default();
         let positions = positions::Positions::default();
         Self {
             inner: Arc::new(Inner {
