@@ -6,14 +6,14 @@ use crate::accounts::{Accounts, Profiles};
 use crate::auth::{self, JwtKeys};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
-use crate::dispatch::Dispatcher;
 use crate::dispatch::feed::{self, Feed};
 use crate::dispatch::tracking::{StreamCaps, TrackingStreams};
+use crate::dispatch::{Dispatcher, Held};
 use crate::domain::location::resolution;
 use crate::http::{self, serve, state::AppState};
 use crate::matcher::index::PositionIndex;
 use crate::push::Hub;
-use crate::services::{Areas, Health, Incidents, Presence, Reports, ResidentChat, Scenes, Statistics};
+use crate::services::{Areas, Health, Incidents, Presence, RecentReports, Reports, ResidentChat, Scenes, Statistics};
 use crate::store::durability::{Durability, Guard};
 use crate::store::memory::MemoryStore;
 use crate::store::redis::{self, RedisConfig, RedisStore};
@@ -151,14 +151,14 @@ impl App {
         }
         let areas = Areas::new(ports.directory.clone(), bus.clone());
         let profiles = Arc::new(Profiles::new(ports.directory.clone(), clock.clone()));
+        let recent = Arc::new(RecentReports::new(ports.incidents.clone(), clock.clone()));
         let dispatcher = Dispatcher::new(
             ports.clone(),
             bus.clone(),
             index,
             clock,
             settings.clone(),
-            Arc::new(areas.clone()),
-            profiles,
+            Held { areas: Arc::new(areas.clone()), profiles, recent },
         );
         let casefiles = crate::casefile::CaseFiles::new(case_store, dispatcher.clone(), settings.casefile.clone())
             .context("GD_CASEFILE__KEYS")?;

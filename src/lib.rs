@@ -11,9 +11,9 @@
 //! - [`push`]: the in-process WebSocket hub (caps, revocation), the wire messages, and rendering
 //!   the bus's incident news for local sockets.
 //! - [`dispatch`]: the engine under the services: the command path (read → decide → one
-//!   atomic write), the per-instance caches ranking reads and the bus feed that keeps them
-//!   fresh (the area map and mediators' profiles it reads are the areas and accounts
-//!   services', through `AreaSource` and `ProfileSource`); residents'
+//!   atomic write), workloads beside ranking, and the bus feed that keeps the per-instance
+//!   copies fresh (the area map, mediators' profiles and recent reports it reads are the
+//!   services', through `Held`); residents'
 //!   shared tracking streams.
 //! - [`services`]: one cheap-clone handle per capability over the engine (incidents, reports,
 //!   presence, areas, scenes, resident chat, statistics, health): what the HTTP edge may call.

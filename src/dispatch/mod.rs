@@ -28,6 +28,8 @@ pub use notify::CaseNotice;
 pub(crate) use notify::short;
 pub use profiles::{Profile, ProfileSource};
 pub use queries::{MediatorDetail, Suggestion, TrackingView};
+pub(crate) use recent::PER_AREA;
+pub use recent::{Kept, Nearby, RecentSource};
 pub(crate) use report::{CELLS_PER_READ, HOTSPOT_NOTES_PER_AREA, HOTSPOT_WINDOW};
 pub use report::{NewReport, ReportReceipt};
 
@@ -137,10 +139,22 @@ struct Inner {
     profiles: Arc<dyn ProfileSource>,
     /// Mediators' holds and today's claims, as last announced.
     workloads: workloads::Workloads,
-    /// Recent reports by hot-spot area.
-    recent: recent::Recent,
+    /// Recent reports by hot-spot area, as the reports capability holds them.
+    recent: Arc<dyn RecentSource>,
     /// Positions waiting to be written together.
     positions: positions::Positions,
+}
+
+/// The per-instance copies the engine reads and the services keep (and reload and forget as
+/// the bus feed tells the engine): each service implements the engine's trait for its copy,
+/// so the engine never names a service.
+pub struct Held {
+    /// The jurisdiction map (`services::Areas`).
+    pub areas: Arc<dyn AreaSource>,
+    /// Mediators' ranking profiles (`accounts::Profiles`).
+    pub profiles: Arc<dyn ProfileSource>,
+    /// Recent reports by hot-spot area (`services::RecentReports`).
+    pub recent: Arc<dyn RecentSource>,
 }
 
 /// The dispatch service. Cheap to clone.
@@ -150,8 +164,7 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Assemble the engine from its ports, reading the jurisdiction map from `areas` and
-    /// mediators' ranking profiles from `profiles`.
+    /// Assemble the engine from its ports, reading the copies the services keep from `held`.
     #[must_use]
     pub fn new(
         ports: Ports,
@@ -159,9 +172,9 @@ impl Dispatcher {
         index: PositionIndex,
         clock: Arc<dyn Clock>,
         settings: Arc<Settings>,
-        areas: Arc<dyn AreaSource>,
-        profiles: Arc<dyn ProfileSource>,
+        held: Held,
     ) -> Self {
+        let Held { areas, profiles, recent } = held;
         let timer_wake = Arc::new(tokio::sync::Notify::new());
         let wechat = notify::Notifier::new(&ports, settings.clone(), clock.clone());
         let positions = positions::Positions::default();
@@ -177,7 +190,7 @@ impl Dispatcher {
                 areas,
                 profiles,
                 workloads: workloads::Workloads::default(),
-                recent: recent::Recent::default(),
+                recent,
                 positions,
             }),
         }

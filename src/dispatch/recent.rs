@@ -1,59 +1,29 @@
-//! Recent reports by hot-spot area, kept per instance: what a new report's look-back needs
-//! (a possible duplicate nearby, whether its area keeps coming back), answered without a
+//! Recent reports by hot-spot area, as the engine's look-back reads them: the copy is the
+//! reports capability's (`services::RecentReports`), read and fed through [`RecentSource`]
+//! (its own writes' news at once, the bus's as the feed hears it), so a look-back needs no
 //! store round trip before the report's write.
-//!
-//! Fed by [`BusMessage::Noted`](crate::store::BusMessage::Noted), which a report's write sends
-//! and the write that closes it sends again; an instance applies its own at once, so its next
-//! report sees them. Loaded from the store's notes at start and on every resync; until a load
-//! has finished the look-back asks the store, as it did before this copy existed. A note
-//! loaded from the store does not say whether its report is still open, so the look-back reads
-//! that report if it is close enough to be a duplicate.
 
 use crate::domain::location::GeoPoint;
-use crate::store::AreaNote;
+use crate::store::{AreaNote, StoreError};
+use async_trait::async_trait;
 use h3o::CellIndex;
 use jiff::Timestamp;
-use std::collections::HashMap;
 
 /// Notes kept per area, newest first: as many as one look-back reads of an area.
-pub(super) const PER_AREA: usize = 32;
+pub(crate) const PER_AREA: usize = 32;
 
 /// One report as kept.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Kept {
+pub struct Kept {
     /// The report.
     pub note: AreaNote,
     /// Open (Some(true)), closed (Some(false)), or not known (loaded from the store).
     pub open: Option<bool>,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    /// False until a load from the store has finished (and during a reload).
-    ready: bool,
-    /// By area, newest first, at most [`PER_AREA`].
-    areas: HashMap<CellIndex, Vec<Kept>>,
-}
-
-impl State {
-    /// Add or update one report; what is known (open or closed) wins over what is not.
-    fn keep(&mut self, kept: Kept) {
-        let notes = self.areas.entry(kept.note.place.area()).or_default();
-        if let Some(same) = notes.iter_mut().find(|k| k.note.id == kept.note.id) {
-            if kept.open.is_some() {
-                same.open = kept.open;
-            }
-            return;
-        }
-        let at = notes.partition_point(|k| (k.note.at, &k.note.id) > (kept.note.at, &kept.note.id));
-        notes.insert(at, kept);
-        notes.truncate(PER_AREA);
-    }
-}
-
 /// What the look-back learns of a place.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Nearby {
+pub struct Nearby {
     /// Reports in `cells` made at or after the duplicate window's start, at most
     /// [`PER_AREA`] per cell.
     pub recent: Vec<Kept>,
@@ -62,129 +32,23 @@ pub(super) struct Nearby {
     pub in_area: usize,
 }
 
-/// This instance's copy.
-#[derive(Debug, Default)]
-pub(super) struct Recent {
-    state: std::sync::RwLock<State>,
-}
-
-impl Recent {
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Apply one report's news.
-    pub(super) fn keep(&self, kept: Kept) {
-        self.write().keep(kept);
-    }
-
-    /// Stop answering until [`Self::loaded`] (a reload begins).
-    pub(super) fn unready(&self) {
-        self.write().ready = false;
-    }
-
-    /// Merge what was loaded from the store (open or not unknown) and answer from now on.
-    pub(super) fn loaded(&self, notes: Vec<AreaNote>) {
-        let mut state = self.write();
-        for note in notes {
-            state.keep(Kept { note, open: None });
-        }
-        state.ready = true;
-    }
-
+/// This instance's recent reports, as the engine reads and feeds them.
+#[async_trait]
+pub trait RecentSource: Send + Sync {
     /// Around `place`: reports in `cells` since `dup_since`, and the count in its own area
-    /// since `since`; None until loaded.
-    pub(super) fn around(
-        &self,
-        place: GeoPoint,
-        cells: &[CellIndex],
-        dup_since: Timestamp,
-        since: Timestamp,
-    ) -> Option<Nearby> {
-        let state = self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !state.ready {
-            return None;
-        }
-        let recent = cells
-            .iter()
-            .filter_map(|c| state.areas.get(c))
-            .flat_map(|notes| notes.iter().take_while(|k| k.note.at >= dup_since).cloned())
-            .collect();
-        let in_area =
-            state.areas.get(&place.area()).map_or(0, |notes| notes.iter().take_while(|k| k.note.at >= since).count());
-        Some(Nearby { recent, in_area })
-    }
+    /// since `since`; None until loaded (the look-back then asks the store).
+    fn around(&self, place: GeoPoint, cells: &[CellIndex], dup_since: Timestamp, since: Timestamp) -> Option<Nearby>;
 
-    /// Drop reports made before `since` and areas left empty; returns how many were dropped.
-    pub(super) fn forget_before(&self, since: Timestamp) -> usize {
-        let mut state = self.write();
-        let mut dropped = 0;
-        state.areas.retain(|_, notes| {
-            let keep = notes.partition_point(|k| k.note.at >= since);
-            dropped += notes.len() - keep;
-            notes.truncate(keep);
-            !notes.is_empty()
-        });
-        dropped
-    }
+    /// Add or update one report; what is known (open or closed) wins over what is not.
+    fn keep(&self, kept: Kept);
 
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.state.read().map_or(0, |s| s.areas.values().map(Vec::len).sum())
-    }
-}
+    /// Load the copy again from the store's notes (at start and on every resync); it answers
+    /// nothing until done.
+    ///
+    /// # Errors
+    /// The store's error; the copy stays unready and the caller retries.
+    async fn reload(&self) -> Result<(), StoreError>;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::ids::IncidentId;
-
-    fn at(s: i64) -> Timestamp {
-        Timestamp::from_second(1_800_000_000 + s).expect("valid")
-    }
-
-    fn kept(s: i64, lat: f64, open: Option<bool>) -> Kept {
-        Kept {
-            note: AreaNote { id: IncidentId::generate(), at: at(s), place: GeoPoint::new(lat, 101.77).expect("valid") },
-            open,
-        }
-    }
-
-    #[test]
-    fn nothing_is_answered_before_a_load_and_messages_win_over_the_load() {
-        let recent = Recent::default();
-        let place = GeoPoint::new(36.6, 101.77).expect("valid");
-        let cells = [place.area()];
-        let open = kept(10, 36.6, Some(true));
-        recent.keep(open.clone());
-        assert_eq!(recent.around(place, &cells, at(0), at(0)), None, "not loaded yet");
-        recent.loaded(vec![open.note.clone(), kept(5, 36.6, None).note]);
-        let near = recent.around(place, &cells, at(0), at(0)).expect("loaded");
-        assert_eq!(near.in_area, 2);
-        assert_eq!(near.recent[0], open, "newest first, and still known to be open");
-        assert_eq!(near.recent[1].open, None);
-        recent.keep(Kept { open: Some(false), ..open.clone() });
-        let near = recent.around(place, &cells, at(0), at(0)).expect("loaded");
-        assert_eq!(near.recent[0].open, Some(false), "closed");
-        assert_eq!(recent.around(place, &cells, at(6), at(0)).expect("loaded").recent.len(), 1, "duplicate window");
-        recent.unready();
-        assert_eq!(recent.around(place, &cells, at(0), at(0)), None, "reloading");
-    }
-
-    #[test]
-    fn each_area_keeps_its_newest_and_old_ones_are_forgotten() {
-        let recent = Recent::default();
-        recent.loaded(vec![]);
-        for s in 0..40 {
-            recent.keep(kept(s, 36.6, Some(true)));
-        }
-        recent.keep(kept(3, 37.6, Some(true)));
-        assert_eq!(recent.len(), PER_AREA + 1);
-        let place = GeoPoint::new(36.6, 101.77).expect("valid");
-        let near = recent.around(place, &[place.area()], at(0), at(0)).expect("loaded");
-        assert_eq!(near.recent.first().map(|k| k.note.at), Some(at(39)));
-        assert_eq!(near.recent.last().map(|k| k.note.at), Some(at(39 - PER_AREA as i64 + 1)));
-        assert_eq!(recent.forget_before(at(30)), PER_AREA - 10 + 1);
-        assert_eq!(recent.len(), 10);
-    }
+    /// Forget reports older than the hot-spot window; returns how many.
+    fn forget_old(&self) -> usize;
 }

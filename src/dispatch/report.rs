@@ -298,16 +298,7 @@ impl Dispatcher {
     /// # Errors
     /// The store's error; the copy stays unready and the caller retries.
     pub async fn reload_recent_reports(&self) -> Result<(), crate::store::StoreError> {
-        self.inner.recent.unready();
-        let since = self.now().checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
-        let cells = self.ports().incidents.noted_areas(since).await?;
-        let mut notes = Vec::new();
-        for chunk in cells.chunks(CELLS_PER_READ) {
-            notes.extend(self.ports().incidents.noted_in_areas(chunk, since, PER_AREA).await?);
-        }
-        tracing::info!(areas = cells.len(), reports = notes.len(), "recent reports loaded from the store");
-        self.inner.recent.loaded(notes);
-        Ok(())
+        self.inner.recent.reload().await
     }
 
     /// Apply a report's news from the bus (see [`BusMessage::Noted`]).
@@ -327,7 +318,6 @@ impl Dispatcher {
 
     /// Forget recent reports older than the hot-spot window; returns how many.
     pub fn forget_old_reports(&self) -> usize {
-        let since = self.now().checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
-        self.inner.recent.forget_before(since)
+        self.inner.recent.forget_old()
     }
 }
