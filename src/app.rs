@@ -164,6 +164,7 @@ impl App {
             .context("GD_CASEFILE__KEYS")?;
         let hub = Hub::new(settings.push.socket_queue);
         let departments = crate::departments::Departments::new(departments_store, dispatcher.clone());
+        departments.seed_routing().await.context("seeding the departments' routing table from config")?;
 
         // Subscribe before reading the store, so no change falls between the two.
         let rx = bus.subscribe();

@@ -28,4 +28,5 @@ harness::conformance_tests!(
     call_ins_are_listed_per_incident_and_per_department,
     a_call_in_deadline_is_claimed_with_its_sub_key,
     webhook_events_are_kept_with_their_write_until_delivered,
+    the_routing_table_is_saved_only_over_the_version_it_was_read_at,
 );

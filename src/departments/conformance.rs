@@ -36,6 +36,7 @@ checks!(
     call_ins_are_listed_per_incident_and_per_department,
     a_call_in_deadline_is_claimed_with_its_sub_key,
     webhook_events_are_kept_with_their_write_until_delivered,
+    the_routing_table_is_saved_only_over_the_version_it_was_read_at,
 );
 
 fn t(secs: i64) -> Timestamp {
@@ -234,4 +235,30 @@ async fn webhook_events_are_kept_with_their_write_until_delivered(
     assert_eq!(d.get_webhook(&event.id).await.expect("get"), None);
     assert_eq!(d.delivery_log(10).await.expect("log"), vec![line(2, "delivered 200"), line(1, "failed 500; retry")]);
     assert_eq!(d.delivery_log(1).await.expect("log").len(), 1);
+}
+
+async fn the_routing_table_is_saved_only_over_the_version_it_was_read_at(
+    d: Arc<dyn DepartmentStore>,
+    _s: Arc<dyn IncidentStore>,
+) {
+    use super::routing::{RoutingRule, RoutingTable};
+    assert_eq!(d.get_routing().await.expect("get"), None, "nothing stored at first");
+    let rule = |word: &str| RoutingRule {
+        categories: vec![crate::domain::category::Category::Wages],
+        keywords: vec![word.into()],
+        kinds: vec![DepartmentKind::LabourInspection],
+    };
+    let table = |version, word| RoutingTable {
+        version,
+        rules: vec![rule(word)],
+        saved_at: Some(t(version as i64)),
+        saved_by: "admin".into(),
+    };
+    assert!(!d.put_routing(&table(2, "欠薪")).await.expect("put"), "a first table must be version 1");
+    assert!(d.put_routing(&table(1, "欠薪")).await.expect("put"));
+    assert_eq!(d.get_routing().await.expect("get"), Some(table(1, "欠薪")));
+    assert!(d.put_routing(&table(2, "讨薪")).await.expect("put"));
+    assert!(!d.put_routing(&table(2, "工伤")).await.expect("put"), "a second save over version 1 is stale");
+    assert!(!d.put_routing(&table(1, "工伤")).await.expect("put"), "so is one over nothing");
+    assert_eq!(d.get_routing().await.expect("get"), Some(table(2, "讨薪")), "the stale saves changed nothing");
 }

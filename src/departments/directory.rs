@@ -1,5 +1,6 @@
-//! Changing a department's particulars (admins): its name, kind, area served and duty number,
-//! checked as on creation. Call-ins already made keep the name they were made with; what the
+//! Which departments serve a place (what a mediator is offered for an incident), and changing
+//! a department's particulars (admins): its name, kind, area served and duty number, checked
+//! as on creation. Call-ins already made keep the name they were made with; what the
 //! routing table suggests follows the kind at once.
 
 use super::domain::{Department, DepartmentKind};
@@ -19,6 +20,15 @@ pub struct DepartmentChange {
 }
 
 impl Departments {
+    /// The departments serving `place` (what a call-in to an incident there accepts), oldest
+    /// first.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn serving(&self, place: &crate::domain::area::AreaPath) -> Result<Vec<Department>, DepartmentError> {
+        Ok(self.store().list_departments().await?.into_iter().filter(|d| d.serves(place)).collect())
+    }
+
     /// Change department `id` (given as in the path).
     ///
     /// # Errors

@@ -2,6 +2,7 @@
 //! bus it shares.
 
 use super::domain::{CallIn, Department};
+use super::routing::RoutingTable;
 use super::store::{
     CallInWrite, DELIVERY_LOG_KEEP, DeliveryLine, DepartmentStore, WebhookEvent, oldest_first, webhook_key,
 };
@@ -19,6 +20,7 @@ struct Inner {
     by_incident: HashMap<IncidentId, Vec<CallInId>>,
     by_department: HashMap<DepartmentId, Vec<CallInId>>,
     webhooks: HashMap<String, WebhookEvent>,
+    routing: Option<RoutingTable>,
     /// Newest first.
     deliveries: std::collections::VecDeque<DeliveryLine>,
 }
@@ -61,6 +63,19 @@ impl DepartmentStore for MemoryDepartments {
 
     async fn list_departments(&self) -> Result<Vec<Department>, StoreError> {
         Ok(self.lock().departments.values().cloned().collect())
+    }
+
+    async fn get_routing(&self) -> Result<Option<RoutingTable>, StoreError> {
+        Ok(self.lock().routing.clone())
+    }
+
+    async fn put_routing(&self, table: &RoutingTable) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        if g.routing.as_ref().map_or(0, |r| r.version) + 1 != table.version {
+            return Ok(false);
+        }
+        g.routing = Some(table.clone());
+        Ok(true)
     }
 
     async fn write_call_in(&self, write: &CallInWrite) -> Result<bool, StoreError> {

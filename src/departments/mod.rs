@@ -22,6 +22,7 @@ pub mod memory;
 mod notices;
 pub mod redis;
 pub mod routing;
+mod routing_table;
 pub mod store;
 
 use crate::dispatch::{Actor, Dispatcher};
@@ -63,6 +64,15 @@ pub enum DepartmentError {
     /// Too many concurrent writers; try again.
     #[error("the call-in is changing too fast; retry")]
     Contended,
+    /// A routing table with a bad rule.
+    #[error(transparent)]
+    Routing(#[from] routing::RoutingError),
+    /// The routing table was saved by someone else since it was read.
+    #[error("the routing table changed since it was read (now version {current}); reload it")]
+    StaleRouting {
+        /// The version in force now.
+        current: u64,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -410,15 +420,16 @@ impl Departments {
         Ok(assessment::assess(&departments, &call_ins, &ratings, from, to))
     }
 
-    /// The departments to suggest for `incident` (`[[departments.routing]]`, and the police
+    /// The departments to suggest for `incident` (the routing table in force, and the police
     /// station for red with violence).
     ///
     /// # Errors
     /// `Store`.
     pub async fn suggestions(&self, incident: &Incident) -> Result<Vec<routing::Suggested>, DepartmentError> {
-        let s = &self.d().settings().departments;
+        let table = self.routing_table().await?;
         let all = self.store().list_departments().await?;
-        Ok(routing::suggest(incident, &s.routing, &s.violence_keywords, &all))
+        let violence = &self.d().settings().departments.violence_keywords;
+        Ok(routing::suggest(incident, &table.rules, violence, &all))
     }
 
     /// The webhook delivery log, newest first.

@@ -4,6 +4,7 @@
 //! timeline and publishes, so every instance's runner fires a call-in's deadline once.
 
 use super::domain::{CallIn, Department};
+use super::routing::RoutingTable;
 use super::store::{
     CallInWrite, DELIVERY_LOG_KEEP, DeliveryLine, DepartmentStore, WebhookEvent, oldest_first, webhook_key,
 };
@@ -60,6 +61,21 @@ for i = 1, n_hooks do redis.call('HSET', hooks, ARGV[a + 2 * i - 1], ARGV[a + 2 
 if sooner then
   redis.call('PUBLISH', channel, '{"t":"next_deadline","due_ms":' .. sooner .. '}')
 end
+return 1
+"#,
+    )
+});
+
+/// `KEYS`: the routing table. `ARGV`: its JSON, its version. Stores it iff the stored one is
+/// the version before (none: 0); returns 1 when stored.
+static PUT_ROUTING: LazyLock<::redis::Script> = LazyLock::new(|| {
+    ::redis::Script::new(
+        r#"
+local cur = redis.call('GET', KEYS[1])
+local stored = 0
+if cur then stored = tonumber(cjson.decode(cur).version) end
+if stored + 1 ~= tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
 return 1
 "#,
     )
@@ -151,6 +167,18 @@ impl DepartmentStore for RedisDepartments {
         let mut all = docs.iter().map(|d| decode::<Department>(d)).collect::<Result<Vec<_>, _>>()?;
         all.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(all)
+    }
+
+    async fn get_routing(&self) -> Result<Option<RoutingTable>, StoreError> {
+        let doc: Option<String> = self.store.query(::redis::cmd("GET").arg(self.store.keys().routing())).await?;
+        doc.as_deref().map(decode).transpose()
+    }
+
+    async fn put_routing(&self, table: &RoutingTable) -> Result<bool, StoreError> {
+        let mut inv = PUT_ROUTING.prepare_invoke();
+        inv.key(self.store.keys().routing()).arg(encode("routing table", table)?).arg(table.version);
+        let written: i64 = self.store.invoke(&inv).await?;
+        Ok(written == 1)
     }
 
     async fn write_call_in(&self, write: &CallInWrite) -> Result<bool, StoreError> {

@@ -1,8 +1,9 @@
 //! The departments' storage port: departments, and call-ins written together with their
 //! deadlines (in the shared durable timer set), their incident's timeline lines and their
-//! bus messages, all or nothing.
+//! bus messages, all or nothing; and the routing table, versioned.
 
 use super::domain::{CallIn, Department};
+use super::routing::RoutingTable;
 use crate::domain::ids::{CallInId, DepartmentId, IncidentId};
 use crate::domain::timeline::TimelineEntry;
 use crate::store::{BusMessage, StoreError, TimerOp};
@@ -80,6 +81,19 @@ pub trait DepartmentStore: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] on backend failure.
     async fn list_departments(&self) -> Result<Vec<Department>, StoreError>;
+
+    /// The stored routing table (None until the first is stored).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn get_routing(&self) -> Result<Option<RoutingTable>, StoreError>;
+
+    /// Store `table` iff the stored one's version is `table.version - 1` (none stored counts
+    /// as version 0); false (nothing written) otherwise.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn put_routing(&self, table: &RoutingTable) -> Result<bool, StoreError>;
 
     /// Apply a call-in write; false (nothing written) when the version moved.
     ///

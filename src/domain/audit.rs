@@ -35,6 +35,8 @@ pub enum AuditAction {
     SceneCreated,
     /// Created or replaced an area.
     AreaSaved,
+    /// Saved the departments' routing table (派单目录).
+    RoutingSaved,
 }
 
 /// One audited change.

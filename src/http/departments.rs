@@ -65,6 +65,8 @@ impl From<DepartmentError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "incident_closed", "the incident is closed; nobody can be called in")
             }
             DepartmentError::Contended => Self::unavailable("contended", "the call-in is changing fast; retry", 1),
+            DepartmentError::Routing(r) => Self::bad_request(r.code(), r.to_string()),
+            e @ DepartmentError::StaleRouting { .. } => Self::new(StatusCode::CONFLICT, "stale_version", e.to_string()),
             DepartmentError::Store(s) => s.into(),
         }
     }
@@ -125,14 +127,41 @@ async fn departments_for_operators(
     Ok(Json(departments.departments_in(&operator.scope).await?.iter().map(DepartmentView::of).collect()))
 }
 
-/// Every department, to call in (the holding mediator).
+/// Which incident a mediator calls departments in for.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MediatorDepartmentsQuery {
+    /// An incident the mediator holds: only departments serving its place (404 for one the
+    /// mediator does not hold). Absent: those serving some place in the mediator's area.
+    #[serde(default)]
+    pub incident_id: Option<String>,
+}
+
+/// The departments a mediator may call in: with `incident_id`, those serving that incident's
+/// place (what a call-in accepts); without, those serving some place in the mediator's area
+/// (every one for a mediator without an area).
 #[utoipa::path(get, path = "/api/v1/mediator/departments", tag = "departments", security(("mediator" = [])),
-    responses((status = 200, body = Vec<DepartmentView>)))]
+    params(MediatorDepartmentsQuery),
+    responses((status = 200, body = Vec<DepartmentView>), (status = 404, body = ErrorBody)))]
 async fn departments_for_mediators(
-    State(departments): State<Departments>,
-    _mediator: MediatorAuth,
+    State(state): State<AppState>,
+    MediatorAuth(me): MediatorAuth,
+    super::error::ApiQuery(q): super::error::ApiQuery<MediatorDepartmentsQuery>,
 ) -> Result<Json<Vec<DepartmentView>>, ApiError> {
-    all_departments(&departments).await
+    let list = match q.incident_id {
+        Some(id) => {
+            let incident = incident(&state, &id).await?;
+            if incident.claimed_by.as_ref() != Some(&me) {
+                return Err(ApiError::not_found());
+            }
+            state.departments.serving(&incident.area).await?
+        }
+        None => {
+            let area = state.accounts.get(&me).await?.and_then(|a| a.area);
+            state.departments.departments_in(&area.map_or(Scope::All, Scope::Area)).await?
+        }
+    };
+    Ok(Json(list.iter().map(DepartmentView::of).collect()))
 }
 
 /// A department account.

@@ -19,6 +19,7 @@ pub mod health;
 pub mod mediator;
 pub mod pages;
 pub mod resident;
+pub mod routing_admin;
 pub mod scene_qr;
 pub mod serve;
 pub mod state;
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(departments::router())
         .merge(department_board::router())
         .merge(department_admin::router())
+        .merge(routing_admin::router())
         .merge(video::router())
         .merge(casefile::router())
         .merge(casefile_grade::router())

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 on_both_stores!(
     routing_suggests_only_departments_serving_the_incidents_place,
     operators_see_and_call_in_only_the_departments_of_their_scope,
+    a_mediator_is_offered_only_the_departments_serving_the_incident_or_their_area,
 );
 
 const LAT: f64 = 36.62;
@@ -139,4 +140,47 @@ async fn operators_see_and_call_in_only_the_departments_of_their_scope(backend: 
         .map(|c| c["department_id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(called, vec![west, court], "{listed}");
+}
+
+async fn a_mediator_is_offered_only_the_departments_serving_the_incident_or_their_area(backend: Backend) {
+    let app = spawn_app_with(backend, no_limits).await;
+    two_districts(&app).await;
+    // A mediator's home is a community: one filling each of two streets.
+    upload(&app, "w-s1-c", "community", Some("w-s1"), rect(101.60, 36.60, 101.64, 36.64)).await;
+    upload(&app, "e-s1-c", "community", Some("e-s1"), rect(101.68, 36.60, 101.76, 36.64)).await;
+    let west = department_in(&app, "西区派出所", "police_station", Some("w")).await;
+    let second_street = department_in(&app, "二街司法所", "justice_office", Some("w-s2")).await;
+    let east = department_in(&app, "东区派出所", "police_station", Some("e")).await;
+    let court = department_in(&app, "中级法院", "court", None).await;
+    let holder = app.mediator("一街调解员", &[]).await;
+    let other = app.mediator("东区调解员", &[]).await;
+    for (m, area) in [(&holder, "w-s1-c"), (&other, "e-s1-c")] {
+        let path = format!("/api/v1/admin/mediators/{}", m.id);
+        let (s, b) =
+            app.call(reqwest::Method::PATCH, &path, Some(&app.admin_token()), Some(json!({ "area": area }))).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    app.on_duty_at(&holder, LAT + 0.001, W1).await;
+    let id = violent_report(&app, W1).await;
+    let (s, b) = app.post(&format!("/api/v1/mediator/incidents/{id}/accept"), Some(&holder.token), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+
+    let listed = |token: String, query: String| {
+        let app = &app;
+        async move {
+            let (s, list) = app.get(&format!("/api/v1/mediator/departments{query}"), Some(&token)).await;
+            (s, ids(&list, "id"))
+        }
+    };
+    // For the incident in the first street: its district's and the district-wide ones, what a
+    // call-in there accepts (not the second street's, nor the east's).
+    let (s, for_incident) = listed(holder.token.clone(), format!("?incident_id={id}")).await;
+    assert!(!for_incident.contains(&second_street), "{for_incident:?}");
+    assert_eq!((s, for_incident), (StatusCode::OK, vec![west.clone(), court.clone()]));
+    // Without an incident: those serving some place in the mediator's own area.
+    assert_eq!(listed(holder.token.clone(), String::new()).await.1, vec![west, court.clone()]);
+    assert_eq!(listed(other.token.clone(), String::new()).await.1, vec![east, court]);
+    // Not the holder's incident, or none: 404, as for calling in.
+    assert_eq!(listed(other.token.clone(), format!("?incident_id={id}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(listed(holder.token.clone(), "?incident_id=nope".into()).await.0, StatusCode::NOT_FOUND);
 }

@@ -33,6 +33,7 @@ mod pages;
 mod positions;
 mod report_limits;
 mod revocation;
+mod routing_table;
 mod scopes;
 mod screen_snapshot;
 mod sockets;

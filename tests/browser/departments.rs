@@ -78,3 +78,36 @@ async fn a_console_made_department_is_suggested_and_called_in_and_the_board_show
     assert_eq!((reported["state"].as_str(), reported["ack_overdue"].as_bool()), (Some("acknowledged"), Some(false)));
     assert_eq!((late["state"].as_str(), late["ack_overdue"].as_bool()), (Some("called"), Some(true)), "{late}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_a_routing_rule_in_the_console_and_the_operator_sees_its_department_pre_ticked() {
+    let app = spawn_app_with(Backend::Memory, |_| {}).await;
+    let operator = app.operator("值班员").await;
+    let housing = department(&app, "城中区住建局", "housing").await;
+    let court = department(&app, "城中区人民法院", "court").await;
+    let keyword = "噪音扰民";
+    let body = json!({
+        "location": { "lat": LAT, "lng": LNG, "coord": "wgs84" },
+        "category": "neighbor", "description": "楼上装修噪音扰民，半夜还在施工", "phone": "13812345678",
+    });
+    let (s, report) = app.post("/api/v1/reports", None, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{report}");
+    let incident = report["id"].as_str().expect("id").to_owned();
+
+    let out = run_scenario(
+        "routing_rules.mjs",
+        &[&app.base, &app.admin_token(), &operator.token, &incident, &housing, &court, keyword],
+    )
+    .await;
+    for step in [
+        "the admin added a keyword → department kind rule and saved it",
+        "the routing section in English at 1366×768",
+        "a save over someone else's is refused and the table reloaded",
+        "the operator sees the department the new rule suggests ticked",
+    ] {
+        assert!(out.contains(&format!("ok: {step}")), "{step}: {out}");
+    }
+    let path = format!("/api/v1/command/incidents/{incident}/department-suggestions");
+    let (_, suggested) = app.get(&path, Some(&operator.token)).await;
+    assert_eq!(suggested[0]["reason"], format!("keyword:{keyword}"), "{suggested}");
+}

@@ -257,6 +257,12 @@ impl Keys {
         self.key("callins:dept", Some(id))
     }
 
+    /// String: the departments' routing table JSON (issue #21), versioned.
+    #[must_use]
+    pub fn routing(&self) -> String {
+        self.key("routing", None)
+    }
+
     /// Hash: webhook event id → event JSON, until delivered or given up.
     #[must_use]
     pub fn webhooks(&self) -> String {
@@ -311,6 +317,7 @@ mod tests {
             k.call_ins_of_incident(&i),
             k.webhooks(),
             k.webhook_log(),
+            k.routing(),
             k.call_ins_of_department(&crate::domain::ids::DepartmentId::generate()),
         ];
         for key in &all {

@@ -1,11 +1,12 @@
 // Departments (联调联处): the organisations the command center can call in — list them, create
 // one (kind, the area it serves, its duty number) or change the one picked in the list, and give
 // it sign-in accounts (a password, new or reset, shown once, to hand over in person). What the routing table
-// suggests for an incident is decided by a department's kind.
+// (routing.js, below the list) suggests for an incident is decided by a department's kind.
 import { call } from './session.js';
 import { randomPassword } from './accounts.js';
 import { DEPARTMENT_KINDS } from '../dept_kinds.js';
 import { GD, $ } from '../common.js';
+import * as routing from './routing.js';
 
 const el = GD.el;
 let areas = [];
@@ -21,6 +22,7 @@ export function init() {
   $('#da-generate').addEventListener('click', () => { $('#da-password').value = randomPassword(); });
   GD.onLang(() => { words(); if (!$('#view-departments').hidden) load(); });
   words();
+  routing.init();
 }
 
 /** The words made here that follow the language (kinds, "whole district", titles, the account shown). */
@@ -44,6 +46,7 @@ export function show() {
     $('#dp-area').value = keep;
     load();
   });
+  routing.show();
 }
 
 function areaName(code) {

@@ -37,8 +37,8 @@ export const STRINGS = {
     'au.title': '操作记录（最新在前）', 'au.at': '时间', 'au.who': '操作人', 'au.what': '操作', 'au.target': '对象', 'au.detail': '说明',
     'act.account_created': '新建账号', 'act.accounts_imported': '批量导入', 'act.account_updated': '修改资料', 'act.phone_changed': '更换手机号',
     'act.account_disabled': '停用账号', 'act.account_enabled': '启用账号', 'act.password_reset': '重置密码', 'act.openid_bound': '绑定微信',
-    'act.openid_unbound': '解绑微信', 'act.tokens_revoked': '强制下线', 'act.scene_created': '新建点位', 'act.area_saved': '保存辖区',
-    'kind.mediator': '调解员', 'kind.operator': '值班员', 'kind.admin': '管理员', 'kind.scene': '点位', 'kind.area': '辖区'
+    'act.openid_unbound': '解绑微信', 'act.tokens_revoked': '强制下线', 'act.scene_created': '新建点位', 'act.area_saved': '保存辖区', 'act.routing_saved': '保存分派规则',
+    'kind.mediator': '调解员', 'kind.operator': '值班员', 'kind.admin': '管理员', 'kind.scene': '点位', 'kind.area': '辖区', 'kind.routing': '分派规则'
   },
   en: {
     'tab.departments': 'Departments', 'dp.list': 'Departments (the command center calls them in)',
@@ -78,7 +78,7 @@ export const STRINGS = {
     'au.title': 'Audit log (newest first)', 'au.at': 'When', 'au.who': 'Who', 'au.what': 'What', 'au.target': 'To', 'au.detail': 'Detail',
     'act.account_created': 'Created account', 'act.accounts_imported': 'Imported accounts', 'act.account_updated': 'Changed details', 'act.phone_changed': 'Changed phone',
     'act.account_disabled': 'Disabled account', 'act.account_enabled': 'Enabled account', 'act.password_reset': 'Reset password', 'act.openid_bound': 'Bound WeChat',
-    'act.openid_unbound': 'Unbound WeChat', 'act.tokens_revoked': 'Signed out everywhere', 'act.scene_created': 'Created QR place', 'act.area_saved': 'Saved area',
-    'kind.mediator': 'mediator', 'kind.operator': 'operator', 'kind.admin': 'admin', 'kind.scene': 'QR place', 'kind.area': 'area'
+    'act.openid_unbound': 'Unbound WeChat', 'act.tokens_revoked': 'Signed out everywhere', 'act.scene_created': 'Created QR place', 'act.area_saved': 'Saved area', 'act.routing_saved': 'Saved routing',
+    'kind.mediator': 'mediator', 'kind.operator': 'operator', 'kind.admin': 'admin', 'kind.scene': 'QR place', 'kind.area': 'area', 'kind.routing': 'routing'
   }
 };
