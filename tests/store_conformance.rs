@@ -99,6 +99,16 @@ async fn redis_a_sooner_deadline_is_announced_with_its_write() {
     on_redis_with_bus(conformance::a_sooner_deadline_is_announced_with_its_write).await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn memory_a_batch_of_positions_crosses_the_bus_unchanged() {
+    on_memory_with_bus(conformance::a_batch_of_positions_crosses_the_bus_unchanged).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_a_batch_of_positions_crosses_the_bus_unchanged() {
+    on_redis_with_bus(conformance::a_batch_of_positions_crosses_the_bus_unchanged).await;
+}
+
 // --- Redis only -------------------------------------------------------------------------------
 
 fn is_unavailable<T: std::fmt::Debug>(result: &Result<T, StoreError>) -> bool {

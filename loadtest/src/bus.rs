@@ -51,8 +51,11 @@ impl Sniffer {
 }
 
 /// The message's `"t"` tag (serde puts it first; the write script's own `load` messages may
-/// put it anywhere).
+/// put it anywhere), or `fixes` for a binary position batch (`grid_dispatch::store::bus_codec`).
 fn kind(bytes: &[u8]) -> String {
+    if bytes.first() == Some(&0x01) {
+        return "fixes".into();
+    }
     let text = String::from_utf8_lossy(bytes);
     let Some(at) = text.find("\"t\":\"") else { return "?".into() };
     let rest = &text[at + 5..];

@@ -68,8 +68,12 @@ impl BusCount {
     }
 }
 
-/// The kind of a bus message: the `t` of a JSON one, `binary:<first byte>` otherwise.
+/// The kind of a bus message: the `t` of a JSON one, `fixes` for a binary position batch
+/// (`grid_dispatch::store::bus_codec`), `binary:<first byte>` otherwise.
 fn kind_of(payload: &[u8]) -> String {
+    if payload.first() == Some(&0x01) {
+        return "fixes".to_owned();
+    }
     if payload.first() == Some(&b'{') {
         // `{"t":"fixes",…`: read just the tag, not the whole (large) batch.
         let head = &payload[..payload.len().min(64)];

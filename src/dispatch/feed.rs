@@ -67,8 +67,8 @@ impl Feed {
         let index = self.dispatcher.index();
         match message {
             BusMessage::Fixes { fixes } => {
-                for (mediator_id, fix) in fixes {
-                    self.moved(mediator_id, fix);
+                for (mediator_id, fix) in fixes.iter() {
+                    self.moved(mediator_id, *fix);
                 }
             }
             BusMessage::Duty { mediator_id, on } => {
@@ -150,13 +150,11 @@ impl Feed {
         self.hub.send_mediators(mediators, &Payload::from(crate::push::wire::to_json(&notice)));
     }
 
-    fn moved(&self, mediator_id: crate::domain::ids::AccountId, fix: crate::domain::account::Fix) {
-        let index = self.dispatcher.index();
-        index.apply_fix(&mediator_id, fix);
-        if index.get(&mediator_id).is_some_and(|(on, _)| on) {
-            self.hub.queue_position(&mediator_id, fix);
+    fn moved(&self, mediator_id: &crate::domain::ids::AccountId, fix: crate::domain::account::Fix) {
+        if self.dispatcher.index().apply_fix(mediator_id, fix) {
+            self.hub.queue_position(mediator_id, fix);
         }
-        self.hub.announce(Change::Mediator(mediator_id));
+        self.hub.announce(Change::Mediator(mediator_id.clone()));
     }
 
     /// Loop until `cancel`.

@@ -108,7 +108,7 @@ impl Dispatcher {
                 }
                 metrics::counter!("gd_positions_total").increment(fixes.len() as u64);
                 metrics::histogram!("gd_position_batch_size").record(fixes.len() as f64);
-                self.publish(BusMessage::Fixes { fixes }).await;
+                self.publish(BusMessage::Fixes { fixes: fixes.into() }).await;
                 Ok(())
             }
             Err(e) => {

@@ -64,7 +64,17 @@ impl Dispatcher {
     /// # Errors
     /// The store's error when the account had to be read.
     pub async fn is_enabled_mediator(&self, id: &AccountId) -> Result<bool, StoreError> {
-        Ok(self.profiles(std::slice::from_ref(id)).await?.first().is_some_and(Option::is_some))
+        // Asked for every position a phone sends: answered from the copy without cloning the
+        // profile when it is held.
+        let now = self.now();
+        let held = {
+            let held = self.inner.profiles.held.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            held.get(id).filter(|(_, at)| now.duration_since(*at) < MAX_AGE).map(|(p, _)| p.is_some())
+        };
+        match held {
+            Some(enabled) => Ok(enabled),
+            None => Ok(self.profiles(std::slice::from_ref(id)).await?.first().is_some_and(Option::is_some)),
+        }
     }
 
     /// Forget this instance's copy of one account's profile (it changed).

@@ -71,6 +71,18 @@ impl AccountId {
     pub fn operations() -> Self {
         Self(uuid::Uuid::nil())
     }
+
+    /// The id's 16 bytes (the bus's compact position batches carry these).
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+
+    /// The id whose bytes these are (every 16 bytes name some id).
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(uuid::Uuid::from_bytes(bytes))
+    }
 }
 
 id_type!(

@@ -93,9 +93,16 @@ impl Inner {
         }
     }
 
-    fn upsert(&mut self, id: &AccountId, on_duty: Option<bool>, fix: Option<Fix>, bucket: Resolution) {
-        let (old_duty, old_fix, old_cell) = self.mediators.get(id).copied().unwrap_or((false, None, None));
+    /// Returns whether they are on duty now.
+    fn upsert(&mut self, id: &AccountId, on_duty: Option<bool>, fix: Option<Fix>, bucket: Resolution) -> bool {
+        let known = self.mediators.get(id).copied();
+        let (old_duty, old_fix, old_cell) = known.unwrap_or((false, None, None));
         let duty = on_duty.unwrap_or(old_duty);
+        // The instance that stored a batch applies it, then hears it again on the bus: nothing
+        // to do the second time (not even finding the cell).
+        if known.is_some() && duty == old_duty && (fix.is_none() || fix == old_fix) {
+            return duty;
+        }
         // A fix older than the one we hold (out-of-order delivery) never moves anyone back.
         let fix = match (fix, old_fix) {
             (Some(new), Some(old)) if new.at < old.at => Some(old),
@@ -118,6 +125,7 @@ impl Inner {
             }
         }
         self.mediators.insert(id.clone(), (duty, fix, cell));
+        duty
     }
 }
 
@@ -160,9 +168,9 @@ impl PositionIndex {
         *self.lock() = fresh;
     }
 
-    /// A mediator moved.
-    pub fn apply_fix(&self, id: &AccountId, fix: Fix) {
-        self.lock().upsert(id, None, Some(fix), self.bucket);
+    /// A mediator moved; returns whether they are on duty.
+    pub fn apply_fix(&self, id: &AccountId, fix: Fix) -> bool {
+        self.lock().upsert(id, None, Some(fix), self.bucket)
     }
 
     /// A mediator went on or off duty.

@@ -12,12 +12,14 @@
 //! - [`WechatStore`] (`wechat.rs`): what the WeChat channel keeps between requests.
 //! - [`HealthProbe`] (`health.rs`): reachability, writability and the durability probe
 //!   (`durability.rs` judges what it reads).
-//! - [`Bus`]: the cross-instance message bus.
+//! - [`Bus`]: the cross-instance message bus; [`bus_codec`], how its messages travel
+//!   (positions as compact binary frames, the rest as JSON).
 //!
 //! `memory/` and `redis/` implement every port, one file per port; [`Ports`] is how the app
 //! holds them. `conformance/` is the one behaviour suite, per port, run on both backends.
 //! Nothing here knows HTTP; nothing here decides business rules (that is `domain`).
 
+pub mod bus_codec;
 pub mod directory;
 pub mod durability;
 pub mod health;
@@ -33,6 +35,7 @@ pub mod wechat;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
+pub use bus_codec::FixBatch;
 pub use directory::Directory;
 pub use health::HealthProbe;
 pub use incidents::IncidentStore;
@@ -40,7 +43,6 @@ pub use leases::Leases;
 pub use presence::PresenceStore;
 pub use wechat::WechatStore;
 
-use crate::domain::account::Fix;
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Incident;
 use crate::domain::location::GeoPoint;
@@ -434,10 +436,11 @@ pub struct ClaimedTimer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum BusMessage {
-    /// Several mediators moved (a batch from one instance).
+    /// Several mediators moved (a batch from one instance). On Redis it travels as a compact
+    /// binary frame ([`bus_codec`]), not JSON.
     Fixes {
         /// Who, and where.
-        fixes: Vec<(AccountId, Fix)>,
+        fixes: FixBatch,
     },
     /// A mediator went on or off duty.
     Duty {

@@ -63,3 +63,42 @@ async fn stale_positions_are_pruned_oldest_first_and_duty_stays(store: Arc<dyn P
     assert_eq!(fix_of(&all, &fresh), Some((false, true)));
     assert_eq!(store.prune_fixes_older_than(t(30), 10).await.unwrap(), 0);
 }
+
+/// [`crate::store::BusMessage::Fixes`]: a batch of positions published on the bus reaches its
+/// subscribers as it was sent, bit for bit (on Redis it travels as a binary frame), in order
+/// with the messages around it. Needs the bus, so it is not in [`super::all`]; the test files
+/// run it on every backend.
+///
+/// # Panics
+/// On a violation.
+pub async fn a_batch_of_positions_crosses_the_bus_unchanged(
+    _store: Arc<dyn crate::store::IncidentStore>,
+    bus: Arc<dyn crate::store::Bus>,
+) {
+    use crate::store::BusMessage;
+    let mut rx = bus.subscribe();
+    let fix = |lat: f64, secs: i64, accuracy_m: Option<f32>| Fix {
+        point: GeoPoint::new(lat, 101.778_212_345_678_9).unwrap(),
+        at: t(secs).checked_add(jiff::SignedDuration::from_nanos(123_456_789)).unwrap(),
+        accuracy_m,
+    };
+    let batch: Vec<(AccountId, Fix)> = (0..200)
+        .map(|i| {
+            (AccountId::generate(), fix(36.617_1 + f64::from(i) * 1e-7, i64::from(i), (i % 2 == 0).then_some(7.5)))
+        })
+        .collect();
+    let sent = vec![
+        BusMessage::Fixes { fixes: batch.into() },
+        BusMessage::Duty { mediator_id: AccountId::generate(), on: true },
+        BusMessage::Fixes { fixes: Vec::new().into() },
+    ];
+    for message in &sent {
+        bus.publish(message).await.unwrap();
+    }
+    let mut heard = vec![];
+    while heard.len() < sent.len() {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await;
+        heard.push(next.expect("the bus delivers within 5 s").expect("the bus is open"));
+    }
+    assert_eq!(heard, sent);
+}

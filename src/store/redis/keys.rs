@@ -46,7 +46,7 @@
 //! | `{p}:spot:<cell>`      | zset   | `"<incident id> <lat> <lng>"` by report time (ms); 30 days |
 //! | `{p}:spots`            | zset   | hot-spot cell by its newest note's time (ms); 30 days      |
 //! | `{p}:timers`           | zset   | `TimerKey::member()` scored by due time (ms since epoch)   |
-//! | `{p}:bus`              | channel| pub/sub channel of JSON `BusMessage`s                      |
+//! | `{p}:bus`              | channel| pub/sub channel of `BusMessage`s (`bus_codec.rs`: positions binary, the rest JSON) |
 //! | `{p}:ready`            | string | readiness write probe (the prober's clock, ms); 60 s TTL   |
 //! | `{p}:depts`            | hash   | department id → `Department` JSON (issue #21)              |
 //! | `{p}:callins`          | hash   | call-in id → `CallIn` JSON (its `version` inside)          |

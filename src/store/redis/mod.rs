@@ -476,7 +476,7 @@ impl Bus for RedisBus {
             let _ = self.tx.send(BusMessage::Resync);
             return Ok(());
         }
-        let payload = encode("bus message", message)?;
+        let payload = super::bus_codec::encode(message)?;
         let mut conn = self.conn.clone();
         let cmd = ::redis::cmd("PUBLISH").arg(&self.channel).arg(payload).to_owned();
         match tokio::time::timeout(self.command_timeout, cmd.query_async::<i64>(&mut conn)).await {
@@ -560,7 +560,7 @@ impl Listener {
                 () = self.stop.cancelled() => return,
                 msg = stream.next() => {
                     let Some(msg) = msg else { return };
-                    match serde_json::from_slice::<BusMessage>(msg.get_payload_bytes()) {
+                    match super::bus_codec::decode(msg.get_payload_bytes()) {
                         Ok(message) => {
                             let _ = self.tx.send(message);
                         }
