@@ -76,6 +76,18 @@ impl ProfileSource for Profiles {
         Ok(out.into_iter().map(Option::flatten).collect())
     }
 
+    async fn is_enabled(&self, id: &AccountId) -> Result<bool, StoreError> {
+        let now = self.inner.clock.now();
+        let held = {
+            let held = self.inner.held.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            held.get(id).filter(|(_, at)| now.duration_since(*at) < MAX_AGE).map(|(p, _)| p.is_some())
+        };
+        match held {
+            Some(enabled) => Ok(enabled),
+            None => Ok(self.profiles(std::slice::from_ref(id)).await?.first().is_some_and(Option::is_some)),
+        }
+    }
+
     fn forget(&self, id: Option<&AccountId>) {
         let mut held = self.inner.held.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         self.inner.generation.fetch_add(1, Ordering::SeqCst);

@@ -44,6 +44,15 @@ pub trait ProfileSource: Send + Sync {
     /// The store's error when some had to be read.
     async fn profiles(&self, ids: &[AccountId]) -> Result<Vec<Option<Profile>>, StoreError>;
 
+    /// Is `id` an enabled mediator (asked for every position a phone sends: a source holding
+    /// copies answers without cloning the profile).
+    ///
+    /// # Errors
+    /// The store's error when the account had to be read.
+    async fn is_enabled(&self, id: &AccountId) -> Result<bool, StoreError> {
+        Ok(self.profiles(std::slice::from_ref(id)).await?.first().is_some_and(Option::is_some))
+    }
+
     /// Forget the copy of account `id` (it changed), or of every account (`None`: after a
     /// resync, announcements may have been missed).
     fn forget(&self, id: Option<&AccountId>);
@@ -64,17 +73,7 @@ impl Dispatcher {
     /// # Errors
     /// The store's error when the account had to be read.
     pub async fn is_enabled_mediator(&self, id: &AccountId) -> Result<bool, StoreError> {
-        // Asked for every position a phone sends: answered from the copy without cloning the
-        // profile when it is held.
-        let now = self.now();
-        let held = {
-            let held = self.inner.profiles.held.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-            held.get(id).filter(|(_, at)| now.duration_since(*at) < MAX_AGE).map(|(p, _)| p.is_some())
-        };
-        match held {
-            Some(enabled) => Ok(enabled),
-            None => Ok(self.profiles(std::slice::from_ref(id)).await?.first().is_some_and(Option::is_some)),
-        }
+        self.inner.profiles.is_enabled(id).await
     }
 
     /// Forget this instance's copy of one account's profile (it changed).
