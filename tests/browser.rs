@@ -16,6 +16,9 @@ mod helpers;
 #[path = "browser/casefile_due.rs"]
 mod casefile_due;
 
+#[path = "browser/casefile_links.rs"]
+mod casefile_links;
+
 #[path = "browser/command_screen.rs"]
 mod command_screen;
 
@@ -579,7 +582,11 @@ async fn a_department_acknowledges_a_call_in_on_its_phone_and_answers_on_a_deskt
 
 /// An app with a mediator (王调解) holding a fresh report: the app, the mediator, the incident id.
 async fn held_case() -> (TestApp, helpers::Staff, String) {
-    let app = spawn_app(Backend::Memory).await;
+    held_case_on(spawn_app(Backend::Memory).await).await
+}
+
+/// [`held_case`] on `app`.
+async fn held_case_on(app: TestApp) -> (TestApp, helpers::Staff, String) {
     let mediator = app.mediator("王调解", &[]).await;
     app.on_duty_at(&mediator, LAT, LNG).await;
     let report = app.report_at(LAT, LNG).await;
@@ -646,4 +653,18 @@ async fn a_mediator_grades_a_case_in_one_tap_on_the_phone() {
         (graded[0]["actor_role"].as_str(), graded[0]["event"]["to"].as_str()),
         (Some("mediator"), Some("general"))
     );
+}
+
+/// Every signer the agreement `version` awaits (as `PUT …/agreement` answered) signs it on
+/// `case` (`…/case`), the mediator last: it takes effect.
+async fn sign_all(app: &TestApp, token: &str, case: &str, version: &serde_json::Value) {
+    use base64::Engine as _;
+    let signers = version["awaiting"].as_array().expect("who signs, the mediator last");
+    for (n, signer) in signers.iter().enumerate() {
+        let image = base64::engine::general_purpose::STANDARD.encode(helpers::signature_png(n as u32));
+        let body =
+            json!({ "signer": signer, "mark": "signature", "image": image, "text_sha256": version["text_sha256"] });
+        let (s, r) = app.post(&format!("{case}/agreement/signatures"), Some(token), body).await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+    }
 }

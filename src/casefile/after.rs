@@ -9,7 +9,7 @@ use crate::domain::incident::Event;
 use crate::domain::timeline::{ActorRole, TimelineEntry};
 
 /// A serde enum's wire name (`not_performed`).
-pub(super) fn wire_name<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn wire_name<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 

@@ -455,6 +455,28 @@ pub struct CaseFile {
     /// The amount in dispute (争议标的额), whole yuan, as the holder recorded it.
     #[serde(default)]
     pub amount_in_dispute_yuan: Option<u64>,
+    /// Each party's own link to their copy (`/p/{token}`), the newest per party.
+    #[serde(default)]
+    pub party_links: Vec<PartyLink>,
+}
+
+/// A party's read-only capability link to their copy of the agreement and the case's dates
+/// (`/p/{incident}.{party}.{secret}`): re-issuing replaces it (the old one stops working).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartyLink {
+    /// Whose.
+    pub party_id: String,
+    /// The secret part, sealed (the holder's page shows the link and its QR code).
+    pub secret: Sealed,
+    /// SHA-256 (hex) of the secret, compared on every visit.
+    pub secret_sha256: String,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+    /// When the SMS gateway accepted the text carrying it.
+    #[serde(default)]
+    pub texted_at: Option<Timestamp>,
 }
 
 impl CaseFile {

@@ -11,6 +11,7 @@
 //! - `grade.rs`: the difficulty grade (suggested, decided, audited); `subsidy.rs` and
 //!   `subsidy_pdf.rs`: the monthly 以案定补 report per mediator and committee, CSV and PDF.
 //! - `parties.rs`: adding, revealing (audited) and removing parties.
+//! - `links.rs`: every party's own read-only link to their copy, texted to their phone.
 //! - `after.rs`: after the agreement: follow-ups, 司法确认, extending the deadline.
 //! - `timers.rs`: the deadlines on the shared timer runner, and what reaches people when
 //!   they fall due.
@@ -21,6 +22,7 @@
 mod after;
 pub mod domain;
 pub mod grade;
+pub mod links;
 mod parties;
 pub mod pdf;
 pub mod redis;
@@ -33,6 +35,8 @@ pub mod timers;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+
+pub(crate) use after::wire_name;
 
 use crate::dispatch::{Dispatcher, Scope};
 use crate::domain::ids::{AccountId, IncidentId};
@@ -74,6 +78,9 @@ pub struct CaseFileSettings {
     /// After a follow-up that urged performance, when the follow-up comes due again.
     #[serde(with = "humantime_serde", default = "default_urge_recheck_after")]
     pub urge_recheck_after: std::time::Duration,
+    /// How long a party's own link to their copy (`/p/…`) works; re-issuing starts it again.
+    #[serde(with = "humantime_serde", default = "default_party_link_valid_for")]
+    pub party_link_valid_for: std::time::Duration,
     /// `GD_CASEFILE__KEYS` (`kid=base64,…`, first seals), from the environment only.
     #[serde(skip)]
     pub keys: Option<SecretString>,
@@ -117,6 +124,10 @@ fn default_confirmation_remind_after() -> std::time::Duration {
     std::time::Duration::from_secs(7 * 24 * 3600)
 }
 
+fn default_party_link_valid_for() -> std::time::Duration {
+    std::time::Duration::from_secs(90 * 24 * 3600)
+}
+
 fn default_urge_recheck_after() -> std::time::Duration {
     std::time::Duration::from_secs(7 * 24 * 3600)
 }
@@ -131,6 +142,7 @@ impl Default for CaseFileSettings {
             mediation_deadline: default_mediation_deadline(),
             confirmation_remind_after: default_confirmation_remind_after(),
             urge_recheck_after: default_urge_recheck_after(),
+            party_link_valid_for: default_party_link_valid_for(),
             keys: None,
             grading: grade::GradingRules::default(),
             subsidy: subsidy::SubsidyRates::default(),
@@ -258,6 +270,8 @@ struct Inner {
     sealer: Sealer,
     dispatcher: Dispatcher,
     settings: CaseFileSettings,
+    /// Texts the parties' links; None when `sms.url` is empty.
+    sms: Option<Arc<dyn crate::sms::SmsSender>>,
     /// Loaded on the first PDF (26 MB): most instances and tests never render one.
     font: OnceLock<Result<pdf::Typeface, String>>,
 }
@@ -286,7 +300,8 @@ impl CaseFiles {
                 Sealer::ephemeral()
             }
         };
-        Ok(Self { inner: Arc::new(Inner { store, sealer, dispatcher, settings, font: OnceLock::new() }) })
+        let sms = crate::sms::from_settings(&dispatcher.settings().sms);
+        Ok(Self { inner: Arc::new(Inner { store, sealer, dispatcher, settings, sms, font: OnceLock::new() }) })
     }
 
     fn now(&self) -> jiff::Timestamp {
@@ -481,24 +496,29 @@ impl CaseFiles {
             taken_by: mediator.clone(),
         };
         let remind_at = self.after(now, self.inner.settings.confirmation_remind_after);
-        let took_effect = self
+        let (took_effect, linked) = self
             .update(id, incident.claimed_at, |case| match document {
                 Document::Agreement => {
                     let took_effect = case.sign_agreement(signature.clone(), now)?;
+                    let mut linked = vec![];
                     if took_effect {
+                        linked = self.issue_missing_links(case, id, now);
                         let due = case.in_effect().and_then(|v| v.draft.performance_due);
                         if let Some(at) = due.and_then(|d| performance_check_at(d).ok()) {
                             case.set_reminder(DueKind::Performance, at);
                         }
                         case.set_reminder(DueKind::Confirmation, remind_at);
                     }
-                    Ok(took_effect)
+                    Ok((took_effect, linked))
                 }
-                Document::Record => case.sign_record(signature.clone()).map(|()| false).map_err(Into::into),
+                Document::Record => case.sign_record(signature.clone()).map(|()| (false, vec![])).map_err(Into::into),
             })
             .await?;
         if took_effect {
             tracing::info!(incident_id = %id, "agreement took effect");
+            // Texting waits on the gateway: the holder's phone does not.
+            let this = self.clone();
+            tokio::spawn(async move { this.text_links(&incident, &linked).await });
         }
         Ok(took_effect)
     }
@@ -545,7 +565,12 @@ impl CaseFiles {
     /// `NotFound`; `PdfUnavailable`.
     pub async fn resident_agreement(&self, tracking_token: &str) -> Result<Vec<u8>, CaseFileError> {
         let incident = self.inner.dispatcher.tracked_incident(tracking_token).await?;
-        let mut case = self.inner.store.load(&incident.id).await?.case;
+        let case = self.inner.store.load(&incident.id).await?.case;
+        self.copy_in_effect(incident, case).await
+    }
+
+    /// A party's copy: the agreement in effect, as PDF; 404 until one is.
+    async fn copy_in_effect(&self, incident: Incident, mut case: CaseFile) -> Result<Vec<u8>, CaseFileError> {
         let number = case.in_effect().map(|v| v.number).ok_or(CaseFileError::NotFound)?;
         // A later version still being signed is not theirs yet.
         case.versions.retain(|v| v.number <= number);

@@ -8,6 +8,12 @@
 //! holder's phone, the command center's screens for the mediation deadline, the resident's
 //! tracking page for the 司法确认 reminder (its streams re-read) — then WeChat, queued, to
 //! whoever has an openid. At-least-once delivery, exactly-once effect.
+//!
+//! The mediation deadline starts with the claim: the incident's claim write schedules
+//! `case_deadline:<id>` in the same atomic write as the claim (durable, unlike bus news, which
+//! an instance that is down never hears), knowing only the configured duration; firing it here
+//! sets the case file's deadline from the claim when no case-file write has, so a claimed case
+//! nobody opens still comes due once.
 
 use super::CaseFileError;
 use super::CaseFiles;
@@ -77,6 +83,11 @@ fn concerns(case: &CaseFile, kind: DueKind, due_at: Timestamp) -> Option<jiff::c
     }
 }
 
+/// No case-file work began: no party, record entry or agreement.
+fn untouched(case: &CaseFile) -> bool {
+    case.parties.is_empty() && case.record.is_empty() && case.versions.is_empty()
+}
+
 impl CaseFiles {
     /// A case-file deadline fell due (the runner, at least once): records it once, with its
     /// timeline line and messages, then queues its WeChat notices. Returns whether it fired
@@ -90,10 +101,20 @@ impl CaseFiles {
         };
         let holder = incident.claimed_by.clone();
         let now = self.now();
+        // The claim: a case file never written gets its mediation deadline from the claim here.
         let fired = self
-            .update_with(id, None, |case, effects| {
+            .update_with(id, incident.claimed_at, |case, effects| {
                 let due_at = case.pending(kind).map(|r| r.due_at);
+                if kind == DueKind::Deadline && incident.resolved_at.is_some() && untouched(case) {
+                    // Resolved on the spot, no case file opened: nothing is left to mediate.
+                    case.reminders.retain(|r| r.kind != kind || r.fired_at.is_some());
+                    return Ok(None);
+                }
                 if !case.fire(kind, now) {
+                    // Early (the claim's timer, then an extension moved it): it stays due later.
+                    if let Some(later) = case.pending(kind).map(|r| r.due_at).filter(|at| *at > now) {
+                        effects.timers.push(crate::store::TimerOp::Schedule(key(id, kind), later));
+                    }
                     return Ok(None);
                 }
                 let date = due_at.and_then(|at| concerns(case, kind, at)).map(|d| d.to_string());

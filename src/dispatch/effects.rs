@@ -34,6 +34,8 @@ pub(super) struct Timing {
     pub wave_interval: Duration,
     /// Time a ladder level has before the incident climbs.
     pub climb_after: Duration,
+    /// The mediation deadline from the claim (`casefile.mediation_deadline`).
+    pub mediation_deadline: Duration,
 }
 
 /// The timeline entries of `transition`, each by `actor`, at `now`. On filing only the report
@@ -93,6 +95,15 @@ pub(super) fn apply(
                 });
                 cancel(write, &[TimerKind::Escalate, TimerKind::Wave, TimerKind::Climb]);
                 close_all_offers(write);
+                // The first hold starts the one-month mediation deadline, written with the claim
+                // so it holds even for a case file nobody ever writes; the case file's timer
+                // handler fires it (and keeps it when a case-file write moved it).
+                if let Some(claimed_at) = next.claimed_at.filter(|_| prev.is_none_or(|p| p.claimed_at.is_none())) {
+                    write.timers.push(TimerOp::Schedule(
+                        timer(TimerKind::CaseDeadline, next),
+                        after(claimed_at, timing.mediation_deadline),
+                    ));
+                }
                 if let (Some(arrive_by), Some(resolve_by)) = (next.arrive_by, next.resolve_by) {
                     write.timers.extend([
                         TimerOp::Schedule(timer(TimerKind::RemindArrive, next), before(arrive_by, remind_before)),

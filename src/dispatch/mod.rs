@@ -331,6 +331,7 @@ impl Dispatcher {
             remind_before: self.settings().lifecycle.remind_before,
             wave_interval: self.settings().dispatch.wave_interval,
             climb_after: self.settings().ladder.climb_after,
+            mediation_deadline: self.settings().casefile.mediation_deadline,
         };
         effects::apply(prev, transition, capacity, &timing, &mut write);
         write.announce = effects::announcements(prev, transition);

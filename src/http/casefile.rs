@@ -770,16 +770,21 @@ async fn resident_agreement(
     State(files): State<CaseFiles>,
     ApiPath(token): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let bytes = files.resident_agreement(&token).await?;
-    Ok((
+    Ok(copy_pdf(files.resident_agreement(&token).await?))
+}
+
+/// A party's copy of the agreement as a response: never cached, kept by the name `agreement.pdf`.
+pub(super) fn copy_pdf(bytes: Vec<u8>) -> Response {
+    (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("application/pdf")),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
             (header::CONTENT_DISPOSITION, HeaderValue::from_static("inline; filename=\"agreement.pdf\"")),
+            (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 /// A signature or thumb-print image of a case I hold.

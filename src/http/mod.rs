@@ -7,6 +7,7 @@ pub mod admin_accounts;
 pub mod auth;
 pub mod casefile;
 pub mod casefile_grade;
+pub mod casefile_links;
 pub mod casefile_subsidy;
 pub mod client_ip;
 pub mod command_center;
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .merge(video::router())
         .merge(casefile::router())
         .merge(casefile_grade::router())
+        .merge(casefile_links::router())
         .merge(casefile_subsidy::router())
         .split_for_parts();
     let openapi = Arc::new(document(openapi));

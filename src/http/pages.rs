@@ -1,7 +1,7 @@
 //! The pages people use, served from assets embedded in the binary (`web/`): the command-center
 //! screen `/`, the admin console `/admin` (and its printable posters `/admin/posters`), the
 //! mediator's phone page `/m`, the resident's form `/r/{scene}` and tracking page
-//! `/t/{tracking_token}`, the video room `/v/{invitation}`, and their scripts, styles and vendored libraries under `/assets/`.
+//! `/t/{tracking_token}`, a party's copy `/p/{party_token}`, the video room `/v/{invitation}`, and their scripts, styles and vendored libraries under `/assets/`.
 //!
 //! Pages are plain HTML + JS with no build step; they talk only to the public API. They are not
 //! in the OpenAPI document (merged as a plain router). Nothing here may load a third-party origin:
@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/posters", get(posters_page))
         .route("/r/{scene}", get(report_page))
         .route("/t/{tracking_token}", get(tracking_page))
+        .route("/p/{party_token}", get(party_page))
         .route("/v", get(video_page))
         .route("/v/{invitation}", get(video_page))
         .route("/assets/{*path}", get(asset))
@@ -112,6 +113,11 @@ async fn report_page(State(state): State<AppState>, Path(scene): Path<String>) -
 
 async fn tracking_page(State(state): State<AppState>) -> Response {
     page(&state, "track.html", &[])
+}
+
+/// A party's own copy of the agreement and the case's dates (the token is read by the script).
+async fn party_page(State(state): State<AppState>) -> Response {
+    page(&state, "party.html", &[])
 }
 
 /// The video room (issue #22): `/v/{invitation}` for the invited, `/v#seat=…` for staff.

@@ -20,6 +20,7 @@ on_both_stores!(
     a_due_follow_up_reaches_the_holders_phone_and_urging_brings_it_back_until_the_advice_to_sue,
     a_party_is_removed_with_an_audit_until_the_agreement_carries_a_signature,
     the_agreement_pdf_never_breaks_the_performance_date_across_lines,
+    a_claimed_case_nobody_opens_gets_its_mediation_deadline_from_the_claim_once,
 );
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -194,6 +195,33 @@ async fn the_agreement_pdf_never_breaks_the_performance_date_across_lines(backen
         let lines = pdf_lines(&pdf, &format!("casefile-date-line-{backend:?}").to_lowercase());
         assert!(lines.iter().any(|l| l.contains(date)), "the date stays on one line with {n} more: {lines:?}");
     }
+}
+
+async fn a_claimed_case_nobody_opens_gets_its_mediation_deadline_from_the_claim_once(backend: Backend) {
+    let app = spawn_app_on_clock(backend, |s| s.casefile.mediation_deadline = Duration::from_secs(2 * 3600)).await;
+    let op = app.operator("指挥").await;
+    let mut screen = app.socket("/api/v1/command/live", &op.token).await;
+    screen.wait_for("snapshot", |_| true).await;
+    let (m, id) = held_case(&app).await;
+    let mut phone = app.socket("/api/v1/mediator/ws", &m.token).await;
+    let deadline_day = app.clock().now().checked_add(jiff::SignedDuration::from_hours(2)).unwrap();
+    let deadline_day = deadline_day.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).date();
+    assert!(case_lines(&app, &op.token, &id).await.is_empty(), "nothing written to the case file");
+
+    app.advance(Duration::from_secs(3 * 3600)).await;
+    let heard = phone.wait_for("case_due", |m| m["kind"] == "deadline").await;
+    assert_eq!(heard["incident_id"], json!(id));
+    let shown = screen.wait_for("case_due", |m| m["kind"] == "deadline").await;
+    assert_eq!(shown["incident_id"], json!(id), "the big screen hears it");
+    // Past any lease: a deadline left behind would come back.
+    app.advance(2 * DAY).await;
+    let (s, _) = app
+        .post(&format!("/api/v1/command/incidents/{id}/supervise"), Some(&op.token), json!({ "note": "请跟进" }))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let dues = case_dues_until_marker(&mut phone, &id).await;
+    assert!(dues.is_empty(), "fired once: {dues:?}");
+    assert_eq!(case_lines(&app, &op.token, &id).await, [format!("deadline_due {deadline_day}")]);
 }
 
 /// Issue #20's "done" on three instances sharing one Redis, with shortened durations: the

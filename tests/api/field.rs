@@ -286,17 +286,17 @@ async fn a_report_without_any_place_or_with_an_unknown_scene_is_refused_and_stor
 
 /// A local SMS gateway: records what it is asked to send; refuses one number (HTTP 500).
 #[derive(Clone, Default)]
-struct Gateway {
+pub(crate) struct Gateway {
     sent: Arc<Mutex<Vec<Texted>>>,
 }
 
 /// One text the gateway took: its Authorization header and body.
-type Texted = (Option<String>, Value);
+pub(crate) type Texted = (Option<String>, Value);
 
 const REFUSED_PHONE: &str = "13900000000";
 
 impl Gateway {
-    async fn start(&self) -> String {
+    pub(crate) async fn start(&self) -> String {
         async fn accept(
             axum::extract::State(g): axum::extract::State<Gateway>,
             headers: HeaderMap,
@@ -316,7 +316,7 @@ impl Gateway {
         format!("http://{addr}/send")
     }
 
-    fn sent(&self) -> Vec<Texted> {
+    pub(crate) fn sent(&self) -> Vec<Texted> {
         self.sent.lock().expect("lock").clone()
     }
 }

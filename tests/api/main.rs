@@ -13,6 +13,7 @@ mod authz;
 mod bad_input;
 mod casefile;
 mod casefile_due;
+mod casefile_links;
 mod casefile_subsidy;
 mod command_staff;
 mod department_areas;

@@ -3,9 +3,8 @@
 //! the case; the case page at 360 px shows it first and records "performed"; the reporter's
 //! tracking page shows the 司法确认 reminder with its last day.
 
-use crate::helpers::{Backend, signature_png, spawn_app_on_clock};
+use crate::helpers::{Backend, spawn_app_on_clock};
 use crate::{LAT, LNG, run_scenario};
-use base64::Engine;
 use grid_dispatch::clock::Clock;
 use grid_dispatch::domain::ids::AccountId;
 use reqwest::{Method, StatusCode};
@@ -23,25 +22,17 @@ async fn a_due_follow_up_is_recorded_as_performed_on_the_phone_and_the_reporter_
     let (s, b) = app.post(&format!("/api/v1/mediator/incidents/{id}/accept"), Some(&m.token), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let case = format!("/api/v1/mediator/incidents/{id}/case");
-    let (_, reporter) = app.post(&format!("{case}/parties/reporter"), Some(&m.token), json!({ "name": "张三" })).await;
-    let (_, other) =
+    let (s, r) = app.post(&format!("{case}/parties/reporter"), Some(&m.token), json!({ "name": "张三" })).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let (s, r) =
         app.post(&format!("{case}/parties"), Some(&m.token), json!({ "role": "respondent", "name": "李四" })).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
     let today = app.clock().now().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).date();
     let due = today.checked_add(jiff::Span::new().days(5)).expect("a day");
     let draft = json!({ "terms": ["李四赔偿张三伍佰元。"], "performance_due": due.to_string() });
     let (s, v) = app.call(Method::PUT, &format!("{case}/agreement"), Some(&m.token), Some(draft)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let signers = [
-        json!({ "type": "party", "party_id": reporter["id"] }),
-        json!({ "type": "party", "party_id": other["id"] }),
-        json!({ "type": "mediator" }),
-    ];
-    for (n, signer) in signers.into_iter().enumerate() {
-        let image = base64::engine::general_purpose::STANDARD.encode(signature_png(n as u32));
-        let body = json!({ "signer": signer, "mark": "signature", "image": image, "text_sha256": v["text_sha256"] });
-        let (s, r) = app.post(&format!("{case}/agreement/signatures"), Some(&m.token), body).await;
-        assert_eq!(s, StatusCode::CREATED, "{r}");
-    }
+    crate::sign_all(&app, &m.token, &case, &v).await;
     // The phone's page is open when the deadlines fall due (the scenario opens it first).
     let args = [app.base.clone(), m.token.clone(), id.clone(), token.clone()];
     let scenario = tokio::spawn(async move {

@@ -4,6 +4,7 @@
 // with the mediator last, and the PDFs. Uses the token the mediator page keeps.
 import { GD, $ } from './common.js';
 import { mountGrade } from './casefile_grade.js';
+import { mountLinks } from './casefile_links.js';
 
 GD.strings({
   zh: {
@@ -95,9 +96,10 @@ function call(method, path, body) {
 }
 
 var refreshGrade = mountGrade(base, call);
+var refreshLinks = mountLinks(base, call, function (id) { return partyName(id).name; });
 
 function load() {
-  return call('GET', base).then(function (r) { if (r.ok) { current = r.body; render(); refreshGrade(); } return r; });
+  return call('GET', base).then(function (r) { if (r.ok) { current = r.body; render(); refreshGrade(); refreshLinks(!!current.in_effect_version); } return r; });
 }
 
 function render() {
