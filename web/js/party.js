@@ -79,7 +79,7 @@ function render() {
   $('#confirm-card').hidden = !cf.length;
   $('#confirm-text').textContent = cf.join(' ');
   $('#keep-card').hidden = false;
-  $('#keep-text').textContent = GD.t('keep', { d: day(copy.link_expires_at.slice(0, 10)) });
+  $('#keep-text').textContent = GD.t('keep', { d: day(GD.fmtDateTime(copy.link_expires_at).slice(0, 10)) });
 }
 
 function notFound() {
