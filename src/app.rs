@@ -34,6 +34,7 @@ pub struct App {
     metrics_addr: Option<SocketAddr>,
     dispatcher: Dispatcher,
     areas: Areas,
+    reports: Reports,
     keys: JwtKeys,
     hub: Hub,
     tracking: TrackingStreams,
@@ -151,15 +152,16 @@ impl App {
         }
         let areas = Areas::new(ports.directory.clone(), bus.clone());
         let profiles = Arc::new(Profiles::new(ports.directory.clone(), clock.clone()));
-        let recent = Arc::new(RecentReports::new(ports.incidents.clone(), clock.clone()));
+        let recent = RecentReports::new(ports.incidents.clone(), clock.clone());
         let dispatcher = Dispatcher::new(
             ports.clone(),
             bus.clone(),
             index,
             clock,
             settings.clone(),
-            Held { areas: Arc::new(areas.clone()), profiles, recent },
+            Held { areas: Arc::new(areas.clone()), profiles, recent: Arc::new(recent.clone()) },
         );
+        let reports = Reports::new(dispatcher.clone(), recent);
         let casefiles = crate::casefile::CaseFiles::new(case_store, dispatcher.clone(), settings.casefile.clone())
             .context("GD_CASEFILE__KEYS")?;
         let hub = Hub::new(settings.push.socket_queue);
@@ -193,12 +195,12 @@ impl App {
         let state = AppState {
             video: video.clone(),
             accounts: Accounts::new(engine.clone()),
-            incidents: Incidents::new(engine.clone()),
-            reports: Reports::new(engine.clone()),
+            incidents: Incidents::new(engine.clone(), reports.waves().clone()),
+            reports: reports.clone(),
             presence: Presence::new(engine.clone()),
             areas: areas.clone(),
             scenes: Scenes::new(engine.clone()),
-            resident_chat: ResidentChat::new(engine.clone()),
+            resident_chat: ResidentChat::new(engine.clone(), reports.clone()),
             statistics: Statistics::new(engine.clone(), casefiles.clone()),
             health: Health::new(dispatcher.clone(), durability.clone(), draining.clone()),
             clock: dispatcher.clock().clone(),
@@ -269,8 +271,10 @@ impl App {
             "wechat notifier"
         });
         let token = shutdown.clone();
-        let runner =
-            TimerRunner::new(dispatcher.clone()).with_handler(Arc::new(departments)).with_handler(Arc::new(casefiles));
+        let runner = TimerRunner::new(dispatcher.clone())
+            .with_handler(Arc::new(reports.waves().clone()))
+            .with_handler(Arc::new(departments))
+            .with_handler(Arc::new(casefiles));
         tasks.spawn(async move {
             runner.run(token).await;
             "timer runner"
@@ -281,6 +285,7 @@ impl App {
             metrics_addr,
             dispatcher,
             areas,
+            reports,
             keys,
             hub,
             tracking,
@@ -307,6 +312,12 @@ impl App {
     #[must_use]
     pub fn dispatcher(&self) -> &Dispatcher {
         &self.dispatcher
+    }
+
+    /// Filing reports (the demo's simulated residents file through it).
+    #[must_use]
+    pub fn reports(&self) -> &Reports {
+        &self.reports
     }
 
     /// The jurisdiction hierarchy (the demo and tests draw areas through it).

@@ -8,16 +8,17 @@
 //! demo operator belongs to the district and every mediator to the street they start in, so
 //! the printed command-center link shows the live district at once.
 
+use crate::app::App;
 use crate::auth;
 use crate::dispatch::Dispatcher;
-use crate::dispatch::{NewArea, NewReport};
+use crate::dispatch::NewArea;
 use crate::domain::account::{Account, Fix, Phone, Role};
 use crate::domain::area::AreaLevel;
 use crate::domain::category::{Category, Risk};
 use crate::domain::ids::AccountId;
 use crate::domain::incident::Outcome;
 use crate::domain::location::{CoordSystem, GeoPoint};
-use crate::services::Areas;
+use crate::services::{Incidents, NewReport, Reports};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -252,16 +253,12 @@ impl Walker {
     }
 }
 
-/// Create the accounts and start the simulation tasks; they stop with `cancel`.
+/// Create the accounts and start the simulation tasks on `app`; they stop with `cancel`.
 ///
 /// # Errors
 /// If the demo accounts cannot be created (e.g. the store already holds them).
-pub async fn start(
-    dispatcher: Dispatcher,
-    areas: Areas,
-    options: DemoOptions,
-    cancel: CancellationToken,
-) -> anyhow::Result<DemoAccounts> {
+pub async fn start(app: &App, options: DemoOptions, cancel: CancellationToken) -> anyhow::Result<DemoAccounts> {
+    let (dispatcher, areas, reports) = (app.dispatcher().clone(), app.areas(), app.reports().clone());
     let seed = u64::try_from(jiff::Timestamp::now().as_nanosecond().rem_euclid(i128::from(u64::MAX))).unwrap_or(7) | 1;
     let mut rng = Rng(seed);
     let hash = |p: &str| auth::hash_password(p).map_err(|e| anyhow::anyhow!("hashing a demo password: {e}"));
@@ -318,7 +315,7 @@ pub async fn start(
     }
     let simulated: Arc<HashSet<AccountId>> = Arc::new(walkers.iter().map(|w| w.id.clone()).collect());
     tokio::spawn(move_walkers(dispatcher.clone(), walkers, options.clone(), seed ^ 0x9E37, cancel.clone()));
-    tokio::spawn(file_reports(dispatcher, simulated, options, seed ^ 0x7F4A, cancel));
+    tokio::spawn(file_reports(dispatcher, reports, simulated, options, seed ^ 0x7F4A, cancel));
     Ok(accounts)
 }
 
@@ -364,6 +361,7 @@ async fn move_walkers(
 
 async fn file_reports(
     dispatcher: Dispatcher,
+    reports: Reports,
     simulated: Arc<HashSet<AccountId>>,
     options: DemoOptions,
     seed: u64,
@@ -396,7 +394,7 @@ async fn file_reports(
             risk: Some(risk),
             address: None,
         };
-        let receipt = match dispatcher.report(report, None).await {
+        let receipt = match reports.report(report, None).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "demo report failed");
@@ -413,8 +411,9 @@ async fn file_reports(
                 Outcome::NotMediated,
                 Outcome::Referred,
             ]);
+            // A mediator's phone would go through the same service the HTTP edge uses.
             tokio::spawn(play_mediator(
-                dispatcher.clone(),
+                Incidents::new(dispatcher.clone(), reports.waves().clone()),
                 mediator,
                 receipt.incident.id.clone(),
                 delays,
@@ -426,15 +425,13 @@ async fn file_reports(
 }
 
 async fn play_mediator(
-    dispatcher: Dispatcher,
+    incidents: Incidents,
     mediator: AccountId,
     incident: crate::domain::ids::IncidentId,
     delays_s: [f64; 3],
     outcome: Outcome,
     cancel: CancellationToken,
 ) {
-    // A mediator's phone would go through the same service the HTTP edge uses.
-    let incidents = crate::services::Incidents::new(dispatcher);
     let wait = |s: f64| {
         let cancel = cancel.clone();
         async move {

@@ -6,17 +6,17 @@
 //! - [`store`]: the storage ports by concern (incidents, directory, presence, leases, WeChat
 //!   state, health) and the bus, each with its memory and Redis backend; the stored records
 //!   (schema-versioned).
-//! - [`timers`]: the durable-deadline runner (escalation; call-ins and case-file deadlines
-//!   through their handlers).
+//! - [`timers`]: the durable-deadline runner (escalation; offer waves, call-ins and case-file
+//!   deadlines through their handlers).
 //! - [`push`]: the in-process WebSocket hub (caps, revocation), the wire messages, and rendering
 //!   the bus's incident news for local sockets.
 //! - [`dispatch`]: the engine under the services: the command path (read → decide → one
 //!   atomic write), workloads beside ranking, and the bus feed that keeps the per-instance
-//!   copies fresh (the area map, mediators' profiles and recent reports it reads are the
-//!   services', through `Held`); residents'
-//!   shared tracking streams.
-//! - [`services`]: one cheap-clone handle per capability over the engine (incidents, reports,
-//!   presence, areas, scenes, resident chat, statistics, health): what the HTTP edge may call.
+//!   copies fresh (the area map and mediators' profiles it reads, and the recent reports it
+//!   feeds, are the services', through `Held`); residents' shared tracking streams.
+//! - [`services`]: one cheap-clone handle per capability over the engine (incidents, reports
+//!   with filing, the duplicate look-back and offer waves, presence, areas, scenes, resident
+//!   chat, statistics, health): what the HTTP edge may call.
 //! - [`departments`]: joint handling (联调联处): departments, call-ins on the clock, hand-over.
 //! - [`accounts`]: staff accounts: login (throttled), changes, import/export, the audit record,
 //!   and this instance's copies of mediators' ranking profiles.

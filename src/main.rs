@@ -107,8 +107,7 @@ async fn demo(mut settings: Settings, mediators: usize) -> anyhow::Result<()> {
     let mut app = App::start(settings).await?;
     let cancel = tokio_util::sync::CancellationToken::new();
     let options = grid_dispatch::demo::DemoOptions { mediators, ..Default::default() };
-    let accounts =
-        grid_dispatch::demo::start(app.dispatcher().clone(), app.areas().clone(), options, cancel.clone()).await?;
+    let accounts = grid_dispatch::demo::start(&app, options, cancel.clone()).await?;
     let ttl = Duration::from_secs(12 * 3600);
     let now = jiff::Timestamp::now();
     let (operator, _) = app.keys().issue(&accounts.operator.to_string(), Role::Operator, ttl, now)?;

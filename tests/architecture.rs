@@ -5,7 +5,10 @@
 //!   `std::fs`/`net`/`io`/`env`/`process`/`thread`, and nothing of the crate outside it;
 //! - dependencies point one way, down: the services (`src/services/`, `src/accounts/`) never
 //!   name the HTTP edge; the engine (`src/dispatch/`) never names the services or the edge;
-//!   the stores (`src/store/`) and the matcher (`src/matcher/`) name nothing that uses them.
+//!   the stores (`src/store/`) and the matcher (`src/matcher/`) name nothing that uses them;
+//! - filing, the duplicate look-back and offer waves are the reports capability's
+//!   (`src/services/reports/`): the engine defines none of them and the timer runner fires
+//!   waves through the handler registered for them, never by name.
 //!
 //! Comments are skipped (module docs may say what they must not depend on); anything else
 //! that names a forbidden path counts, whether in a `use`, a path expression or a type.
@@ -166,6 +169,19 @@ fn the_stores_and_the_matcher_name_nothing_that_uses_them() {
 }
 
 #[test]
+fn filing_the_look_back_and_waves_are_the_reports_capabilitys() {
+    let steps = ["fn report", "fn report_as", "fn look_back", "fn first_wave", "fn next_wave", "fn wave_radius_m"];
+    let mut found = offences("src/dispatch", &steps, &[]);
+    found.extend(offences("src/timers", &["next_wave", "first_wave"], &[]));
+    assert!(
+        found.is_empty(),
+        "the engine keeps the one write path (`Dispatcher::create`, `run`); filing, the look-back and waves are \
+         `services::Reports`'s, and the timer runner fires waves through their `TimerHandler`:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
 fn the_checks_see_what_they_look_for() {
     // The scanner itself: it must catch each shape it claims to, and skip comments.
     assert!(names("use crate::store::StoreError;", "crate::store"));
@@ -176,4 +192,6 @@ fn the_checks_see_what_they_look_for() {
     assert!(names("#[tokio::test]", "tokio"));
     assert!(!names(code_of("//! Nothing here depends on tokio"), "tokio"));
     assert_eq!(crate_group_names("use crate::{auth, store::Store};"), ["auth", "store"]);
+    assert!(names("    pub async fn report(", "fn report"));
+    assert!(!names("    pub fn report_noted(", "fn report"));
 }

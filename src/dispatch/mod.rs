@@ -10,16 +10,14 @@ mod areas;
 mod effects;
 pub mod feed;
 mod notify;
-mod places;
 mod positions;
 mod profiles;
 mod queries;
+mod ranking;
 pub mod rate;
 mod recent;
-mod report;
 pub mod stats;
 pub mod tracking;
-mod waves;
 mod workloads;
 
 pub use areas::{AreaSource, NewArea, Scope};
@@ -28,10 +26,7 @@ pub use notify::CaseNotice;
 pub(crate) use notify::short;
 pub use profiles::{Profile, ProfileSource};
 pub use queries::{MediatorDetail, Suggestion, TrackingView};
-pub(crate) use recent::PER_AREA;
-pub use recent::{Kept, Nearby, RecentSource};
-pub(crate) use report::{CELLS_PER_READ, HOTSPOT_NOTES_PER_AREA, HOTSPOT_WINDOW};
-pub use report::{NewReport, ReportReceipt};
+pub use recent::{Kept, RecentSource};
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -40,7 +35,7 @@ use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::{self, Command, Incident, TransitionError};
 use crate::domain::timeline::ActorRole;
 use crate::matcher::index::PositionIndex;
-use crate::store::{Bus, BusMessage, Expect, IncidentWrite, Ports, StoreError, WriteOutcome};
+use crate::store::{Bus, BusMessage, Creation, Expect, IncidentWrite, NoteInArea, Ports, StoreError, WriteOutcome};
 use std::sync::Arc;
 use tracing::instrument;
 
@@ -139,7 +134,8 @@ struct Inner {
     profiles: Arc<dyn ProfileSource>,
     /// Mediators' holds and today's claims, as last announced.
     workloads: workloads::Workloads,
-    /// Recent reports by hot-spot area, as the reports capability holds them.
+    /// Recent reports by hot-spot area, as the reports capability holds them (fed here with
+    /// each write's own news; its look-back reads them there).
     recent: Arc<dyn RecentSource>,
     /// Positions waiting to be written together.
     positions: positions::Positions,
@@ -345,6 +341,33 @@ impl Dispatcher {
         self.note_own(&write.announce);
         let moved: Vec<&AccountId> = write.hold.iter().map(|h| &h.mediator_id).chain(write.release.as_ref()).collect();
         self.own_workloads_back(&moved, mark).await;
+    }
+
+    /// Store a new incident: `transition`, decided from nothing (`Command::File`) at `now`, in
+    /// the one atomic write that any command's gets, with what only a creation carries: its
+    /// hot-spot `note` and its `creation` (tracking hash, idempotency claim). A `Written` one
+    /// is followed like every write (notifications, its own news applied at once); any other
+    /// outcome is the caller's to answer (a replayed key, a reused one).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub(crate) async fn create(
+        &self,
+        transition: &incident::Transition,
+        actor: &Actor,
+        now: jiff::Timestamp,
+        note: Option<NoteInArea>,
+        creation: Creation,
+    ) -> Result<WriteOutcome, DispatchError> {
+        let mut write = self.plan(None, transition, actor, None, now);
+        write.note = note;
+        write.creation = Some(creation);
+        let mark = self.workload_mark();
+        let outcome = self.inner.ports.incidents.write_incident(&write).await?;
+        if outcome == WriteOutcome::Written {
+            self.written(transition, &write, mark).await;
+        }
+        Ok(outcome)
     }
 
     /// Run a command that needs no claim deadlines.

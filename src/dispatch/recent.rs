@@ -1,16 +1,15 @@
-//! Recent reports by hot-spot area, as the engine's look-back reads them: the copy is the
-//! reports capability's (`services::RecentReports`), read and fed through [`RecentSource`]
-//! (its own writes' news at once, the bus's as the feed hears it), so a look-back needs no
-//! store round trip before the report's write.
+//! Recent reports by hot-spot area, as the engine keeps them current: the copy is the reports
+//! capability's (`services::RecentReports`, which its look-back reads), and the engine feeds
+//! it through [`RecentSource`]: each write's own news at once (so this instance's next
+//! report sees it before the bus brings it back), the bus's as the feed hears it, a reload on
+//! every resync and the sweep's forgetting.
 
+use super::Dispatcher;
+use crate::domain::ids::IncidentId;
 use crate::domain::location::GeoPoint;
-use crate::store::{AreaNote, StoreError};
+use crate::store::{AreaNote, BusMessage, StoreError};
 use async_trait::async_trait;
-use h3o::CellIndex;
 use jiff::Timestamp;
-
-/// Notes kept per area, newest first: as many as one look-back reads of an area.
-pub(crate) const PER_AREA: usize = 32;
 
 /// One report as kept.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,24 +20,9 @@ pub struct Kept {
     pub open: Option<bool>,
 }
 
-/// What the look-back learns of a place.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Nearby {
-    /// Reports in `cells` made at or after the duplicate window's start, at most
-    /// [`PER_AREA`] per cell.
-    pub recent: Vec<Kept>,
-    /// Reports in the place's own area made at or after the hot-spot window's start (at most
-    /// [`PER_AREA`]).
-    pub in_area: usize,
-}
-
-/// This instance's recent reports, as the engine reads and feeds them.
+/// This instance's recent reports, as the engine and its bus feed keep them current.
 #[async_trait]
 pub trait RecentSource: Send + Sync {
-    /// Around `place`: reports in `cells` since `dup_since`, and the count in its own area
-    /// since `since`; None until loaded (the look-back then asks the store).
-    fn around(&self, place: GeoPoint, cells: &[CellIndex], dup_since: Timestamp, since: Timestamp) -> Option<Nearby>;
-
     /// Add or update one report; what is known (open or closed) wins over what is not.
     fn keep(&self, kept: Kept);
 
@@ -51,4 +35,35 @@ pub trait RecentSource: Send + Sync {
 
     /// Forget reports older than the hot-spot window; returns how many.
     fn forget_old(&self) -> usize;
+}
+
+impl Dispatcher {
+    /// Load this instance's copy of recent reports from the store's index (at start and on
+    /// every resync); the look-back asks the store until it is done.
+    ///
+    /// # Errors
+    /// The store's error; the copy stays unready and the caller retries.
+    pub async fn reload_recent_reports(&self) -> Result<(), StoreError> {
+        self.inner.recent.reload().await
+    }
+
+    /// Apply a report's news from the bus (see [`BusMessage::Noted`]).
+    pub fn report_noted(&self, incident_id: &IncidentId, at: Timestamp, place: GeoPoint, open: bool) {
+        self.inner.recent.keep(Kept { note: AreaNote { id: incident_id.clone(), at, place }, open: Some(open) });
+    }
+
+    /// Apply this instance's own news at once, so its next report sees them before the bus
+    /// brings them back (which changes nothing then).
+    pub(super) fn note_own(&self, announced: &[BusMessage]) {
+        for message in announced {
+            if let BusMessage::Noted { incident_id, at, place, open } = message {
+                self.report_noted(incident_id, *at, *place, *open);
+            }
+        }
+    }
+
+    /// Forget recent reports older than the hot-spot window; returns how many.
+    pub fn forget_old_reports(&self) -> usize {
+        self.inner.recent.forget_old()
+    }
 }

@@ -6,15 +6,14 @@ use super::error::{ApiBytes, ApiError, ApiPath, ErrorBody, check_len, parse_json
 use super::state::AppState;
 use crate::auth::sha256_hex;
 use crate::config::Settings;
-use crate::dispatch::rate::RateScope;
+use crate::dispatch::TrackingView;
 use crate::dispatch::tracking::TrackingStreams;
-use crate::dispatch::{NewReport, TrackingView};
 use crate::domain::account::Phone;
 use crate::domain::category::{Category, Risk};
 use crate::domain::ids::SceneId;
 use crate::domain::incident::Status;
 use crate::domain::location::{CoordSystem, GeoPoint};
-use crate::services::{Incidents, Reports};
+use crate::services::{Incidents, NewReport, RateScope, Reports};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -129,7 +128,7 @@ async fn create_report(
     ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
     // Everything is checked before the sender's allowance is counted (a refused request
-    // spends nothing, see `dispatch::rate`).
+    // spends nothing, see `services::Reports::file`).
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -4,6 +4,7 @@
 //! retried on conflict → notifications); the timers' commands (escalate, remind, overdue,
 //! climb) take the same path from the timer runner.
 
+use super::Waves;
 use crate::dispatch::{Actor, DispatchError, Dispatcher, Scope, Suggestion, TrackingView};
 use crate::domain::account::Role;
 use crate::domain::category::{Category, Risk};
@@ -17,13 +18,15 @@ use tracing::instrument;
 #[derive(Clone)]
 pub struct Incidents {
     engine: Dispatcher,
+    /// The reports capability's offer waves (a decline may send the next one at once).
+    waves: Waves,
 }
 
 impl Incidents {
-    /// Over the dispatch engine.
+    /// Over the dispatch engine, sending the next wave through `waves`.
     #[must_use]
-    pub fn new(engine: Dispatcher) -> Self {
-        Self { engine }
+    pub fn new(engine: Dispatcher, waves: Waves) -> Self {
+        Self { engine, waves }
     }
 
     /// A mediator grabs an offer. Exactly one concurrent accept wins.
@@ -50,7 +53,7 @@ impl Incidents {
         let (incident, _) = self.engine.run(id, &actor, Command::Decline { mediator: mediator.clone() }).await?;
         if incident.status == Status::Dispatching && incident.open_offer_ids().next().is_none() {
             // Nobody left to answer: move on now rather than at the next wave.
-            self.engine.next_wave(id).await?;
+            self.waves.next_wave(id).await?;
         }
         Ok(incident)
     }

@@ -6,16 +6,16 @@
 //!
 //! The services share one engine underneath ([`crate::dispatch::Dispatcher`]: the conflict
 //! retry loop, the write plan, the bus feed and the caches ranking reads); each exposes only
-//! its capability's use cases and owns what it can: [`Areas`] the area map and
-//! [`RecentReports`] the recent reports (the engine reads them through
-//! [`crate::dispatch::Held`]), [`ResidentChat`] the WeChat conversation, [`Reports`] the SMS
-//! sender. Nothing here knows HTTP (`tests/architecture.rs`).
+//! its capability's use cases and owns what it can: [`Areas`] the area map (the engine reads
+//! it through [`crate::dispatch::Held`]), [`ResidentChat`] the WeChat conversation,
+//! [`Reports`] filing, the duplicate look-back over its [`RecentReports`] (which the engine
+//! keeps current through `Held`), offer [`Waves`] (fired by the timer runner through its
+//! `TimerHandler`) and the SMS sender. Nothing here knows HTTP (`tests/architecture.rs`).
 
 mod areas;
 mod health;
 mod incidents;
 mod presence;
-mod recent;
 mod reports;
 mod resident_chat;
 mod roster;
@@ -26,8 +26,8 @@ pub use areas::Areas;
 pub use health::{Health, Readiness};
 pub use incidents::Incidents;
 pub use presence::Presence;
-pub use recent::RecentReports;
-pub use reports::Reports;
+pub(crate) use reports::{CELLS_PER_READ, HOTSPOT_NOTES_PER_AREA, HOTSPOT_WINDOW};
+pub use reports::{NewReport, RateScope, RecentReports, ReportReceipt, Reports, Waves};
 pub use resident_chat::{ChatReply, ResidentChat};
 pub use roster::RosterEntry;
 pub use scenes::Scenes;

@@ -2,7 +2,7 @@
 //! has verified and decoded a delivery, and the replay guard on WeChat's signed URLs.
 //!
 //! A scan binds the resident (openid) to the scene's place and invites a description; a text
-//! within `wechat.text_window` files a report there (through the engine's filing, within the
+//! within `wechat.text_window` files a report there (through [`Reports`], within the
 //! openid's allowance); a location message sets or corrects the place. Replies are plain
 //! Chinese with the H5 form `/r/{scene}` and, once filed, the tracking link `/t/{token}`.
 //!
@@ -10,9 +10,9 @@
 //! by all instances), WeChat's retries get the stored answer, and a retry racing the first copy
 //! waits for it within `wechat.reply_budget`, else answers `success` (WeChat then stops).
 
+use super::{NewReport, RateScope, Reports};
 use crate::auth::sha256_hex;
-use crate::dispatch::rate::RateScope;
-use crate::dispatch::{DispatchError, Dispatcher, NewReport};
+use crate::dispatch::{DispatchError, Dispatcher};
 use crate::domain::category::Category;
 use crate::domain::ids::SceneId;
 use crate::domain::location::{CoordSystem, GeoPoint};
@@ -25,6 +25,8 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct ResidentChat {
     engine: Dispatcher,
+    /// Filing, within the openid's allowance.
+    reports: Reports,
 }
 
 /// How long a claimed delivery stays claimed if its claimer dies mid-way.
@@ -72,10 +74,10 @@ fn infer_category(text: &str) -> Category {
 }
 
 impl ResidentChat {
-    /// Over the dispatch engine.
+    /// Over the dispatch engine, filing texts through `reports`.
     #[must_use]
-    pub fn new(engine: Dispatcher) -> Self {
-        Self { engine }
+    pub fn new(engine: Dispatcher, reports: Reports) -> Self {
+        Self { engine, reports }
     }
 
     /// Remember that the signed URL `url_hash` came with body `body_hash` for `ttl`; the body
@@ -274,7 +276,7 @@ impl ResidentChat {
         };
         // The dedupe claim makes retries safe; the idempotency key covers an expired claim too.
         let idempotency = Some((format!("wechat:{}", message.dedupe_key()), sha256_hex(&description)));
-        let receipt = match self.engine.report_as(RateScope::Openid(openid), new, idempotency).await? {
+        let receipt = match self.reports.file(RateScope::Openid(openid), new, idempotency).await? {
             Ok(receipt) => receipt,
             Err(limited) => return Ok(ChatReply::Text(limited.message())),
         };

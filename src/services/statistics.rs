@@ -3,9 +3,10 @@
 //! operator's scope. The computation itself is pure
 //! (`dispatch::stats`); this service reads what it needs.
 
+use super::{CELLS_PER_READ, HOTSPOT_NOTES_PER_AREA, HOTSPOT_WINDOW};
 use crate::casefile::{CaseFileError, CaseFiles};
 use crate::dispatch::stats::{MAX_INCIDENTS, Stats, compute, day_bounds};
-use crate::dispatch::{CELLS_PER_READ, DispatchError, Dispatcher, HOTSPOT_NOTES_PER_AREA, HOTSPOT_WINDOW, Scope};
+use crate::dispatch::{DispatchError, Dispatcher, Scope};
 use crate::domain::account::Role;
 use crate::domain::incident::Incident;
 use jiff::Timestamp;

@@ -22,9 +22,9 @@ use tokio_util::sync::CancellationToken;
 /// Why firing a deadline failed (it comes back after its lease).
 pub type FireError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Fires the deadlines of a capability that lives outside the incident state machine (issue
-/// #21: call-ins; issue #20: the case file's), through the same claim, lease and fencing as
-/// every other deadline.
+/// Fires the deadlines of a capability outside the engine (issue #21: call-ins; issue #20:
+/// the case file's; the reports capability's offer waves), through the same claim, lease and
+/// fencing as every other deadline.
 #[async_trait::async_trait]
 pub trait TimerHandler: Send + Sync + 'static {
     /// Whether this handler fires deadlines of `kind`.
@@ -131,14 +131,14 @@ impl TimerRunner {
         }
         let fired = match timer.key.kind {
             TimerKind::Escalate => d.escalate(id).await?,
-            TimerKind::Wave => d.next_wave(id).await?,
             TimerKind::RemindArrive => d.deadline(id, Deadline::Arrive, false).await?,
             TimerKind::RemindResolve => d.deadline(id, Deadline::Resolve, false).await?,
             TimerKind::ArriveDue => d.deadline(id, Deadline::Arrive, true).await?,
             TimerKind::ResolveDue => d.deadline(id, Deadline::Resolve, true).await?,
             TimerKind::Climb => d.climb(id).await?,
             // A kind whose capability is not wired into this runner: nothing to do here.
-            TimerKind::CallInRemindAck
+            TimerKind::Wave
+            | TimerKind::CallInRemindAck
             | TimerKind::CallInAckDue
             | TimerKind::CallInRemindRespond
             | TimerKind::CallInRespondDue

@@ -176,9 +176,7 @@ async fn the_demo_city_moves_mediators_and_files_reports() {
         accept_share: 1.0,
         ..DemoOptions::default()
     };
-    let accounts = start(app.app().dispatcher().clone(), app.app().areas().clone(), options, cancel.clone())
-        .await
-        .expect("demo starts");
+    let accounts = start(app.app(), options, cancel.clone()).await.expect("demo starts");
     let admin = app.admin_token();
     // Every simulated mediator goes on duty and reports a position within its first period.
     crate::helpers::eventually("30 demo mediators on the map", || async {

@@ -36,9 +36,7 @@ async fn the_demo_link_shows_the_live_district_within_five_seconds_and_an_unknow
         position_every: Duration::from_secs(2),
         ..DemoOptions::default()
     };
-    start(app.app().dispatcher().clone(), app.app().areas().clone(), options, cancel.clone())
-        .await
-        .expect("demo starts");
+    start(app.app(), options, cancel.clone()).await.expect("demo starts");
     // The printed link: the demo operator's own login.
     let (_, login) =
         app.post("/api/v1/auth/login", None, json!({ "phone": "13900000000", "password": "demo-operator" })).await;

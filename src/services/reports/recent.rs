@@ -1,7 +1,7 @@
 //! Recent reports by hot-spot area, kept per instance for the reports capability: what a new
 //! report's look-back needs (a possible duplicate nearby, whether its area keeps coming
-//! back), answered without a store round trip before the report's write. The engine reads
-//! and feeds it as its [`RecentSource`].
+//! back), answered without a store round trip before the report's write. The look-back reads
+//! it (`RecentReports::around`); the engine feeds it as its [`RecentSource`].
 //!
 //! Fed by [`BusMessage::Noted`](crate::store::BusMessage::Noted), which a report's write sends
 //! and the write that closes it sends again; an instance applies its own at once, so its next
@@ -10,8 +10,9 @@
 //! loaded from the store does not say whether its report is still open, so the look-back reads
 //! that report if it is close enough to be a duplicate.
 
+use super::look_back::{CELLS_PER_READ, HOTSPOT_WINDOW};
 use crate::clock::Clock;
-use crate::dispatch::{CELLS_PER_READ, HOTSPOT_WINDOW, Kept, Nearby, PER_AREA, RecentSource};
+use crate::dispatch::{Kept, RecentSource};
 use crate::domain::location::GeoPoint;
 use crate::store::{AreaNote, IncidentStore, StoreError};
 use async_trait::async_trait;
@@ -19,6 +20,20 @@ use h3o::CellIndex;
 use jiff::Timestamp;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// Notes kept per area, newest first: as many as one look-back reads of an area.
+pub(super) const PER_AREA: usize = 32;
+
+/// What the look-back learns of a place.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Nearby {
+    /// Reports in the cells asked for made at or after the duplicate window's start, at most
+    /// [`PER_AREA`] per cell.
+    pub(super) recent: Vec<Kept>,
+    /// Reports in the place's own area made at or after the hot-spot window's start (at most
+    /// [`PER_AREA`]).
+    pub(super) in_area: usize,
+}
 
 #[derive(Debug, Default)]
 struct State {
@@ -69,6 +84,29 @@ impl RecentReports {
         self.inner.state.write().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Around `place`: reports in `cells` since `dup_since`, and the count in its own area
+    /// since `since`; None until loaded (the look-back then asks the store).
+    pub(super) fn around(
+        &self,
+        place: GeoPoint,
+        cells: &[CellIndex],
+        dup_since: Timestamp,
+        since: Timestamp,
+    ) -> Option<Nearby> {
+        let state = self.inner.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !state.ready {
+            return None;
+        }
+        let recent = cells
+            .iter()
+            .filter_map(|c| state.areas.get(c))
+            .flat_map(|notes| notes.iter().take_while(|k| k.note.at >= dup_since).cloned())
+            .collect();
+        let in_area =
+            state.areas.get(&place.area()).map_or(0, |notes| notes.iter().take_while(|k| k.note.at >= since).count());
+        Some(Nearby { recent, in_area })
+    }
+
     /// Stop answering until [`Self::loaded`] (a reload begins).
     fn unready(&self) {
         self.write().ready = false;
@@ -104,21 +142,6 @@ impl RecentReports {
 
 #[async_trait]
 impl RecentSource for RecentReports {
-    fn around(&self, place: GeoPoint, cells: &[CellIndex], dup_since: Timestamp, since: Timestamp) -> Option<Nearby> {
-        let state = self.inner.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !state.ready {
-            return None;
-        }
-        let recent = cells
-            .iter()
-            .filter_map(|c| state.areas.get(c))
-            .flat_map(|notes| notes.iter().take_while(|k| k.note.at >= dup_since).cloned())
-            .collect();
-        let in_area =
-            state.areas.get(&place.area()).map_or(0, |notes| notes.iter().take_while(|k| k.note.at >= since).count());
-        Some(Nearby { recent, in_area })
-    }
-
     fn keep(&self, kept: Kept) {
         self.write().keep(kept);
     }

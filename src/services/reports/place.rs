@@ -2,8 +2,8 @@
 //! QR scene's place, or, for a place typed in words only, the district's centre) and the name
 //! people see on offers, jobs, tracking and the command center.
 
-use super::report::NewReport;
-use super::{DispatchError, Dispatcher};
+use super::{NewReport, Reports};
+use crate::dispatch::DispatchError;
 use crate::domain::area::{AreaLevel, AreaPath};
 use crate::domain::location::GeoPoint;
 
@@ -17,7 +17,7 @@ pub(super) struct Found {
     pub approximate: bool,
 }
 
-impl Dispatcher {
+impl Reports {
     /// The place of a new report: its own location wins, then its scene's, then (with an
     /// address typed in words) the district's centre, `resident.home_lat/home_lng`.
     ///
@@ -26,7 +26,7 @@ impl Dispatcher {
     pub(super) async fn place_of(&self, new: &NewReport) -> Result<Found, DispatchError> {
         let unknown_scene = || DispatchError::Invalid { field: "scene", reason: "unknown scene".into() };
         let scene = match &new.scene {
-            Some(id) => Some(self.ports().directory.get_scene(id).await?.ok_or_else(unknown_scene)?),
+            Some(id) => Some(self.engine.ports().directory.get_scene(id).await?.ok_or_else(unknown_scene)?),
             None => None,
         };
         match (new.location, scene, new.address.as_deref()) {
@@ -35,7 +35,7 @@ impl Dispatcher {
                 Ok(Found { point: scene.location, scene_name: Some(scene.name), approximate: false })
             }
             (None, None, Some(_)) => {
-                let home = &self.settings().resident;
+                let home = &self.engine.settings().resident;
                 let point = GeoPoint::new(home.home_lat, home.home_lng)
                     .map_err(|e| DispatchError::Invalid { field: "resident.home_lat", reason: e.to_string() })?;
                 Ok(Found { point, scene_name: None, approximate: true })
@@ -50,7 +50,7 @@ impl Dispatcher {
     /// The names of the community and grid a path lies in ("南滩社区 · 南滩第一网格"), else of
     /// its street, else its district; None when no area covers it.
     pub(super) fn area_names(&self, path: &AreaPath) -> Option<String> {
-        let areas = self.areas();
+        let areas = self.engine.areas();
         let name = |level| path.at(level).and_then(|code| areas.get(code)).map(|a| a.name.clone());
         let local: Vec<String> = [AreaLevel::Community, AreaLevel::Grid].into_iter().filter_map(name).collect();
         if local.is_empty() {

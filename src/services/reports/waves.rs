@@ -1,21 +1,42 @@
 //! Offer waves: the nearest few first (the report's cell and its neighbours), then wider rings
 //! every `dispatch.wave_interval` until someone accepts, it escalates, or it is withdrawn.
 //! Wave `w` reaches `2^w - 1` rings (1, 3, 7, 15 …), capped at `dispatch.search_radius_m`.
+//!
+//! The first wave is filing's; each next one is a `TimerKind::Wave` deadline, which the timer
+//! runner fires through [`TimerHandler`] (with the same claim, lease and fencing as every other
+//! deadline), or sent at once when a decline leaves nobody with an open offer. Both run
+//! `Command::Offer` through the engine's command path.
 
-use super::{Actor, DispatchError, Dispatcher};
+use crate::dispatch::{Actor, DispatchError, Dispatcher};
+use crate::domain::category::Category;
+use crate::domain::ids::IncidentId;
 use crate::domain::incident::{Command, Offer, Status};
-use crate::domain::location::ring_spacing_m;
+use crate::domain::location::{GeoPoint, ring_spacing_m};
 use crate::matcher::Candidate;
+use crate::store::{TimerKey, TimerKind};
+use crate::timers::{FireError, TimerHandler};
 use jiff::SignedDuration;
 use tracing::instrument;
 
-impl Dispatcher {
+/// Offer waves. Cheap to clone.
+#[derive(Clone)]
+pub struct Waves {
+    engine: Dispatcher,
+}
+
+impl Waves {
+    /// Over the dispatch engine (ranking, the command path).
+    #[must_use]
+    pub fn new(engine: Dispatcher) -> Self {
+        Self { engine }
+    }
+
     /// How far wave `wave` (1-based) reaches, metres.
     #[must_use]
     pub fn wave_radius_m(&self, wave: u32) -> f64 {
         let rings = f64::from((1u32 << wave.clamp(1, 20)) - 1);
-        let spacing = ring_spacing_m(self.index().resolution());
-        ((rings + 0.5) * spacing).min(self.settings().dispatch.search_radius_m)
+        let spacing = ring_spacing_m(self.engine.index().resolution());
+        ((rings + 0.5) * spacing).min(self.engine.settings().dispatch.search_radius_m)
     }
 
     /// The first wave for a new report: starting at wave 1, widen until someone is found or the
@@ -25,15 +46,15 @@ impl Dispatcher {
     /// `Store`.
     pub(super) async fn first_wave(
         &self,
-        point: crate::domain::location::GeoPoint,
-        category: crate::domain::category::Category,
+        point: GeoPoint,
+        category: Category,
     ) -> Result<(u32, Vec<Candidate>), DispatchError> {
-        let n = self.settings().dispatch.offer_count;
+        let s = &self.engine.settings().dispatch;
         let mut wave = 1;
         loop {
             let radius_m = self.wave_radius_m(wave);
-            let found = self.candidates_within(point, category, n, radius_m, &[]).await?;
-            if !found.is_empty() || radius_m >= self.settings().dispatch.search_radius_m {
+            let found = self.engine.candidates_within(point, category, s.offer_count, radius_m, &[]).await?;
+            if !found.is_empty() || radius_m >= s.search_radius_m {
                 return Ok((wave, found));
             }
             wave += 1;
@@ -47,24 +68,36 @@ impl Dispatcher {
     /// # Errors
     /// `Store`.
     #[instrument(skip_all, fields(incident_id = %id))]
-    pub async fn next_wave(&self, id: &crate::domain::ids::IncidentId) -> Result<bool, DispatchError> {
-        let Some(incident) = self.ports().incidents.get_incident(id).await? else { return Ok(false) };
+    pub async fn next_wave(&self, id: &IncidentId) -> Result<bool, DispatchError> {
+        let engine = &self.engine;
+        let Some(incident) = engine.ports().incidents.get_incident(id).await? else { return Ok(false) };
         if incident.status != Status::Dispatching {
             return Ok(false);
         }
-        let s = &self.settings().dispatch;
-        let now = self.now();
+        let s = &engine.settings().dispatch;
+        let now = engine.now();
         let asked: Vec<_> = incident.offers.iter().map(|o| o.mediator_id.clone()).collect();
         let radius_m = self.wave_radius_m(incident.wave + 1);
         let fresh =
-            self.candidates_within(incident.location, incident.category, s.offer_count, radius_m, &asked).await?;
+            engine.candidates_within(incident.location, incident.category, s.offer_count, radius_m, &asked).await?;
         let offers: Vec<Offer> = fresh.into_iter().map(|c| Offer::new(c.mediator_id, c.distance_m, now)).collect();
         let ttl = SignedDuration::try_from(s.offer_ttl).unwrap_or(SignedDuration::MAX);
         let command = Command::Offer { offers, expire_before: now.checked_sub(ttl).ok() };
-        match self.run(id, &Actor::system(), command).await {
+        match engine.run(id, &Actor::system(), command).await {
             Ok((_, changed)) => Ok(changed),
             Err(DispatchError::NotFound | DispatchError::Transition(_)) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl TimerHandler for Waves {
+    fn handles(&self, kind: TimerKind) -> bool {
+        kind == TimerKind::Wave
+    }
+
+    async fn fire(&self, key: &TimerKey) -> Result<bool, FireError> {
+        Ok(self.next_wave(&key.incident_id).await?)
     }
 }
