@@ -6,7 +6,7 @@ use crate::accounts::{Accounts, Profiles};
 use crate::auth::{self, JwtKeys};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
-use crate::dispatch::feed::{self, Feed};
+use crate::dispatch::feed::{self, Copies, Feed, PositionSweep};
 use crate::dispatch::tracking::{StreamCaps, TrackingStreams};
 use crate::dispatch::{Dispatcher, Held};
 use crate::domain::location::resolution;
@@ -33,6 +33,7 @@ pub struct App {
     addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
     dispatcher: Dispatcher,
+    ports: Ports,
     areas: Areas,
     reports: Reports,
     keys: JwtKeys,
@@ -153,24 +154,31 @@ impl App {
         let areas = Areas::new(ports.directory.clone(), bus.clone());
         let profiles = Arc::new(Profiles::new(ports.directory.clone(), clock.clone()));
         let recent = RecentReports::new(ports.incidents.clone(), clock.clone());
+        let copies = Copies {
+            held: Held { areas: Arc::new(areas.clone()), profiles, recent: Arc::new(recent.clone()) },
+            index,
+            presence: ports.presence.clone(),
+            timer_wake: Arc::new(tokio::sync::Notify::new()),
+        };
         let dispatcher = Dispatcher::new(
             ports.clone(),
             bus.clone(),
-            index,
-            clock,
+            copies.index.clone(),
+            clock.clone(),
             settings.clone(),
-            Held { areas: Arc::new(areas.clone()), profiles, recent: Arc::new(recent.clone()) },
+            copies.held.clone(),
         );
         let reports = Reports::new(dispatcher.clone(), recent);
-        let casefiles = crate::casefile::CaseFiles::new(case_store, dispatcher.clone(), settings.casefile.clone())
-            .context("GD_CASEFILE__KEYS")?;
+        let casefiles =
+            crate::casefile::CaseFiles::new(case_store, dispatcher.clone(), &ports, settings.casefile.clone())
+                .context("GD_CASEFILE__KEYS")?;
         let hub = Hub::new(settings.push.socket_queue);
-        let departments = crate::departments::Departments::new(departments_store, dispatcher.clone());
+        let departments = crate::departments::Departments::new(departments_store, dispatcher.clone(), &ports);
         departments.seed_routing().await.context("seeding the departments' routing table from config")?;
 
         // Subscribe before reading the store, so no change falls between the two.
-        let rx = bus.subscribe();
-        Feed::resync(&dispatcher).await.context("loading mediator positions and recent reports from the store")?;
+        let feed = Feed::new(dispatcher.clone(), copies.clone(), hub.clone(), bus.subscribe());
+        feed.resync().await.context("loading mediator positions and recent reports from the store")?;
         areas.reload().await.context("loading the area hierarchy from the store")?;
 
         let listener = tokio::net::TcpListener::bind(settings.http.addr)
@@ -190,19 +198,19 @@ impl App {
         let tracking = TrackingStreams::new(dispatcher.clone(), hub.clone(), caps, shutdown.clone());
         let engine = &dispatcher;
         // Subscribed before the first socket can open, like the feed.
-        let video = crate::video::Video::new(video_store, dispatcher.clone(), bus.clone());
+        let video = crate::video::Video::new(video_store, dispatcher.clone(), ports.incidents.clone(), bus.clone());
         let video_rx = bus.subscribe();
         let state = AppState {
             video: video.clone(),
-            accounts: Accounts::new(engine.clone()),
-            incidents: Incidents::new(engine.clone(), reports.waves().clone()),
+            accounts: Accounts::new(engine.clone(), &ports),
+            incidents: Incidents::new(engine.clone(), ports.incidents.clone(), reports.waves().clone()),
             reports: reports.clone(),
-            presence: Presence::new(engine.clone()),
+            presence: Presence::new(engine.clone(), &ports),
             areas: areas.clone(),
-            scenes: Scenes::new(engine.clone()),
-            resident_chat: ResidentChat::new(engine.clone(), reports.clone()),
-            statistics: Statistics::new(engine.clone(), casefiles.clone()),
-            health: Health::new(dispatcher.clone(), durability.clone(), draining.clone()),
+            scenes: Scenes::new(engine.clone(), ports.directory.clone()),
+            resident_chat: ResidentChat::new(engine.clone(), &ports, reports.clone()),
+            statistics: Statistics::new(engine.clone(), &ports, casefiles.clone()),
+            health: Health::new(ports.health.clone(), durability.clone(), draining.clone()),
             clock: dispatcher.clock().clone(),
             departments: departments.clone(),
             casefiles: casefiles.clone(),
@@ -243,7 +251,6 @@ impl App {
             });
         }
         let token = shutdown.clone();
-        let feed = Feed::new(dispatcher.clone(), hub.clone(), rx);
         tasks.spawn(async move {
             feed.run(token).await;
             "bus feed"
@@ -254,15 +261,17 @@ impl App {
             "video relay"
         });
         let token = shutdown.clone();
-        let (batch_hub, every, batch_dispatcher) = (hub.clone(), settings.push.live_batch_interval, dispatcher.clone());
+        let (batch_hub, every, batch_areas) =
+            (hub.clone(), settings.push.live_batch_interval, copies.held.areas.clone());
         tasks.spawn(async move {
-            feed::run_position_batches(batch_hub, batch_dispatcher, every, token).await;
+            feed::run_position_batches(batch_hub, batch_areas, every, token).await;
             "position batches"
         });
         let token = shutdown.clone();
-        let (sweep_dispatcher, every) = (dispatcher.clone(), settings.position_sweep_interval());
+        let every = settings.position_sweep_interval();
+        let sweep = PositionSweep::new(copies.clone(), clock, settings.dispatch.forget_positions_after);
         tasks.spawn(async move {
-            feed::run_position_sweep(sweep_dispatcher, every, token).await;
+            sweep.run(every, token).await;
             "position sweep"
         });
         let (token, notifier) = (shutdown.clone(), dispatcher.clone());
@@ -271,7 +280,7 @@ impl App {
             "wechat notifier"
         });
         let token = shutdown.clone();
-        let runner = TimerRunner::new(dispatcher.clone())
+        let runner = TimerRunner::new(dispatcher.clone(), ports.incidents.clone(), copies.timer_wake.clone())
             .with_handler(Arc::new(reports.waves().clone()))
             .with_handler(Arc::new(departments))
             .with_handler(Arc::new(casefiles));
@@ -284,6 +293,7 @@ impl App {
             addr,
             metrics_addr,
             dispatcher,
+            ports,
             areas,
             reports,
             keys,
@@ -318,6 +328,13 @@ impl App {
     #[must_use]
     pub fn reports(&self) -> &Reports {
         &self.reports
+    }
+
+    /// The storage ports this instance runs on (the demo and tests seed and read the store
+    /// through them).
+    #[must_use]
+    pub fn ports(&self) -> &Ports {
+        &self.ports
     }
 
     /// The jurisdiction hierarchy (the demo and tests draw areas through it).

@@ -202,7 +202,7 @@ fn quarter(at: (f64, f64)) -> usize {
 }
 
 async fn create(
-    dispatcher: &Dispatcher,
+    app: &App,
     role: Role,
     name: String,
     phone: &str,
@@ -220,12 +220,12 @@ async fn create(
         specialties,
         capacity: 3,
         area: Some(area.to_owned()),
-        created_at: dispatcher.now(),
+        created_at: app.dispatcher().now(),
         version: 1,
         wechat_openid: None,
         token_generation: 0,
     };
-    anyhow::ensure!(dispatcher.ports().directory.insert_account(&account).await?, "demo phone {phone} already used");
+    anyhow::ensure!(app.ports().directory.insert_account(&account).await?, "demo phone {phone} already used");
     Ok(account.id)
 }
 
@@ -270,7 +270,7 @@ pub async fn start(app: &App, options: DemoOptions, cancel: CancellationToken) -
     }
     let accounts = DemoAccounts {
         operator: create(
-            &dispatcher,
+            app,
             Role::Operator,
             "演示指挥员".into(),
             "13900000000",
@@ -280,7 +280,7 @@ pub async fn start(app: &App, options: DemoOptions, cancel: CancellationToken) -
         )
         .await?,
         mediator: create(
-            &dispatcher,
+            app,
             Role::Mediator,
             "演示调解员".into(),
             "13900000001",
@@ -301,7 +301,7 @@ pub async fn start(app: &App, options: DemoOptions, cancel: CancellationToken) -
         grid: None,
         created_at: dispatcher.now(),
     };
-    dispatcher.ports().directory.insert_scene(&scene).await?;
+    app.ports().directory.insert_scene(&scene).await?;
     let mut walkers = Vec::with_capacity(options.mediators);
     for i in 0..options.mediators {
         let name = format!("{}{}", rng.pick(&SURNAMES), ["调解员", "老师", "主任", "大姐", "师傅"][i % 5]);
@@ -309,13 +309,15 @@ pub async fn start(app: &App, options: DemoOptions, cancel: CancellationToken) -
         let phone = format!("137{:08}", i);
         let at = rng.point_within(options.radius_m);
         let street = codes(quarter(at)).0;
-        let id = create(&dispatcher, Role::Mediator, name, &phone, &walker_hash, specialties, &street).await?;
+        let id = create(app, Role::Mediator, name, &phone, &walker_hash, specialties, &street).await?;
         dispatcher.set_duty(&id, true).await?;
         walkers.push(Walker { id, at, to: rng.point_within(options.radius_m), speed_m_s: 1.2 + rng.next_f64() * 4.0 });
     }
     let simulated: Arc<HashSet<AccountId>> = Arc::new(walkers.iter().map(|w| w.id.clone()).collect());
     tokio::spawn(move_walkers(dispatcher.clone(), walkers, options.clone(), seed ^ 0x9E37, cancel.clone()));
-    tokio::spawn(file_reports(dispatcher, reports, simulated, options, seed ^ 0x7F4A, cancel));
+    // A mediator's phone would go through the same service the HTTP edge uses.
+    let incidents = Incidents::new(dispatcher.clone(), app.ports().incidents.clone(), reports.waves().clone());
+    tokio::spawn(file_reports(reports, incidents, simulated, options, seed ^ 0x7F4A, cancel));
     Ok(accounts)
 }
 
@@ -360,8 +362,8 @@ async fn move_walkers(
 }
 
 async fn file_reports(
-    dispatcher: Dispatcher,
     reports: Reports,
+    incidents: Incidents,
     simulated: Arc<HashSet<AccountId>>,
     options: DemoOptions,
     seed: u64,
@@ -411,9 +413,8 @@ async fn file_reports(
                 Outcome::NotMediated,
                 Outcome::Referred,
             ]);
-            // A mediator's phone would go through the same service the HTTP edge uses.
             tokio::spawn(play_mediator(
-                Incidents::new(dispatcher.clone(), reports.waves().clone()),
+                incidents.clone(),
                 mediator,
                 receipt.incident.id.clone(),
                 delays,

@@ -13,10 +13,12 @@
 //! - [`dispatch`]: the engine under the services: the command path (read → decide → one
 //!   atomic write), workloads beside ranking, and the bus feed that keeps the per-instance
 //!   copies fresh (the area map and mediators' profiles it reads, and the recent reports it
-//!   feeds, are the services', through `Held`); residents' shared tracking streams.
+//!   feeds, are the services', through `Held`; the feed holds them itself); residents' shared
+//!   tracking streams.
 //! - [`services`]: one cheap-clone handle per capability over the engine (incidents, reports
 //!   with filing, the duplicate look-back and offer waves, presence, areas, scenes, resident
-//!   chat, statistics, health): what the HTTP edge may call.
+//!   chat, statistics, health), each with the store ports it uses, handed to it by [`app`]:
+//!   what the HTTP edge may call.
 //! - [`departments`]: joint handling (联调联处): departments, call-ins on the clock, hand-over.
 //! - [`accounts`]: staff accounts: login (throttled), changes, import/export, the audit record,
 //!   and this instance's copies of mediators' ranking profiles.

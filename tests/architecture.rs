@@ -9,14 +9,20 @@
 //! - filing, the duplicate look-back and offer waves are the reports capability's
 //!   (`src/services/reports/`): the engine defines none of them and the timer runner fires
 //!   waves through the handler registered for them, never by name.
+//! - the capabilities get their store ports when `app.rs` composes them: nothing in the
+//!   services, accounts, case file, departments, video, the timer runner or the demo asks the
+//!   engine for its ports (`.ports()`).
 //!
 //! Comments are skipped (module docs may say what they must not depend on); anything else
 //! that names a forbidden path counts, whether in a `use`, a path expression or a type.
 
 use std::path::{Path, PathBuf};
 
-/// Every `.rs` file under `dir`, recursively, in a stable order.
+/// Every `.rs` file under `dir` (or `dir` itself, a file), recursively, in a stable order.
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    if dir.is_file() {
+        return vec![dir.to_path_buf()];
+    }
     let mut out = vec![];
     let mut entries: Vec<_> =
         std::fs::read_dir(dir).expect("readable source dir").map(|e| e.expect("entry").path()).collect();
@@ -168,6 +174,47 @@ fn the_stores_and_the_matcher_name_nothing_that_uses_them() {
     assert_names_none_of("src/matcher", &above_matcher, "ranking is pure over the domain");
 }
 
+/// Whether `code` calls `.ports()` on anything but the composed app (`app.ports()`: the demo
+/// is started from the running [`App`](grid_dispatch::app::App), which holds the ports it
+/// composed). A call whose receiver is on the line before counts.
+fn asks_for_ports(code: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    code.match_indices(".ports()").any(|(at, _)| {
+        let before = &code[..at];
+        let receiver = &before[before.trim_end_matches(ident).len()..];
+        receiver != "app"
+    })
+}
+
+#[test]
+fn capabilities_get_their_ports_at_composition_not_from_the_engine() {
+    let covered =
+        ["src/services", "src/accounts", "src/casefile", "src/departments", "src/video", "src/timers", "src/demo.rs"];
+    // Moving with filing (issue #19): the reports service still counts its texts' window
+    // through the engine's ports until filing leaves the engine.
+    let moving = "src/services/reports";
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = vec![];
+    for file in covered.iter().flat_map(|dir| rust_files(&root.join(dir))) {
+        let shown = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+        if shown.starts_with(moving) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).expect("readable source file");
+        for (n, line) in text.lines().enumerate() {
+            if asks_for_ports(code_of(line)) {
+                found.push(format!("{shown}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a capability keeps the store ports it uses, handed to it by app.rs; the engine does not hand out its \
+         ports:\n{}",
+        found.join("\n")
+    );
+}
+
 #[test]
 fn filing_the_look_back_and_waves_are_the_reports_capabilitys() {
     let steps = ["fn report", "fn report_as", "fn look_back", "fn first_wave", "fn next_wave", "fn wave_radius_m"];
@@ -194,4 +241,7 @@ fn the_checks_see_what_they_look_for() {
     assert_eq!(crate_group_names("use crate::{auth, store::Store};"), ["auth", "store"]);
     assert!(names("    pub async fn report(", "fn report"));
     assert!(!names("    pub fn report_noted(", "fn report"));
+    assert!(asks_for_ports("let p = self.engine.ports().incidents.clone();"));
+    assert!(asks_for_ports(".ports()"));
+    assert!(!asks_for_ports("let directory = &app.ports().directory;"));
 }

@@ -279,11 +279,11 @@ async fn rename_in_store(app: &TestApp, id: &str, name: &str) {
     use grid_dispatch::domain::ids::AccountId;
     let dispatcher = app.app().dispatcher();
     let id = AccountId::parse(id).expect("account id");
-    let mut account = dispatcher.ports().directory.get_account(&id).await.expect("store").expect("account");
+    let mut account = app.app().ports().directory.get_account(&id).await.expect("store").expect("account");
     let version = account.version;
     account.name = name.to_owned();
     account.version += 1;
-    assert!(dispatcher.ports().directory.update_account(&account, version).await.expect("store"), "renamed");
+    assert!(app.app().ports().directory.update_account(&account, version).await.expect("store"), "renamed");
     dispatcher.account_changed(&account).await;
 }
 
@@ -294,7 +294,6 @@ async fn hostile_names_and_texts_show_as_text_and_never_navigate_a_page() {
     use grid_dispatch::domain::location::{CoordSystem, GeoPoint};
     use grid_dispatch::domain::{ids::SceneId, scene::Scene};
     let app = spawn_app(Backend::Memory).await;
-    let dispatcher = app.app().dispatcher();
     // Names the API refuses, placed where older data or another tool could have put them.
     let (district, street, scene_name, mediator_name) =
         (hostile("district"), hostile("street"), hostile("scene"), hostile("mediator"));
@@ -319,7 +318,7 @@ async fn hostile_names_and_texts_show_as_text_and_never_navigate_a_page() {
         grid: None,
         created_at: jiff::Timestamp::now(),
     };
-    dispatcher.ports().directory.insert_scene(&scene).await.expect("scene stored");
+    app.app().ports().directory.insert_scene(&scene).await.expect("scene stored");
     let mediator = app.mediator("王调解", &[]).await;
     rename_in_store(&app, &mediator.id, &mediator_name).await;
     app.on_duty_at(&mediator, LAT + 0.003, LNG).await;

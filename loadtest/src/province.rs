@@ -102,9 +102,9 @@ async fn run_on(p: &Province, app_rt: &tokio::runtime::Runtime) -> anyhow::Resul
     let (other, other_base) = procs::start_server(dir.path(), 1, redis_port, prefix).await?;
 
     // Duty on for everyone, through the phone's path.
-    let presence = grid_dispatch::services::Presence::new(app.dispatcher().clone());
+    let presence = grid_dispatch::services::Presence::new(app.dispatcher().clone(), app.ports());
     let health = grid_dispatch::services::Health::new(
-        app.dispatcher().clone(),
+        app.ports().health.clone(),
         Arc::new(Guard::new(Durability::None)),
         Arc::new(std::sync::atomic::AtomicBool::new(false)),
     );

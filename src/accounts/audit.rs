@@ -98,7 +98,7 @@ impl Accounts {
         name: &str,
     ) -> Result<(), AccountError> {
         let entry = by.entry_about(action, kind, id, name, self.dispatcher.now(), None);
-        self.dispatcher.ports().directory.append_audit(&entry).await?;
+        self.directory.append_audit(&entry).await?;
         Ok(())
     }
 
@@ -110,6 +110,6 @@ impl Accounts {
         if limit == 0 || limit > super::MAX_PAGE {
             return Err(AccountError::invalid("limit", format!("1..={}", super::MAX_PAGE)));
         }
-        Ok(self.dispatcher.ports().directory.list_audit(offset, limit).await?)
+        Ok(self.directory.list_audit(offset, limit).await?)
     }
 }

@@ -244,7 +244,7 @@ impl Accounts {
                 ),
             ));
         }
-        let store = &self.dispatcher.ports().directory;
+        let store = &self.directory;
         loop {
             rejected.sort_by_key(|e| e.row);
             if ready.is_empty() || (strict && !rejected.is_empty()) {
@@ -288,7 +288,7 @@ impl Accounts {
     /// # Errors
     /// `Store`.
     pub async fn export(&self, role: Role) -> Result<Vec<u8>, AccountError> {
-        let accounts = self.dispatcher.ports().directory.list_accounts(role).await?;
+        let accounts = self.directory.list_accounts(role).await?;
         let mut out = b"\xEF\xBB\xBF".to_vec();
         {
             let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);

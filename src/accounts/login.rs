@@ -90,13 +90,13 @@ impl Accounts {
             tracing::info!(phone = %phone.masked(), "login refused: too many attempts");
             return Ok(Err(LoginRefused::Throttled(limited)));
         }
-        let account = self.dispatcher.ports().directory.account_by_phone(&phone).await?;
+        let account = self.directory.account_by_phone(&phone).await?;
         let phc = account.as_ref().map_or_else(|| auth::NO_PASSWORD_HASH.to_owned(), |a| a.password_hash.clone());
         let matches = self.verify_password(password, phc).await?;
         match account {
             // Admin accounts log in too (issue #17); the CLI's tokens stay for bootstrapping.
             Some(a) if matches && a.enabled => {
-                let store = &self.dispatcher.ports().leases;
+                let store = &self.leases;
                 tokio::try_join!(
                     store.clear_rate_window(&windows.pair),
                     store.refund_rate_window(&windows.address),
@@ -115,7 +115,7 @@ impl Accounts {
     /// Count one attempt in each window; `Ok(Err(..))` when it must be refused unchecked.
     async fn count_login_attempt(&self, windows: &Windows) -> Result<Result<(), RateLimited>, AccountError> {
         let a = &self.dispatcher.settings().auth;
-        let store = &self.dispatcher.ports().leases;
+        let store = &self.leases;
         let (pair, address, phone) = tokio::try_join!(
             store.hit_rate_window(&windows.pair, a.login_lockout),
             store.hit_rate_window(&windows.address, a.login_ip_window),

@@ -27,7 +27,7 @@ use crate::domain::area::AreaLevel;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::category::Category;
 use crate::domain::ids::AccountId;
-use crate::store::{AccountWrite, StoreError};
+use crate::store::{AccountWrite, Directory, Leases, Ports, StoreError};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -143,16 +143,21 @@ pub struct Page {
 #[derive(Clone)]
 pub struct Accounts {
     dispatcher: Dispatcher,
+    /// Accounts and their audit record.
+    directory: std::sync::Arc<dyn Directory>,
+    /// Login windows.
+    leases: std::sync::Arc<dyn Leases>,
     /// Password checks and hashes allowed at once on this instance (each holds 19 MiB).
     hash_permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Accounts {
-    /// The service over the dispatch layer's store, clock and area map.
+    /// The service over the directory and leases of `ports`, and the dispatch layer's clock
+    /// and area map.
     #[must_use]
-    pub fn new(dispatcher: Dispatcher) -> Self {
+    pub fn new(dispatcher: Dispatcher, ports: &Ports) -> Self {
         let hash_permits = login::hash_permits(dispatcher.settings().auth.password_hash_concurrency);
-        Self { dispatcher, hash_permits }
+        Self { dispatcher, directory: ports.directory.clone(), leases: ports.leases.clone(), hash_permits }
     }
 
     /// The account a staff token names, as stored now (the edge checks it is enabled, has the
@@ -161,7 +166,7 @@ impl Accounts {
     /// # Errors
     /// `Store`.
     pub async fn get(&self, id: &AccountId) -> Result<Option<Account>, AccountError> {
-        Ok(self.dispatcher.ports().directory.get_account(id).await?)
+        Ok(self.directory.get_account(id).await?)
     }
 
     fn name_max_chars(&self) -> usize {
@@ -178,8 +183,7 @@ impl Accounts {
             account.password_hash = self.hash_password(p).await?;
         }
         let note = by.entry(AuditAction::AccountCreated, &account, self.dispatcher.now(), None);
-        if !self.dispatcher.ports().directory.insert_accounts(std::slice::from_ref(&account), &[note]).await?.is_empty()
-        {
+        if !self.directory.insert_accounts(std::slice::from_ref(&account), &[note]).await?.is_empty() {
             return Err(AccountError::PhoneTaken);
         }
         tracing::info!(account_id = %account.id, role = role.as_str(), "account created");
@@ -303,7 +307,7 @@ impl Accounts {
         id: &AccountId,
         edit: impl Fn(&mut Account),
     ) -> Result<Account, AccountError> {
-        let store = &self.dispatcher.ports().directory;
+        let store = &self.directory;
         for _ in 0..MAX_CHANGE_RETRIES {
             let current = store
                 .get_account(id)
@@ -348,7 +352,7 @@ impl Accounts {
             return Err(AccountError::invalid("limit", format!("1..={MAX_PAGE}")));
         }
         let words = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
-        let all = self.dispatcher.ports().directory.list_accounts(role).await?;
+        let all = self.directory.list_accounts(role).await?;
         let matching: Vec<Account> = all
             .into_iter()
             .filter(|a| query.enabled.is_none_or(|e| a.enabled == e))

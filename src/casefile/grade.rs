@@ -212,7 +212,7 @@ impl CaseFiles {
                 event: Event::CaseGraded { from, to: grade },
             };
             // The grade and its audit note are written; a lost timeline line is logged.
-            if let Err(e) = self.inner.dispatcher.ports().incidents.append_timeline(id, &[entry]).await {
+            if let Err(e) = self.inner.incidents.append_timeline(id, &[entry]).await {
                 tracing::warn!(incident_id = %id, error = %e, "could not add the grade to the timeline");
             }
         }

@@ -162,7 +162,7 @@ impl CaseFiles {
             // `sms.per_report` texts per party a day: re-issuing cannot flood a phone.
             let limit_key = sha256_hex(&format!("party_sms:{id}:{}", party.id));
             let day = std::time::Duration::from_secs(24 * 3600);
-            match self.inner.dispatcher.ports().leases.hit_rate_window(&limit_key, day).await {
+            match self.inner.leases.hit_rate_window(&limit_key, day).await {
                 Ok(hit) if hit.count <= u64::from(self.inner.dispatcher.settings().sms.per_report) => {}
                 Ok(_) => {
                     tracing::warn!(incident_id = %id, party = %party.id, "party link not texted: the daily limit is reached");
@@ -231,8 +231,7 @@ impl CaseFiles {
         }
         let party = case.parties.iter().find(|p| p.id == party_id).ok_or(CaseFileError::NotFound)?.clone();
         let link = link.clone();
-        let incident =
-            self.inner.dispatcher.ports().incidents.get_incident(&id).await?.ok_or(CaseFileError::NotFound)?;
+        let incident = self.inner.incidents.get_incident(&id).await?.ok_or(CaseFileError::NotFound)?;
         Ok(PartyCopy { incident, case, party, link })
     }
 

@@ -41,7 +41,7 @@ pub(crate) use after::wire_name;
 use crate::dispatch::{Dispatcher, Scope};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Incident;
-use crate::store::{StoreError, TimerOp};
+use crate::store::{Directory, IncidentStore, Leases, Ports, StoreError, TimerOp};
 use domain::{
     Actor, AgreementDraft, AgreementVersion, CaseFile, Conflict, DueKind, Invalid, Mark, PartyRole, RecordEntry,
     Signature, Signer,
@@ -269,6 +269,12 @@ struct Inner {
     store: Arc<dyn CaseFileStore>,
     sealer: Sealer,
     dispatcher: Dispatcher,
+    /// Incidents the case files belong to, and their timelines.
+    incidents: Arc<dyn IncidentStore>,
+    /// Holders' names on the PDFs, mediators' in the subsidy report.
+    directory: Arc<dyn Directory>,
+    /// The daily cap on texting a party's link.
+    leases: Arc<dyn Leases>,
     settings: CaseFileSettings,
     /// Texts the parties' links; None when `sms.url` is empty.
     sms: Option<Arc<dyn crate::sms::SmsSender>>,
@@ -280,14 +286,16 @@ struct Inner {
 const WRITE_ATTEMPTS: usize = 8;
 
 impl CaseFiles {
-    /// Build the service on `store`, with the keys from `settings.keys` (a random key for this
-    /// run when none are configured: logged, since nothing it seals survives a restart).
+    /// Build the service on `store` and the incidents, directory and leases of `ports`, with
+    /// the keys from `settings.keys` (a random key for this run when none are configured:
+    /// logged, since nothing it seals survives a restart).
     ///
     /// # Errors
     /// A malformed key list.
     pub fn new(
         store: Arc<dyn CaseFileStore>,
         dispatcher: Dispatcher,
+        ports: &Ports,
         settings: CaseFileSettings,
     ) -> Result<Self, seal::BadKeys> {
         let sealer = match &settings.keys {
@@ -301,7 +309,10 @@ impl CaseFiles {
             }
         };
         let sms = crate::sms::from_settings(&dispatcher.settings().sms);
-        Ok(Self { inner: Arc::new(Inner { store, sealer, dispatcher, settings, sms, font: OnceLock::new() }) })
+        let (incidents, directory, leases) = (ports.incidents.clone(), ports.directory.clone(), ports.leases.clone());
+        let inner =
+            Inner { store, sealer, dispatcher, incidents, directory, leases, settings, sms, font: OnceLock::new() };
+        Ok(Self { inner: Arc::new(inner) })
     }
 
     fn now(&self) -> jiff::Timestamp {
@@ -310,8 +321,7 @@ impl CaseFiles {
 
     /// The incident, if `viewer` may see its case file: its holder, or an operator in scope.
     async fn visible(&self, viewer: &Viewer, id: &IncidentId) -> Result<Incident, CaseFileError> {
-        let incident =
-            self.inner.dispatcher.ports().incidents.get_incident(id).await?.ok_or(CaseFileError::NotFound)?;
+        let incident = self.inner.incidents.get_incident(id).await?.ok_or(CaseFileError::NotFound)?;
         let sees = match viewer {
             Viewer::Mediator(me) => incident.claimed_by.as_ref() == Some(me),
             Viewer::Operator { scope, .. } => scope.sees(&incident),
@@ -592,10 +602,9 @@ impl CaseFiles {
             }
         }
         let (committee, seal_path) = self.committee_for(&incident);
-        let ports = self.inner.dispatcher.ports();
-        let timeline = if which == pdf::Which::CaseFile { ports.incidents.timeline(id).await? } else { vec![] };
+        let timeline = if which == pdf::Which::CaseFile { self.inner.incidents.timeline(id).await? } else { vec![] };
         let mediator = match &incident.claimed_by {
-            Some(m) => ports.directory.get_account(m).await?.map(|a| a.name).unwrap_or_default(),
+            Some(m) => self.inner.directory.get_account(m).await?.map(|a| a.name).unwrap_or_default(),
             None => String::new(),
         };
         let this = self.clone();

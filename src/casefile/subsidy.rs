@@ -435,14 +435,14 @@ impl CaseFiles {
             day_bounds(range.from, range.to).map_err(|e| super::domain::Invalid::new("to", e.to_string()))?;
         let since =
             start.checked_sub(jiff::SignedDuration::try_from(rates.look_back).unwrap_or_default()).unwrap_or(start);
-        let ports = self.inner.dispatcher.ports();
-        let mut incidents = ports.incidents.list_incidents(since, end, MAX_INCIDENTS).await?;
+        let mut incidents = self.inner.incidents.list_incidents(since, end, MAX_INCIDENTS).await?;
         incidents.retain(|i| {
             let closed_in_range = i.resolved_at.is_some_and(|t| start <= t && t < end);
             let of_committee = committee.is_none_or(|area| self.committee_of(i).is_some_and(|c| c.area == area));
             i.status == Status::Resolved && i.claimed_by.is_some() && closed_in_range && of_committee && scope.sees(i)
         });
-        let names: BTreeMap<String, String> = ports
+        let names: BTreeMap<String, String> = self
+            .inner
             .directory
             .list_accounts(Role::Mediator)
             .await?

@@ -96,7 +96,7 @@ impl CaseFiles {
     /// # Errors
     /// `Store`; `Contended`.
     pub async fn fire(&self, id: &IncidentId, kind: DueKind) -> Result<bool, CaseFileError> {
-        let Some(incident) = self.inner.dispatcher.ports().incidents.get_incident(id).await? else {
+        let Some(incident) = self.inner.incidents.get_incident(id).await? else {
             return Ok(false);
         };
         let holder = incident.claimed_by.clone();

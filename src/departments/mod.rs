@@ -31,7 +31,7 @@ use crate::domain::area::Scope;
 use crate::domain::ids::{AccountId, CallInId, DepartmentId, IncidentId};
 use crate::domain::incident::{Event, Incident};
 use crate::domain::timeline::TimelineEntry;
-use crate::store::{StoreError, TimerKey, TimerKind, TimerOp};
+use crate::store::{Directory, IncidentStore, Ports, StoreError, TimerKey, TimerKind, TimerOp};
 use domain::{
     CallIn, CallInError, Department, DepartmentKind, DutyPhone, NewCallIn, Purpose, ResponseKind, Step, Urgency,
 };
@@ -130,6 +130,10 @@ pub struct Departments {
 struct Inner {
     store: Arc<dyn DepartmentStore>,
     dispatcher: Dispatcher,
+    /// The incidents called in for (their places, the cases a department led).
+    incidents: Arc<dyn IncidentStore>,
+    /// Departments' accounts (whom a call-in notifies).
+    directory: Arc<dyn Directory>,
     /// Outbound webhooks (each attempt bounded by `departments.webhook.timeout`).
     http: reqwest::Client,
 }
@@ -138,13 +142,14 @@ struct Inner {
 const MAX_ATTEMPTS: usize = 8;
 
 impl Departments {
-    /// The service over `store`, reading incidents, accounts, time and settings through
-    /// `dispatcher`.
+    /// The service over `store`, reading incidents and accounts from `ports`, time, areas
+    /// and settings through `dispatcher`.
     #[must_use]
-    pub fn new(store: Arc<dyn DepartmentStore>, dispatcher: Dispatcher) -> Self {
+    pub fn new(store: Arc<dyn DepartmentStore>, dispatcher: Dispatcher, ports: &Ports) -> Self {
         let timeout = dispatcher.settings().departments.webhook.timeout;
         let http = reqwest::Client::builder().timeout(timeout).build().unwrap_or_default();
-        Self { inner: Arc::new(Inner { store, dispatcher, http }) }
+        let (incidents, directory) = (ports.incidents.clone(), ports.directory.clone());
+        Self { inner: Arc::new(Inner { store, dispatcher, incidents, directory, http }) }
     }
 
     fn d(&self) -> &Dispatcher {
@@ -414,7 +419,7 @@ impl Departments {
         }
         let led: Vec<IncidentId> =
             call_ins.iter().filter(|c| assessment::led(c)).map(|c| c.incident_id.clone()).collect();
-        let incidents = self.d().ports().incidents.get_incidents(&led).await?;
+        let incidents = self.inner.incidents.get_incidents(&led).await?;
         let ratings: assessment::Ratings =
             incidents.iter().filter_map(|i| Some((i.id.clone(), i.feedback.as_ref()?.rating))).collect();
         Ok(assessment::assess(&departments, &call_ins, &ratings, from, to))

@@ -19,7 +19,7 @@ impl Departments {
         call_in: &CallIn,
         steps: &[Step],
     ) -> Result<Vec<BusMessage>, DepartmentError> {
-        let place = self.d().ports().incidents.get_incident(&call_in.incident_id).await?.map(|i| i.area);
+        let place = self.inner.incidents.get_incident(&call_in.incident_id).await?.map(|i| i.area);
         let accounts = self.accounts_of(&call_in.department_id).await?;
         let mut out = vec![];
         for step in steps {
@@ -56,7 +56,7 @@ impl Departments {
     /// The enabled accounts of a department (their sockets get its queue's changes).
     pub(super) async fn accounts_of(&self, id: &DepartmentId) -> Result<Vec<AccountId>, DepartmentError> {
         let code = id.to_string();
-        let all = self.d().ports().directory.list_accounts(Role::Department).await?;
+        let all = self.inner.directory.list_accounts(Role::Department).await?;
         Ok(all.into_iter().filter(|a| a.enabled && a.area.as_deref() == Some(code.as_str())).map(|a| a.id).collect())
     }
 }

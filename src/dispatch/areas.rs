@@ -58,14 +58,6 @@ impl Dispatcher {
         self.inner.areas.map()
     }
 
-    /// Rebuild the map from the store (the bus feed, when any instance changed an area).
-    ///
-    /// # Errors
-    /// The store's error.
-    pub async fn reload_areas(&self) -> Result<(), StoreError> {
-        self.inner.areas.reload().await
-    }
-
     /// The path of area `code` (it and its ancestors).
     #[must_use]
     pub fn area_path(&self, code: &str) -> Option<AreaPath> {
@@ -85,13 +77,6 @@ impl Dispatcher {
     #[must_use]
     pub fn locate(&self, point: crate::domain::location::GeoPoint) -> AreaPath {
         self.areas().locate(point)
-    }
-
-    /// The scope of an operator whose account names `area` ([`crate::domain::area::EVERY_DISTRICT`] for
-    /// admins); None when they may see nothing. The rule: [`AreaMap::scope_of`].
-    #[must_use]
-    pub fn scope_for(&self, area: Option<&str>) -> Option<Scope> {
-        self.areas().scope_of(area)
     }
 
     /// Whether an operator with `scope` may send `mediator`: the mediator's home area lies in

@@ -1,13 +1,37 @@
-//! The bus listener: keeps this instance's position index and sockets in step with what every
-//! instance publishes. `step` handles one message; `run` loops until shutdown. The position
-//! sweep forgets phones gone silent (`sweep_positions` once, `run_position_sweep` in a loop).
+//! The bus listener: keeps this instance's position index, its per-instance copies and its
+//! sockets in step with what every instance publishes. `step` handles one message; `run`
+//! loops until shutdown. The position sweep forgets phones gone silent
+//! ([`PositionSweep::step`] once, [`PositionSweep::run`] in a loop).
+//!
+//! The feed holds what it keeps fresh ([`Copies`], built by `app.rs`): the services' copies
+//! (`Held`), the index, the presence port and the timer runner's wake-up. It goes through the
+//! engine only for what is the engine's own: workloads and the position batcher's failures.
 
-use super::Dispatcher;
-use crate::matcher::index::fresh_after;
+use super::{AreaSource, Dispatcher, Held};
+use crate::clock::Clock;
+use crate::matcher::index::{PositionIndex, fresh_after};
 use crate::push::{Change, Hub, Payload, Revoked};
-use crate::store::{BusMessage, BusReceiver, StoreError};
+use crate::store::{BusMessage, BusReceiver, PresenceStore, StoreError};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+/// What this instance keeps in step with the bus, besides the engine's own state: built once
+/// by `app.rs` and shared with the engine (`held`, `index`) and the timer runner (`timer_wake`).
+#[derive(Clone)]
+pub struct Copies {
+    /// The services' copies: areas reloaded, profiles forgotten, recent reports noted.
+    pub held: Held,
+    /// The position index: positions and duty as announced.
+    pub index: PositionIndex,
+    /// Where positions are stored: the index is rebuilt from it, silent ones pruned from it.
+    pub presence: Arc<dyn PresenceStore>,
+    /// Wakes this instance's timer runner when a write (on any instance) set a deadline
+    /// sooner than every one held before, or the bus may have lost such news. A permit is
+    /// kept when the runner is busy, so news heard between its look and its sleep is not lost.
+    pub timer_wake: Arc<Notify>,
+}
 
 /// What one step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +47,7 @@ pub enum FeedStep {
 /// Consumes the bus for one instance.
 pub struct Feed {
     dispatcher: Dispatcher,
+    copies: Copies,
     hub: Hub,
     rx: BusReceiver,
     /// This instance's failed position batches (local: they concern its own sockets).
@@ -32,9 +57,9 @@ pub struct Feed {
 impl Feed {
     /// A feed reading `rx` (subscribe before loading the index, so nothing falls in between).
     #[must_use]
-    pub fn new(dispatcher: Dispatcher, hub: Hub, rx: BusReceiver) -> Self {
+    pub fn new(dispatcher: Dispatcher, copies: Copies, hub: Hub, rx: BusReceiver) -> Self {
         let unstored = dispatcher.watch_unstored_positions();
-        Self { dispatcher, hub, rx, unstored }
+        Self { dispatcher, copies, hub, rx, unstored }
     }
 
     /// Rebuild the position index and the recent reports from the store (and forget profiles
@@ -42,13 +67,13 @@ impl Feed {
     ///
     /// # Errors
     /// The store's error; the caller retries.
-    pub async fn resync(dispatcher: &Dispatcher) -> Result<(), crate::store::StoreError> {
-        dispatcher.forget_profiles();
-        dispatcher.forget_workloads();
-        let all = dispatcher.ports().presence.all_presence().await?;
-        dispatcher.index().replace_all(&all);
+    pub async fn resync(&self) -> Result<(), StoreError> {
+        self.copies.held.profiles.forget(None);
+        self.dispatcher.forget_workloads();
+        let all = self.copies.presence.all_presence().await?;
+        self.copies.index.replace_all(&all);
         tracing::info!(mediators = all.len(), "position index rebuilt from the store");
-        dispatcher.reload_recent_reports().await?;
+        self.copies.held.recent.reload().await?;
         Ok(())
     }
 
@@ -64,7 +89,7 @@ impl Feed {
             }
         };
         let Some(message) = message else { return FeedStep::Closed };
-        let index = self.dispatcher.index();
+        let index = &self.copies.index;
         match message {
             BusMessage::Fixes { fixes } => {
                 for (mediator_id, fix) in fixes.iter() {
@@ -96,7 +121,7 @@ impl Feed {
             }
             BusMessage::IncidentChanged { incident_id } => self.hub.announce(Change::Incident(incident_id)),
             BusMessage::AccountChanged { account_id, disabled } => {
-                self.dispatcher.forget_profile(&account_id);
+                self.copies.held.profiles.forget(Some(&account_id));
                 if disabled {
                     self.hub.revoke(&account_id, Revoked::AccountDisabled);
                 }
@@ -104,21 +129,24 @@ impl Feed {
             BusMessage::AccountSignedOut { account_id } => {
                 self.hub.revoke(&account_id, Revoked::SignedOut);
             }
-            BusMessage::NextDeadline { .. } => self.dispatcher.deadlines_changed(),
+            BusMessage::NextDeadline { .. } => self.copies.timer_wake.notify_one(),
             // The video room subscribes on its own (`Video::run_relay`).
             BusMessage::VideoRoom { .. } => {}
             BusMessage::Noted { incident_id, at, place, open } => {
-                self.dispatcher.report_noted(&incident_id, at, place, open);
+                let note = crate::store::AreaNote { id: incident_id, at, place };
+                self.copies.held.recent.keep(super::Kept { note, open: Some(open) });
             }
             BusMessage::Load { mediator_id, holds, claims } => {
                 self.dispatcher.workload_changed(&mediator_id, holds, claims.as_ref());
             }
             BusMessage::AreasChanged => {
-                if let Err(e) = self.dispatcher.reload_areas().await {
+                let areas = &self.copies.held.areas;
+                if let Err(e) = areas.reload().await {
                     tracing::warn!(error = %e, "could not reload areas; keeping the old map until the next change");
                 }
                 // A second district narrows what district-wide screens may see: they start again.
-                let dropped = self.hub.rescope_operators(&|area| self.dispatcher.scope_for(area));
+                let map = areas.map();
+                let dropped = self.hub.rescope_operators(&|area| map.scope_of(area));
                 if dropped > 0 {
                     tracing::info!(screens = dropped, "operator screens whose scope changed were disconnected");
                 }
@@ -128,9 +156,9 @@ impl Feed {
                 tracing::warn!("bus messages may have been missed; rebuilding the position index");
                 metrics::counter!("gd_bus_resyncs_total").increment(1);
                 // A sooner deadline may have been among them.
-                self.dispatcher.deadlines_changed();
+                self.copies.timer_wake.notify_one();
                 let mut backoff = crate::retry::Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
-                while let Err(e) = Self::resync(&self.dispatcher).await {
+                while let Err(e) = self.resync().await {
                     tracing::warn!(error = %e, "resync failed; retrying");
                     tokio::time::sleep(backoff.next_delay()).await;
                 }
@@ -151,7 +179,7 @@ impl Feed {
     }
 
     fn moved(&self, mediator_id: &crate::domain::ids::AccountId, fix: crate::domain::account::Fix) {
-        if self.dispatcher.index().apply_fix(mediator_id, fix) {
+        if self.copies.index.apply_fix(mediator_id, fix) {
             self.hub.queue_position(mediator_id, fix);
         }
         self.hub.announce(Change::Mediator(mediator_id.clone()));
@@ -168,15 +196,16 @@ impl Feed {
     }
 }
 
-/// Flush batched position changes to operator sockets every `interval` until `cancel`.
-pub async fn run_position_batches(hub: Hub, dispatcher: Dispatcher, interval: Duration, cancel: CancellationToken) {
+/// Flush batched position changes to operator sockets every `interval` until `cancel`, each
+/// placed in the area map `areas` holds at that moment.
+pub async fn run_position_batches(hub: Hub, areas: Arc<dyn AreaSource>, interval: Duration, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
             _ = tick.tick() => {
-                let areas = dispatcher.areas();
+                let areas = areas.map();
                 hub.flush_positions(&|point| areas.locate(point));
             }
         }
@@ -196,34 +225,49 @@ pub struct SweepStep {
 /// go next time.
 const PRUNE_BATCH: usize = 10_000;
 
-/// Forget positions of phones silent for longer than `dispatch.forget_positions_after`: from
-/// this instance's index, and from the store (at most [`PRUNE_BATCH`] a sweep). Every
-/// instance sweeps its own index (each holds a copy); store pruning is idempotent, so every
-/// instance may run it too.
-///
-/// # Errors
-/// The store's error (the index was swept anyway).
-pub async fn sweep_positions(dispatcher: &Dispatcher) -> Result<SweepStep, StoreError> {
-    let cutoff = fresh_after(dispatcher.now(), dispatcher.settings().dispatch.forget_positions_after);
-    let forgotten = dispatcher.index().forget_older_than(cutoff);
-    dispatcher.forget_old_reports();
-    let pruned = dispatcher.ports().presence.prune_fixes_older_than(cutoff, PRUNE_BATCH).await?;
-    if forgotten + pruned > 0 {
-        tracing::info!(forgotten, pruned, "positions of silent phones forgotten");
-    }
-    Ok(SweepStep { forgotten, pruned })
+/// Forgets positions of phones silent for longer than `dispatch.forget_positions_after`: from
+/// this instance's index, and from the store (at most [`PRUNE_BATCH`] a sweep); and recent
+/// reports older than the hot-spot window. Every instance sweeps its own index (each holds a
+/// copy); store pruning is idempotent, so every instance may run it too.
+pub struct PositionSweep {
+    copies: Copies,
+    clock: Arc<dyn Clock>,
+    forget_after: Duration,
 }
 
-/// Run [`sweep_positions`] every `every` until `cancel`.
-pub async fn run_position_sweep(dispatcher: Dispatcher, every: Duration, cancel: CancellationToken) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = cancel.cancelled() => return,
-            _ = tick.tick() => {
-                if let Err(e) = sweep_positions(&dispatcher).await {
-                    tracing::warn!(error = %e, "pruning silent positions from the store failed; retrying next sweep");
+impl PositionSweep {
+    /// A sweep of `copies` forgetting positions older than `forget_after` by `clock`.
+    #[must_use]
+    pub fn new(copies: Copies, clock: Arc<dyn Clock>, forget_after: Duration) -> Self {
+        Self { copies, clock, forget_after }
+    }
+
+    /// Sweep once.
+    ///
+    /// # Errors
+    /// The store's error (the index was swept anyway).
+    pub async fn step(&self) -> Result<SweepStep, StoreError> {
+        let cutoff = fresh_after(self.clock.now(), self.forget_after);
+        let forgotten = self.copies.index.forget_older_than(cutoff);
+        self.copies.held.recent.forget_old();
+        let pruned = self.copies.presence.prune_fixes_older_than(cutoff, PRUNE_BATCH).await?;
+        if forgotten + pruned > 0 {
+            tracing::info!(forgotten, pruned, "positions of silent phones forgotten");
+        }
+        Ok(SweepStep { forgotten, pruned })
+    }
+
+    /// Sweep every `every` until `cancel`.
+    pub async fn run(self, every: Duration, cancel: CancellationToken) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                _ = tick.tick() => {
+                    if let Err(e) = self.step().await {
+                        tracing::warn!(error = %e, "pruning silent positions from the store failed; retrying next sweep");
+                    }
                 }
             }
         }

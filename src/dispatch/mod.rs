@@ -123,9 +123,6 @@ struct Inner {
     index: PositionIndex,
     clock: Arc<dyn Clock>,
     settings: Arc<Settings>,
-    /// Wakes this instance's timer runner when a write (on any instance) set a deadline
-    /// sooner than every one held before: it sleeps until the soonest.
-    timer_wake: Arc<tokio::sync::Notify>,
     /// The jurisdiction map, as the areas service holds it.
     areas: Arc<dyn AreaSource>,
     /// WeChat notifications out (issue #3).
@@ -141,9 +138,10 @@ struct Inner {
     positions: positions::Positions,
 }
 
-/// The per-instance copies the engine reads and the services keep (and reload and forget as
-/// the bus feed tells the engine): each service implements the engine's trait for its copy,
-/// so the engine never names a service.
+/// The per-instance copies the engine reads and the services keep (the bus feed, which holds
+/// them too, reloads, forgets and feeds them): each service implements the engine's trait for
+/// its copy, so the engine never names a service. Cheap to clone.
+#[derive(Clone)]
 pub struct Held {
     /// The jurisdiction map (`services::Areas`).
     pub areas: Arc<dyn AreaSource>,
@@ -171,7 +169,6 @@ impl Dispatcher {
         held: Held,
     ) -> Self {
         let Held { areas, profiles, recent } = held;
-        let timer_wake = Arc::new(tokio::sync::Notify::new());
         let wechat = notify::Notifier::new(&ports, settings.clone(), clock.clone());
         let positions = positions::Positions::default();
         Self {
@@ -181,7 +178,6 @@ impl Dispatcher {
                 index,
                 clock,
                 settings,
-                timer_wake,
                 wechat,
                 areas,
                 profiles,
@@ -192,9 +188,10 @@ impl Dispatcher {
         }
     }
 
-    /// The storage ports (for the services and the background loops; never the HTTP edge).
+    /// The storage ports, for the engine's own use cases (the services and loops get the
+    /// ports they use when `app.rs` composes them; `tests/architecture.rs` keeps it so).
     #[must_use]
-    pub fn ports(&self) -> &Ports {
+    pub(crate) fn ports(&self) -> &Ports {
         &self.inner.ports
     }
 
@@ -208,19 +205,6 @@ impl Dispatcher {
     #[must_use]
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
-    }
-
-    /// Woken when a deadline may be due before the one the timer runner sleeps until.
-    #[must_use]
-    pub fn timer_wake(&self) -> &Arc<tokio::sync::Notify> {
-        &self.inner.timer_wake
-    }
-
-    /// A deadline sooner than the ones held was set (on any instance, heard on the bus), or
-    /// the bus may have lost such news: the timer runner looks again. A permit is kept when
-    /// it is busy, so news heard between its look and its sleep is not lost.
-    pub fn deadlines_changed(&self) {
-        self.inner.timer_wake.notify_one();
     }
 
     /// The clock.
@@ -428,7 +412,7 @@ impl Dispatcher {
     /// account's sockets.
     pub async fn account_changed(&self, account: &Account) {
         let id = &account.id;
-        self.forget_profile(id);
+        self.inner.profiles.forget(Some(id));
         let disabled = !account.enabled;
         if disabled && account.role == Role::Mediator && self.inner.index.get(id).is_some_and(|(on, _)| on) {
             if let Err(e) = self.inner.ports.presence.set_duty(id, false).await {

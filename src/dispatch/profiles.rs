@@ -75,14 +75,4 @@ impl Dispatcher {
     pub async fn is_enabled_mediator(&self, id: &AccountId) -> Result<bool, StoreError> {
         self.inner.profiles.is_enabled(id).await
     }
-
-    /// Forget this instance's copy of one account's profile (it changed).
-    pub fn forget_profile(&self, id: &AccountId) {
-        self.inner.profiles.forget(Some(id));
-    }
-
-    /// Forget every copy (after a resync: announcements may have been missed).
-    pub fn forget_profiles(&self) {
-        self.inner.profiles.forget(None);
-    }
 }

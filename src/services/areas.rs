@@ -2,9 +2,9 @@
 //! holds it, changes to it, and the scopes operators see through it.
 //!
 //! The service owns the map: loaded from the directory at start, swapped whole on every
-//! change on any instance (a change publishes `AreasChanged`; every instance's bus feed asks
-//! the engine to reload, which asks this service through [`AreaSource`]). The engine reads it
-//! through that trait too (placing reports, ranking by home area), so it never names a
+//! change on any instance (a change publishes `AreasChanged`; every instance's bus feed,
+//! which holds this service as its [`AreaSource`], reloads it). The engine reads it through
+//! that trait too (placing reports, ranking by home area), so it never names a
 //! service.
 
 use crate::dispatch::{AreaSource, DispatchError, NewArea, Scope};

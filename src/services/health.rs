@@ -2,9 +2,8 @@
 //! acknowledged writes safe, the store takes a write now), and what may not be written while
 //! they do not.
 
-use crate::dispatch::Dispatcher;
-use crate::store::StoreError;
 use crate::store::durability::Guard;
+use crate::store::{HealthProbe, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -26,16 +25,17 @@ pub enum Readiness {
 /// Readiness and the durability guard. Cheap to clone.
 #[derive(Clone)]
 pub struct Health {
-    engine: Dispatcher,
+    probe: Arc<dyn HealthProbe>,
     durability: Arc<Guard>,
     draining: Arc<AtomicBool>,
 }
 
 impl Health {
-    /// Over `engine`, with the guard watching Redis's settings and the flag set on shutdown.
+    /// Probing the store through `probe`, with the guard watching Redis's settings and the
+    /// flag set on shutdown.
     #[must_use]
-    pub fn new(engine: Dispatcher, durability: Arc<Guard>, draining: Arc<AtomicBool>) -> Self {
-        Self { engine, durability, draining }
+    pub fn new(probe: Arc<dyn HealthProbe>, durability: Arc<Guard>, draining: Arc<AtomicBool>) -> Self {
+        Self { probe, durability, draining }
     }
 
     /// Why writes must be refused now (Redis's settings could lose them), if they must.
@@ -52,7 +52,7 @@ impl Health {
         if let Some(why) = self.unsafe_writes() {
             return Readiness::Unsafe(why);
         }
-        match self.engine.ports().health.probe_write().await {
+        match self.probe.probe_write().await {
             Ok(()) => Readiness::Ready,
             Err(StoreError::RefusesWrites(why)) => Readiness::RefusesWrites(why),
             Err(e) => Readiness::Failed(e),

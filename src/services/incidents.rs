@@ -12,21 +12,26 @@ use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::{Command, Event, Incident, Outcome, Status};
 use crate::domain::timeline::TimelineEntry;
 use crate::push::wire::IncidentView;
+use crate::store::IncidentStore;
+use std::sync::Arc;
 use tracing::instrument;
 
 /// Commands on incidents and the reads that go with them. Cheap to clone.
 #[derive(Clone)]
 pub struct Incidents {
     engine: Dispatcher,
+    /// Incidents and timelines as stored, for the plain reads and the audit lines.
+    store: Arc<dyn IncidentStore>,
     /// The reports capability's offer waves (a decline may send the next one at once).
     waves: Waves,
 }
 
 impl Incidents {
-    /// Over the dispatch engine, sending the next wave through `waves`.
+    /// Over the dispatch engine (the command path, the views) and the incident store, sending
+    /// the next wave through `waves`.
     #[must_use]
-    pub fn new(engine: Dispatcher, waves: Waves) -> Self {
-        Self { engine, waves }
+    pub fn new(engine: Dispatcher, store: Arc<dyn IncidentStore>, waves: Waves) -> Self {
+        Self { engine, store, waves }
     }
 
     /// A mediator grabs an offer. Exactly one concurrent accept wins.
@@ -226,7 +231,7 @@ impl Incidents {
             event: Event::PhoneRevealed,
         };
         // Audit first: no record, no number.
-        self.engine.ports().incidents.append_timeline(id, &[entry]).await?;
+        self.store.append_timeline(id, &[entry]).await?;
         tracing::info!(incident_id = %id, "resident phone revealed to an operator");
         Ok(incident.resident_phone.map(|p| p.full().to_owned()))
     }
@@ -288,7 +293,7 @@ impl Incidents {
     /// # Errors
     /// `NotFound`; `Store`.
     pub async fn get(&self, id: &IncidentId) -> Result<Incident, DispatchError> {
-        self.engine.ports().incidents.get_incident(id).await?.ok_or(DispatchError::NotFound)
+        self.store.get_incident(id).await?.ok_or(DispatchError::NotFound)
     }
 
     /// Several incidents at once (those that exist, in no particular order).
@@ -296,7 +301,7 @@ impl Incidents {
     /// # Errors
     /// `Store`.
     pub async fn get_many(&self, ids: &[IncidentId]) -> Result<Vec<Incident>, DispatchError> {
-        Ok(self.engine.ports().incidents.get_incidents(ids).await?)
+        Ok(self.store.get_incidents(ids).await?)
     }
 
     /// An incident's timeline, oldest first.
@@ -304,7 +309,7 @@ impl Incidents {
     /// # Errors
     /// `Store`.
     pub async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEntry>, DispatchError> {
-        Ok(self.engine.ports().incidents.timeline(id).await?)
+        Ok(self.store.timeline(id).await?)
     }
 
     /// The incident behind a resident's tracking token.

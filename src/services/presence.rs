@@ -6,18 +6,25 @@ use crate::domain::account::{Account, Fix};
 use crate::domain::ids::AccountId;
 use crate::domain::location::GeoPoint;
 use crate::push::wire::MediatorPosition;
+use crate::store::{Directory, IncidentStore, Ports};
+use std::sync::Arc;
 
 /// Mediators' duty and positions. Cheap to clone.
 #[derive(Clone)]
 pub struct Presence {
     pub(super) engine: Dispatcher,
+    /// Mediators' accounts (the roster).
+    pub(super) directory: Arc<dyn Directory>,
+    /// Incidents called about, and their timelines (the roster's phone reveal).
+    pub(super) incidents: Arc<dyn IncidentStore>,
 }
 
 impl Presence {
-    /// Over the dispatch engine.
+    /// Over the dispatch engine (duty, the position batcher and index, workloads), and the
+    /// directory and incidents of `ports` (the roster).
     #[must_use]
-    pub fn new(engine: Dispatcher) -> Self {
-        Self { engine }
+    pub fn new(engine: Dispatcher, ports: &Ports) -> Self {
+        Self { engine, directory: ports.directory.clone(), incidents: ports.incidents.clone() }
     }
 
     /// A mediator goes on or off duty.

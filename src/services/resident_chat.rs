@@ -17,8 +17,10 @@ use crate::domain::category::Category;
 use crate::domain::ids::SceneId;
 use crate::domain::location::{CoordSystem, GeoPoint};
 use crate::store::wechat::{DeliveryClaim, ResidentSession};
+use crate::store::{Directory, Leases, Ports, WechatStore};
 use crate::wechat::mask;
 use crate::wechat::message::{Inbound, Message};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// WeChat conversations. Cheap to clone.
@@ -27,6 +29,12 @@ pub struct ResidentChat {
     engine: Dispatcher,
     /// Filing, within the openid's allowance.
     reports: Reports,
+    /// Residents' conversations, delivery dedupe, who reported what.
+    wechat: Arc<dyn WechatStore>,
+    /// The replay guard on signed URLs.
+    leases: Arc<dyn Leases>,
+    /// Scenes scanned.
+    directory: Arc<dyn Directory>,
 }
 
 /// How long a claimed delivery stays claimed if its claimer dies mid-way.
@@ -74,10 +82,12 @@ fn infer_category(text: &str) -> Category {
 }
 
 impl ResidentChat {
-    /// Over the dispatch engine, filing texts through `reports`.
+    /// Over the dispatch engine (settings, the WeChat client) and the WeChat state, leases and
+    /// directory of `ports`, filing texts through `reports`.
     #[must_use]
-    pub fn new(engine: Dispatcher, reports: Reports) -> Self {
-        Self { engine, reports }
+    pub fn new(engine: Dispatcher, ports: &Ports, reports: Reports) -> Self {
+        let (wechat, leases, directory) = (ports.wechat.clone(), ports.leases.clone(), ports.directory.clone());
+        Self { engine, reports, wechat, leases, directory }
     }
 
     /// Remember that the signed URL `url_hash` came with body `body_hash` for `ttl`; the body
@@ -91,7 +101,7 @@ impl ResidentChat {
         body_hash: &str,
         ttl: Duration,
     ) -> Result<Option<String>, DispatchError> {
-        Ok(self.engine.ports().leases.remember_signed_url(url_hash, body_hash, ttl).await?)
+        Ok(self.leases.remember_signed_url(url_hash, body_hash, ttl).await?)
     }
 
     /// Answer one verified WeChat delivery, exactly once per WeChat message id (deduplicated
@@ -105,7 +115,7 @@ impl ResidentChat {
         let budget = self.engine.settings().wechat.reply_budget;
         let waited_until = tokio::time::Instant::now() + budget;
         loop {
-            match self.engine.ports().wechat.claim_delivery(&key, CLAIM_LEASE).await? {
+            match self.wechat.claim_delivery(&key, CLAIM_LEASE).await? {
                 DeliveryClaim::Claimed => break,
                 DeliveryClaim::Answered(stored) => return Ok(ChatReply::decode(&stored)),
                 DeliveryClaim::Pending if tokio::time::Instant::now() >= waited_until => {
@@ -117,11 +127,7 @@ impl ResidentChat {
         }
         match self.converse(message).await {
             Ok(reply) => {
-                self.engine
-                    .ports()
-                    .wechat
-                    .finish_delivery(&key, &reply.encode(), self.engine.settings().wechat.dedupe_ttl)
-                    .await?;
+                self.wechat.finish_delivery(&key, &reply.encode(), self.engine.settings().wechat.dedupe_ttl).await?;
                 if let ChatReply::Text(text) = &reply
                     && started.elapsed() > self.engine.settings().wechat.passive_reply_deadline
                 {
@@ -130,7 +136,7 @@ impl ResidentChat {
                 Ok(reply)
             }
             Err(e) => {
-                if let Err(release) = self.engine.ports().wechat.release_delivery(&key).await {
+                if let Err(release) = self.wechat.release_delivery(&key).await {
                     tracing::warn!(error = %release, "could not release a wechat delivery claim");
                 }
                 Err(e)
@@ -174,7 +180,7 @@ impl ResidentChat {
         let w = &self.engine.settings().wechat;
         let base = self.engine.settings().http.public_base_url.trim_end_matches('/').to_owned();
         let now = self.engine.now();
-        let session = self.engine.ports().wechat.resident_session(&openid_hash).await?;
+        let session = self.wechat.resident_session(&openid_hash).await?;
         tracing::info!(openid = %mask(openid), kind = ?std::mem::discriminant(&message.inbound), "wechat delivery");
         let reply = match &message.inbound {
             Inbound::Scan { scene: None, .. } => ChatReply::Text(
@@ -184,7 +190,7 @@ impl ResidentChat {
             ),
             Inbound::Scan { scene: Some(raw), .. } => {
                 let scene = match SceneId::parse(raw) {
-                    Ok(id) => self.engine.ports().directory.get_scene(&id).await?,
+                    Ok(id) => self.directory.get_scene(&id).await?,
                     Err(_) => None,
                 };
                 match scene {
@@ -197,7 +203,7 @@ impl ResidentChat {
                             place: Some(scene.location),
                             bound_at: now,
                         };
-                        self.engine.ports().wechat.put_resident_session(&openid_hash, &bound, w.session_ttl).await?;
+                        self.wechat.put_resident_session(&openid_hash, &bound, w.session_ttl).await?;
                         ChatReply::Text(format!(
                             "您好！您正在【{}】反映问题。请直接回复文字，说明发生了什么（如时间、涉及人数、起因），\
                              我们会立即通知附近的人民调解员。也可以填写表单：{base}/r/{}",
@@ -211,7 +217,7 @@ impl ResidentChat {
                 Ok(place) => {
                     let scene = session.and_then(|s| s.scene);
                     let bound = ResidentSession { scene, place: Some(place), bound_at: now };
-                    self.engine.ports().wechat.put_resident_session(&openid_hash, &bound, w.session_ttl).await?;
+                    self.wechat.put_resident_session(&openid_hash, &bound, w.session_ttl).await?;
                     let label = label.chars().take(40).collect::<String>();
                     let at = if label.is_empty() { String::new() } else { format!("（{label}）") };
                     ChatReply::Text(format!(
@@ -225,13 +231,13 @@ impl ResidentChat {
                     && let Ok(place) = GeoPoint::from_system(*lat, *lng, w.location_event_coord)
                 {
                     let bound = ResidentSession { scene: None, place: Some(place), bound_at: now };
-                    self.engine.ports().wechat.put_resident_session(&openid_hash, &bound, w.session_ttl).await?;
+                    self.wechat.put_resident_session(&openid_hash, &bound, w.session_ttl).await?;
                 }
                 ChatReply::Success
             }
             Inbound::Unsubscribe => {
                 let cleared = ResidentSession { scene: None, place: None, bound_at: now };
-                self.engine.ports().wechat.put_resident_session(&openid_hash, &cleared, Duration::from_secs(1)).await?;
+                self.wechat.put_resident_session(&openid_hash, &cleared, Duration::from_secs(1)).await?;
                 ChatReply::Success
             }
             Inbound::Text { content, .. } => {
@@ -281,17 +287,12 @@ impl ResidentChat {
             Err(limited) => return Ok(ChatReply::Text(limited.message())),
         };
         let incident = &receipt.incident;
-        if let Err(e) = self.engine.ports().wechat.set_incident_openid(&incident.id, openid, INCIDENT_OPENID_TTL).await
-        {
+        if let Err(e) = self.wechat.set_incident_openid(&incident.id, openid, INCIDENT_OPENID_TTL).await {
             tracing::warn!(incident_id = %incident.id, error = %e, "could not remember the reporter for notifications");
         }
         // One scan, one report: the next text asks for a scan (or location) again.
         let spent = ResidentSession { scene: None, place: None, bound_at: self.engine.now() };
-        self.engine
-            .ports()
-            .wechat
-            .put_resident_session(openid_hash, &spent, self.engine.settings().wechat.session_ttl)
-            .await?;
+        self.wechat.put_resident_session(openid_hash, &spent, self.engine.settings().wechat.session_ttl).await?;
         tracing::info!(incident_id = %incident.id, openid = %mask(openid), "report filed through wechat");
         let number = crate::dispatch::short(&incident.id);
         Ok(ChatReply::Text(format!(

@@ -31,7 +31,7 @@ impl Presence {
     /// `Store`.
     pub async fn roster(&self, scope: &Scope) -> Result<Vec<RosterEntry>, DispatchError> {
         let engine = &self.engine;
-        let mut accounts = engine.ports().directory.list_accounts(Role::Mediator).await?;
+        let mut accounts = self.directory.list_accounts(Role::Mediator).await?;
         accounts.retain(|a| a.enabled && engine.may_send(scope, a));
         accounts.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
         let ids: Vec<AccountId> = accounts.iter().map(|a| a.id.clone()).collect();
@@ -62,9 +62,8 @@ impl Presence {
         mediator: &AccountId,
     ) -> Result<String, DispatchError> {
         let engine = &self.engine;
-        let incident = engine.ports().incidents.get_incident(id).await?.ok_or(DispatchError::NotFound)?;
-        let account = engine
-            .ports()
+        let incident = self.incidents.get_incident(id).await?.ok_or(DispatchError::NotFound)?;
+        let account = self
             .directory
             .get_account(mediator)
             .await?
@@ -81,7 +80,7 @@ impl Presence {
             actor_id: operator.id.clone(),
             event: Event::MediatorPhoneRevealed { mediator_id: mediator.clone() },
         };
-        engine.ports().incidents.append_timeline(id, &[entry]).await?;
+        self.incidents.append_timeline(id, &[entry]).await?;
         tracing::info!(incident_id = %id, mediator_id = %mediator, "mediator phone revealed to an operator");
         Ok(account.phone.full().to_owned())
     }

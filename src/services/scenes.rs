@@ -5,19 +5,23 @@ use crate::dispatch::{DispatchError, Dispatcher};
 use crate::domain::ids::SceneId;
 use crate::domain::location::GeoPoint;
 use crate::domain::scene::Scene;
+use crate::store::Directory;
 use crate::wechat::client::WechatClient;
+use std::sync::Arc;
 
 /// QR scenes. Cheap to clone.
 #[derive(Clone)]
 pub struct Scenes {
     engine: Dispatcher,
+    /// Where scenes are stored.
+    directory: Arc<dyn Directory>,
 }
 
 impl Scenes {
-    /// Over the dispatch engine.
+    /// Scenes stored in `directory`, placed and stamped by the dispatch engine.
     #[must_use]
-    pub fn new(engine: Dispatcher) -> Self {
-        Self { engine }
+    pub fn new(engine: Dispatcher, directory: Arc<dyn Directory>) -> Self {
+        Self { engine, directory }
     }
 
     /// Store a new scene named `name` at `location`; located in the area hierarchy when no
@@ -33,7 +37,7 @@ impl Scenes {
             grid: grid.or_else(|| self.engine.locate(location).grid),
             created_at: self.engine.now(),
         };
-        self.engine.ports().directory.insert_scene(&scene).await?;
+        self.directory.insert_scene(&scene).await?;
         Ok(scene)
     }
 
@@ -42,7 +46,7 @@ impl Scenes {
     /// # Errors
     /// `Store`.
     pub async fn get(&self, id: &SceneId) -> Result<Option<Scene>, DispatchError> {
-        Ok(self.engine.ports().directory.get_scene(id).await?)
+        Ok(self.directory.get_scene(id).await?)
     }
 
     /// Every scene, oldest first.
@@ -50,7 +54,7 @@ impl Scenes {
     /// # Errors
     /// `Store`.
     pub async fn list(&self) -> Result<Vec<Scene>, DispatchError> {
-        Ok(self.engine.ports().directory.list_scenes().await?)
+        Ok(self.directory.list_scenes().await?)
     }
 
     /// The WeChat API client (permanent QR codes for scenes).

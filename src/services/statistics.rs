@@ -9,23 +9,31 @@ use crate::dispatch::stats::{MAX_INCIDENTS, Stats, compute, day_bounds};
 use crate::dispatch::{DispatchError, Dispatcher, Scope};
 use crate::domain::account::Role;
 use crate::domain::incident::Incident;
+use crate::store::{Directory, IncidentStore, Ports};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Figures for the command center. Cheap to clone.
 #[derive(Clone)]
 pub struct Statistics {
     engine: Dispatcher,
+    /// The incidents counted and the hot-spot notes.
+    incidents: Arc<dyn IncidentStore>,
+    /// Mediators' names and scenes' grids.
+    directory: Arc<dyn Directory>,
     /// For the agreements' figures (performance, 司法确认).
     casefiles: CaseFiles,
 }
 
 impl Statistics {
-    /// Over `engine`'s store, clock and area map, and the case files.
+    /// Over the incidents and the directory of `ports`, `engine`'s clock and area map, and
+    /// the case files.
     #[must_use]
-    pub fn new(engine: Dispatcher, casefiles: CaseFiles) -> Self {
-        Self { engine, casefiles }
+    pub fn new(engine: Dispatcher, ports: &Ports, casefiles: CaseFiles) -> Self {
+        let (incidents, directory) = (ports.incidents.clone(), ports.directory.clone());
+        Self { engine, incidents, directory, casefiles }
     }
 
     /// Statistics for the days `from..=to` (Asia/Shanghai) in `scope`.
@@ -38,10 +46,9 @@ impl Statistics {
         }
         let (start, end) =
             day_bounds(from, to).map_err(|e| DispatchError::Invalid { field: "to", reason: e.to_string() })?;
-        let ports = self.engine.ports();
-        let mut incidents = ports.incidents.list_incidents(start, end, MAX_INCIDENTS).await?;
+        let mut incidents = self.incidents.list_incidents(start, end, MAX_INCIDENTS).await?;
         incidents.retain(|i| scope.sees(i));
-        let directory = &ports.directory;
+        let directory = &self.directory;
         let names =
             directory.list_accounts(Role::Mediator).await?.into_iter().map(|a| (a.id.to_string(), a.name)).collect();
         let grids =
@@ -65,7 +72,7 @@ impl Statistics {
         to: Timestamp,
         limit: usize,
     ) -> Result<Vec<Incident>, DispatchError> {
-        Ok(self.engine.ports().incidents.list_incidents(from, to, limit).await?)
+        Ok(self.incidents.list_incidents(from, to, limit).await?)
     }
 
     /// Areas (hot-spot cells) with three or more reports in the last 30 days, most first.
@@ -78,7 +85,7 @@ impl Statistics {
     /// `Store`.
     pub async fn hotspots(&self, scope: &Scope) -> Result<Vec<(h3o::CellIndex, usize)>, DispatchError> {
         let since = self.engine.now().checked_sub(HOTSPOT_WINDOW).unwrap_or(Timestamp::MIN);
-        let store = &self.engine.ports().incidents;
+        let store = &self.incidents;
         let cells = store.noted_areas(since).await?;
         let areas = self.engine.areas();
         let mut counts: HashMap<h3o::CellIndex, usize> = HashMap::new();

@@ -13,7 +13,7 @@
 
 use crate::dispatch::Dispatcher;
 use crate::domain::incident::Deadline;
-use crate::store::{ClaimedTimer, TimerKey, TimerKind};
+use crate::store::{ClaimedTimer, IncidentStore, TimerKey, TimerKind};
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,14 +55,19 @@ pub struct TimerStep {
 /// Polls and fires due deadlines.
 pub struct TimerRunner {
     dispatcher: Dispatcher,
+    /// Where the deadlines are kept (claimed, finished, the soonest read).
+    incidents: Arc<dyn IncidentStore>,
+    /// Woken by the bus feed when a sooner deadline may have been set.
+    wake: Arc<tokio::sync::Notify>,
     handlers: Vec<Arc<dyn TimerHandler>>,
 }
 
 impl TimerRunner {
-    /// A runner for `dispatcher`'s store.
+    /// A runner of the deadlines in `incidents`, firing the incidents' through `dispatcher`,
+    /// looking again whenever `wake` is notified.
     #[must_use]
-    pub fn new(dispatcher: Dispatcher) -> Self {
-        Self { dispatcher, handlers: vec![] }
+    pub fn new(dispatcher: Dispatcher, incidents: Arc<dyn IncidentStore>, wake: Arc<tokio::sync::Notify>) -> Self {
+        Self { dispatcher, incidents, wake, handlers: vec![] }
     }
 
     /// This runner, also firing the kinds `handler` handles.
@@ -81,7 +86,7 @@ impl TimerRunner {
     pub async fn step(&self) -> Result<TimerStep, crate::store::StoreError> {
         let settings = &self.dispatcher.settings().timers;
         let now = self.dispatcher.now();
-        let claimed = self.dispatcher.ports().incidents.claim_due_timers(now, settings.lease, settings.batch).await?;
+        let claimed = self.incidents.claim_due_timers(now, settings.lease, settings.batch).await?;
         let mut step = TimerStep { claimed: claimed.len(), ..TimerStep::default() };
         let mut by_incident: Vec<Vec<ClaimedTimer>> = vec![];
         for timer in claimed {
@@ -97,7 +102,7 @@ impl TimerRunner {
                     match self.fire(&timer).await {
                         Ok(fired) => {
                             done.fired += usize::from(fired);
-                            if let Err(e) = self.dispatcher.ports().incidents.finish_timer(&timer).await {
+                            if let Err(e) = self.incidents.finish_timer(&timer).await {
                                 // The lease will bring it back; firing again is a no-op.
                                 tracing::warn!(error = %e, timer = %timer.key.member(), "could not finish a fired timer");
                             }
@@ -159,7 +164,7 @@ impl TimerRunner {
     /// `timers.poll_interval` (real time); at once again when a claimed batch was full.
     pub async fn run(self, cancel: CancellationToken) {
         let settings = self.dispatcher.settings().timers.clone();
-        let wake = self.dispatcher.timer_wake().clone();
+        let wake = self.wake.clone();
         let clock = self.dispatcher.clock().clone();
         let mut backoff = crate::retry::Backoff::new(settings.poll_interval, Duration::from_secs(5));
         loop {
@@ -167,7 +172,7 @@ impl TimerRunner {
                 Ok(step) if step.claimed >= settings.batch => continue,
                 Ok(_) => {
                     backoff.reset();
-                    match self.dispatcher.ports().incidents.next_timer_due().await {
+                    match self.incidents.next_timer_due().await {
                         Ok(soonest) => (soonest, settings.poll_interval),
                         Err(e) => {
                             tracing::warn!(error = %e, "could not read the next deadline; polling");

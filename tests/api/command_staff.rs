@@ -32,7 +32,7 @@ async fn upload(app: &TestApp, code: &str, name: &str, level: &str, parent: Opti
 async fn operator_of(app: &TestApp, name: &str, area: Option<&str>) -> Staff {
     use grid_dispatch::domain::ids::AccountId;
     let staff = app.operator(name).await;
-    let store = app.app().dispatcher().ports().directory.clone();
+    let store = app.app().ports().directory.clone();
     let id = AccountId::parse(&staff.id).unwrap();
     let mut account = store.get_account(&id).await.unwrap().unwrap();
     let version = account.version;

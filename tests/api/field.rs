@@ -463,7 +463,7 @@ async fn a_risk_change_restarts_the_holders_deadlines_on_the_new_colours_clock_a
     assert_eq!(told["incident"]["resident_phone"], "13812345678", "the holder's view");
 
     // The reminders and checks moved with it.
-    let store = app.app().dispatcher().ports().incidents.clone();
+    let store = app.app().ports().incidents.clone();
     let incident_id = IncidentId::parse(&id).expect("id");
     let due = |kind| {
         let (store, key) = (store.clone(), TimerKey::new(kind, incident_id.clone()));

@@ -108,7 +108,7 @@ async fn a_county_of_mediators_on_duty_reaches_a_new_screen_and_keeps_moving_on_
             "password_hash": "-", "enabled": true, "created_at": now,
         }))
         .unwrap();
-        assert!(d.ports().directory.insert_account(&account).await.unwrap());
+        assert!(app.app().ports().directory.insert_account(&account).await.unwrap());
         ids.insert(account.id.to_string());
         let (d, id) = (d.clone(), account.id);
         on_duty.push(async move {

@@ -57,7 +57,7 @@ async fn disabling_a_mediator_closes_their_socket_with_4403_and_takes_them_off_e
     // Positions are written one batch at a time: once another phone's is stored, any the
     // closed socket had queued was stored too.
     app.on_duty_at(&other, LAT, LNG).await;
-    let presence = app.app().dispatcher().ports().presence.all_presence().await.unwrap();
+    let presence = app.app().ports().presence.all_presence().await.unwrap();
     let held = presence.iter().find(|p| p.mediator_id.to_string() == m.id).expect("presence kept");
     assert!(!held.on_duty, "taken off duty");
     assert!((held.fix.unwrap().point.lat() - LAT).abs() < 1e-6, "the position sent after disabling was not stored");

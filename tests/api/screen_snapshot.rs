@@ -18,7 +18,7 @@ const SCREEN_INCIDENT_BUDGET: usize = 1_200;
 async fn a_flood_of_closed_reports_does_not_push_an_open_one_out_of_the_snapshot(backend: Backend) {
     const CLOSED: usize = 1_100;
     let app = spawn_app(backend).await;
-    let store = app.app().dispatcher().ports().incidents.clone();
+    let store = app.app().ports().incidents.clone();
     let now = jiff::Timestamp::now();
     let ago = |minutes: i64| now.checked_sub(jiff::SignedDuration::from_mins(minutes)).unwrap();
 
@@ -57,7 +57,7 @@ async fn a_flood_of_closed_reports_does_not_push_an_open_one_out_of_the_snapshot
 async fn open_incidents_filed_before_the_open_index_reach_the_snapshot_after_an_upgrade() {
     use grid_dispatch::store::redis::keys::Keys;
     let app = spawn_app(Backend::Redis).await;
-    let store = app.app().dispatcher().ports().incidents.clone();
+    let store = app.app().ports().incidents.clone();
     let open = incident(&[]);
     store.write_incident(&creation(&open, "before-upgrade-open")).await.unwrap();
     let report = incident(&[]);

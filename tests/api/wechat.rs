@@ -160,7 +160,7 @@ async fn scene(app: &TestApp, name: &str) -> String {
 }
 
 async fn incident_count(app: &TestApp) -> usize {
-    let store = &app.app().dispatcher().ports().incidents;
+    let store = &app.app().ports().incidents;
     let from = jiff::Timestamp::now().checked_sub(jiff::SignedDuration::from_hours(1)).unwrap();
     let to = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
     store.list_incidents(from, to, 1000).await.expect("list").len()
@@ -212,7 +212,7 @@ async fn scan_then_text_files_a_report_with_a_tracking_link(backend: Backend) {
     assert_eq!(incident_count(&app).await, 1);
     let from = jiff::Timestamp::now().checked_sub(jiff::SignedDuration::from_hours(1)).unwrap();
     let to = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
-    let stored = app.app().dispatcher().ports().incidents.list_incidents(from, to, 10).await.unwrap().remove(0);
+    let stored = app.app().ports().incidents.list_incidents(from, to, 10).await.unwrap().remove(0);
     assert_eq!(stored.scene_id.map(|s| s.to_string()), Some(scene));
     assert!(stored.location.distance_m(grid_dispatch::domain::location::GeoPoint::new(AT.0, AT.1).unwrap()) < 1.0);
     assert_eq!(stored.category, grid_dispatch::domain::category::Category::Neighbor);
@@ -241,7 +241,7 @@ async fn safe_mode_scan_location_and_text_are_answered_encrypted(backend: Backen
     assert_eq!(status, StatusCode::OK, "{body}");
     let token = tracking_token(&safe_reply_text(&body));
     let id = app.app().dispatcher().tracked_incident(&token).await.expect("tracked").id;
-    let stored = app.app().dispatcher().ports().incidents.get_incident(&id).await.unwrap().unwrap();
+    let stored = app.app().ports().incidents.get_incident(&id).await.unwrap().unwrap();
     let wanted = grid_dispatch::domain::location::GeoPoint::new(36.63, 101.76).unwrap();
     assert!(stored.location.distance_m(wanted) < 1.0, "GCJ-02 converted to WGS-84: {:?}", stored.location);
     assert_eq!(stored.category, grid_dispatch::domain::category::Category::Wages);
@@ -685,7 +685,7 @@ async fn notifications_go_out_and_survive_a_token_expiry(backend: Backend) {
     }
 
     // Every delivery is in the incident's timeline.
-    let store = app.app().dispatcher().ports().incidents.clone();
+    let store = app.app().ports().incidents.clone();
     let notified = eventually("both deliveries in the timeline", || {
         let (store, id) = (store.clone(), id.clone());
         async move {
@@ -769,7 +769,7 @@ async fn a_video_invitation_for_the_parties_reaches_the_resident_in_wechat(backe
     assert!(texts.iter().all(|t| !t.contains(&expert_link)), "the expert's link went to the resident: {texts:?}");
 
     // The delivery is on the timeline, the openid masked.
-    let store = app.app().dispatcher().ports().incidents.clone();
+    let store = app.app().ports().incidents.clone();
     let recorded = eventually("the invitation's delivery on the timeline", || {
         let (store, id) = (store.clone(), id.clone());
         async move {
@@ -882,7 +882,7 @@ async fn without_credentials_notifications_are_logged_as_skipped() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let store = app.app().dispatcher().ports().incidents.clone();
+    let store = app.app().ports().incidents.clone();
     let outcome = eventually("a skipped delivery in the timeline", || {
         let (store, id) = (store.clone(), incident.id.clone());
         async move {

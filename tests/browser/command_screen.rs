@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 /// An operator account whose stored area is `area` (as data from before areas were checked).
 async fn operator_in(app: &TestApp, name: &str, area: &str) -> helpers::Staff {
     let staff = app.operator(name).await;
-    let store = app.app().dispatcher().ports().directory.clone();
+    let store = app.app().ports().directory.clone();
     let id = AccountId::parse(&staff.id).expect("id");
     let mut account = store.get_account(&id).await.expect("store").expect("account");
     let version = account.version;
@@ -87,7 +87,7 @@ async fn mediators_on_duty(app: &TestApp, n: usize, place: impl Fn(usize) -> Geo
             "password_hash": "-", "enabled": true, "created_at": now,
         }))
         .expect("an account");
-        assert!(d.ports().directory.insert_account(&account).await.expect("store"));
+        assert!(app.app().ports().directory.insert_account(&account).await.expect("store"));
         d.set_duty(&account.id, true).await.expect("on duty");
         d.record_position(&account.id, Fix { point: place(i), at: jiff::Timestamp::now(), accuracy_m: None })
             .await

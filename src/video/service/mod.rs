@@ -16,7 +16,7 @@ use crate::domain::account::Role;
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::Event;
 use crate::domain::timeline::{ActorRole, TimelineEntry};
-use crate::store::{Bus, StoreError};
+use crate::store::{Bus, IncidentStore, StoreError};
 use jiff::Timestamp;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
@@ -138,6 +138,8 @@ pub struct Video(Arc<Inner>);
 struct Inner {
     store: Arc<dyn VideoStore>,
     dispatcher: Dispatcher,
+    /// The incidents mediated and their timelines.
+    incidents: Arc<dyn IncidentStore>,
     /// What the room tells its sockets goes out here, to every instance's [`Rooms`].
     bus: Arc<dyn Bus>,
     rooms: Rooms,
@@ -189,17 +191,22 @@ fn label_for(kind: SeatKind, given: Option<&str>) -> Result<String, VideoError> 
 }
 
 impl Video {
-    /// The room on `store`, reading incidents and writing timelines through `dispatcher`,
-    /// telling sockets through `bus` (see [`Self::run_relay`]).
+    /// The room on `store`, reading incidents and writing timelines in `incidents`, tracking
+    /// and WeChat through `dispatcher`, telling sockets through `bus` (see [`Self::run_relay`]).
     #[must_use]
-    pub fn new(store: Arc<dyn VideoStore>, dispatcher: Dispatcher, bus: Arc<dyn Bus>) -> Self {
+    pub fn new(
+        store: Arc<dyn VideoStore>,
+        dispatcher: Dispatcher,
+        incidents: Arc<dyn IncidentStore>,
+        bus: Arc<dyn Bus>,
+    ) -> Self {
         let settings = dispatcher.settings().video.clone();
         let fallback_phone = if settings.fallback_phone.is_empty() {
             dispatcher.settings().resident.center_phone.clone()
         } else {
             settings.fallback_phone.clone()
         };
-        Self(Arc::new(Inner { store, dispatcher, bus, rooms: Rooms::default(), settings, fallback_phone }))
+        Self(Arc::new(Inner { store, dispatcher, incidents, bus, rooms: Rooms::default(), settings, fallback_phone }))
     }
 
     fn now(&self) -> Timestamp {
@@ -215,14 +222,14 @@ impl Video {
     async fn timeline(&self, incident: &IncidentId, role: ActorRole, actor_id: Option<String>, event: Event) {
         let entry = TimelineEntry { at: self.now(), actor_role: role, actor_id, event };
         // The call goes on; a lost line is logged (the session record keeps the facts).
-        if let Err(e) = self.0.dispatcher.ports().incidents.append_timeline(incident, &[entry]).await {
+        if let Err(e) = self.0.incidents.append_timeline(incident, &[entry]).await {
             tracing::warn!(incident_id = %incident, error = %e, "could not add a video line to the timeline");
         }
     }
 
     /// Whether `caller` may run sessions on `incident`: its holder, or an operator/admin.
     async fn check_runs(&self, caller: &StaffCaller, incident: &IncidentId) -> Result<(), VideoError> {
-        let incident = self.0.dispatcher.ports().incidents.get_incident(incident).await?.ok_or(VideoError::NotFound)?;
+        let incident = self.0.incidents.get_incident(incident).await?.ok_or(VideoError::NotFound)?;
         match caller.role {
             Role::Operator | Role::Admin if caller.scope.as_ref().is_none_or(|s| s.sees(&incident)) => Ok(()),
             Role::Operator | Role::Admin => Err(VideoError::NotFound),
@@ -570,7 +577,7 @@ impl Video {
     pub async fn live(&self, scope: &Scope) -> Result<Vec<VideoSession>, VideoError> {
         let sessions = self.0.store.live_sessions().await?;
         let ids: Vec<IncidentId> = sessions.iter().map(|s| s.incident_id.clone()).collect();
-        let seen = self.0.dispatcher.ports().incidents.get_incidents(&ids).await?;
+        let seen = self.0.incidents.get_incidents(&ids).await?;
         Ok(sessions.into_iter().filter(|s| seen.iter().any(|i| i.id == s.incident_id && scope.sees(i))).collect())
     }
 
