@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """What a batch of positions costs Redis, by batch size: the commands the service's position
-batch sends (MULTI, HSET fix, ZADD fix_at, EXEC, then PUBLISH to three subscribers), from a
+batch sends (HSET fix, ZADD fix_at and PUBLISH to three subscribers, in a MULTI/EXEC), from a
 plain client against a bare redis-server, and Redis's own CPU (INFO cpu) per position.
 
     redis-server --port 6399 --save "" --appendonly no &
     loadtest/redis_batch_cost.py 6399 4000 60        # port, positions/s (omit: flat out), batch
-    loadtest/redis_batch_cost.py 6399 4000 200 A,B,E # only some variants
+    loadtest/redis_batch_cost.py 6399 4000 200 B,N   # only some variants (by first letter)
 
-Variants: A as the service wrote before (JSON bus batch), B a binary bus batch, C B with
-scores rounded up to the minute, D C with binary hash values, E B without the ZADD (a floor).
+Variants: A a JSON bus batch (as the service wrote before issue #23's binary frame), B a binary
+bus batch (MULTI, HSET, ZADD, EXEC and PUBLISH sent together: one wake-up when Redis reads them
+in one go), S B as the service sent it before the write and its announcement became one step
+(PUBLISH only after EXEC's reply: two round trips), C B with scores rounded up to the minute,
+D C with binary hash values, E B without the ZADD (a floor), N as the service writes now (one
+MULTI with HSET, ZADD of minute scores, PUBLISH, EXEC: one round trip), M N with a ZADD only
+for the mediators whose minute changed since their last write.
 Every mediator is written twice before the window, so updates, not inserts, are measured.
 Standard library only.
 """
@@ -73,6 +78,7 @@ def run(variant, port, n_med=20000, batch=60, seconds=8, rate=None):
     subs = [threading.Thread(target=subscriber, args=(port, stop), daemon=True) for _ in range(3)]
     for t in subs: t.start()
     time.sleep(0.3)
+    last_minute = {}
     ms = t0; k = 0; done = 0
     w0 = time.time(); measuring = False; warm = n_med * 2
     while not measuring or time.time() - w0 < seconds:
@@ -84,14 +90,24 @@ def run(variant, port, n_med=20000, batch=60, seconds=8, rate=None):
         hset = ["HSET", "{lt}:fix"]; zadd = ["ZADD", "{lt}:fix_at"]
         for j, id_ in enumerate(chunk):
             hset += [id_, fixval(j, ms)]
+            if variant.get("changed") and last_minute.get(id_) == score(ms): continue
+            last_minute[id_] = score(ms)
             zadd += [score(ms), id_]
-        data = resp("MULTI") + resp(*hset) + (resp(*zadd) if not variant.get("nozadd") else b"") + resp("EXEC")
+        zadd = resp(*zadd) if not variant.get("nozadd") and len(zadd) > 2 else b""
         if variant.get("binbus"): payload = b"\x01" + os.urandom(4 + 49 * batch)
         else: payload = json.dumps({"t": "fixes", "fixes": [[i, {"point": {"lat": 36.6, "lng": 101.7}, "at": "2026-12-06T13:27:55.123456789Z", "accuracy_m": 10.0}] for i in chunk]}, separators=(",", ":"))
-        data += resp("PUBLISH", "{lt}:bus", payload)
-        c.send(data)
-        nrep = 4 + (0 if variant.get("nozadd") else 1)
-        for _ in range(nrep): c.read_reply()
+        publish = resp("PUBLISH", "{lt}:bus", payload)
+        nrep = 4 + (1 if zadd else 0)
+        if variant.get("inside"):
+            c.send(resp("MULTI") + resp(*hset) + zadd + publish + resp("EXEC"))
+            for _ in range(nrep): c.read_reply()
+        elif variant.get("twotrips"):
+            c.send(resp("MULTI") + resp(*hset) + zadd + resp("EXEC"))
+            for _ in range(nrep - 1): c.read_reply()
+            c.send(publish); c.read_reply()
+        else:
+            c.send(resp("MULTI") + resp(*hset) + zadd + resp("EXEC") + publish)
+            for _ in range(nrep): c.read_reply()
         done += batch
         if rate and measuring:
             due = w0 + done / rate
@@ -106,9 +122,12 @@ _c = Conn(port); _a = info_cpu(_c); time.sleep(5); print(f"idle redis: {(info_cp
 variants = {
   "A current": {},
   "B binary bus": {"binbus": 1},
+  "S B in two round trips": {"binbus": 1, "twotrips": 1},
   "C B + minute scores": {"binbus": 1, "ceil": 1},
   "D C + binary values": {"binbus": 1, "ceil": 1, "binval": 1},
   "E B + no zadd": {"binbus": 1, "nozadd": 1},
+  "N service now: one MULTI": {"binbus": 1, "ceil": 1, "inside": 1},
+  "M N + zadd on minute change": {"binbus": 1, "ceil": 1, "inside": 1, "changed": 1},
 }
 RATE = float(sys.argv[2]) if len(sys.argv) > 2 else None
 BATCH = int(sys.argv[3]) if len(sys.argv) > 3 else 60

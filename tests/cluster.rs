@@ -148,7 +148,11 @@ async fn a_writes_announcements_reach_the_bus_through_any_node_and_a_refused_wri
     cfg.cluster_nodes.rotate_left(1);
     let cancel = CancellationToken::new();
     let bus = RedisBus::start(&cfg, cancel.clone()).await.unwrap();
-    conformance::announcements_leave_only_with_an_applied_write(Arc::new(store), Arc::new(bus)).await;
+    let (store, bus) = (Arc::new(store), Arc::new(bus));
+    conformance::announcements_leave_only_with_an_applied_write(store.clone(), bus.clone()).await;
+    // A batch of positions: `PUBLISH` inside the transaction on the slot's node reaches a
+    // subscriber on another node, after its positions are readable.
+    conformance::a_batch_of_positions_is_announced_once_and_heard_when_readable(store, bus).await;
     cancel.cancel();
 }
 

@@ -7,12 +7,17 @@
 #[path = "support/conformance.rs"]
 mod harness;
 
+use grid_dispatch::domain::account::Fix;
 use grid_dispatch::domain::ids::{AccountId, IncidentId};
+use grid_dispatch::domain::location::GeoPoint;
 use grid_dispatch::store::conformance;
 use grid_dispatch::store::memory::MemoryStore;
 use grid_dispatch::store::redis::{RedisBus, RedisStore};
-use grid_dispatch::store::{Bus, BusMessage, BusReceiver, HealthProbe, IncidentStore, Ports, StoreError, WriteOutcome};
+use grid_dispatch::store::{
+    Bus, BusMessage, BusReceiver, FixBatch, HealthProbe, IncidentStore, Ports, PresenceStore, StoreError, WriteOutcome,
+};
 use harness::{COMMAND_TIMEOUT, RedisServer, raw_connection, redis_config};
+use jiff::Timestamp;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -57,56 +62,68 @@ harness::conformance_tests!(
     wechat_qr_codes_and_incident_openids_round_trip,
 );
 
-/// A bus check on a fresh memory store and its bus.
-async fn on_memory_with_bus<F: std::future::Future<Output = ()>>(
-    check: impl FnOnce(Arc<dyn IncidentStore>, Arc<dyn grid_dispatch::store::Bus>) -> F,
-) {
+/// A bus check on a fresh memory store's ports and its bus.
+async fn on_memory_with_bus<F: std::future::Future<Output = ()>>(check: impl FnOnce(Ports, Arc<dyn Bus>) -> F) {
     let store = MemoryStore::new();
     let bus = Arc::new(store.bus());
-    check(Arc::new(store), bus).await;
+    check(Ports::of(Arc::new(store)), bus).await;
 }
 
-/// A bus check on a fresh Redis, through a store and a subscribed bus.
-async fn on_redis_with_bus<F: std::future::Future<Output = ()>>(
-    check: impl FnOnce(Arc<dyn IncidentStore>, Arc<dyn grid_dispatch::store::Bus>) -> F,
-) {
+/// A bus check on a fresh Redis, through a store's ports and a subscribed bus.
+async fn on_redis_with_bus<F: std::future::Future<Output = ()>>(check: impl FnOnce(Ports, Arc<dyn Bus>) -> F) {
     let server = RedisServer::start();
     let cfg = redis_config(&server);
     let store = RedisStore::connect(&cfg).await.expect("connect to the test redis");
     let cancel = CancellationToken::new();
     let bus = RedisBus::start(&cfg, cancel.clone()).await.expect("subscribe");
-    check(Arc::new(store), Arc::new(bus)).await;
+    check(Ports::of(Arc::new(store)), Arc::new(bus)).await;
     cancel.cancel();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn memory_announcements_leave_only_with_an_applied_write() {
-    on_memory_with_bus(conformance::announcements_leave_only_with_an_applied_write).await;
+    on_memory_with_bus(|p, bus| conformance::announcements_leave_only_with_an_applied_write(p.incidents, bus)).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_announcements_leave_only_with_an_applied_write() {
-    on_redis_with_bus(conformance::announcements_leave_only_with_an_applied_write).await;
+    on_redis_with_bus(|p, bus| conformance::announcements_leave_only_with_an_applied_write(p.incidents, bus)).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn memory_a_sooner_deadline_is_announced_with_its_write() {
-    on_memory_with_bus(conformance::a_sooner_deadline_is_announced_with_its_write).await;
+    on_memory_with_bus(|p, bus| conformance::a_sooner_deadline_is_announced_with_its_write(p.incidents, bus)).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_a_sooner_deadline_is_announced_with_its_write() {
-    on_redis_with_bus(conformance::a_sooner_deadline_is_announced_with_its_write).await;
+    on_redis_with_bus(|p, bus| conformance::a_sooner_deadline_is_announced_with_its_write(p.incidents, bus)).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn memory_a_batch_of_positions_crosses_the_bus_unchanged() {
-    on_memory_with_bus(conformance::a_batch_of_positions_crosses_the_bus_unchanged).await;
+    on_memory_with_bus(|p, bus| conformance::a_batch_of_positions_crosses_the_bus_unchanged(p.incidents, bus)).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_a_batch_of_positions_crosses_the_bus_unchanged() {
-    on_redis_with_bus(conformance::a_batch_of_positions_crosses_the_bus_unchanged).await;
+    on_redis_with_bus(|p, bus| conformance::a_batch_of_positions_crosses_the_bus_unchanged(p.incidents, bus)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn memory_a_batch_of_positions_is_announced_once_and_heard_when_readable() {
+    on_memory_with_bus(|p, bus| {
+        conformance::a_batch_of_positions_is_announced_once_and_heard_when_readable(p.presence, bus)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_a_batch_of_positions_is_announced_once_and_heard_when_readable() {
+    on_redis_with_bus(|p, bus| {
+        conformance::a_batch_of_positions_is_announced_once_and_heard_when_readable(p.presence, bus)
+    })
+    .await;
 }
 
 // --- Redis only -------------------------------------------------------------------------------
@@ -259,6 +276,38 @@ async fn a_wrong_typed_key_refuses_the_whole_write_and_leaks_no_replies() {
     for task in tasks {
         task.await.unwrap();
     }
+}
+
+/// A batch of positions Redis refuses (out of memory under `noeviction`: the transaction is
+/// discarded whole) is neither stored nor announced; the next one is both.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_batch_of_positions_is_neither_stored_nor_announced() {
+    let server = RedisServer::start();
+    let cfg = redis_config(&server);
+    let store = RedisStore::connect(&cfg).await.unwrap();
+    let cancel = CancellationToken::new();
+    let bus = RedisBus::start(&cfg, cancel.clone()).await.unwrap();
+    let mut rx = bus.subscribe();
+    let mut raw = raw_connection(&server).await;
+    let fix = |lat| Fix { point: GeoPoint::new(lat, 101.7).unwrap(), at: Timestamp::now(), accuracy_m: None };
+    let (refused, stored): (FixBatch, FixBatch) =
+        (vec![(AccountId::generate(), fix(36.6))].into(), vec![(AccountId::generate(), fix(36.7))].into());
+
+    let () = redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg("1").query_async(&mut raw).await.unwrap();
+    let answer = store.store_fixes(&refused).await;
+    assert!(answer.is_err(), "{answer:?}");
+    let () = redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg("0").query_async(&mut raw).await.unwrap();
+    store.store_fixes(&stored).await.unwrap();
+    let marker = BusMessage::AreasChanged;
+    bus.publish(&marker).await.unwrap();
+
+    let heard =
+        [recv_within(&mut rx, Duration::from_secs(5)).await, recv_within(&mut rx, Duration::from_secs(5)).await];
+    assert_eq!(heard, [BusMessage::Fixes { fixes: stored.clone() }, marker], "only the stored batch is heard");
+    let all = store.all_presence().await.unwrap();
+    let ids: Vec<&AccountId> = all.iter().map(|p| &p.mediator_id).collect();
+    assert_eq!(ids, vec![&stored[0].0], "only the stored batch is there");
+    cancel.cancel();
 }
 
 async fn recv_within(rx: &mut BusReceiver, within: Duration) -> BusMessage {

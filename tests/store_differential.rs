@@ -22,8 +22,8 @@ use grid_dispatch::domain::timeline;
 use grid_dispatch::store::memory::MemoryStore;
 use grid_dispatch::store::redis::{RedisBus, RedisConfig, RedisStore};
 use grid_dispatch::store::{
-    AreaNote, Bus, BusMessage, BusReceiver, Creation, Expect, Hold, IdempotencyClaim, IncidentStore, IncidentWrite,
-    NoteInArea, PresenceStore, TimerKey, TimerKind, TimerOp, conformance,
+    AreaNote, Bus, BusMessage, BusReceiver, Creation, Expect, FixBatch, Hold, IdempotencyClaim, IncidentStore,
+    IncidentWrite, NoteInArea, PresenceStore, TimerKey, TimerKind, TimerOp, conformance,
 };
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
@@ -328,8 +328,9 @@ impl Pair {
             Command::Move { who, step } => {
                 let point = GeoPoint::new(36.6 + f64::from(step) * 1e-4, 101.77).expect("valid");
                 let fix = Fix { point, at: self.now, accuracy_m: Some(f32::from(step)) };
-                self.memory.set_fix(&self.mediators[who], &fix).await.expect("memory answers");
-                self.redis.set_fix(&self.mediators[who], &fix).await.expect("redis answers");
+                let batch: FixBatch = vec![(self.mediators[who].clone(), fix)].into();
+                self.memory.store_fixes(&batch).await.expect("memory answers");
+                self.redis.store_fixes(&batch).await.expect("redis answers");
             }
             _ => {}
         }

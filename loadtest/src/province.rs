@@ -6,10 +6,10 @@
 //! named `gd-app`), and a driver hands it every phone's text message through
 //! `http::mediator::phone_message`, the function the phone's socket calls for each message it
 //! reads: JSON decoding, validation, the durability guard, the enabled-account check, the
-//! position batcher, the Redis write (`set_fixes`), the bus message, this instance's feed, the
-//! position index and the screens' batches all run as they do for a socket. NOT exercised:
-//! the WebSocket framing and TCP reads of 250,000 sockets, their per-socket tasks and pings
-//! (measured per position by the socket runs: `--sizes`). A second instance (the release
+//! position batcher, the Redis write with its bus message (`store_fixes`), this instance's
+//! feed, the position index and the screens' batches all run as they do for a socket. NOT
+//! exercised: the WebSocket framing and TCP reads of 250,000 sockets, their per-socket tasks
+//! and pings (measured per position by the socket runs: `--sizes`). A second instance (the release
 //! binary, a separate process) follows the bus as every further instance would, so its CPU is
 //! what each extra instance costs per position. The phones' paths are generated on the
 //! driver's own runtime; only the hand-over (a channel, as a socket's read loop hands a

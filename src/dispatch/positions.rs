@@ -1,8 +1,9 @@
 //! Positions are written in small batches: every position arriving within
 //! `dispatch.position_batch_window` joins one batch (the latest per mediator wins), which is
-//! stored in one round trip and announced to the other instances in one bus message. Each
-//! caller is answered once its batch is stored (or failed), so a position request still never
-//! hears "stored" for a position that was not.
+//! stored and announced to the other instances in one bus message in the same step (one
+//! round trip: `PresenceStore::store_fixes`). Each caller is answered once its batch is
+//! stored (or failed), so a position request still never hears "stored" for a position that
+//! was not.
 //!
 //! The first position of a batch starts a task that waits out the window, then writes the
 //! batch; batches are written one at a time per instance, so positions arriving while one is
@@ -11,7 +12,7 @@
 use super::{DispatchError, Dispatcher};
 use crate::domain::account::Fix;
 use crate::domain::ids::AccountId;
-use crate::store::{BusMessage, StoreError};
+use crate::store::{FixBatch, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
@@ -100,15 +101,16 @@ impl Dispatcher {
         else {
             return;
         };
-        let fixes: Vec<(AccountId, Fix)> = batch.fixes.into_iter().collect();
-        let outcome = match self.inner.ports.presence.set_fixes(&fixes).await {
+        let fixes: FixBatch = batch.fixes.into_iter().collect::<Vec<_>>().into();
+        // Stored and announced in one step: the bus hears the batch with its write, never
+        // without it.
+        let outcome = match self.inner.ports.presence.store_fixes(&fixes).await {
             Ok(()) => {
-                for (mediator, fix) in &fixes {
+                for (mediator, fix) in fixes.iter() {
                     self.inner.index.apply_fix(mediator, *fix);
                 }
                 metrics::counter!("gd_positions_total").increment(fixes.len() as u64);
                 metrics::histogram!("gd_position_batch_size").record(fixes.len() as f64);
-                self.publish(BusMessage::Fixes { fixes: fixes.into() }).await;
                 Ok(())
             }
             Err(e) => {

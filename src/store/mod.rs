@@ -7,7 +7,8 @@
 //!   timers, offer and hold sets, capacity guard). On Redis that is one Lua script over keys in
 //!   one hash slot; in memory it is one critical section.
 //! - [`Directory`] (`directory.rs`): accounts and their audit record, scenes, areas.
-//! - [`PresenceStore`] (`presence.rs`): duty and positions.
+//! - [`PresenceStore`] (`presence.rs`): duty and positions (a batch stored and announced on
+//!   the bus in one step).
 //! - [`Leases`] (`leases.rs`): keys that expire by themselves (rate windows, replay guards).
 //! - [`WechatStore`] (`wechat.rs`): what the WeChat channel keeps between requests.
 //! - [`HealthProbe`] (`health.rs`): reachability, writability and the durability probe
@@ -436,8 +437,9 @@ pub struct ClaimedTimer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum BusMessage {
-    /// Several mediators moved (a batch from one instance). On Redis it travels as a compact
-    /// binary frame ([`bus_codec`]), not JSON.
+    /// Several mediators moved (a batch from one instance): sent by the store itself, with the
+    /// batch's write ([`PresenceStore::store_fixes`]). On Redis it travels as a compact binary
+    /// frame ([`bus_codec`]), not JSON.
     Fixes {
         /// Who, and where.
         fixes: FixBatch,

@@ -41,7 +41,9 @@ pub fn all() -> Vec<Check> {
 }
 
 pub use incidents::{a_sooner_deadline_is_announced_with_its_write, announcements_leave_only_with_an_applied_write};
-pub use presence::a_batch_of_positions_crosses_the_bus_unchanged;
+pub use presence::{
+    a_batch_of_positions_crosses_the_bus_unchanged, a_batch_of_positions_is_announced_once_and_heard_when_readable,
+};
 
 fn t(secs: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + secs).expect("valid test time")

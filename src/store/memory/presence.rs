@@ -1,10 +1,10 @@
 //! [`PresenceStore`] on the memory backend.
 
 use super::{MemoryStore, ms};
-use crate::domain::account::{Fix, Presence};
+use crate::domain::account::Presence;
 use crate::domain::ids::AccountId;
-use crate::store::PresenceStore;
-use crate::store::StoreError;
+use crate::store::presence::fix_minute_ms;
+use crate::store::{BusMessage, FixBatch, PresenceStore, StoreError};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use std::collections::BTreeSet;
@@ -16,8 +16,15 @@ impl PresenceStore for MemoryStore {
         Ok(())
     }
 
-    async fn set_fix(&self, mediator: &AccountId, fix: &Fix) -> Result<(), StoreError> {
-        self.lock().fixes.insert(mediator.clone(), *fix);
+    async fn store_fixes(&self, fixes: &FixBatch) -> Result<(), StoreError> {
+        if fixes.is_empty() {
+            return Ok(());
+        }
+        let mut g = self.lock();
+        g.fixes.extend(fixes.iter().map(|(mediator, fix)| (mediator.clone(), *fix)));
+        // Still under the lock: the batch is heard after its positions are readable, and in
+        // the order writes applied.
+        let _ = self.bus.tx.send(BusMessage::Fixes { fixes: fixes.clone() });
         Ok(())
     }
 
@@ -36,9 +43,14 @@ impl PresenceStore for MemoryStore {
 
     async fn prune_fixes_older_than(&self, cutoff: Timestamp, max: usize) -> Result<usize, StoreError> {
         let mut g = self.lock();
-        // Oldest first, like the Redis script's walk of the fix times.
-        let mut stale: Vec<(i64, AccountId)> =
-            g.fixes.iter().filter(|(_, fix)| fix.at < cutoff).map(|(id, fix)| (ms(fix.at), id.clone())).collect();
+        // Filed by minute and oldest first, like the Redis script's walk of `fix_at` (equal
+        // minutes in id order, as Redis orders equal scores by member).
+        let cutoff = ms(cutoff);
+        let mut stale: Vec<(i64, AccountId)> = g
+            .fixes
+            .iter()
+            .filter_map(|(id, fix)| Some(fix_minute_ms(fix.at)).filter(|m| *m < cutoff).map(|m| (m, id.clone())))
+            .collect();
         stale.sort();
         stale.truncate(max.max(1));
         for (_, id) in &stale {

@@ -32,7 +32,7 @@
 //! | `{p}:phones`           | hash   | phone (11 digits) → account id                             |
 //! | `{p}:duty`             | hash   | mediator id → `"1"` (on duty) / `"0"`                      |
 //! | `{p}:fix`              | hash   | mediator id → `Fix` JSON                                   |
-//! | `{p}:fix_at`           | zset   | mediator id scored by its fix's time (ms), to prune silence |
+//! | `{p}:fix_at`           | zset   | mediator id scored by its fix's minute (ms, rounded up), to prune silence |
 //! | `{p}:scenes`           | hash   | scene id → `Scene` JSON                                    |
 //! | `{p}:audit`            | list   | `AuditEntry` JSON, newest first, trimmed to `AUDIT_KEEP`    |
 //! | `{p}:inc:<id>`         | hash   | `v` → version (decimal), `doc` → `Incident` JSON           |
@@ -128,8 +128,10 @@ impl Keys {
         self.key("fix", None)
     }
 
-    /// Zset: mediator id scored by the time (ms) of the fix in [`Self::fixes`], so positions
-    /// of phones gone silent can be pruned without reading every fix.
+    /// Zset: mediator id scored by the time of the fix in [`Self::fixes`] rounded up to its
+    /// minute (ms, `store::presence::fix_minute_ms`: a phone reporting every few seconds
+    /// changes it once a minute), so positions of phones gone silent can be pruned without
+    /// reading every fix.
     #[must_use]
     pub fn fix_times(&self) -> String {
         self.key("fix_at", None)

@@ -4,8 +4,8 @@ use super::scripts;
 use super::{RedisStore, decode, encode, ms, parse_account_id};
 use crate::domain::account::{Fix, Presence};
 use crate::domain::ids::AccountId;
-use crate::store::PresenceStore;
-use crate::store::StoreError;
+use crate::store::presence::fix_minute_ms;
+use crate::store::{BusMessage, FixBatch, PresenceStore, StoreError, bus_codec};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
@@ -17,27 +17,34 @@ impl PresenceStore for RedisStore {
         self.query::<()>(::redis::cmd("HSET").arg(self.keys.duty()).arg(mediator.to_string()).arg(flag)).await
     }
 
-    async fn set_fix(&self, mediator: &AccountId, fix: &Fix) -> Result<(), StoreError> {
-        self.set_fixes(&[(mediator.clone(), *fix)]).await
-    }
-
-    async fn set_fixes(&self, fixes: &[(AccountId, Fix)]) -> Result<(), StoreError> {
+    async fn store_fixes(&self, fixes: &FixBatch) -> Result<(), StoreError> {
         if fixes.is_empty() {
             return Ok(());
         }
-        // MULTI/EXEC: each fix and its time move together (same slot), so pruning by time never
-        // removes a fresher fix. Idempotent, so retrying after a dropped connection is safe.
+        // One MULTI/EXEC, one round trip: each fix and its filed minute move together (same
+        // slot), so pruning by time never removes a fresher fix; the batch's bus frame is
+        // published inside it, after them, so a subscriber that hears it reads them, and a
+        // transaction Redis refuses (OOM, READONLY, MISCONF: EXECABORT) publishes nothing. A
+        // key of the wrong type (never written so by us) would fail inside EXEC, where Redis
+        // runs the rest; the caller still hears the error. An unchanged score (the same
+        // minute) leaves the sorted set as it was. `PUBLISH` is no key, so on a Cluster the
+        // transaction goes to the slot's node, whose publish reaches every node. Retried once
+        // on a dropped connection like every idempotent write: a batch heard twice changes no
+        // index (a position is applied by its time).
+        let payload = bus_codec::encode(&BusMessage::Fixes { fixes: fixes.clone() })?;
         let mut hset = ::redis::cmd("HSET");
         hset.arg(self.keys.fixes());
         let mut zadd = ::redis::cmd("ZADD");
         zadd.arg(self.keys.fix_times());
-        for (mediator, fix) in fixes {
+        for (mediator, fix) in fixes.iter() {
             let id = mediator.to_string();
             hset.arg(&id).arg(encode("fix", fix)?);
-            zadd.arg(ms(fix.at)).arg(id);
+            zadd.arg(fix_minute_ms(fix.at)).arg(id);
         }
+        let mut publish = ::redis::cmd("PUBLISH");
+        publish.arg(self.keys.bus_channel()).arg(payload);
         let mut pipe = ::redis::pipe();
-        pipe.atomic().add_command(hset).ignore().add_command(zadd).ignore();
+        pipe.atomic().add_command(hset).ignore().add_command(zadd).ignore().add_command(publish).ignore();
         self.query_pipe::<()>(&pipe).await
     }
 

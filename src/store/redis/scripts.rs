@@ -190,9 +190,9 @@ return 0
     )
 });
 
-/// Forget positions older than a cutoff: the oldest `max` entries of `fix_at` scored below it
-/// lose their `fix` field and their `fix_at` entry together (a fix written since has a newer
-/// score and is left alone).
+/// Forget positions older than a cutoff: the oldest `max` entries of `fix_at` (each fix's time
+/// rounded up to its minute) scored below it lose their `fix` field and their `fix_at` entry
+/// together, in one step (a fix written later is written whole after it).
 ///
 /// `KEYS` = `fix`, `fix_at`; `ARGV` = cutoff ms (exclusive), max. Returns how many were removed.
 pub(super) static PRUNE_FIXES: LazyLock<::redis::Script> = LazyLock::new(|| {
