@@ -28,6 +28,29 @@ pub fn run(port: u16, clients: usize, requests: usize, random_keys: usize, comma
     parse(&text).with_context(|| format!("unexpected redis-benchmark output for {command:?}:\n{text}"))
 }
 
+/// GEOSEARCH BYRADIUS 2 km ASC COUNT 10 from the city's centre, over `bench:geo`.
+pub const GEOSEARCH: [&str; 11] =
+    ["GEOSEARCH", "bench:geo", "FROMLONLAT", "101.78", "36.62", "BYRADIUS", "2", "km", "ASC", "COUNT", "10"];
+
+/// Fill `bench:geo` with `members` random points over the city (as many as mediators online),
+/// what [`GEOSEARCH`] searches.
+pub async fn seed_geo(port: u16, members: usize) -> anyhow::Result<()> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}"))?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let city = crate::city::City::xining_30km();
+    let mut rng = crate::city::Rng::new(42);
+    for chunk in (0..members).collect::<Vec<_>>().chunks(1000) {
+        let mut cmd = redis::cmd("GEOADD");
+        cmd.arg("bench:geo");
+        for i in chunk {
+            let p = city.random_point(&mut rng);
+            cmd.arg(p.lng()).arg(p.lat()).arg(format!("m{i}"));
+        }
+        let _: i64 = cmd.query_async(&mut conn).await?;
+    }
+    Ok(())
+}
+
 /// Parse the "throughput summary" and "latency summary" blocks of redis-benchmark ≥ 6.2.
 fn parse(text: &str) -> anyhow::Result<Bench> {
     let mut bench = Bench::default();

@@ -184,6 +184,22 @@ impl Meter<'_> {
     }
 }
 
+impl Meter<'_> {
+    /// A window of length `len` from now: `counters` gives (reports, screen updates) so far.
+    pub async fn measure(
+        &mut self,
+        len: std::time::Duration,
+        counters: impl Fn() -> (u64, u64),
+    ) -> anyhow::Result<Window> {
+        let (reports, updates) = counters();
+        let a = self.snapshot(reports, updates).await?;
+        tokio::time::sleep(len).await;
+        let (reports, updates) = counters();
+        let b = self.snapshot(reports, updates).await?;
+        Ok(Window::between(self, &a, &b))
+    }
+}
+
 /// What happened between two snapshots, per second.
 #[derive(Debug, Clone, Default)]
 pub struct Window {

@@ -5,7 +5,6 @@
 
 use futures_util::StreamExt;
 use grid_dispatch::domain::incident::Event;
-use grid_dispatch::store::redis::{RedisConfig, RedisStore};
 use grid_dispatch::store::{IncidentStore, WriteOutcome, conformance};
 use hdrhistogram::Histogram;
 use std::time::{Duration, Instant};
@@ -74,14 +73,7 @@ impl EscalationFigures {
 
 /// Run the phase against the service's Redis (`prefix` = the service's).
 pub async fn run(redis_port: u16, prefix: &str, pending: usize, window: Duration) -> anyhow::Result<EscalationFigures> {
-    let store = RedisStore::connect(&RedisConfig {
-        url: format!("redis://127.0.0.1:{redis_port}"),
-        prefix: prefix.to_owned(),
-        command_timeout: Duration::from_secs(10),
-        cluster_nodes: vec![],
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("connect: {e:?}"))?;
+    let store = crate::seed::connect_store(redis_port, prefix).await?;
     let lead = Duration::from_secs(5);
     let spread = Duration::from_secs(600);
     let seeded_at = jiff::Timestamp::now();

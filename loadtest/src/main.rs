@@ -14,13 +14,15 @@
 //! instance). `--only escalation` runs just the escalation phase (no baselines, phones or
 //! screens), e.g. `--only escalation --instances 3` for exactly-once across three instances.
 //! `--only write [--writes 5000]` times the atomic incident write itself against an `EVALSHA`
-//! floor on the same Redis (no service, seconds).
+//! floor on the same Redis (no service, seconds). `--against OLDER_BIN [--rounds 2]` runs the
+//! cost windows for an older build and this one, interleaved, and compares them (`against.rs`).
 //!
 //! One process may hold at most ~20,000 open files here, so mediators are spread over
 //! service instances (`--instances`, by default one per 10,000 mediators, all on the one
 //! Redis: reports go to each in turn, so offers cross instances through the bus) and over
 //! fleet worker processes (one per 10,000 mediators; see `worker.rs`).
 
+mod against;
 mod alloc;
 mod baseline;
 mod bus;
@@ -33,18 +35,14 @@ mod positional_write;
 mod probe;
 mod procs;
 mod province;
+mod report;
 mod screen;
+mod seed;
 mod worker;
 mod write_bench;
 
 use anyhow::{Context, bail};
 use fleet::{Behaviour, Mediator, Stats};
-use grid_dispatch::auth::JwtKeys;
-use grid_dispatch::domain::account::{Account, Role};
-use grid_dispatch::domain::ids::AccountId;
-use grid_dispatch::store::Directory;
-use grid_dispatch::store::redis::{RedisConfig, RedisStore};
-use secrecy::SecretString;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -85,6 +83,10 @@ struct Options {
     cost_window: Option<Duration>,
     /// Province simulation (`--province`): `mediators` (default 250,000) driven in-process.
     province: bool,
+    /// Compare with this older service binary (`--against BIN`, see `against.rs`).
+    against: Option<std::path::PathBuf>,
+    /// Rounds of the comparison (`--rounds`).
+    rounds: usize,
 }
 
 /// Sockets one process (service instance or fleet worker) is given: half the open-files
@@ -115,6 +117,8 @@ impl Options {
             sizes: vec![],
             cost_window: None,
             province: false,
+            against: None,
+            rounds: 2,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
         let mut it = args.iter();
@@ -163,6 +167,8 @@ impl Options {
                 "--only" if value == "cost" => o.only_cost = true,
                 "--sizes" => o.sizes = value.split(',').map(str::parse).collect::<Result<_, _>>()?,
                 "--cost-window-s" => o.cost_window = Some(secs(value)?),
+                "--against" => o.against = Some(value.into()),
+                "--rounds" => o.rounds = value.parse()?,
                 other => bail!("unknown option {other}"),
             }
         }
@@ -193,10 +199,7 @@ use cost::metric;
 /// deadlines seeded, lateness and duplicates read back.
 async fn escalation_only(o: &Options, dir: &std::path::Path, redis_port: u16) -> anyhow::Result<()> {
     let prefix = "lt";
-    let mut servers = vec![];
-    for n in 0..o.instances {
-        servers.push(procs::start_server(dir, n, redis_port, prefix).await?.0);
-    }
+    let (mut servers, _) = procs::start_servers(&procs::server_binary()?, dir, o.instances, redis_port, prefix).await?;
     let esc = escalation::run(redis_port, prefix, o.pending, o.escalation_window).await?;
     for server in &mut servers {
         server.check_alive()?;
@@ -276,6 +279,10 @@ async fn main() -> anyhow::Result<()> {
         return province::run(&province).await;
     }
     let fd_limit = procs::raise_fd_limit();
+    if let Some(older) = &o.against {
+        println!("# grid-dispatch load test, two builds interleaved; options: {o:?}");
+        return against::run(&o, older).await;
+    }
     let dir = tempfile::Builder::new().prefix("gd-loadtest-").tempdir()?;
     let (mut redis, redis_port) = procs::start_redis(dir.path())?;
     println!(
@@ -307,23 +314,8 @@ async fn main() -> anyhow::Result<()> {
         &["GEOADD", "bench:geoadd", "101.__rand_int__", "36.__rand_int__", "m:__rand_int__"],
     )?;
     // GEOSEARCH over as many members as mediators online, spread over the same city.
-    {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{redis_port}"))?;
-        let mut conn = client.get_multiplexed_async_connection().await?;
-        let city = city::City::xining_30km();
-        let mut rng = city::Rng::new(42);
-        for chunk in (0..o.mediators).collect::<Vec<_>>().chunks(1000) {
-            let mut cmd = redis::cmd("GEOADD");
-            cmd.arg("bench:geo");
-            for i in chunk {
-                let p = city.random_point(&mut rng);
-                cmd.arg(p.lng()).arg(p.lat()).arg(format!("m{i}"));
-            }
-            let _: i64 = cmd.query_async(&mut conn).await?;
-        }
-    }
-    let search =
-        ["GEOSEARCH", "bench:geo", "FROMLONLAT", "101.78", "36.62", "BYRADIUS", "2", "km", "ASC", "COUNT", "10"];
+    baseline::seed_geo(redis_port, o.mediators).await?;
+    let search = baseline::GEOSEARCH;
     let geosearch_c50 = baseline::run(redis_port, 50, 100_000, 1, &search)?;
     let geosearch_c1 = baseline::run(redis_port, 1, 20_000, 1, &search)?;
     println!("baselines: GEOADD -c50 {geoadd:?}; GEOSEARCH -c50 {geosearch_c50:?}; GEOSEARCH -c1 {geosearch_c1:?}");
@@ -334,26 +326,11 @@ async fn main() -> anyhow::Result<()> {
         redis::Client::open(format!("redis://127.0.0.1:{redis_port}"))?.get_multiplexed_async_connection().await?;
     let memory_before = cost::redis_used_memory(&mut redis_conn).await?;
     let bus = cost::BusCount::start(redis_port, format!("{{{prefix}}}:bus")).await?;
-    let mut servers = vec![];
-    let mut bases = vec![];
-    for n in 0..o.instances {
-        let (server, base) = procs::start_server(dir.path(), n, redis_port, prefix).await?;
-        servers.push(server);
-        bases.push(base);
-    }
+    let (mut servers, bases) =
+        procs::start_servers(&procs::server_binary()?, dir.path(), o.instances, redis_port, prefix).await?;
     let idle_rss = rss_of(&servers);
-    let store = RedisStore::connect(&RedisConfig {
-        url: format!("redis://127.0.0.1:{redis_port}"),
-        prefix: prefix.into(),
-        command_timeout: Duration::from_secs(10),
-        cluster_nodes: vec![],
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let keys = JwtKeys::hmac(&SecretString::from(procs::SECRET), "grid-dispatch", "grid-dispatch");
-    let mediators = seed_accounts(&store, &keys, Role::Mediator, o.mediators).await?;
     let screens = o.screens.unwrap_or(bases.len());
-    let operators = seed_accounts(&store, &keys, Role::Operator, screens).await?;
+    let (mediators, operators) = seed::seed_staff(redis_port, prefix, o.mediators, screens).await?;
     println!("seeded {} mediator and {screens} operator accounts", mediators.len());
 
     let stats: &'static Stats = Box::leak(Box::new(Stats::new()));
@@ -366,27 +343,8 @@ async fn main() -> anyhow::Result<()> {
     // R reports/s (to each instance in turn), a share accepted.
     let behaviour = Behaviour { period: o.period, accept_share: o.accept_share };
     let connecting = Instant::now();
-    let procs = mediators.len().div_ceil(SOCKETS_PER_PROCESS);
-    let mut workers = vec![];
-    for p in 0..procs {
-        let shard = worker::Shard {
-            bases: bases.clone(),
-            mediators: mediators
-                .iter()
-                .enumerate()
-                .skip(p)
-                .step_by(procs)
-                .map(|(i, m)| (i % bases.len(), m.clone()))
-                .collect(),
-            first_seed: 0x1000 + (p * mediators.len()) as u64,
-            behaviour,
-        };
-        workers.push(worker::Worker::start(&shard).await?);
-    }
-    let mut ready = 0;
-    for w in &mut workers {
-        ready += w.ready().await?;
-    }
+    let (workers, ready) = worker::start_fleet(&bases, &mediators, SOCKETS_PER_PROCESS, behaviour).await?;
+    let procs = workers.len();
     println!(
         "{ready} sockets on duty in {:.1}s ({} instances, {procs} fleet processes)",
         connecting.elapsed().as_secs_f64(),
@@ -407,57 +365,12 @@ async fn main() -> anyhow::Result<()> {
         bus,
         thread_groups: vec![],
     };
-    // Cost window 1: positions only (one period first, so every phone has streamed again).
-    tokio::time::sleep(o.period).await;
-    let w_positions = {
-        let a = meter.snapshot(0, 0).await?;
-        tokio::time::sleep(o.cost_window()).await;
-        {
-            let b = meter.snapshot(0, 0).await?;
-            cost::Window::between(&meter, &a, &b)
-        }
-    };
-    println!("{}", cost::describe("cost window 1 (positions only)", &w_positions));
-    // The command center watches: its screens take their snapshot (every mediator on duty).
-    let screen_stats: &'static screen::ScreenStats = Box::leak(Box::new(screen::ScreenStats::new()));
-    let (screens_stop, screens_stop_rx) = tokio::sync::watch::channel(false);
-    let (screen_ready_tx, mut screen_ready) = tokio::sync::mpsc::channel(screens.max(1));
-    // On a thread and runtime of their own: parsing their feed (thousands of positions a
-    // second) must not hold up posting the residents' reports, whose send is where report →
-    // offer starts. (A real screen is a browser on another machine.)
-    let screens_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-    let watching: Vec<_> = operators
-        .iter()
-        .enumerate()
-        .map(|(i, op)| {
-            let base = bases[i % bases.len()].clone();
-            let (ready, stop) = (screen_ready_tx.clone(), screens_stop_rx.clone());
-            screens_rt.spawn(screen::watch(base, op.token.clone(), screen_stats, ready, stop))
-        })
-        .collect();
-    drop(screen_ready_tx);
-    for _ in 0..screens {
-        tokio::time::timeout(screen::CONNECT_WITHIN, screen_ready.recv())
-            .await
-            .context("a command-center screen got no snapshot")?;
-    }
-    // One full period so every phone has streamed at least once more.
-    tokio::time::sleep(o.period).await;
-    // Cost window 2: positions and screens.
-    let w_screens = {
-        let updates = || screen_stats.position_updates.load(Ordering::Relaxed);
-        let a = meter.snapshot(0, updates()).await?;
-        tokio::time::sleep(o.cost_window()).await;
-        {
-            let b = meter.snapshot(0, updates()).await?;
-            cost::Window::between(&meter, &a, &b)
-        }
-    };
-    println!("{}", cost::describe("cost window 2 (positions, screens)", &w_screens));
+    let (w_positions, watching, screen_stats, w_screens) =
+        positions_then_screens(&o, &mut meter, &bases, &operators).await?;
     screen_stats.reset();
     let positions_before = metric(&http, &bases, "gd_positions_received_total").await;
     let dropped_before = metric(&http, &bases, "gd_ws_slow_consumer_dropped_total").await;
-    let redis_latency = redis_latency_monitor(redis_port).await?;
+    let redis_latency = report::redis_latency_monitor(redis_port).await?;
     let cpu_of = |pids: &[u32]| pids.iter().filter_map(|&pid| procs::cpu_ticks(pid)).sum::<u64>();
     let cpu_before: Vec<u64> = cpu_groups.iter().map(|(_, pids)| cpu_of(pids)).collect();
     let bus_channel =
@@ -485,11 +398,7 @@ async fn main() -> anyhow::Result<()> {
     let probed = steady.elapsed();
     let bus_traffic = sniffer.finish().await;
     let bus_reports = stats.reports_ok.load(Ordering::Relaxed) - reports_before;
-    let _ = screens_stop.send(true);
-    for w in watching {
-        let _ = w.await;
-    }
-    screens_rt.shutdown_background();
+    watching.stop().await;
     let cpu_use: Vec<(&str, f64)> = cpu_groups
         .iter()
         .zip(&cpu_before)
@@ -498,7 +407,7 @@ async fn main() -> anyhow::Result<()> {
             (*name, ticks / probe::ticks_per_second() / probed.as_secs_f64())
         })
         .collect();
-    let redis_events = redis_latency_events(&redis_latency).await?;
+    let redis_events = report::redis_latency_events(&redis_latency).await?;
     let sustained_positions = (metric(&http, &bases, "gd_positions_received_total").await - positions_before)
         / steady.elapsed().as_secs_f64();
     let dropped = metric(&http, &bases, "gd_ws_slow_consumer_dropped_total").await - dropped_before;
@@ -592,10 +501,10 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     if let Some(esc) = &esc {
-        print_escalations(esc, o.escalation_window, &geosearch_c1);
+        report::print_escalations(esc, o.escalation_window, &geosearch_c1);
     }
     if let Some(matcher) = &matcher {
-        print_matcher(matcher);
+        report::print_matcher(matcher);
     }
     println!(
         "| server RSS idle / steady / after escalations (all instances) | {:.0} / {:.0} / {:.0} MiB | redis-server RSS: {:.0} MiB | {:.2}× (steady) | — |",
@@ -624,9 +533,9 @@ async fn main() -> anyhow::Result<()> {
         stats.connect_errors.load(Ordering::Relaxed)
     );
     println!("| errors (HTTP not 2xx/409, transport) | {} | | | 0 |", stats.errors.load(Ordering::Relaxed));
-    print_screens(screen_stats, screens, probed, o.period);
+    report::print_screens(screen_stats, screens, probed, o.period);
     bus::print(&bus_traffic, probed, bus_reports);
-    print_machine(&machine, probed, stats, &redis_events);
+    report::print_machine(&machine, probed, stats, &redis_events);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
         "| CPU in the steady window, % of one core ({} % is all {cores} cores): {} | {} | | | — |",
@@ -645,199 +554,24 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Phase 3's row.
-fn print_escalations(esc: &escalation::EscalationFigures, window: Duration, geosearch_c1: &baseline::Bench) {
-    println!(
-        "| {} | GEOSEARCH -c 1 p99: {:.3} ms | p99 {:.0}× | p99 ≤ 10 ms, exactly once |",
-        esc.cells(window),
-        geosearch_c1.p99_ms,
-        esc.late_ms.1 as f64 / geosearch_c1.p99_ms
-    );
-}
-
-/// Phase 4's rows.
-fn print_matcher(matcher: &matcher_bench::MatcherFigures) {
-    println!(
-        "| nearest-10 among {}k online (index) | {:.0}/s | GEOSEARCH 2 km COUNT 10, 1 client: {:.0}/s | {:.1}× | ≥ 100× |",
-        matcher.mediators / 1000,
-        matcher.index_qps,
-        matcher.geosearch_qps,
-        matcher.index_qps / matcher.geosearch_qps
-    );
-    println!(
-        "| nearest-10 brute-force scan | {:.0}/s | GEOSEARCH, 1 client: {:.0}/s | {:.2}× | — |",
-        matcher.brute_qps,
-        matcher.geosearch_qps,
-        matcher.brute_qps / matcher.geosearch_qps
-    );
-    println!(
-        "| index vs brute force | {:.0}× faster, {} of the checked queries differ | | | 0 differ |",
-        matcher.index_qps / matcher.brute_qps,
-        matcher.mismatches
-    );
-    println!("| index memory per online mediator | {:.0} B | | | ≤ 300 B |", matcher.bytes_per_mediator);
-}
-
-/// What the command center's screens saw in the steady window.
-fn print_screens(s: &screen::ScreenStats, screens: usize, window: Duration, period: Duration) {
-    let (r50, r99, rmax, reports) = quantiles(&s.report_us);
-    let (l50, l99, lmax, _) = quantiles(&s.position_lag_us);
-    let per_screen = |n: u64| n as f64 / screens.max(1) as f64 / window.as_secs_f64();
-    println!(
-        "| command-center screens ({screens}): report → on the screen p50 / p99 / max ({reports} seen) | {r50:.2} / {r99:.2} / {rmax:.1} ms | | | — |"
-    );
-    println!(
-        "| screens: position received → drawn p50 / p99 / max (batched every `push.live_batch_interval`; phones move every {period:?}) | {l50:.0} / {l99:.0} / {lmax:.0} ms | | | — |"
-    );
-    println!(
-        "| screens: per screen, position updates / messages / KiB per second; snapshot KiB; screens lost | {:.0} / {:.1} / {:.0}; {:.0}; {} | | | 0 lost |",
-        per_screen(s.position_updates.load(Ordering::Relaxed)),
-        per_screen(s.messages.load(Ordering::Relaxed)),
-        per_screen(s.bytes.load(Ordering::Relaxed)) / 1024.0,
-        s.snapshot_bytes.load(Ordering::Relaxed) as f64 / 1024.0,
-        s.lost.load(Ordering::Relaxed)
-    );
-    if let Some(why) = s.first_loss.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref() {
-        println!("first screen lost: {why}");
-    }
-}
-
-/// Redis's latency monitor, on from now: every event (command, expiry cycle, fork…) of 2 ms
-/// or more is kept by Redis itself.
-async fn redis_latency_monitor(port: u16) -> anyhow::Result<redis::aio::MultiplexedConnection> {
-    let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}"))?.get_multiplexed_async_connection().await?;
-    let () = redis::cmd("CONFIG").arg("SET").arg("latency-monitor-threshold").arg(2).query_async(&mut conn).await?;
-    let _: i64 = redis::cmd("LATENCY").arg("RESET").query_async(&mut conn).await?;
-    let () = redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(2000).query_async(&mut conn).await?;
-    let () = redis::cmd("CONFIG").arg("SET").arg("slowlog-max-len").arg(1024).query_async(&mut conn).await?;
-    let () = redis::cmd("SLOWLOG").arg("RESET").query_async(&mut conn).await?;
-    Ok(conn)
-}
-
-/// `LATENCY LATEST` (each kind of event seen, its longest and latest), then the slow log's
-/// commands of 2 ms or more by command and kind of key (how many, the longest), as lines.
-async fn redis_latency_events(conn: &redis::aio::MultiplexedConnection) -> anyhow::Result<Vec<String>> {
-    let mut conn = conn.clone();
-    let rows: Vec<(String, i64, i64, i64)> = redis::cmd("LATENCY").arg("LATEST").query_async(&mut conn).await?;
-    let mut events: Vec<String> =
-        rows.into_iter().map(|(event, _, latest, max)| format!("{event} max {max} ms (latest {latest} ms)")).collect();
-    let slow: Vec<redis::Value> = redis::cmd("SLOWLOG").arg("GET").arg(1024).query_async(&mut conn).await?;
-    let mut by_command = std::collections::BTreeMap::<String, (i64, i64)>::new();
-    for entry in slow {
-        let redis::Value::Array(fields) = entry else { continue };
-        let (Some(redis::Value::Int(us)), Some(redis::Value::Array(args))) = (fields.get(2), fields.get(3)) else {
-            continue;
-        };
-        let text = |v: &redis::Value| match v {
-            redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
-            _ => String::new(),
-        };
-        // The kind of key (`{lt}:inc`, not the incident's id). EVALSHA <sha> <numkeys> <first
-        // key>: the key names the script's subject.
-        let kind = |key: String| key.splitn(3, ':').take(2).collect::<Vec<_>>().join(":");
-        let name = match args.first().map(text).as_deref() {
-            Some(c) if c.eq_ignore_ascii_case("evalsha") => {
-                format!("EVALSHA {}", kind(args.get(3).map(text).unwrap_or_default()))
-            }
-            Some(c) => format!("{c} {}", kind(args.get(1).map(text).unwrap_or_default())),
-            None => continue,
-        };
-        let seen = by_command.entry(name).or_default();
-        *seen = (seen.0 + 1, seen.1.max(us / 1000));
-    }
-    events.extend(
-        by_command.into_iter().map(|(name, (count, max))| format!("slowlog {name} ×{count}, longest {max} ms")),
-    );
-    Ok(events)
-}
-
-/// The machine's own stalls in the steady window, and how many slow offers fell in one.
-fn print_machine(machine: &probe::Findings, window: Duration, stats: &Stats, redis_events: &[String]) {
-    let q = |p: f64| machine.late_us.value_at_quantile(p) as f64 / 1000.0;
-    let pct = |share: Option<f64>| share.map_or("not reported".to_owned(), |s| format!("{:.1} %", s * 100.0));
-    println!(
-        "| machine: a thread sleeping 1 ms wakes late by p50 / p99 / p99.9 / max | {:.2} / {:.2} / {:.2} / {:.1} ms | | | — |",
-        q(0.5),
-        q(0.99),
-        q(0.999),
-        machine.late_us.max() as f64 / 1000.0
-    );
-    println!(
-        "| machine: time that thread was held ≥ 2 ms / CPU pressure (some task waiting) / steal | {:.2} % / {} / {} of the steady window | | | — |",
-        machine.stalled_share(window) * 100.0,
-        pct(machine.cpu_pressure),
-        pct(machine.steal)
-    );
-    let slow = stats.slow_offers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let first_wave = stats.offer_us.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len();
-    let spans: Vec<(u64, u64)> = slow.iter().map(|&(sent, _, received)| (sent, received)).collect();
-    println!(
-        "| first-wave offers ≥ {:?} / of them during a machine stall ≥ 2 ms | {} of {first_wave} / {} | | | — |",
-        fleet::OFFER_TARGET,
-        slow.len(),
-        machine.overlapping(&spans)
-    );
-    // Where their time went: before the service stamped the report (the client's send, the
-    // connection, the request's parsing), and after (its write, the bus, the socket, the phone).
-    let median_ms = |mut v: Vec<u64>| {
-        v.sort_unstable();
-        v.get(v.len() / 2).map_or(0.0, |ns| *ns as f64 / 1e6)
-    };
-    println!(
-        "| those slow offers: median time before the service stamped the report / after | {:.2} / {:.2} ms | | | — |",
-        median_ms(slow.iter().map(|&(sent, created, _)| created.saturating_sub(sent)).collect()),
-        median_ms(slow.iter().map(|&(_, created, received)| received.saturating_sub(created)).collect())
-    );
-    println!(
-        "| redis-server's own latency events ≥ 2 ms (LATENCY LATEST) | {} | | | — |",
-        if redis_events.is_empty() { "none".to_owned() } else { redis_events.join("; ") }
-    );
-}
-
-/// Create `n` accounts of `role` directly in the store (hashing 20,000 passwords through the
-/// admin API would measure argon2, not dispatch) and mint their tokens.
-async fn seed_accounts(store: &RedisStore, keys: &JwtKeys, role: Role, n: usize) -> anyhow::Result<Vec<Mediator>> {
-    let now = jiff::Timestamp::now();
-    insert_accounts(store, role, n)
-        .await?
-        .iter()
-        .map(|id| {
-            let token = keys.issue(&id.to_string(), role, Duration::from_secs(7200), now)?.0;
-            Ok(Mediator { token })
-        })
-        .collect()
-}
-
-/// Create `n` accounts of `role` directly in the store; their ids.
-async fn insert_accounts(store: &RedisStore, role: Role, n: usize) -> anyhow::Result<Vec<AccountId>> {
-    use futures_util::StreamExt;
-    let hash = grid_dispatch::auth::hash_password("loadtest-password").map_err(|e| anyhow::anyhow!("{e}"))?;
-    let now = jiff::Timestamp::now();
-    let accounts: Vec<Account> = (0..n)
-        .map(|i| {
-            serde_json::from_value(serde_json::json!({
-                "id": AccountId::generate(),
-                "role": role.as_str(),
-                "name": format!("压测{i}"),
-                "phone": format!("{}{:08}", if role == Role::Mediator { 137 } else { 136 }, i),
-                "password_hash": hash,
-                "enabled": true,
-                "specialties": [],
-                "capacity": 3,
-                "created_at": now,
-                "version": 1,
-            }))
-        })
-        .collect::<Result<_, _>>()?;
-    let inserted = futures_util::stream::iter(accounts.iter())
-        .map(|a| store.insert_account(a))
-        .buffer_unordered(256)
-        .collect::<Vec<_>>()
-        .await;
-    for r in inserted {
-        if !r.map_err(|e| anyhow::anyhow!("{e:?}"))? {
-            bail!("a seeded phone was taken");
-        }
-    }
-    Ok(accounts.into_iter().map(|a| a.id).collect())
+/// Cost windows 1 (positions only; one period first, so every phone has streamed again) and
+/// 2 (with the command center's screens, once each has its snapshot of every mediator on duty,
+/// and one more period): the windows, and the screens, still watching.
+async fn positions_then_screens(
+    o: &Options,
+    meter: &mut cost::Meter<'_>,
+    bases: &[String],
+    operators: &[Mediator],
+) -> anyhow::Result<(cost::Window, screen::Screens, &'static screen::ScreenStats, cost::Window)> {
+    tokio::time::sleep(o.period).await;
+    let w_positions = meter.measure(o.cost_window(), || (0, 0)).await?;
+    println!("{}", cost::describe("cost window 1 (positions only)", &w_positions));
+    let screen_stats: &'static screen::ScreenStats = Box::leak(Box::new(screen::ScreenStats::new()));
+    let tokens: Vec<String> = operators.iter().map(|op| op.token.clone()).collect();
+    let watching = screen::Screens::start(bases, &tokens, screen_stats).await?;
+    tokio::time::sleep(o.period).await;
+    let w_screens =
+        meter.measure(o.cost_window(), || (0, screen_stats.position_updates.load(Ordering::Relaxed))).await?;
+    println!("{}", cost::describe("cost window 2 (positions, screens)", &w_screens));
+    Ok((w_positions, watching, screen_stats, w_screens))
 }

@@ -124,6 +124,11 @@ fn steal_ticks() -> Option<u64> {
     cpu.split_whitespace().nth(8)?.parse().ok()
 }
 
+/// The machine's 1-minute load average (`/proc/loadavg`).
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
+}
+
 /// USER_HZ: the unit of `/proc`'s CPU times.
 pub fn ticks_per_second() -> f64 {
     // SAFETY: sysconf has no preconditions.

@@ -69,24 +69,36 @@ pub fn start_redis(dir: &Path) -> anyhow::Result<(Owned, u16)> {
     Ok((owned, port))
 }
 
-/// The service binary built by `cargo build --release` in the repository root.
+/// The service binary built by `cargo build --release` in the repository root (or
+/// `GD_LOADTEST_SERVER_BIN`), as an absolute path.
 pub fn server_binary() -> anyhow::Result<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let path = std::env::var_os("GD_LOADTEST_SERVER_BIN")
         .map_or_else(|| root.join("target/release/grid-dispatch"), PathBuf::from);
-    if !path.exists() {
-        bail!("{} is missing: run `cargo build --release` in the repository root first", path.display());
-    }
-    Ok(path)
+    // Absolute: the instances run in a directory of their own.
+    std::fs::canonicalize(&path).with_context(|| {
+        format!("{} is missing: run `cargo build --release` in the repository root first", path.display())
+    })
 }
 
-/// Start service instance number `n` on a free loopback port against the Redis on
-/// `redis_port`; its log goes to `server-<n>.log` in `dir`.
+/// Start service instance number `n` (of [`server_binary`]) on a free loopback port against
+/// the Redis on `redis_port`; its log goes to `server-<n>.log` in `dir`.
 pub async fn start_server(dir: &Path, n: usize, redis_port: u16, prefix: &str) -> anyhow::Result<(Owned, String)> {
+    start_server_of(&server_binary()?, dir, n, redis_port, prefix).await
+}
+
+/// [`start_server`] with the service binary `binary` (`--against` runs two builds).
+pub async fn start_server_of(
+    binary: &Path,
+    dir: &Path,
+    n: usize,
+    redis_port: u16,
+    prefix: &str,
+) -> anyhow::Result<(Owned, String)> {
     let port = free_port()?;
     let log_path = dir.join(format!("server-{n}.log"));
     let log = std::fs::File::create(&log_path)?;
-    let child = Command::new(server_binary()?)
+    let child = Command::new(binary)
         .current_dir(dir)
         .env("GD_ENV", "test")
         .env("GD_HTTP__ADDR", format!("127.0.0.1:{port}"))
@@ -103,7 +115,7 @@ pub async fn start_server(dir: &Path, n: usize, redis_port: u16, prefix: &str) -
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
-        .context("starting grid-dispatch")?;
+        .with_context(|| format!("starting {}", binary.display()))?;
     let mut owned = Owned { child, name: "grid-dispatch" };
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
@@ -120,6 +132,24 @@ pub async fn start_server(dir: &Path, n: usize, redis_port: u16, prefix: &str) -
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Start `count` instances of `binary` ([`start_server_of`]): the processes and their base URLs.
+pub async fn start_servers(
+    binary: &Path,
+    dir: &Path,
+    count: usize,
+    redis_port: u16,
+    prefix: &str,
+) -> anyhow::Result<(Vec<Owned>, Vec<String>)> {
+    let mut servers = vec![];
+    let mut bases = vec![];
+    for n in 0..count {
+        let (server, base) = start_server_of(binary, dir, n, redis_port, prefix).await?;
+        servers.push(server);
+        bases.push(base);
+    }
+    Ok((servers, bases))
 }
 
 /// Resident set size of a process, bytes (`VmRSS` in `/proc/<pid>/status`).

@@ -77,14 +77,14 @@ async fn run_on(p: &Province, app_rt: &tokio::runtime::Runtime) -> anyhow::Resul
     .await
     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let seeding = Instant::now();
-    let ids = crate::insert_accounts(&store, grid_dispatch::domain::account::Role::Mediator, p.mediators).await?;
+    let ids = crate::seed::insert_accounts(&store, grid_dispatch::domain::account::Role::Mediator, p.mediators).await?;
     let keys = grid_dispatch::auth::JwtKeys::hmac(
         &secrecy::SecretString::from(procs::SECRET),
         "grid-dispatch",
         "grid-dispatch",
     );
     let operators =
-        crate::seed_accounts(&store, &keys, grid_dispatch::domain::account::Role::Operator, p.screens).await?;
+        crate::seed::seed_accounts(&store, &keys, grid_dispatch::domain::account::Role::Operator, p.screens).await?;
     println!("seeded {} mediators in {:.1}s", ids.len(), seeding.elapsed().as_secs_f64());
 
     let mut settings = grid_dispatch::config::Settings::defaults();

@@ -8,6 +8,7 @@
 //! update, to the screen), and how much it receives.
 
 use crate::fleet::{sent_ns, unix_ns};
+use anyhow::Context;
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde_json::Value;
@@ -73,6 +74,52 @@ impl ScreenStats {
 
 fn record(h: &Mutex<Histogram<u64>>, ns: u64) {
     h.lock().unwrap_or_else(std::sync::PoisonError::into_inner).saturating_record((ns / 1000).max(1));
+}
+
+/// Screens watching on a thread and runtime of their own: parsing their feed (thousands of
+/// positions a second) must not hold up posting the residents' reports, whose send is where
+/// report → offer starts. (A real screen is a browser on another machine.)
+pub struct Screens {
+    rt: tokio::runtime::Runtime,
+    stop: watch::Sender<bool>,
+    watching: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Screens {
+    /// One screen per operator token, spread over `bases`; returns once each has its snapshot.
+    ///
+    /// # Errors
+    /// When a screen gets no snapshot within [`CONNECT_WITHIN`].
+    pub async fn start(bases: &[String], tokens: &[String], stats: &'static ScreenStats) -> anyhow::Result<Self> {
+        let (stop, stop_rx) = watch::channel(false);
+        let (ready_tx, mut ready) = tokio::sync::mpsc::channel(tokens.len().max(1));
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+        let watching = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, token)| {
+                let base = bases[i % bases.len()].clone();
+                rt.spawn(watch(base, token.clone(), stats, ready_tx.clone(), stop_rx.clone()))
+            })
+            .collect();
+        drop(ready_tx);
+        let me = Self { rt, stop, watching };
+        for _ in tokens {
+            tokio::time::timeout(CONNECT_WITHIN, ready.recv())
+                .await
+                .context("a command-center screen got no snapshot")?;
+        }
+        Ok(me)
+    }
+
+    /// Close every screen.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for w in self.watching {
+            let _ = w.await;
+        }
+        self.rt.shutdown_background();
+    }
 }
 
 /// Hold one screen until `stop`. `connected` is told once its snapshot has arrived.

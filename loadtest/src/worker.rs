@@ -158,3 +158,36 @@ impl Worker {
         Ok(())
     }
 }
+
+/// Start one worker process per `per_process` mediators (mediator `i` on instance
+/// `i % bases.len()`, worker `i % processes`) and wait until their sockets are on duty: the
+/// workers and how many sockets are.
+pub async fn start_fleet(
+    bases: &[String],
+    mediators: &[Mediator],
+    per_process: usize,
+    behaviour: Behaviour,
+) -> anyhow::Result<(Vec<Worker>, usize)> {
+    let procs = mediators.len().div_ceil(per_process);
+    let mut workers = vec![];
+    for p in 0..procs {
+        let shard = Shard {
+            bases: bases.to_vec(),
+            mediators: mediators
+                .iter()
+                .enumerate()
+                .skip(p)
+                .step_by(procs)
+                .map(|(i, m)| (i % bases.len(), m.clone()))
+                .collect(),
+            first_seed: 0x1000 + (p * mediators.len()) as u64,
+            behaviour,
+        };
+        workers.push(Worker::start(&shard).await?);
+    }
+    let mut ready = 0;
+    for w in &mut workers {
+        ready += w.ready().await?;
+    }
+    Ok((workers, ready))
+}
