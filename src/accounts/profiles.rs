@@ -77,15 +77,16 @@ impl ProfileSource for Profiles {
     }
 
     async fn is_enabled(&self, id: &AccountId) -> Result<bool, StoreError> {
-        let now = self.inner.clock.now();
-        let held = {
-            let held = self.inner.held.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-            held.get(id).filter(|(_, at)| now.duration_since(*at) < MAX_AGE).map(|(p, _)| p.is_some())
-        };
-        match held {
+        match self.is_enabled_held(id) {
             Some(enabled) => Ok(enabled),
             None => Ok(self.profiles(std::slice::from_ref(id)).await?.first().is_some_and(Option::is_some)),
         }
+    }
+
+    fn is_enabled_held(&self, id: &AccountId) -> Option<bool> {
+        let now = self.inner.clock.now();
+        let held = self.inner.held.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.get(id).filter(|(_, at)| now.duration_since(*at) < MAX_AGE).map(|(p, _)| p.is_some())
     }
 
     fn forget(&self, id: Option<&AccountId>) {

@@ -53,6 +53,13 @@ pub trait ProfileSource: Send + Sync {
         Ok(self.profiles(std::slice::from_ref(id)).await?.first().is_some_and(Option::is_some))
     }
 
+    /// [`ProfileSource::is_enabled`] when this source can answer from what it holds, without
+    /// I/O (None: ask `is_enabled`). Every position a phone sends asks, so the common answer
+    /// costs no boxed future.
+    fn is_enabled_held(&self, _id: &AccountId) -> Option<bool> {
+        None
+    }
+
     /// Forget the copy of account `id` (it changed), or of every account (`None`: after a
     /// resync, announcements may have been missed).
     fn forget(&self, id: Option<&AccountId>);
@@ -73,6 +80,9 @@ impl Dispatcher {
     /// # Errors
     /// The store's error when the account had to be read.
     pub async fn is_enabled_mediator(&self, id: &AccountId) -> Result<bool, StoreError> {
-        self.inner.profiles.is_enabled(id).await
+        match self.inner.profiles.is_enabled_held(id) {
+            Some(enabled) => Ok(enabled),
+            None => self.inner.profiles.is_enabled(id).await,
+        }
     }
 }

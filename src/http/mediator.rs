@@ -81,6 +81,39 @@ pub struct ResolveRequest {
     pub note: Option<String>,
 }
 
+/// A `position` message as a phone sends it, read in one pass. Nearly every socket message is
+/// one, and the tagged [`MediatorClientMessage`] buffers each message into a generic tree before
+/// reading it; this accepts exactly what its `position` variant accepts (the same fields, the
+/// same types, nothing else), and anything it refuses is read again as a
+/// `MediatorClientMessage`, which gives the error.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SocketPosition {
+    #[serde(rename = "type")]
+    _kind: PositionTag,
+    lat: f64,
+    lng: f64,
+    #[serde(default)]
+    coord: Option<CoordSystem>,
+    #[serde(default)]
+    accuracy_m: Option<f32>,
+    #[serde(default)]
+    at: Option<Timestamp>,
+}
+
+/// The one `type` a [`SocketPosition`] has.
+#[derive(Deserialize)]
+enum PositionTag {
+    #[serde(rename = "position")]
+    Position,
+}
+
+impl From<SocketPosition> for PositionRequest {
+    fn from(p: SocketPosition) -> Self {
+        Self { lat: p.lat, lng: p.lng, coord: p.coord, accuracy_m: p.accuracy_m, at: p.at }
+    }
+}
+
 /// Client → server socket messages.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -121,7 +154,10 @@ async fn handle_client_text(
     me: &AccountId,
     text: &str,
 ) -> Result<Option<MediatorMessage>, ApiError> {
-    let message = parse_json::<MediatorClientMessage>(text.as_bytes())?;
+    let message = match serde_json::from_str::<SocketPosition>(text) {
+        Ok(position) => MediatorClientMessage::Position(position.into()),
+        Err(_) => parse_json::<MediatorClientMessage>(text.as_bytes())?,
+    };
     if let Some(why) = health.unsafe_writes() {
         return Err(super::store_unsafe(why));
     }
@@ -326,4 +362,46 @@ async fn resolve_incident(
     }
     let incident = incidents.resolve(&me, &incident_id(&id)?, body.outcome, note).await?;
     Ok(Json(IncidentView::for_holder(&incident)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a message reads as: the one-pass position, or None when it is left to the tagged
+    /// reading; and what the tagged reading makes of it.
+    fn both(text: &str) -> (Option<String>, Result<String, ()>) {
+        let fast = serde_json::from_str::<SocketPosition>(text).ok().map(|p| format!("{:?}", PositionRequest::from(p)));
+        let full = serde_json::from_str::<MediatorClientMessage>(text).map(|m| format!("{m:?}")).map_err(drop);
+        (fast, full)
+    }
+
+    #[test]
+    fn the_one_pass_position_reads_exactly_what_the_tagged_message_reads() {
+        let accepted = [
+            r#"{"type":"position","lat":39.9,"lng":116.4}"#,
+            r#"{"lng":116.4,"type":"position","lat":39.9,"coord":"wgs84","accuracy_m":12.5}"#,
+            r#"{"type":"position","lat":39.9,"lng":116.4,"at":"2026-12-06T08:00:00Z","coord":null}"#,
+        ];
+        for text in accepted {
+            let (fast, full) = both(text);
+            assert_eq!(fast.map(|p| format!("Position({p})")), full.ok(), "{text}");
+        }
+        let left_to_the_tagged_reading = [
+            r#"{"type":"duty","on":true}"#,
+            r#"{"type":"ping"}"#,
+            r#"{"type":"position","lat":39.9,"lng":116.4,"speed":3}"#,
+            r#"{"type":"position","lat":"39.9","lng":116.4}"#,
+            r#"{"type":"position","lat":39.9}"#,
+            r#"{"type":"Position","lat":39.9,"lng":116.4}"#,
+            r#"{"lat":39.9,"lng":116.4}"#,
+        ];
+        for text in left_to_the_tagged_reading {
+            let (fast, full) = both(text);
+            assert_eq!(fast, None, "{text}");
+            if text.contains("position") || !text.contains("type") {
+                assert!(full.is_err(), "{text}");
+            }
+        }
+    }
 }

@@ -179,13 +179,17 @@ where
     ping.tick().await;
     let expiry = tokio::time::sleep(until(session.valid_until));
     tokio::pin!(expiry);
+    // Made once, not on every turn of the loop: a fresh `cancelled()` registers with (and its
+    // drop leaves) the token's waiter list, on every message of every socket.
+    let cancelled = session.shutdown.cancelled();
+    tokio::pin!(cancelled);
     let (mut heard, mut missed) = (true, 0u8);
     let closing = |code: u16, reason: &'static str| Message::Close(Some(CloseFrame { code, reason: reason.into() }));
     // Biased: a revoked or expired socket is closed before anything queued is sent.
     let (code, reason) = loop {
         tokio::select! {
             biased;
-            () = session.shutdown.cancelled() => break (close::GOING_AWAY, "server restarting"),
+            () = &mut cancelled => break (close::GOING_AWAY, "server restarting"),
             why = subscription.revocation.revoked() => match why {
                 Revoked::AccountDisabled => break (close::ACCOUNT_DISABLED, "account disabled"),
                 Revoked::SignedOut => break (close::TOKEN_EXPIRED, "signed out; sign in again"),
