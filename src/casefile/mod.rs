@@ -3,23 +3,26 @@
 //! from category templates (调解协议书), signatures with the hash of the text they signed, and
 //! the A4 PDFs.
 //!
-//! - `domain.rs`: pure types and rules (freeze on signatures, mediator last, limits).
+//! - `domain/`: pure types and rules (freeze on signatures, mediator last, limits).
 //! - `seal.rs`: sealing at rest with rotating keys.
 //! - `store.rs` / `redis.rs`: the [`CaseFileStore`] port and its two backends; `conformance.rs`
 //!   is their shared behaviour suite.
-//! - `templates.rs`: common clauses per category. `pdf.rs`: layout and rendering.
+//! - `templates.rs`: common clauses per category. `pdf/`: layout and rendering.
 //! - `grade.rs`: the difficulty grade (suggested, decided, audited); `subsidy.rs` and
 //!   `subsidy_pdf.rs`: the monthly 以案定补 report per mediator and committee, CSV and PDF.
+//! - `documents.rs`: the holder's writing: record entries, agreement drafts, signatures.
 //! - `parties.rs`: adding, revealing (audited) and removing parties.
 //! - `links.rs`: every party's own read-only link to their copy, texted to their phone.
 //! - `after.rs`: after the agreement: follow-ups, 司法确认, extending the deadline.
 //! - `timers.rs`: the deadlines on the shared timer runner, and what reaches people when
 //!   they fall due.
+//! - `settings.rs`: `[casefile]`: committees, the font, the deadlines, grading and subsidy.
 //!
 //! [`CaseFiles`] is the service handle. It reads incidents through the [`Dispatcher`] (to know
 //! the holder and the operator's scope) and never writes them. Nothing here knows HTTP.
 
 mod after;
+mod documents;
 pub mod domain;
 pub mod grade;
 pub mod links;
@@ -27,6 +30,7 @@ mod parties;
 pub mod pdf;
 pub mod redis;
 pub mod seal;
+mod settings;
 pub mod store;
 pub mod subsidy;
 pub mod subsidy_pdf;
@@ -37,118 +41,19 @@ pub mod timers;
 pub mod conformance;
 
 pub(crate) use after::wire_name;
+pub use documents::{Document, NewSignature};
+pub use settings::{CaseFileSettings, Committee};
 
 use crate::dispatch::{Dispatcher, Scope};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Incident;
 use crate::store::{Directory, IncidentStore, Leases, Ports, StoreError, TimerOp};
-use domain::{
-    Actor, AgreementDraft, AgreementVersion, CaseFile, Conflict, DueKind, Invalid, Mark, PartyRole, RecordEntry,
-    Signature, Signer,
-};
+use domain::{Actor, CaseFile, Conflict, DueKind, Invalid, PartyRole};
 use seal::Sealer;
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use store::{CaseFileStore, Effects};
-
-/// `[casefile]`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct CaseFileSettings {
-    /// The committee's name when no `committees` entry matches the incident's area.
-    #[serde(default = "default_committee")]
-    pub committee: String,
-    /// Committees by area code (most specific match wins): name and seal image.
-    #[serde(default)]
-    pub committees: Vec<Committee>,
-    /// The CJK font the PDFs embed (an OpenType/TrueType file or collection).
-    #[serde(default = "default_font_path")]
-    pub font_path: PathBuf,
-    /// The face in a collection (Noto CJK `.ttc`: 2 is Simplified Chinese).
-    #[serde(default = "default_font_face")]
-    pub font_face: u32,
-    /// The mediation deadline from the claim (一般在一个月内); extended by as much again on
-    /// every party's recorded consent.
-    #[serde(with = "humantime_serde", default = "default_mediation_deadline")]
-    pub mediation_deadline: std::time::Duration,
-    /// When to remind of 司法确认 after the agreement takes effect (inside its 30 days).
-    #[serde(with = "humantime_serde", default = "default_confirmation_remind_after")]
-    pub confirmation_remind_after: std::time::Duration,
-    /// After a follow-up that urged performance, when the follow-up comes due again.
-    #[serde(with = "humantime_serde", default = "default_urge_recheck_after")]
-    pub urge_recheck_after: std::time::Duration,
-    /// How long a party's own link to their copy (`/p/…`) works; re-issuing starts it again.
-    #[serde(with = "humantime_serde", default = "default_party_link_valid_for")]
-    pub party_link_valid_for: std::time::Duration,
-    /// `GD_CASEFILE__KEYS` (`kid=base64,…`, first seals), from the environment only.
-    #[serde(skip)]
-    pub keys: Option<SecretString>,
-    /// `[casefile.grading]`: when a case is suggested general or major-difficult.
-    #[serde(default)]
-    pub grading: grade::GradingRules,
-    /// `[casefile.subsidy]`: the 以案定补 rates and what the monthly report counts.
-    #[serde(default)]
-    pub subsidy: subsidy::SubsidyRates,
-}
-
-/// One mediation committee (人民调解委员会).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Committee {
-    /// An area code (district, street, community or grid) whose incidents it handles.
-    pub area: String,
-    /// Its name on documents.
-    pub name: String,
-    /// Its seal, a PNG (transparent background), or none: a drawn seal with its name.
-    #[serde(default)]
-    pub seal_png: Option<PathBuf>,
-}
-
-fn default_committee() -> String {
-    "人民调解委员会".into()
-}
-
-fn default_font_path() -> PathBuf {
-    PathBuf::from("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc")
-}
-
-fn default_font_face() -> u32 {
-    2
-}
-
-fn default_mediation_deadline() -> std::time::Duration {
-    std::time::Duration::from_secs(30 * 24 * 3600)
-}
-
-fn default_confirmation_remind_after() -> std::time::Duration {
-    std::time::Duration::from_secs(7 * 24 * 3600)
-}
-
-fn default_party_link_valid_for() -> std::time::Duration {
-    std::time::Duration::from_secs(90 * 24 * 3600)
-}
-
-fn default_urge_recheck_after() -> std::time::Duration {
-    std::time::Duration::from_secs(7 * 24 * 3600)
-}
-
-impl Default for CaseFileSettings {
-    fn default() -> Self {
-        Self {
-            committee: default_committee(),
-            committees: vec![],
-            font_path: default_font_path(),
-            font_face: default_font_face(),
-            mediation_deadline: default_mediation_deadline(),
-            confirmation_remind_after: default_confirmation_remind_after(),
-            urge_recheck_after: default_urge_recheck_after(),
-            party_link_valid_for: default_party_link_valid_for(),
-            keys: None,
-            grading: grade::GradingRules::default(),
-            subsidy: subsidy::SubsidyRates::default(),
-        }
-    }
-}
 
 /// Why a case-file action failed.
 #[derive(Debug, thiserror::Error)]
@@ -235,28 +140,6 @@ pub struct Revealed {
     pub phone: Option<String>,
     /// Full ID number.
     pub id_number: Option<String>,
-}
-
-/// A new signature as the phone sends it.
-#[derive(Debug, Clone)]
-pub struct NewSignature {
-    /// Who signs.
-    pub signer: Signer,
-    /// Signature or thumb print.
-    pub mark: Mark,
-    /// PNG (canvas) or JPEG (thumb-print photo).
-    pub image: Vec<u8>,
-    /// The hash of the text shown to the signer.
-    pub text_sha256: String,
-}
-
-/// Which document is signed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Document {
-    /// 调解笔录.
-    Record,
-    /// 调解协议书 (its current version).
-    Agreement,
 }
 
 /// The case-file service. Cheap to clone.
@@ -388,149 +271,6 @@ impl CaseFiles {
     pub async fn case_file(&self, viewer: &Viewer, id: &IncidentId) -> Result<(Incident, CaseFile), CaseFileError> {
         let incident = self.visible(viewer, id).await?;
         Ok((incident, self.inner.store.load(id).await?.case))
-    }
-
-    /// The holder adds a record entry (session ≥ 1).
-    ///
-    /// # Errors
-    /// `NotFound`; `Invalid`; `Conflict::RecordSigned` once the mediator signed the record.
-    pub async fn add_entry(
-        &self,
-        mediator: &AccountId,
-        id: &IncidentId,
-        session: u32,
-        text: &str,
-    ) -> Result<RecordEntry, CaseFileError> {
-        let incident = self.held(mediator, id).await?;
-        let text = text.trim();
-        domain::check_chars("text", text, 1, domain::MAX_ENTRY_CHARS)?;
-        if !(1..=99).contains(&session) {
-            return Err(Invalid::new("session", "1..=99").into());
-        }
-        let now = self.now();
-        self.update(id, incident.claimed_at, |case| {
-            if case.record_closed() {
-                return Err(Conflict::RecordSigned.into());
-            }
-            if case.record.len() >= domain::MAX_RECORD_ENTRIES {
-                return Err(Conflict::Full(format!("at most {} entries", domain::MAX_RECORD_ENTRIES)).into());
-            }
-            let entry =
-                RecordEntry { id: case.fresh_id("e"), session, at: now, text: text.to_owned(), edited_at: None };
-            case.record.push(entry.clone());
-            // Any party signature so far covered other text.
-            case.record_signatures.clear();
-            Ok(entry)
-        })
-        .await
-    }
-
-    /// The holder edits a record entry until the record is signed.
-    ///
-    /// # Errors
-    /// As [`Self::add_entry`]; `Conflict::Missing` for an unknown entry.
-    pub async fn edit_entry(
-        &self,
-        mediator: &AccountId,
-        id: &IncidentId,
-        entry_id: &str,
-        text: &str,
-    ) -> Result<RecordEntry, CaseFileError> {
-        let incident = self.held(mediator, id).await?;
-        let text = text.trim();
-        domain::check_chars("text", text, 1, domain::MAX_ENTRY_CHARS)?;
-        let now = self.now();
-        self.update(id, incident.claimed_at, |case| {
-            if case.record_closed() {
-                return Err(Conflict::RecordSigned.into());
-            }
-            let entry = case.record.iter_mut().find(|e| e.id == entry_id).ok_or(Conflict::Missing("entry"))?;
-            entry.text = text.to_owned();
-            entry.edited_at = Some(now);
-            let entry = entry.clone();
-            case.record_signatures.clear();
-            Ok(entry)
-        })
-        .await
-    }
-
-    /// The holder drafts the agreement (or changes it: a signed version stays, the change
-    /// becomes the next version).
-    ///
-    /// # Errors
-    /// `NotFound`; `Invalid`; `Conflict::Full` (no parties yet, or too many versions).
-    pub async fn draft(
-        &self,
-        mediator: &AccountId,
-        id: &IncidentId,
-        draft: AgreementDraft,
-    ) -> Result<AgreementVersion, CaseFileError> {
-        let incident = self.held(mediator, id).await?;
-        draft.validate()?;
-        let now = self.now();
-        let version = self
-            .update(id, incident.claimed_at, |case| {
-                if case.parties.is_empty() {
-                    return Err(Conflict::Full("add the parties before drafting the agreement".into()).into());
-                }
-                Ok(case.draft(draft.clone(), now)?.clone())
-            })
-            .await?;
-        tracing::info!(incident_id = %id, version = version.number, "agreement drafted");
-        Ok(version)
-    }
-
-    /// A signature taken on the holder's phone. Returns whether the agreement took effect.
-    ///
-    /// # Errors
-    /// `NotFound`; `Invalid` (image); [`Conflict`] (text changed, order, duplicates).
-    pub async fn sign(
-        &self,
-        mediator: &AccountId,
-        id: &IncidentId,
-        document: Document,
-        new: NewSignature,
-    ) -> Result<bool, CaseFileError> {
-        let incident = self.held(mediator, id).await?;
-        domain::check_image(&new.image)?;
-        let image_sha256 = domain::sha256_hex(&new.image);
-        // Content-addressed: stored before the signature names it, harmless if it stays unused.
-        self.inner.store.put_image(id, &image_sha256, &new.image).await?;
-        let now = self.now();
-        let signature = Signature {
-            signer: new.signer,
-            mark: new.mark,
-            image_sha256,
-            text_sha256: new.text_sha256,
-            at: now,
-            taken_by: mediator.clone(),
-        };
-        let remind_at = self.after(now, self.inner.settings.confirmation_remind_after);
-        let (took_effect, linked) = self
-            .update(id, incident.claimed_at, |case| match document {
-                Document::Agreement => {
-                    let took_effect = case.sign_agreement(signature.clone(), now)?;
-                    let mut linked = vec![];
-                    if took_effect {
-                        linked = self.issue_missing_links(case, id, now);
-                        let due = case.in_effect().and_then(|v| v.draft.performance_due);
-                        if let Some(at) = due.and_then(|d| performance_check_at(d).ok()) {
-                            case.set_reminder(DueKind::Performance, at);
-                        }
-                        case.set_reminder(DueKind::Confirmation, remind_at);
-                    }
-                    Ok((took_effect, linked))
-                }
-                Document::Record => case.sign_record(signature.clone()).map(|()| (false, vec![])).map_err(Into::into),
-            })
-            .await?;
-        if took_effect {
-            tracing::info!(incident_id = %id, "agreement took effect");
-            // Texting waits on the gateway: the holder's phone does not.
-            let this = self.clone();
-            tokio::spawn(async move { this.text_links(&incident, &linked).await });
-        }
-        Ok(took_effect)
     }
 
     /// A signature image of a case `viewer` may see.

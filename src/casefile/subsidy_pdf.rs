@@ -1,6 +1,6 @@
 //! The monthly subsidy report (以案定补) as an A4 PDF: the range, committee and rates, a table per
 //! committee and per mediator with the total, and lines to sign for who drew it up and who
-//! checked it. Laid out with `pdf.rs`'s pages and font (embedded and subset).
+//! checked it. Laid out with `pdf/`'s pages and font (embedded and subset).
 
 use super::pdf::{BODY, LEADING, LEFT, Layout, Op, PAGE_W, RIGHT, Typeface, draw, minute};
 use super::subsidy::{SubsidyReport, Tally};

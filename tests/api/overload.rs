@@ -4,6 +4,7 @@ use crate::helpers::{Backend, PROMPTLY, spawn_app_with};
 use crate::on_both_stores;
 use futures_util::StreamExt;
 use serde_json::Value;
+use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 on_both_stores!(
@@ -15,6 +16,13 @@ async fn a_stalled_operator_socket_is_dropped_while_the_others_keep_up(backend: 
     let app = spawn_app_with(backend, |s| {
         s.push.socket_queue = 16;
         s.report_limits.per_ip = 0;
+        // Only the full queue may close the stalled screen here, whatever the machine's speed.
+        // The two drops that go by the clock would race it on a loaded machine, where the
+        // reports below take longer than either: the write timeout (10 s; its own test is in
+        // tests/stalled_screens.rs) ends the socket without the close frame it cannot write,
+        // and unanswered pings (2-3 × 8 s; tests/api/sockets.rs) close it with 1001.
+        s.push.write_timeout = Duration::from_secs(3600);
+        s.push.ping_interval = Duration::from_secs(3600);
     })
     .await;
     let op = app.operator("大屏").await;
