@@ -168,7 +168,7 @@ impl App {
             settings.clone(),
             copies.held.clone(),
         );
-        let reports = Reports::new(dispatcher.clone(), recent);
+        let reports = Reports::new(dispatcher.clone(), &ports, recent);
         let casefiles =
             crate::casefile::CaseFiles::new(case_store, dispatcher.clone(), &ports, settings.casefile.clone())
                 .context("GD_CASEFILE__KEYS")?;

@@ -191,7 +191,7 @@ impl Dispatcher {
     /// The storage ports, for the engine's own use cases (the services and loops get the
     /// ports they use when `app.rs` composes them; `tests/architecture.rs` keeps it so).
     #[must_use]
-    pub(crate) fn ports(&self) -> &Ports {
+    pub(super) fn ports(&self) -> &Ports {
         &self.inner.ports
     }
 

@@ -56,7 +56,7 @@ impl Reports {
         }
         // A retry of a filed report is answered without spending anything.
         if let Some((key, fingerprint)) = &idempotency
-            && let Some(first) = self.engine.ports().incidents.remembered_key(&sha256_hex(key)).await?
+            && let Some(first) = self.incidents.remembered_key(&sha256_hex(key)).await?
         {
             if first.fingerprint != *fingerprint {
                 return Err(DispatchError::IdempotencyMismatch);
@@ -64,14 +64,14 @@ impl Reports {
             return self.replayed(&first.incident_id, first.receipt).await.map(Ok);
         }
         let window = sha256_hex(&format!("report:{who}"));
-        let hit = self.engine.ports().leases.hit_rate_window(&window, limits.window).await?;
+        let hit = self.leases.hit_rate_window(&window, limits.window).await?;
         if hit.count > u64::from(limit) {
             metrics::counter!("gd_reports_rate_limited_total").increment(1);
             return Ok(Err(RateLimited::until(hit.resets_in)));
         }
         let filed = self.report(new, idempotency).await;
         if !matches!(&filed, Ok(receipt) if !receipt.replayed)
-            && let Err(e) = self.engine.ports().leases.refund_rate_window(&window).await
+            && let Err(e) = self.leases.refund_rate_window(&window).await
         {
             tracing::warn!(error = %e, "could not give back a report's hit on its sender's window");
         }

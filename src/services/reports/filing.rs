@@ -134,7 +134,7 @@ impl Reports {
         incident_id: &IncidentId,
         tracking_token: String,
     ) -> Result<ReportReceipt, DispatchError> {
-        let incident = self.engine.ports().incidents.get_incident(incident_id).await?.ok_or(DispatchError::NotFound)?;
+        let incident = self.incidents.get_incident(incident_id).await?.ok_or(DispatchError::NotFound)?;
         Ok(ReportReceipt { incident, tracking_token, replayed: true })
     }
 }

@@ -50,7 +50,7 @@ impl Reports {
         let unknown: Vec<IncidentId> =
             close.iter().filter(|(k, _)| k.open.is_none()).map(|(k, _)| k.note.id.clone()).collect();
         let open_unknown: Vec<IncidentId> =
-            if unknown.is_empty() { vec![] } else { self.engine.ports().incidents.get_incidents(&unknown).await? }
+            if unknown.is_empty() { vec![] } else { self.incidents.get_incidents(&unknown).await? }
                 .into_iter()
                 .filter(|i| !i.status.is_closed())
                 .map(|i| i.id)
@@ -74,8 +74,8 @@ impl Reports {
     ) -> Result<Nearby, DispatchError> {
         let (own, cells) = (area.to_string(), cells.iter().map(ToString::to_string).collect::<Vec<_>>());
         let (in_area, noted) = tokio::try_join!(
-            self.engine.ports().incidents.count_noted(&own, since),
-            self.engine.ports().incidents.noted_in_areas(&cells, dup_since, PER_AREA),
+            self.incidents.count_noted(&own, since),
+            self.incidents.noted_in_areas(&cells, dup_since, PER_AREA),
         )?;
         Ok(Nearby {
             recent: noted.into_iter().map(|note| Kept { note, open: None }).collect(),

@@ -33,6 +33,7 @@ use crate::dispatch::rate::RateLimited;
 use crate::dispatch::{DispatchError, Dispatcher};
 use crate::domain::account::Phone;
 use crate::sms::SmsSender;
+use crate::store::{Directory, IncidentStore, Leases, Ports};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,6 +44,12 @@ const TEXT_WINDOW: Duration = Duration::from_secs(24 * 3600);
 #[derive(Clone)]
 pub struct Reports {
     engine: Dispatcher,
+    /// Incidents, their idempotency keys and hot-spot notes, as stored.
+    incidents: Arc<dyn IncidentStore>,
+    /// Senders' allowances and the texts' daily window.
+    leases: Arc<dyn Leases>,
+    /// QR scenes (a report's place).
+    directory: Arc<dyn Directory>,
     /// This instance's recent reports by hot-spot area, for the look-back.
     recent: RecentReports,
     /// Offer waves.
@@ -52,13 +59,15 @@ pub struct Reports {
 }
 
 impl Reports {
-    /// Over the dispatch engine, looking back through `recent` (the copy the engine feeds as
-    /// its `RecentSource`), texting through the gateway the settings name (if any).
+    /// Over the dispatch engine and the incident store, leases and directory of `ports`,
+    /// looking back through `recent` (the copy the engine feeds as its `RecentSource`),
+    /// texting through the gateway the settings name (if any).
     #[must_use]
-    pub fn new(engine: Dispatcher, recent: RecentReports) -> Self {
+    pub fn new(engine: Dispatcher, ports: &Ports, recent: RecentReports) -> Self {
         let sms = crate::sms::from_settings(&engine.settings().sms);
-        let waves = Waves::new(engine.clone());
-        Self { engine, recent, waves, sms }
+        let waves = Waves::new(engine.clone(), ports.incidents.clone());
+        let (incidents, leases, directory) = (ports.incidents.clone(), ports.leases.clone(), ports.directory.clone());
+        Self { engine, incidents, leases, directory, recent, waves, sms }
     }
 
     /// The offer waves (the timer runner fires the next ones; a decline may send one at once).
@@ -82,7 +91,7 @@ impl Reports {
         let Some(sender) = &self.sms else { return Err(DispatchError::SmsUnavailable) };
         let settings = self.engine.settings();
         let window = sha256_hex(&format!("sms:{}", incident.id));
-        let hit = self.engine.ports().leases.hit_rate_window(&window, TEXT_WINDOW).await?;
+        let hit = self.leases.hit_rate_window(&window, TEXT_WINDOW).await?;
         if hit.count > u64::from(settings.sms.per_report) {
             return Ok(Err(RateLimited::until(hit.resets_in)));
         }

@@ -26,7 +26,7 @@ impl Reports {
     pub(super) async fn place_of(&self, new: &NewReport) -> Result<Found, DispatchError> {
         let unknown_scene = || DispatchError::Invalid { field: "scene", reason: "unknown scene".into() };
         let scene = match &new.scene {
-            Some(id) => Some(self.engine.ports().directory.get_scene(id).await?.ok_or_else(unknown_scene)?),
+            Some(id) => Some(self.directory.get_scene(id).await?.ok_or_else(unknown_scene)?),
             None => None,
         };
         match (new.location, scene, new.address.as_deref()) {

@@ -13,22 +13,25 @@ use crate::domain::ids::IncidentId;
 use crate::domain::incident::{Command, Offer, Status};
 use crate::domain::location::{GeoPoint, ring_spacing_m};
 use crate::matcher::Candidate;
-use crate::store::{TimerKey, TimerKind};
+use crate::store::{IncidentStore, TimerKey, TimerKind};
 use crate::timers::{FireError, TimerHandler};
 use jiff::SignedDuration;
+use std::sync::Arc;
 use tracing::instrument;
 
 /// Offer waves. Cheap to clone.
 #[derive(Clone)]
 pub struct Waves {
     engine: Dispatcher,
+    /// The incidents a wave reads.
+    incidents: Arc<dyn IncidentStore>,
 }
 
 impl Waves {
-    /// Over the dispatch engine (ranking, the command path).
+    /// Over the dispatch engine (ranking, the command path) and the incident store.
     #[must_use]
-    pub fn new(engine: Dispatcher) -> Self {
-        Self { engine }
+    pub fn new(engine: Dispatcher, incidents: Arc<dyn IncidentStore>) -> Self {
+        Self { engine, incidents }
     }
 
     /// How far wave `wave` (1-based) reaches, metres.
@@ -70,7 +73,7 @@ impl Waves {
     #[instrument(skip_all, fields(incident_id = %id))]
     pub async fn next_wave(&self, id: &IncidentId) -> Result<bool, DispatchError> {
         let engine = &self.engine;
-        let Some(incident) = engine.ports().incidents.get_incident(id).await? else { return Ok(false) };
+        let Some(incident) = self.incidents.get_incident(id).await? else { return Ok(false) };
         if incident.status != Status::Dispatching {
             return Ok(false);
         }
