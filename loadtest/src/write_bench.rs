@@ -107,7 +107,11 @@ pub async fn run(redis_port: u16, writes: usize) -> anyhow::Result<WriteFigures>
         next.claimed_by = Some(taker.clone());
         next.version += 1;
         let mut claim = IncidentWrite::new(next, Expect::Version(incident.version));
-        claim.timers.push(TimerOp::Cancel(TimerKey { kind: TimerKind::Escalate, incident_id: incident.id.clone(), sub: None }));
+        claim.timers.push(TimerOp::Cancel(TimerKey {
+            kind: TimerKind::Escalate,
+            incident_id: incident.id.clone(),
+            sub: None,
+        }));
         claim.offers_close = mediators.clone();
         claim.hold = Some(Hold { mediator_id: taker.clone(), capacity: u32::MAX, day: "2026-12-06".into() });
 
