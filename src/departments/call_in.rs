@@ -2,7 +2,7 @@
 //! result, the command center's supervision. Each change is one write under the call-in's
 //! version (deadlines, timeline lines, messages and webhooks with it), re-read on a lost race.
 
-use super::domain::{CallIn, NewCallIn, Purpose, ResponseKind, Step, Urgency};
+use super::domain::{CallIn, CallInError, NewCallIn, Purpose, ResponseKind, Step, Urgency};
 use super::store::{CallInWrite, webhook_key};
 use super::{Department, DepartmentError, Departments};
 use crate::dispatch::Actor;
@@ -12,6 +12,7 @@ use crate::domain::ids::{AccountId, CallInId, DepartmentId, IncidentId};
 use crate::domain::incident::{Event, Incident};
 use crate::domain::timeline::TimelineEntry;
 use crate::store::{TimerKey, TimerKind, TimerOp};
+use jiff::Timestamp;
 
 /// A call-in request.
 #[derive(Debug, Clone)]
@@ -221,14 +222,7 @@ impl Departments {
         id: &str,
         note: Option<&str>,
     ) -> Result<CallIn, DepartmentError> {
-        let note = self.note("note", note, false)?;
-        let call_in = self.own(department, id).await?;
-        let now = self.d().now();
-        let actor = Actor::account(Role::Department, by);
-        let n = note.clone();
-        let (c, _) =
-            self.change(&call_in.id, &actor, note.as_deref(), move |c| Ok(c.acknowledge(n.clone(), now)?)).await?;
-        Ok(c)
+        self.answer(department, by, id, note, |c, n, now| c.acknowledge(n, now)).await
     }
 
     /// The department responds.
@@ -243,13 +237,24 @@ impl Departments {
         kind: ResponseKind,
         note: Option<&str>,
     ) -> Result<CallIn, DepartmentError> {
+        self.answer(department, by, id, note, move |c, n, now| c.respond(kind, n, now)).await
+    }
+
+    /// A department's own step on one of its call-ins (reporting in, responding): the note
+    /// checked, the call-in found among its own, `step` applied with the note and the time.
+    async fn answer(
+        &self,
+        department: &DepartmentId,
+        by: &AccountId,
+        id: &str,
+        note: Option<&str>,
+        step: impl Fn(&mut CallIn, Option<String>, Timestamp) -> Result<Vec<Step>, CallInError>,
+    ) -> Result<CallIn, DepartmentError> {
         let note = self.note("note", note, false)?;
         let call_in = self.own(department, id).await?;
         let now = self.d().now();
         let actor = Actor::account(Role::Department, by);
-        let n = note.clone();
-        let (c, _) =
-            self.change(&call_in.id, &actor, note.as_deref(), move |c| Ok(c.respond(kind, n.clone(), now)?)).await?;
+        let (c, _) = self.change(&call_in.id, &actor, note.as_deref(), |c| Ok(step(c, note.clone(), now)?)).await?;
         Ok(c)
     }
 
